@@ -1,0 +1,5 @@
+/**
+ * Entry module of the Functions app (package.json "main"). Importing a function module declares it
+ * through ./registry.ts; each module loads its heavy SDKs lazily so cold start stays small.
+ */
+import "./health.js";

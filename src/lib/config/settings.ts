@@ -1,0 +1,434 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable the app reads, in one list. The config loader, the README table,
+ * `local.settings.sample.json` and the infra cross-check test are all driven by this list, so a
+ * setting cannot exist in one place and be missing from another.
+ */
+export interface SettingDefinition<T = unknown> {
+  /** Environment variable name. */
+  readonly name: string;
+  readonly description: string;
+  /** A valid value, quoted in error messages and the sample settings file. */
+  readonly example: string;
+  /** Default used when the variable is unset or empty; `undefined` means optional with no default. */
+  readonly defaultValue?: string;
+  /** Must be set in Azure (infra sets it); locally a default or the sample file provides it. */
+  readonly requiredInAzure: boolean;
+  /** Value must never be logged. */
+  readonly secret?: boolean;
+  readonly schema: z.ZodType<T>;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ["true", "false", "1", "0", "yes", "no"].includes(v), "must be true or false")
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const positiveInt = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, "must be a whole number")
+  .transform(Number)
+  .refine((n) => n > 0, "must be greater than zero");
+
+const ncrontab = z
+  .string()
+  .trim()
+  .refine((v) => v.split(/\s+/).length === 6, "must be a 6-field NCRONTAB expression (sec min hour day month weekday)");
+
+const httpsUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === "https:" || (u.protocol === "http:" && isLoopback(u.hostname));
+    } catch {
+      return false;
+    }
+  }, "must be an https URL (http is accepted only for loopback)");
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}
+
+const subscriptionList = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(/[,;\s]+/)
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .refine((ids) => ids.every((id) => GUID.test(id)), "must be a comma-separated list of subscription GUIDs");
+
+/** `value=policyName` pairs separated by commas, or a JSON object. Tag values compare case-insensitively. */
+const policyMap = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    const pairs = parseMap(v);
+    if (!pairs) {
+      ctx.addIssue({ code: "custom", message: "must be JSON or comma-separated tagValue=policyName pairs" });
+      return z.NEVER;
+    }
+    for (const [key, value] of pairs) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(value)) {
+        ctx.addIssue({ code: "custom", message: `policy name "${value}" is not a valid backup policy name` });
+        return z.NEVER;
+      }
+      out[key.toLowerCase()] = value;
+    }
+    return out;
+  });
+
+/** `region=vaultResourceId` pairs or a JSON object. Regions are normalised (lower-case, no spaces). */
+const vaultMap = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    const pairs = parseMap(v);
+    if (!pairs) {
+      ctx.addIssue({ code: "custom", message: "must be JSON or comma-separated region=vaultResourceId pairs" });
+      return z.NEVER;
+    }
+    for (const [region, id] of pairs) {
+      if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DataProtection\/backupVaults\/[^/]+$/i.test(id)) {
+        ctx.addIssue({ code: "custom", message: `"${id}" is not a Backup vault resource id` });
+        return z.NEVER;
+      }
+      out[normalizeRegion(region)] = id;
+    }
+    return out;
+  });
+
+const scheduledBackups = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      const result = z
+        .array(
+          z.object({
+            name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/),
+            tag: z.string().min(1),
+            value: z.string().min(1),
+            schedule: ncrontab,
+            retentionTag: z.string().optional(),
+          }),
+        )
+        .safeParse(parsed);
+      if (result.success) return result.data;
+      ctx.addIssue({ code: "custom", message: result.error.issues[0]?.message ?? "invalid" });
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a JSON array" });
+    }
+    return z.NEVER;
+  });
+
+export function normalizeRegion(region: string): string {
+  return region.replace(/\s+/g, "").toLowerCase();
+}
+
+function parseMap(v: string): Array<[string, string]> | undefined {
+  if (v === "") return [];
+  if (v.startsWith("{")) {
+    try {
+      const obj: unknown = JSON.parse(v);
+      if (!obj || typeof obj !== "object" || Array.isArray(obj)) return undefined;
+      const entries = Object.entries(obj as Record<string, unknown>);
+      if (entries.some(([, val]) => typeof val !== "string")) return undefined;
+      return entries.map(([k, val]) => [k.trim(), String(val).trim()]);
+    } catch {
+      return undefined;
+    }
+  }
+  const pairs: Array<[string, string]> = [];
+  for (const part of v.split(",")) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf("=");
+    if (eq <= 0 || eq === part.length - 1) return undefined;
+    pairs.push([part.slice(0, eq).trim(), part.slice(eq + 1).trim()]);
+  }
+  return pairs;
+}
+
+function setting<T, const D extends string | undefined = undefined>(
+  def: SettingDefinition<T> & { readonly defaultValue?: D },
+): SettingDefinition<T> & { readonly defaultValue: D } {
+  return def as SettingDefinition<T> & { readonly defaultValue: D };
+}
+
+export const settings = {
+  storageConnection: setting({
+    name: "AzureWebJobsStorage",
+    description:
+      "Storage connection string for Tables and Queues (local: Azurite). In Azure leave unset and use the identity-based AzureWebJobsStorage__accountName instead.",
+    example: "UseDevelopmentStorage=true",
+    requiredInAzure: false,
+    secret: true,
+    schema: z.string().trim().min(1),
+  }),
+  storageAccountName: setting({
+    name: "AzureWebJobsStorage__accountName",
+    description: "Storage account name for identity-based connections (Azure). Used when AzureWebJobsStorage is unset.",
+    example: "stpgflexprod001",
+    requiredInAzure: true,
+    schema: z.string().trim().regex(/^[a-z0-9]{3,24}$/, "must be 3-24 lower-case letters and digits"),
+  }),
+  storageClientId: setting({
+    name: "AzureWebJobsStorage__clientId",
+    description: "Client id of the user-assigned managed identity used for Storage (Azure).",
+    example: "00000000-0000-0000-0000-000000000000",
+    requiredInAzure: true,
+    schema: z.string().trim().regex(GUID, "must be a GUID"),
+  }),
+  azureClientId: setting({
+    name: "AZURE_CLIENT_ID",
+    description: "Client id of the user-assigned managed identity the app uses for ARM calls (Azure).",
+    example: "00000000-0000-0000-0000-000000000000",
+    requiredInAzure: true,
+    schema: z.string().trim().regex(GUID, "must be a GUID"),
+  }),
+  mode: setting({
+    name: "PGFLEX_MODE",
+    description: "enforce: protect servers and remediate drift. report: record what would be done and change nothing in Azure.",
+    example: "report",
+    defaultValue: "enforce",
+    requiredInAzure: true,
+    schema: z.enum(["enforce", "report"]),
+  }),
+  scopes: setting({
+    name: "PGFLEX_SCOPES",
+    description: "Subscription ids in scope, comma-separated. Empty means every subscription the app's identity can read.",
+    example: "11111111-1111-1111-1111-111111111111,22222222-2222-2222-2222-222222222222",
+    defaultValue: "",
+    requiredInAzure: true,
+    schema: subscriptionList,
+  }),
+  backupTag: setting({
+    name: "PGFLEX_BACKUP_TAG",
+    description: "Name of the server tag that asks for protection (tag names compare case-insensitively, as in ARM).",
+    example: "backup",
+    defaultValue: "backup",
+    requiredInAzure: true,
+    schema: z.string().trim().min(1).max(512),
+  }),
+  policyMap: setting({
+    name: "PGFLEX_POLICY_MAP",
+    description: "Backup tag value to backup policy name in the region's vault: tagValue=policyName pairs or a JSON object.",
+    example: "weekly-3m=pgflex-weekly-3m,gold=pgflex-gold",
+    defaultValue: "weekly=pgflex-weekly",
+    requiredInAzure: true,
+    schema: policyMap,
+  }),
+  optOutValues: setting({
+    name: "PGFLEX_OPT_OUT_VALUES",
+    description: "Backup tag values that explicitly opt a server out of protection.",
+    example: "none,off,false",
+    defaultValue: "none,off",
+    requiredInAzure: false,
+    schema: z.string().transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  }),
+  vaultMap: setting({
+    name: "PGFLEX_VAULT_MAP",
+    description: "Region to Backup vault resource id: region=vaultId pairs or a JSON object. Regions without an entry fall back to vault discovery by marker tag.",
+    example:
+      "westeurope=/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu",
+    defaultValue: "",
+    requiredInAzure: true,
+    schema: vaultMap,
+  }),
+  vaultMarkerTag: setting({
+    name: "PGFLEX_VAULT_MARKER_TAG",
+    description: "Tag name that marks Backup vaults this app may use; a vault carrying it serves its own region. Empty disables discovery.",
+    example: "pgflex-autoprotect",
+    defaultValue: "pgflex-autoprotect",
+    requiredInAzure: false,
+    schema: z.string().trim(),
+  }),
+  autoGrantRoles: setting({
+    name: "PGFLEX_AUTO_GRANT_ROLES",
+    description: "Grant the vault identity its two required roles on the server and its resource group when they are missing.",
+    example: "true",
+    defaultValue: "false",
+    requiredInAzure: true,
+    schema: bool,
+  }),
+  createMissingPolicies: setting({
+    name: "PGFLEX_CREATE_MISSING_POLICIES",
+    description: "Create a mapped policy in the vault when it does not exist, using PGFLEX_POLICY_RETENTION.",
+    example: "true",
+    defaultValue: "true",
+    requiredInAzure: false,
+    schema: bool,
+  }),
+  policyRetention: setting({
+    name: "PGFLEX_POLICY_RETENTION",
+    description: "ISO 8601 retention of policies this app creates (weekly P1W backups are kept this long).",
+    example: "P12W",
+    defaultValue: "P12W",
+    requiredInAzure: false,
+    schema: z.string().trim().regex(/^P(\d+[DWMY])+$/, "must be an ISO 8601 duration such as P12W or P3M"),
+  }),
+  waitForServerDeadlineMinutes: setting({
+    name: "PGFLEX_WAIT_FOR_SERVER_MINUTES",
+    description: "How long the worker waits for a server to become Ready before recording Failed.",
+    example: "120",
+    defaultValue: "120",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  rbacPropagationMinutes: setting({
+    name: "PGFLEX_RBAC_PROPAGATION_MINUTES",
+    description: "How long validation keeps retrying UserErrorMissingRequiredPermissions after roles were granted.",
+    example: "30",
+    defaultValue: "30",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  sweepSchedule: setting({
+    name: "PGFLEX_SWEEP_SCHEDULE",
+    description: "NCRONTAB schedule of the compliance sweep.",
+    example: "0 0 3 * * *",
+    defaultValue: "0 0 3 * * *",
+    requiredInAzure: false,
+    schema: ncrontab,
+  }),
+  pollSchedule: setting({
+    name: "PGFLEX_POLL_SCHEDULE",
+    description: "NCRONTAB schedule of the job poller.",
+    example: "0 */1 * * * *",
+    defaultValue: "0 */1 * * * *",
+    requiredInAzure: false,
+    schema: ncrontab,
+  }),
+  scheduledBackups: setting({
+    name: "PGFLEX_SCHEDULED_BACKUPS",
+    description: "JSON array of scheduled on-demand backups: {name, tag, value, schedule (NCRONTAB), retentionTag?}.",
+    example: '[{"name":"nightly-gold","tag":"tier","value":"gold","schedule":"0 0 1 * * *"}]',
+    defaultValue: "[]",
+    requiredInAzure: false,
+    schema: scheduledBackups,
+  }),
+  scheduledBackupsCheckSchedule: setting({
+    name: "PGFLEX_SCHEDULED_BACKUPS_TIMER",
+    description: "NCRONTAB schedule on which the scheduler checks which scheduled backups are due.",
+    example: "0 */5 * * * *",
+    defaultValue: "0 */5 * * * *",
+    requiredInAzure: false,
+    schema: ncrontab,
+  }),
+  historyRetentionDays: setting({
+    name: "PGFLEX_HISTORY_RETENTION_DAYS",
+    description: "Job history rows older than this many days are removed.",
+    example: "180",
+    defaultValue: "90",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  staleGraceHours: setting({
+    name: "PGFLEX_STALE_GRACE_HOURS",
+    description: "Grace added to the policy period before a server's last successful backup counts as stale.",
+    example: "24",
+    defaultValue: "24",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  alertEventGridEndpoint: setting({
+    name: "PGFLEX_ALERT_EVENTGRID_ENDPOINT",
+    description: "Event Grid topic endpoint that receives alerts as CloudEvents (identity-based). Empty disables.",
+    example: "https://evgt-pgflex.westeurope-1.eventgrid.azure.net/api/events",
+    defaultValue: "",
+    requiredInAzure: false,
+    schema: z.union([z.literal(""), httpsUrl]),
+  }),
+  alertWebhookUrl: setting({
+    name: "PGFLEX_ALERT_WEBHOOK_URL",
+    description: "Teams/Slack-compatible incoming webhook for alerts. Treated as a secret. Empty disables.",
+    example: "https://example.webhook.office.com/webhookb2/...",
+    defaultValue: "",
+    requiredInAzure: false,
+    secret: true,
+    schema: z.union([z.literal(""), httpsUrl]),
+  }),
+  authTenantId: setting({
+    name: "PGFLEX_AUTH_TENANT_ID",
+    description: "Microsoft Entra tenant whose tokens the API accepts.",
+    example: "33333333-3333-3333-3333-333333333333",
+    requiredInAzure: true,
+    schema: z.string().trim().regex(GUID, "must be a GUID"),
+  }),
+  authAudience: setting({
+    name: "PGFLEX_AUTH_AUDIENCE",
+    description: "Audience (application ID URI or client id) API tokens must carry.",
+    example: "api://pgflex-autoprotect",
+    requiredInAzure: true,
+    schema: z.string().trim().min(1),
+  }),
+  authIssuer: setting({
+    name: "PGFLEX_AUTH_ISSUER",
+    description: "Override of the accepted token issuer (default https://login.microsoftonline.com/{tenant}/v2.0).",
+    example: "https://login.microsoftonline.com/33333333-3333-3333-3333-333333333333/v2.0",
+    requiredInAzure: false,
+    schema: z.string().trim().min(1),
+  }),
+  authJwksUri: setting({
+    name: "PGFLEX_AUTH_JWKS_URI",
+    description: "Override of the JWKS URL used to verify tokens (local development only).",
+    example: "https://127.0.0.1:8443/_emulator/jwks",
+    requiredInAzure: false,
+    schema: httpsUrl,
+  }),
+  armEndpoint: setting({
+    name: "PGFLEX_ARM_ENDPOINT",
+    description: "Azure Resource Manager endpoint. Locally the ARM emulator's URL.",
+    example: "https://127.0.0.1:8443",
+    defaultValue: "https://management.azure.com",
+    requiredInAzure: false,
+    schema: httpsUrl,
+  }),
+  armCredential: setting({
+    name: "PGFLEX_ARM_CREDENTIAL",
+    description:
+      "How ARM tokens are obtained: managedIdentity (Azure), default (DefaultAzureCredential: az login, env), emulator (a fixed local token, only accepted for a loopback PGFLEX_ARM_ENDPOINT).",
+    example: "default",
+    defaultValue: "managedIdentity",
+    requiredInAzure: true,
+    schema: z.enum(["managedIdentity", "default", "emulator"]),
+  }),
+  logLevel: setting({
+    name: "PGFLEX_LOG_LEVEL",
+    description: "Least severe log level written: debug, info, warn or error.",
+    example: "debug",
+    defaultValue: "info",
+    requiredInAzure: false,
+    schema: z.enum(["debug", "info", "warn", "error"]),
+  }),
+  useResourceGraph: setting({
+    name: "PGFLEX_USE_RESOURCE_GRAPH",
+    description: "Inventory servers and backup instances with Azure Resource Graph (one query for all subscriptions).",
+    example: "true",
+    defaultValue: "false",
+    requiredInAzure: false,
+    schema: bool,
+  }),
+} as const;
+
+export type Settings = typeof settings;
+export type SettingKey = keyof Settings;
+export const allSettings: ReadonlyArray<SettingDefinition> = Object.values(settings);

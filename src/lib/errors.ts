@@ -1,0 +1,74 @@
+/**
+ * The small error taxonomy every capability uses. SDK calls throw `unknown`: normalise once with
+ * {@link ensureError}, then decide between retrying ({@link TransientError}), telling a person how to
+ * fix something ({@link UserError}), or rethrowing a bug.
+ */
+
+/** A problem a person must fix; `fix` says what to do next (a command, a setting, a role). */
+export class UserError extends Error {
+  override readonly name: string = "UserError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly fix: string,
+    options?: { cause?: unknown; target?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.target = options?.target;
+  }
+  readonly target: string | undefined;
+}
+
+/** Worth retrying later: throttling, 5xx, timeouts, RBAC still propagating. */
+export class TransientError extends Error {
+  override readonly name: string = "TransientError";
+  constructor(
+    message: string,
+    readonly retryAfterInMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** An ETag precondition failed: someone else changed the row; re-read and decide again. */
+export class ConflictError extends Error {
+  override readonly name: string = "ConflictError";
+}
+
+export function ensureError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === "string") return new Error(value);
+  try {
+    return new Error(JSON.stringify(value));
+  } catch {
+    return new Error(String(value));
+  }
+}
+
+/** Shape of `RestError` from @azure/core-rest-pipeline, matched by name as the SDK guidelines advise. */
+export interface RestErrorLike extends Error {
+  name: "RestError";
+  statusCode?: number;
+  code?: string;
+  response?: { headers?: { get(name: string): string | undefined } };
+}
+
+export function isRestError(value: unknown): value is RestErrorLike {
+  return value instanceof Error && value.name === "RestError";
+}
+
+export function isTransientStatus(status: number | undefined): boolean {
+  return status === undefined || status === 408 || status === 429 || status >= 500;
+}
+
+export function isDefined<T>(value: T | null | undefined): value is T {
+  return value !== undefined && value !== null;
+}
+
+/** Reads a property the caller is sure about, failing with a message that names it instead of `!`. */
+export function nonNullProp<T, K extends keyof T>(source: T, key: K): NonNullable<T[K]> {
+  const value = source[key];
+  if (value === undefined || value === null) throw new Error(`Internal error: "${String(key)}" is missing.`);
+  return value as NonNullable<T[K]>;
+}
