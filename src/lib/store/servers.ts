@@ -1,0 +1,312 @@
+import type { TableClient, TableEntityResult } from "@azure/data-tables";
+import type { StorageConnection } from "./connection.js";
+import { ensureTable } from "./connection.js";
+import { encodeKey } from "./keys.js";
+import { ConflictError, isRestError } from "../errors.js";
+
+/** Table holding one row per known server (DESIGN: PartitionKey subscription id, RowKey encoded server id). */
+export const SERVERS_TABLE = "servers";
+
+/** Protection state of a server; see docs/architecture.md for the transitions. */
+export const ProtectionStates = [
+  "Pending",
+  "WaitingForServer",
+  "Validating",
+  "Configuring",
+  "Protected",
+  "OptedOut",
+  "UnknownPolicyTag",
+  "NoVaultForRegion",
+  "MissingPermissions",
+  "ProtectedElsewhere",
+  "Failed",
+  "Deleted",
+  "ProtectedUntagged",
+  "WouldProtect",
+] as const;
+export type ProtectionState = (typeof ProtectionStates)[number];
+
+/** States in which the worker still owes work (a message for the server should be processed). */
+export const InProgressStates: readonly ProtectionState[] = [
+  "Pending",
+  "WaitingForServer",
+  "Validating",
+  "Configuring",
+];
+
+/** One server as this product knows it. Optional fields are absent until known. */
+export interface ServerRecord {
+  /** Readable ARM id, lower-cased (ids are case-insensitive). */
+  resourceId: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  serverName: string;
+  /** Normalised region (lower-case, no spaces), e.g. `westeurope`. */
+  region?: string;
+  /** Value of the backup tag as last seen; absent when the tag is missing. */
+  tagValue?: string;
+  policyName?: string;
+  vaultId?: string;
+  /** Backup instance name in `vaultId` (deterministic, see protection/naming.ts). */
+  instanceName?: string;
+  state: ProtectionState;
+  lastErrorCode?: string;
+  lastErrorMessage?: string;
+  /** Fix-it text for a person, e.g. the exact `az role assignment create` command. */
+  fix?: string;
+  /** Attempts made in the current protection run (reset when a run finishes). */
+  attempts: number;
+  /** Cause of the last change: `event:<id>`, `sweep:<id>` or `api`. */
+  lastCause?: string;
+  /** When the worker started waiting for the server (ISO); bounds WaitingForServer. */
+  waitingSince?: string;
+  /** Serialized LRO state of an in-flight configure-protection, to resume after a crash. */
+  operationState?: string;
+  lastBackupAt?: string;
+  lastBackupStatus?: string;
+  lastJobId?: string;
+  /** ISO timestamp of the last write by this product. */
+  updatedAt: string;
+  /** ETag of the row as read; absent for a record not yet stored. */
+  etag?: string;
+}
+
+export interface ListServersOptions {
+  subscriptionId?: string;
+  state?: ProtectionState;
+  abortSignal?: AbortSignal;
+}
+
+export interface ServerWriteOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface ServerStore {
+  /** The row for `resourceId`, or undefined. */
+  get(resourceId: string, options?: ServerWriteOptions): Promise<ServerRecord | undefined>;
+  list(options?: ListServersOptions): AsyncIterableIterator<ServerRecord>;
+  /**
+   * Creates the row; ConflictError when it already exists. Returns the stored record with its etag.
+   */
+  create(record: Omit<ServerRecord, "etag">, options?: ServerWriteOptions): Promise<ServerRecord>;
+  /**
+   * Replaces the row guarded by `record.etag` (required); ConflictError on 412 (someone else wrote
+   * it) or 404. Returns the stored record with its new etag.
+   */
+  update(record: ServerRecord, options?: ServerWriteOptions): Promise<ServerRecord>;
+  /**
+   * Writes without a guard when `record.etag` is absent (create-or-replace), else like {@link update}.
+   * Prefer create/update for state transitions.
+   */
+  upsert(record: ServerRecord, options?: ServerWriteOptions): Promise<ServerRecord>;
+}
+
+/** Server resource id → `{subscriptionId, resourceGroup, serverName}`; undefined for other shapes. */
+export function parseServerId(
+  resourceId: string,
+): { resourceId: string; subscriptionId: string; resourceGroup: string; serverName: string } | undefined {
+  const m =
+    /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourcegroups\/([-\w.()]{1,90})\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/i.exec(
+      resourceId.trim(),
+    );
+  if (!m) return undefined;
+  const [, sub, rg, name] = m as unknown as [string, string, string, string];
+  if (!/^[a-z0-9-]+$/.test(name.toLowerCase()) || rg.endsWith(".")) return undefined;
+  return {
+    resourceId: resourceId.trim().toLowerCase(),
+    subscriptionId: sub.toLowerCase(),
+    resourceGroup: rg.toLowerCase(),
+    serverName: name.toLowerCase(),
+  };
+}
+
+export function serverKeys(resourceId: string): { partitionKey: string; rowKey: string } {
+  const lower = resourceId.toLowerCase();
+  const sub = /^\/subscriptions\/([^/]+)/.exec(lower)?.[1];
+  if (!sub) throw new TypeError(`"${resourceId}" is not a subscription-scoped resource id.`);
+  return { partitionKey: sub, rowKey: encodeKey(lower) };
+}
+
+type ServerEntity = { partitionKey: string; rowKey: string } & Omit<ServerRecord, "etag">;
+
+export function toServerEntity(record: ServerRecord): ServerEntity {
+  const { etag: _etag, ...rest } = record;
+  const entity: Record<string, unknown> = { ...serverKeys(record.resourceId) };
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) entity[k] = v;
+  entity.resourceId = record.resourceId.toLowerCase();
+  return entity as ServerEntity;
+}
+
+const RECORD_FIELDS = [
+  "resourceId",
+  "subscriptionId",
+  "resourceGroup",
+  "serverName",
+  "region",
+  "tagValue",
+  "policyName",
+  "vaultId",
+  "instanceName",
+  "state",
+  "lastErrorCode",
+  "lastErrorMessage",
+  "fix",
+  "attempts",
+  "lastCause",
+  "waitingSince",
+  "operationState",
+  "lastBackupAt",
+  "lastBackupStatus",
+  "lastJobId",
+  "updatedAt",
+] as const;
+
+export function fromServerEntity(entity: TableEntityResult<Record<string, unknown>>): ServerRecord {
+  const out: Record<string, unknown> = {};
+  for (const f of RECORD_FIELDS) {
+    const v = entity[f];
+    if (v !== undefined && v !== null) out[f] = v;
+  }
+  out.attempts = typeof out.attempts === "number" ? out.attempts : Number(out.attempts ?? 0);
+  out.etag = entity.etag;
+  return out as unknown as ServerRecord;
+}
+
+export interface ServerStoreDeps {
+  /** Defaults to `connection.tableClient("servers")`. */
+  tableClient?: TableClient;
+}
+
+/** Table-backed {@link ServerStore}. Creates the table on first use. */
+export function createServerStore(connection: StorageConnection, deps: ServerStoreDeps = {}): ServerStore {
+  const client = deps.tableClient ?? connection.tableClient(SERVERS_TABLE);
+  let ready: Promise<void> | undefined;
+  const ensure = (): Promise<void> =>
+    (ready ??= ensureTable(client).catch((e: unknown) => {
+      ready = undefined;
+      throw e;
+    }));
+
+  async function read(
+    resourceId: string,
+    options: ServerWriteOptions = {},
+  ): Promise<ServerRecord | undefined> {
+    await ensure();
+    const { partitionKey, rowKey } = serverKeys(resourceId);
+    try {
+      const entity = await client.getEntity<Record<string, unknown>>(partitionKey, rowKey, {
+        abortSignal: options.abortSignal,
+      });
+      return fromServerEntity(entity);
+    } catch (e) {
+      if (isRestError(e) && e.statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  function conflict(resourceId: string, e: unknown): unknown {
+    if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 409 || e.statusCode === 404)) {
+      return new ConflictError(`Server row for ${resourceId} changed concurrently (HTTP ${e.statusCode}).`, {
+        cause: e,
+      });
+    }
+    return e;
+  }
+
+  async function replace(record: ServerRecord, options: ServerWriteOptions): Promise<ServerRecord> {
+    await ensure();
+    const entity = toServerEntity(record);
+    try {
+      const res = record.etag
+        ? await client.updateEntity(entity, "Replace", {
+            etag: record.etag,
+            abortSignal: options.abortSignal,
+          })
+        : await client.upsertEntity(entity, "Replace", { abortSignal: options.abortSignal });
+      return { ...record, resourceId: entity.resourceId, etag: res.etag };
+    } catch (e) {
+      throw conflict(record.resourceId, e);
+    }
+  }
+
+  return {
+    get: read,
+    async *list(options = {}) {
+      await ensure();
+      const filters: string[] = [];
+      if (options.subscriptionId)
+        filters.push(`PartitionKey eq '${options.subscriptionId.toLowerCase().replace(/'/g, "''")}'`);
+      if (options.state) filters.push(`state eq '${options.state.replace(/'/g, "''")}'`);
+      const iter = client.listEntities<Record<string, unknown>>({
+        queryOptions: filters.length ? { filter: filters.join(" and ") } : undefined,
+        abortSignal: options.abortSignal,
+      });
+      for await (const entity of iter) {
+        options.abortSignal?.throwIfAborted();
+        yield fromServerEntity(entity);
+      }
+    },
+    async create(record, options = {}) {
+      await ensure();
+      const entity = toServerEntity(record);
+      try {
+        const res = await client.createEntity(entity, { abortSignal: options.abortSignal });
+        return { ...record, resourceId: entity.resourceId, etag: res.etag };
+      } catch (e) {
+        throw conflict(record.resourceId, e);
+      }
+    },
+    async update(record, options = {}) {
+      if (!record.etag) throw new TypeError(`update of ${record.resourceId} needs the etag that was read.`);
+      return replace(record, options);
+    },
+    upsert: (record, options = {}) => replace(record, options),
+  };
+}
+
+/** In-memory {@link ServerStore} with the same ETag semantics, for unit tests and fakes. */
+export function createInMemoryServerStore(): ServerStore & { rows: Map<string, ServerRecord> } {
+  const rows = new Map<string, ServerRecord>();
+  let n = 0;
+  const nextEtag = (): string => `W/"${++n}"`;
+  const key = (id: string): string => id.toLowerCase();
+  const put = (record: ServerRecord): ServerRecord => {
+    const stored = structuredClone({ ...record, resourceId: key(record.resourceId), etag: nextEtag() });
+    rows.set(stored.resourceId, stored);
+    return structuredClone(stored);
+  };
+  return {
+    rows,
+    async get(resourceId) {
+      const row = rows.get(key(resourceId));
+      return row && structuredClone(row);
+    },
+    async *list(options = {}) {
+      for (const row of [...rows.values()]) {
+        if (options.subscriptionId && row.subscriptionId !== options.subscriptionId.toLowerCase()) continue;
+        if (options.state && row.state !== options.state) continue;
+        yield structuredClone(row);
+      }
+    },
+    async create(record) {
+      if (rows.has(key(record.resourceId)))
+        throw new ConflictError(`Server row for ${record.resourceId} already exists.`);
+      return put(record);
+    },
+    async update(record) {
+      const current = rows.get(key(record.resourceId));
+      if (!record.etag) throw new TypeError(`update of ${record.resourceId} needs the etag that was read.`);
+      if (!current || current.etag !== record.etag) {
+        throw new ConflictError(`Server row for ${record.resourceId} changed concurrently (HTTP 412).`);
+      }
+      return put(record);
+    },
+    async upsert(record) {
+      const current = rows.get(key(record.resourceId));
+      if (record.etag && (!current || current.etag !== record.etag)) {
+        throw new ConflictError(`Server row for ${record.resourceId} changed concurrently (HTTP 412).`);
+      }
+      return put(record);
+    },
+  };
+}
