@@ -1,0 +1,151 @@
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { odata } from "@azure/data-tables";
+import type { StorageConnection } from "./connection.js";
+import { ensureTable } from "./connection.js";
+import { decodeKey, encodeKey } from "./keys.js";
+import { ConflictError, isRestError } from "../errors.js";
+import type { JobOrigin } from "./jobs.js";
+
+/** Non-terminal jobs the poller follows (PK encoded vault id, RK job id). Small: rows leave when jobs end. */
+export const ACTIVE_JOBS_TABLE = "activeJobs";
+
+export interface ActiveJobRecord {
+  vaultId: string;
+  jobId: string;
+  serverId: string;
+  /** Start time as recorded in the jobs row (fixes that row's key). */
+  startTime: string;
+  status: string;
+  origin: JobOrigin;
+  etag?: string;
+}
+
+export interface ActiveJobStoreOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface ActiveJobStore {
+  /** Every followed job, grouped by nothing; one query over a small table. */
+  list(options?: ActiveJobStoreOptions): AsyncIterableIterator<ActiveJobRecord>;
+  listForServer(
+    serverId: string,
+    options?: ActiveJobStoreOptions & { vaultId?: string },
+  ): Promise<ActiveJobRecord[]>;
+  /** Create-or-replace rows, one transaction per vault (≤ 100 per batch). */
+  upsertAll(records: readonly ActiveJobRecord[], options?: ActiveJobStoreOptions): Promise<void>;
+  /** Removes rows; a row already gone is fine (another poller finished it). */
+  deleteAll(
+    records: ReadonlyArray<Pick<ActiveJobRecord, "vaultId" | "jobId">>,
+    options?: ActiveJobStoreOptions,
+  ): Promise<void>;
+}
+
+function toEntity(r: ActiveJobRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  return {
+    partitionKey: encodeKey(r.vaultId),
+    rowKey: r.jobId.toLowerCase(),
+    serverId: r.serverId.toLowerCase(),
+    startTime: r.startTime,
+    status: r.status,
+    origin: r.origin,
+  };
+}
+
+function fromEntity(
+  e: Record<string, unknown> & { partitionKey?: string; rowKey?: string; etag?: string },
+): ActiveJobRecord {
+  return {
+    vaultId: decodeKey(String(e.partitionKey)),
+    jobId: String(e.rowKey),
+    serverId: String(e.serverId),
+    startTime: String(e.startTime),
+    status: String(e.status),
+    origin: e.origin as JobOrigin,
+    ...(e.etag ? { etag: e.etag } : {}),
+  };
+}
+
+function groupByVault<T extends Pick<ActiveJobRecord, "vaultId">>(records: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of records) {
+    const pk = encodeKey(r.vaultId);
+    out.set(pk, [...(out.get(pk) ?? []), r]);
+  }
+  return out;
+}
+
+export function createActiveJobStore(
+  connection: StorageConnection,
+  deps: { tableClient?: TableClient } = {},
+): ActiveJobStore {
+  const client = deps.tableClient ?? connection.tableClient(ACTIVE_JOBS_TABLE);
+  let ready: Promise<void> | undefined;
+  const ensure = (): Promise<void> =>
+    (ready ??= ensureTable(client).catch((e: unknown) => {
+      ready = undefined;
+      throw e;
+    }));
+  return {
+    async *list(options = {}) {
+      await ensure();
+      for await (const e of client.listEntities<Record<string, unknown>>({
+        abortSignal: options.abortSignal,
+      }))
+        yield fromEntity(e);
+    },
+    async listForServer(serverId, options = {}) {
+      await ensure();
+      const filter = options.vaultId
+        ? odata`PartitionKey eq ${encodeKey(options.vaultId)} and serverId eq ${serverId.toLowerCase()}`
+        : odata`serverId eq ${serverId.toLowerCase()}`;
+      const out: ActiveJobRecord[] = [];
+      for await (const e of client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter },
+        abortSignal: options.abortSignal,
+      })) {
+        out.push(fromEntity(e));
+      }
+      return out;
+    },
+    async upsertAll(records, options = {}) {
+      await ensure();
+      for (const rows of groupByVault(records).values()) {
+        for (let i = 0; i < rows.length; i += 100) {
+          await client.submitTransaction(
+            rows.slice(i, i + 100).map((r): TransactionAction => ["upsert", toEntity(r), "Replace"]),
+            { abortSignal: options.abortSignal },
+          );
+        }
+      }
+    },
+    async deleteAll(records, options = {}) {
+      await ensure();
+      for (const [pk, rows] of groupByVault(records)) {
+        for (let i = 0; i < rows.length; i += 100) {
+          const chunk = rows.slice(i, i + 100);
+          try {
+            await client.submitTransaction(
+              chunk.map((r): TransactionAction => [
+                "delete",
+                { partitionKey: pk, rowKey: r.jobId.toLowerCase() },
+              ]),
+              { abortSignal: options.abortSignal },
+            );
+          } catch (e) {
+            if (!(isRestError(e) && e.statusCode === 404)) throw e;
+            // Someone removed one of them first: delete one by one, tolerating the gone ones.
+            for (const r of chunk) {
+              await client
+                .deleteEntity(pk, r.jobId.toLowerCase(), { abortSignal: options.abortSignal })
+                .catch((err: unknown) => {
+                  if (!(isRestError(err) && err.statusCode === 404)) throw err;
+                });
+            }
+          }
+        }
+      }
+    },
+  };
+}
+
+export { ConflictError };

@@ -1,0 +1,413 @@
+import type { TableClient, TableEntityResult, TransactionAction } from "@azure/data-tables";
+import { odata } from "@azure/data-tables";
+import type { StorageConnection } from "./connection.js";
+import { ensureTable } from "./connection.js";
+import { encodeKey, invertedTimestamp } from "./keys.js";
+import { ConflictError, isRestError } from "../errors.js";
+
+/** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
+export const JOBS_TABLE = "jobs";
+/** job id → jobs row keys, so `GET /api/jobs/{id}` is two point reads (PK: first two hex chars, RK: job id). */
+export const JOB_INDEX_TABLE = "jobIndex";
+
+/** Who started the job: this API, a scheduled on-demand backup, or the vault's own policy schedule. */
+export type JobOrigin = "api" | "schedule" | "policy";
+
+/** Statuses a job does not leave (compared case-insensitively; the service spells some differently). */
+export const TerminalJobStatuses = [
+  "Completed",
+  "CompletedWithWarnings",
+  "Failed",
+  "Cancelled",
+  "Succeeded",
+  "SucceededWithWarnings",
+] as const;
+
+export function isTerminalStatus(status: string): boolean {
+  const s = status.toLowerCase();
+  return TerminalJobStatuses.some((t) => t.toLowerCase() === s);
+}
+
+export function isSuccessStatus(status: string): boolean {
+  return ["completed", "completedwithwarnings", "succeeded", "succeededwithwarnings"].includes(
+    status.toLowerCase(),
+  );
+}
+
+export interface JobRecord {
+  /** Bare job GUID, lower-cased. */
+  jobId: string;
+  /** Full ARM id of the job as the service returns it. */
+  jobResourceId?: string;
+  /** Lower-cased server resource id (the job's data source). */
+  serverId: string;
+  serverName: string;
+  /** Lower-cased Backup vault id. */
+  vaultId: string;
+  instanceName?: string;
+  policyName?: string;
+  operation?: string;
+  origin: JobOrigin;
+  status: string;
+  /** ISO timestamps; `startTime` fixes the row key and never changes. */
+  startTime: string;
+  endTime?: string;
+  durationInMs?: number;
+  bytesTransferred?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  recommendedAction?: string;
+  retentionTag?: string;
+  reason?: string;
+  /** Principal id (oid) that asked for the backup; never a token. */
+  requestedBy?: string;
+  /** Scheduled-backup selector name that started the job. */
+  schedule?: string;
+  updatedAt: string;
+  etag?: string;
+}
+
+export interface JobKeys {
+  partitionKey: string;
+  rowKey: string;
+}
+
+export function jobKeys(record: Pick<JobRecord, "serverId" | "startTime" | "jobId">): JobKeys {
+  return {
+    partitionKey: encodeKey(record.serverId),
+    rowKey: `${invertedTimestamp(new Date(record.startTime))}_${record.jobId.toLowerCase()}`,
+  };
+}
+
+export interface JobStoreOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface ListJobsOptions extends JobStoreOptions {
+  serverId?: string;
+  status?: string;
+  since?: Date;
+  until?: Date;
+}
+
+export interface ListJobsPageOptions extends ListJobsOptions {
+  /** Default 50, at most 1000. */
+  maxPageSize?: number;
+  continuationToken?: string;
+}
+
+export interface JobPage {
+  items: JobRecord[];
+  continuationToken?: string;
+}
+
+export interface JobStore {
+  get(keys: JobKeys, options?: JobStoreOptions): Promise<JobRecord | undefined>;
+  getById(jobId: string, options?: JobStoreOptions): Promise<JobRecord | undefined>;
+  /**
+   * Writes rows: a record without etag is created (ConflictError if it exists), one with an etag
+   * replaces the row read (ConflictError on 412). Rows sharing a partition go in one transaction
+   * (≤ 100 per batch); a ConflictError names the partition that failed so callers can re-read it.
+   */
+  saveAll(records: readonly JobRecord[], options?: JobStoreOptions): Promise<JobRecord[]>;
+  listPage(options?: ListJobsPageOptions): Promise<JobPage>;
+  list(options?: ListJobsOptions): AsyncIterableIterator<JobRecord>;
+  /** Newest job of a server, optionally only successful ones. */
+  latest(
+    serverId: string,
+    options?: JobStoreOptions & { successfulOnly?: boolean },
+  ): Promise<JobRecord | undefined>;
+  /** Deletes rows that started before `cutoff`, in per-partition batches; returns how many. */
+  deleteStartedBefore(cutoff: Date, options?: JobStoreOptions): Promise<number>;
+}
+
+export class InvalidContinuationTokenError extends RangeError {
+  override readonly name = "InvalidContinuationTokenError";
+}
+
+const FIELDS = [
+  "jobId",
+  "jobResourceId",
+  "serverId",
+  "serverName",
+  "vaultId",
+  "instanceName",
+  "policyName",
+  "operation",
+  "origin",
+  "status",
+  "startTime",
+  "endTime",
+  "durationInMs",
+  "bytesTransferred",
+  "errorCode",
+  "errorMessage",
+  "recommendedAction",
+  "retentionTag",
+  "reason",
+  "requestedBy",
+  "schedule",
+  "updatedAt",
+] as const;
+
+export function toJobEntity(record: JobRecord): Record<string, unknown> & JobKeys {
+  const entity: Record<string, unknown> & JobKeys = { ...jobKeys(record) };
+  for (const f of FIELDS) {
+    const v = record[f];
+    if (v !== undefined) entity[f] = v;
+  }
+  entity.jobId = record.jobId.toLowerCase();
+  entity.serverId = record.serverId.toLowerCase();
+  entity.vaultId = record.vaultId.toLowerCase();
+  // Typed copy of the start for range filters (string comparison of ISO text with varying precision is unsafe).
+  entity.startedAt = new Date(record.startTime);
+  if (record.bytesTransferred !== undefined)
+    entity.bytesTransferred = { value: String(record.bytesTransferred), type: "Int64" };
+  return entity;
+}
+
+export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>): JobRecord {
+  const out: Record<string, unknown> = {};
+  for (const f of FIELDS) {
+    const v = entity[f];
+    if (v !== undefined && v !== null) out[f] = v;
+  }
+  const bytes = entity.bytesTransferred as unknown;
+  if (bytes !== undefined && bytes !== null) {
+    out.bytesTransferred =
+      typeof bytes === "object" && "value" in (bytes as object)
+        ? Number((bytes as { value: string }).value)
+        : Number(bytes);
+  }
+  out.etag = entity.etag;
+  return out as unknown as JobRecord;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function indexKeys(jobId: string): JobKeys {
+  const id = jobId.toLowerCase();
+  return { partitionKey: id.slice(0, 2), rowKey: id };
+}
+
+/** Table-backed {@link JobStore}; creates its tables on first use. */
+export function createJobStore(
+  connection: StorageConnection,
+  deps: { tableClient?: TableClient; indexClient?: TableClient } = {},
+): JobStore {
+  const client = deps.tableClient ?? connection.tableClient(JOBS_TABLE);
+  const index = deps.indexClient ?? connection.tableClient(JOB_INDEX_TABLE);
+  let ready: Promise<void> | undefined;
+  const ensure = (): Promise<void> =>
+    (ready ??= Promise.all([ensureTable(client), ensureTable(index)])
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        ready = undefined;
+        throw e;
+      }));
+
+  async function get(keys: JobKeys, options: JobStoreOptions = {}): Promise<JobRecord | undefined> {
+    await ensure();
+    try {
+      return fromJobEntity(
+        await client.getEntity(keys.partitionKey, keys.rowKey, { abortSignal: options.abortSignal }),
+      );
+    } catch (e) {
+      if (isRestError(e) && e.statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  function filterOf(options: ListJobsOptions): string | undefined {
+    const parts: string[] = [];
+    if (options.serverId) parts.push(odata`PartitionKey eq ${encodeKey(options.serverId)}`);
+    if (options.status) parts.push(odata`status eq ${options.status}`);
+    if (options.since) parts.push(odata`startedAt ge ${options.since}`);
+    if (options.until) parts.push(odata`startedAt lt ${options.until}`);
+    return parts.length ? parts.join(" and ") : undefined;
+  }
+
+  async function* list(options: ListJobsOptions = {}): AsyncIterableIterator<JobRecord> {
+    await ensure();
+    const filter = filterOf(options);
+    for await (const entity of client.listEntities<Record<string, unknown>>({
+      queryOptions: filter ? { filter } : undefined,
+      abortSignal: options.abortSignal,
+    })) {
+      yield fromJobEntity(entity);
+    }
+  }
+
+  return {
+    get,
+    async getById(jobId, options = {}) {
+      const id = jobId.toLowerCase();
+      if (!GUID.test(id)) return undefined;
+      await ensure();
+      try {
+        const pointer = await index.getEntity<{ jobPartitionKey: string; jobRowKey: string }>(
+          indexKeys(id).partitionKey,
+          id,
+          { abortSignal: options.abortSignal },
+        );
+        return await get({ partitionKey: pointer.jobPartitionKey, rowKey: pointer.jobRowKey }, options);
+      } catch (e) {
+        if (isRestError(e) && e.statusCode === 404) return undefined;
+        throw e;
+      }
+    },
+    async saveAll(records, options = {}) {
+      await ensure();
+      const byPartition = new Map<string, JobRecord[]>();
+      for (const r of records) {
+        const pk = jobKeys(r).partitionKey;
+        byPartition.set(pk, [...(byPartition.get(pk) ?? []), r]);
+      }
+      const saved: JobRecord[] = [];
+      for (const [pk, rows] of byPartition) {
+        for (let i = 0; i < rows.length; i += 100) {
+          const chunk = rows.slice(i, i + 100);
+          const actions: TransactionAction[] = chunk.map((r) =>
+            r.etag ? ["update", toJobEntity(r), "Replace", { etag: r.etag }] : ["create", toJobEntity(r)],
+          );
+          try {
+            const response = await client.submitTransaction(actions, { abortSignal: options.abortSignal });
+            chunk.forEach((r, n) => saved.push({ ...r, etag: response.subResponses[n]?.etag ?? r.etag }));
+          } catch (e) {
+            const status = isRestError(e) ? e.statusCode : undefined;
+            if (status === 409 || status === 412 || status === 404) {
+              throw new ConflictError(`Job rows in partition ${pk} changed concurrently (HTTP ${status}).`, {
+                cause: e,
+              });
+            }
+            throw e;
+          }
+          // The index is idempotent (same pointer for the same job), so a plain upsert after the rows is safe.
+          const created = chunk.filter((r) => !r.etag);
+          const byIndexPartition = new Map<string, TransactionAction[]>();
+          for (const r of created) {
+            const keys = jobKeys(r);
+            const ik = indexKeys(r.jobId);
+            const action: TransactionAction = [
+              "upsert",
+              {
+                ...ik,
+                jobPartitionKey: keys.partitionKey,
+                jobRowKey: keys.rowKey,
+                startedAt: new Date(r.startTime),
+              },
+              "Replace",
+            ];
+            byIndexPartition.set(ik.partitionKey, [...(byIndexPartition.get(ik.partitionKey) ?? []), action]);
+          }
+          for (const actionsForIndex of byIndexPartition.values()) {
+            await index.submitTransaction(actionsForIndex, { abortSignal: options.abortSignal });
+          }
+        }
+      }
+      return saved;
+    },
+    async listPage(options = {}) {
+      await ensure();
+      const filter = filterOf(options);
+      const pager = client
+        .listEntities<Record<string, unknown>>({
+          queryOptions: filter ? { filter } : undefined,
+          abortSignal: options.abortSignal,
+        })
+        .byPage({
+          maxPageSize: Math.min(options.maxPageSize ?? 50, 1000),
+          continuationToken: checkToken(options.continuationToken),
+        });
+      const page = await pager.next();
+      if (page.done) return { items: [] };
+      const items = page.value.map(fromJobEntity);
+      const token = page.value.continuationToken;
+      return token ? { items, continuationToken: token } : { items };
+    },
+    list,
+    async latest(serverId, options = {}) {
+      await ensure();
+      const filter = options.successfulOnly
+        ? odata`PartitionKey eq ${encodeKey(serverId)} and (status eq ${"Completed"} or status eq ${"CompletedWithWarnings"})`
+        : odata`PartitionKey eq ${encodeKey(serverId)}`;
+      // Row keys sort newest first, so the first match of the partition is the latest.
+      for await (const page of client
+        .listEntities<Record<string, unknown>>({ queryOptions: { filter }, abortSignal: options.abortSignal })
+        .byPage({ maxPageSize: 1 })) {
+        const first = page[0];
+        if (first) return fromJobEntity(first);
+      }
+      return undefined;
+    },
+    async deleteStartedBefore(cutoff, options = {}) {
+      await ensure();
+      const byPartition = new Map<string, Array<{ rowKey: string; jobId: string }>>();
+      for await (const e of client.listEntities<{ jobId?: string }>({
+        queryOptions: { filter: odata`startedAt lt ${cutoff}`, select: ["PartitionKey", "RowKey", "jobId"] },
+        abortSignal: options.abortSignal,
+      })) {
+        if (!e.partitionKey || !e.rowKey) continue;
+        byPartition.set(e.partitionKey, [
+          ...(byPartition.get(e.partitionKey) ?? []),
+          { rowKey: e.rowKey, jobId: e.jobId ?? "" },
+        ]);
+      }
+      let removed = 0;
+      const indexDeletes = new Map<string, TransactionAction[]>();
+      for (const [pk, rows] of byPartition) {
+        for (let i = 0; i < rows.length; i += 100) {
+          const chunk = rows.slice(i, i + 100);
+          await client.submitTransaction(
+            chunk.map((r): TransactionAction => ["delete", { partitionKey: pk, rowKey: r.rowKey }]),
+            { abortSignal: options.abortSignal },
+          );
+          removed += chunk.length;
+        }
+        for (const r of rows) {
+          if (!GUID.test(r.jobId)) continue;
+          const ik = indexKeys(r.jobId);
+          indexDeletes.set(ik.partitionKey, [
+            ...(indexDeletes.get(ik.partitionKey) ?? []),
+            ["delete", { ...ik }] as TransactionAction,
+          ]);
+        }
+      }
+      for (const actions of indexDeletes.values()) {
+        for (let i = 0; i < actions.length; i += 100) {
+          try {
+            await index.submitTransaction(actions.slice(i, i + 100), { abortSignal: options.abortSignal });
+          } catch (e) {
+            // An index row already gone fails the batch; fall back to single deletes that tolerate 404.
+            if (!(isRestError(e) && e.statusCode === 404)) throw e;
+            for (const [, entity] of actions.slice(i, i + 100) as Array<[string, JobKeys]>) {
+              await index.deleteEntity(entity.partitionKey, entity.rowKey).catch((err: unknown) => {
+                if (!(isRestError(err) && err.statusCode === 404)) throw err;
+              });
+            }
+          }
+        }
+      }
+      return removed;
+    },
+  };
+}
+
+/** The SDK's continuation token is base64 JSON naming the next keys; anything else is refused up front. */
+function checkToken(token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  try {
+    if (!/^[A-Za-z0-9+/=_-]{1,2048}$/.test(token)) throw new Error();
+    const parsed: unknown = JSON.parse(Buffer.from(token, "base64").toString("utf8"));
+    if (
+      !parsed ||
+      typeof parsed !== "object" ||
+      typeof (parsed as { nextPartitionKey?: unknown }).nextPartitionKey !== "string"
+    ) {
+      throw new Error();
+    }
+    return token;
+  } catch {
+    throw new InvalidContinuationTokenError("The continuation token is not one this API returned.");
+  }
+}
