@@ -1,0 +1,156 @@
+import type { TokenCredential } from "@azure/core-auth";
+import type { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
+import type { AuthorizationManagementClient } from "@azure/arm-authorization";
+import type { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import type { Config } from "../config/index.js";
+import { createCredential } from "./credential.js";
+import { createPacer, createPacingPolicy } from "./pacing.js";
+import type { Pacer, PacingOptions, PacingPolicy } from "./pacing.js";
+import type { DataProtectionClient } from "./dataprotection/client.js";
+import type { ArmRestClientOptions } from "./arm-rest.js";
+import type { AbortSignalLike } from "@azure/abort-controller";
+
+/**
+ * The one place that builds ARM clients. Every client shares one credential, the configured endpoint
+ * (`PGFLEX_ARM_ENDPOINT`, the emulator locally) and one pacing policy, so the local token buckets see all
+ * of the app's ARM traffic. SDK modules are loaded with `import()` on first use to keep cold start small.
+ */
+
+export interface ArmClients {
+  readonly endpoint: string;
+  /** Shared pacing (stats for logs and tests). */
+  readonly pacing: PacingPolicy;
+  credential(): Promise<TokenCredential>;
+  postgres(subscriptionId: string): Promise<PostgreSQLManagementFlexibleServerClient>;
+  authorization(subscriptionId: string): Promise<AuthorizationManagementClient>;
+  resourceGraph(): Promise<ResourceGraphClient>;
+  /** Without `subscriptionId` only id-independent calls work; pass the vault's subscription. */
+  dataProtection(subscriptionId?: string): Promise<DataProtectionClient>;
+}
+
+export interface CreateArmClientsOptions {
+  /** Default: `createCredential(config)`. */
+  credential?: TokenCredential;
+  /** Extra core-rest-pipeline policies for every client (tests: host rewrite, recording). */
+  additionalPolicies?: ArmRestClientOptions["additionalPolicies"];
+  /** A shared pacer or its options (rates, clock) — time-scaled tests pass faster rates. */
+  pacing?: Pacer | PacingOptions;
+  /** E.g. `{ ca }` to trust the emulator's certificate. */
+  tlsOptions?: ArmRestClientOptions["tlsOptions"];
+  /** Default LRO poll interval of the Data Protection client. */
+  updateIntervalInMs?: number;
+}
+
+export function createArmClients(
+  config: Pick<Config, "armEndpoint" | "armCredential" | "azureClientId">,
+  options: CreateArmClientsOptions = {},
+): ArmClients {
+  const endpoint = config.armEndpoint.replace(/\/+$/, "");
+  const pacer: Pacer =
+    options.pacing && "pace" in options.pacing ? options.pacing : createPacer(options.pacing);
+  const pacing = createPacingPolicy(pacer);
+  let credentialPromise: Promise<TokenCredential> | undefined;
+  const credential = (): Promise<TokenCredential> =>
+    (credentialPromise ??= options.credential
+      ? Promise.resolve(options.credential)
+      : createCredential(config as Config));
+
+  // The pacing policy owns retries (429 with Retry-After, bounded 5xx/connection retries, none for POST
+  // once sent), so the pipelines' own retry policies are switched off.
+  const pipelineOptions = {
+    endpoint,
+    credentialScopes: [`${endpoint}/.default`],
+    additionalPolicies: [
+      { policy: pacing, position: "perCall" as const },
+      ...(options.additionalPolicies ?? []),
+    ],
+    retryOptions: { maxRetries: 0 },
+    tlsOptions: options.tlsOptions,
+  };
+
+  const cache = new Map<string, Promise<unknown>>();
+  function once<T>(key: string, make: () => Promise<T>): Promise<T> {
+    let p = cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = make();
+      cache.set(key, p);
+      p.catch(() => cache.delete(key));
+    }
+    return p;
+  }
+
+  return {
+    endpoint,
+    pacing,
+    credential,
+    postgres: (subscriptionId) =>
+      once(`postgres/${subscriptionId.toLowerCase()}`, async () => {
+        const { PostgreSQLManagementFlexibleServerClient } = await import("@azure/arm-postgresql-flexible");
+        return new PostgreSQLManagementFlexibleServerClient(
+          await credential(),
+          subscriptionId,
+          pipelineOptions,
+        );
+      }),
+    authorization: (subscriptionId) =>
+      once(`authorization/${subscriptionId.toLowerCase()}`, async () => {
+        const { AuthorizationManagementClient } = await import("@azure/arm-authorization");
+        return new AuthorizationManagementClient(await credential(), subscriptionId, pipelineOptions);
+      }),
+    resourceGraph: () =>
+      once("resourceGraph", async () => {
+        // arm-resourcegraph 4 is built on @azure/ms-rest-js, whose pipeline takes request policy factories.
+        const { ResourceGraphClient } = await import("@azure/arm-resourcegraph");
+        const factory = msRestPacingFactory(pacer);
+        return new ResourceGraphClient(await credential(), {
+          baseUri: endpoint,
+          credentialScopes: [`${endpoint}/.default`],
+          noRetryPolicy: true,
+          requestPolicyFactories: (defaults: MsRestPolicyFactory[]) => [factory, ...defaults],
+        } as unknown as ConstructorParameters<typeof ResourceGraphClient>[1]);
+      }),
+    dataProtection: (subscriptionId) =>
+      once(`dataProtection/${subscriptionId?.toLowerCase() ?? ""}`, async () => {
+        const { DataProtectionClient } = await import("./dataprotection/client.js");
+        return new DataProtectionClient(await credential(), subscriptionId, {
+          endpoint,
+          credentialScopes: pipelineOptions.credentialScopes,
+          additionalPolicies: pipelineOptions.additionalPolicies,
+          retryOptions: pipelineOptions.retryOptions,
+          tlsOptions: options.tlsOptions,
+          updateIntervalInMs: options.updateIntervalInMs,
+        });
+      }),
+  };
+}
+
+/** The parts of an @azure/ms-rest-js request/response/policy the adapter touches (structural, no import). */
+interface MsRestRequest {
+  method: string;
+  url: string;
+  abortSignal?: AbortSignalLike;
+  clone(): MsRestRequest;
+}
+interface MsRestResponse {
+  status: number;
+  headers: { get(name: string): string | undefined };
+}
+interface MsRestPolicy {
+  sendRequest(request: MsRestRequest): Promise<MsRestResponse>;
+}
+interface MsRestPolicyFactory {
+  create(nextPolicy: MsRestPolicy, options: unknown): MsRestPolicy;
+}
+
+/** Adapts the pacer to @azure/ms-rest-js's pipeline (arm-resourcegraph 4 is built on it). */
+function msRestPacingFactory(pacer: Pacer): MsRestPolicyFactory {
+  return {
+    create: (nextPolicy) => ({
+      // Each attempt sends a clone: ms-rest-js policies may mutate the request.
+      sendRequest: (request) =>
+        pacer.pace(request.method, request.url, request.abortSignal, () =>
+          nextPolicy.sendRequest(request.clone()),
+        ),
+    }),
+  };
+}

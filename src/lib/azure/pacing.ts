@@ -1,0 +1,324 @@
+import type {
+  PipelinePolicy,
+  PipelineRequest,
+  PipelineResponse,
+  SendRequest,
+} from "@azure/core-rest-pipeline";
+import type { AbortSignalLike } from "@azure/abort-controller";
+import type { Logger } from "../logger.js";
+import { silentLogger } from "../logger.js";
+
+/**
+ * Client-side pacing for ARM. ARM throttles each subscription (per region of the ARM instance) with token
+ * buckets — reads 250 burst refilled at 25/s, writes 200 burst refilled at 10/s — and answers 429 with
+ * `Retry-After` when a bucket is empty. Hitting 429s costs a round trip and, worse, a penalty wait, so this
+ * policy keeps a local copy of the buckets and waits *before* sending. The `x-ms-ratelimit-remaining-*`
+ * headers re-sync the local bucket when other clients share the subscription.
+ *
+ * One policy instance is shared by every ARM client of the process (see `clients.ts`), so all of them draw
+ * from the same local buckets. It also owns retries: give the SDK clients `retryOptions: { maxRetries: 0 }`.
+ */
+
+export const pacingPolicyName = "pgflexArmPacing";
+
+export interface BucketRate {
+  /** Tokens available at once. */
+  burst: number;
+  /** Tokens added per second. */
+  perSecond: number;
+}
+
+export interface PacingClock {
+  now(): number;
+  sleep(ms: number, abortSignal?: AbortSignalLike): Promise<void>;
+}
+
+export interface PacingOptions {
+  /** Default: ARM's read bucket, 250 burst + 25/s. */
+  reads?: BucketRate;
+  /** Default: ARM's write bucket, 200 burst + 10/s. */
+  writes?: BucketRate;
+  /** How many 429s a request may get before the 429 is returned to the caller. Default 6. */
+  maxThrottleRetries?: number;
+  /** Retries of 5xx/connection failures for idempotent requests. Default 3. */
+  maxTransientRetries?: number;
+  /** First backoff for transient failures, doubled each time with jitter. Default 1000. */
+  retryDelayInMs?: number;
+  /** Cap on any single wait (backoff or Retry-After). Default 60000. */
+  maxRetryDelayInMs?: number;
+  /** Used when a 429 carries no Retry-After. Default 5000. */
+  defaultRetryAfterInMs?: number;
+  /** Scales waits derived from service headers (Retry-After) for time-scaled tests; local buckets use the rates. Default 1. */
+  retryAfterScale?: number;
+  clock?: PacingClock;
+  /** For jitter; injectable so tests are deterministic. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface PacingStats {
+  /** Requests handed to the network (including retries). */
+  sent: number;
+  throttled: number;
+  transientRetries: number;
+  /** Total time requests waited for a token or a retry. */
+  waitedInMs: number;
+}
+
+export interface PacingPolicy extends PipelinePolicy {
+  stats(): PacingStats;
+}
+
+export const systemClock: PacingClock = {
+  now: () => Date.now(),
+  sleep: (ms, abortSignal) =>
+    new Promise((resolve, reject) => {
+      if (abortSignal?.aborted) {
+        reject(abortError());
+        return;
+      }
+      if (ms <= 0) {
+        resolve();
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(abortError());
+      };
+      const timer = setTimeout(() => {
+        abortSignal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      abortSignal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+function abortError(): Error {
+  const e = new Error("The operation was aborted.");
+  e.name = "AbortError";
+  return e;
+}
+
+/**
+ * A token bucket that hands out reservations: a caller takes a token even when none is left (the count goes
+ * negative) and waits until the refill covers it. Concurrent callers therefore queue in arrival order
+ * without a lock, and the long-run rate never exceeds `perSecond`.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly rate: BucketRate,
+    private readonly clock: Pick<PacingClock, "now">,
+  ) {
+    this.tokens = rate.burst;
+    this.last = clock.now();
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    const elapsed = Math.max(0, now - this.last) / 1000;
+    this.last = now;
+    this.tokens = Math.min(this.rate.burst, this.tokens + elapsed * this.rate.perSecond);
+  }
+
+  /** Takes one token; returns how long the caller must wait before sending. */
+  reserve(): number {
+    this.refill();
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate.perSecond) * 1000);
+  }
+
+  /** The service says only `remaining` are left: never believe we have more. */
+  sync(remaining: number): void {
+    this.refill();
+    if (remaining < this.tokens) this.tokens = remaining;
+  }
+
+  /** After a 429: nothing is left until `waitInMs` from now. */
+  drainFor(waitInMs: number): void {
+    this.refill();
+    this.tokens = Math.min(this.tokens, -(waitInMs / 1000) * this.rate.perSecond);
+  }
+
+  available(): number {
+    this.refill();
+    return this.tokens;
+  }
+}
+
+const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+/** Errors raised before a byte of the request left the machine: safe to retry even for POST. */
+const notSentCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const connectionCodes = new Set([
+  ...notSentCodes,
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ECONNABORTED",
+  "REQUEST_SEND_ERROR",
+]);
+const transientStatuses = new Set([408, 500, 502, 503, 504]);
+
+/** Subscription the request is charged to; requests outside a subscription share one bucket pair. */
+export function subscriptionOf(url: string): string {
+  const m = /\/subscriptions\/([^/?#]+)/i.exec(url);
+  return m?.[1]?.toLowerCase() ?? "(tenant)";
+}
+
+/** Parses Retry-After (seconds or HTTP date) and the millisecond variants; undefined when absent. */
+export function retryAfterInMs(
+  headers: { get(name: string): string | undefined },
+  now: number,
+): number | undefined {
+  const ms = headers.get("retry-after-ms") ?? headers.get("x-ms-retry-after-ms");
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Number(ms);
+  const ra = headers.get("retry-after");
+  if (ra === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(ra.trim())) return Number(ra) * 1000;
+  const at = Date.parse(ra);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** What the pacer needs of a response, whichever HTTP stack produced it. */
+export interface PacedResponse {
+  status: number;
+  headers: { get(name: string): string | undefined | null };
+}
+
+/** The transport-neutral core: the pipeline policy and the ms-rest-js adapter (Resource Graph) both use it. */
+export interface Pacer {
+  pace<R extends PacedResponse>(
+    method: string,
+    url: string,
+    abortSignal: AbortSignalLike | undefined,
+    send: () => Promise<R>,
+  ): Promise<R>;
+  stats(): PacingStats;
+}
+
+export function createPacer(options: PacingOptions = {}): Pacer {
+  const reads = options.reads ?? { burst: 250, perSecond: 25 };
+  const writes = options.writes ?? { burst: 200, perSecond: 10 };
+  const maxThrottleRetries = options.maxThrottleRetries ?? 6;
+  const maxTransientRetries = options.maxTransientRetries ?? 3;
+  const retryDelayInMs = options.retryDelayInMs ?? 1000;
+  const maxRetryDelayInMs = options.maxRetryDelayInMs ?? 60_000;
+  const defaultRetryAfterInMs = options.defaultRetryAfterInMs ?? 5000;
+  const retryAfterScale = options.retryAfterScale ?? 1;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const logger = options.logger ?? silentLogger;
+  const buckets = new Map<string, { reads: TokenBucket; writes: TokenBucket }>();
+  const stats: PacingStats = { sent: 0, throttled: 0, transientRetries: 0, waitedInMs: 0 };
+
+  function bucketsFor(subscription: string): { reads: TokenBucket; writes: TokenBucket } {
+    let b = buckets.get(subscription);
+    if (!b) {
+      b = { reads: new TokenBucket(reads, clock), writes: new TokenBucket(writes, clock) };
+      buckets.set(subscription, b);
+    }
+    return b;
+  }
+
+  async function wait(ms: number, signal: AbortSignalLike | undefined): Promise<void> {
+    if (ms <= 0) return;
+    stats.waitedInMs += ms;
+    await clock.sleep(ms, signal);
+  }
+
+  function header(response: PacedResponse, name: string): string | undefined {
+    return response.headers.get(name) ?? undefined;
+  }
+
+  function resync(response: PacedResponse, b: { reads: TokenBucket; writes: TokenBucket }): void {
+    const r = header(response, "x-ms-ratelimit-remaining-subscription-reads");
+    const w = header(response, "x-ms-ratelimit-remaining-subscription-writes");
+    if (r !== undefined && /^\d+$/.test(r)) b.reads.sync(Number(r));
+    if (w !== undefined && /^\d+$/.test(w)) b.writes.sync(Number(w));
+  }
+
+  function backoff(attempt: number): number {
+    const base = retryDelayInMs * 2 ** (attempt - 1);
+    return Math.min(maxRetryDelayInMs, Math.round(base * (0.8 + 0.4 * random())));
+  }
+
+  return {
+    stats: () => ({ ...stats }),
+    async pace<R extends PacedResponse>(
+      rawMethod: string,
+      url: string,
+      abortSignal: AbortSignalLike | undefined,
+      send: () => Promise<R>,
+    ): Promise<R> {
+      const method = rawMethod.toUpperCase();
+      const isRead = method === "GET" || method === "HEAD";
+      const idempotent = idempotentMethods.has(method);
+      const b = bucketsFor(subscriptionOf(url));
+      const bucket = isRead ? b.reads : b.writes;
+      let throttles = 0;
+      let transients = 0;
+      for (;;) {
+        await wait(bucket.reserve(), abortSignal);
+        stats.sent += 1;
+        let response: R;
+        try {
+          response = await send();
+        } catch (e) {
+          const code = (e as { code?: unknown } | undefined)?.code;
+          const retryable =
+            typeof code === "string" &&
+            (idempotent ? connectionCodes.has(code) : notSentCodes.has(code)) &&
+            !abortSignal?.aborted;
+          if (!retryable || transients >= maxTransientRetries) throw e;
+          transients += 1;
+          stats.transientRetries += 1;
+          const delay = backoff(transients);
+          logger.debug(`${method} ${url} failed with ${code}; retry ${transients} in ${delay} ms`);
+          await wait(delay, abortSignal);
+          continue;
+        }
+        resync(response, b);
+        if (response.status === 429) {
+          stats.throttled += 1;
+          if (throttles >= maxThrottleRetries) return response;
+          throttles += 1;
+          const after = retryAfterInMs({ get: (n) => header(response, n) }, clock.now());
+          const delay = Math.min(
+            maxRetryDelayInMs,
+            after === undefined ? defaultRetryAfterInMs : after * retryAfterScale,
+          );
+          // Everyone using this subscription's bucket waits too, instead of collecting more 429s.
+          bucket.drainFor(delay);
+          logger.warn(`${method} ${url} throttled (429); retry ${throttles} in ${delay} ms`);
+          continue; // the next reserve() waits out the drained bucket
+        }
+        if (idempotent && transientStatuses.has(response.status) && transients < maxTransientRetries) {
+          transients += 1;
+          stats.transientRetries += 1;
+          const after = retryAfterInMs({ get: (n) => header(response, n) }, clock.now());
+          const delay =
+            after === undefined ? backoff(transients) : Math.min(maxRetryDelayInMs, after * retryAfterScale);
+          logger.debug(`${method} ${url} answered ${response.status}; retry ${transients} in ${delay} ms`);
+          await wait(delay, abortSignal);
+          continue;
+        }
+        return response;
+      }
+    },
+  };
+}
+
+/**
+ * The pipeline policy every @azure/core-rest-pipeline client (the SDK clients, the Data Protection client)
+ * gets at position "perCall". Pass a {@link Pacer} to share buckets with other clients.
+ */
+export function createPacingPolicy(pacerOrOptions: Pacer | PacingOptions = {}): PacingPolicy {
+  const pacer = "pace" in pacerOrOptions ? pacerOrOptions : createPacer(pacerOrOptions);
+  return {
+    name: pacingPolicyName,
+    stats: () => pacer.stats(),
+    sendRequest: (request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> =>
+      pacer.pace(request.method, request.url, request.abortSignal, () => next(request)),
+  };
+}
