@@ -1,0 +1,5 @@
+// Preloaded into the Azurite child (node --require): the parent holds the write end of stdin, so
+// when the parent exits for any reason, even SIGKILL, stdin ends and Azurite goes with it.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.on("error", () => process.exit(0));
+process.stdin.resume();
