@@ -60,6 +60,10 @@ export interface ServerRecord {
   lastCause?: string;
   /** When the worker started waiting for the server (ISO); bounds WaitingForServer. */
   waitingSince?: string;
+  /** Request id of the worker currently working on the server (see protection/worker.ts). */
+  leaseOwner?: string;
+  /** ISO time until which `leaseOwner` holds the server; after it another request may take over. */
+  leaseUntil?: string;
   /** Serialized LRO state of an in-flight configure-protection, to resume after a crash. */
   operationState?: string;
   lastBackupAt?: string;
@@ -155,6 +159,8 @@ const RECORD_FIELDS = [
   "lastCause",
   "waitingSince",
   "operationState",
+  "leaseOwner",
+  "leaseUntil",
   "lastBackupAt",
   "lastBackupStatus",
   "lastJobId",

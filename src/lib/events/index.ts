@@ -1,0 +1,2 @@
+export * from "./resourceEvents.js";
+export * from "./handler.js";

@@ -1,0 +1,807 @@
+import type { AuditLog } from "../store/audit.js";
+import type { ProtectionState, ServerRecord, ServerStore } from "../store/servers.js";
+import { parseServerId } from "../store/servers.js";
+import { normalizeRegion } from "../config/settings.js";
+import { ConflictError, ensureError, isRestError, isTransientStatus, TransientError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { silentLogger } from "../logger.js";
+import { roleGuidOf, scopeCovers } from "../azure/roles.js";
+import type {
+  BackupInstanceInfo,
+  BackupInstanceProperties,
+  DataProtectionPort,
+  FlexibleServerInfo,
+  RolesPort,
+  ServersPort,
+  VaultInfo,
+} from "./ports.js";
+import type { ProtectionMessage, ProtectionQueue } from "./messages.js";
+import { causeToString } from "./messages.js";
+import { backupInstanceName } from "./naming.js";
+import {
+  backoffInMs,
+  decideFromTags,
+  missingRolesMessage,
+  requiredRoles,
+  unknownTagMessage,
+  type RequiredRole,
+} from "./decide.js";
+import type { VaultResolver } from "./vaults.js";
+import { createVaultResolver } from "./vaults.js";
+import { createTtlCache } from "./cache.js";
+import { weeklyPolicyDefinition } from "./policyDefinition.js";
+
+/** Settings the worker reads; `protectionSettingsFromConfig` builds them from the app configuration. */
+export interface ProtectionSettings {
+  mode: "enforce" | "report";
+  backupTag: string;
+  policyMap: Record<string, string>;
+  optOutValues: readonly string[];
+  vaultMap: Record<string, string>;
+  vaultMarkerTag: string;
+  autoGrantRoles: boolean;
+  createMissingPolicies: boolean;
+  policyRetention: string;
+  /** How long a not-Ready server is waited for before `Failed`. */
+  waitForServerDeadlineInMs: number;
+  /** How long validation keeps retrying missing permissions (RBAC propagation). */
+  rbacPropagationInMs: number;
+  /** Deliveries after which an unexpected error leaves the row `Failed` instead of retrying (host maxDequeueCount). */
+  maxDequeueCount: number;
+  /** How long a worker holds a server before another request may take over. */
+  leaseInMs: number;
+  /** First retry-later delay; doubles per attempt. */
+  retryBaseInMs: number;
+  /** Cap of the retry-later delay. */
+  retryCapInMs: number;
+  /** Interval between reads of a backup instance that is still `ConfiguringProtection`. */
+  configurePollInMs: number;
+  /** How long one invocation waits for `ProtectionConfigured` before handing over to a later message. */
+  configureWaitInMs: number;
+  /** TTL of vault, policy and role lookups. */
+  cacheTtlInMs: number;
+}
+
+export const defaultProtectionSettings: ProtectionSettings = {
+  mode: "enforce",
+  backupTag: "backup",
+  policyMap: {},
+  optOutValues: ["none", "off"],
+  vaultMap: {},
+  vaultMarkerTag: "pgflex-autoprotect",
+  autoGrantRoles: false,
+  createMissingPolicies: true,
+  policyRetention: "P12W",
+  waitForServerDeadlineInMs: 120 * 60_000,
+  rbacPropagationInMs: 30 * 60_000,
+  maxDequeueCount: 5,
+  leaseInMs: 10 * 60_000,
+  retryBaseInMs: 30_000,
+  retryCapInMs: 15 * 60_000,
+  configurePollInMs: 10_000,
+  configureWaitInMs: 3 * 60_000,
+  cacheTtlInMs: 15 * 60_000,
+};
+
+export interface ProtectionWorkerDeps {
+  servers: ServerStore;
+  audit: AuditLog;
+  /** Where retry-later messages go (`protect-requests`). */
+  queue: ProtectionQueue;
+  arm: { servers: ServersPort; roles: RolesPort; dataProtection: DataProtectionPort };
+  settings: ProtectionSettings;
+  /** Shared across invocations so caches survive; built from `arm.dataProtection` when absent. */
+  vaults?: VaultResolver;
+  now?: () => Date;
+  sleep?: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
+  logger?: Logger;
+}
+
+export interface ProcessOptions {
+  /** Delivery count of the queue message (host `dequeueCount`); 1 on first delivery. */
+  dequeueCount?: number;
+  abortSignal?: AbortSignal;
+}
+
+export type ProcessOutcome =
+  /** The row reached `state` (a stop or `Protected`). */
+  | { kind: "settled"; state: ProtectionState }
+  /** Work continues in a later message (`WaitingForServer`, RBAC propagation, configuring). */
+  | { kind: "requeued"; state: ProtectionState; delayInMs: number }
+  /** Another request holds the server, or this exact cause was already handled: nothing to do. */
+  | { kind: "skipped"; reason: string };
+
+export interface ProtectionWorker {
+  process(message: ProtectionMessage, options?: ProcessOptions): Promise<ProcessOutcome>;
+}
+
+/** States after which a repeated delivery of the same cause has nothing left to do. */
+const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>([
+  "Protected",
+  "OptedOut",
+  "UnknownPolicyTag",
+  "NoVaultForRegion",
+  "MissingPermissions",
+  "ProtectedElsewhere",
+  "Failed",
+  "Deleted",
+  "ProtectedUntagged",
+  "WouldProtect",
+]);
+
+const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
+const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission|AuthorizationFailed/i;
+
+/** The lease changed hands while this worker was writing: stop quietly, the owner carries on. */
+class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+}
+
+/** Thrown inside a run to stop it with a settled or requeued outcome. */
+class Stop extends Error {
+  constructor(readonly outcome: ProcessOutcome) {
+    super(outcome.kind);
+  }
+}
+
+function errorCode(e: unknown): string | undefined {
+  if (e && typeof e === "object") {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code) return code;
+  }
+  return undefined;
+}
+
+function statusOf(e: unknown): number | undefined {
+  return isRestError(e) ? e.statusCode : undefined;
+}
+
+const defaultSleep = (ms: number, abortSignal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    abortSignal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(abortSignal.reason);
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * The protection worker: one message in, the server's row moved towards `Protected` or a stop with a
+ * reason. Idempotent: it claims the server with an ETag-guarded lease, derives the instance name from
+ * the server id, and looks the instance up before creating when resuming, so duplicates, reordering,
+ * concurrency and crashes between steps never yield a second instance or a stuck row.
+ */
+export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWorker {
+  const s = deps.settings;
+  const now = deps.now ?? (() => new Date());
+  const sleep = deps.sleep ?? defaultSleep;
+  const log = deps.logger ?? silentLogger;
+  const { servers: store, audit } = deps;
+  const arm = deps.arm;
+  const vaults =
+    deps.vaults ??
+    createVaultResolver(arm.dataProtection, {
+      vaultMap: s.vaultMap,
+      markerTag: s.vaultMarkerTag,
+      cacheTtlInMs: s.cacheTtlInMs,
+      now: () => now().getTime(),
+    });
+  const policies = createTtlCache<string>(s.cacheTtlInMs, () => now().getTime());
+  const rolesOk = createTtlCache<true>(s.cacheTtlInMs, () => now().getTime());
+
+  /** One run for one message; `row` is always the latest stored version this run knows. */
+  class Run {
+    row!: ServerRecord;
+    readonly cause: string;
+    constructor(
+      readonly message: ProtectionMessage,
+      readonly options: ProcessOptions,
+    ) {
+      this.cause = causeToString(message.cause);
+    }
+
+    get signal(): AbortSignal | undefined {
+      return this.options.abortSignal;
+    }
+
+    leaseValidForOther(row: ServerRecord): boolean {
+      return (
+        !!row.leaseOwner &&
+        row.leaseOwner !== this.message.requestId &&
+        !!row.leaseUntil &&
+        Date.parse(row.leaseUntil) > now().getTime()
+      );
+    }
+
+    /**
+     * One ETag-guarded write of `patch` onto the row, plus one audit row when the state or error changes.
+     * On 412 it re-reads and re-applies the patch while this run still holds the lease.
+     */
+    async write(patch: Partial<ServerRecord>, detail?: string): Promise<ServerRecord> {
+      for (let i = 0; ; i++) {
+        const before = this.row;
+        const next: ServerRecord = {
+          ...before,
+          ...patch,
+          updatedAt: now().toISOString(),
+          lastCause: this.cause,
+        };
+        for (const [k, v] of Object.entries(patch))
+          if (v === undefined) delete (next as unknown as Record<string, unknown>)[k];
+        try {
+          this.row = await store.update(next, { abortSignal: this.signal });
+        } catch (e) {
+          if (!(e instanceof ConflictError) || i >= 4) throw e;
+          const fresh = await store.get(before.resourceId, { abortSignal: this.signal });
+          if (!fresh || this.leaseValidForOther(fresh))
+            throw new LeaseLostError(`Lost the lease on ${before.resourceId}.`);
+          this.row = fresh;
+          continue;
+        }
+        if (before.state !== next.state || before.lastErrorCode !== next.lastErrorCode) {
+          await audit.append(
+            {
+              action: "stateChange",
+              target: next.resourceId,
+              serverId: next.resourceId,
+              cause: this.cause,
+              mode: s.mode,
+              result: "succeeded",
+              detail: `${before.state} -> ${next.state}${next.lastErrorCode ? ` (${next.lastErrorCode})` : ""}${detail ? `: ${detail}` : ""}`,
+            },
+            { abortSignal: this.signal },
+          );
+        }
+        return this.row;
+      }
+    }
+
+    /** Ends the run in `state`, releasing the lease and the run's counters. */
+    async settle(
+      state: ProtectionState,
+      extra: Partial<ServerRecord> & { lastErrorCode?: string; lastErrorMessage?: string; fix?: string } = {},
+    ): Promise<never> {
+      await this.write({
+        state,
+        lastErrorCode: undefined,
+        lastErrorMessage: undefined,
+        fix: undefined,
+        leaseOwner: undefined,
+        leaseUntil: undefined,
+        waitingSince: undefined,
+        operationState: undefined,
+        ...(SETTLED.has(state) ? { attempts: 0 } : {}),
+        ...extra,
+      });
+      log.info(`${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`);
+      throw new Stop({ kind: "settled", state });
+    }
+
+    /** Keeps the lease and sends the same request again after a backoff. */
+    async requeue(state: ProtectionState, patch: Partial<ServerRecord>, delayInMs: number): Promise<never> {
+      await this.write({
+        state,
+        ...patch,
+        attempts: (this.row.attempts ?? 0) + 1,
+        leaseOwner: this.message.requestId,
+        leaseUntil: new Date(now().getTime() + delayInMs + s.leaseInMs).toISOString(),
+      });
+      await deps.queue.send(
+        { ...this.message, attempt: this.message.attempt + 1 },
+        { visibilityTimeoutInMs: delayInMs, abortSignal: this.signal },
+      );
+      throw new Stop({ kind: "requeued", state, delayInMs });
+    }
+
+    async claim(): Promise<ProcessOutcome | undefined> {
+      const id = this.message.resourceId;
+      const parts = parseServerId(id);
+      if (!parts) return { kind: "skipped", reason: `"${id}" is not a server id` };
+      for (let i = 0; i < 5; i++) {
+        let row = await store.get(id, { abortSignal: this.signal });
+        if (!row) {
+          try {
+            row = await store.create(
+              {
+                ...parts,
+                state: "Pending",
+                attempts: 0,
+                updatedAt: now().toISOString(),
+                lastCause: this.cause,
+              },
+              { abortSignal: this.signal },
+            );
+          } catch (e) {
+            if (e instanceof ConflictError) continue;
+            throw e;
+          }
+        }
+        if (row.lastCause === this.cause && SETTLED.has(row.state) && !row.leaseOwner) {
+          return { kind: "skipped", reason: `${this.cause} was already handled (${row.state})` };
+        }
+        if (this.leaseValidForOther(row)) return { kind: "skipped", reason: `another request holds ${id}` };
+        try {
+          this.row = await store.update(
+            {
+              ...row,
+              leaseOwner: this.message.requestId,
+              leaseUntil: new Date(now().getTime() + s.leaseInMs).toISOString(),
+            },
+            { abortSignal: this.signal },
+          );
+          return undefined;
+        } catch (e) {
+          if (e instanceof ConflictError) continue;
+          throw e;
+        }
+      }
+      throw new TransientError(`Too much contention on the row of ${id}; retrying later.`);
+    }
+
+    async run(): Promise<ProcessOutcome> {
+      const skipped = await this.claim();
+      if (skipped) return skipped;
+      const id = this.row.resourceId;
+      const server = await arm.servers.getServer(id, { abortSignal: this.signal });
+      if (!server) {
+        return this.settle("Deleted", {
+          lastErrorMessage:
+            "The server was deleted. Its backups, if any, are kept: this product never deletes them.",
+        });
+      }
+      const region = normalizeRegion(server.location);
+      const decision = decideFromTags(server.tags, s);
+      const tagValue = decision.kind === "untagged" ? undefined : decision.tagValue;
+      const seen = { region, tagValue };
+
+      const protectedHere = this.row.state === "Protected" || this.row.state === "ProtectedUntagged";
+      if (protectedHere) return this.alreadyProtected(decision, seen);
+
+      switch (decision.kind) {
+        case "untagged":
+          return this.settle("OptedOut", {
+            ...seen,
+            lastErrorMessage: `The server has no "${s.backupTag}" tag; add it to ask for protection.`,
+          });
+        case "optOut":
+          return this.settle("OptedOut", {
+            ...seen,
+            lastErrorMessage: `The "${s.backupTag}" tag opts the server out of protection.`,
+          });
+        case "unknown":
+          return this.settle("UnknownPolicyTag", {
+            ...seen,
+            lastErrorCode: "UnknownPolicyTag",
+            lastErrorMessage: unknownTagMessage(s.backupTag, decision.tagValue, decision.allowed),
+            fix: `Set the "${s.backupTag}" tag to one of: ${decision.allowed.join(", ")}; or map the value in PGFLEX_POLICY_MAP.`,
+          });
+        case "protect":
+          break;
+      }
+
+      const vault = await vaults.resolve(region, this.row.subscriptionId, { abortSignal: this.signal });
+      if (!vault) {
+        return this.settle("NoVaultForRegion", {
+          ...seen,
+          policyName: decision.policyName,
+          lastErrorCode: "NoVaultForRegion",
+          lastErrorMessage: `No Backup vault serves region "${region}".`,
+          fix: `Add ${region}=<Backup vault resource id> to PGFLEX_VAULT_MAP${s.vaultMarkerTag ? `, or tag a Backup vault in ${region} with "${s.vaultMarkerTag}"` : ""}.`,
+        });
+      }
+      const target = {
+        ...seen,
+        policyName: decision.policyName,
+        vaultId: vault.id,
+        instanceName: backupInstanceName(id),
+      };
+
+      if (s.mode === "report") {
+        return this.settle("WouldProtect", {
+          ...target,
+          lastErrorMessage: `Would protect with policy "${decision.policyName}" in Backup vault "${vault.name}" as instance "${target.instanceName}".`,
+        });
+      }
+
+      if (server.state.toLowerCase() !== "ready") return this.waitForServer(server, target);
+
+      return this.protect(server, vault, target);
+    }
+
+    async alreadyProtected(
+      decision: ReturnType<typeof decideFromTags>,
+      seen: { region: string; tagValue: string | undefined },
+    ): Promise<never> {
+      if (
+        decision.kind === "protect" &&
+        (!this.row.policyName || decision.policyName === this.row.policyName)
+      ) {
+        return this.settle("Protected", seen);
+      }
+      if (decision.kind === "protect") {
+        return this.settle("Protected", {
+          ...seen,
+          lastErrorCode: "PolicyChangeNotApplied",
+          lastErrorMessage: `The "${s.backupTag}" tag now asks for policy "${decision.policyName}"; the backup instance keeps policy "${this.row.policyName}".`,
+          fix: `Change the policy of backup instance "${this.row.instanceName}" in the vault, or set the tag back.`,
+        });
+      }
+      return this.settle("ProtectedUntagged", {
+        ...seen,
+        lastErrorMessage:
+          decision.kind === "unknown"
+            ? unknownTagMessage(s.backupTag, decision.tagValue, decision.allowed) +
+              " Protection continues unchanged."
+            : `The "${s.backupTag}" tag was removed or opts out; protection continues: this product never stops protection or deletes backups.`,
+        fix: `To stop protection, stop it on backup instance "${this.row.instanceName}" in the vault yourself.`,
+      });
+    }
+
+    async waitForServer(server: FlexibleServerInfo, target: Partial<ServerRecord>): Promise<never> {
+      const since = this.row.waitingSince ?? now().toISOString();
+      if (now().getTime() - Date.parse(since) >= s.waitForServerDeadlineInMs) {
+        return this.settle("Failed", {
+          ...target,
+          lastErrorCode: "ServerNotReady",
+          lastErrorMessage: `The server was not Ready within ${Math.round(s.waitForServerDeadlineInMs / 60_000)} minutes (state: ${server.state}).`,
+          fix: "Bring the server to Ready (start it or wait for the operation to finish), then re-tag it or run a sweep.",
+        });
+      }
+      return this.requeue(
+        "WaitingForServer",
+        {
+          ...target,
+          waitingSince: since,
+          lastErrorCode: undefined,
+          lastErrorMessage: `Waiting for the server to be Ready (state: ${server.state}).`,
+        },
+        backoffInMs(this.message.attempt, s.retryBaseInMs, s.retryCapInMs),
+      );
+    }
+
+    async protect(
+      server: FlexibleServerInfo,
+      vault: VaultInfo,
+      target: {
+        region: string;
+        tagValue: string | undefined;
+        policyName: string;
+        vaultId: string;
+        instanceName: string;
+      },
+    ): Promise<never> {
+      const resuming =
+        (this.row.state === "Validating" || this.row.state === "Configuring") &&
+        this.row.instanceName === target.instanceName &&
+        this.row.vaultId?.toLowerCase() === vault.id.toLowerCase();
+      const previous = this.row.state;
+      if (!resuming) {
+        await this.write({
+          state: "Validating",
+          ...target,
+          waitingSince: undefined,
+          lastErrorCode: undefined,
+          lastErrorMessage: undefined,
+          fix: undefined,
+        });
+      } else if (previous === "Configuring") {
+        // A crash after create may have left an instance: look it up before writing anything.
+        const existing = await arm.dataProtection.getBackupInstance(vault.id, target.instanceName, {
+          abortSignal: this.signal,
+        });
+        if (existing) return this.awaitConfigured(vault, existing);
+      }
+
+      const policyId = await this.ensurePolicy(vault, target.policyName);
+      await this.ensureRoles(server, vault);
+
+      const properties: BackupInstanceProperties = {
+        friendlyName: server.name,
+        objectType: "BackupInstance",
+        dataSourceInfo: {
+          objectType: "Datasource",
+          datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+          resourceID: server.id,
+          resourceName: server.name,
+          resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+          resourceLocation: server.location,
+          resourceUri: "",
+        },
+        policyInfo: { policyId },
+      };
+
+      try {
+        await arm.dataProtection.validateForBackup(vault.id, properties, { abortSignal: this.signal });
+      } catch (e) {
+        await this.onProtectError(e, server, vault, "validateForBackup");
+      }
+
+      await this.write({ state: "Configuring", waitingSince: undefined, lastErrorMessage: undefined });
+      let instance: BackupInstanceInfo;
+      try {
+        instance = await arm.dataProtection.createBackupInstance(vault.id, target.instanceName, properties, {
+          abortSignal: this.signal,
+        });
+      } catch (e) {
+        return this.onProtectError(e, server, vault, "createBackupInstance");
+      }
+      await audit.append(
+        {
+          action: "createBackupInstance",
+          target: instance.id || `${vault.id}/backupInstances/${target.instanceName}`,
+          serverId: server.id.toLowerCase(),
+          cause: this.cause,
+          mode: s.mode,
+          result: "succeeded",
+          detail: `policy ${target.policyName}`,
+        },
+        { abortSignal: this.signal },
+      );
+      return this.awaitConfigured(vault, instance);
+    }
+
+    async ensurePolicy(vault: VaultInfo, policyName: string): Promise<string> {
+      const key = `${vault.id.toLowerCase()}|${policyName.toLowerCase()}`;
+      const cached = policies.get(key);
+      if (cached) return cached;
+      let policyId = await arm.dataProtection.getPolicy(vault.id, policyName, { abortSignal: this.signal });
+      if (!policyId) {
+        if (!s.createMissingPolicies) {
+          return this.settle("Failed", {
+            lastErrorCode: "PolicyNotFound",
+            lastErrorMessage: `Backup policy "${policyName}" does not exist in Backup vault "${vault.name}".`,
+            fix: `Create policy "${policyName}" in ${vault.id}, or set PGFLEX_CREATE_MISSING_POLICIES=true.`,
+          });
+        }
+        policyId = await arm.dataProtection.createPolicy(
+          vault.id,
+          policyName,
+          weeklyPolicyDefinition(s.policyRetention),
+          {
+            abortSignal: this.signal,
+          },
+        );
+        await audit.append(
+          {
+            action: "createPolicy",
+            target: policyId,
+            serverId: this.row.resourceId,
+            cause: this.cause,
+            mode: s.mode,
+            result: "succeeded",
+            detail: `weekly, retention ${s.policyRetention}`,
+          },
+          { abortSignal: this.signal },
+        );
+      }
+      policies.set(key, policyId);
+      return policyId;
+    }
+
+    async missingRoles(serverId: string, principalId: string): Promise<RequiredRole[]> {
+      const required = requiredRoles(serverId);
+      const held: Array<{ guid: string; scope: string }> = [];
+      for await (const a of arm.roles.listForPrincipal(serverId, principalId, { abortSignal: this.signal })) {
+        held.push({ guid: a.roleDefinitionGuid || roleGuidOf(a.id), scope: a.scope });
+      }
+      return required.filter(
+        (r) => !held.some((h) => h.guid === r.roleDefinitionGuid && scopeCovers(h.scope, r.scope)),
+      );
+    }
+
+    /** Checks the vault identity's two roles; grants them when allowed, else stops with the exact commands. */
+    async ensureRoles(server: FlexibleServerInfo, vault: VaultInfo): Promise<void> {
+      const principalId = vault.principalId;
+      if (!principalId) {
+        return this.settle("MissingPermissions", {
+          lastErrorCode: "VaultHasNoIdentity",
+          lastErrorMessage: `Backup vault "${vault.name}" has no system-assigned identity.`,
+          fix: `az resource update --ids ${vault.id} --set identity.type=SystemAssigned`,
+        });
+      }
+      const serverId = server.id.toLowerCase();
+      const key = `${principalId}|${serverId}`;
+      if (rolesOk.get(key)) return;
+      const missing = await this.missingRoles(serverId, principalId);
+      if (missing.length === 0) {
+        rolesOk.set(key, true);
+        return;
+      }
+      if (!s.autoGrantRoles) {
+        const m = missingRolesMessage(vault.name, principalId, missing);
+        return this.settle("MissingPermissions", {
+          lastErrorCode: "MissingPermissions",
+          lastErrorMessage: m.message,
+          fix: `${m.fix}\n(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)`,
+        });
+      }
+      const denied: RequiredRole[] = [];
+      for (const role of missing) {
+        try {
+          await arm.roles.createAssignment(role.scope, role.roleDefinitionGuid, principalId, {
+            abortSignal: this.signal,
+          });
+          await audit.append(
+            {
+              action: "grantRole",
+              target: role.scope,
+              serverId,
+              cause: this.cause,
+              mode: s.mode,
+              result: "succeeded",
+              detail: `${role.roleName} to ${principalId}`,
+            },
+            { abortSignal: this.signal },
+          );
+        } catch (e) {
+          if (statusOf(e) !== 403) throw e;
+          denied.push(role);
+        }
+      }
+      if (denied.length > 0) {
+        const m = missingRolesMessage(vault.name, principalId, denied);
+        return this.settle("MissingPermissions", {
+          lastErrorCode: "MissingPermissions",
+          lastErrorMessage: `${m.message} This app may not grant ${denied.length === 1 ? "it" : "them"} (403).`,
+          fix: m.fix,
+        });
+      }
+      // Freshly granted roles take a while to propagate; validation retries meanwhile.
+      await this.write({ waitingSince: now().toISOString() });
+    }
+
+    async onProtectError(
+      e: unknown,
+      server: FlexibleServerInfo,
+      vault: VaultInfo,
+      step: string,
+    ): Promise<never> {
+      const code = errorCode(e) ?? "";
+      const message = ensureError(e).message;
+      if (ALREADY_PROTECTED.test(code) || ALREADY_PROTECTED.test(message)) {
+        if (message.toLowerCase().includes(vault.name.toLowerCase())) {
+          return this.settle("Protected", {
+            lastErrorCode: "ProtectedByAnotherInstance",
+            lastErrorMessage: `The server is already protected in Backup vault "${vault.name}" by another backup instance: ${message}`,
+          });
+        }
+        return this.settle("ProtectedElsewhere", {
+          lastErrorCode: code || "UserErrorDppDatasourceAlreadyProtected",
+          lastErrorMessage: `The server is already protected by another Backup vault: ${message}`,
+          fix: "Nothing to do if that protection is intended; otherwise stop it there and re-tag the server.",
+        });
+      }
+      if (MISSING_PERMISSIONS.test(code)) {
+        // RBAC may still be propagating (roles just granted by us or by a person): retry for a while.
+        const since = this.row.waitingSince ?? now().toISOString();
+        if (now().getTime() - Date.parse(since) < s.rbacPropagationInMs) {
+          rolesOk.delete(`${vault.principalId}|${server.id.toLowerCase()}`);
+          return this.requeue(
+            "Validating",
+            {
+              waitingSince: since,
+              lastErrorCode: code,
+              lastErrorMessage: `${step}: ${message} (retrying while roles propagate)`,
+            },
+            backoffInMs(this.message.attempt, s.retryBaseInMs, s.retryCapInMs),
+          );
+        }
+        const missing = vault.principalId
+          ? await this.missingRoles(server.id.toLowerCase(), vault.principalId)
+          : [];
+        const m = missingRolesMessage(
+          vault.name,
+          vault.principalId ?? "(none)",
+          missing.length ? missing : requiredRoles(server.id.toLowerCase()),
+        );
+        return this.settle("MissingPermissions", {
+          lastErrorCode: code,
+          lastErrorMessage: `${step} still reports missing permissions after ${Math.round(s.rbacPropagationInMs / 60_000)} minutes: ${message}`,
+          fix: m.fix,
+        });
+      }
+      if (isTransientStatus(statusOf(e)) && (isRestError(e) || e instanceof TransientError)) throw e;
+      if (!isRestError(e) && !code) throw e;
+      return this.settle("Failed", {
+        lastErrorCode: code || `HTTP${statusOf(e) ?? ""}`,
+        lastErrorMessage: `${step} failed: ${message}`,
+        fix: "Fix the cause named above, then re-tag the server or run a sweep to retry.",
+      });
+    }
+
+    async awaitConfigured(vault: VaultInfo, initial: BackupInstanceInfo): Promise<never> {
+      let instance: BackupInstanceInfo | undefined = initial;
+      const started = now().getTime();
+      for (;;) {
+        const status = (instance?.protectionStatus ?? instance?.currentProtectionState ?? "").toLowerCase();
+        if (status === "protectionconfigured") {
+          return this.settle("Protected", {
+            instanceName: instance?.name ?? this.row.instanceName,
+            vaultId: vault.id,
+          });
+        }
+        if (status.includes("error") || status.includes("failed")) {
+          return this.settle("Failed", {
+            lastErrorCode: "ProtectionError",
+            lastErrorMessage: `Backup instance "${instance?.name}" reports ${instance?.protectionStatus ?? instance?.currentProtectionState}.`,
+            fix: "See the backup instance in the vault for details; fix it, then re-tag the server or run a sweep.",
+          });
+        }
+        if (now().getTime() - started >= s.configureWaitInMs) {
+          return this.requeue("Configuring", {}, s.configurePollInMs);
+        }
+        await sleep(s.configurePollInMs, this.signal);
+        instance = await arm.dataProtection.getBackupInstance(
+          vault.id,
+          this.row.instanceName ?? initial.name,
+          {
+            abortSignal: this.signal,
+          },
+        );
+        if (!instance) {
+          // The instance vanished (deleted by someone): start over on the next message.
+          return this.requeue("Validating", {}, s.configurePollInMs);
+        }
+      }
+    }
+  }
+
+  async function recordPoison(message: ProtectionMessage, error: Error, dequeueCount: number): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      const row = await store.get(message.resourceId);
+      if (!row) return;
+      try {
+        await store.update({
+          ...row,
+          state: "Failed",
+          lastErrorCode: errorCode(error) ?? error.name,
+          lastErrorMessage: `Gave up after ${dequeueCount} deliveries: ${error.message}`,
+          fix: "Fix the cause named above, then re-tag the server or run a sweep to retry.",
+          leaseOwner: undefined,
+          leaseUntil: undefined,
+          attempts: 0,
+          lastCause: causeToString(message.cause),
+          updatedAt: now().toISOString(),
+        });
+        await audit.append({
+          action: "stateChange",
+          target: row.resourceId,
+          serverId: row.resourceId,
+          cause: causeToString(message.cause),
+          mode: s.mode,
+          result: "failed",
+          detail: `${row.state} -> Failed (poison)`,
+        });
+        return;
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
+  }
+
+  return {
+    async process(message, options = {}) {
+      try {
+        return await new Run(message, options).run();
+      } catch (e) {
+        if (e instanceof Stop) return e.outcome;
+        if (e instanceof LeaseLostError) return { kind: "skipped", reason: e.message };
+        const error = ensureError(e);
+        const dequeueCount = options.dequeueCount ?? 1;
+        if (dequeueCount >= s.maxDequeueCount) {
+          log.error(`${message.resourceId}: giving up after ${dequeueCount} deliveries: ${error.message}`);
+          await recordPoison(message, error, dequeueCount);
+          return { kind: "settled", state: "Failed" };
+        }
+        log.warn(
+          `${message.resourceId}: attempt ${dequeueCount} failed, the queue will retry: ${error.message}`,
+        );
+        throw error;
+      }
+    },
+  };
+}
