@@ -1,0 +1,293 @@
+// pgflex-autoprotect: everything `azd up` provisions. Subscription scope: the resource group, the app and its
+// storage and telemetry, one Backup vault per region, role assignments in every subscription in scope and
+// the Event Grid system topics. The event subscriptions follow in events.bicep, after the code is deployed.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names and tags derive from it.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the app and its resource group.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Regions that get a Backup vault; a server is protected by the vault of its own region. Empty: the app\'s region.')
+param backupRegions string[] = []
+
+@description('Subscription ids in scope. Empty: the subscription deployed to.')
+param scopes string[] = []
+
+@description('Server tag that asks for protection (PGFLEX_BACKUP_TAG).')
+param backupTagName string = 'backup'
+
+@description('Tag value to policy name pairs (PGFLEX_POLICY_MAP). Each vault gets the policy named by defaultPolicyName.')
+param policyMap string = 'weekly=${defaultPolicyName}'
+
+@description('Name of the weekly (P1W) policy created in every vault.')
+@minLength(3)
+@maxLength(63)
+param defaultPolicyName string = 'pgflex-weekly'
+
+@description('ISO 8601 retention of weekly backups, e.g. P12W (PGFLEX_POLICY_RETENTION).')
+param policyRetention string = 'P12W'
+
+@description('Let the app grant vault identities their two roles per server (true), or grant them here on every subscription in scope (false).')
+param autoGrantRoles bool = false
+
+@description('enforce: protect and remediate; report: change nothing in Azure (PGFLEX_MODE).')
+@allowed(['enforce', 'report'])
+param mode string = 'enforce'
+
+@description('Microsoft Entra tenant whose tokens the API accepts.')
+param authTenantId string = tenant().tenantId
+
+@description('Audience API tokens must carry: the application ID URI or client id of the API\'s app registration.')
+@minLength(1)
+param authAudience string = 'api://pgflex-autoprotect-${environmentName}'
+
+@description('Redundancy of the Backup vaults\' store.')
+@allowed(['LocallyRedundant', 'GeoRedundant', 'ZoneRedundant'])
+param vaultStorageRedundancy string = 'LocallyRedundant'
+
+@description('Days deleted backup data stays recoverable (vault soft delete).')
+@minValue(14)
+@maxValue(180)
+param softDeleteRetentionDays int = 14
+
+@description('Tag that marks the vaults as this app\'s (PGFLEX_VAULT_MARKER_TAG).')
+param vaultMarkerTag string = 'pgflex-autoprotect'
+
+@description('Name overrides; empty: derived from the environment name.')
+param resourceGroupName string = ''
+param functionAppName string = ''
+param storageAccountName string = ''
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var rgName = empty(resourceGroupName) ? '${abbrs.resourcesResourceGroups}${environmentName}' : resourceGroupName
+var appName = empty(functionAppName) ? '${abbrs.webSitesFunctions}${resourceToken}' : functionAppName
+var stName = empty(storageAccountName) ? '${abbrs.storageStorageAccounts}${resourceToken}' : storageAccountName
+var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+// Regions normalised as the app compares them (lower case, no spaces).
+var regions = map(empty(backupRegions) ? [location] : backupRegions, r => toLower(replace(r, ' ', '')))
+var vaultNames = map(regions, r => '${abbrs.dataProtectionBackupVaults}${resourceToken}-${r}')
+var scopeIds = map(empty(scopes) ? [subscription().subscriptionId] : scopes, s => toLower(trim(s)))
+// One system topic per subscription in scope; outside the app's own subscription it gets a resource group.
+var topicName = '${abbrs.eventGridSystemTopics}${resourceToken}'
+var topicResourceGroupNames = map(scopeIds, s => s == subscription().subscriptionId ? rgName : '${rgName}-events')
+var identityName = '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
+
+// Must match src/lib/store (QueueNames and the tables it writes).
+var queueNames = [
+  'protect-requests'
+  'sweep-scopes'
+]
+var tableNames = [
+  'servers'
+  'jobs'
+  'activeJobs'
+  'cursors'
+  'audit'
+  'sweeps'
+  'sweepRows'
+  'alerts'
+]
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: rgName
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: identityName
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: applicationInsightsName
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: stName
+    location: location
+    tags: tags
+    containerNames: [
+      deploymentContainerName
+      deadLetterContainerName
+    ]
+    queueNames: queueNames
+    tableNames: tableNames
+  }
+}
+
+module vaults 'app/backup-vault.bicep' = [
+  for (region, i) in regions: {
+    name: 'backup-vault-${region}'
+    scope: rg
+    params: {
+      name: vaultNames[i]
+      location: region
+      tags: union(tags, {
+        '${vaultMarkerTag}': 'true'
+      })
+      policyName: defaultPolicyName
+      retentionDuration: policyRetention
+      storageRedundancy: vaultStorageRedundancy
+      softDeleteRetentionDays: softDeleteRetentionDays
+    }
+  }
+]
+
+// Every setting the app reads in Azure (src/lib/config/settings.ts, requiredInAzure); test/infra checks it.
+var appSettings = {
+  AzureWebJobsStorage__accountName: storage.outputs.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  PGFLEX_MODE: mode
+  PGFLEX_SCOPES: join(scopeIds, ',')
+  PGFLEX_BACKUP_TAG: backupTagName
+  PGFLEX_POLICY_MAP: policyMap
+  PGFLEX_POLICY_RETENTION: policyRetention
+  PGFLEX_VAULT_MAP: join(
+    map(
+      range(0, length(regions)),
+      i => '${regions[i]}=${rg.id}/providers/Microsoft.DataProtection/backupVaults/${vaultNames[i]}'
+    ),
+    ','
+  )
+  PGFLEX_VAULT_MARKER_TAG: vaultMarkerTag
+  PGFLEX_AUTO_GRANT_ROLES: autoGrantRoles ? 'true' : 'false'
+  PGFLEX_AUTH_TENANT_ID: authTenantId
+  PGFLEX_AUTH_AUDIENCE: authAudience
+  PGFLEX_ARM_CREDENTIAL: 'managedIdentity'
+}
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    name: appName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    appTags: union(tags, {
+      'azd-service-name': 'api'
+    })
+    identityId: identity.outputs.id
+    storageAccountName: stName
+    deploymentContainerName: deploymentContainerName
+    appSettings: appSettings
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    identityName: identityName
+    storageAccountName: stName
+    applicationInsightsName: applicationInsightsName
+    vaultNames: vaultNames
+  }
+  dependsOn: [
+    identity
+    storage
+    monitoring
+    vaults
+  ]
+}
+
+module scopeDeployments 'app/scope.bicep' = [
+  for (scopeId, i) in scopeIds: {
+    name: 'scope-${resourceToken}-${i}'
+    scope: subscription(scopeId)
+    params: {
+      appSubscriptionId: subscription().subscriptionId
+      appResourceGroupName: rgName
+      identityName: identityName
+      vaultNames: vaultNames
+      vaultPrincipalIds: [for (region, j) in regions: vaults[j].outputs.principalId]
+      autoGrantRoles: autoGrantRoles
+      topicResourceGroupName: topicResourceGroupNames[i]
+      createTopicResourceGroup: scopeId != subscription().subscriptionId
+      topicName: topicName
+      location: location
+      tags: tags
+    }
+    dependsOn: [
+      identity
+      vaults
+    ]
+  }
+]
+
+module deadLetterRbac 'app/deadletter-rbac.bicep' = [
+  for (scopeId, i) in scopeIds: {
+    name: 'deadletter-rbac-${i}'
+    scope: rg
+    params: {
+      topicSubscriptionId: scopeId
+      topicResourceGroupName: topicResourceGroupNames[i]
+      topicName: topicName
+      storageAccountName: stName
+      containerName: deadLetterContainerName
+    }
+    dependsOn: [
+      storage
+      scopeDeployments
+    ]
+  }
+]
+
+var appUrl = 'https://${functionApp.outputs.defaultHostName}'
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_ID string = functionApp.outputs.id
+output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output BACKUP_VAULT_IDS string[] = [for (region, i) in regions: vaults[i].outputs.id]
+output EVENT_GRID_TOPICS object[] = [
+  for (scopeId, i) in scopeIds: {
+    subscriptionId: scopeDeployments[i].outputs.subscriptionId
+    resourceGroupName: scopeDeployments[i].outputs.topicResourceGroupName
+    name: scopeDeployments[i].outputs.topicName
+  }
+]
+output EVENT_GRID_DEADLETTER_CONTAINER string = deadLetterContainerName
+output APP_URL string = appUrl
+output API_URL string = '${appUrl}/api'
+output DASHBOARD_URL string = '${appUrl}/api/dashboard'
