@@ -1,0 +1,539 @@
+import { normalizeRegion } from "../config/settings.js";
+import { ensureError, isRestError } from "../errors.js";
+import type {
+  InventoryInstance,
+  InventoryServer,
+  InventoryVault,
+  SweepFailure,
+} from "../compliance/types.js";
+
+/**
+ * Inventory of everything a compliance sweep classifies: servers with their tags, Backup vaults, backup
+ * instances with protection state and policy, and each instance's last successful backup (vault job
+ * history). Two sources behind one interface: Azure Resource Graph (one paged query covers every
+ * subscription) and per-subscription / per-vault ARM list calls. Either way the number of ARM requests
+ * grows with subscriptions, vaults and pages, never with servers. A failing subscription or vault becomes
+ * a {@link SweepFailure}; collection goes on.
+ */
+
+export interface InventoryScope {
+  /** Subscriptions whose servers are swept (lower-case). */
+  subscriptionIds: readonly string[];
+  /** Subscriptions searched for Backup vaults (the scope plus the vault map's subscriptions). */
+  vaultSubscriptionIds: readonly string[];
+  /** Vaults that must be read even if discovery misses them (vault map), lower-case ids. */
+  vaultIds?: readonly string[];
+}
+
+export interface InventorySnapshot {
+  servers: InventoryServer[];
+  vaults: InventoryVault[];
+  instances: InventoryInstance[];
+  failures: SweepFailure[];
+  /** Subscriptions whose servers were listed completely: only there can an instance's server be "gone". */
+  completeSubscriptionIds: Set<string>;
+  /** Vaults whose instances were listed completely. */
+  completeVaultIds: Set<string>;
+  /** ARM requests made (pages count one each). */
+  armRequests: number;
+}
+
+export interface CollectInventoryOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface InventorySource {
+  readonly kind: "resourceGraph" | "arm";
+  /** Subscriptions the identity can read (used when PGFLEX_SCOPES is empty). */
+  listSubscriptions(options?: CollectInventoryOptions): Promise<string[]>;
+  collect(scope: InventoryScope, options?: CollectInventoryOptions): Promise<InventorySnapshot>;
+}
+
+// ---------- raw ARM shapes (only what is read) ----------
+
+export interface RawResource {
+  id?: string;
+  name?: string;
+  type?: string;
+  location?: string;
+  subscriptionId?: string;
+  resourceGroup?: string;
+  tags?: unknown;
+  properties?: Record<string, unknown>;
+  /** The PG SDK flattens `properties.state` to `state`. */
+  state?: string;
+}
+
+export interface RawJob {
+  id?: string;
+  properties?: {
+    backupInstanceId?: string;
+    dataSourceId?: string;
+    operation?: string;
+    operationCategory?: string;
+    status?: string;
+    startTime?: string;
+    endTime?: string;
+  };
+}
+
+export interface ListOptions {
+  abortSignal?: AbortSignal;
+}
+
+/** A page of a list call; each page is one ARM request. */
+export type PageStream<T> = AsyncIterable<T[]>;
+
+/** The ARM list calls the inventory needs, page by page. Real ones in ./inventory/armReaders.ts. */
+export interface ArmListReaders {
+  listSubscriptions(options?: ListOptions): PageStream<{ subscriptionId?: string; state?: string }>;
+  listServers(subscriptionId: string, options?: ListOptions): PageStream<RawResource>;
+  listVaults(subscriptionId: string, options?: ListOptions): PageStream<RawResource>;
+  listBackupInstances(vaultId: string, options?: ListOptions): PageStream<RawResource>;
+  listJobs(vaultId: string, options?: ListOptions): PageStream<RawJob>;
+  /** Optional: policies give the backup period used for staleness (default P1W otherwise). */
+  listPolicies?(vaultId: string, options?: ListOptions): PageStream<RawResource>;
+}
+
+export interface ResourceGraphRequest {
+  query: string;
+  subscriptions?: string[];
+  skipToken?: string;
+  top?: number;
+}
+
+export interface ResourceGraphPage {
+  data: unknown[];
+  skipToken?: string;
+}
+
+/** One Resource Graph `resources` call (`POST /providers/Microsoft.ResourceGraph/resources`). */
+export type ResourceGraphQuery = (
+  request: ResourceGraphRequest,
+  options?: ListOptions,
+) => Promise<ResourceGraphPage>;
+
+export interface InventoryOptions {
+  /** Parallel ARM calls (subscriptions, vaults). Default 16. */
+  concurrency?: number;
+}
+
+// ---------- normalisation ----------
+
+const lower = (s: string | undefined): string => (s ?? "").toLowerCase();
+
+function segment(id: string, name: string): string | undefined {
+  const parts = id.split("/");
+  const i = parts.findIndex((p) => p.toLowerCase() === name);
+  return i >= 0 ? parts[i + 1] : undefined;
+}
+
+export function toInventoryServer(raw: RawResource): InventoryServer | undefined {
+  if (!raw.id) return undefined;
+  const id = lower(raw.id);
+  const state = raw.state ?? (typeof raw.properties?.state === "string" ? raw.properties.state : undefined);
+  return {
+    id,
+    name: lower(raw.name ?? id.slice(id.lastIndexOf("/") + 1)),
+    subscriptionId: lower(raw.subscriptionId ?? segment(id, "subscriptions")),
+    resourceGroup: lower(raw.resourceGroup ?? segment(id, "resourcegroups")),
+    location: normalizeRegion(raw.location ?? ""),
+    tags: raw.tags,
+    ...(state ? { state } : {}),
+  };
+}
+
+export function toInventoryVault(raw: RawResource): InventoryVault | undefined {
+  if (!raw.id) return undefined;
+  const id = lower(raw.id);
+  const tags: Record<string, string> = {};
+  if (raw.tags && typeof raw.tags === "object" && !Array.isArray(raw.tags)) {
+    for (const [k, v] of Object.entries(raw.tags as Record<string, unknown>))
+      if (typeof v === "string") tags[k] = v;
+  }
+  return {
+    id,
+    name: lower(raw.name ?? id.slice(id.lastIndexOf("/") + 1)),
+    subscriptionId: lower(raw.subscriptionId ?? segment(id, "subscriptions")),
+    location: normalizeRegion(raw.location ?? ""),
+    tags,
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+export function toInventoryInstance(raw: RawResource): InventoryInstance | undefined {
+  if (!raw.id) return undefined;
+  const id = lower(raw.id);
+  const cut = id.indexOf("/backupinstances/");
+  if (cut < 0) return undefined;
+  const p = raw.properties ?? {};
+  const ds = (p.dataSourceInfo ?? {}) as Record<string, unknown>;
+  const datasourceId = str(ds.resourceID) ?? str(ds.resourceId);
+  if (!datasourceId) return undefined;
+  const status = (p.protectionStatus ?? {}) as Record<string, unknown>;
+  const errorDetails = (status.errorDetails ?? p.protectionErrorDetails ?? {}) as Record<string, unknown>;
+  const policyId = str(((p.policyInfo ?? {}) as Record<string, unknown>).policyId);
+  const out: InventoryInstance = {
+    id,
+    name: lower(raw.name ?? id.slice(id.lastIndexOf("/") + 1)),
+    vaultId: id.slice(0, cut),
+    datasourceId: lower(datasourceId),
+  };
+  const protectionStatus = str(status.status);
+  if (protectionStatus) out.protectionStatus = protectionStatus;
+  const current = str(p.currentProtectionState);
+  if (current) out.currentProtectionState = current;
+  const code = str(errorDetails.code);
+  if (code) out.errorCode = code;
+  const message = str(errorDetails.message);
+  if (message) out.errorMessage = message;
+  if (policyId) {
+    out.policyId = lower(policyId);
+    out.policyName = lower(policyId.slice(policyId.lastIndexOf("/") + 1));
+  }
+  return out;
+}
+
+/** `P1W`, `P1D`, `PT4H`… → ms; undefined for anything else. */
+export function isoDurationToMs(duration: string): number | undefined {
+  const m = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/i.exec(duration.trim());
+  if (!m || duration.trim().toUpperCase() === "P" || duration.trim().toUpperCase() === "PT") return undefined;
+  const [, w, d, h, min, s] = m.map((x) => (x ? Number(x) : 0)) as number[];
+  const ms = ((((w ?? 0) * 7 + (d ?? 0)) * 24 + (h ?? 0)) * 60 + (min ?? 0)) * 60_000 + (s ?? 0) * 1000;
+  return ms > 0 ? ms : undefined;
+}
+
+/** Backup period of a Data Protection policy: the shortest repeating interval of its backup rules. */
+export function policyPeriodInMs(raw: RawResource): number | undefined {
+  const rules = (raw.properties?.policyRules ?? []) as Array<Record<string, unknown>>;
+  let best: number | undefined;
+  for (const rule of Array.isArray(rules) ? rules : []) {
+    const trigger = (rule.trigger ?? {}) as Record<string, unknown>;
+    const schedule = (trigger.schedule ?? {}) as Record<string, unknown>;
+    const intervals = Array.isArray(schedule.repeatingTimeIntervals) ? schedule.repeatingTimeIntervals : [];
+    for (const interval of intervals) {
+      if (typeof interval !== "string") continue;
+      const period = interval.split("/").pop() ?? "";
+      const ms = isoDurationToMs(period);
+      if (ms !== undefined && (best === undefined || ms < best)) best = ms;
+    }
+  }
+  return best;
+}
+
+function isSuccessfulBackup(job: RawJob): boolean {
+  const p = job.properties ?? {};
+  const op = lower(p.operationCategory ?? p.operation);
+  return lower(p.status) === "completed" && op.includes("backup");
+}
+
+export function toFailure(scope: SweepFailure["scope"], target: string, e: unknown): SweepFailure {
+  const err = ensureError(e);
+  if (isRestError(err)) {
+    return {
+      scope,
+      target,
+      code: err.code ?? `HTTP${err.statusCode ?? ""}`,
+      message: err.message.split("\n")[0] ?? err.message,
+    };
+  }
+  return { scope, target, code: err.name, message: err.message };
+}
+
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+// ---------- shared per-vault work (job history, policies) ----------
+
+interface VaultDetails {
+  lastBackup: Map<string, string>;
+  periods: Map<string, number>;
+}
+
+async function vaultDetails(
+  readers: Pick<ArmListReaders, "listJobs" | "listPolicies">,
+  vaultId: string,
+  count: () => void,
+  failures: SweepFailure[],
+  options: CollectInventoryOptions,
+): Promise<VaultDetails> {
+  const lastBackup = new Map<string, string>();
+  const periods = new Map<string, number>();
+  try {
+    for await (const page of readers.listJobs(vaultId, options)) {
+      count();
+      options.abortSignal?.throwIfAborted();
+      for (const job of page) {
+        if (!isSuccessfulBackup(job)) continue;
+        const p = job.properties ?? {};
+        const at = p.endTime ?? p.startTime;
+        if (!at) continue;
+        for (const key of [p.backupInstanceId, p.dataSourceId]) {
+          if (!key) continue;
+          const k = lower(key);
+          const prev = lastBackup.get(k);
+          if (!prev || Date.parse(at) > Date.parse(prev)) lastBackup.set(k, at);
+        }
+      }
+    }
+  } catch (e) {
+    if (options.abortSignal?.aborted) throw e;
+    failures.push(toFailure("jobs", vaultId, e));
+  }
+  if (readers.listPolicies) {
+    try {
+      for await (const page of readers.listPolicies(vaultId, options)) {
+        count();
+        for (const policy of page) {
+          const ms = policyPeriodInMs(policy);
+          if (policy.id && ms) periods.set(lower(policy.id), ms);
+        }
+      }
+    } catch (e) {
+      if (options.abortSignal?.aborted) throw e;
+      failures.push(toFailure("vault", vaultId, e));
+    }
+  }
+  return { lastBackup, periods };
+}
+
+function enrich(instances: InventoryInstance[], details: Map<string, VaultDetails>): void {
+  for (const i of instances) {
+    const d = details.get(i.vaultId);
+    if (!d) continue;
+    const last = d.lastBackup.get(i.id) ?? d.lastBackup.get(i.datasourceId);
+    if (last) i.lastSuccessfulBackupAt = last;
+    const period = i.policyId ? d.periods.get(i.policyId) : undefined;
+    if (period) i.policyPeriodInMs = period;
+  }
+}
+
+async function listSubscriptionIds(
+  readers: Pick<ArmListReaders, "listSubscriptions">,
+  options: ListOptions,
+): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of readers.listSubscriptions(options)) {
+    for (const s of page)
+      if (s.subscriptionId && (!s.state || /enabled|warned|pastdue/i.test(s.state)))
+        out.push(lower(s.subscriptionId));
+  }
+  return [...new Set(out)].sort();
+}
+
+// ---------- per-subscription ARM lists ----------
+
+export function createArmInventory(readers: ArmListReaders, options: InventoryOptions = {}): InventorySource {
+  const concurrency = options.concurrency ?? 16;
+  return {
+    kind: "arm",
+    listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
+    async collect(scope, o = {}) {
+      let armRequests = 0;
+      const count = (): void => {
+        armRequests++;
+      };
+      const failures: SweepFailure[] = [];
+      const servers: InventoryServer[] = [];
+      const vaults = new Map<string, InventoryVault>();
+      const instances: InventoryInstance[] = [];
+      const completeSubscriptionIds = new Set<string>();
+      const completeVaultIds = new Set<string>();
+
+      await Promise.all([
+        mapLimit(scope.subscriptionIds, concurrency, async (sub) => {
+          const mine: InventoryServer[] = [];
+          try {
+            for await (const page of readers.listServers(sub, o)) {
+              count();
+              o.abortSignal?.throwIfAborted();
+              for (const raw of page) {
+                const s = toInventoryServer({ subscriptionId: sub, ...raw });
+                if (s) mine.push(s);
+              }
+            }
+            servers.push(...mine);
+            completeSubscriptionIds.add(sub);
+          } catch (e) {
+            if (o.abortSignal?.aborted) throw e;
+            servers.push(...mine);
+            failures.push(toFailure("subscription", sub, e));
+          }
+        }),
+        mapLimit(scope.vaultSubscriptionIds, concurrency, async (sub) => {
+          try {
+            for await (const page of readers.listVaults(sub, o)) {
+              count();
+              for (const raw of page) {
+                const v = toInventoryVault(raw);
+                if (v) vaults.set(v.id, v);
+              }
+            }
+          } catch (e) {
+            if (o.abortSignal?.aborted) throw e;
+            failures.push(toFailure("subscription", sub, e));
+          }
+        }),
+      ]);
+      for (const id of scope.vaultIds ?? []) {
+        if (!vaults.has(id)) {
+          const v = toInventoryVault({ id });
+          if (v) vaults.set(id, v);
+        }
+      }
+
+      const details = new Map<string, VaultDetails>();
+      await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
+        const found: InventoryInstance[] = [];
+        const [listed, d] = await Promise.all([
+          (async () => {
+            try {
+              for await (const page of readers.listBackupInstances(vaultId, o)) {
+                count();
+                o.abortSignal?.throwIfAborted();
+                for (const raw of page) {
+                  const i = toInventoryInstance(raw);
+                  if (i) found.push(i);
+                }
+              }
+              return true;
+            } catch (e) {
+              if (o.abortSignal?.aborted) throw e;
+              failures.push(toFailure("vault", vaultId, e));
+              return false;
+            }
+          })(),
+          vaultDetails(readers, vaultId, count, failures, o),
+        ]);
+        instances.push(...found);
+        details.set(vaultId, d);
+        if (listed) completeVaultIds.add(vaultId);
+      });
+      enrich(instances, details);
+      return {
+        servers,
+        vaults: [...vaults.values()],
+        instances,
+        failures,
+        completeSubscriptionIds,
+        completeVaultIds,
+        armRequests,
+      };
+    },
+  };
+}
+
+// ---------- Azure Resource Graph ----------
+
+/** KQL sent to Resource Graph; the emulator's provider supports exactly this subset. */
+export const ResourceGraphQueries = {
+  servers:
+    "resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project id, name, type, location, subscriptionId, resourceGroup, tags, properties",
+  vaults:
+    "resources | where type =~ 'microsoft.dataprotection/backupvaults' | project id, name, type, location, subscriptionId, resourceGroup, tags",
+  instances:
+    "resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' | project id, name, type, subscriptionId, properties",
+} as const;
+
+/** Rows per Resource Graph page (the service's maximum). */
+export const RESOURCE_GRAPH_PAGE_SIZE = 1000;
+
+export function createResourceGraphInventory(
+  query: ResourceGraphQuery,
+  readers: Pick<ArmListReaders, "listSubscriptions" | "listJobs" | "listPolicies">,
+  options: InventoryOptions = {},
+): InventorySource {
+  const concurrency = options.concurrency ?? 16;
+  return {
+    kind: "resourceGraph",
+    listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
+    async collect(scope, o = {}) {
+      let armRequests = 0;
+      const count = (): void => {
+        armRequests++;
+      };
+      const failures: SweepFailure[] = [];
+
+      async function all(kql: string, subscriptions: readonly string[]): Promise<RawResource[] | undefined> {
+        const out: RawResource[] = [];
+        let skipToken: string | undefined;
+        try {
+          do {
+            o.abortSignal?.throwIfAborted();
+            count();
+            const page = await query(
+              {
+                query: kql,
+                subscriptions: [...subscriptions],
+                top: RESOURCE_GRAPH_PAGE_SIZE,
+                ...(skipToken ? { skipToken } : {}),
+              },
+              o,
+            );
+            out.push(...(page.data as RawResource[]));
+            skipToken = page.skipToken || undefined;
+          } while (skipToken);
+          return out;
+        } catch (e) {
+          if (o.abortSignal?.aborted) throw e;
+          failures.push(toFailure("subscription", subscriptions.join(","), e));
+          return undefined;
+        }
+      }
+
+      const subs = [...scope.subscriptionIds];
+      const vaultSubs = [...new Set([...scope.vaultSubscriptionIds])];
+      const [rawServers, rawVaults, rawInstances] = await Promise.all([
+        subs.length ? all(ResourceGraphQueries.servers, subs) : Promise.resolve([]),
+        vaultSubs.length ? all(ResourceGraphQueries.vaults, vaultSubs) : Promise.resolve([]),
+        vaultSubs.length ? all(ResourceGraphQueries.instances, vaultSubs) : Promise.resolve([]),
+      ]);
+      const servers = (rawServers ?? []).map(toInventoryServer).filter((s): s is InventoryServer => !!s);
+      const vaults = new Map<string, InventoryVault>();
+      for (const raw of rawVaults ?? []) {
+        const v = toInventoryVault(raw);
+        if (v) vaults.set(v.id, v);
+      }
+      for (const id of scope.vaultIds ?? []) {
+        if (!vaults.has(id)) {
+          const v = toInventoryVault({ id });
+          if (v) vaults.set(id, v);
+        }
+      }
+      const instances = (rawInstances ?? [])
+        .map(toInventoryInstance)
+        .filter((i): i is InventoryInstance => !!i);
+
+      const details = new Map<string, VaultDetails>();
+      await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
+        details.set(vaultId, await vaultDetails(readers, vaultId, count, failures, o));
+      });
+      enrich(instances, details);
+      return {
+        servers,
+        vaults: [...vaults.values()],
+        instances,
+        failures,
+        // Resource Graph answers for all requested subscriptions at once, or fails as a whole.
+        completeSubscriptionIds: new Set(rawServers ? subs : []),
+        completeVaultIds: new Set(rawInstances ? vaults.keys() : []),
+        armRequests,
+      };
+    },
+  };
+}

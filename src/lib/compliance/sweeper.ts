@@ -1,0 +1,427 @@
+import { randomBytes } from "node:crypto";
+import type { Config } from "../config/index.js";
+import { ConflictError, ensureError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { silentLogger } from "../logger.js";
+import type { InventoryScope, InventorySnapshot, InventorySource } from "../azure/inventory.js";
+import { mapLimit, toFailure } from "../azure/inventory.js";
+import type { QueueSender } from "../store/queues.js";
+import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
+import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
+import { classifyOrphan, classifyServer } from "./classify.js";
+import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
+import type { ClassificationRules, InventoryInstance, SweepFailure, SweepRow } from "./types.js";
+import { RemediatedClasses } from "./types.js";
+
+/** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
+export interface SweepConfig {
+  mode: "enforce" | "report";
+  /** Subscriptions in scope; empty means every subscription the identity can read. */
+  scopes: readonly string[];
+  backupTag: string;
+  policyMap: Readonly<Record<string, string>>;
+  optOutValues: readonly string[];
+  /** Region → vault id. */
+  vaultMap: Readonly<Record<string, string>>;
+  /** Tag marking vaults this app may use; empty disables discovery. */
+  vaultMarkerTag: string;
+  staleGraceInMs: number;
+}
+
+export function sweepConfigFrom(config: Config): SweepConfig {
+  return {
+    mode: config.mode,
+    scopes: config.scopes,
+    backupTag: config.backupTag,
+    policyMap: config.policyMap,
+    optOutValues: config.optOutValues,
+    vaultMap: config.vaultMap,
+    vaultMarkerTag: config.vaultMarkerTag,
+    staleGraceInMs: config.staleGraceHours * 3_600_000,
+  };
+}
+
+/** Message on the `sweep-scopes` queue: one unit of a sweep (`all`, or one subscription id). */
+export interface SweepScopeMessage {
+  sweepId: string;
+  unit: string;
+}
+
+/** Asks the auto-protection worker to (re)protect a server; the same queue Event Grid events feed. */
+export type EnqueueProtection = (
+  request: { serverId: string; sweepId: string; reason: string },
+  options?: { abortSignal?: AbortSignal },
+) => Promise<void>;
+
+/** The auto-protection worker's row for a server (servers table), when it has one. */
+export interface ServerRecordLike {
+  resourceId: string;
+  state: string;
+  lastErrorCode?: string;
+  lastErrorMessage?: string;
+  fix?: string;
+}
+
+export interface SweeperDeps {
+  inventory: InventorySource;
+  store: SweepStore;
+  config: SweepConfig;
+  enqueueProtection: EnqueueProtection;
+  /** Needed by {@link Sweeper.startSweep}; in-process {@link Sweeper.runSweep} does not use it. */
+  scopeQueue?: QueueSender<SweepScopeMessage>;
+  /** Reads the worker's rows for a subscription (servers table); optional. */
+  listServerRecords?: (
+    subscriptionId: string,
+    options?: { abortSignal?: AbortSignal },
+  ) => AsyncIterable<ServerRecordLike>;
+  now?: () => Date;
+  /** Random part of sweep ids (tests make it deterministic). */
+  newId?: () => string;
+  logger?: Logger;
+  /** A sweep still Running after this is reported Incomplete. Default 2 h. */
+  maxDurationInMs?: number;
+  /** startSweep fans out per subscription above this many subscriptions. Default 20. */
+  fanOutMinSubscriptions?: number;
+  /** Parallel protection enqueues. Default 16. */
+  remediationConcurrency?: number;
+}
+
+export interface SweepOptions {
+  /** Classify and report, change nothing (also implied by PGFLEX_MODE=report). */
+  dryRun?: boolean;
+  /** `timer`, `api`, `bench`… */
+  cause?: string;
+  abortSignal?: AbortSignal;
+}
+
+export interface SweepReport {
+  summary: SweepSummary;
+  rows: SweepRow[];
+}
+
+export interface Sweeper {
+  /** Runs a whole sweep in this process: inventory, classification, remediation, report. Never throws for Azure failures. */
+  runSweep(options?: SweepOptions): Promise<SweepReport>;
+  /** Records a Running sweep and enqueues its units on `sweep-scopes`; the queue worker does the rest. */
+  startSweep(options?: SweepOptions): Promise<SweepSummary>;
+  /** Queue worker: runs one unit, records its result, and completes the sweep when it was the last. Idempotent. */
+  processScope(message: SweepScopeMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  getSweep(id: string, options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+  /** Newest sweep (any status). */
+  latestSweep(options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+}
+
+const DAY_IN_MS = 86_400_000;
+const PG_SERVER_ID =
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/;
+
+function subscriptionOf(id: string): string {
+  return /^\/subscriptions\/([^/]+)/i.exec(id)?.[1]?.toLowerCase() ?? "";
+}
+
+export function createSweeper(deps: SweeperDeps): Sweeper {
+  const now = deps.now ?? (() => new Date());
+  const newId = deps.newId ?? (() => randomBytes(4).toString("hex"));
+  const log = deps.logger ?? silentLogger;
+  const config = deps.config;
+  const maxDurationInMs = deps.maxDurationInMs ?? 2 * 3_600_000;
+  const rules: ClassificationRules = {
+    backupTag: config.backupTag,
+    policyMap: config.policyMap,
+    optOutValues: config.optOutValues,
+    staleGraceInMs: config.staleGraceInMs,
+    defaultPolicyPeriodInMs: 7 * DAY_IN_MS,
+  };
+  const mappedVaultIds = Object.values(config.vaultMap).map((v) => v.toLowerCase());
+
+  async function begin(options: SweepOptions): Promise<SweepSummary> {
+    const startedAt = now();
+    const subscriptionIds = config.scopes.length
+      ? [...config.scopes]
+      : await deps.inventory.listSubscriptions({ abortSignal: options.abortSignal });
+    const recent = await deps.store.listSweeps({ top: 20, abortSignal: options.abortSignal });
+    const previous = recent.find((s) => s.status === "Complete" || s.status === "Partial");
+    for (const stale of recent) {
+      if (presentSweep(stale, startedAt).status === "Incomplete" && stale.status === "Running") {
+        await deps.store.updateSweep({ ...stale, status: "Incomplete" }).catch((e: unknown) => {
+          log.warn(`Could not mark sweep ${stale.id} Incomplete: ${ensureError(e).message}`);
+        });
+      }
+    }
+    const dryRun = options.dryRun === true || config.mode === "report";
+    return deps.store.createSweep(
+      {
+        id: newSweepId(startedAt, newId()),
+        status: "Running",
+        mode: config.mode,
+        dryRun,
+        cause: options.cause ?? "api",
+        inventory: deps.inventory.kind,
+        startedAt: startedAt.toISOString(),
+        deadlineAt: new Date(startedAt.getTime() + maxDurationInMs).toISOString(),
+        subscriptionIds,
+        scopeUnits: ["all"],
+        ...(previous ? { previousSweepId: previous.id } : {}),
+        total: 0,
+        counts: {},
+        compliancePercent: 0,
+        remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
+        failureCount: 0,
+        failures: [],
+        diff: emptyDiff(previous?.id),
+        armRequests: 0,
+      },
+      { abortSignal: options.abortSignal },
+    );
+  }
+
+  function scopeFor(summary: SweepSummary, unit: string): InventoryScope {
+    const subs = unit === "all" ? summary.subscriptionIds : [unit];
+    return {
+      subscriptionIds: subs,
+      vaultSubscriptionIds: [...new Set([...summary.subscriptionIds, ...mappedVaultIds.map(subscriptionOf)])],
+      vaultIds: mappedVaultIds,
+    };
+  }
+
+  /** Classifies one unit's servers (and orphaned instances), remediates, writes rows. */
+  async function processUnit(
+    summary: SweepSummary,
+    unit: string,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<{ result: ScopeResult; rows: SweepRow[] }> {
+    const scope = scopeFor(summary, unit);
+    const inScope = new Set(scope.subscriptionIds);
+    const snap: InventorySnapshot = await deps.inventory.collect(scope, { abortSignal });
+    const failures: SweepFailure[] = [...snap.failures];
+
+    const managed = new Set(mappedVaultIds);
+    const expectedByRegion = new Map<string, string>();
+    for (const [region, id] of Object.entries(config.vaultMap))
+      expectedByRegion.set(region, id.toLowerCase());
+    if (config.vaultMarkerTag) {
+      const marker = config.vaultMarkerTag.toLowerCase();
+      for (const v of [...snap.vaults].sort((a, b) => a.id.localeCompare(b.id))) {
+        if (!Object.keys(v.tags).some((k) => k.toLowerCase() === marker)) continue;
+        managed.add(v.id);
+        if (v.location && !expectedByRegion.has(v.location)) expectedByRegion.set(v.location, v.id);
+      }
+    }
+    const unreadVaults = snap.vaults.filter((v) => !snap.completeVaultIds.has(v.id)).map((v) => v.id);
+
+    const byDatasource = new Map<string, InventoryInstance[]>();
+    for (const i of snap.instances) {
+      const list = byDatasource.get(i.datasourceId) ?? [];
+      list.push(i);
+      byDatasource.set(i.datasourceId, list);
+    }
+
+    const records = new Map<string, ServerRecordLike>();
+    if (deps.listServerRecords) {
+      for (const sub of scope.subscriptionIds) {
+        try {
+          for await (const r of deps.listServerRecords(sub, { abortSignal }))
+            records.set(r.resourceId.toLowerCase(), r);
+        } catch (e) {
+          failures.push(toFailure("subscription", sub, e));
+        }
+      }
+    }
+
+    const at = now();
+    const rows: SweepRow[] = [];
+    const seen = new Set<string>();
+    for (const server of snap.servers) {
+      if (!inScope.has(server.subscriptionId) || seen.has(server.id)) continue;
+      seen.add(server.id);
+      const record = records.get(server.id);
+      let c = classifyServer({
+        server,
+        instances: byDatasource.get(server.id) ?? [],
+        managedVaultIds: managed,
+        expectedVaultId: expectedByRegion.get(server.location),
+        ...(record ? { record } : {}),
+        rules,
+        now: at,
+      });
+      if (c.class === "Unclassified") {
+        failures.push({ scope: "server", target: server.id, code: "MalformedTags", message: c.reason });
+      }
+      // "No instance" is only a fact when every vault was read.
+      if (unreadVaults.length > 0 && (c.class === "TaggedUnprotected" || c.class === "Untagged")) {
+        c = {
+          ...c,
+          class: "Unclassified",
+          reason: `Could not tell whether ${server.name} is protected: vault ${unreadVaults.map((v) => v.slice(v.lastIndexOf("/") + 1)).join(", ")} could not be read.`,
+          fix: "See the sweep's failures; the next sweep classifies it once the vault can be read.",
+        };
+      }
+      rows.push({
+        serverId: server.id,
+        subscriptionId: server.subscriptionId,
+        location: server.location,
+        ...c,
+      });
+    }
+    for (const [datasourceId, instances] of byDatasource) {
+      if (seen.has(datasourceId) || !PG_SERVER_ID.test(datasourceId)) continue;
+      const sub = subscriptionOf(datasourceId);
+      // Another unit's (or an out-of-scope) server; or its subscription could not be listed: not "gone".
+      if (!inScope.has(sub) || !snap.completeSubscriptionIds.has(sub)) continue;
+      seen.add(datasourceId);
+      rows.push({ serverId: datasourceId, subscriptionId: sub, ...classifyOrphan(datasourceId, instances) });
+    }
+
+    const remediation = { enqueued: 0, wouldEnqueue: 0, failed: 0 };
+    const owed = rows.filter((r) => RemediatedClasses.has(r.class));
+    if (summary.dryRun) {
+      for (const r of owed) r.remediation = "wouldEnqueue";
+      remediation.wouldEnqueue = owed.length;
+    } else {
+      await mapLimit(owed, deps.remediationConcurrency ?? 16, async (r) => {
+        try {
+          await deps.enqueueProtection(
+            { serverId: r.serverId, sweepId: summary.id, reason: r.class },
+            { abortSignal },
+          );
+          r.remediation = "enqueued";
+          remediation.enqueued++;
+        } catch (e) {
+          if (abortSignal?.aborted) throw e;
+          r.remediation = "failed";
+          remediation.failed++;
+          failures.push(toFailure("remediation", r.serverId, e));
+        }
+      });
+    }
+
+    let previous: Map<string, SweepRow> | undefined;
+    if (summary.previousSweepId) {
+      previous = new Map();
+      const select: Array<keyof SweepRow> = ["serverId", "subscriptionId", "class"];
+      const filter = unit === "all" ? {} : { subscriptionId: unit };
+      try {
+        for await (const r of deps.store.listRows(summary.previousSweepId, {
+          select,
+          abortSignal,
+          ...filter,
+        })) {
+          if (inScope.has(r.subscriptionId)) previous.set(r.serverId, r);
+        }
+      } catch (e) {
+        failures.push(toFailure("sweep", summary.previousSweepId, e));
+        previous = undefined;
+      }
+    }
+    const diff = diffRows(rows, previous, summary.previousSweepId, (r) =>
+      snap.completeSubscriptionIds.has(r.subscriptionId),
+    );
+
+    abortSignal?.throwIfAborted();
+    await deps.store.writeRows(summary.id, rows, { abortSignal });
+    return {
+      rows,
+      result: {
+        unit,
+        total: rows.length,
+        counts: countClasses(rows),
+        remediation,
+        failureCount: failures.length,
+        failures: failures.slice(0, MAX_LISTED_ITEMS),
+        diff,
+        armRequests: snap.armRequests,
+        finishedAt: now().toISOString(),
+      },
+    };
+  }
+
+  async function markIncomplete(summary: SweepSummary, e: unknown): Promise<SweepSummary> {
+    const failure = toFailure("sweep", summary.id, e);
+    const updated: SweepSummary = {
+      ...summary,
+      status: "Incomplete",
+      finishedAt: now().toISOString(),
+      failureCount: summary.failureCount + 1,
+      failures: [...summary.failures, failure].slice(0, MAX_LISTED_ITEMS),
+    };
+    try {
+      return await deps.store.updateSweep(updated);
+    } catch (err) {
+      log.error(`Could not record sweep ${summary.id} as Incomplete: ${ensureError(err).message}`);
+      return updated;
+    }
+  }
+
+  async function tryFinalize(sweepId: string, abortSignal?: AbortSignal): Promise<void> {
+    const summary = await deps.store.getSweep(sweepId, { abortSignal });
+    if (!summary || summary.status !== "Running") return;
+    const results = await deps.store.listScopeResults(sweepId, { abortSignal });
+    const done = new Set(results.map((r) => r.unit));
+    if (!summary.scopeUnits.every((u) => done.has(u))) return;
+    try {
+      const final = await deps.store.updateSweep(finalizeSummary(summary, results, now()), { abortSignal });
+      log.info(
+        `Sweep ${sweepId} ${final.status}: ${final.total} servers, ${final.compliancePercent}% compliant.`,
+      );
+    } catch (e) {
+      if (e instanceof ConflictError) return; // another unit's worker finalized it
+      throw e;
+    }
+  }
+
+  return {
+    async runSweep(options = {}) {
+      const summary = await begin(options);
+      try {
+        const { result, rows } = await processUnit(summary, "all", options.abortSignal);
+        const final = await deps.store.updateSweep(finalizeSummary(summary, [result], now()));
+        log.info(
+          `Sweep ${final.id} ${final.status}: ${final.total} servers, ${final.compliancePercent}% compliant.`,
+        );
+        return { summary: final, rows };
+      } catch (e) {
+        log.warn(`Sweep ${summary.id} stopped: ${ensureError(e).message}`);
+        return { summary: await markIncomplete(summary, e), rows: [] };
+      }
+    },
+    async startSweep(options = {}) {
+      if (!deps.scopeQueue)
+        throw new TypeError("startSweep needs a scopeQueue (the sweep-scopes queue sender).");
+      let summary = await begin(options);
+      const fanOut = summary.subscriptionIds.length > (deps.fanOutMinSubscriptions ?? 20);
+      if (fanOut)
+        summary = await deps.store.updateSweep({ ...summary, scopeUnits: [...summary.subscriptionIds] });
+      for (const unit of summary.scopeUnits) {
+        await deps.scopeQueue.send({ sweepId: summary.id, unit }, { abortSignal: options.abortSignal });
+      }
+      return summary;
+    },
+    async processScope(message, options = {}) {
+      const summary = await deps.store.getSweep(message.sweepId, options);
+      if (!summary) {
+        log.warn(`Sweep ${message.sweepId} not found; dropping its unit ${message.unit}.`);
+        return;
+      }
+      if (presentSweep(summary, now()).status !== "Running") return;
+      if (!summary.scopeUnits.includes(message.unit)) {
+        log.warn(`Sweep ${message.sweepId} has no unit ${message.unit}; dropping it.`);
+        return;
+      }
+      const results = await deps.store.listScopeResults(summary.id, options);
+      if (!results.some((r) => r.unit === message.unit)) {
+        // Throws on unexpected errors so the queue retries (resume); Azure failures are already listed in the result.
+        const { result } = await processUnit(summary, message.unit, options.abortSignal);
+        await deps.store.putScopeResult(summary.id, result, options);
+      }
+      await tryFinalize(summary.id, options.abortSignal);
+    },
+    async getSweep(id, options = {}) {
+      const s = await deps.store.getSweep(id, options);
+      return s && presentSweep(s, now());
+    },
+    async latestSweep(options = {}) {
+      const [s] = await deps.store.listSweeps({ top: 1, ...options });
+      return s && presentSweep(s, now());
+    },
+  };
+}

@@ -1,0 +1,456 @@
+import type { TableClient, TableEntity, TableEntityResult, TransactionAction } from "@azure/data-tables";
+import type { StorageConnection } from "./connection.js";
+import { ensureTable } from "./connection.js";
+import { encodeKey, invertedTimestamp } from "./keys.js";
+import { ConflictError, isRestError } from "../errors.js";
+import type { ComplianceClass, SweepFailure, SweepRow } from "../compliance/types.js";
+
+/**
+ * Sweep reports (DESIGN): `sweeps` holds one summary per sweep (PartitionKey `sweep`, RowKey inverted
+ * start time + id, newest first) plus, for fanned-out sweeps, one progress row per scope (PartitionKey
+ * `scopes-{sweepId}`); `sweepRows` holds one row per server (PartitionKey sweep id, RowKey encoded server id).
+ */
+export const SWEEPS_TABLE = "sweeps";
+export const SWEEP_ROWS_TABLE = "sweepRows";
+const SUMMARY_PARTITION = "sweep";
+/** Table transactions take at most 100 operations, all in one partition. */
+export const MAX_BATCH_OPERATIONS = 100;
+/** Lists kept inside the summary entity are capped: a property holds at most 64 KiB. */
+export const MAX_LISTED_ITEMS = 50;
+
+export type SweepStatus = "Running" | "Complete" | "Partial" | "Incomplete";
+
+export interface SweepChange {
+  serverId: string;
+  from?: ComplianceClass;
+  to?: ComplianceClass;
+}
+
+/** What changed since the previous sweep. Lists are capped; counts are exact. */
+export interface SweepDiff {
+  previousSweepId?: string;
+  becameCompliant: number;
+  drifted: number;
+  changed: number;
+  added: number;
+  removed: number;
+  becameCompliantServers: SweepChange[];
+  driftedServers: SweepChange[];
+}
+
+export interface SweepSummary {
+  id: string;
+  status: SweepStatus;
+  mode: "enforce" | "report";
+  dryRun: boolean;
+  /** `timer`, `api` or `bench`… */
+  cause: string;
+  inventory: "resourceGraph" | "arm";
+  startedAt: string;
+  finishedAt?: string;
+  /** After this a Running sweep is reported Incomplete (it died or was lost). */
+  deadlineAt: string;
+  /** Subscriptions in scope. */
+  subscriptionIds: string[];
+  /** Work units: `all` (one in-process run) or one per subscription. */
+  scopeUnits: string[];
+  previousSweepId?: string;
+  total: number;
+  counts: Partial<Record<ComplianceClass, number>>;
+  /** Compliant / (compliant + non-compliant), in percent with one decimal; 100 when nothing is owed. */
+  compliancePercent: number;
+  remediation: { enqueued: number; wouldEnqueue: number; failed: number };
+  failureCount: number;
+  failures: SweepFailure[];
+  diff: SweepDiff;
+  /** ARM requests the inventory made (benchmarks and "grows with pages, not servers"). */
+  armRequests: number;
+  etag?: string;
+}
+
+/** Progress of one scope unit of a fanned-out sweep. */
+export interface ScopeResult {
+  unit: string;
+  total: number;
+  counts: Partial<Record<ComplianceClass, number>>;
+  remediation: { enqueued: number; wouldEnqueue: number; failed: number };
+  failureCount: number;
+  failures: SweepFailure[];
+  diff: SweepDiff;
+  armRequests: number;
+  finishedAt: string;
+}
+
+export interface SweepStoreOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface ListRowsOptions extends SweepStoreOptions {
+  subscriptionId?: string;
+  /** Read only these columns (cheaper previous-sweep reads). */
+  select?: Array<keyof SweepRow>;
+}
+
+export interface SweepStore {
+  createSweep(summary: SweepSummary, options?: SweepStoreOptions): Promise<SweepSummary>;
+  /** Replaces the summary guarded by its etag; ConflictError when someone else wrote it first. */
+  updateSweep(summary: SweepSummary, options?: SweepStoreOptions): Promise<SweepSummary>;
+  getSweep(id: string, options?: SweepStoreOptions): Promise<SweepSummary | undefined>;
+  /** Newest first. */
+  listSweeps(options?: SweepStoreOptions & { top?: number }): Promise<SweepSummary[]>;
+  /** Upserts rows in batches of ≤100 per transaction; returns the number of Table requests made. */
+  writeRows(sweepId: string, rows: readonly SweepRow[], options?: SweepStoreOptions): Promise<number>;
+  listRows(sweepId: string, options?: ListRowsOptions): AsyncIterableIterator<SweepRow>;
+  putScopeResult(sweepId: string, result: ScopeResult, options?: SweepStoreOptions): Promise<void>;
+  listScopeResults(sweepId: string, options?: SweepStoreOptions): Promise<ScopeResult[]>;
+  /** Table requests made so far (for the "10,000 rows in ≤120 requests" budget). */
+  readonly requestCount: number;
+}
+
+/** Sweep ids carry their start time so the summary's RowKey can be rebuilt from the id alone. */
+export function newSweepId(startedAt: Date, random: string): string {
+  return `${startedAt
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${random}`;
+}
+
+export function sweepStartFromId(id: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[a-z0-9]+$/i.exec(id);
+  if (!m) return undefined;
+  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+export function sweepRowKey(id: string): string {
+  const start = sweepStartFromId(id);
+  if (!start) throw new TypeError(`"${id}" is not a sweep id.`);
+  return `${invertedTimestamp(start)}_${id}`;
+}
+
+const JSON_FIELDS = ["counts", "remediation", "failures", "diff", "subscriptionIds", "scopeUnits"] as const;
+
+function toSummaryEntity(s: SweepSummary): TableEntity<Record<string, unknown>> {
+  const { etag: _etag, ...rest } = s;
+  const e: TableEntity<Record<string, unknown>> = {
+    partitionKey: SUMMARY_PARTITION,
+    rowKey: sweepRowKey(s.id),
+  };
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === undefined) continue;
+    e[k] = (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : v;
+  }
+  return e;
+}
+
+function fromSummaryEntity(e: TableEntityResult<Record<string, unknown>>): SweepSummary {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (["partitionKey", "rowKey", "timestamp", "etag", "odata.etag", "odata.metadata"].includes(k)) continue;
+    out[k] = (JSON_FIELDS as readonly string[]).includes(k) && typeof v === "string" ? JSON.parse(v) : v;
+  }
+  out.etag = e.etag;
+  return out as unknown as SweepSummary;
+}
+
+const ROW_FIELDS = [
+  "serverId",
+  "subscriptionId",
+  "location",
+  "class",
+  "reason",
+  "fix",
+  "instanceId",
+  "vaultId",
+  "policyName",
+  "expectedPolicyName",
+  "tagValue",
+  "lastBackupAt",
+  "previousClass",
+  "remediation",
+] as const;
+
+function toRowEntity(sweepId: string, row: SweepRow): TableEntity<Record<string, unknown>> {
+  const e: TableEntity<Record<string, unknown>> = { partitionKey: sweepId, rowKey: encodeKey(row.serverId) };
+  for (const f of ROW_FIELDS) if (row[f] !== undefined) e[f] = row[f];
+  return e;
+}
+
+function fromRowEntity(e: Record<string, unknown>): SweepRow {
+  const out: Record<string, unknown> = {};
+  for (const f of ROW_FIELDS) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
+  return out as unknown as SweepRow;
+}
+
+function quote(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export interface SweepStoreDeps {
+  summaries?: TableClient;
+  rows?: TableClient;
+  /** Parallel batch transactions when writing rows (default 8). */
+  writeConcurrency?: number;
+}
+
+export function createSweepStore(
+  connection: StorageConnection | undefined,
+  deps: SweepStoreDeps = {},
+): SweepStore {
+  const summaries = deps.summaries ?? connection?.tableClient(SWEEPS_TABLE);
+  const rowsClient = deps.rows ?? connection?.tableClient(SWEEP_ROWS_TABLE);
+  if (!summaries || !rowsClient)
+    throw new TypeError("createSweepStore needs a storage connection or both table clients.");
+  const concurrency = deps.writeConcurrency ?? 8;
+  let requests = 0;
+  const ready = new Map<TableClient, Promise<void>>();
+  const ensure = (client: TableClient): Promise<void> => {
+    let p = ready.get(client);
+    if (!p) {
+      requests++;
+      p = ensureTable(client).catch((e: unknown) => {
+        ready.delete(client);
+        throw e;
+      });
+      ready.set(client, p);
+    }
+    return p;
+  };
+
+  async function listEntities(
+    client: TableClient,
+    filter: string,
+    options: SweepStoreOptions & { select?: string[] } = {},
+  ): Promise<Array<TableEntityResult<Record<string, unknown>>>> {
+    const out: Array<TableEntityResult<Record<string, unknown>>> = [];
+    const pages = client
+      .listEntities<Record<string, unknown>>({
+        queryOptions: { filter, ...(options.select ? { select: options.select } : {}) },
+        abortSignal: options.abortSignal,
+      })
+      .byPage({ maxPageSize: 1000 });
+    for await (const page of pages) {
+      requests++;
+      out.push(...page);
+    }
+    return out;
+  }
+
+  return {
+    get requestCount() {
+      return requests;
+    },
+    async createSweep(summary, options = {}) {
+      await ensure(summaries);
+      requests++;
+      const res = await summaries.createEntity(toSummaryEntity(summary), {
+        abortSignal: options.abortSignal,
+      });
+      return { ...summary, etag: res.etag };
+    },
+    async updateSweep(summary, options = {}) {
+      await ensure(summaries);
+      requests++;
+      try {
+        const res = await summaries.updateEntity(toSummaryEntity(summary), "Replace", {
+          etag: summary.etag ?? "*",
+          abortSignal: options.abortSignal,
+        });
+        return { ...summary, etag: res.etag };
+      } catch (e) {
+        if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 404)) {
+          throw new ConflictError(`Sweep ${summary.id} changed concurrently (HTTP ${e.statusCode}).`, {
+            cause: e,
+          });
+        }
+        throw e;
+      }
+    },
+    async getSweep(id, options = {}) {
+      if (!sweepStartFromId(id)) return undefined;
+      await ensure(summaries);
+      requests++;
+      try {
+        const e = await summaries.getEntity<Record<string, unknown>>(SUMMARY_PARTITION, sweepRowKey(id), {
+          abortSignal: options.abortSignal,
+        });
+        return fromSummaryEntity(e);
+      } catch (e) {
+        if (isRestError(e) && e.statusCode === 404) return undefined;
+        throw e;
+      }
+    },
+    async listSweeps(options = {}) {
+      await ensure(summaries);
+      const top = options.top ?? 20;
+      const pages = summaries
+        .listEntities<Record<string, unknown>>({
+          queryOptions: { filter: `PartitionKey eq ${quote(SUMMARY_PARTITION)}` },
+          abortSignal: options.abortSignal,
+        })
+        .byPage({ maxPageSize: top });
+      for await (const page of pages) {
+        requests++;
+        return page.slice(0, top).map(fromSummaryEntity);
+      }
+      requests++;
+      return [];
+    },
+    async writeRows(sweepId, rows, options = {}) {
+      await ensure(rowsClient);
+      const before = requests;
+      const batches: TransactionAction[][] = [];
+      for (let i = 0; i < rows.length; i += MAX_BATCH_OPERATIONS) {
+        batches.push(
+          rows
+            .slice(i, i + MAX_BATCH_OPERATIONS)
+            .map((r): TransactionAction => ["upsert", toRowEntity(sweepId, r), "Replace"]),
+        );
+      }
+      await mapLimit(batches, concurrency, async (batch) => {
+        options.abortSignal?.throwIfAborted();
+        requests++;
+        await rowsClient.submitTransaction(batch);
+      });
+      return requests - before;
+    },
+    async *listRows(sweepId, options = {}) {
+      await ensure(rowsClient);
+      const filters = [`PartitionKey eq ${quote(sweepId)}`];
+      if (options.subscriptionId)
+        filters.push(`subscriptionId eq ${quote(options.subscriptionId.toLowerCase())}`);
+      const pages = rowsClient
+        .listEntities<Record<string, unknown>>({
+          queryOptions: {
+            filter: filters.join(" and "),
+            ...(options.select ? { select: options.select as string[] } : {}),
+          },
+          abortSignal: options.abortSignal,
+        })
+        .byPage({ maxPageSize: 1000 });
+      for await (const page of pages) {
+        requests++;
+        for (const e of page) yield fromRowEntity(e);
+      }
+    },
+    async putScopeResult(sweepId, result, options = {}) {
+      await ensure(summaries);
+      requests++;
+      await summaries.upsertEntity(
+        {
+          partitionKey: `scopes-${sweepId}`,
+          rowKey: result.unit,
+          result: JSON.stringify(result),
+        },
+        "Replace",
+        { abortSignal: options.abortSignal },
+      );
+    },
+    async listScopeResults(sweepId, options = {}) {
+      await ensure(summaries);
+      const entities = await listEntities(
+        summaries,
+        `PartitionKey eq ${quote(`scopes-${sweepId}`)}`,
+        options,
+      );
+      return entities.map((e) => JSON.parse(String(e.result)) as ScopeResult);
+    },
+  };
+}
+
+/** In-memory {@link SweepStore} for unit tests; same ETag and batching rules. */
+export function createInMemorySweepStore(): SweepStore & {
+  summaries: Map<string, SweepSummary>;
+  rows: Map<string, Map<string, SweepRow>>;
+  batches: number[];
+} {
+  const summaries = new Map<string, SweepSummary>();
+  const rows = new Map<string, Map<string, SweepRow>>();
+  const scopes = new Map<string, Map<string, ScopeResult>>();
+  const batches: number[] = [];
+  let n = 0;
+  let requests = 0;
+  const etag = (): string => `W/"${++n}"`;
+  return {
+    summaries,
+    rows,
+    batches,
+    get requestCount() {
+      return requests;
+    },
+    async createSweep(summary) {
+      requests++;
+      if (summaries.has(summary.id)) throw new ConflictError(`Sweep ${summary.id} already exists.`);
+      const stored = structuredClone({ ...summary, etag: etag() });
+      summaries.set(summary.id, stored);
+      return structuredClone(stored);
+    },
+    async updateSweep(summary) {
+      requests++;
+      const current = summaries.get(summary.id);
+      if (!current || (summary.etag && current.etag !== summary.etag)) {
+        throw new ConflictError(`Sweep ${summary.id} changed concurrently (HTTP 412).`);
+      }
+      const stored = structuredClone({ ...summary, etag: etag() });
+      summaries.set(summary.id, stored);
+      return structuredClone(stored);
+    },
+    async getSweep(id) {
+      requests++;
+      const s = summaries.get(id);
+      return s && structuredClone(s);
+    },
+    async listSweeps(options = {}) {
+      requests++;
+      return [...summaries.values()]
+        .sort((a, b) => sweepRowKey(a.id).localeCompare(sweepRowKey(b.id)))
+        .slice(0, options.top ?? 20)
+        .map((s) => structuredClone(s));
+    },
+    async writeRows(sweepId, list) {
+      const partition = rows.get(sweepId) ?? new Map<string, SweepRow>();
+      rows.set(sweepId, partition);
+      let made = 0;
+      for (let i = 0; i < list.length; i += MAX_BATCH_OPERATIONS) {
+        const batch = list.slice(i, i + MAX_BATCH_OPERATIONS);
+        batches.push(batch.length);
+        for (const r of batch) partition.set(encodeKey(r.serverId), structuredClone(r));
+        made++;
+      }
+      requests += made;
+      return made;
+    },
+    async *listRows(sweepId, options = {}) {
+      requests++;
+      for (const r of rows.get(sweepId)?.values() ?? []) {
+        if (options.subscriptionId && r.subscriptionId !== options.subscriptionId.toLowerCase()) continue;
+        yield structuredClone(r);
+      }
+    },
+    async putScopeResult(sweepId, result) {
+      requests++;
+      const m = scopes.get(sweepId) ?? new Map<string, ScopeResult>();
+      scopes.set(sweepId, m);
+      m.set(result.unit, structuredClone(result));
+    },
+    async listScopeResults(sweepId) {
+      requests++;
+      return [...(scopes.get(sweepId)?.values() ?? [])].map((r) => structuredClone(r));
+    },
+  };
+}
