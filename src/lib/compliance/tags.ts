@@ -40,7 +40,7 @@ export function readBackupTag(tags: unknown, tagName: string): BackupTag {
       problem: `tag "${tagName}" is longer than ${MAX_TAG_VALUE_LENGTH} characters`,
     };
   }
-  if (/[\u0000-\u001f]/.test(value)) {
+  if ([...value].some((ch) => ch.charCodeAt(0) < 0x20)) {
     return { kind: "malformed", problem: `tag "${tagName}" contains control characters` };
   }
   return { kind: "value", value: value.toLowerCase() };
