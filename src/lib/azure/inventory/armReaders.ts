@@ -1,0 +1,122 @@
+import type { ArmClients } from "../clients.js";
+import { parseVaultId } from "../ids.js";
+import type {
+  ArmListReaders,
+  InventoryOptions,
+  InventorySource,
+  ListOptions,
+  PageStream,
+  RawJob,
+  RawResource,
+  ResourceGraphQuery,
+} from "../inventory.js";
+import { createArmInventory, createResourceGraphInventory } from "../inventory.js";
+
+/** api-version of `GET /subscriptions` (Microsoft.Resources). */
+export const SUBSCRIPTIONS_API_VERSION = "2022-12-01";
+
+export interface ArmReadersOptions {
+  /** Job history older than this is not read (last successful backup within it). Default 35 days. */
+  jobLookbackInMs?: number;
+  now?: () => Date;
+}
+
+async function* pages<T>(iter: { byPage(): AsyncIterableIterator<T[]> }): AsyncIterable<T[]> {
+  for await (const page of iter.byPage()) yield page;
+}
+
+/** The ARM list calls over the shared clients (pacing, endpoint, credential), page by page. */
+export function createArmListReaders(clients: ArmClients, options: ArmReadersOptions = {}): ArmListReaders {
+  const lookbackInMs = options.jobLookbackInMs ?? 35 * 86_400_000;
+  const now = options.now ?? (() => new Date());
+  return {
+    async *listSubscriptions(o: ListOptions = {}): PageStream<{ subscriptionId?: string; state?: string }> {
+      const dp = await clients.dataProtection();
+      let link: string | undefined;
+      do {
+        const page = await dp.rest.getPage<{ subscriptionId?: string; state?: string }>(
+          "/subscriptions",
+          link,
+          {
+            abortSignal: o.abortSignal,
+            query: { "api-version": SUBSCRIPTIONS_API_VERSION },
+          },
+        );
+        yield page.items;
+        link = page.nextLink;
+      } while (link);
+    },
+    async *listServers(subscriptionId, o = {}): PageStream<RawResource> {
+      const pg = await clients.postgres(subscriptionId);
+      for await (const page of pg.servers.listBySubscription({ abortSignal: o.abortSignal }).byPage()) {
+        yield page as RawResource[];
+      }
+    },
+    async *listVaults(subscriptionId, o = {}): PageStream<RawResource> {
+      const dp = await clients.dataProtection(subscriptionId);
+      yield* pages(
+        dp.backupVaults.listInSubscription({ abortSignal: o.abortSignal }),
+      ) as PageStream<RawResource>;
+    },
+    async *listBackupInstances(vaultId, o = {}): PageStream<RawResource> {
+      const v = parseVaultId(vaultId);
+      const dp = await clients.dataProtection(v.subscriptionId);
+      yield* pages(
+        dp.backupInstances.list(v.resourceGroupName, v.vaultName, { abortSignal: o.abortSignal }),
+      ) as PageStream<RawResource>;
+    },
+    async *listJobs(vaultId, o = {}): PageStream<RawJob> {
+      const v = parseVaultId(vaultId);
+      const dp = await clients.dataProtection(v.subscriptionId);
+      const since = new Date(now().getTime() - lookbackInMs).toISOString();
+      yield* pages(
+        dp.jobs.list(v.resourceGroupName, v.vaultName, {
+          abortSignal: o.abortSignal,
+          filter: `startTime ge '${since}'`,
+        }),
+      ) as PageStream<RawJob>;
+    },
+    async *listPolicies(vaultId, o = {}): PageStream<RawResource> {
+      const v = parseVaultId(vaultId);
+      const dp = await clients.dataProtection(v.subscriptionId);
+      yield* pages(
+        dp.backupPolicies.list(v.resourceGroupName, v.vaultName, { abortSignal: o.abortSignal }),
+      ) as PageStream<RawResource>;
+    },
+  };
+}
+
+/** One Resource Graph `resources` call through `@azure/arm-resourcegraph` (objectArray rows). */
+export function createResourceGraphQuery(clients: ArmClients): ResourceGraphQuery {
+  return async (request, o = {}) => {
+    const rg = await clients.resourceGraph();
+    const response = await rg.resources(
+      {
+        query: request.query,
+        ...(request.subscriptions?.length ? { subscriptions: request.subscriptions } : {}),
+        options: {
+          resultFormat: "objectArray",
+          ...(request.top ? { top: request.top } : {}),
+          ...(request.skipToken ? { skipToken: request.skipToken } : {}),
+        },
+      },
+      o.abortSignal ? { abortSignal: o.abortSignal as never } : undefined,
+    );
+    return {
+      data: Array.isArray(response.data) ? (response.data as unknown[]) : [],
+      ...(response.skipToken ? { skipToken: response.skipToken } : {}),
+    };
+  };
+}
+
+/** The configured inventory: Resource Graph when PGFLEX_USE_RESOURCE_GRAPH is true, ARM lists otherwise. */
+export function createInventorySource(
+  clients: ArmClients,
+  useResourceGraph: boolean,
+  options: InventoryOptions & ArmReadersOptions = {},
+): InventorySource {
+  const readers = createArmListReaders(clients, options);
+  return useResourceGraph
+    ? createResourceGraphInventory(createResourceGraphQuery(clients), readers, options)
+    : createArmInventory(readers, options);
+}

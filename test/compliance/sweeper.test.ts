@@ -1,0 +1,331 @@
+import { describe, expect, it } from "vitest";
+import { createSweeper, type SweepConfig, type SweepScopeMessage } from "../../src/lib/compliance/sweeper.js";
+import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
+import {
+  DAY,
+  NOW,
+  SUB_A,
+  SUB_B,
+  VAULT_OTHER,
+  aServer,
+  anInstance,
+  serverIdOf,
+} from "../fixtures/compliance/estate.js";
+import { createFakeInventory, defaultVaults, type FakeEstate } from "../fixtures/compliance/fakes.js";
+
+const config: SweepConfig = {
+  mode: "enforce",
+  scopes: [SUB_A],
+  backupTag: "backup",
+  policyMap: { weekly: "pgflex-weekly", gold: "pgflex-gold" },
+  optOutValues: ["none", "off"],
+  vaultMap: {},
+  vaultMarkerTag: "pgflex-autoprotect",
+  staleGraceInMs: DAY,
+};
+
+/** One server in each class. */
+function anEstate(): FakeEstate {
+  const protectedOne = aServer({ name: "pg-protected" });
+  const stale = aServer({ name: "pg-stale" });
+  const failed = aServer({ name: "pg-failed" });
+  const wrong = aServer({ name: "pg-wrong", tags: { backup: "gold" } });
+  const untaggedProtected = aServer({ name: "pg-untagged-protected", tags: {} });
+  const elsewhere = aServer({ name: "pg-elsewhere" });
+  const gone = aServer({ name: "pg-gone" });
+  return {
+    servers: [
+      protectedOne,
+      stale,
+      aServer({ name: "pg-unprotected" }),
+      failed,
+      wrong,
+      untaggedProtected,
+      aServer({ name: "pg-opted-out", tags: { backup: "none" } }),
+      elsewhere,
+      aServer({ name: "pg-untagged", tags: {} }),
+      aServer({ name: "pg-malformed", tags: { backup: "weekly", BACKUP: "gold" } }),
+    ],
+    vaults: defaultVaults(),
+    instances: [
+      anInstance(protectedOne),
+      anInstance(stale, { lastSuccessfulBackupAt: new Date(NOW.getTime() - 20 * DAY).toISOString() }),
+      anInstance(failed, {
+        protectionStatus: "ConfiguringProtectionFailed",
+        currentProtectionState: "ProtectionError",
+      }),
+      anInstance(wrong),
+      anInstance(untaggedProtected),
+      anInstance(elsewhere, { vaultId: VAULT_OTHER }),
+      anInstance(gone),
+    ],
+  };
+}
+
+function setup(estate = anEstate(), overrides: Partial<SweepConfig> = {}) {
+  const store = createInMemorySweepStore();
+  const inventory = createFakeInventory(estate, [SUB_A, SUB_B]);
+  const enqueued: Array<{ serverId: string; sweepId: string; reason: string }> = [];
+  const queue: SweepScopeMessage[] = [];
+  let clock = NOW.getTime();
+  let n = 0;
+  const sweeper = createSweeper({
+    inventory,
+    store,
+    config: { ...config, ...overrides },
+    enqueueProtection: async (r) => {
+      enqueued.push(r);
+    },
+    scopeQueue: { send: async (m) => void queue.push(m) },
+    now: () => new Date(clock),
+    newId: () => `id${++n}`,
+    fanOutMinSubscriptions: 1,
+  });
+  return { store, inventory, enqueued, queue, sweeper, estate, advance: (ms: number) => (clock += ms) };
+}
+
+const classOf = (rows: Array<{ serverId: string; class: string }>, name: string) =>
+  rows.find((r) => r.serverId.endsWith(`/${name}`))?.class;
+
+describe("sweeper", () => {
+  it("classifies one server of each class and enqueues protection only for TaggedUnprotected and WrongPolicy", async () => {
+    const { sweeper, enqueued } = setup();
+    const { summary, rows } = await sweeper.runSweep({ cause: "test" });
+    expect(Object.fromEntries(rows.map((r) => [r.serverId.split("/").pop(), r.class]))).toEqual({
+      "pg-protected": "Protected",
+      "pg-stale": "ProtectedStale",
+      "pg-unprotected": "TaggedUnprotected",
+      "pg-failed": "ProtectionFailed",
+      "pg-wrong": "WrongPolicy",
+      "pg-untagged-protected": "ProtectedUntagged",
+      "pg-opted-out": "OptedOut",
+      "pg-elsewhere": "ProtectedElsewhere",
+      "pg-untagged": "Untagged",
+      "pg-malformed": "Unclassified",
+      "pg-gone": "Deleted",
+    });
+    expect(enqueued.map((e) => [e.serverId, e.reason])).toEqual([
+      [serverIdOf("pg-unprotected"), "TaggedUnprotected"],
+      [serverIdOf("pg-wrong"), "WrongPolicy"],
+    ]);
+    expect(enqueued.every((e) => e.sweepId === summary.id)).toBe(true);
+    expect(summary).toMatchObject({
+      id: "20261125T120000Z-id1",
+      status: "Partial",
+      total: 11,
+      counts: {
+        Protected: 1,
+        ProtectedStale: 1,
+        TaggedUnprotected: 1,
+        ProtectionFailed: 1,
+        WrongPolicy: 1,
+        ProtectedUntagged: 1,
+        OptedOut: 1,
+        ProtectedElsewhere: 1,
+        Untagged: 1,
+        Unclassified: 1,
+        Deleted: 1,
+      },
+      compliancePercent: 55.6,
+      remediation: { enqueued: 2, wouldEnqueue: 0, failed: 0 },
+      failureCount: 1,
+      failures: [
+        {
+          scope: "server",
+          target: serverIdOf("pg-malformed"),
+          code: "MalformedTags",
+          message:
+            'Tags of pg-malformed are malformed: tag "backup" appears 2 times with different values ("backup", "BACKUP").',
+        },
+      ],
+    });
+  });
+
+  it("changes nothing in report mode or on a dry run, and says what it would do", async () => {
+    for (const { overrides, dryRun } of [
+      { overrides: { mode: "report" as const }, dryRun: false },
+      { overrides: {}, dryRun: true },
+    ]) {
+      const { sweeper, enqueued } = setup(anEstate(), overrides);
+      const { summary, rows } = await sweeper.runSweep({ dryRun });
+      expect(enqueued).toEqual([]);
+      expect(summary.dryRun).toBe(true);
+      expect(summary.remediation).toEqual({ enqueued: 0, wouldEnqueue: 2, failed: 0 });
+      expect(rows.filter((r) => r.remediation === "wouldEnqueue").map((r) => r.class)).toEqual([
+        "TaggedUnprotected",
+        "WrongPolicy",
+      ]);
+    }
+  });
+
+  it("writes one row per server in batches of at most 100 in the sweep's partition", async () => {
+    const estate: FakeEstate = { servers: [], vaults: defaultVaults(), instances: [] };
+    for (let i = 0; i < 250; i++) estate.servers.push(aServer({ name: `pg-${i}`, tags: {} }));
+    const { sweeper, store } = setup(estate);
+    const { summary } = await sweeper.runSweep();
+    expect(store.batches).toEqual([100, 100, 50]);
+    expect(store.rows.get(summary.id)?.size).toBe(250);
+  });
+
+  it("reports what became compliant and what drifted since the previous sweep", async () => {
+    const s = setup();
+    const first = await s.sweeper.runSweep();
+    expect(first.summary.diff).toMatchObject({ becameCompliant: 0, drifted: 0 });
+    // The worker protected pg-unprotected; someone stopped pg-protected's backups; pg-untagged was deleted.
+    const unprotected = s.estate.servers.find((x) => x.name === "pg-unprotected")!;
+    s.estate.instances.push(anInstance(unprotected));
+    const p = s.estate.instances.find((i) => i.datasourceId.endsWith("/pg-protected"))!;
+    p.lastSuccessfulBackupAt = new Date(NOW.getTime() - 30 * DAY).toISOString();
+    s.estate.servers = s.estate.servers.filter((x) => x.name !== "pg-untagged");
+    s.advance(DAY);
+    const second = await s.sweeper.runSweep();
+    expect(second.summary.previousSweepId).toBe(first.summary.id);
+    expect(second.summary.diff).toEqual({
+      previousSweepId: first.summary.id,
+      becameCompliant: 1,
+      drifted: 1,
+      changed: 2,
+      added: 0,
+      removed: 1,
+      becameCompliantServers: [
+        { serverId: serverIdOf("pg-unprotected"), from: "TaggedUnprotected", to: "Protected" },
+      ],
+      driftedServers: [{ serverId: serverIdOf("pg-protected"), from: "Protected", to: "ProtectedStale" }],
+    });
+    expect(second.rows.find((r) => r.serverId === serverIdOf("pg-protected"))?.previousClass).toBe(
+      "Protected",
+    );
+  });
+
+  it("lists a subscription that answers 403 and a vault that answers 404 without aborting or misclassifying", async () => {
+    const estate = anEstate();
+    const otherSub = aServer({ name: "pg-b", subscriptionId: SUB_B });
+    estate.servers.push(otherSub);
+    estate.instances.push(anInstance(otherSub));
+    estate.failingSubscriptions = new Map([
+      [SUB_B, { scope: "subscription", target: SUB_B, code: "AuthorizationFailed", message: "no access" }],
+    ]);
+    const { sweeper, enqueued } = setup(estate, { scopes: [SUB_A, SUB_B] });
+    const { summary, rows } = await sweeper.runSweep();
+    // pg-b's instance is not "Deleted": its subscription could not be listed.
+    expect(rows.some((r) => r.serverId === otherSub.id)).toBe(false);
+    expect(summary.status).toBe("Partial");
+    expect(summary.failures.map((f) => f.code)).toEqual(["AuthorizationFailed", "MalformedTags"]);
+    expect(enqueued).toHaveLength(2);
+
+    const estate2 = anEstate();
+    estate2.failingVaults = new Map([
+      [VAULT_OTHER, { scope: "vault", target: VAULT_OTHER, code: "ResourceNotFound", message: "gone" }],
+    ]);
+    const s2 = setup(estate2);
+    const r2 = await s2.sweeper.runSweep();
+    // Without every vault read, "no instance" is not a fact: no remediation for it, no Untagged either.
+    expect(classOf(r2.rows, "pg-unprotected")).toBe("Unclassified");
+    expect(classOf(r2.rows, "pg-untagged")).toBe("Unclassified");
+    expect(classOf(r2.rows, "pg-wrong")).toBe("WrongPolicy");
+    expect(s2.enqueued.map((e) => e.reason)).toEqual(["WrongPolicy"]);
+  });
+
+  it("records a failed enqueue as a failure and goes on", async () => {
+    const s = setup();
+    const sweeper = createSweeper({
+      inventory: s.inventory,
+      store: s.store,
+      config,
+      enqueueProtection: async (r) => {
+        if (r.reason === "WrongPolicy") throw new Error("queue unavailable");
+      },
+      now: () => NOW,
+    });
+    const { summary } = await sweeper.runSweep();
+    expect(summary.remediation).toEqual({ enqueued: 1, wouldEnqueue: 0, failed: 1 });
+    expect(summary.failures).toContainEqual({
+      scope: "remediation",
+      target: serverIdOf("pg-wrong"),
+      code: "Error",
+      message: "queue unavailable",
+    });
+  });
+
+  it("reports a sweep that stops half-way as Incomplete, never complete", async () => {
+    const s = setup();
+    const controller = new AbortController();
+    const sweeper = createSweeper({
+      inventory: {
+        ...s.inventory,
+        collect: async () => {
+          controller.abort(new Error("host shutting down"));
+          throw new Error("host shutting down");
+        },
+      },
+      store: s.store,
+      config,
+      enqueueProtection: async () => {},
+      now: () => NOW,
+    });
+    const { summary } = await sweeper.runSweep({ abortSignal: controller.signal });
+    expect(summary.status).toBe("Incomplete");
+    expect(summary.failures).toEqual([
+      { scope: "sweep", target: summary.id, code: "Error", message: "host shutting down" },
+    ]);
+    expect((await sweeper.latestSweep())?.status).toBe("Incomplete");
+  });
+
+  it("reports a Running sweep past its deadline as Incomplete", async () => {
+    const s = setup(anEstate(), { scopes: [SUB_A, SUB_B] });
+    const started = await s.sweeper.startSweep();
+    expect((await s.sweeper.getSweep(started.id))?.status).toBe("Running");
+    s.advance(3 * 3_600_000);
+    expect((await s.sweeper.getSweep(started.id))?.status).toBe("Incomplete");
+  });
+
+  it("fans out per subscription through the queue and completes once, when the last unit is done", async () => {
+    const estate = anEstate();
+    const b = aServer({ name: "pg-b", subscriptionId: SUB_B });
+    estate.servers.push(b);
+    const s = setup(estate, { scopes: [SUB_A, SUB_B] });
+    const started = await s.sweeper.startSweep({ cause: "timer" });
+    expect(s.queue).toEqual([
+      { sweepId: started.id, unit: SUB_A },
+      { sweepId: started.id, unit: SUB_B },
+    ]);
+    await s.sweeper.processScope(s.queue[0]!);
+    expect((await s.sweeper.getSweep(started.id))?.status).toBe("Running");
+    // A redelivered message does not redo the unit.
+    await s.sweeper.processScope(s.queue[0]!);
+    expect(s.inventory.scopes.map((x) => x.subscriptionIds)).toEqual([[SUB_A]]);
+    await s.sweeper.processScope(s.queue[1]!);
+    const done = await s.sweeper.getSweep(started.id);
+    expect(done).toMatchObject({ status: "Partial", total: 12, scopeUnits: [SUB_A, SUB_B] });
+    expect(s.store.rows.get(started.id)?.size).toBe(12);
+    expect(s.enqueued.map((e) => e.serverId.split("/").pop())).toEqual([
+      "pg-unprotected",
+      "pg-wrong",
+      "pg-b",
+    ]);
+  });
+
+  it("lets the queue retry a unit that crashed, then completes", async () => {
+    const s = setup(anEstate(), { scopes: [SUB_A] });
+    let calls = 0;
+    const flaky = createSweeper({
+      inventory: {
+        ...s.inventory,
+        collect: async (scope, o) => {
+          if (calls++ === 0) throw new Error("instance recycled");
+          return s.inventory.collect(scope, o);
+        },
+      },
+      store: s.store,
+      config: { ...config, scopes: [SUB_A] },
+      enqueueProtection: async () => {},
+      scopeQueue: { send: async (m) => void s.queue.push(m) },
+      now: () => NOW,
+    });
+    const started = await flaky.startSweep();
+    await expect(flaky.processScope(s.queue[0]!)).rejects.toThrow("instance recycled");
+    expect((await flaky.getSweep(started.id))?.status).toBe("Running");
+    await flaky.processScope(s.queue[0]!);
+    expect((await flaky.getSweep(started.id))?.status).toBe("Partial");
+  });
+});
