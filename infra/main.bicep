@@ -17,17 +17,17 @@ param environmentName string
 })
 param location string
 
-@description('Regions that get a Backup vault; a server is protected by the vault of its own region. Empty: the app\'s region.')
-param backupRegions string[] = []
+@description('Comma-separated regions that get a Backup vault; a server is protected by the vault of its own region. Empty: the app\'s region.')
+param backupRegions string = ''
 
-@description('Subscription ids in scope. Empty: the subscription deployed to.')
-param scopes string[] = []
+@description('Comma-separated subscription ids in scope (PGFLEX_SCOPES). Empty: the subscription deployed to.')
+param scopes string = ''
 
 @description('Server tag that asks for protection (PGFLEX_BACKUP_TAG).')
 param backupTagName string = 'backup'
 
-@description('Tag value to policy name pairs (PGFLEX_POLICY_MAP). Each vault gets the policy named by defaultPolicyName.')
-param policyMap string = 'weekly=${defaultPolicyName}'
+@description('Tag value to policy name pairs (PGFLEX_POLICY_MAP). Empty: weekly=<defaultPolicyName>, the policy every vault gets.')
+param policyMap string = ''
 
 @description('Name of the weekly (P1W) policy created in every vault.')
 @minLength(3)
@@ -47,9 +47,8 @@ param mode string = 'enforce'
 @description('Microsoft Entra tenant whose tokens the API accepts.')
 param authTenantId string = tenant().tenantId
 
-@description('Audience API tokens must carry: the application ID URI or client id of the API\'s app registration.')
-@minLength(1)
-param authAudience string = 'api://pgflex-autoprotect-${environmentName}'
+@description('Audience API tokens must carry: the application ID URI or client id of the API\'s app registration. Empty: api://pgflex-autoprotect-<environmentName>.')
+param authAudience string = ''
 
 @description('Redundancy of the Backup vaults\' store.')
 @allowed(['LocallyRedundant', 'GeoRedundant', 'ZoneRedundant'])
@@ -80,29 +79,32 @@ var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(resourceT
 var deadLetterContainerName = 'eventgrid-deadletter'
 
 // Regions normalised as the app compares them (lower case, no spaces).
-var regions = map(empty(backupRegions) ? [location] : backupRegions, r => toLower(replace(r, ' ', '')))
+var regionList = filter(map(split(backupRegions, ','), r => toLower(replace(r, ' ', ''))), r => !empty(r))
+var regions = empty(regionList) ? [toLower(replace(location, ' ', ''))] : regionList
 var vaultNames = map(regions, r => '${abbrs.dataProtectionBackupVaults}${resourceToken}-${r}')
-var scopeIds = map(empty(scopes) ? [subscription().subscriptionId] : scopes, s => toLower(trim(s)))
+var scopeList = filter(map(split(scopes, ','), s => toLower(trim(s))), s => !empty(s))
+var scopeIds = empty(scopeList) ? [subscription().subscriptionId] : scopeList
 // One system topic per subscription in scope; outside the app's own subscription it gets a resource group.
 var topicName = '${abbrs.eventGridSystemTopics}${resourceToken}'
 var topicResourceGroupNames = map(scopeIds, s => s == subscription().subscriptionId ? rgName : '${rgName}-events')
 var identityName = '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
 var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 
-// Must match src/lib/store (QueueNames and the tables it writes).
+// Must match src/lib/store: QueueNames and its *_TABLE constants (test/infra checks both).
 var queueNames = [
   'protect-requests'
   'sweep-scopes'
 ]
 var tableNames = [
   'servers'
+  'audit'
   'jobs'
+  'jobIndex'
   'activeJobs'
   'cursors'
-  'audit'
+  'alerts'
   'sweeps'
   'sweepRows'
-  'alerts'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -177,7 +179,7 @@ var appSettings = {
   PGFLEX_MODE: mode
   PGFLEX_SCOPES: join(scopeIds, ',')
   PGFLEX_BACKUP_TAG: backupTagName
-  PGFLEX_POLICY_MAP: policyMap
+  PGFLEX_POLICY_MAP: empty(policyMap) ? 'weekly=${defaultPolicyName}' : policyMap
   PGFLEX_POLICY_RETENTION: policyRetention
   PGFLEX_VAULT_MAP: join(
     map(
@@ -189,7 +191,7 @@ var appSettings = {
   PGFLEX_VAULT_MARKER_TAG: vaultMarkerTag
   PGFLEX_AUTO_GRANT_ROLES: autoGrantRoles ? 'true' : 'false'
   PGFLEX_AUTH_TENANT_ID: authTenantId
-  PGFLEX_AUTH_AUDIENCE: authAudience
+  PGFLEX_AUTH_AUDIENCE: empty(authAudience) ? 'api://pgflex-autoprotect-${environmentName}' : authAudience
   PGFLEX_ARM_CREDENTIAL: 'managedIdentity'
 }
 

@@ -1,0 +1,130 @@
+import { execFile } from "node:child_process";
+import { accessSync, constants, mkdtempSync, readFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Repository root (this file is test/infra/bicep.ts). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const infraDir = join(repoRoot, "infra");
+
+/** The version tools/install-bicep.sh pins; one place to change it. */
+export function pinnedBicepVersion(): string {
+  const script = readFileSync(join(repoRoot, "tools/install-bicep.sh"), "utf8");
+  const match = /^PINNED_VERSION="([^"]+)"$/m.exec(script);
+  if (!match?.[1]) throw new Error("tools/install-bicep.sh has no PINNED_VERSION");
+  return match[1];
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type BicepLocation = { found: true; path: string } | { found: false; reason: string };
+
+/**
+ * The Bicep CLI: `BICEP_PATH`, else the binary tools/install-bicep.sh caches, else `bicep` on PATH.
+ * `.ci/run` installs it and sets BICEP_PATH, so CI never skips.
+ */
+export function locateBicep(env: NodeJS.ProcessEnv = process.env): BicepLocation {
+  const explicit = env.BICEP_PATH;
+  if (explicit) {
+    return isExecutable(explicit)
+      ? { found: true, path: explicit }
+      : { found: false, reason: `BICEP_PATH=${explicit} is not an executable file` };
+  }
+  const cacheRoot = env.PGFLEX_TOOLS_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pgflex-autoprotect");
+  const cached = join(cacheRoot, "bicep", pinnedBicepVersion(), "bicep");
+  if (isExecutable(cached)) return { found: true, path: cached };
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (dir && isExecutable(join(dir, "bicep"))) return { found: true, path: join(dir, "bicep") };
+  }
+  return { found: false, reason: "the Bicep CLI is not installed: run tools/install-bicep.sh (CI does)" };
+}
+
+/** Fails instead of skipping where the CLI must exist (BICEP_PATH set, as .ci/run does). */
+export function skipReason(location: BicepLocation): string | undefined {
+  if (location.found) return undefined;
+  if (process.env.BICEP_PATH) throw new Error(location.reason);
+  return location.reason;
+}
+
+export interface BicepRun {
+  exitCode: number;
+  output: string;
+}
+
+export function runBicep(bicep: string, args: string[], cwd = repoRoot): Promise<BicepRun> {
+  return new Promise((resolvePromise) => {
+    execFile(bicep, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const exitCode = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolvePromise({ exitCode, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/** Diagnostic lines (`file(line,col) : Error|Warning|Info code: message`) in a Bicep CLI output. */
+export function diagnostics(output: string): string[] {
+  return output
+    .split(/\r?\n/)
+    .filter((line) => /^.+\(\d+,\d+\) : (Error|Warning|Info) /.test(line))
+    .map((line) => line.replace(`${repoRoot}/`, ""));
+}
+
+export interface CompiledInfra {
+  outDir: string;
+  build: BicepRun;
+  /** ARM JSON of `infra/<relative path>.bicep`, e.g. `template("app/scope")`. */
+  template(relativePath: string): ArmTemplate;
+}
+
+export interface ArmResource {
+  type: string;
+  name: string;
+  properties?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface ArmTemplate {
+  parameters?: Record<string, { type: string; defaultValue?: unknown; [key: string]: unknown }>;
+  variables?: Record<string, unknown>;
+  resources: ArmResource[] | Record<string, ArmResource>;
+  outputs?: Record<string, { type: string; value?: unknown; copy?: unknown }>;
+  [key: string]: unknown;
+}
+
+/** Compiles every infra/**\/*.bicep into a temporary folder in one CLI call. */
+export async function compileInfra(bicep: string): Promise<CompiledInfra> {
+  const outDir = mkdtempSync(join(tmpdir(), "pgflex-infra-"));
+  const build = await runBicep(bicep, ["build", "--pattern", "infra/**/*.bicep", "--outdir", outDir]);
+  return {
+    outDir,
+    build,
+    template: (relativePath) => JSON.parse(readFileSync(join(outDir, `${relativePath}.json`), "utf8")) as ArmTemplate,
+  };
+}
+
+export function resourcesOf(template: ArmTemplate): ArmResource[] {
+  return Array.isArray(template.resources) ? template.resources : Object.values(template.resources);
+}
+
+/** The nested deployment of a module, by its deployment name as written in the Bicep file. */
+export function moduleDeployment(template: ArmTemplate, name: string | RegExp): ArmResource {
+  const found = resourcesOf(template).find(
+    (r) => r.type === "Microsoft.Resources/deployments" && (typeof name === "string" ? r.name === name : name.test(r.name)),
+  );
+  if (!found) throw new Error(`no module deployment named ${String(name)}`);
+  return found;
+}
+
+/** The literal value a module deployment passes for one parameter. */
+export function moduleParameter(deployment: ArmResource, parameter: string): unknown {
+  const parameters = (deployment.properties?.parameters ?? {}) as Record<string, { value?: unknown }>;
+  if (!(parameter in parameters)) throw new Error(`module ${deployment.name} has no parameter ${parameter}`);
+  return parameters[parameter]?.value;
+}
