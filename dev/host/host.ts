@@ -454,7 +454,10 @@ function queueService(connectionSetting: string, functionName: string): QueueSer
       `Queue trigger ${functionName}: the connection setting ${connectionSetting} is not set (locally: an Azurite connection string).`,
     );
   }
-  return QueueServiceClient.fromConnectionString(connectionString);
+  // Few, short SDK retries: the poll loop already retries with backoff, and stop must not wait on a dead endpoint.
+  return QueueServiceClient.fromConnectionString(connectionString, {
+    retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 1000, tryTimeoutInMs: 30_000 },
+  });
 }
 
 function applyEnv(env: Record<string, string | undefined>): () => void {

@@ -27,11 +27,13 @@ export interface QueueListener {
 }
 
 const MIN_POLL_INTERVAL_IN_MS = 100;
+const STOP_GRACE_IN_MS = 2_000;
 
 export function startQueueListener(options: QueueListenerOptions): QueueListener {
   const { queue, settings, logger, functionName } = options;
   const inFlight = new Set<Promise<void>>();
   const stopController = new AbortController();
+  const hardStop = new AbortController();
   let wake: (() => void) | undefined;
 
   const pause = (ms: number): Promise<void> =>
@@ -50,7 +52,10 @@ export function startQueueListener(options: QueueListenerOptions): QueueListener
 
   const loop = async (): Promise<void> => {
     let delay = Math.min(MIN_POLL_INTERVAL_IN_MS, settings.maxPollingIntervalInMs);
-    await Promise.all([ensure(options.queue), ensure(options.poison)]).catch((e: unknown) =>
+    await Promise.all([
+      ensure(options.queue, hardStop.signal),
+      ensure(options.poison, hardStop.signal),
+    ]).catch((e: unknown) =>
       logger.warn(`Queue trigger ${functionName}: could not create queue: ${ensureError(e).message}`),
     );
     while (!stopController.signal.aborted) {
@@ -60,10 +65,12 @@ export function startQueueListener(options: QueueListenerOptions): QueueListener
       }
       let messages: DequeuedMessageItem[];
       try {
-        // Not aborted on stop: a receive cut short would leave its messages hidden for the processing timeout.
+        // Stop lets a receive finish (cut short, its messages would stay hidden for the processing
+        // timeout) and aborts it only when Storage does not answer within the grace period.
         const response = await queue.receiveMessages({
           numberOfMessages: Math.min(32, Math.max(1, settings.batchSize)),
           visibilityTimeout: Math.ceil(options.processingVisibilityInMs / 1000),
+          abortSignal: hardStop.signal,
         });
         messages = response.receivedMessageItems;
       } catch (e) {
@@ -141,7 +148,9 @@ export function startQueueListener(options: QueueListenerOptions): QueueListener
   return {
     async stop() {
       stopController.abort();
+      const grace = setTimeout(() => hardStop.abort(), STOP_GRACE_IN_MS);
       await running;
+      clearTimeout(grace);
       while (inFlight.size > 0) await Promise.all([...inFlight]);
     },
   };
@@ -171,6 +180,6 @@ function parseValue(text: string): unknown {
   }
 }
 
-async function ensure(client: QueueClient): Promise<void> {
-  await client.createIfNotExists();
+async function ensure(client: QueueClient, abortSignal: AbortSignal): Promise<void> {
+  await client.createIfNotExists({ abortSignal });
 }

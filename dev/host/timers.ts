@@ -45,6 +45,7 @@ export function parseSchedule(expression: string, functionName: string): TimerSc
   } catch (e) {
     throw new RangeError(
       `Timer ${functionName}: "${text}" is not a valid NCRONTAB expression (${(e as Error).message}).`,
+      { cause: e },
     );
   }
   return { next: (from) => cron.nextRun(from) ?? undefined };
