@@ -3,3 +3,9 @@
  * through ./registry.ts; each module loads its heavy SDKs lazily so cold start stays small.
  */
 import "./health.js";
+import "./apiBackups.js";
+import "./apiJobs.js";
+import "./apiServers.js";
+import "./pollJobs.js";
+import "./scheduledBackups.js";
+import "./purgeHistory.js";

@@ -10,8 +10,8 @@ export const JOBS_TABLE = "jobs";
 /** job id → jobs row keys, so `GET /api/jobs/{id}` is two point reads (PK: first two hex chars, RK: job id). */
 export const JOB_INDEX_TABLE = "jobIndex";
 
-/** Who started the job: this API, a scheduled on-demand backup, or the vault's own policy schedule. */
-export type JobOrigin = "api" | "schedule" | "policy";
+/** Who started the job: this API, a scheduled on-demand backup, the vault's policy schedule, or someone else on demand. */
+export type JobOrigin = "api" | "schedule" | "policy" | "external";
 
 /** Statuses a job does not leave (compared case-insensitively; the service spells some differently). */
 export const TerminalJobStatuses = [

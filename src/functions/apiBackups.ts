@@ -1,0 +1,14 @@
+import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import { declareHttp } from "./registry.js";
+
+/** POST /api/servers/{subscriptionId}/{resourceGroup}/{serverName}/backups: start an on-demand backup (Backup.Operator). */
+export async function apiStartBackup(request: HttpRequest): Promise<HttpResponseInit> {
+  const { getBackupApp } = await import("../lib/backups/app.js");
+  return (await getBackupApp()).api.startBackup(request);
+}
+
+declareHttp("apiStartBackup", {
+  methods: ["POST"],
+  route: "servers/{subscriptionId}/{resourceGroup}/{serverName}/backups",
+  handler: apiStartBackup,
+});

@@ -1,0 +1,288 @@
+import { z } from "zod";
+import { Roles } from "../auth/roles.js";
+import { readJsonBody } from "../http/body.js";
+import { ApiError, jsonResponse } from "../http/errors.js";
+import { handleApi, type HandleApiOptions } from "../http/handler.js";
+import { parseQuery, queryParameters } from "../http/query.js";
+import type { ApiRequest, ApiResponse } from "../http/types.js";
+import { parseJobId } from "../jobs/ids.js";
+import { InvalidContinuationTokenError, type JobRecord, type JobStore } from "../store/jobs.js";
+import { ProtectionStates, parseServerId, type ServerRecord, type ServerStore } from "../store/servers.js";
+import { serverIdOf, type BackupService, type ServerRef } from "./service.js";
+
+export interface BackupApiDeps {
+  backups: BackupService;
+  jobs: JobStore;
+  servers: Pick<ServerStore, "get" | "list">;
+  /** Subscriptions in scope; empty means all. */
+  scopes: readonly string[];
+}
+
+export type BackupApiOptions = Omit<HandleApiOptions, "role">;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
+const SERVER_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+/** Path parameters to a server reference; 400 naming the first bad one. */
+export function serverRefFromParams(params: Readonly<Record<string, string | undefined>>): ServerRef {
+  const subscriptionId = params["subscriptionId"] ?? "";
+  const resourceGroup = params["resourceGroup"] ?? "";
+  const serverName = params["serverName"] ?? "";
+  if (!GUID.test(subscriptionId)) throw badId("subscriptionId", "a subscription GUID");
+  if (!RESOURCE_GROUP.test(resourceGroup) || resourceGroup.endsWith(".")) {
+    throw badId("resourceGroup", "1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'");
+  }
+  if (!SERVER_NAME.test(serverName)) throw badId("serverName", "3-63 lower-case letters, digits and hyphens");
+  return {
+    subscriptionId: subscriptionId.toLowerCase(),
+    resourceGroup: resourceGroup.toLowerCase(),
+    serverName,
+  };
+}
+
+function badId(target: string, expected: string): ApiError {
+  return new ApiError(400, "InvalidResourceId", `Path parameter "${target}" must be ${expected}.`, {
+    target,
+  });
+}
+
+const startBody = z
+  .object({
+    retentionTag: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a policy retention tag name (letters, digits, '-' and '_')")
+      .optional(),
+    reason: z.string().max(500, "must be at most 500 characters").optional(),
+  })
+  .strict();
+
+export function jobView(job: JobRecord): Record<string, unknown> {
+  return {
+    jobId: job.jobId,
+    ...(job.jobResourceId ? { jobResourceId: job.jobResourceId } : {}),
+    serverId: job.serverId,
+    serverName: job.serverName,
+    vaultId: job.vaultId,
+    status: job.status,
+    origin: job.origin,
+    startTime: job.startTime,
+    ...(job.endTime ? { endTime: job.endTime } : {}),
+    ...(job.durationInMs !== undefined ? { durationInMs: job.durationInMs } : {}),
+    ...(job.bytesTransferred !== undefined ? { bytesTransferred: job.bytesTransferred } : {}),
+    ...(job.policyName ? { policyName: job.policyName } : {}),
+    ...(job.retentionTag ? { retentionTag: job.retentionTag } : {}),
+    ...(job.reason ? { reason: job.reason } : {}),
+    ...(job.schedule ? { schedule: job.schedule } : {}),
+    ...(job.errorCode || job.errorMessage
+      ? {
+          error: {
+            code: job.errorCode,
+            message: job.errorMessage,
+            ...(job.recommendedAction ? { recommendedAction: job.recommendedAction } : {}),
+          },
+        }
+      : {}),
+    updatedAt: job.updatedAt,
+  };
+}
+
+export function serverView(server: ServerRecord, latest?: JobRecord): Record<string, unknown> {
+  return {
+    id: server.resourceId,
+    subscriptionId: server.subscriptionId,
+    resourceGroup: server.resourceGroup,
+    name: server.serverName,
+    state: server.state,
+    ...(server.policyName ? { policyName: server.policyName } : {}),
+    ...(server.vaultId ? { vaultId: server.vaultId } : {}),
+    ...(server.instanceName ? { instanceName: server.instanceName } : {}),
+    ...(server.lastErrorCode
+      ? { lastError: { code: server.lastErrorCode, message: server.lastErrorMessage, fix: server.fix } }
+      : {}),
+    lastBackup: latest
+      ? {
+          jobId: latest.jobId,
+          status: latest.status,
+          startTime: latest.startTime,
+          ...(latest.endTime ? { endTime: latest.endTime } : {}),
+        }
+      : server.lastJobId
+        ? { jobId: server.lastJobId, status: server.lastBackupStatus, endTime: server.lastBackupAt }
+        : null,
+    updatedAt: server.updatedAt,
+  };
+}
+
+function baseUrl(request: ApiRequest): string {
+  const url = new URL(request.url);
+  return `${url.protocol}//${url.host}`;
+}
+
+/** The HTTP operations, each authenticated first and answering the stable error shape. */
+export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions = {}) {
+  const inScope = (subscriptionId: string) =>
+    deps.scopes.length === 0 || deps.scopes.includes(subscriptionId.toLowerCase());
+  return {
+    startBackup: (request: ApiRequest): Promise<ApiResponse> =>
+      handleApi(request, { ...options, role: Roles.operator }, async ({ requestId, principal }) => {
+        const ref = serverRefFromParams(request.params);
+        parseQuery(request, {});
+        const body = await readJsonBody(request, startBody, { optional: true });
+        const job = await deps.backups.start(ref, {
+          origin: "api",
+          requestedBy: principal,
+          ...(body.retentionTag ? { retentionTag: body.retentionTag } : {}),
+          ...(body.reason ? { reason: body.reason } : {}),
+        });
+        const statusUrl = `${baseUrl(request)}/api/jobs/${job.jobId}`;
+        return jsonResponse(202, { jobId: job.jobId, status: job.status, statusUrl }, requestId, {
+          location: statusUrl,
+        });
+      }),
+
+    getJob: (request: ApiRequest): Promise<ApiResponse> =>
+      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+        parseQuery(request, {});
+        const raw = request.params["jobId"] ?? "";
+        const parsed = parseJobId(decodeURIComponent(raw));
+        if (!parsed) {
+          throw new ApiError(
+            400,
+            "InvalidJobId",
+            "The job id must be a job GUID or a full backup job resource id.",
+            { target: "jobId" },
+          );
+        }
+        const job = await deps.jobs.getById(parsed.jobId);
+        if (!job || !inScope(job.serverId.split("/")[2] ?? "")) {
+          throw new ApiError(404, "JobNotFound", `Job ${parsed.jobId} is not in the backup history.`, {
+            target: parsed.jobId,
+            fix: "Jobs appear within one poll cycle of starting; check the id or list jobs with GET /api/jobs.",
+          });
+        }
+        return jsonResponse(200, jobView(job), requestId);
+      }),
+
+    listJobs: (request: ApiRequest): Promise<ApiResponse> =>
+      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+        const q = parseQuery(request, {
+          server: queryParameters.string(
+            /^\/subscriptions\/[^']+$/i,
+            "a PostgreSQL Flexible Server resource id",
+            400,
+          ),
+          status: queryParameters.oneOf([
+            "InProgress",
+            "Completed",
+            "CompletedWithWarnings",
+            "Failed",
+            "Cancelled",
+          ] as const),
+          since: queryParameters.dateTime(),
+          until: queryParameters.dateTime(),
+          top: queryParameters.integer(1, 1000),
+          continuationToken: queryParameters.string(
+            /^[A-Za-z0-9+/=_-]+$/,
+            "a token returned by this API",
+            2048,
+          ),
+        });
+        const server = q.server === undefined ? undefined : parseServerId(q.server);
+        if (q.server !== undefined && !server) {
+          throw new ApiError(
+            400,
+            "InvalidQueryParameter",
+            'Query parameter "server": must be a PostgreSQL Flexible Server resource id.',
+            { target: "server" },
+          );
+        }
+        if (q.since && q.until && q.since.getTime() >= q.until.getTime()) {
+          throw new ApiError(
+            400,
+            "InvalidQueryParameter",
+            'Query parameter "since" must be earlier than "until".',
+            { target: "since" },
+          );
+        }
+        if (server && !inScope(server.subscriptionId)) {
+          throw new ApiError(
+            403,
+            "OutOfScope",
+            `Subscription ${server.subscriptionId} is not in this app's scope.`,
+            { target: "server" },
+          );
+        }
+        let page;
+        try {
+          page = await deps.jobs.listPage({
+            ...(server ? { serverId: server.resourceId } : {}),
+            ...(q.status ? { status: q.status } : {}),
+            ...(q.since ? { since: q.since } : {}),
+            ...(q.until ? { until: q.until } : {}),
+            maxPageSize: q.top ?? 50,
+            ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
+          });
+        } catch (e) {
+          if (e instanceof InvalidContinuationTokenError) {
+            throw new ApiError(400, "InvalidContinuationToken", e.message, {
+              target: "continuationToken",
+              fix: "Use the nextLink of the previous page.",
+            });
+          }
+          throw e;
+        }
+        const value = page.items.filter((j) => inScope(j.serverId.split("/")[2] ?? "")).map(jobView);
+        if (!page.continuationToken) return jsonResponse(200, { value }, requestId);
+        const next = new URL(request.url);
+        next.searchParams.delete("code");
+        next.searchParams.set("continuationToken", page.continuationToken);
+        return jsonResponse(
+          200,
+          { value, continuationToken: page.continuationToken, nextLink: next.toString() },
+          requestId,
+        );
+      }),
+
+    listServers: (request: ApiRequest): Promise<ApiResponse> =>
+      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+        const q = parseQuery(request, {
+          subscriptionId: queryParameters.string(GUID, "a subscription GUID", 36),
+          state: queryParameters.oneOf(ProtectionStates),
+        });
+        const value: Array<Record<string, unknown>> = [];
+        for await (const server of deps.servers.list({
+          ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}),
+          ...(q.state ? { state: q.state } : {}),
+        })) {
+          if (inScope(server.subscriptionId)) value.push(serverView(server));
+        }
+        return jsonResponse(200, { value }, requestId);
+      }),
+
+    getServer: (request: ApiRequest): Promise<ApiResponse> =>
+      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+        const ref = serverRefFromParams(request.params);
+        parseQuery(request, {});
+        if (!inScope(ref.subscriptionId)) {
+          throw new ApiError(
+            403,
+            "OutOfScope",
+            `Subscription ${ref.subscriptionId} is not in this app's scope.`,
+            { target: serverIdOf(ref) },
+          );
+        }
+        const server = await deps.servers.get(serverIdOf(ref));
+        if (!server) {
+          throw new ApiError(404, "ServerNotFound", `Server ${ref.serverName} is not known to this app.`, {
+            target: serverIdOf(ref),
+            fix: "Tag the server with backup=<policy>; it appears after the next event or sweep.",
+          });
+        }
+        const latest = await deps.jobs.latest(server.resourceId);
+        return jsonResponse(200, serverView(server, latest), requestId);
+      }),
+  };
+}
+
+export type BackupApi = ReturnType<typeof createBackupApi>;

@@ -1,0 +1,30 @@
+import type { BackupJob, JobsGateway } from "../jobs/model.js";
+
+export interface StartAdhocBackupOptions {
+  /** Policy retention tag to keep this backup under (e.g. `Default`, `Weekly`). */
+  retentionTag?: string;
+  abortSignal?: AbortSignal;
+}
+
+export interface ProtectedInstance {
+  vaultId: string;
+  instanceName: string;
+  policyName?: string;
+}
+
+/** What on-demand backups need from Azure; the job reads are the poller's. */
+export interface BackupGateway extends JobsGateway {
+  /** Starts an ad hoc backup and waits until Azure accepted it (the operation returned a job id). */
+  startAdhocBackup(
+    instance: ProtectedInstance,
+    options?: StartAdhocBackupOptions,
+  ): Promise<{ jobId: string; jobResourceId?: string }>;
+  /** The policy's backup period in ms (e.g. P1W), undefined when unknown. */
+  getPolicyPeriodInMs?(
+    vaultId: string,
+    policyName: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<number | undefined>;
+}
+
+export type { BackupJob };

@@ -1,0 +1,112 @@
+import { ConflictError, ensureError } from "../errors.js";
+import { ApiError } from "../http/errors.js";
+import { silentLogger, type Logger } from "../logger.js";
+import type { CursorStore } from "../store/cursors.js";
+import type { ServerRecord } from "../store/servers.js";
+import type { BackupService } from "./service.js";
+
+/** One entry of PGFLEX_SCHEDULED_BACKUPS. */
+export interface ScheduledBackupSelector {
+  name: string;
+  tag: string;
+  value: string;
+  /** 6-field NCRONTAB, evaluated in UTC. */
+  schedule: string;
+  retentionTag?: string;
+}
+
+export interface ScheduledBackupsDeps {
+  selectors: readonly ScheduledBackupSelector[];
+  cursors: CursorStore;
+  /** Protected servers whose tag `tag` equals `value` (case-insensitive). */
+  selectServers(
+    selector: ScheduledBackupSelector,
+    options: { abortSignal?: AbortSignal },
+  ): AsyncIterable<ServerRecord>;
+  backups: BackupService;
+  now?: () => Date;
+  logger?: Logger;
+  /** How far back a first run looks for a due time (the timer's own period). Default 5 minutes. */
+  firstLookBackInMs?: number;
+}
+
+export interface ScheduledRunResult {
+  due: string[];
+  started: Array<{ selector: string; serverId: string; jobId: string }>;
+  skipped: Array<{ selector: string; serverId: string; code: string }>;
+  failed: Array<{ selector: string; serverId: string; message: string }>;
+}
+
+export interface ScheduledBackups {
+  /** Starts backups for every selector whose schedule fell due since its last run. */
+  runDue(options?: { abortSignal?: AbortSignal }): Promise<ScheduledRunResult>;
+}
+
+export async function isDue(schedule: string, lastRun: Date, now: Date): Promise<boolean> {
+  const { Cron } = await import("croner");
+  const next = new Cron(schedule, { paused: true, timezone: "UTC" }).nextRun(lastRun);
+  return next !== null && next.getTime() <= now.getTime();
+}
+
+export function createScheduledBackups(deps: ScheduledBackupsDeps): ScheduledBackups {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger ?? silentLogger;
+  return {
+    async runDue(options = {}) {
+      const result: ScheduledRunResult = { due: [], started: [], skipped: [], failed: [] };
+      const at = now();
+      for (const selector of deps.selectors) {
+        const cursor = await deps.cursors.get("schedules", selector.name, options);
+        const lastRun = cursor
+          ? new Date(cursor.value)
+          : new Date(at.getTime() - (deps.firstLookBackInMs ?? 5 * 60_000));
+        if (!(await isDue(selector.schedule, lastRun, at))) continue;
+        // Claim the run with the cursor's ETag: of two timer instances, one starts the backups.
+        try {
+          await deps.cursors.put(
+            cursor
+              ? { ...cursor, value: at.toISOString() }
+              : { partition: "schedules", name: selector.name, value: at.toISOString() },
+            options,
+          );
+        } catch (e) {
+          if (e instanceof ConflictError) continue;
+          throw e;
+        }
+        result.due.push(selector.name);
+        for await (const server of deps.selectServers(selector, options)) {
+          try {
+            const job = await deps.backups.start(
+              {
+                subscriptionId: server.subscriptionId,
+                resourceGroup: server.resourceGroup,
+                serverName: server.serverName,
+              },
+              {
+                origin: "schedule",
+                schedule: selector.name,
+                ...(selector.retentionTag ? { retentionTag: selector.retentionTag } : {}),
+              },
+              options,
+            );
+            result.started.push({ selector: selector.name, serverId: server.resourceId, jobId: job.jobId });
+          } catch (e) {
+            if (e instanceof ApiError && e.status < 500) {
+              result.skipped.push({ selector: selector.name, serverId: server.resourceId, code: e.code });
+            } else {
+              result.failed.push({
+                selector: selector.name,
+                serverId: server.resourceId,
+                message: ensureError(e).message,
+              });
+              logger.warn(
+                `Scheduled backup ${selector.name} of ${server.resourceId} failed: ${ensureError(e).message}`,
+              );
+            }
+          }
+        }
+      }
+      return result;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const JOB_ID =
+  /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dataprotection\/backupvaults\/([^/]+)\/backupjobs\/([0-9a-f-]{36})$/i;
+
+export interface ParsedJobId {
+  /** Lower-cased GUID. */
+  jobId: string;
+  /** Lower-cased vault id when the input was a full job id. */
+  vaultId?: string;
+}
+
+/**
+ * Accepts a bare job GUID or a full job resource id in any casing (the service mixes `BackupVaults`,
+ * `Backupvaults`, `resourcegroups`); undefined for anything else.
+ */
+export function parseJobId(value: string): ParsedJobId | undefined {
+  const v = value.trim();
+  if (GUID.test(v)) return { jobId: v.toLowerCase() };
+  const m = JOB_ID.exec(v);
+  if (!m || !GUID.test(m[4] ?? "")) return undefined;
+  return {
+    jobId: (m[4] ?? "").toLowerCase(),
+    vaultId:
+      `/subscriptions/${m[1]}/resourceGroups/${m[2]}/providers/Microsoft.DataProtection/backupVaults/${m[3]}`.toLowerCase(),
+  };
+}
+
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}

@@ -1,0 +1,95 @@
+import type { JobOrigin, JobRecord } from "../store/jobs.js";
+import { parseServerId } from "../store/servers.js";
+import { parseJobId } from "./ids.js";
+import type { BackupJob } from "./model.js";
+
+const CANONICAL = [
+  "InProgress",
+  "Completed",
+  "Failed",
+  "CompletedWithWarnings",
+  "Cancelled",
+  "Cancelling",
+  "Started",
+  "Succeeded",
+  "SucceededWithWarnings",
+];
+
+/** The service's status in one spelling (it varies in casing between endpoints). */
+export function canonicalStatus(status: string): string {
+  return CANONICAL.find((s) => s.toLowerCase() === status.toLowerCase()) ?? status;
+}
+
+/** ISO 8601 (`PT12M15.82S`) or .NET TimeSpan (`00:00:00`, `1.02:03:04.5`) durations, in ms. */
+export function parseDurationInMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
+  if (iso) {
+    const [, d, h, m, s] = iso;
+    return Math.round(
+      ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(m ?? 0)) * 60_000 + Number(s ?? 0) * 1000,
+    );
+  }
+  const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value);
+  if (span) {
+    const [, d, h, m, s] = span;
+    return Math.round(((Number(d ?? 0) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000);
+  }
+  return undefined;
+}
+
+/** True for backup jobs of PostgreSQL Flexible Servers: the only jobs the history holds. */
+export function isServerBackupJob(job: BackupJob): boolean {
+  const p = job.properties;
+  if (!p) return false;
+  const category = (p.operationCategory ?? "Backup").toLowerCase();
+  return category === "backup" && parseServerId(p.dataSourceId) !== undefined;
+}
+
+export interface ObservedJob {
+  readonly fields: Omit<JobRecord, "origin" | "updatedAt" | "etag">;
+}
+
+/** What Azure says about a job, as history fields (no origin: that is ours to know). */
+export function observeJob(
+  job: BackupJob,
+  vaultId: string,
+): Omit<JobRecord, "origin" | "updatedAt" | "etag"> | undefined {
+  const p = job.properties;
+  const parsed = parseJobId(job.id ?? "") ?? parseJobId(job.name ?? "");
+  const server = p ? parseServerId(p.dataSourceId) : undefined;
+  if (!p || !parsed || !server) return undefined;
+  const status = canonicalStatus(p.status);
+  const firstError = p.errorDetails?.[0];
+  const endTime = p.endTime ?? undefined;
+  const durationInMs =
+    parseDurationInMs(p.duration) ??
+    (endTime ? new Date(endTime).getTime() - new Date(p.startTime).getTime() : undefined);
+  const bytes = p.extendedInfo?.dataTransferredInBytes;
+  const retentionTag = p.extendedInfo?.additionalDetails?.["RetentionTag"];
+  return {
+    jobId: parsed.jobId,
+    ...(job.id ? { jobResourceId: job.id } : {}),
+    serverId: server.resourceId,
+    serverName: server.serverName,
+    vaultId: (parsed.vaultId ?? vaultId).toLowerCase(),
+    ...(p.backupInstanceId ? { instanceName: p.backupInstanceId.split("/").pop() } : {}),
+    ...(p.policyName ? { policyName: p.policyName } : {}),
+    ...(p.operation ? { operation: p.operation } : {}),
+    status,
+    startTime: new Date(p.startTime).toISOString(),
+    ...(endTime ? { endTime: new Date(endTime).toISOString() } : {}),
+    ...(durationInMs !== undefined && (endTime || durationInMs > 0) ? { durationInMs } : {}),
+    ...(typeof bytes === "number" ? { bytesTransferred: bytes } : {}),
+    ...(firstError?.code ? { errorCode: firstError.code } : {}),
+    ...(firstError?.message ? { errorMessage: firstError.message } : {}),
+    ...(firstError?.recommendedAction?.length
+      ? { recommendedAction: firstError.recommendedAction.join(" ") }
+      : {}),
+    ...(retentionTag ? { retentionTag } : {}),
+  };
+}
+
+export function originOf(job: BackupJob): JobOrigin {
+  return job.properties?.isUserTriggered ? "external" : "policy";
+}

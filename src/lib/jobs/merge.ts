@@ -1,0 +1,43 @@
+import { isTerminalStatus, type JobRecord } from "../store/jobs.js";
+
+type Observed = Omit<JobRecord, "origin" | "updatedAt" | "etag">;
+
+const OBSERVED_FIELDS = [
+  "jobResourceId",
+  "instanceName",
+  "policyName",
+  "operation",
+  "status",
+  "endTime",
+  "durationInMs",
+  "bytesTransferred",
+  "errorCode",
+  "errorMessage",
+  "recommendedAction",
+] as const;
+
+/**
+ * Folds what Azure says now into the stored row. A terminal status is never replaced by a non-terminal
+ * one (a slower poller holding an older answer cannot undo a newer one), and fields only we know
+ * (origin, reason, requester, schedule, start time that fixes the key) are kept. Returns undefined when
+ * nothing changed, so unchanged rows are not rewritten.
+ */
+export function mergeJob(existing: JobRecord, observed: Observed, now: Date): JobRecord | undefined {
+  if (isTerminalStatus(existing.status) && !isTerminalStatus(observed.status)) return undefined;
+  const next: JobRecord = { ...existing };
+  let changed = false;
+  for (const f of OBSERVED_FIELDS) {
+    const v = observed[f];
+    if (v !== undefined && v !== existing[f]) {
+      (next as unknown as Record<string, unknown>)[f] = v;
+      changed = true;
+    }
+  }
+  if (!existing.retentionTag && observed.retentionTag) {
+    next.retentionTag = observed.retentionTag;
+    changed = true;
+  }
+  if (!changed) return undefined;
+  next.updatedAt = now.toISOString();
+  return next;
+}

@@ -1,0 +1,301 @@
+import { ConflictError, ensureError } from "../errors.js";
+import { silentLogger, type Logger } from "../logger.js";
+import type { ActiveJobRecord, ActiveJobStore } from "../store/activeJobs.js";
+import type { CursorStore } from "../store/cursors.js";
+import { isTerminalStatus, jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
+import { mapWithLimit } from "./limit.js";
+import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
+import { mergeJob } from "./merge.js";
+import type { JobsGateway } from "./model.js";
+
+type Observed = NonNullable<ReturnType<typeof observeJob>>;
+
+export interface JobPollerDeps {
+  gateway: JobsGateway;
+  jobs: JobStore;
+  activeJobs: ActiveJobStore;
+  cursors: CursorStore;
+  /** Vaults to list besides those with followed jobs or a cursor (e.g. the vaults of protected servers). */
+  knownVaults?: (options: { abortSignal?: AbortSignal }) => Promise<readonly string[]>;
+  /** Called once per job this poller moved to a terminal status (alerts, the server's last backup). */
+  onFinished?: (job: JobRecord) => Promise<void>;
+  now?: () => Date;
+  logger?: Logger;
+  /** Jobs that started this long before a vault's cursor are still examined (late listings). Default 15 min. */
+  overlapInMs?: number;
+  /** Vaults and partitions worked on at once. Default 8. */
+  concurrency?: number;
+}
+
+export interface PollOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface PollResult {
+  vaults: number;
+  /** Jobs seen in vault listings. */
+  listed: number;
+  /** Single-job reads: followed jobs missing from their vault's listing. */
+  fetched: number;
+  inserted: number;
+  updated: number;
+  finished: number;
+  /** Writes that lost a race and were re-read and merged. */
+  conflicts: number;
+  failedVaults: string[];
+}
+
+export interface JobPoller {
+  /** One cycle: list each vault once (all pages), fetch only followed jobs the listing missed, write changes. */
+  pollOnce(options?: PollOptions): Promise<PollResult>;
+}
+
+interface Change {
+  record: JobRecord;
+  /** The status before this write (undefined for a new row). */
+  previousStatus: string | undefined;
+  /** Nothing to write: the row is already final (another poller finished it); only stop following. */
+  noWrite?: boolean;
+}
+
+export function createJobPoller(deps: JobPollerDeps): JobPoller {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger ?? silentLogger;
+  const overlapInMs = deps.overlapInMs ?? 15 * 60_000;
+  const concurrency = deps.concurrency ?? 8;
+
+  async function existingRow(
+    jobId: string,
+    active: ActiveJobRecord | undefined,
+    options: PollOptions,
+  ): Promise<JobRecord | undefined> {
+    if (active) {
+      const row = await deps.jobs.get(
+        jobKeys({ serverId: active.serverId, startTime: active.startTime, jobId }),
+        options,
+      );
+      if (row) return row;
+    }
+    return deps.jobs.getById(jobId, options);
+  }
+
+  function plan(
+    existing: JobRecord | undefined,
+    observed: Observed,
+    origin: JobOrigin,
+    at: Date,
+  ): Change | undefined {
+    if (!existing)
+      return { record: { ...observed, origin, updatedAt: at.toISOString() }, previousStatus: undefined };
+    const merged = mergeJob(existing, observed, at);
+    return merged ? { record: merged, previousStatus: existing.status } : undefined;
+  }
+
+  /** Saves one partition's changes in a transaction; a lost race re-reads and merges row by row. */
+  async function save(
+    changes: Change[],
+    observedById: Map<string, { observed: Observed; origin: JobOrigin }>,
+    result: PollResult,
+    options: PollOptions,
+  ): Promise<Change[]> {
+    try {
+      const saved = await deps.jobs.saveAll(
+        changes.map((c) => c.record),
+        options,
+      );
+      return saved.map((record, i) => ({ record, previousStatus: changes[i]?.previousStatus }));
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+    }
+    const out: Change[] = [];
+    for (const change of changes) {
+      const source = observedById.get(change.record.jobId);
+      if (!source) continue;
+      for (let attempt = 0; ; attempt++) {
+        result.conflicts++;
+        const existing =
+          (await deps.jobs.getById(change.record.jobId, options)) ??
+          (await deps.jobs.get(jobKeys(change.record), options));
+        const next = plan(existing, source.observed, source.origin, now());
+        if (!next) break;
+        try {
+          const [record] = await deps.jobs.saveAll([next.record], options);
+          if (record) out.push({ record, previousStatus: next.previousStatus });
+          break;
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= 4) throw err;
+        }
+      }
+    }
+    return out;
+  }
+
+  async function pollVault(
+    vaultId: string,
+    followed: Map<string, ActiveJobRecord>,
+    result: PollResult,
+    options: PollOptions,
+  ): Promise<void> {
+    const cursor = await deps.cursors.get("jobs", vaultId, options);
+    const threshold = cursor ? new Date(cursor.value).getTime() - overlapInMs : Number.NEGATIVE_INFINITY;
+    let newest = cursor ? new Date(cursor.value).getTime() : Number.NEGATIVE_INFINITY;
+    const observedById = new Map<string, { observed: Observed; origin: JobOrigin }>();
+
+    // List only what can matter: jobs since the cursor (less the overlap) and since the oldest followed job.
+    const oldestFollowed = Math.min(...[...followed.values()].map((a) => new Date(a.startTime).getTime()));
+    const since = Math.min(threshold, oldestFollowed);
+    const listOptions = Number.isFinite(since) ? { ...options, startedSince: new Date(since) } : options;
+    for await (const job of deps.gateway.listJobs(vaultId, listOptions)) {
+      result.listed++;
+      if (!isServerBackupJob(job)) continue;
+      const observed = observeJob(job, vaultId);
+      if (!observed) continue;
+      const started = new Date(observed.startTime).getTime();
+      newest = Math.max(newest, started);
+      if (followed.has(observed.jobId) || started >= threshold) {
+        observedById.set(observed.jobId, {
+          observed,
+          origin: followed.get(observed.jobId)?.origin ?? originOf(job),
+        });
+      }
+    }
+    // A followed job the listing did not show (paging moved on, eventual consistency): read it alone.
+    const gone: ActiveJobRecord[] = [];
+    for (const active of followed.values()) {
+      if (observedById.has(active.jobId)) continue;
+      result.fetched++;
+      const job = await deps.gateway.getJob(vaultId, active.jobId, options);
+      const observed = job && isServerBackupJob(job) ? observeJob(job, vaultId) : undefined;
+      if (observed) observedById.set(observed.jobId, { observed, origin: active.origin });
+      else gone.push(active);
+    }
+    if (gone.length) {
+      logger.warn(
+        `Vault ${vaultId}: ${gone.length} followed job(s) no longer exist; no longer following them.`,
+      );
+      await deps.activeJobs.deleteAll(gone, options);
+    }
+
+    // Decide what to write: unchanged followed jobs cost nothing; others are read and merged.
+    const at = now();
+    const changes: Change[] = [];
+    await mapWithLimit([...observedById.values()], concurrency, async ({ observed, origin }) => {
+      const active = followed.get(observed.jobId);
+      if (active && active.status === observed.status && !isTerminalStatus(observed.status)) return;
+      const existing = await existingRow(observed.jobId, active, options);
+      const change = plan(existing, observed, origin, at);
+      if (change) changes.push(change);
+      else if (existing && isTerminalStatus(existing.status) && active) {
+        // Already finished by another poller: stop following.
+        changes.push({ record: existing, previousStatus: existing.status, noWrite: true });
+      }
+    });
+
+    const byPartition = new Map<string, Change[]>();
+    for (const c of changes) {
+      if (c.noWrite) continue;
+      const pk = jobKeys(c.record).partitionKey;
+      byPartition.set(pk, [...(byPartition.get(pk) ?? []), c]);
+    }
+    const saved = (
+      await mapWithLimit([...byPartition.values()], concurrency, (group) =>
+        save(group, observedById, result, options),
+      )
+    ).flat();
+    for (const c of saved) {
+      if (c.previousStatus === undefined) result.inserted++;
+      else result.updated++;
+    }
+
+    // Follow what is still running; stop following what ended (including rows another poller finished).
+    const stillRunning: ActiveJobRecord[] = [];
+    const ended: ActiveJobRecord[] = [];
+    const finished: JobRecord[] = [];
+    const savedById = new Map(saved.map((c) => [c.record.jobId, c]));
+    for (const c of changes) {
+      const s = savedById.get(c.record.jobId);
+      const record = s?.record ?? c.record;
+      const row: ActiveJobRecord = {
+        vaultId,
+        jobId: record.jobId,
+        serverId: record.serverId,
+        startTime: record.startTime,
+        status: record.status,
+        origin: record.origin,
+      };
+      if (isTerminalStatus(record.status)) {
+        if (followed.has(record.jobId)) ended.push(row);
+        if (s && (s.previousStatus === undefined || !isTerminalStatus(s.previousStatus)))
+          finished.push(record);
+      } else if (!followed.has(record.jobId) || followed.get(record.jobId)?.status !== record.status) {
+        stillRunning.push(row);
+      }
+    }
+    if (stillRunning.length) await deps.activeJobs.upsertAll(stillRunning, options);
+    if (ended.length) await deps.activeJobs.deleteAll(ended, options);
+    result.finished += finished.length;
+    for (const job of finished) {
+      try {
+        await deps.onFinished?.(job);
+      } catch (e) {
+        logger.warn(`Follow-up for job ${job.jobId} failed: ${ensureError(e).message}`);
+      }
+    }
+
+    if (Number.isFinite(newest) && (!cursor || newest > new Date(cursor.value).getTime())) {
+      await advanceCursor(vaultId, new Date(newest).toISOString(), options);
+    }
+  }
+
+  async function advanceCursor(vaultId: string, value: string, options: PollOptions): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await deps.cursors.get("jobs", vaultId, options);
+      if (current && current.value >= value) return;
+      try {
+        await deps.cursors.put(
+          current ? { ...current, value } : { partition: "jobs", name: vaultId, value },
+          options,
+        );
+        return;
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
+  }
+
+  return {
+    async pollOnce(options = {}) {
+      const result: PollResult = {
+        vaults: 0,
+        listed: 0,
+        fetched: 0,
+        inserted: 0,
+        updated: 0,
+        finished: 0,
+        conflicts: 0,
+        failedVaults: [],
+      };
+      const followedByVault = new Map<string, Map<string, ActiveJobRecord>>();
+      for await (const row of deps.activeJobs.list(options)) {
+        const vault = row.vaultId.toLowerCase();
+        const map = followedByVault.get(vault) ?? new Map<string, ActiveJobRecord>();
+        map.set(row.jobId, row);
+        followedByVault.set(vault, map);
+      }
+      const vaults = new Set<string>(followedByVault.keys());
+      for (const c of await deps.cursors.list("jobs", options)) vaults.add(c.name.toLowerCase());
+      for (const v of (await deps.knownVaults?.(options)) ?? []) vaults.add(v.toLowerCase());
+      result.vaults = vaults.size;
+      await mapWithLimit([...vaults], concurrency, async (vaultId) => {
+        try {
+          await pollVault(vaultId, followedByVault.get(vaultId) ?? new Map(), result, options);
+        } catch (e) {
+          options.abortSignal?.throwIfAborted();
+          result.failedVaults.push(vaultId);
+          logger.warn(`Polling vault ${vaultId} failed; it is retried next cycle: ${ensureError(e).message}`);
+        }
+      });
+      return result;
+    },
+  };
+}
