@@ -9,3 +9,5 @@ import "./apiServers.js";
 import "./pollJobs.js";
 import "./scheduledBackups.js";
 import "./purgeHistory.js";
+import "./onResourceEvent.js";
+import "./protectServer.js";

@@ -1,9 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { TokenCredential } from "@azure/core-auth";
-import type {
-  AuthorizationManagementClient,
-  AuthorizationManagementClientOptionalParams,
-} from "@azure/arm-authorization";
+import type { ArmClients } from "./clients.js";
 import { isRestError } from "../errors.js";
 
 /** Built-in role ids the vault identity needs to protect a PostgreSQL Flexible Server. */
@@ -46,11 +42,6 @@ export interface RolesClient {
   ): Promise<void>;
 }
 
-export interface RolesClientOptions {
-  endpoint?: string;
-  clientOptions?: AuthorizationManagementClientOptionalParams;
-}
-
 function subscriptionOf(scope: string): string {
   const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1];
   if (!sub) throw new TypeError(`"${scope}" is not a subscription-scoped id.`);
@@ -69,31 +60,9 @@ export function scopeCovers(scope: string, target: string): boolean {
   return s === "" || t === s || t.startsWith(`${s}/`);
 }
 
-/** Role assignments through `@azure/arm-authorization` (imported lazily). */
-export function createRolesClient(
-  credential: TokenCredential,
-  options: RolesClientOptions = {},
-): RolesClient {
-  const clients = new Map<string, Promise<AuthorizationManagementClient>>();
-  const clientFor = (subscriptionId: string) => {
-    let c = clients.get(subscriptionId);
-    if (!c) {
-      c = import("@azure/arm-authorization").then(
-        (m) =>
-          new m.AuthorizationManagementClient(credential, subscriptionId, {
-            ...options.clientOptions,
-            ...(options.endpoint
-              ? {
-                  endpoint: options.endpoint,
-                  credentialScopes: [`${new URL(options.endpoint).origin}/.default`],
-                }
-              : {}),
-          }),
-      );
-      clients.set(subscriptionId, c);
-    }
-    return c;
-  };
+/** Role assignments through `@azure/arm-authorization`, from the shared ARM client factory. */
+export function createRolesClient(clients: Pick<ArmClients, "authorization">): RolesClient {
+  const clientFor = (subscriptionId: string) => clients.authorization(subscriptionId);
   return {
     async *listForPrincipal(scope, principalId, opts = {}) {
       const client = await clientFor(subscriptionOf(scope));

@@ -1,8 +1,4 @@
-import type { TokenCredential } from "@azure/core-auth";
-import type {
-  PostgreSQLManagementFlexibleServerClient,
-  PostgreSQLManagementFlexibleServerClientOptionalParams,
-} from "@azure/arm-postgresql-flexible";
+import type { ArmClients } from "./clients.js";
 import { isRestError } from "../errors.js";
 import { parseServerId } from "../store/servers.js";
 
@@ -27,46 +23,16 @@ export interface ServersClient {
   getServer(resourceId: string, options?: GetServerOptions): Promise<FlexibleServerInfo | undefined>;
 }
 
-export interface ServersClientOptions {
-  /** ARM endpoint (the emulator's URL locally). */
-  endpoint?: string;
-  /** Extra pipeline options (TLS for the emulator, retry, pacing policies). */
-  clientOptions?: PostgreSQLManagementFlexibleServerClientOptionalParams;
-}
-
 /**
- * Thin wrapper over `@azure/arm-postgresql-flexible` (imported lazily for cold start). One SDK client
- * per subscription, reused.
+ * Thin wrapper over `@azure/arm-postgresql-flexible`; SDK clients come from the shared ARM client
+ * factory (`clients.ts`: endpoint, credential, pacing).
  */
-export function createServersClient(
-  credential: TokenCredential,
-  options: ServersClientOptions = {},
-): ServersClient {
-  const clients = new Map<string, Promise<PostgreSQLManagementFlexibleServerClient>>();
-  const clientFor = (subscriptionId: string) => {
-    let c = clients.get(subscriptionId);
-    if (!c) {
-      c = import("@azure/arm-postgresql-flexible").then(
-        (m) =>
-          new m.PostgreSQLManagementFlexibleServerClient(credential, subscriptionId, {
-            ...options.clientOptions,
-            ...(options.endpoint
-              ? {
-                  endpoint: options.endpoint,
-                  credentialScopes: [`${new URL(options.endpoint).origin}/.default`],
-                }
-              : {}),
-          }),
-      );
-      clients.set(subscriptionId, c);
-    }
-    return c;
-  };
+export function createServersClient(clients: Pick<ArmClients, "postgres">): ServersClient {
   return {
     async getServer(resourceId, opts = {}) {
       const parts = parseServerId(resourceId);
       if (!parts) throw new TypeError(`"${resourceId}" is not a PostgreSQL Flexible Server resource id.`);
-      const client = await clientFor(parts.subscriptionId);
+      const client = await clients.postgres(parts.subscriptionId);
       try {
         const s = await client.servers.get(parts.resourceGroup, parts.serverName, {
           abortSignal: opts.abortSignal,

@@ -25,7 +25,7 @@ export interface HandleSummary {
 
 export interface ResourceEventHandler {
   /** Parses a delivery, drops what is not ours, enqueues one protection message per accepted event. */
-  handle(payload: unknown, options?: { abortSignal?: AbortSignal }): Promise<HandleSummary>;
+  handle(payload: unknown, options?: { abortSignal?: AbortSignal; logger?: Logger }): Promise<HandleSummary>;
 }
 
 /**
@@ -33,11 +33,12 @@ export interface ResourceEventHandler {
  * are logged and dropped; accepted ones are recorded and become one message on `protect-requests`.
  */
 export function createResourceEventHandler(deps: ResourceEventHandlerDeps): ResourceEventHandler {
-  const log = deps.logger ?? silentLogger;
+  const baseLog = deps.logger ?? silentLogger;
   const now = deps.now ?? (() => new Date());
   const scopes = new Set(deps.scopes.map((s) => s.toLowerCase()));
   return {
     async handle(payload, options = {}) {
+      const log = options.logger ?? baseLog;
       const summary: HandleSummary = { enqueued: [], ignored: 0 };
       for (const parsed of await parseResourceEvents(payload, { backupTag: deps.backupTag })) {
         if (!parsed.accepted) {

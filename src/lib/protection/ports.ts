@@ -86,13 +86,16 @@ export interface DataProtectionPort {
   validateForBackup(
     vaultId: string,
     properties: BackupInstanceProperties,
-    options?: CallOptions,
+    options?: CallOptions & { pollIntervalInMs?: number },
   ): Promise<void>;
-  /** PUT the backup instance and wait for provisioning; returns the instance as ARM answers it. */
+  /**
+   * PUT the backup instance (the deterministic name makes a repeat an update). Returns the instance when
+   * the answer carried it; the caller then reads it until `ProtectionConfigured`.
+   */
   createBackupInstance(
     vaultId: string,
     instanceName: string,
     properties: BackupInstanceProperties,
-    options?: CallOptions,
-  ): Promise<BackupInstanceInfo>;
+    options?: CallOptions & { pollIntervalInMs?: number },
+  ): Promise<BackupInstanceInfo | undefined>;
 }

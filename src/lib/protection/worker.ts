@@ -54,8 +54,12 @@ export interface ProtectionSettings {
   retryBaseInMs: number;
   /** Cap of the retry-later delay. */
   retryCapInMs: number;
+  /** Wait before the first read of a new backup instance (the service takes about a minute to configure). */
+  configureFirstPollInMs: number;
   /** Interval between reads of a backup instance that is still `ConfiguringProtection`. */
   configurePollInMs: number;
+  /** Poll interval of validateForBackup (the service takes about 40 s). */
+  validatePollInMs: number;
   /** How long one invocation waits for `ProtectionConfigured` before handing over to a later message. */
   configureWaitInMs: number;
   /** TTL of vault, policy and role lookups. */
@@ -78,7 +82,9 @@ export const defaultProtectionSettings: ProtectionSettings = {
   leaseInMs: 10 * 60_000,
   retryBaseInMs: 30_000,
   retryCapInMs: 15 * 60_000,
-  configurePollInMs: 10_000,
+  configureFirstPollInMs: 70_000,
+  configurePollInMs: 15_000,
+  validatePollInMs: 45_000,
   configureWaitInMs: 3 * 60_000,
   cacheTtlInMs: 15 * 60_000,
 };
@@ -101,6 +107,8 @@ export interface ProcessOptions {
   /** Delivery count of the queue message (host `dequeueCount`); 1 on first delivery. */
   dequeueCount?: number;
   abortSignal?: AbortSignal;
+  /** Invocation logger (overrides the worker's). */
+  logger?: Logger;
 }
 
 export type ProcessOutcome =
@@ -113,6 +121,8 @@ export type ProcessOutcome =
 
 export interface ProtectionWorker {
   process(message: ProtectionMessage, options?: ProcessOptions): Promise<ProcessOutcome>;
+  /** A message that reached the poison queue: leave the row visibly `Failed` with the reason. */
+  recordPoison(message: ProtectionMessage, reason: string, dequeueCount?: number): Promise<void>;
 }
 
 /** States after which a repeated delivery of the same cause has nothing left to do. */
@@ -131,6 +141,7 @@ const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>([
 
 const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
 const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission|AuthorizationFailed/i;
+const NOT_READY = /NotReady/i;
 
 /** The lease changed hands while this worker was writing: stop quietly, the owner carries on. */
 class LeaseLostError extends Error {
@@ -179,7 +190,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
   const s = deps.settings;
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? defaultSleep;
-  const log = deps.logger ?? silentLogger;
+  const baseLog = deps.logger ?? silentLogger;
   const { servers: store, audit } = deps;
   const arm = deps.arm;
   const vaults =
@@ -191,7 +202,6 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       now: () => now().getTime(),
     });
   const policies = createTtlCache<string>(s.cacheTtlInMs, () => now().getTime());
-  const rolesOk = createTtlCache<true>(s.cacheTtlInMs, () => now().getTime());
 
   /** One run for one message; `row` is always the latest stored version this run knows. */
   class Run {
@@ -277,7 +287,9 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         ...(SETTLED.has(state) ? { attempts: 0 } : {}),
         ...extra,
       });
-      log.info(`${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`);
+      (this.options.logger ?? baseLog).info(
+        `${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`,
+      );
       throw new Stop({ kind: "settled", state });
     }
 
@@ -496,8 +508,16 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         if (existing) return this.awaitConfigured(vault, existing);
       }
 
+      if (!vault.principalId) {
+        return this.settle("MissingPermissions", {
+          lastErrorCode: "VaultHasNoIdentity",
+          lastErrorMessage: `Backup vault "${vault.name}" has no system-assigned identity.`,
+          fix: `az resource update --ids ${vault.id} --set identity.type=SystemAssigned`,
+        });
+      }
       const policyId = await this.ensurePolicy(vault, target.policyName);
-      await this.ensureRoles(server, vault);
+      // Roles are not read up front: validateForBackup checks them, and only its
+      // UserErrorMissingRequiredPermissions costs role reads (see fixPermissions).
 
       const properties: BackupInstanceProperties = {
         friendlyName: server.name,
@@ -515,13 +535,16 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       };
 
       try {
-        await arm.dataProtection.validateForBackup(vault.id, properties, { abortSignal: this.signal });
+        await arm.dataProtection.validateForBackup(vault.id, properties, {
+          abortSignal: this.signal,
+          pollIntervalInMs: s.validatePollInMs,
+        });
       } catch (e) {
         await this.onProtectError(e, server, vault, "validateForBackup");
       }
 
       await this.write({ state: "Configuring", waitingSince: undefined, lastErrorMessage: undefined });
-      let instance: BackupInstanceInfo;
+      let instance: BackupInstanceInfo | undefined;
       try {
         instance = await arm.dataProtection.createBackupInstance(vault.id, target.instanceName, properties, {
           abortSignal: this.signal,
@@ -532,7 +555,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       await audit.append(
         {
           action: "createBackupInstance",
-          target: instance.id || `${vault.id}/backupInstances/${target.instanceName}`,
+          target: instance?.id || `${vault.id}/backupInstances/${target.instanceName}`,
           serverId: server.id.toLowerCase(),
           cause: this.cause,
           mode: s.mode,
@@ -593,65 +616,89 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       );
     }
 
-    /** Checks the vault identity's two roles; grants them when allowed, else stops with the exact commands. */
-    async ensureRoles(server: FlexibleServerInfo, vault: VaultInfo): Promise<void> {
-      const principalId = vault.principalId;
-      if (!principalId) {
-        return this.settle("MissingPermissions", {
-          lastErrorCode: "VaultHasNoIdentity",
-          lastErrorMessage: `Backup vault "${vault.name}" has no system-assigned identity.`,
-          fix: `az resource update --ids ${vault.id} --set identity.type=SystemAssigned`,
-        });
-      }
+    /**
+     * Validation said permissions are missing: read the vault identity's roles; grant the missing ones when
+     * allowed, else stop with the exact commands. Nothing missing means RBAC is still propagating: retry.
+     */
+    async fixPermissions(
+      server: FlexibleServerInfo,
+      vault: VaultInfo,
+      code: string,
+      message: string,
+      step: string,
+    ): Promise<never> {
+      const principalId = vault.principalId ?? "";
       const serverId = server.id.toLowerCase();
-      const key = `${principalId}|${serverId}`;
-      if (rolesOk.get(key)) return;
       const missing = await this.missingRoles(serverId, principalId);
-      if (missing.length === 0) {
-        rolesOk.set(key, true);
-        return;
-      }
-      if (!s.autoGrantRoles) {
-        const m = missingRolesMessage(vault.name, principalId, missing);
-        return this.settle("MissingPermissions", {
-          lastErrorCode: "MissingPermissions",
-          lastErrorMessage: m.message,
-          fix: `${m.fix}\n(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)`,
-        });
-      }
-      const denied: RequiredRole[] = [];
-      for (const role of missing) {
-        try {
-          await arm.roles.createAssignment(role.scope, role.roleDefinitionGuid, principalId, {
-            abortSignal: this.signal,
+      if (missing.length > 0) {
+        if (!s.autoGrantRoles) {
+          const m = missingRolesMessage(vault.name, principalId, missing);
+          return this.settle("MissingPermissions", {
+            lastErrorCode: "MissingPermissions",
+            lastErrorMessage: m.message,
+            fix: `${m.fix}\n(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)`,
           });
-          await audit.append(
-            {
-              action: "grantRole",
-              target: role.scope,
-              serverId,
-              cause: this.cause,
-              mode: s.mode,
-              result: "succeeded",
-              detail: `${role.roleName} to ${principalId}`,
-            },
-            { abortSignal: this.signal },
-          );
-        } catch (e) {
-          if (statusOf(e) !== 403) throw e;
-          denied.push(role);
         }
+        const denied: RequiredRole[] = [];
+        for (const role of missing) {
+          try {
+            await arm.roles.createAssignment(role.scope, role.roleDefinitionGuid, principalId, {
+              abortSignal: this.signal,
+            });
+            await audit.append(
+              {
+                action: "grantRole",
+                target: role.scope,
+                serverId,
+                cause: this.cause,
+                mode: s.mode,
+                result: "succeeded",
+                detail: `${role.roleName} to ${principalId}`,
+              },
+              { abortSignal: this.signal },
+            );
+          } catch (e) {
+            if (statusOf(e) !== 403) throw e;
+            denied.push(role);
+          }
+        }
+        if (denied.length > 0) {
+          const m = missingRolesMessage(vault.name, principalId, denied);
+          return this.settle("MissingPermissions", {
+            lastErrorCode: "MissingPermissions",
+            lastErrorMessage: `${m.message} This app is not permitted to grant ${denied.length === 1 ? "it" : "them"} (403).`,
+            fix: m.fix,
+          });
+        }
+        // Freshly granted roles take a while to propagate; validation retries meanwhile.
+        return this.requeue(
+          "Validating",
+          {
+            waitingSince: now().toISOString(),
+            lastErrorCode: code,
+            lastErrorMessage: `Granted ${missing.map((r) => `"${r.roleName}"`).join(" and ")} to the vault identity; validating again once the roles propagate.`,
+          },
+          backoffInMs(this.message.attempt, s.retryBaseInMs, s.retryCapInMs),
+        );
       }
-      if (denied.length > 0) {
-        const m = missingRolesMessage(vault.name, principalId, denied);
-        return this.settle("MissingPermissions", {
-          lastErrorCode: "MissingPermissions",
-          lastErrorMessage: `${m.message} This app may not grant ${denied.length === 1 ? "it" : "them"} (403).`,
-          fix: m.fix,
-        });
+      const since = this.row.waitingSince ?? now().toISOString();
+      if (now().getTime() - Date.parse(since) < s.rbacPropagationInMs) {
+        return this.requeue(
+          "Validating",
+          {
+            waitingSince: since,
+            lastErrorCode: code,
+            lastErrorMessage: `${step}: ${message} (retrying while roles propagate)`,
+          },
+          backoffInMs(this.message.attempt, s.retryBaseInMs, s.retryCapInMs),
+        );
       }
-      // Freshly granted roles take a while to propagate; validation retries meanwhile.
-      await this.write({ waitingSince: now().toISOString() });
+      const m = missingRolesMessage(vault.name, principalId, requiredRoles(serverId));
+      return this.settle("MissingPermissions", {
+        lastErrorCode: code,
+        lastErrorMessage: `${step} still reports missing permissions after ${Math.round(s.rbacPropagationInMs / 60_000)} minutes although the roles are assigned: ${message}`,
+        fix: m.fix,
+      });
     }
 
     async onProtectError(
@@ -675,35 +722,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           fix: "Nothing to do if that protection is intended; otherwise stop it there and re-tag the server.",
         });
       }
-      if (MISSING_PERMISSIONS.test(code)) {
-        // RBAC may still be propagating (roles just granted by us or by a person): retry for a while.
-        const since = this.row.waitingSince ?? now().toISOString();
-        if (now().getTime() - Date.parse(since) < s.rbacPropagationInMs) {
-          rolesOk.delete(`${vault.principalId}|${server.id.toLowerCase()}`);
-          return this.requeue(
-            "Validating",
-            {
-              waitingSince: since,
-              lastErrorCode: code,
-              lastErrorMessage: `${step}: ${message} (retrying while roles propagate)`,
-            },
-            backoffInMs(this.message.attempt, s.retryBaseInMs, s.retryCapInMs),
-          );
-        }
-        const missing = vault.principalId
-          ? await this.missingRoles(server.id.toLowerCase(), vault.principalId)
-          : [];
-        const m = missingRolesMessage(
-          vault.name,
-          vault.principalId ?? "(none)",
-          missing.length ? missing : requiredRoles(server.id.toLowerCase()),
-        );
-        return this.settle("MissingPermissions", {
-          lastErrorCode: code,
-          lastErrorMessage: `${step} still reports missing permissions after ${Math.round(s.rbacPropagationInMs / 60_000)} minutes: ${message}`,
-          fix: m.fix,
-        });
-      }
+      if (MISSING_PERMISSIONS.test(code)) return this.fixPermissions(server, vault, code, message, step);
+      if (NOT_READY.test(code)) return this.waitForServer(server, {});
       if (isTransientStatus(statusOf(e)) && (isRestError(e) || e instanceof TransientError)) throw e;
       if (!isRestError(e) && !code) throw e;
       return this.settle("Failed", {
@@ -713,10 +733,11 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       });
     }
 
-    async awaitConfigured(vault: VaultInfo, initial: BackupInstanceInfo): Promise<never> {
+    /** Reads the instance until `ProtectionConfigured`; the first read waits for the service's usual configure time. */
+    async awaitConfigured(vault: VaultInfo, initial: BackupInstanceInfo | undefined): Promise<never> {
       let instance: BackupInstanceInfo | undefined = initial;
       const started = now().getTime();
-      for (;;) {
+      for (let reads = 0; ; reads++) {
         const status = (instance?.protectionStatus ?? instance?.currentProtectionState ?? "").toLowerCase();
         if (status === "protectionconfigured") {
           return this.settle("Protected", {
@@ -734,10 +755,10 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         if (now().getTime() - started >= s.configureWaitInMs) {
           return this.requeue("Configuring", {}, s.configurePollInMs);
         }
-        await sleep(s.configurePollInMs, this.signal);
+        await sleep(reads === 0 && !initial ? s.configureFirstPollInMs : s.configurePollInMs, this.signal);
         instance = await arm.dataProtection.getBackupInstance(
           vault.id,
-          this.row.instanceName ?? initial.name,
+          this.row.instanceName ?? initial?.name ?? "",
           {
             abortSignal: this.signal,
           },
@@ -755,9 +776,14 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const row = await store.get(message.resourceId);
       if (!row) return;
       try {
+        // A protected server stays protected; the failure shows in its error fields.
+        const keep =
+          row.state === "Protected" ||
+          row.state === "ProtectedUntagged" ||
+          row.state === "ProtectedElsewhere";
         await store.update({
           ...row,
-          state: "Failed",
+          state: keep ? row.state : "Failed",
           lastErrorCode: errorCode(error) ?? error.name,
           lastErrorMessage: `Gave up after ${dequeueCount} deliveries: ${error.message}`,
           fix: "Fix the cause named above, then re-tag the server or run a sweep to retry.",
@@ -774,7 +800,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           cause: causeToString(message.cause),
           mode: s.mode,
           result: "failed",
-          detail: `${row.state} -> Failed (poison)`,
+          detail: `${row.state} -> ${keep ? row.state : "Failed"} (poison)`,
         });
         return;
       } catch (e) {
@@ -784,7 +810,10 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
   }
 
   return {
+    recordPoison: (message, reason, dequeueCount = s.maxDequeueCount) =>
+      recordPoison(message, new Error(reason), dequeueCount),
     async process(message, options = {}) {
+      const log = options.logger ?? baseLog;
       try {
         return await new Run(message, options).run();
       } catch (e) {

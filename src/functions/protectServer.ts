@@ -1,0 +1,44 @@
+import type { InvocationContext } from "@azure/functions";
+import { declareStorageQueue } from "./registry.js";
+import { getConfig } from "../lib/config/index.js";
+import { loggerFromContext } from "../lib/logger.js";
+import { QueueNames } from "../lib/store/queues.js";
+
+/** Protection worker: one `protect-requests` message moves one server towards `Protected` or a stop. */
+export async function protectServer(item: unknown, context: InvocationContext): Promise<void> {
+  const { getProtectionRuntime, parseProtectionMessage } = await import("../lib/protection/index.js");
+  const logger = loggerFromContext(context);
+  const message = parseProtectionMessage(item);
+  if (!message) {
+    logger.warn("Dropped a protect-requests message that is not a protection request.");
+    return;
+  }
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
+  const outcome = await getProtectionRuntime(getConfig()).worker.process(message, { dequeueCount, logger });
+  logger.info(
+    `${message.resourceId}: ${outcome.kind === "skipped" ? `skipped (${outcome.reason})` : `${outcome.kind} ${outcome.state}`}`,
+  );
+}
+
+/** Messages the host gave up on (e.g. a worker died on every delivery): leave the row visibly Failed. */
+export async function protectServerPoison(item: unknown, context: InvocationContext): Promise<void> {
+  const { getProtectionRuntime, parseProtectionMessage } = await import("../lib/protection/index.js");
+  const message = parseProtectionMessage(item);
+  if (!message) return;
+  await getProtectionRuntime(getConfig()).worker.recordPoison(
+    message,
+    "the message reached the poison queue",
+  );
+  loggerFromContext(context).warn(`${message.resourceId}: protection request poisoned; row marked Failed.`);
+}
+
+declareStorageQueue("protectServer", {
+  queueName: QueueNames.protectRequests,
+  connection: "",
+  handler: protectServer,
+});
+declareStorageQueue("protectServerPoison", {
+  queueName: `${QueueNames.protectRequests}-poison`,
+  connection: "",
+  handler: protectServerPoison,
+});

@@ -1,0 +1,190 @@
+/**
+ * Adapts the real clients (src/lib/azure, src/lib/store) to the worker's ports, and builds the worker and
+ * the event handler from configuration once per process (caches then live as long as the process).
+ */
+import type { Config } from "../config/index.js";
+import type { ArmClients } from "../azure/clients.js";
+import { createArmClients } from "../azure/clients.js";
+import type {
+  BackupInstanceResource,
+  BaseBackupPolicyResource,
+  BackupVaultResource,
+} from "../azure/dataprotection/models.js";
+import { parseVaultId } from "../azure/ids.js";
+import { createServersClient } from "../azure/servers.js";
+import { createRolesClient } from "../azure/roles.js";
+import { isRestError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { StorageConnection } from "../store/connection.js";
+import { createStorageConnection } from "../store/connection.js";
+import { createServerStore } from "../store/servers.js";
+import { createAuditLog } from "../store/audit.js";
+import type { BackupInstanceInfo, DataProtectionPort, VaultInfo } from "./ports.js";
+import { createProtectionQueue } from "./messages.js";
+import { createProtectionWorker, type ProtectionSettings, type ProtectionWorker } from "./worker.js";
+import { protectionSettingsFromConfig } from "./settings.js";
+import { createResourceEventHandler, type ResourceEventHandler } from "../events/handler.js";
+
+function notFound(e: unknown): boolean {
+  return isRestError(e) && e.statusCode === 404;
+}
+
+function toVault(v: BackupVaultResource): VaultInfo {
+  return {
+    id: v.id ?? "",
+    name: v.name ?? "",
+    location: v.location,
+    principalId: v.identity?.principalId,
+    tags: v.tags ?? {},
+  };
+}
+
+function toInstance(r: BackupInstanceResource): BackupInstanceInfo {
+  const ds = r.properties?.dataSourceInfo as { resourceID?: string; resourceId?: string } | undefined;
+  return {
+    id: r.id ?? "",
+    name: r.name ?? "",
+    dataSourceId: ds?.resourceID ?? ds?.resourceId ?? "",
+    policyId: r.properties?.policyInfo?.policyId,
+    protectionStatus: r.properties?.protectionStatus?.status,
+    currentProtectionState: r.properties?.currentProtectionState,
+    provisioningState: r.properties?.provisioningState,
+  };
+}
+
+/** The worker's Data Protection port on top of `DataProtectionClient` (one client per vault subscription). */
+export function createDataProtectionPort(clients: Pick<ArmClients, "dataProtection">): DataProtectionPort {
+  const forVault = async (vaultId: string) => {
+    const ref = parseVaultId(vaultId);
+    return { ref, client: await clients.dataProtection(ref.subscriptionId) };
+  };
+  return {
+    async getVault(vaultId, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      try {
+        return toVault(await client.backupVaults.get(ref.resourceGroupName, ref.vaultName, options));
+      } catch (e) {
+        if (notFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async *listVaults(subscriptionId, options = {}) {
+      const client = await clients.dataProtection(subscriptionId);
+      for await (const v of client.backupVaults.listInSubscription(options)) yield toVault(v);
+    },
+    async getPolicy(vaultId, policyName, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      try {
+        const p = await client.backupPolicies.get(ref.resourceGroupName, ref.vaultName, policyName, options);
+        return p.id ?? `${vaultId}/backupPolicies/${policyName}`;
+      } catch (e) {
+        if (notFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async createPolicy(vaultId, policyName, body, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      const p = await client.backupPolicies.createOrUpdate(
+        ref.resourceGroupName,
+        ref.vaultName,
+        policyName,
+        body as BaseBackupPolicyResource,
+        options,
+      );
+      return p.id ?? `${vaultId}/backupPolicies/${policyName}`;
+    },
+    async getBackupInstance(vaultId, instanceName, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      try {
+        return toInstance(
+          await client.backupInstances.get(ref.resourceGroupName, ref.vaultName, instanceName, options),
+        );
+      } catch (e) {
+        if (notFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async validateForBackup(vaultId, properties, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      await client.backupInstances.beginValidateForBackupAndWait(
+        ref.resourceGroupName,
+        ref.vaultName,
+        { backupInstance: properties },
+        { abortSignal: options.abortSignal, updateIntervalInMs: options.pollIntervalInMs },
+      );
+    },
+    async createBackupInstance(vaultId, instanceName, properties, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      // Only the PUT: whether protection is configured shows on the instance itself, which the worker
+      // reads next, so following the operation's status URL would be extra requests.
+      const poller = client.backupInstances.beginCreateOrUpdate(
+        ref.resourceGroupName,
+        ref.vaultName,
+        instanceName,
+        { properties },
+        { abortSignal: options.abortSignal, updateIntervalInMs: options.pollIntervalInMs },
+      );
+      await poller.submitted();
+      return undefined;
+    },
+  };
+}
+
+export interface ProtectionRuntime {
+  worker: ProtectionWorker;
+  events: ResourceEventHandler;
+  settings: ProtectionSettings;
+}
+
+export interface ProtectionRuntimeOptions {
+  connection?: StorageConnection;
+  clients?: ArmClients;
+  /** Scaled durations for tests and the local host. */
+  overrides?: Partial<ProtectionSettings>;
+  logger?: Logger;
+}
+
+/** Builds the worker and the event handler from configuration. */
+export function createProtectionRuntime(
+  config: Config,
+  options: ProtectionRuntimeOptions = {},
+): ProtectionRuntime {
+  const connection = options.connection ?? createStorageConnection(config);
+  const clients = options.clients ?? createArmClients(config);
+  const settings = protectionSettingsFromConfig(config, options.overrides);
+  const queue = createProtectionQueue(connection);
+  const servers = createServerStore(connection);
+  const worker = createProtectionWorker({
+    servers,
+    audit: createAuditLog(connection),
+    queue,
+    arm: {
+      servers: createServersClient(clients),
+      roles: createRolesClient(clients),
+      dataProtection: createDataProtectionPort(clients),
+    },
+    settings,
+    logger: options.logger,
+  });
+  const events = createResourceEventHandler({
+    queue,
+    servers,
+    scopes: config.scopes,
+    backupTag: config.backupTag,
+    logger: options.logger,
+  });
+  return { worker, events, settings };
+}
+
+let cached: ProtectionRuntime | undefined;
+
+/** One runtime per process, so vault and policy caches serve every invocation. */
+export function getProtectionRuntime(config: Config): ProtectionRuntime {
+  cached ??= createProtectionRuntime(config);
+  return cached;
+}
+
+/** For the local host and tests that change configuration between runs. */
+export function resetProtectionRuntime(): void {
+  cached = undefined;
+}
