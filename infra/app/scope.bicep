@@ -87,7 +87,7 @@ resource appGrant 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (aut
 
 // Without auto-grant the vault identities get their roles once, on the whole subscription.
 resource vaultAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for i in range(0, autoGrantRoles ? 0 : length(vaultNames) * length(vaultRoles)): {
+  for i in range(0, length(vaultNames) * length(vaultRoles)): if (!autoGrantRoles) {
     name: guid(subscription().id, vaults[i / length(vaultRoles)].id, vaultRoles[i % length(vaultRoles)])
     properties: {
       principalId: vaults[i / length(vaultRoles)].identity.principalId

@@ -2,7 +2,15 @@ import { mkdtempSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileInfra, diagnostics, infraDir, locateBicep, pinnedBicepVersion, runBicep, skipReason } from "./bicep.js";
+import {
+  compileInfra,
+  diagnostics,
+  infraDir,
+  locateBicep,
+  pinnedBicepVersion,
+  runBicep,
+  skipReason,
+} from "./bicep.js";
 
 const bicep = locateBicep();
 const reason = skipReason(bicep);

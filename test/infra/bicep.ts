@@ -38,7 +38,8 @@ export function locateBicep(env: NodeJS.ProcessEnv = process.env): BicepLocation
       ? { found: true, path: explicit }
       : { found: false, reason: `BICEP_PATH=${explicit} is not an executable file` };
   }
-  const cacheRoot = env.PGFLEX_TOOLS_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pgflex-autoprotect");
+  const cacheRoot =
+    env.PGFLEX_TOOLS_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pgflex-autoprotect");
   const cached = join(cacheRoot, "bicep", pinnedBicepVersion(), "bicep");
   if (isExecutable(cached)) return { found: true, path: cached };
   for (const dir of (env.PATH ?? "").split(delimiter)) {
@@ -105,7 +106,8 @@ export async function compileInfra(bicep: string): Promise<CompiledInfra> {
   return {
     outDir,
     build,
-    template: (relativePath) => JSON.parse(readFileSync(join(outDir, `${relativePath}.json`), "utf8")) as ArmTemplate,
+    template: (relativePath) =>
+      JSON.parse(readFileSync(join(outDir, `${relativePath}.json`), "utf8")) as ArmTemplate,
   };
 }
 
@@ -116,15 +118,22 @@ export function resourcesOf(template: ArmTemplate): ArmResource[] {
 /** The nested deployment of a module, by its deployment name as written in the Bicep file. */
 export function moduleDeployment(template: ArmTemplate, name: string | RegExp): ArmResource {
   const found = resourcesOf(template).find(
-    (r) => r.type === "Microsoft.Resources/deployments" && (typeof name === "string" ? r.name === name : name.test(r.name)),
+    (r) =>
+      r.type === "Microsoft.Resources/deployments" &&
+      (typeof name === "string" ? r.name === name : name.test(r.name)),
   );
   if (!found) throw new Error(`no module deployment named ${String(name)}`);
   return found;
 }
 
-/** The literal value a module deployment passes for one parameter. */
-export function moduleParameter(deployment: ArmResource, parameter: string): unknown {
+/**
+ * The value a module deployment passes for one parameter; a plain `[variables('x')]` reference is resolved
+ * from the calling template.
+ */
+export function moduleParameter(template: ArmTemplate, deployment: ArmResource, parameter: string): unknown {
   const parameters = (deployment.properties?.parameters ?? {}) as Record<string, { value?: unknown }>;
   if (!(parameter in parameters)) throw new Error(`module ${deployment.name} has no parameter ${parameter}`);
-  return parameters[parameter]?.value;
+  const value = parameters[parameter]?.value;
+  const variable = typeof value === "string" ? /^\[variables\('(\w+)'\)\]$/.exec(value)?.[1] : undefined;
+  return variable === undefined ? value : template.variables?.[variable];
 }
