@@ -1,0 +1,255 @@
+import type {
+  EmulatorProvider,
+  EmulatorRequest,
+  ProviderContext,
+  ServerRecord,
+} from "../../core/provider.js";
+import { KqlError, parseQuery, runQuery } from "./kql.js";
+
+/**
+ * Azure Resource Graph over the emulator's shared state: `POST /providers/Microsoft.ResourceGraph/resources`
+ * with the KQL subset of ./kql.ts, the `subscriptions` scope and `$top`/`$skipToken` paging. The `resources`
+ * table holds the PostgreSQL servers and every ARM resource found in other providers' state slices (Backup
+ * vaults, backup instances, policies…), as in Azure where `microsoft.dataprotection/backupvaults/backupinstances`
+ * are rows of `resources`. Also serves `GET /subscriptions` (Microsoft.Resources), which the sweep uses when no
+ * scope is configured.
+ */
+export const RESOURCE_GRAPH_API_VERSIONS = [
+  "2021-03-01",
+  "2022-10-01",
+  "2024-04-01",
+  "2021-06-01-preview",
+] as const;
+export const SUBSCRIPTIONS_API_VERSIONS = ["2022-12-01", "2021-01-01", "2020-01-01"] as const;
+/** ARG answers at most 1000 rows per page; without `$top` it answers 100. */
+const MAX_TOP = 1000;
+const DEFAULT_TOP = 100;
+
+type Row = Record<string, unknown>;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `microsoft.dataprotection/backupvaults/backupinstances` from an id. */
+export function typeFromId(id: string): string | undefined {
+  const m = /\/providers\/([^/]+)\/(.+)$/i.exec(id);
+  if (!m) return undefined;
+  const segments = (m[2] as string).split("/");
+  if (segments.length % 2 !== 0) return undefined;
+  const types = segments.filter((_, i) => i % 2 === 0);
+  return `${m[1]}/${types.join("/")}`.toLowerCase();
+}
+
+function toRow(resource: Record<string, unknown>, id: string): Row {
+  const sub = /^\/subscriptions\/([^/]+)/i.exec(id)?.[1] ?? "";
+  const rg = /\/resourcegroups\/([^/]+)/i.exec(id)?.[1] ?? "";
+  return {
+    id,
+    name: resource.name ?? id.slice(id.lastIndexOf("/") + 1),
+    type: typeFromId(id) ?? String(resource.type ?? "").toLowerCase(),
+    tenantId: "",
+    kind: resource.kind ?? "",
+    location:
+      typeof resource.location === "string" ? resource.location.replace(/\s+/g, "").toLowerCase() : "",
+    resourceGroup: rg.toLowerCase(),
+    subscriptionId: sub.toLowerCase(),
+    managedBy: "",
+    sku: resource.sku ?? null,
+    plan: null,
+    properties: resource.properties ?? {},
+    tags: resource.tags ?? {},
+    identity: resource.identity ?? null,
+    zones: null,
+    extendedLocation: null,
+  };
+}
+
+function serverRow(server: ServerRecord): Row {
+  return toRow(
+    {
+      name: server.name,
+      location: server.location,
+      tags: server.tags,
+      sku: server.sku,
+      properties: server.properties,
+      type: "Microsoft.DBforPostgreSQL/flexibleServers",
+    },
+    server.id,
+  );
+}
+
+/**
+ * Every ARM resource kept in provider slices: objects with an `id` like `/subscriptions/.../providers/...`.
+ * Walks generically so it does not depend on another provider's internal layout.
+ */
+function collectSliceResources(slices: Iterable<[string, object]>, skip: string): Map<string, Row> {
+  const found = new Map<string, Row>();
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 8) return;
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v, depth + 1);
+      return;
+    }
+    if (!isObject(value)) return;
+    const id = value.id;
+    if (typeof id === "string" && /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\//i.test(id)) {
+      const key = id.toLowerCase();
+      const existing = found.get(key);
+      // Prefer the fullest representation (an ARM resource body over a bare reference).
+      if (
+        !existing ||
+        (!("properties" in existing && Object.keys(existing.properties as object).length) &&
+          "properties" in value)
+      ) {
+        found.set(key, toRow(value, id));
+      }
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "properties" && typeof id === "string") continue; // a resource's own property bag holds references, not resources
+      visit(v, depth + 1);
+    }
+  };
+  for (const [name, slice] of slices) if (name !== skip) visit(slice, 0);
+  return found;
+}
+
+function liveSlices(context: ProviderContext): Array<[string, object]> {
+  const state = context.state as unknown as {
+    providerSlices?: () => Map<string, object>;
+    export?: () => { providers?: Record<string, unknown> };
+  };
+  const live = state.providerSlices ? [...state.providerSlices().entries()] : [];
+  if (live.length === 0 && state.export) {
+    // Seeded slices not yet claimed by their provider: read them from the export, never create them.
+    return Object.entries(state.export().providers ?? {}).filter((e): e is [string, object] =>
+      isObject(e[1]),
+    );
+  }
+  return live;
+}
+
+function allRows(context: ProviderContext): Row[] {
+  const rows = collectSliceResources(liveSlices(context), "resourcegraph");
+  for (const server of context.servers.list()) rows.set(server.id.toLowerCase(), serverRow(server));
+  return [...rows.values()].sort((a, b) =>
+    String(a.id).toLowerCase().localeCompare(String(b.id).toLowerCase()),
+  );
+}
+
+interface QueryBody {
+  query?: unknown;
+  subscriptions?: unknown;
+  managementGroups?: unknown;
+  options?: { $top?: unknown; $skip?: unknown; $skipToken?: unknown; resultFormat?: unknown };
+}
+
+function encodeToken(skip: number): string {
+  return Buffer.from(JSON.stringify({ skip }), "utf8").toString("base64");
+}
+
+function decodeToken(token: string): number | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(token, "base64").toString("utf8")) as { skip?: unknown };
+    return typeof v.skip === "number" && Number.isInteger(v.skip) && v.skip >= 0 ? v.skip : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function handleQuery(request: EmulatorRequest, context: ProviderContext) {
+  const body = (request.body ?? {}) as QueryBody;
+  if (typeof body.query !== "string" || body.query.trim() === "") {
+    return context.respond.error(
+      400,
+      "BadRequest",
+      "Please provide below info when asking for support: the query is required.",
+    );
+  }
+  let parsed;
+  try {
+    parsed = parseQuery(body.query);
+  } catch (e) {
+    if (e instanceof KqlError) {
+      return context.respond.error(
+        400,
+        "BadRequest",
+        "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error prior to retrying.",
+        [{ code: "InvalidQuery", message: e.message }],
+      );
+    }
+    throw e;
+  }
+  if (
+    body.subscriptions !== undefined &&
+    (!Array.isArray(body.subscriptions) || body.subscriptions.some((s) => typeof s !== "string"))
+  ) {
+    return context.respond.error(
+      400,
+      "BadRequest",
+      "The 'subscriptions' property must be an array of subscription ids.",
+    );
+  }
+  const subs = Array.isArray(body.subscriptions)
+    ? new Set((body.subscriptions as string[]).map((s) => s.toLowerCase()))
+    : undefined;
+  const options = body.options ?? {};
+  const top = Math.min(
+    MAX_TOP,
+    typeof options.$top === "number" && options.$top > 0 ? options.$top : DEFAULT_TOP,
+  );
+  let skip = typeof options.$skip === "number" && options.$skip > 0 ? options.$skip : 0;
+  if (typeof options.$skipToken === "string" && options.$skipToken) {
+    const decoded = decodeToken(options.$skipToken);
+    if (decoded === undefined) return context.respond.error(400, "BadRequest", "The $skipToken is invalid.");
+    skip = decoded;
+  }
+  const scoped = allRows(context).filter((r) => !subs || subs.has(String(r.subscriptionId)));
+  const result = runQuery(parsed, scoped);
+  const data = result.slice(skip, skip + top);
+  const next = skip + top < result.length ? encodeToken(skip + top) : undefined;
+  return context.respond.json(200, {
+    totalRecords: result.length,
+    count: data.length,
+    data,
+    facets: [],
+    resultTruncated: "false",
+    ...(next ? { $skipToken: next } : {}),
+  });
+}
+
+export function createResourceGraphProvider(): EmulatorProvider {
+  return {
+    name: "resourcegraph",
+    routes: () => [
+      {
+        method: "POST",
+        path: "/providers/Microsoft.ResourceGraph/resources",
+        apiVersions: RESOURCE_GRAPH_API_VERSIONS,
+        operationName: "Resources",
+        kind: "read",
+        handler: handleQuery,
+      },
+      {
+        method: "GET",
+        path: "/subscriptions",
+        apiVersions: SUBSCRIPTIONS_API_VERSIONS,
+        operationName: "Subscriptions_List",
+        handler: (request, context) => {
+          const items = [...context.state.subscriptions.values()]
+            .sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId))
+            .map((s) => ({
+              id: `/subscriptions/${s.subscriptionId}`,
+              subscriptionId: s.subscriptionId,
+              tenantId: s.tenantId,
+              displayName: s.displayName,
+              state: s.state,
+            }));
+          return context.respond.json(200, context.pager.page(request, items));
+        },
+      },
+    ],
+  };
+}
+
+export default createResourceGraphProvider;

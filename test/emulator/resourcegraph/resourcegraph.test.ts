@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  startEmulator,
+  trustEmulatorCertificate,
+  type RunningEmulator,
+} from "../../../dev/emulator/index.js";
+import { createPostgresProvider } from "../../../dev/emulator/providers/postgresql/index.js";
+import { createResourceGraphProvider } from "../../../dev/emulator/providers/resourcegraph/index.js";
+import { parseQuery, runQuery } from "../../../dev/emulator/providers/resourcegraph/kql.js";
+import { createArmClients } from "../../../src/lib/azure/clients.js";
+import { ResourceGraphQueries } from "../../../src/lib/azure/inventory.js";
+import {
+  createInventorySource,
+  createResourceGraphQuery,
+} from "../../../src/lib/azure/inventory/armReaders.js";
+
+const SUB_A = "11111111-1111-1111-1111-111111111111";
+const SUB_B = "22222222-2222-2222-2222-222222222222";
+const vault = `/subscriptions/${SUB_A}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu`;
+
+describe("KQL subset", () => {
+  const rows = [
+    {
+      id: "/a",
+      type: "microsoft.x/y",
+      name: "a",
+      properties: { state: "Ready" },
+      tags: { backup: "weekly" },
+    },
+    { id: "/b", type: "Microsoft.X/Z", name: "b", properties: { state: "Stopped" }, tags: {} },
+  ];
+
+  it("filters case-insensitively with =~ and projects columns and aliases", () => {
+    expect(
+      runQuery(
+        parseQuery("resources | where type =~ 'MICROSOFT.X/Y' | project id, state = properties.state"),
+        rows,
+      ),
+    ).toEqual([{ id: "/a", state: "Ready" }]);
+  });
+
+  it("supports and, in~, startswith, order by and take", () => {
+    const q = "resources | where name in~ ('A','b') and id startswith '/' | order by name desc | take 1";
+    expect(runQuery(parseQuery(q), rows).map((r) => r.id)).toEqual(["/b"]);
+  });
+
+  it("rejects what it does not understand, naming it", () => {
+    expect(() => parseQuery("resources | summarize count() by type")).toThrow(
+      "Unsupported operator 'summarize'.",
+    );
+    expect(() => parseQuery("resourcecontainers | take 1")).toThrow(
+      "Unknown table 'resourcecontainers'. Only 'resources' is supported.",
+    );
+  });
+});
+
+describe("Resource Graph provider", () => {
+  let emulator: RunningEmulator;
+
+  beforeAll(async () => {
+    const servers = [];
+    for (let i = 0; i < 7; i++) {
+      servers.push({
+        subscriptionId: i < 4 ? SUB_A : SUB_B,
+        resourceGroupName: "rg-db",
+        name: `pg-${i}`,
+        location: "westeurope",
+        tags: { backup: "weekly" },
+      });
+    }
+    emulator = await startEmulator({
+      providers: [createPostgresProvider, createResourceGraphProvider],
+      pageSize: 2,
+      seed: {
+        subscriptions: [{ subscriptionId: SUB_A }, { subscriptionId: SUB_B }],
+        servers,
+        // Another provider's slice in whatever layout it likes: the graph finds ARM-shaped resources in it.
+        providers: {
+          somedp: {
+            vaults: {
+              [vault.toLowerCase()]: {
+                resource: {
+                  id: vault,
+                  name: "bv-weu",
+                  location: "West Europe",
+                  tags: { "pgflex-autoprotect": "" },
+                  properties: {},
+                },
+                instances: [
+                  {
+                    id: `${vault}/backupInstances/pg-0-bi`,
+                    name: "pg-0-bi",
+                    properties: {
+                      dataSourceInfo: {
+                        resourceID: `/subscriptions/${SUB_A}/resourceGroups/rg-db/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-0`,
+                      },
+                      policyInfo: { policyId: `${vault}/backupPolicies/pgflex-weekly` },
+                      protectionStatus: { status: "ProtectionConfigured" },
+                      currentProtectionState: "ProtectionConfigured",
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+    trustEmulatorCertificate(emulator.caCert);
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  const clients = () =>
+    createArmClients(
+      { armEndpoint: emulator.url, armCredential: "emulator", azureClientId: undefined },
+      { tlsOptions: { ca: emulator.caCert } },
+    );
+
+  it("answers what @azure/arm-resourcegraph sends, paging with $skipToken and honouring subscriptions", async () => {
+    const query = createResourceGraphQuery(clients());
+    const first = await query({ query: ResourceGraphQueries.servers, subscriptions: [SUB_B], top: 2 });
+    expect(first.data.map((r) => (r as { name: string }).name)).toEqual(["pg-4", "pg-5"]);
+    expect(first.skipToken).toBeTruthy();
+    const second = await query({
+      query: ResourceGraphQueries.servers,
+      subscriptions: [SUB_B],
+      top: 2,
+      skipToken: first.skipToken,
+    });
+    expect(second).toEqual({
+      data: [expect.objectContaining({ name: "pg-6", subscriptionId: SUB_B, tags: { backup: "weekly" } })],
+    });
+  });
+
+  it("lists backup instances of other providers' state as resources rows", async () => {
+    const query = createResourceGraphQuery(clients());
+    const page = await query({ query: ResourceGraphQueries.instances, subscriptions: [SUB_A] });
+    expect(page.data).toEqual([
+      expect.objectContaining({
+        id: `${vault}/backupInstances/pg-0-bi`,
+        type: "microsoft.dataprotection/backupvaults/backupinstances",
+        subscriptionId: SUB_A,
+      }),
+    ]);
+  });
+
+  it("answers 400 InvalidQuery for KQL outside the subset", async () => {
+    const query = createResourceGraphQuery(clients());
+    await expect(query({ query: "resources | summarize count()" })).rejects.toMatchObject({
+      statusCode: 400,
+    });
+  });
+
+  it("feeds the inventory with one query per resource kind across all subscriptions, growing with pages only", async () => {
+    const c = clients();
+    const source = createInventorySource(c, true);
+    await emulator.control.clearRequests();
+    const snap = await source.collect({ subscriptionIds: [SUB_A, SUB_B], vaultSubscriptionIds: [SUB_A] });
+    expect(snap.servers).toHaveLength(7);
+    expect(snap.vaults.map((v) => v.id)).toEqual([vault.toLowerCase()]);
+    expect(snap.instances).toMatchObject([
+      {
+        datasourceId: `/subscriptions/${SUB_A}/resourcegroups/rg-db/providers/microsoft.dbforpostgresql/flexibleservers/pg-0`,
+        policyName: "pgflex-weekly",
+      },
+    ]);
+    // No Data Protection provider in this emulator: the vault's job history is listed as a failure, not a crash.
+    expect(snap.failures.map((f) => [f.scope, f.target])).toEqual([
+      ["jobs", vault.toLowerCase()],
+      ["vault", vault.toLowerCase()],
+    ]);
+    const graphCalls = (await emulator.control.getRequests()).filter((r) => /resourcegraph/i.test(r.path));
+    expect(graphCalls).toHaveLength(3);
+  });
+
+  it("lists subscriptions for sweeps without configured scopes", async () => {
+    const source = createInventorySource(clients(), false);
+    expect(await source.listSubscriptions()).toEqual([SUB_A, SUB_B]);
+  });
+});
