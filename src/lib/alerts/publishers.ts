@@ -1,4 +1,5 @@
 import type { TokenCredential, KeyCredential } from "@azure/core-auth";
+import type { EventGridPublisherClient } from "@azure/eventgrid";
 import type { AlertRecord } from "../store/alerts.js";
 import type { AlertPublisher } from "./alerts.js";
 
@@ -20,7 +21,7 @@ export interface EventGridPublisherOptions {
  * identity, so a redelivery after a partial failure is recognisable downstream.
  */
 export function createEventGridPublisher(options: EventGridPublisherOptions): AlertPublisher {
-  let client: Promise<import("@azure/eventgrid").EventGridPublisherClient<"CloudEvent">> | undefined;
+  let client: Promise<EventGridPublisherClient<"CloudEvent">> | undefined;
   return {
     name: "eventGrid",
     async publish(alert, publishOptions = {}) {

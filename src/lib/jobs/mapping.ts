@@ -62,9 +62,10 @@ export function observeJob(
   const status = canonicalStatus(p.status);
   const firstError = p.errorDetails?.[0];
   const endTime = p.endTime ?? undefined;
+  // The service reports `PT0S` until it fills the duration in; the end time is then the better source.
+  const reported = parseDurationInMs(p.duration);
   const durationInMs =
-    parseDurationInMs(p.duration) ??
-    (endTime ? new Date(endTime).getTime() - new Date(p.startTime).getTime() : undefined);
+    reported || !endTime ? reported : new Date(endTime).getTime() - new Date(p.startTime).getTime();
   const bytes = p.extendedInfo?.dataTransferredInBytes;
   const retentionTag = p.extendedInfo?.additionalDetails?.["RetentionTag"];
   return {

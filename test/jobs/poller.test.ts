@@ -1,0 +1,211 @@
+import { describe, expect, it } from "vitest";
+import { createAlerter, type AlertPublisher } from "../../src/lib/alerts/alerts.js";
+import { createJobOutcomeHandler } from "../../src/lib/backups/outcomes.js";
+import { createJobPoller, type JobPollerDeps } from "../../src/lib/jobs/poller.js";
+import type { AlertRecord } from "../../src/lib/store/alerts.js";
+import { useAzurite } from "../support/azurite.js";
+import { aFakeAzure, aJob } from "../fixtures/jobs/azure.js";
+import { VAULT, aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
+
+const azurite = useAzurite();
+
+function setup(options: { pageSize?: number } = {}) {
+  const storage = aStorage(azurite.connectionString);
+  const azure = aFakeAzure(options);
+  const published: AlertRecord[] = [];
+  const publisher: AlertPublisher = { name: "capture", publish: async (a) => void published.push(a) };
+  const alerter = createAlerter({ store: storage.alerts, publishers: [publisher] });
+  const deps: JobPollerDeps = {
+    gateway: azure.gateway,
+    jobs: storage.jobs,
+    activeJobs: storage.activeJobs,
+    cursors: storage.cursors,
+    knownVaults: async () => [VAULT],
+    onFinished: createJobOutcomeHandler({ servers: storage.servers, alerter }),
+  };
+  const poller = createJobPoller(deps);
+  const active = async () => {
+    const rows = [];
+    for await (const r of storage.activeJobs.list()) rows.push(r);
+    return rows;
+  };
+  const history = async () => {
+    const rows = [];
+    for await (const r of storage.jobs.list()) rows.push(r);
+    return rows;
+  };
+  return { storage, azure, poller, published, deps, active, history };
+}
+
+describe("job poller", () => {
+  it("records a policy-scheduled job it did not start and follows it to Completed", async () => {
+    const { azure, poller, storage, active } = setup();
+    const job = azure.add(aJob({ server: "pg-one", isUserTriggered: false }));
+    const id = job.name ?? "";
+
+    const first = await poller.pollOnce();
+    expect(first).toMatchObject({ vaults: 1, inserted: 1, finished: 0 });
+    expect(await storage.jobs.getById(id)).toMatchObject({
+      jobId: id,
+      origin: "policy",
+      status: "InProgress",
+      serverId: serverId("pg-one"),
+    });
+    expect((await active()).map((r) => r.jobId)).toEqual([id]);
+
+    azure.update(id, {
+      status: "Completed",
+      endTime: "2026-11-25T10:12:15.8223345Z",
+      duration: "PT12M15.8223345S",
+      extendedInfo: { dataTransferredInBytes: 69088 },
+    });
+    const second = await poller.pollOnce();
+    expect(second).toMatchObject({ updated: 1, finished: 1 });
+    expect(await storage.jobs.getById(id)).toMatchObject({
+      status: "Completed",
+      startTime: "2026-11-25T10:00:00.000Z",
+      endTime: "2026-11-25T10:12:15.822Z",
+      durationInMs: 735_822,
+      bytesTransferred: 69088,
+      origin: "policy",
+    });
+    expect(await active()).toEqual([]);
+  });
+
+  it("records a failure with the error and recommended action and raises one alert", async () => {
+    const { azure, poller, storage, published } = setup();
+    await storage.servers.create(aServer("pg-one"));
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await poller.pollOnce();
+    azure.update(id, {
+      status: "Failed",
+      endTime: "2026-11-25T10:05:00Z",
+      errorDetails: [
+        {
+          code: "UserErrorMissingRequiredPermissions",
+          message: "The vault lacks a role.",
+          recommendedAction: ["Grant the role.", "Retry."],
+        },
+      ],
+    });
+    await poller.pollOnce();
+    await poller.pollOnce();
+
+    expect(await storage.jobs.getById(id)).toMatchObject({
+      status: "Failed",
+      errorCode: "UserErrorMissingRequiredPermissions",
+      errorMessage: "The vault lacks a role.",
+      recommendedAction: "Grant the role. Retry.",
+    });
+    expect(published.map((a) => [a.kind, a.jobId, a.message])).toEqual([
+      [
+        "JobFailed",
+        id,
+        `Backup job ${id} of ${serverId("pg-one")} ended Failed with UserErrorMissingRequiredPermissions: The vault lacks a role.`,
+      ],
+    ]);
+    expect(await storage.servers.get(serverId("pg-one"))).toMatchObject({
+      lastBackupStatus: "Failed",
+      lastJobId: id,
+      lastBackupAt: "2026-11-25T10:05:00.000Z",
+    });
+  });
+
+  it("records CompletedWithWarnings as finished", async () => {
+    const { azure, poller, storage, active } = setup();
+    const id = azure.add(aJob({ server: "pg-two" })).name ?? "";
+    await poller.pollOnce();
+    azure.update(id, { status: "completedwithwarnings", endTime: "2026-11-25T10:01:00Z" });
+    await poller.pollOnce();
+    expect(await storage.jobs.getById(id)).toMatchObject({
+      status: "CompletedWithWarnings",
+      durationInMs: 60_000,
+    });
+    expect(await active()).toEqual([]);
+  });
+
+  it("reads a followed job alone only when the listing misses it", async () => {
+    const { azure, poller, storage } = setup();
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await poller.pollOnce();
+    const job = azure.hide(id);
+    // The listing no longer shows it, but a GET still finds it finished.
+    const getJob = azure.gateway.getJob.bind(azure.gateway);
+    let reads = 0;
+    azure.gateway.getJob = async (v, j) => {
+      reads++;
+      return j === id && job?.properties
+        ? { ...job, properties: { ...job.properties, status: "Completed", endTime: "2026-11-25T10:03:00Z" } }
+        : getJob(v, j);
+    };
+    await poller.pollOnce();
+    expect(reads).toBe(1);
+    expect(await storage.jobs.getById(id)).toMatchObject({ status: "Completed" });
+  });
+
+  it("lists each vault once per page and fetches nothing when every job is in the listing", async () => {
+    const { azure, poller, deps } = setup({ pageSize: 50 });
+    const vaults = [1, 2, 3].map((n) => VAULT.replace("bv-weu", `bv-${n}`));
+    deps.knownVaults = async () => vaults;
+    for (const vault of vaults)
+      for (let i = 0; i < 120; i++)
+        azure.add(
+          aJob({
+            vault,
+            server: `pg-${i}`,
+            startTime: `2026-11-25T09:${String(i % 60).padStart(2, "0")}:00Z`,
+          }),
+        );
+    const result = await createJobPoller(deps).pollOnce();
+    expect(result).toMatchObject({ vaults: 3, listed: 360, inserted: 360, fetched: 0 });
+    expect(azure.calls.listPages).toBe(9);
+    azure.calls.listPages = 0;
+    const second = await poller.pollOnce();
+    expect(second).toMatchObject({ fetched: 0, inserted: 0, updated: 0 });
+    expect(azure.calls.get).toBe(0);
+  });
+
+  it("keeps one row per job whether the job id is a bare GUID or a full id", async () => {
+    const { azure, poller, storage, history } = setup();
+    const job = azure.add(aJob({ server: "pg-one" }));
+    job.name = `${job.id}`; // some answers name the job by its full id
+    await poller.pollOnce();
+    expect((await history()).map((r) => r.jobId)).toEqual([job.id?.split("/").pop()]);
+    expect(await storage.jobs.getById(job.id?.split("/").pop() ?? "")).toMatchObject({
+      jobResourceId: job.id,
+    });
+  });
+
+  it("loses no update when two pollers race on the same job", async () => {
+    const { azure, deps, storage, published, active } = setup();
+    await storage.servers.create(aServer("pg-one"));
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await createJobPoller(deps).pollOnce();
+    azure.update(id, {
+      status: "Failed",
+      endTime: "2026-11-25T10:05:00Z",
+      errorDetails: [{ code: "E1", message: "boom" }],
+    });
+    const [a, b] = await Promise.all([createJobPoller(deps).pollOnce(), createJobPoller(deps).pollOnce()]);
+    expect(a.updated + b.updated).toBeGreaterThanOrEqual(1);
+    expect(await storage.jobs.getById(id)).toMatchObject({
+      status: "Failed",
+      errorCode: "E1",
+      errorMessage: "boom",
+    });
+    expect(published).toHaveLength(1);
+    expect(await active()).toEqual([]);
+  });
+
+  it("never moves a finished job back to InProgress when a poller holds an older answer", async () => {
+    const { azure, deps, storage } = setup();
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await createJobPoller(deps).pollOnce();
+    azure.update(id, { status: "Completed", endTime: "2026-11-25T10:05:00Z" });
+    await createJobPoller(deps).pollOnce();
+    // A late, stale listing still says InProgress.
+    azure.update(id, { status: "InProgress", endTime: null });
+    await createJobPoller(deps).pollOnce();
+    expect(await storage.jobs.getById(id)).toMatchObject({ status: "Completed" });
+  });
+});
