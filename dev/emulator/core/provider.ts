@@ -208,6 +208,8 @@ export interface LroOutcome {
   result?: unknown;
   /** Optional `properties` merged into the status body (e.g. `{ jobId }`). */
   properties?: Record<string, unknown>;
+  /** HTTP status of the `Location` URL for a failed operation (default 400). */
+  failureStatusCode?: number;
 }
 
 export interface StartLroOptions {

@@ -1,0 +1,29 @@
+import type { EmulatorResponse, ResponseHelpers } from "./provider.js";
+
+export function armError(
+  status: number,
+  code: string,
+  message: string,
+  details?: Array<{ code: string; message: string; target?: string }>,
+  headers?: Record<string, string>,
+): EmulatorResponse {
+  return {
+    status,
+    body: { error: details ? { code, message, details } : { code, message } },
+    ...(headers ? { headers } : {}),
+  };
+}
+
+export const responseHelpers: ResponseHelpers = {
+  json: (status, body, headers) => ({ status, body, ...(headers ? { headers } : {}) }),
+  error: (status, code, message, details) => armError(status, code, message, details),
+  notFound(resourceType, resourceName, resourceGroupName) {
+    const where = resourceGroupName ? ` under resource group '${resourceGroupName}'` : "";
+    return armError(
+      404,
+      "ResourceNotFound",
+      `The Resource '${resourceType}/${resourceName}'${where} was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+    );
+  },
+  empty: (status = 204, headers) => ({ status, ...(headers ? { headers } : {}) }),
+};

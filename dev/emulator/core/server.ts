@@ -1,0 +1,629 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import type {
+  EmulatorProvider,
+  EmulatorRequest,
+  EmulatorResponse,
+  HttpMethod,
+  OperationKind,
+  ProviderContext,
+  ProviderFactoryOptions,
+  RouteDefinition,
+} from "./provider.js";
+import { createClock, createScheduler } from "./clock.js";
+import { createEventGrid, type EventGrid } from "./eventgrid.js";
+import { createFaultInjector, type FaultConfig, type FaultInjector } from "./faults.js";
+import { isGuid, isResourceGroupName, lower, parseResourceId } from "./ids.js";
+import { createLroRegistry, type LroRegistry } from "./lro.js";
+import { createRandom } from "./random.js";
+import { createRoleChecker } from "./rbac.js";
+import { armError, responseHelpers } from "./responses.js";
+import { createRouter, type Router } from "./router.js";
+import { createState, type EmulatorState } from "./state.js";
+import { createThrottler, DEFAULT_THROTTLING, type Throttler, type ThrottlingConfig } from "./throttle.js";
+import { instantiate, type ProviderSource } from "./providers.js";
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_REQUEST_LOG = 20_000;
+/** Principal used when the bearer token is not a JWT with an `oid` (e.g. the static emulator token). */
+export const EMULATOR_ADMIN_PRINCIPAL_ID = "00000000-0000-0000-0000-00000000ad01";
+
+export interface RequestLogEntry {
+  seq: number;
+  /** Real wall-clock time of arrival. */
+  time: string;
+  method: string;
+  path: string;
+  operationName: string;
+  kind?: OperationKind;
+  status: number;
+  durationInMs: number;
+  fault?: string;
+}
+
+export interface OperationCounter {
+  count: number;
+  reads: number;
+  writes: number;
+  statuses: Record<string, number>;
+}
+
+export interface CoreOptions {
+  host: string;
+  timeScale: number;
+  provisioningDelayInMs: number;
+  rbacPropagationDelayInMs: number;
+  pageSize: number;
+  region: string;
+  maxBodyBytes: number;
+  faults: FaultConfig;
+  throttling: ThrottlingConfig;
+  knownSubscriptionsOnly: boolean;
+  providerOptions: Record<string, unknown>;
+  verbose: boolean;
+}
+
+export interface ControlHandler {
+  (
+    request: { method: string; path: string; query: URLSearchParams; body: unknown },
+    core: EmulatorCore,
+  ): Promise<EmulatorResponse>;
+}
+
+export interface EmulatorCore {
+  readonly state: EmulatorState;
+  readonly faults: FaultInjector;
+  readonly throttler: Throttler;
+  readonly eventGrid: EventGrid;
+  readonly lro: LroRegistry;
+  readonly context: ProviderContext;
+  readonly providers: EmulatorProvider[];
+  readonly options: CoreOptions;
+  requestLog(): RequestLogEntry[];
+  clearRequestLog(): void;
+  counters(): Record<string, OperationCounter>;
+  resetCounters(): void;
+  notifyStateLoaded(): void;
+  baseUrl(): string;
+  listen(port: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+interface Dispatch {
+  route?: RouteDefinition;
+  operationName: string;
+  kind: OperationKind;
+  fault?: string;
+}
+
+function jsonBody(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return true;
+  const type = (value.split(";")[0] ?? "").trim().toLowerCase();
+  return type === "application/json" || type === "text/json" || type.endsWith("+json");
+}
+
+function callerFromToken(token: string): { principalId: string; expired: boolean } {
+  const parts = token.split(".");
+  if (parts.length !== 3) return { principalId: EMULATOR_ADMIN_PRINCIPAL_ID, expired: false };
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1] ?? "", "base64url").toString("utf8")) as {
+      oid?: string;
+      exp?: number;
+    };
+    return {
+      principalId: payload.oid ?? EMULATOR_ADMIN_PRINCIPAL_ID,
+      expired: typeof payload.exp === "number" && payload.exp * 1000 < Date.now(),
+    };
+  } catch {
+    return { principalId: EMULATOR_ADMIN_PRINCIPAL_ID, expired: false };
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+export async function createEmulatorCore(
+  sources: readonly ProviderSource[],
+  options: CoreOptions,
+  tls: { key: string; cert: string },
+  control: ControlHandler,
+  faultSeed?: number,
+): Promise<EmulatorCore> {
+  let port = 0;
+  const log = (message: string): void => {
+    if (options.verbose) process.stderr.write(`[arm-emulator] ${message}\n`);
+  };
+  const clock = createClock(options.timeScale);
+  const scheduler = createScheduler(clock, log);
+  const random = createRandom(faultSeed);
+  const state = createState();
+  const faults = createFaultInjector({ ...options.faults, seed: options.faults.seed ?? faultSeed });
+  const throttler = createThrottler(clock, options.throttling);
+  const baseUrl = (): string =>
+    `https://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  const eventGrid = createEventGrid({
+    clock,
+    scheduler,
+    random,
+    log,
+    validationUrlFor: (id, code) =>
+      `${baseUrl()}/_emulator/eventgrid/validate?id=${encodeURIComponent(id)}&code=${encodeURIComponent(code)}`,
+  });
+  const lro = createLroRegistry({ clock, scheduler, newGuid: () => random.guid(), baseUrl, log });
+  const providerOptions: ProviderFactoryOptions = {
+    timeScale: options.timeScale,
+    provisioningDelayInMs: options.provisioningDelayInMs,
+    rbacPropagationDelayInMs: options.rbacPropagationDelayInMs,
+    pageSize: options.pageSize,
+    providerOptions: options.providerOptions,
+  };
+
+  const context: ProviderContext = {
+    state,
+    clock,
+    scheduler,
+    lro: lro.helpersFor("Operation"),
+    rbac: createRoleChecker(() => state.roleAssignments.values(), clock),
+    servers: {
+      get: (id) => state.servers.get(lower(id.replace(/\/+$/u, ""))),
+      list: (filter = {}) =>
+        [...state.servers.values()].filter(
+          (server) =>
+            (!filter.subscriptionId || lower(server.subscriptionId) === lower(filter.subscriptionId)) &&
+            (!filter.resourceGroupName ||
+              lower(server.resourceGroupName) === lower(filter.resourceGroupName)),
+        ),
+    },
+    pager: {
+      page(request, items, pageOptions = {}) {
+        const size = Math.max(1, pageOptions.pageSize ?? options.pageSize);
+        const skip = Number.parseInt(request.query.$skipToken ?? request.query.$skiptoken ?? "0", 10) || 0;
+        const value = items.slice(skip, skip + size);
+        if (skip + size >= items.length) return { value };
+        const query = new URLSearchParams();
+        for (const [key, val] of Object.entries(request.query)) {
+          if (lower(key) !== "$skiptoken") query.set(key, val);
+        }
+        query.set("$skipToken", String(skip + size));
+        return { value, nextLink: `${baseUrl()}${request.path}?${query.toString()}` };
+      },
+    },
+    events: eventGrid.publisher,
+    respond: responseHelpers,
+    baseUrl,
+    newGuid: () => random.guid(),
+    options: providerOptions,
+    log,
+  };
+
+  const providers = sources.map((source) => instantiate(source, providerOptions));
+  const routes = providers.flatMap((provider) => provider.routes(context));
+  const router: Router = createRouter(routes);
+  const contexts = new Map<string, ProviderContext>();
+  const contextFor = (operationName: string): ProviderContext => {
+    let found = contexts.get(operationName);
+    if (!found) {
+      found = { ...context, lro: lro.helpersFor(operationName) };
+      contexts.set(operationName, found);
+    }
+    return found;
+  };
+
+  let seq = 0;
+  let log_: RequestLogEntry[] = [];
+  let counters = new Map<string, OperationCounter>();
+  const sockets = new Set<Socket>();
+  const heldTimers = new Set<NodeJS.Timeout>();
+
+  const record = (entry: Omit<RequestLogEntry, "seq">): void => {
+    seq += 1;
+    log_.push({ seq, ...entry });
+    if (log_.length > MAX_REQUEST_LOG) log_ = log_.slice(-MAX_REQUEST_LOG);
+    if (entry.operationName.startsWith("_emulator")) return;
+    const counter = counters.get(entry.operationName) ?? { count: 0, reads: 0, writes: 0, statuses: {} };
+    counter.count += 1;
+    if (entry.kind === "read") counter.reads += 1;
+    if (entry.kind === "write") counter.writes += 1;
+    counter.statuses[String(entry.status)] = (counter.statuses[String(entry.status)] ?? 0) + 1;
+    counters.set(entry.operationName, counter);
+  };
+
+  const send = (
+    res: ServerResponse,
+    response: EmulatorResponse,
+    extraHeaders: Record<string, string>,
+  ): void => {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { ...extraHeaders, ...(response.headers ?? {}) };
+    if (response.body !== undefined) {
+      const text = JSON.stringify(response.body);
+      headers["Content-Type"] = "application/json; charset=utf-8";
+      headers["Content-Length"] = String(Buffer.byteLength(text));
+      res.writeHead(response.status, headers);
+      res.end(text);
+    } else {
+      headers["Content-Length"] = "0";
+      res.writeHead(response.status, headers);
+      res.end();
+    }
+  };
+
+  const readBody = (req: IncomingMessage): Promise<{ text: string; tooLarge: boolean }> =>
+    new Promise((resolve, reject) => {
+      const declared = Number.parseInt(req.headers["content-length"] ?? "", 10);
+      if (declared > options.maxBodyBytes) {
+        req.resume();
+        resolve({ text: "", tooLarge: true });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > options.maxBodyBytes) tooLarge = true;
+        else chunks.push(chunk);
+      });
+      req.on("end", () => resolve({ text: Buffer.concat(chunks).toString("utf8"), tooLarge }));
+      req.on("error", reject);
+    });
+
+  async function handleArm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    bodyText: string,
+    tooLarge: boolean,
+    dispatch: Dispatch,
+    baseHeaders: Record<string, string>,
+  ): Promise<EmulatorResponse | "held" | "reset"> {
+    const method = (req.method ?? "GET").toUpperCase() as HttpMethod;
+    const authorization = req.headers.authorization ?? "";
+    if (!authorization) {
+      baseHeaders["WWW-Authenticate"] =
+        'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."';
+      return armError(
+        401,
+        "AuthenticationFailed",
+        "Authentication failed. The 'Authorization' header is missing.",
+      );
+    }
+    const bearer = /^Bearer\s+(\S+)$/iu.exec(authorization);
+    if (!bearer?.[1]) {
+      return armError(
+        401,
+        "InvalidAuthenticationToken",
+        "The access token is invalid. The 'Authorization' header is provided in an invalid format.",
+      );
+    }
+    const caller = callerFromToken(bearer[1]);
+    if (caller.expired) {
+      return armError(
+        401,
+        "ExpiredAuthenticationToken",
+        "The access token expiry UTC time is earlier than current UTC time.",
+      );
+    }
+
+    let segments: string[];
+    try {
+      segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    } catch {
+      return armError(400, "InvalidRequestUri", `The request URI '${url.pathname}' is not valid.`);
+    }
+    const path = `/${segments.join("/")}`;
+    const lowerPath = lower(path);
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = value;
+    const apiVersion = url.searchParams.get("api-version");
+    if (!apiVersion) {
+      return armError(
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+      );
+    }
+
+    const lroEndpoint = method === "GET" ? lro.endpointFor(lowerPath) : undefined;
+    const matched = lroEndpoint ? { pathMatched: true } : router.match(segments, method);
+    const route = "match" in matched ? matched.match?.route : undefined;
+    const params = "match" in matched ? (matched.match?.params ?? {}) : {};
+    if (lroEndpoint) {
+      dispatch.operationName = lroEndpoint.operationName;
+      dispatch.kind = "read";
+    } else if (!route) {
+      if (matched.pathMatched) {
+        return armError(
+          405,
+          "MethodNotAllowed",
+          `The requested resource does not support http method '${method}'.`,
+        );
+      }
+      const parsed = parseResourceId(path);
+      if (parsed.resourceType) {
+        return armError(
+          404,
+          "InvalidResourceType",
+          `The resource type '${parsed.resourceType.split("/").slice(1).join("/")}' could not be found in the namespace '${parsed.provider ?? ""}' for api version '${apiVersion}'.`,
+        );
+      }
+      return armError(404, "ResourceNotFound", `The requested resource '${path}' was not found.`);
+    } else {
+      dispatch.route = route;
+      dispatch.operationName = route.operationName;
+      dispatch.kind = route.kind ?? (method === "GET" || method === "HEAD" ? "read" : "write");
+      if (!route.apiVersions.some((v) => lower(v) === lower(apiVersion))) {
+        return armError(
+          400,
+          "InvalidApiVersionParameter",
+          `The api-version '${apiVersion}' is invalid. The supported versions are '${route.apiVersions.join(",")}'.`,
+        );
+      }
+    }
+
+    const subscriptionId =
+      lroEndpoint?.subscriptionId ?? params.subscriptionId ?? parseResourceId(path).subscriptionId;
+    if (subscriptionId !== undefined && !isGuid(subscriptionId)) {
+      return armError(
+        400,
+        "InvalidSubscriptionId",
+        `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`,
+      );
+    }
+    if (subscriptionId !== undefined) {
+      if (options.knownSubscriptionsOnly && !state.getSubscription(subscriptionId)) {
+        return armError(
+          404,
+          "SubscriptionNotFound",
+          `The subscription '${subscriptionId}' could not be found.`,
+        );
+      }
+      state.ensureSubscription(subscriptionId);
+    }
+    const resourceGroupName = params.resourceGroupName ?? parseResourceId(path).resourceGroupName;
+    if (resourceGroupName !== undefined && !isResourceGroupName(resourceGroupName)) {
+      return armError(
+        400,
+        "InvalidResourceGroupName",
+        `The resource group name '${resourceGroupName}' is invalid. It must be 1-90 characters of letters, digits, underscores, hyphens, periods (not at the end) or parentheses.`,
+      );
+    }
+
+    const decision = throttler.take(subscriptionId ?? "tenant", options.region, dispatch.kind);
+    baseHeaders[`x-ms-ratelimit-remaining-subscription-${dispatch.kind === "read" ? "reads" : "writes"}`] =
+      String(decision.remaining);
+    if (!decision.allowed) {
+      const seconds = Math.max(1, Math.ceil(decision.retryAfterInMs / 1000));
+      const headers: Record<string, string> = { "Retry-After": String(seconds) };
+      // The SDK prefers retry-after-ms over Retry-After: lets time-scaled runs wait scaled time.
+      if (options.timeScale !== 1)
+        headers["retry-after-ms"] = String(Math.ceil(clock.toRealMs(decision.retryAfterInMs)));
+      return armError(
+        429,
+        dispatch.kind === "read" ? "SubscriptionRequestsThrottled" : "SubscriptionRequestsThrottled",
+        `Number of '${dispatch.kind}' requests for subscription '${subscriptionId ?? "tenant"}' actor '${caller.principalId}' exceeded. Please try after '${seconds}' seconds.`,
+        undefined,
+        headers,
+      );
+    }
+
+    const fault = faults.decide(dispatch.operationName, method, lowerPath);
+    if (fault.latencyInMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyInMs));
+    if (fault.fault) {
+      dispatch.fault = fault.fault;
+      if (fault.fault === "reset") return "reset";
+      if (fault.fault === "timeout") return "held";
+      if (fault.fault === "503") {
+        return armError(
+          503,
+          "ServiceUnavailable",
+          "The service is temporarily unavailable. Please retry later.",
+        );
+      }
+      return armError(
+        500,
+        "InternalServerError",
+        "Encountered internal server error. Diagnostic information: injected fault.",
+      );
+    }
+
+    if (lroEndpoint) return lro.serve(lroEndpoint);
+    if (!route) return armError(500, "InternalServerError", "No route.");
+
+    if (tooLarge) {
+      return armError(
+        413,
+        "RequestEntityTooLarge",
+        `The request content size exceeds the maximum of '${options.maxBodyBytes}' bytes.`,
+      );
+    }
+    let body: unknown;
+    if (bodyText.trim() !== "") {
+      if (!isJsonContentType(req.headers["content-type"])) {
+        return armError(
+          415,
+          "UnsupportedMediaType",
+          `The content media type '${req.headers["content-type"] ?? ""}' is not supported. Only 'application/json' is supported.`,
+        );
+      }
+      const parsed = jsonBody(bodyText);
+      if (!parsed.ok) {
+        return armError(
+          400,
+          "InvalidRequestContent",
+          `The request content was invalid and could not be deserialized: '${parsed.message}'.`,
+        );
+      }
+      body = parsed.value;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (typeof value === "string") headers[key] = value;
+      else if (Array.isArray(value)) headers[key] = value.join(", ");
+    }
+    const request: EmulatorRequest = {
+      method,
+      path,
+      lowerPath,
+      query,
+      apiVersion,
+      headers,
+      body,
+      params,
+      requestId: baseHeaders["x-ms-request-id"] ?? "",
+      callerPrincipalId: caller.principalId,
+    };
+    try {
+      return await route.handler(request, contextFor(route.operationName));
+    } catch (error) {
+      process.stderr.write(
+        `[arm-emulator] ${route.operationName} failed: ${String(error instanceof Error ? error.stack : error)}\n`,
+      );
+      return armError(500, "InternalServerError", "The emulator failed to process the request.");
+    }
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const time = new Date().toISOString();
+    const requestId = random.guid();
+    const baseHeaders: Record<string, string> = {
+      "x-ms-request-id": requestId,
+      "x-ms-correlation-request-id": lower(String(req.headers["x-ms-correlation-request-id"] ?? requestId)),
+    };
+    const url = new URL(req.url ?? "/", "https://emulator.invalid");
+    const dispatch: Dispatch = { operationName: "Unknown", kind: "read" };
+    let status = 500;
+    try {
+      const { text, tooLarge } = await readBody(req);
+      if (url.pathname === "/_emulator" || url.pathname.startsWith("/_emulator/")) {
+        dispatch.operationName = "_emulator";
+        let response: EmulatorResponse;
+        if (!isLoopback(req.socket.remoteAddress)) {
+          response = armError(403, "Forbidden", "The control API answers loopback callers only.");
+        } else if (tooLarge) {
+          response = armError(413, "RequestEntityTooLarge", "The request content is too large.");
+        } else {
+          const parsed = text.trim() === "" ? { ok: true as const, value: undefined } : jsonBody(text);
+          response = parsed.ok
+            ? await control(
+                {
+                  method: req.method ?? "GET",
+                  path: url.pathname,
+                  query: url.searchParams,
+                  body: parsed.value,
+                },
+                core,
+              ).catch((error: unknown) =>
+                armError(400, "InvalidRequest", error instanceof Error ? error.message : String(error)),
+              )
+            : armError(400, "InvalidRequestContent", `The request content was invalid: '${parsed.message}'.`);
+        }
+        status = response.status;
+        send(res, response, baseHeaders);
+        return;
+      }
+      const outcome = await handleArm(req, res, url, text, tooLarge, dispatch, baseHeaders);
+      if (outcome === "reset") {
+        status = 0;
+        req.socket.destroy();
+        return;
+      }
+      if (outcome === "held") {
+        status = 0;
+        const timer = setTimeout(() => {
+          heldTimers.delete(timer);
+          req.socket.destroy();
+        }, clock.toRealMs(240_000));
+        heldTimers.add(timer);
+        return;
+      }
+      status = outcome.status;
+      send(res, outcome, baseHeaders);
+    } catch (error) {
+      process.stderr.write(`[arm-emulator] request failed: ${String(error)}\n`);
+      status = 500;
+      send(
+        res,
+        armError(500, "InternalServerError", "The emulator failed to process the request."),
+        baseHeaders,
+      );
+    } finally {
+      record({
+        time,
+        method: req.method ?? "GET",
+        path: url.pathname,
+        operationName: dispatch.operationName,
+        kind: dispatch.kind,
+        status,
+        durationInMs: Math.round((performance.now() - started) * 100) / 100,
+        ...(dispatch.fault ? { fault: dispatch.fault } : {}),
+      });
+    }
+  }
+
+  const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    void onRequest(req, res);
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("tlsClientError", () => undefined);
+
+  const core: EmulatorCore = {
+    state,
+    faults,
+    throttler,
+    eventGrid,
+    lro,
+    context,
+    providers,
+    options,
+    requestLog: () => [...log_],
+    clearRequestLog() {
+      log_ = [];
+    },
+    counters: () =>
+      Object.fromEntries([...counters].map(([name, counter]) => [name, structuredClone(counter)])),
+    resetCounters() {
+      counters = new Map();
+    },
+    notifyStateLoaded() {
+      for (const provider of providers) provider.onStateLoaded?.(context);
+    },
+    baseUrl,
+    listen: (requestedPort) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(requestedPort, options.host, () => {
+          const address = server.address();
+          port = typeof address === "object" && address ? address.port : requestedPort;
+          resolve(port);
+        });
+      }),
+    async stop() {
+      scheduler.cancelAll();
+      eventGrid.stop();
+      for (const timer of heldTimers) clearTimeout(timer);
+      heldTimers.clear();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return core;
+}
+
+export const DEFAULT_CORE_THROTTLING = DEFAULT_THROTTLING;

@@ -1,0 +1,352 @@
+import type {
+  EmulatorProvider,
+  EmulatorRequest,
+  EmulatorResponse,
+  ProviderContext,
+  ServerRecord,
+  ServerState,
+} from "../../core/provider.js";
+import { defaultServerProperties, serverIdFor } from "../../core/state.js";
+
+/** What `@azure/arm-postgresql-flexible` 9 sends. */
+export const POSTGRES_API_VERSIONS = ["2025-08-01", "2024-08-01", "2025-06-01-preview"] as const;
+const TYPE = "Microsoft.DBforPostgreSQL/flexibleServers";
+const SERVER_PATH =
+  "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{serverName}";
+/** PG Flexible server names: 3–63 lower-case letters, digits and hyphens, not starting or ending with a hyphen. */
+const SERVER_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/u;
+const BUSY_STATES: readonly ServerState[] = [
+  "Provisioning",
+  "Updating",
+  "Dropping",
+  "Starting",
+  "Stopping",
+  "Restarting",
+];
+/** Properties never echoed back (secrets) or not stored. */
+const WRITE_ONLY = ["administratorLoginPassword"];
+
+function toResource(server: ServerRecord): Record<string, unknown> {
+  return {
+    sku: server.sku,
+    systemData: server.systemData ?? {},
+    properties: server.properties,
+    location: server.location,
+    tags: server.tags,
+    id: server.id,
+    name: server.name,
+    type: TYPE,
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function stripSecrets(properties: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...properties };
+  for (const key of WRITE_ONLY) delete copy[key];
+  for (const key of ["state", "fullyQualifiedDomainName", "minorVersion"]) delete copy[key];
+  return copy;
+}
+
+/** Deep merge of plain objects (PATCH semantics for nested properties such as `storage`). */
+function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = out[key];
+    out[key] = isObject(value) && isObject(current) ? merge(current, value) : value;
+  }
+  return out;
+}
+
+function validateTags(tags: unknown): string | undefined {
+  if (tags === undefined) return undefined;
+  if (!isObject(tags)) return "The 'tags' property must be an object of string values.";
+  for (const [key, value] of Object.entries(tags)) {
+    if (typeof value !== "string") return `The value of tag '${key}' must be a string.`;
+  }
+  return undefined;
+}
+
+export function createPostgresProvider(): EmulatorProvider {
+  const operationPaths = (subscriptionId: string, location: string) => ({
+    statusPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/azureAsyncOperation`,
+    resultPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/operationResults`,
+  });
+
+  const publishWrite = (context: ProviderContext, server: ServerRecord, deleted = false): void =>
+    context.events.publish({
+      eventType: deleted
+        ? "Microsoft.Resources.ResourceDeleteSuccess"
+        : "Microsoft.Resources.ResourceWriteSuccess",
+      subject: server.id,
+      subscriptionId: server.subscriptionId,
+      resourceGroupName: server.resourceGroupName,
+      operationName: `${TYPE}/${deleted ? "delete" : "write"}`,
+    });
+
+  const notFound = (context: ProviderContext, request: EmulatorRequest): EmulatorResponse => {
+    const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
+    if (!context.state.getResourceGroup(subscriptionId, resourceGroupName)) {
+      return context.respond.error(
+        404,
+        "ResourceGroupNotFound",
+        `Resource group '${resourceGroupName}' could not be found.`,
+      );
+    }
+    return context.respond.notFound(TYPE, serverName, resourceGroupName);
+  };
+
+  const lookup = (context: ProviderContext, request: EmulatorRequest): ServerRecord | undefined => {
+    const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
+    return context.servers.get(serverIdFor(subscriptionId, resourceGroupName, serverName));
+  };
+
+  /** Runs `state` for the operation's duration, then `done` and the event; answers 202 with LRO headers. */
+  const startTransition = (
+    context: ProviderContext,
+    request: EmulatorRequest,
+    server: ServerRecord,
+    transient: ServerState,
+    durationInMs: number,
+    done: () => void,
+    deleted = false,
+  ): EmulatorResponse => {
+    server.properties.state = transient;
+    const handle = context.lro.start({
+      ...operationPaths(server.subscriptionId, server.location),
+      apiVersion: request.apiVersion,
+      durationInMs,
+      subscriptionId: server.subscriptionId,
+      complete: () => {
+        done();
+        publishWrite(context, server, deleted);
+        return { status: "Succeeded" };
+      },
+    });
+    return context.respond.json(202, undefined, handle.headers);
+  };
+
+  return {
+    name: "postgresql",
+    routes: (context) => [
+      {
+        method: "GET",
+        path: "/subscriptions/{subscriptionId}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
+        apiVersions: POSTGRES_API_VERSIONS,
+        operationName: "Servers_ListBySubscription",
+        handler: (request) => {
+          const servers = context.servers.list({ subscriptionId: request.params.subscriptionId ?? "" });
+          return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
+        },
+      },
+      {
+        method: "GET",
+        path: "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
+        apiVersions: POSTGRES_API_VERSIONS,
+        operationName: "Servers_ListByResourceGroup",
+        handler: (request) => {
+          const { subscriptionId = "", resourceGroupName = "" } = request.params;
+          if (!context.state.getResourceGroup(subscriptionId, resourceGroupName)) {
+            return context.respond.error(
+              404,
+              "ResourceGroupNotFound",
+              `Resource group '${resourceGroupName}' could not be found.`,
+            );
+          }
+          const servers = context.servers.list({ subscriptionId, resourceGroupName });
+          return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
+        },
+      },
+      {
+        method: "GET",
+        path: SERVER_PATH,
+        apiVersions: POSTGRES_API_VERSIONS,
+        operationName: "Servers_Get",
+        handler: (request) => {
+          const server = lookup(context, request);
+          return server ? context.respond.json(200, toResource(server)) : notFound(context, request);
+        },
+      },
+      {
+        method: "PUT",
+        path: SERVER_PATH,
+        apiVersions: POSTGRES_API_VERSIONS,
+        operationName: "Servers_CreateOrUpdate",
+        handler: (request) => {
+          const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
+          if (!SERVER_NAME.test(serverName)) {
+            return context.respond.error(
+              400,
+              "InvalidResourceName",
+              `The resource name '${serverName}' is invalid. Server names must be 3 to 63 characters of lower-case letters, digits and hyphens, and cannot start or end with a hyphen.`,
+            );
+          }
+          if (!isObject(request.body)) {
+            return context.respond.error(
+              400,
+              "InvalidRequestContent",
+              "The request content was invalid: a server object is required.",
+            );
+          }
+          const body = request.body;
+          const tagError = validateTags(body.tags);
+          if (tagError) return context.respond.error(400, "InvalidTag", tagError);
+          if (typeof body.location !== "string" || body.location === "") {
+            return context.respond.error(
+              400,
+              "LocationRequired",
+              "The location property is required for this definition.",
+            );
+          }
+          const properties = isObject(body.properties) ? body.properties : {};
+          const existing = lookup(context, request);
+          if (existing && BUSY_STATES.includes(existing.properties.state)) {
+            return context.respond.error(
+              409,
+              "AnotherOperationInProgress",
+              `An operation is in progress on server '${serverName}'. Please retry after it completes.`,
+            );
+          }
+          if (existing) {
+            existing.properties = {
+              ...(merge(existing.properties, stripSecrets(properties)) as ServerRecord["properties"]),
+              state: existing.properties.state,
+            };
+            if (body.tags !== undefined) existing.tags = { ...(body.tags as Record<string, string>) };
+            if (isObject(body.sku)) existing.sku = body.sku as ServerRecord["sku"];
+            return startTransition(
+              context,
+              request,
+              existing,
+              "Updating",
+              context.options.provisioningDelayInMs / 4,
+              () => {
+                existing.properties.state = "Ready";
+              },
+            );
+          }
+          context.state.ensureResourceGroup(subscriptionId, resourceGroupName, body.location);
+          const storage = isObject(properties.storage) ? properties.storage : {};
+          const defaults = defaultServerProperties(
+            serverName,
+            typeof properties.version === "string" ? properties.version : undefined,
+            typeof storage.storageSizeGB === "number" ? storage.storageSizeGB : undefined,
+          );
+          const server: ServerRecord = {
+            id: serverIdFor(subscriptionId, resourceGroupName, serverName),
+            subscriptionId: subscriptionId.toLowerCase(),
+            resourceGroupName,
+            name: serverName,
+            location: body.location,
+            tags: { ...((body.tags as Record<string, string> | undefined) ?? {}) },
+            properties: {
+              ...(merge(defaults, stripSecrets(properties)) as ServerRecord["properties"]),
+              state: "Provisioning",
+              fullyQualifiedDomainName: `${serverName}.postgres.database.azure.com`,
+            },
+            sku: isObject(body.sku)
+              ? (body.sku as ServerRecord["sku"])
+              : { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+            systemData: { createdAt: context.clock.nowIso() },
+          };
+          context.state.servers.set(server.id.toLowerCase(), server);
+          return startTransition(
+            context,
+            request,
+            server,
+            "Provisioning",
+            context.options.provisioningDelayInMs,
+            () => {
+              server.properties.state = "Ready";
+            },
+          );
+        },
+      },
+      {
+        method: "PATCH",
+        path: SERVER_PATH,
+        apiVersions: POSTGRES_API_VERSIONS,
+        operationName: "Servers_Update",
+        handler: (request) => {
+          const server = lookup(context, request);
+          if (!server) return notFound(context, request);
+          if (!isObject(request.body)) {
+            return context.respond.error(
+              400,
+              "InvalidRequestContent",
+              "The request content was invalid: a server object is required.",
+            );
+          }
+          const body = request.body;
+          const tagError = validateTags(body.tags);
+          if (tagError) return context.respond.error(400, "InvalidTag", tagError);
+          if (BUSY_STATES.includes(server.properties.state)) {
+            return context.respond.error(
+              409,
+              "AnotherOperationInProgress",
+              `An operation is in progress on server '${server.name}'. Please retry after it completes.`,
+            );
+          }
+          const before = server.properties.state;
+          if (body.tags !== undefined) server.tags = { ...(body.tags as Record<string, string>) };
+          if (isObject(body.sku))
+            server.sku = {
+              ...(server.sku ?? { name: "", tier: "" }),
+              ...(body.sku as object),
+            } as ServerRecord["sku"];
+          if (isObject(body.properties)) {
+            server.properties = {
+              ...(merge(server.properties, stripSecrets(body.properties)) as ServerRecord["properties"]),
+              state: before,
+            };
+          }
+          // A stopped or disabled server stays so after an update; others return to Ready.
+          const after: ServerState =
+            before === "Stopped" || before === "Disabled" || before === "Inaccessible" ? before : "Ready";
+          return startTransition(
+            context,
+            request,
+            server,
+            "Updating",
+            context.options.provisioningDelayInMs / 4,
+            () => {
+              server.properties.state = after;
+            },
+          );
+        },
+      },
+      {
+        method: "DELETE",
+        path: SERVER_PATH,
+        apiVersions: POSTGRES_API_VERSIONS,
+        operationName: "Servers_Delete",
+        handler: (request) => {
+          const server = lookup(context, request);
+          if (!server) return context.respond.empty(204);
+          if (server.properties.state === "Dropping") {
+            return context.respond.error(
+              409,
+              "AnotherOperationInProgress",
+              `Server '${server.name}' is being deleted.`,
+            );
+          }
+          return startTransition(
+            context,
+            request,
+            server,
+            "Dropping",
+            context.options.provisioningDelayInMs / 4,
+            () => {
+              context.state.servers.delete(server.id.toLowerCase());
+            },
+            true,
+          );
+        },
+      },
+    ],
+  };
+}
+
+export default createPostgresProvider;
