@@ -11,3 +11,6 @@ import "./scheduledBackups.js";
 import "./purgeHistory.js";
 import "./onResourceEvent.js";
 import "./protectServer.js";
+import "./sweepTimer.js";
+import "./sweepScope.js";
+import "./apiSweeps.js";

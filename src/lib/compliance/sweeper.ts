@@ -47,6 +47,24 @@ export interface SweepScopeMessage {
   unit: string;
 }
 
+/** Parses a `sweep-scopes` payload (object, JSON or base64 JSON); undefined for anything else. */
+export function parseSweepScopeMessage(payload: unknown): SweepScopeMessage | undefined {
+  let value = payload;
+  if (typeof value === "string") {
+    const text = value.trim();
+    try {
+      value = JSON.parse(text.startsWith("{") ? text : Buffer.from(text, "base64").toString("utf8"));
+    } catch {
+      return undefined;
+    }
+  }
+  if (!value || typeof value !== "object") return undefined;
+  const { sweepId, unit } = value as Record<string, unknown>;
+  if (typeof sweepId !== "string" || !/^\d{8}T\d{6}Z-[a-z0-9]+$/i.test(sweepId)) return undefined;
+  if (typeof unit !== "string" || !(unit === "all" || /^[0-9a-f-]{36}$/i.test(unit))) return undefined;
+  return { sweepId, unit: unit.toLowerCase() };
+}
+
 /** Asks the auto-protection worker to (re)protect a server; the same queue Event Grid events feed. */
 export type EnqueueProtection = (
   request: { serverId: string; sweepId: string; reason: string },
@@ -106,6 +124,8 @@ export interface Sweeper {
   startSweep(options?: SweepOptions): Promise<SweepSummary>;
   /** Queue worker: runs one unit, records its result, and completes the sweep when it was the last. Idempotent. */
   processScope(message: SweepScopeMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  /** Poison handler: a unit the queue gave up on makes its sweep Incomplete (never complete). */
+  abandonScope(message: SweepScopeMessage, reason: string): Promise<void>;
   getSweep(id: string, options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
   /** Newest sweep (any status). */
   latestSweep(options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
@@ -414,6 +434,11 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         await deps.store.putScopeResult(summary.id, result, options);
       }
       await tryFinalize(summary.id, options.abortSignal);
+    },
+    async abandonScope(message, reason) {
+      const summary = await deps.store.getSweep(message.sweepId);
+      if (!summary || summary.status !== "Running") return;
+      await markIncomplete(summary, new Error(`Unit ${message.unit} was abandoned: ${reason}`));
     },
     async getSweep(id, options = {}) {
       const s = await deps.store.getSweep(id, options);

@@ -1,0 +1,17 @@
+import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import { declareHttp } from "./registry.js";
+
+/** POST /api/sweeps `{ dryRun? }`: starts a compliance sweep (Backup.Operator). */
+export async function apiStartSweep(request: HttpRequest): Promise<HttpResponseInit> {
+  const { getComplianceApp } = await import("../lib/compliance/app.js");
+  return (await getComplianceApp()).api.start(request);
+}
+
+/** GET /api/sweeps/{id} and /api/sweeps/latest: summary, counts, diff, failures (Backup.Reader). */
+export async function apiGetSweep(request: HttpRequest): Promise<HttpResponseInit> {
+  const { getComplianceApp } = await import("../lib/compliance/app.js");
+  return (await getComplianceApp()).api.get(request);
+}
+
+declareHttp("apiStartSweep", { methods: ["POST"], route: "sweeps", handler: apiStartSweep });
+declareHttp("apiGetSweep", { methods: ["GET"], route: "sweeps/{id}", handler: apiGetSweep });

@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { Roles } from "../auth/roles.js";
+import { readJsonBody } from "../http/body.js";
+import { ApiError, jsonResponse } from "../http/errors.js";
+import { handleApi, type HandleApiOptions } from "../http/handler.js";
+import type { ApiRequest, ApiResponse } from "../http/types.js";
+import type { SweepSummary } from "../store/sweeps.js";
+import { sweepStartFromId } from "../store/sweeps.js";
+import type { Sweeper } from "./sweeper.js";
+
+/** `/api/sweeps`: start a sweep (Backup.Operator), read one or the latest (Backup.Reader). */
+export interface SweepsApi {
+  /** POST /api/sweeps `{ dryRun?: boolean }` → 202 with the Running sweep and a Location. */
+  start(request: ApiRequest): Promise<ApiResponse>;
+  /** GET /api/sweeps/{id} or /api/sweeps/latest → 200 summary, 404 when unknown. */
+  get(request: ApiRequest): Promise<ApiResponse>;
+}
+
+export type SweepsApiOptions = Omit<HandleApiOptions, "role">;
+
+const startBody = z.object({ dryRun: z.boolean().optional() }).strict();
+
+export function sweepView(s: SweepSummary): Record<string, unknown> {
+  const { etag: _etag, scopeUnits: _units, ...rest } = s;
+  return rest;
+}
+
+export function createSweepsApi(
+  deps: { sweeper: Pick<Sweeper, "startSweep" | "getSweep" | "latestSweep"> },
+  options: SweepsApiOptions = {},
+): SweepsApi {
+  return {
+    start: (request) =>
+      handleApi(request, { ...options, role: Roles.operator }, async ({ requestId, principal }) => {
+        const body = await readJsonBody(request, startBody, { optional: true });
+        const summary = await deps.sweeper.startSweep({
+          ...(body.dryRun === undefined ? {} : { dryRun: body.dryRun }),
+          cause: `api:${principal.id}`.slice(0, 200),
+        });
+        const location = `/api/sweeps/${summary.id}`;
+        return jsonResponse(202, { ...sweepView(summary), location }, requestId, { location });
+      }),
+    get: (request) =>
+      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+        const id = request.params["id"] ?? "";
+        if (id.toLowerCase() === "latest") {
+          const latest = await deps.sweeper.latestSweep();
+          if (!latest)
+            throw new ApiError(404, "NotFound", "No sweep has run yet.", {
+              fix: "Start one: POST /api/sweeps.",
+            });
+          return jsonResponse(200, sweepView(latest), requestId);
+        }
+        if (!sweepStartFromId(id)) {
+          throw new ApiError(
+            400,
+            "InvalidSweepId",
+            `"${id}" is not a sweep id (e.g. 20261125T030000Z-1a2b3c4d).`,
+            {
+              target: "id",
+            },
+          );
+        }
+        const summary = await deps.sweeper.getSweep(id);
+        if (!summary) throw new ApiError(404, "NotFound", `Sweep ${id} does not exist.`, { target: "id" });
+        return jsonResponse(200, sweepView(summary), requestId);
+      }),
+  };
+}

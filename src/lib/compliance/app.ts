@@ -1,0 +1,79 @@
+import type { Config } from "../config/index.js";
+import { getConfig } from "../config/index.js";
+import type { Logger } from "../logger.js";
+import { createConsoleLogger } from "../logger.js";
+import type { SweepsApi } from "./api.js";
+import type { Sweeper, SweepScopeMessage } from "./sweeper.js";
+
+export interface ComplianceApp {
+  sweeper: Sweeper;
+  api: SweepsApi;
+}
+
+/**
+ * Composition root of compliance sweeps: inventory (Resource Graph or ARM lists, per
+ * PGFLEX_USE_RESOURCE_GRAPH), the sweep tables, the `sweep-scopes` queue and the protection queue
+ * the auto-protection worker consumes. Heavy modules load on first use.
+ */
+export async function createComplianceApp(
+  config: Config,
+  logger: Logger = createConsoleLogger("compliance"),
+): Promise<ComplianceApp> {
+  const [
+    { createStorageConnection },
+    { createQueueSender, QueueNames },
+    { createSweepStore },
+    { createServerStore },
+  ] = await Promise.all([
+    import("../store/connection.js"),
+    import("../store/queues.js"),
+    import("../store/sweeps.js"),
+    import("../store/servers.js"),
+  ]);
+  const { createArmClients } = await import("../azure/clients.js");
+  const { createInventorySource } = await import("../azure/inventory/armReaders.js");
+  const { createProtectionQueue, enqueueProtection } = await import("../protection/messages.js");
+  const { createSweeper, sweepConfigFrom } = await import("./sweeper.js");
+  const { createSweepsApi } = await import("./api.js");
+
+  const clients = createArmClients(config);
+  const connection = createStorageConnection(
+    config,
+    config.storageConnection ? {} : { credential: await clients.credential() },
+  );
+  const protectionQueue = createProtectionQueue(connection);
+  const servers = createServerStore(connection);
+  const sweeper = createSweeper({
+    inventory: createInventorySource(clients, config.useResourceGraph),
+    store: createSweepStore(connection),
+    config: sweepConfigFrom(config),
+    enqueueProtection: async (request, options) => {
+      await enqueueProtection(
+        protectionQueue,
+        request.serverId,
+        { kind: "sweep", sweepId: request.sweepId },
+        options,
+      );
+    },
+    scopeQueue: createQueueSender<SweepScopeMessage>(connection, QueueNames.sweepScopes),
+    listServerRecords: (subscriptionId, options) => servers.list({ subscriptionId, ...options }),
+    logger,
+  });
+  return { sweeper, api: createSweepsApi({ sweeper }, { logger }) };
+}
+
+let shared: Promise<ComplianceApp> | undefined;
+
+/** One app per process, built from the process configuration. */
+export function getComplianceApp(): Promise<ComplianceApp> {
+  shared ??= createComplianceApp(getConfig()).catch((e: unknown) => {
+    shared = undefined;
+    throw e;
+  });
+  return shared;
+}
+
+/** For the local host and tests after the environment changed. */
+export function resetComplianceApp(): void {
+  shared = undefined;
+}
