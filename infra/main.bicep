@@ -282,6 +282,8 @@ output AZURE_FUNCTION_APP_ID string = functionApp.outputs.id
 output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
 output AZURE_CLIENT_ID string = identity.outputs.clientId
 output BACKUP_VAULT_IDS string[] = [for (region, i) in regions: vaults[i].outputs.id]
+output BACKUP_VAULT_PRINCIPAL_IDS string[] = [for (region, i) in regions: vaults[i].outputs.principalId]
+output APP_PRINCIPAL_ID string = identity.outputs.principalId
 output EVENT_GRID_TOPICS object[] = [
   for (scopeId, i) in scopeIds: {
     subscriptionId: scopeDeployments[i].outputs.subscriptionId

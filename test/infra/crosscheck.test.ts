@@ -300,6 +300,23 @@ describe.skipIf(reason !== undefined)(
         expect(required.filter((name) => !supplied.includes(name))).toEqual([]);
       });
 
+      it("defines every azd variable the hook scripts read as a main.bicep output", () => {
+        const notOutputs = [
+          "AZURE_SUBSCRIPTION_ID",
+          "AZURE_ENV_NAME",
+          "PGFLEX_EVENTS_ATTEMPTS",
+          "PGFLEX_EVENTS_RETRY_SECONDS",
+        ];
+        const outputs = Object.keys(infra.template("main").outputs ?? {});
+        for (const script of ["scripts/predown.sh", "scripts/postdeploy.sh"]) {
+          const used = [...read(script).matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? "");
+          expect(
+            [...new Set(used)].filter((name) => !notOutputs.includes(name) && !outputs.includes(name)),
+          ).toEqual([]);
+          expect(used.length).toBeGreaterThan(0);
+        }
+      });
+
       it("hands the postdeploy hook every main.bicep output it reads and every events.bicep parameter it needs", () => {
         const script = read("scripts/postdeploy.sh");
         accessSync(join(repoRoot, "scripts/postdeploy.sh"), constants.X_OK);
