@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpRequest, HttpResponse, type Cookie, type HttpResponseInit } from "@azure/functions";
+import type { Cookie, HttpRequest as HttpRequestType, HttpResponseInit } from "@azure/functions";
+import { HttpRequest, HttpResponse } from "./functionsRuntime.js";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
 import { compileRoute, type CompiledRoute } from "./routes.js";
 import { HostHttpError } from "./respond.js";
@@ -53,7 +54,7 @@ export function toHttpRequest(
   url: URL,
   body: Buffer,
   params: Record<string, string>,
-): HttpRequest {
+): HttpRequestType {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;

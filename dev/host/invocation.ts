@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { InvocationContext } from "@azure/functions";
+import type { InvocationContext as InvocationContextType } from "@azure/functions";
+import { InvocationContext } from "./functionsRuntime.js";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
 import type { Logger } from "../../src/lib/logger.js";
 import { ensureError } from "../../src/lib/errors.js";
@@ -75,7 +76,10 @@ export class Invoker {
     this.logger.info(`Executing 'Functions.${name}' (Reason='${reason}', Id=${invocationId})`);
     try {
       // The handler type differs per trigger kind; the caller built the matching input.
-      const handler = declaration.options.handler as (input: unknown, context: InvocationContext) => unknown;
+      const handler = declaration.options.handler as (
+        input: unknown,
+        context: InvocationContextType,
+      ) => unknown;
       const result = await handler(input, context);
       this.logger.info(
         `Executed 'Functions.${name}' (Succeeded, Id=${invocationId}, Duration=${Date.now() - started}ms)`,

@@ -1,0 +1,37 @@
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../dev/host/index.js";
+import { waitFor } from "../support/localHost.js";
+
+describe("npm run host", () => {
+  it("serves the app with its own Azurite and exits cleanly on SIGTERM", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "dev/host/main.ts", "--port", "0", "--azurite", "--timers", "off"],
+      {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, PGFLEX_LOG_LEVEL: "warn" },
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const url = await waitFor(
+        () => /Local Functions host listening on (http:\/\/\S+)/.exec(out)?.[1],
+        `the host to listen; output so far: ${out}`,
+        { timeoutInMs: 45_000 },
+      );
+      expect(out).toContain(`health: [GET] ${url}/api/health (anonymous)`);
+      const res = await fetch(`${url}/api/health`);
+      expect(res.status).toBe(200);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(out).toContain("SIGTERM: finishing running invocations");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
