@@ -13,8 +13,12 @@ export interface RouteMatch {
 }
 
 export interface Router {
-  /** Every route whose path matches (any method), wildcard routes after exact ones. */
-  match(pathSegments: readonly string[], method: HttpMethod): { match?: RouteMatch; pathMatched: boolean };
+  /**
+   * Routes of this method whose path matches, exact routes before scope wildcards (two providers may
+   * serve the same path for different api-versions: the caller picks by api-version), and whether the
+   * path matched for any method.
+   */
+  match(pathSegments: readonly string[], method: HttpMethod): { matches: RouteMatch[]; pathMatched: boolean };
 }
 
 const PARAM = /^\{(\*?)(\w+)\}$/u;
@@ -62,14 +66,14 @@ export function createRouter(routes: readonly RouteDefinition[]): Router {
   return {
     match(pathSegments, method) {
       let pathMatched = false;
+      const matches: RouteMatch[] = [];
       for (const candidate of compiled) {
         const params = tryMatch(candidate, pathSegments);
         if (!params) continue;
         pathMatched = true;
-        if (candidate.route.method === method)
-          return { match: { route: candidate.route, params }, pathMatched };
+        if (candidate.route.method === method) matches.push({ route: candidate.route, params });
       }
-      return { pathMatched };
+      return { matches, pathMatched };
     },
   };
 }

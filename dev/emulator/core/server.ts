@@ -337,9 +337,12 @@ export async function createEmulatorCore(
     }
 
     const lroEndpoint = method === "GET" ? lro.endpointFor(lowerPath) : undefined;
-    const matched = lroEndpoint ? { pathMatched: true } : router.match(segments, method);
-    const route = "match" in matched ? matched.match?.route : undefined;
-    const params = "match" in matched ? (matched.match?.params ?? {}) : {};
+    const matched = lroEndpoint ? { matches: [], pathMatched: true } : router.match(segments, method);
+    const chosen =
+      matched.matches.find((m) => m.route.apiVersions.some((v) => lower(v) === lower(apiVersion))) ??
+      matched.matches[0];
+    const route = chosen?.route;
+    const params = chosen?.params ?? {};
     if (lroEndpoint) {
       dispatch.operationName = lroEndpoint.operationName;
       dispatch.kind = "read";
@@ -365,10 +368,11 @@ export async function createEmulatorCore(
       dispatch.operationName = route.operationName;
       dispatch.kind = route.kind ?? (method === "GET" || method === "HEAD" ? "read" : "write");
       if (!route.apiVersions.some((v) => lower(v) === lower(apiVersion))) {
+        const supported = [...new Set(matched.matches.flatMap((m) => m.route.apiVersions))].sort();
         return armError(
           400,
           "InvalidApiVersionParameter",
-          `The api-version '${apiVersion}' is invalid. The supported versions are '${route.apiVersions.join(",")}'.`,
+          `The api-version '${apiVersion}' is invalid. The supported versions are '${supported.join(",")}'.`,
         );
       }
     }
@@ -503,7 +507,8 @@ export async function createEmulatorCore(
       "x-ms-request-id": requestId,
       "x-ms-correlation-request-id": lower(String(req.headers["x-ms-correlation-request-id"] ?? requestId)),
     };
-    const url = new URL(req.url ?? "/", "https://emulator.invalid");
+    // Concatenate rather than resolve: SDKs send `//subscriptions/...` for scopes with a leading slash.
+    const url = new URL(`https://emulator.invalid${(req.url ?? "/").replace(/^\/+/u, "/")}`);
     const dispatch: Dispatch = { operationName: "Unknown", kind: "read" };
     let status = 500;
     try {
