@@ -1,7 +1,8 @@
 import { HttpResponse, type HttpRequest } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
-import { useLocalHost } from "../support/localHost.js";
+import { startLocalHost } from "../../dev/host/index.js";
+import { captureLogger, useLocalHost, waitFor } from "../support/localHost.js";
 
 const seen: Array<{ params: Record<string, string>; query: string | null; body: string; method: string }> =
   [];
@@ -195,5 +196,40 @@ describe("local host: HTTP triggers", () => {
   it("answers 404 outside the route prefix", async () => {
     const res = await fetch(`${host.url}/elsewhere`);
     expect([res.status, await res.text()]).toEqual([404, "No function serves the path /elsewhere."]);
+  });
+});
+
+describe("local host: graceful stop", () => {
+  it("lets a running HTTP invocation answer, then refuses new connections", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered = false;
+    const host = await startLocalHost({
+      port: 0,
+      logger: captureLogger(),
+      declarations: [
+        {
+          kind: "http",
+          name: "slow",
+          options: {
+            authLevel: "anonymous",
+            route: "slow",
+            handler: async () => {
+              entered = true;
+              await gate;
+              return { body: "done" };
+            },
+          },
+        },
+      ],
+    });
+    const pending = fetch(`${host.url}/api/slow`);
+    await waitFor(() => (entered ? true : undefined), "the handler to start");
+    const stopping = host.stop();
+    release();
+    const res = await pending;
+    expect([res.status, await res.text()]).toEqual([200, "done"]);
+    await stopping;
+    await expect(fetch(`${host.url}/api/slow`)).rejects.toThrow();
   });
 });
