@@ -94,7 +94,13 @@ async function parseOne(item: unknown, backupTag: string): Promise<ParsedEvent> 
       subject = e.subject;
       data = e.data;
     } else {
-      const [e] = await deserializer.deserializeEventGridEvents(item);
+      // The Functions trigger may hand over an event without envelope fields this app does not use.
+      const [e] = await deserializer.deserializeEventGridEvents({
+        topic: "",
+        dataVersion: "",
+        metadataVersion: "1",
+        ...item,
+      });
       if (!e) return { accepted: false, level: "warn", reason: "empty Event Grid event", eventId };
       eventType = e.eventType;
       subject = e.subject;

@@ -1,0 +1,456 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  backupInstanceName,
+  createProtectionMessage,
+  createProtectionWorker,
+  type ProtectionMessage,
+  type ProtectionSettings,
+} from "../../src/lib/protection/index.js";
+import { createInMemoryServerStore } from "../../src/lib/store/servers.js";
+import { createInMemoryAuditLog } from "../../src/lib/store/audit.js";
+import {
+  aServer,
+  anArmError,
+  fakeClock,
+  FakeAzure,
+  FakeQueue,
+  PRINCIPAL,
+  serverId,
+  testSettings,
+  VAULT_ID,
+} from "./fakes.js";
+
+function setup(overrides: Partial<ProtectionSettings> = {}) {
+  const azure = new FakeAzure();
+  const store = createInMemoryServerStore();
+  const clock = fakeClock();
+  const audit = createInMemoryAuditLog(clock.now);
+  const queue = new FakeQueue();
+  const worker = createProtectionWorker({
+    servers: store,
+    audit,
+    queue,
+    arm: azure.arm,
+    settings: testSettings(overrides),
+    now: clock.now,
+    sleep: clock.sleep,
+  });
+  return { azure, store, clock, audit, queue, worker };
+}
+
+const event = (id: string, resourceId: string, action: "protect" | "delete" = "protect"): ProtectionMessage =>
+  createProtectionMessage(resourceId, { kind: "event", eventId: id }, { action });
+
+describe("protection worker", () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => {
+    t = setup();
+  });
+
+  it("protects a tagged server with exactly two ARM writes and at most eight requests", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-one" }));
+    t.azure.grantAll(s.id);
+
+    const outcome = await t.worker.process(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    const row = await t.store.get(s.id);
+    expect(row).toMatchObject({
+      state: "Protected",
+      region: "westeurope",
+      tagValue: "weekly",
+      policyName: "pgflex-weekly",
+      vaultId: VAULT_ID,
+      instanceName: backupInstanceName(s.id),
+      attempts: 0,
+      lastCause: "event:e1",
+    });
+    expect(row?.leaseOwner).toBeUndefined();
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
+    expect(t.azure.calls.length).toBeLessThanOrEqual(8);
+    expect(t.audit.entries.map((e) => e.detail)).toEqual([
+      "Pending -> Validating",
+      "Validating -> Configuring",
+      "policy pgflex-weekly",
+      "Configuring -> Protected",
+    ]);
+    expect(t.audit.entries.every((e) => e.cause === "event:e1")).toBe(true);
+  });
+
+  it("reads the vault and policy once for a burst of servers", async () => {
+    for (const name of ["pg-a", "pg-b", "pg-c"]) {
+      const s = t.azure.addServer(aServer({ name }));
+      t.azure.grantAll(s.id);
+      await t.worker.process(event(`e-${name}`, s.id));
+    }
+    expect(t.azure.count("getVault")).toBe(1);
+    expect(t.azure.count("getPolicy")).toBe(1);
+    expect(t.azure.count("listRoles")).toBe(0);
+    expect(t.azure.instances.size).toBe(3);
+  });
+
+  it("protects a tagged server once when the event arrives twice", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-dup" }));
+    t.azure.grantAll(s.id);
+    await t.worker.process(event("e1", s.id));
+    const callsAfterFirst = t.azure.calls.length;
+
+    const second = await t.worker.process(event("e1", s.id));
+
+    expect(second).toEqual({ kind: "skipped", reason: "event:e1 was already handled (Protected)" });
+    expect(t.azure.calls.length).toBe(callsAfterFirst);
+    expect(t.azure.instances.size).toBe(1);
+  });
+
+  it("creates exactly one instance when 50 duplicate deliveries are processed concurrently", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-burst" }));
+    t.azure.grantAll(s.id);
+
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, () => t.worker.process(event("e-burst", s.id))),
+    );
+
+    expect(t.azure.count("createBackupInstance")).toBe(1);
+    expect(t.azure.count("validateForBackup")).toBe(1);
+    expect(outcomes.filter((o) => o.kind === "settled")).toEqual([{ kind: "settled", state: "Protected" }]);
+    expect((await t.store.get(s.id))?.state).toBe("Protected");
+  });
+
+  it("records an opt-out tag as OptedOut and touches nothing in Azure", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-off", tags: { Backup: "OFF" } }));
+
+    await t.worker.process(event("e1", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "OptedOut",
+      tagValue: "OFF",
+      lastErrorMessage: 'The "backup" tag opts the server out of protection.',
+    });
+    expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("records a server without the tag as OptedOut and protects it once the tag is added", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-later", tags: {} }));
+    t.azure.grantAll(s.id);
+    await t.worker.process(event("create", s.id));
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "OptedOut",
+      lastErrorMessage: 'The server has no "backup" tag; add it to ask for protection.',
+    });
+
+    s.tags = { backup: "gold" };
+    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    await t.worker.process(event("tags", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Protected",
+      policyName: "pgflex-gold",
+      tagValue: "gold",
+    });
+  });
+
+  it("keeps protection when the tag is removed and records ProtectedUntagged", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-untag" }));
+    t.azure.grantAll(s.id);
+    await t.worker.process(event("e1", s.id));
+
+    s.tags = {};
+    await t.worker.process(event("e2", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "ProtectedUntagged",
+      lastErrorMessage:
+        'The "backup" tag was removed or opts out; protection continues: this product never stops protection or deletes backups.',
+    });
+    expect(t.azure.instances.size).toBe(1);
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
+  });
+
+  it("names the allowed values when the tag value maps to no policy", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-odd", tags: { backup: "plat\u0000inum" } }));
+
+    await t.worker.process(event("e1", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "UnknownPolicyTag",
+      lastErrorCode: "UnknownPolicyTag",
+      lastErrorMessage:
+        'Backup tag "backup" has the value "plat?inum", which maps to no backup policy. Allowed values: gold, weekly, none, off.',
+    });
+  });
+
+  it("says which region lacks a vault", async () => {
+    t = setup({ vaultMap: {}, vaultMarkerTag: "pgflex-autoprotect" });
+    const s = t.azure.addServer(aServer({ name: "pg-far", location: "Japan East" }));
+
+    await t.worker.process(event("e1", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "NoVaultForRegion",
+      lastErrorMessage: 'No Backup vault serves region "japaneast".',
+      fix: 'Add japaneast=<Backup vault resource id> to PGFLEX_VAULT_MAP, or tag a Backup vault in japaneast with "pgflex-autoprotect".',
+    });
+  });
+
+  it("finds the region's vault by its marker tag when the map has no entry", async () => {
+    t = setup({ vaultMap: {} });
+    const s = t.azure.addServer(aServer({ name: "pg-disc" }));
+    t.azure.grantAll(s.id);
+
+    await t.worker.process(event("e1", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({ state: "Protected", vaultId: VAULT_ID });
+  });
+
+  it("waits for a server that is not Ready and gives up after the deadline", async () => {
+    t = setup({ waitForServerDeadlineInMs: 60_000, retryBaseInMs: 10_000 });
+    const s = t.azure.addServer(aServer({ name: "pg-slow", state: "Provisioning" }));
+
+    const first = await t.worker.process(event("e1", s.id));
+
+    expect(first).toEqual({ kind: "requeued", state: "WaitingForServer", delayInMs: 10_000 });
+    expect(t.queue.sent).toHaveLength(1);
+    expect(t.queue.sent[0]?.options?.visibilityTimeoutInMs).toBe(10_000);
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "WaitingForServer",
+      lastErrorMessage: "Waiting for the server to be Ready (state: Provisioning).",
+    });
+
+    t.clock.advance(61_000);
+    const next = t.queue.sent[0]!.message;
+    await t.worker.process(next);
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Failed",
+      lastErrorCode: "ServerNotReady",
+      lastErrorMessage: "The server was not Ready within 1 minutes (state: Provisioning).",
+    });
+  });
+
+  it("resumes once a waiting server becomes Ready", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-ready-later", state: "Provisioning" }));
+    t.azure.grantAll(s.id);
+    await t.worker.process(event("e1", s.id));
+
+    s.state = "Ready";
+    await t.worker.process(t.queue.sent[0]!.message);
+
+    expect((await t.store.get(s.id))?.state).toBe("Protected");
+  });
+
+  it("names each missing role with its scope and the exact command when it may not grant", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-norbac" }));
+
+    await t.worker.process(event("e1", s.id));
+
+    const rg = `/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg-app`;
+    const id = s.id.toLowerCase();
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "MissingPermissions",
+      lastErrorCode: "MissingPermissions",
+      lastErrorMessage: `The identity ${PRINCIPAL} of Backup vault "bv-weu" lacks "Reader" on ${rg} and "PostgreSQL Flexible Server Long Term Retention Backup Role" on ${id}.`,
+      fix:
+        `az role assignment create --assignee-object-id ${PRINCIPAL} --assignee-principal-type ServicePrincipal --role "Reader" --scope ${rg}\n` +
+        `az role assignment create --assignee-object-id ${PRINCIPAL} --assignee-principal-type ServicePrincipal --role "PostgreSQL Flexible Server Long Term Retention Backup Role" --scope ${id}\n` +
+        "(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)",
+    });
+    expect(t.azure.count("createRole")).toBe(0);
+    expect(t.azure.instances.size).toBe(0);
+  });
+
+  it("grants the missing roles when allowed, then validates again and protects", async () => {
+    t = setup({ autoGrantRoles: true });
+    const s = t.azure.addServer(aServer({ name: "pg-grant" }));
+
+    const first = await t.worker.process(event("e1", s.id));
+    expect(first).toMatchObject({ kind: "requeued", state: "Validating" });
+    expect(t.azure.count("createRole")).toBe(2);
+    expect(t.audit.entries.filter((e) => e.action === "grantRole").map((e) => e.detail)).toEqual([
+      `Reader to ${PRINCIPAL}`,
+      `PostgreSQL Flexible Server Long Term Retention Backup Role to ${PRINCIPAL}`,
+    ]);
+
+    const second = await t.worker.process(t.queue.sent[0]!.message);
+
+    expect(second).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.azure.instances.size).toBe(1);
+  });
+
+  it("records MissingPermissions when auto-grant is on but the app may not assign roles", async () => {
+    t = setup({ autoGrantRoles: true });
+    t.azure.mayGrant = false;
+    const s = t.azure.addServer(aServer({ name: "pg-denied" }));
+
+    await t.worker.process(event("e1", s.id));
+
+    const row = await t.store.get(s.id);
+    expect(row?.state).toBe("MissingPermissions");
+    expect(row?.lastErrorMessage).toMatch(/This app is not permitted to grant them \(403\)\.$/);
+    expect(row?.fix?.split("\n")).toHaveLength(2);
+  });
+
+  it("records a server protected by another vault as ProtectedElsewhere without retrying", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-else" }));
+    t.azure.grantAll(s.id);
+    t.azure.protectedElsewhere.add(s.id.toLowerCase());
+
+    const outcome = await t.worker.process(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "ProtectedElsewhere" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      lastErrorCode: "UserErrorDppDatasourceAlreadyProtected",
+      lastErrorMessage:
+        "The server is already protected by another Backup vault: Datasource is already protected in vault bv-other.",
+    });
+    expect(t.queue.sent).toEqual([]);
+    expect(t.azure.count("createBackupInstance")).toBe(0);
+  });
+
+  it("resumes cleanly after a worker is killed between validate and create", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-crash" }));
+    t.azure.grantAll(s.id);
+    t.azure.beforeCreate = () => {
+      t.azure.beforeCreate = undefined;
+      throw new Error("worker killed");
+    };
+    const message = event("e1", s.id);
+
+    await expect(t.worker.process(message, { dequeueCount: 1 })).rejects.toThrow("worker killed");
+    expect((await t.store.get(s.id))?.state).toBe("Configuring");
+
+    // The queue redelivers the same message; a duplicate of the event meanwhile must not start over.
+    expect(await t.worker.process(event("e1", s.id))).toEqual({
+      kind: "skipped",
+      reason: `another request holds ${s.id.toLowerCase()}`,
+    });
+    const resumed = await t.worker.process(message, { dequeueCount: 2 });
+
+    expect(resumed).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.azure.instances.size).toBe(1);
+    expect(t.azure.count("getBackupInstance")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("does not create a second instance when a crash came after the create", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-crash2" }));
+    t.azure.grantAll(s.id);
+    const original = t.azure.dataProtectionPort;
+    const message = event("e1", s.id);
+    let killed = false;
+    const worker = createProtectionWorker({
+      servers: t.store,
+      audit: t.audit,
+      queue: t.queue,
+      arm: {
+        ...t.azure.arm,
+        dataProtection: {
+          ...original,
+          createBackupInstance: async (...args) => {
+            const r = await original.createBackupInstance(...args);
+            if (!killed) {
+              killed = true;
+              throw new Error("worker killed after create");
+            }
+            return r;
+          },
+        },
+      },
+      settings: testSettings(),
+      now: t.clock.now,
+      sleep: t.clock.sleep,
+    });
+
+    await expect(worker.process(message)).rejects.toThrow("worker killed after create");
+    await worker.process(message, { dequeueCount: 2 });
+
+    expect(t.azure.count("createBackupInstance")).toBe(1);
+    expect((await t.store.get(s.id))?.state).toBe("Protected");
+  });
+
+  it("in report mode records WouldProtect and changes nothing in Azure", async () => {
+    t = setup({ mode: "report" });
+    const s = t.azure.addServer(aServer({ name: "pg-report" }));
+
+    await t.worker.process(event("e1", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "WouldProtect",
+      lastErrorMessage: `Would protect with policy "pgflex-weekly" in Backup vault "bv-weu" as instance "${backupInstanceName(s.id)}".`,
+    });
+    expect(t.azure.writes()).toEqual([]);
+    expect(t.audit.entries.map((e) => e.action)).toEqual(["stateChange"]);
+  });
+
+  it("records a deleted server as Deleted and deletes nothing", async () => {
+    const id = serverId("pg-gone");
+
+    await t.worker.process(event("e1", id, "delete"));
+
+    expect(await t.store.get(id)).toMatchObject({
+      state: "Deleted",
+      lastErrorMessage:
+        "The server was deleted. Its backups, if any, are kept: this product never deletes them.",
+    });
+    expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("creates a mapped policy that the vault lacks, once", async () => {
+    t.azure.policies.clear();
+    const s = t.azure.addServer(aServer({ name: "pg-pol" }));
+    t.azure.grantAll(s.id);
+
+    await t.worker.process(event("e1", s.id));
+
+    expect(t.azure.count("createPolicy")).toBe(1);
+    expect(t.audit.entries.find((e) => e.action === "createPolicy")).toMatchObject({
+      target: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+      detail: "weekly, retention P12W",
+    });
+    expect((await t.store.get(s.id))?.state).toBe("Protected");
+  });
+
+  it("leaves a visible Failed row when the last delivery of a message fails", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-poison" }));
+    t.azure.grantAll(s.id);
+    t.azure.beforeCreate = () => {
+      throw new Error("socket hang up");
+    };
+
+    const message = event("e1", s.id);
+
+    await expect(t.worker.process(message, { dequeueCount: 1 })).rejects.toThrow("socket hang up");
+    const outcome = await t.worker.process(message, { dequeueCount: 5 });
+
+    expect(outcome).toEqual({ kind: "settled", state: "Failed" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Failed",
+      lastErrorCode: "Error",
+      lastErrorMessage: "Gave up after 5 deliveries: socket hang up",
+    });
+  });
+
+  it("waits for ProtectionConfigured across reads and hands over to a later message when it takes long", async () => {
+    t = setup({ configureWaitInMs: 100_000, configureFirstPollInMs: 70_000, configurePollInMs: 15_000 });
+    const s = t.azure.addServer(aServer({ name: "pg-slowcfg" }));
+    t.azure.grantAll(s.id);
+    t.azure.configuringReads = 5;
+
+    const first = await t.worker.process(event("e1", s.id));
+    expect(first).toEqual({ kind: "requeued", state: "Configuring", delayInMs: 15_000 });
+
+    const second = await t.worker.process(t.queue.sent[0]!.message);
+    expect(second).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.azure.count("createBackupInstance")).toBe(1);
+  });
+
+  it("turns a transient error into a retry by the queue", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-429" }));
+    t.azure.grantAll(s.id);
+    t.azure.beforeCreate = () => {
+      t.azure.beforeCreate = undefined;
+      throw anArmError(503, "ServiceUnavailable");
+    };
+
+    await expect(t.worker.process(event("e1", s.id))).rejects.toThrow("ServiceUnavailable");
+    expect((await t.store.get(s.id))?.state).toBe("Configuring");
+  });
+});
