@@ -6,6 +6,7 @@ import {
 } from "../../../dev/emulator/index.js";
 import { createPostgresProvider } from "../../../dev/emulator/providers/postgresql/index.js";
 import { createResourceGraphProvider } from "../../../dev/emulator/providers/resourcegraph/index.js";
+import { createResourcesProvider } from "../../../dev/emulator/providers/resources/index.js";
 import { parseQuery, runQuery } from "../../../dev/emulator/providers/resourcegraph/kql.js";
 import { createArmClients } from "../../../src/lib/azure/clients.js";
 import { ResourceGraphQueries } from "../../../src/lib/azure/inventory.js";
@@ -17,6 +18,7 @@ import {
 const SUB_A = "11111111-1111-1111-1111-111111111111";
 const SUB_B = "22222222-2222-2222-2222-222222222222";
 const vault = `/subscriptions/${SUB_A}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu`;
+const vaultB = `/subscriptions/${SUB_B}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-b`;
 
 describe("KQL subset", () => {
   const rows = [
@@ -69,13 +71,41 @@ describe("Resource Graph provider", () => {
       });
     }
     emulator = await startEmulator({
-      providers: [createPostgresProvider, createResourceGraphProvider],
+      providers: [createPostgresProvider, createResourcesProvider, createResourceGraphProvider],
       pageSize: 2,
       seed: {
         subscriptions: [{ subscriptionId: SUB_A }, { subscriptionId: SUB_B }],
         servers,
         // Another provider's slice in whatever layout it likes: the graph finds ARM-shaped resources in it.
         providers: {
+          // The Data Protection provider's own record layout: status fields beside `properties`.
+          dataprotection: {
+            vaults: {},
+            policies: {},
+            jobs: {},
+            instances: {
+              [`${vaultB.toLowerCase()}/backupinstances/pg-4-bi`]: {
+                id: `${vaultB}/backupInstances/pg-4-bi`,
+                vaultKey: vaultB.toLowerCase(),
+                name: "pg-4-bi",
+                properties: {
+                  dataSourceInfo: {
+                    resourceID: `/subscriptions/${SUB_B}/resourceGroups/rg-db/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-4`,
+                  },
+                  policyInfo: { policyId: `${vaultB}/backupPolicies/pgflex-gold` },
+                },
+                datasourceKey: "x",
+                protectionStatus: "ProtectionError",
+                currentProtectionState: "ProtectionError",
+                provisioningState: "Succeeded",
+                protectionErrorDetails: {
+                  code: "UserErrorMissingRequiredPermissions",
+                  message: "Reader is missing",
+                },
+                createdAt: "2026-11-01T00:00:00Z",
+              },
+            },
+          },
           somedp: {
             vaults: {
               [vault.toLowerCase()]: {
@@ -143,6 +173,23 @@ describe("Resource Graph provider", () => {
         id: `${vault}/backupInstances/pg-0-bi`,
         type: "microsoft.dataprotection/backupvaults/backupinstances",
         subscriptionId: SUB_A,
+      }),
+    ]);
+  });
+
+  it("serves the Data Protection provider's instances with their protection status as ARM does", async () => {
+    const query = createResourceGraphQuery(clients());
+    const page = await query({ query: ResourceGraphQueries.instances, subscriptions: [SUB_B] });
+    expect(page.data).toEqual([
+      expect.objectContaining({
+        id: `${vaultB}/backupInstances/pg-4-bi`,
+        properties: expect.objectContaining({
+          protectionStatus: {
+            status: "ProtectionError",
+            errorDetails: { code: "UserErrorMissingRequiredPermissions", message: "Reader is missing" },
+          },
+          currentProtectionState: "ProtectionError",
+        }),
       }),
     ]);
   });

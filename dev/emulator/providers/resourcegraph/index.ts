@@ -11,8 +11,8 @@ import { KqlError, parseQuery, runQuery } from "./kql.js";
  * with the KQL subset of ./kql.ts, the `subscriptions` scope and `$top`/`$skipToken` paging. The `resources`
  * table holds the PostgreSQL servers and every ARM resource found in other providers' state slices (Backup
  * vaults, backup instances, policies…), as in Azure where `microsoft.dataprotection/backupvaults/backupinstances`
- * are rows of `resources`. Also serves `GET /subscriptions` (Microsoft.Resources), which the sweep uses when no
- * scope is configured.
+ * are rows of `resources`. The Data Protection provider's slice is read through its own record layout (and its
+ * lazy transitions applied first, as its own routes do); other slices are scanned for ARM-shaped objects.
  */
 export const RESOURCE_GRAPH_API_VERSIONS = [
   "2021-03-01",
@@ -20,7 +20,6 @@ export const RESOURCE_GRAPH_API_VERSIONS = [
   "2024-04-01",
   "2021-06-01-preview",
 ] as const;
-export const SUBSCRIPTIONS_API_VERSIONS = ["2022-12-01", "2021-01-01", "2020-01-01"] as const;
 /** ARG answers at most 1000 rows per page; without `$top` it answers 100. */
 const MAX_TOP = 1000;
 const DEFAULT_TOP = 100;
@@ -114,23 +113,98 @@ function collectSliceResources(slices: Iterable<[string, object]>, skip: string)
   return found;
 }
 
+const DATA_PROTECTION = "dataprotection";
+
 function liveSlices(context: ProviderContext): Array<[string, object]> {
   const state = context.state as unknown as {
     providerSlices?: () => Map<string, object>;
     export?: () => { providers?: Record<string, unknown> };
   };
-  const live = state.providerSlices ? [...state.providerSlices().entries()] : [];
-  if (live.length === 0 && state.export) {
-    // Seeded slices not yet claimed by their provider: read them from the export, never create them.
-    return Object.entries(state.export().providers ?? {}).filter((e): e is [string, object] =>
-      isObject(e[1]),
-    );
+  const live = new Map(state.providerSlices ? state.providerSlices() : []);
+  if (!live.has(DATA_PROTECTION) && state.export) {
+    // Seeded slices not yet claimed by their provider (after start or a state import). Claiming one returns
+    // the seeded object itself (init is not called), so its provider shares it later; done once per import.
+    for (const [name, value] of Object.entries(state.export().providers ?? {})) {
+      if (live.has(name) || !isObject(value)) continue;
+      live.set(
+        name,
+        context.state.slice(name, () => value),
+      );
+    }
   }
-  return live;
+  return [...live.entries()];
 }
 
-function allRows(context: ProviderContext): Row[] {
-  const rows = collectSliceResources(liveSlices(context), "resourcegraph");
+interface DpSliceLike {
+  vaults?: Record<string, Record<string, unknown>>;
+  policies?: Record<string, Record<string, unknown>>;
+  instances?: Record<string, Record<string, unknown>>;
+}
+
+/** Vaults, policies and backup instances of the Data Protection provider, as ARM serves them. */
+function dataProtectionRows(slice: DpSliceLike, rows: Map<string, Row>): void {
+  for (const v of Object.values(slice.vaults ?? {})) {
+    if (typeof v.id !== "string") continue;
+    rows.set(
+      v.id.toLowerCase(),
+      toRow(
+        {
+          name: v.name,
+          location: v.location,
+          tags: v.tags ?? {},
+          identity: v.principalId
+            ? { type: "SystemAssigned", principalId: v.principalId, tenantId: v.tenantId }
+            : { type: "None" },
+          properties: {
+            provisioningState: "Succeeded",
+            storageSettings: [{ datastoreType: "VaultStore", type: v.storageType }],
+          },
+        },
+        v.id,
+      ),
+    );
+  }
+  for (const p of Object.values(slice.policies ?? {})) {
+    if (typeof p.id === "string")
+      rows.set(p.id.toLowerCase(), toRow({ name: p.name, properties: p.properties }, p.id));
+  }
+  for (const i of Object.values(slice.instances ?? {})) {
+    if (typeof i.id !== "string") continue;
+    const properties = {
+      ...(isObject(i.properties) ? i.properties : {}),
+      protectionStatus: {
+        status: i.protectionStatus,
+        ...(isObject(i.protectionErrorDetails) ? { errorDetails: i.protectionErrorDetails } : {}),
+      },
+      currentProtectionState: i.currentProtectionState,
+      provisioningState: i.provisioningState,
+      ...(isObject(i.protectionErrorDetails) ? { protectionErrorDetails: i.protectionErrorDetails } : {}),
+    };
+    rows.set(i.id.toLowerCase(), toRow({ name: i.name, tags: i.tags ?? {}, properties }, i.id));
+  }
+}
+
+type Advance = (context: ProviderContext) => void;
+let advanceDataProtection: Promise<Advance | undefined> | undefined;
+
+/** The Data Protection provider applies due transitions lazily on each of its requests; so does the graph. */
+function loadAdvance(): Promise<Advance | undefined> {
+  advanceDataProtection ??= import("../dataprotection/engine.js").then(
+    (m: { advance?: Advance }) => m.advance,
+    () => undefined,
+  );
+  return advanceDataProtection;
+}
+
+async function allRows(context: ProviderContext): Promise<Row[]> {
+  const slices = liveSlices(context);
+  const dp = slices.find(([name]) => name === DATA_PROTECTION);
+  if (dp) (await loadAdvance())?.(context);
+  const rows = collectSliceResources(
+    slices.filter(([name]) => name !== DATA_PROTECTION),
+    "resourcegraph",
+  );
+  if (dp) dataProtectionRows(dp[1] as DpSliceLike, rows);
   for (const server of context.servers.list()) rows.set(server.id.toLowerCase(), serverRow(server));
   return [...rows.values()].sort((a, b) =>
     String(a.id).toLowerCase().localeCompare(String(b.id).toLowerCase()),
@@ -157,7 +231,7 @@ function decodeToken(token: string): number | undefined {
   }
 }
 
-function handleQuery(request: EmulatorRequest, context: ProviderContext) {
+async function handleQuery(request: EmulatorRequest, context: ProviderContext) {
   const body = (request.body ?? {}) as QueryBody;
   if (typeof body.query !== "string" || body.query.trim() === "") {
     return context.respond.error(
@@ -204,7 +278,7 @@ function handleQuery(request: EmulatorRequest, context: ProviderContext) {
     if (decoded === undefined) return context.respond.error(400, "BadRequest", "The $skipToken is invalid.");
     skip = decoded;
   }
-  const scoped = allRows(context).filter((r) => !subs || subs.has(String(r.subscriptionId)));
+  const scoped = (await allRows(context)).filter((r) => !subs || subs.has(String(r.subscriptionId)));
   const result = runQuery(parsed, scoped);
   const data = result.slice(skip, skip + top);
   const next = skip + top < result.length ? encodeToken(skip + top) : undefined;
@@ -229,24 +303,6 @@ export function createResourceGraphProvider(): EmulatorProvider {
         operationName: "Resources",
         kind: "read",
         handler: handleQuery,
-      },
-      {
-        method: "GET",
-        path: "/subscriptions",
-        apiVersions: SUBSCRIPTIONS_API_VERSIONS,
-        operationName: "Subscriptions_List",
-        handler: (request, context) => {
-          const items = [...context.state.subscriptions.values()]
-            .sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId))
-            .map((s) => ({
-              id: `/subscriptions/${s.subscriptionId}`,
-              subscriptionId: s.subscriptionId,
-              tenantId: s.tenantId,
-              displayName: s.displayName,
-              state: s.state,
-            }));
-          return context.respond.json(200, context.pager.page(request, items));
-        },
       },
     ],
   };
