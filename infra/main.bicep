@@ -62,9 +62,13 @@ param softDeleteRetentionDays int = 14
 @description('Tag that marks the vaults as this app\'s (PGFLEX_VAULT_MARKER_TAG).')
 param vaultMarkerTag string = 'pgflex-autoprotect'
 
-@description('Name overrides; empty: derived from the environment name.')
+@description('Resource group name; empty: rg-<environmentName>.')
 param resourceGroupName string = ''
+
+@description('Function App name; empty: derived from the subscription, environment and region.')
 param functionAppName string = ''
+
+@description('Storage account name; empty: derived from the subscription, environment and region.')
 param storageAccountName string = ''
 
 var abbrs = loadJsonContent('abbreviations.json')

@@ -16,6 +16,8 @@ PINNED_VERSION="0.49.2"
 PINNED_SHA256_LINUX_X64="4200806a921d2ba1ea7de78ec2e064cefe313f26f612be442e5161452af70d9d"
 
 version="${BICEP_VERSION:-$PINNED_VERSION}"
+# The CLI is a self-contained .NET app: without ICU it runs in invariant globalization mode.
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT="${DOTNET_SYSTEM_GLOBALIZATION_INVARIANT:-1}"
 case "$(uname -m)" in
   x86_64 | amd64) rid="linux-x64" ;;
   aarch64 | arm64) rid="linux-arm64" ;;

@@ -62,7 +62,9 @@ export interface BicepRun {
 
 export function runBicep(bicep: string, args: string[], cwd = repoRoot): Promise<BicepRun> {
   return new Promise((resolvePromise) => {
-    execFile(bicep, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    // Invariant globalization: the CLI needs no ICU then, and its output does not depend on the locale.
+    const env = { ...process.env, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: "1" };
+    execFile(bicep, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const exitCode = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolvePromise({ exitCode, output: `${stdout}${stderr}` });
     });
