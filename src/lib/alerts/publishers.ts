@@ -27,7 +27,10 @@ export function createEventGridPublisher(options: EventGridPublisherOptions): Al
     async publish(alert, publishOptions = {}) {
       client ??= import("@azure/eventgrid").then(
         ({ EventGridPublisherClient }) =>
-          new EventGridPublisherClient(options.endpoint, "CloudEvent", options.credential),
+          new EventGridPublisherClient(options.endpoint, "CloudEvent", options.credential, {
+            // Plain http only reaches a loopback receiver (local development, tests); settings refuse it otherwise.
+            allowInsecureConnection: /^http:\/\/(127\.|localhost|\[::1\])/i.test(options.endpoint),
+          }),
       );
       await (
         await client
