@@ -34,7 +34,11 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/dev/**", "../../dev/*"], message: "src must never load local-only tooling" }] },
+        {
+          patterns: [
+            { group: ["**/dev/**", "../../dev/*"], message: "src must never load local-only tooling" },
+          ],
+        },
       ],
     },
   },

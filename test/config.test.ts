@@ -24,15 +24,20 @@ describe("configuration", () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
-      expect((e as ConfigError).problems.map((p) => p.variable)).toEqual(["PGFLEX_MODE", "PGFLEX_POLL_SCHEDULE"]);
+      expect((e as ConfigError).problems.map((p) => p.variable)).toEqual([
+        "PGFLEX_MODE",
+        "PGFLEX_POLL_SCHEDULE",
+      ]);
     }
   });
 
   it("parses the policy map from pairs and from JSON, lower-casing tag values", () => {
-    expect(loadConfig({ ...base, PGFLEX_POLICY_MAP: "Gold=pg-gold, weekly-3m=pg-weekly" }).policyMap).toEqual({
-      gold: "pg-gold",
-      "weekly-3m": "pg-weekly",
-    });
+    expect(loadConfig({ ...base, PGFLEX_POLICY_MAP: "Gold=pg-gold, weekly-3m=pg-weekly" }).policyMap).toEqual(
+      {
+        gold: "pg-gold",
+        "weekly-3m": "pg-weekly",
+      },
+    );
     expect(loadConfig({ ...base, PGFLEX_POLICY_MAP: '{"silver":"pg-silver"}' }).policyMap).toEqual({
       silver: "pg-silver",
     });

@@ -53,7 +53,11 @@ export function declareTimer(name: string, options: TimerFunctionOptions): void 
 }
 
 export function declareStorageQueue(name: string, options: StorageQueueFunctionOptions): void {
-  declare({ kind: "storageQueue", name, options: { ...options, connection: options.connection || "AzureWebJobsStorage" } });
+  declare({
+    kind: "storageQueue",
+    name,
+    options: { ...options, connection: options.connection || "AzureWebJobsStorage" },
+  });
 }
 
 export function declareEventGrid(name: string, options: EventGridFunctionOptions): void {

@@ -7,7 +7,9 @@ export type { SettingDefinition } from "./settings.js";
 type Parsed<K extends keyof Settings> = z.output<Settings[K]["schema"]>;
 
 /** The app's configuration: every value validated, defaults applied. */
-export type Config = { [K in keyof Settings]: Settings[K]["defaultValue"] extends string ? Parsed<K> : Parsed<K> | undefined };
+export type Config = {
+  [K in keyof Settings]: Settings[K]["defaultValue"] extends string ? Parsed<K> : Parsed<K> | undefined;
+};
 
 export interface ConfigProblem {
   readonly variable: string;

@@ -18,19 +18,27 @@ export interface StorageConnectionOptions {
   credential?: TokenCredential;
 }
 
-export function createStorageConnection(config: Config, options: StorageConnectionOptions = {}): StorageConnection {
+export function createStorageConnection(
+  config: Config,
+  options: StorageConnectionOptions = {},
+): StorageConnection {
   const connectionString = config.storageConnection;
   if (connectionString) {
-    const allowInsecureConnection = /UseDevelopmentStorage=true|http:\/\/127\.|http:\/\/localhost/i.test(connectionString);
+    const allowInsecureConnection = /UseDevelopmentStorage=true|http:\/\/127\.|http:\/\/localhost/i.test(
+      connectionString,
+    );
     return {
-      tableClient: (name) => TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection }),
+      tableClient: (name) =>
+        TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection }),
       queueClient: (name) => QueueServiceClient.fromConnectionString(connectionString).getQueueClient(name),
     };
   }
   const account = config.storageAccountName;
   const credential = options.credential;
   if (!account || !credential) {
-    throw new Error("Storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__accountName.");
+    throw new Error(
+      "Storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__accountName.",
+    );
   }
   return {
     tableClient: (name) => new TableClient(`https://${account}.table.core.windows.net`, name, credential),

@@ -33,11 +33,15 @@ export function createQueueSender<T>(connection: StorageConnection, queueName: s
       await ensured;
       const text = Buffer.from(JSON.stringify(message), "utf8").toString("base64");
       if (Buffer.byteLength(text) > MAX_QUEUE_MESSAGE_BYTES) {
-        throw new RangeError(`Queue message for "${queueName}" is ${Buffer.byteLength(text)} bytes; the limit is 64 KiB.`);
+        throw new RangeError(
+          `Queue message for "${queueName}" is ${Buffer.byteLength(text)} bytes; the limit is 64 KiB.`,
+        );
       }
       await client.sendMessage(text, {
         visibilityTimeout:
-          options.visibilityTimeoutInMs === undefined ? undefined : Math.ceil(options.visibilityTimeoutInMs / 1000),
+          options.visibilityTimeoutInMs === undefined
+            ? undefined
+            : Math.ceil(options.visibilityTimeoutInMs / 1000),
         abortSignal: options.abortSignal,
       });
     },
