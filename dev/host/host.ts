@@ -98,6 +98,11 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     };
     const functions = options.declarations ?? (await loadAppDeclarations());
     const byName = new Map(functions.map((f) => [f.name.toLowerCase(), f]));
+    for (const f of functions) {
+      const outputs = (f.options.extraOutputs ?? []).length + (f.kind !== "http" && f.options.return ? 1 : 0);
+      // The app writes through src/lib/store; a binding would silently do nothing here, so say so.
+      if (outputs > 0) logger.warn(`${f.name}: output bindings are not run by the local host.`);
+    }
     const routes = buildRoutes(functions);
     const schedules = new Map<string, TimerSchedule>();
     for (const f of functions) {

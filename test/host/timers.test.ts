@@ -1,6 +1,6 @@
 import type { InvocationContext, Timer } from "@azure/functions";
 import { describe, expect, it } from "vitest";
-import { parseSchedule, resolveSettingReference } from "../../dev/host/timers.js";
+import { parseSchedule, resolveSettingReference, scheduleTimer } from "../../dev/host/timers.js";
 import { startLocalHost } from "../../dev/host/index.js";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
 import { captureLogger, useLocalHost, waitFor } from "../support/localHost.js";
@@ -153,5 +153,23 @@ describe("timer schedules", () => {
     ).rejects.toThrow(
       'Timer bad: "every minute" must be a 6-field NCRONTAB expression (sec min hour day month weekday).',
     );
+  });
+});
+
+describe("timer scheduling", () => {
+  it("fires at each occurrence, one run at a time, and stops", async () => {
+    const fired: Timer[] = [];
+    let last = Date.now();
+    const everyFewMs = { next: (from: Date) => new Date(Math.max(from.getTime(), last) + 10) };
+    const timer = scheduleTimer(everyFewMs, async (t) => {
+      fired.push(t);
+      last = Date.now();
+    });
+    await waitFor(() => (fired.length >= 3 ? true : undefined), "three runs");
+    timer.stop();
+    const count = fired.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fired.length).toBe(count);
+    expect(fired.every((t) => t.schedule.adjustForDST)).toBe(true);
   });
 });
