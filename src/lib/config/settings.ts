@@ -427,6 +427,15 @@ export const settings = {
     requiredInAzure: false,
     schema: bool,
   }),
+  timeScale: setting({
+    name: "PGFLEX_TIME_SCALE",
+    description:
+      "Divides the app's own waits (LRO polls, backoffs, protection deadlines) to match a time-scaled local ARM emulator. Leave 1 in Azure.",
+    example: "100",
+    defaultValue: "1",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
 } as const;
 
 export type Settings = typeof settings;

@@ -1,12 +1,25 @@
 import type { Config } from "../config/index.js";
 import { defaultProtectionSettings, type ProtectionSettings } from "./worker.js";
 
-/** Worker settings from the app configuration; `overrides` lets tests and the local host scale time. */
+/** Durations divided by PGFLEX_TIME_SCALE (a time-scaled local emulator); 1 in Azure. */
+const SCALED = [
+  "waitForServerDeadlineInMs",
+  "rbacPropagationInMs",
+  "leaseInMs",
+  "retryBaseInMs",
+  "retryCapInMs",
+  "configureFirstPollInMs",
+  "configurePollInMs",
+  "configureWaitInMs",
+  "validatePollInMs",
+] as const;
+
+/** Worker settings from the app configuration; `overrides` (tests) win and are not scaled. */
 export function protectionSettingsFromConfig(
   config: Config,
   overrides: Partial<ProtectionSettings> = {},
 ): ProtectionSettings {
-  return {
+  const settings: ProtectionSettings = {
     ...defaultProtectionSettings,
     mode: config.mode,
     backupTag: config.backupTag,
@@ -19,6 +32,8 @@ export function protectionSettingsFromConfig(
     policyRetention: config.policyRetention,
     waitForServerDeadlineInMs: config.waitForServerDeadlineMinutes * 60_000,
     rbacPropagationInMs: config.rbacPropagationMinutes * 60_000,
-    ...overrides,
   };
+  const scale = config.timeScale ?? 1;
+  if (scale > 1) for (const k of SCALED) settings[k] = Math.max(1, Math.round(settings[k] / scale));
+  return { ...settings, ...overrides };
 }
