@@ -71,6 +71,7 @@ export const RETRY_SCHEDULE_IN_MS = [
 ];
 const TWELVE_HOURS_IN_MS = 43_200_000;
 const ATTEMPT_TIMEOUT_IN_MS = 30_000;
+const MIN_REAL_TIMEOUT_IN_MS = 2_000;
 const MAX_DELIVERY_LOG = 5000;
 
 export interface EventGridDeps {
@@ -202,7 +203,9 @@ export function createEventGrid(deps: EventGridDeps) {
   ): Promise<{ status: number; text: string; headers: Headers } | "timeout" | "error"> {
     const controller = new AbortController();
     inflight.add(controller);
-    const timer = setTimeout(() => controller.abort(), deps.clock.toRealMs(ATTEMPT_TIMEOUT_IN_MS));
+    // Time-scaled, but never below MIN_REAL_TIMEOUT_IN_MS: a loopback request needs a few ms whatever the scale.
+    const timeoutInMs = Math.max(MIN_REAL_TIMEOUT_IN_MS, deps.clock.toRealMs(ATTEMPT_TIMEOUT_IN_MS));
+    const timer = setTimeout(() => controller.abort(), timeoutInMs);
     try {
       const response = await fetch(url, {
         method,

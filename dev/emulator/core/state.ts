@@ -23,6 +23,7 @@ export interface SeedServer {
   storageSizeGB?: number;
   properties?: Record<string, unknown>;
   sku?: { name: string; tier: string };
+  systemData?: Record<string, unknown>;
 }
 
 export interface SeedRoleAssignment {
@@ -174,6 +175,7 @@ export function createState(): EmulatorState {
       tags: { ...(seed.tags ?? {}) },
       properties,
       sku: seed.sku ?? { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+      ...(seed.systemData ? { systemData: { ...seed.systemData } } : {}),
     };
   };
 
