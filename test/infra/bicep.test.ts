@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -45,6 +45,18 @@ describe.skipIf(reason !== undefined)(`Bicep CLI checks${reason ? ` (skipped: ${
     const run = await runBicep(bicepPath, ["lint", "--pattern", "infra/**/*.bicep"]);
     expect(diagnostics(run.output)).toEqual([]);
     expect(run.exitCode).toBe(0);
+  });
+
+  it("keeps every Bicep file as bicep format writes it", async () => {
+    // `format --pattern` rewrites in place and cannot write elsewhere: format a copy and compare.
+    const copy = mkdtempSync(join(tmpdir(), "pgflex-format-"));
+    cpSync(infraDir, copy, { recursive: true });
+    const run = await runBicep(bicepPath, ["format", "--pattern", "**/*.bicep"], copy);
+    expect(run.exitCode).toBe(0);
+    const unformatted = bicepFiles(infraDir).filter(
+      (f) => readFileSync(join(infraDir, f), "utf8") !== readFileSync(join(copy, f), "utf8"),
+    );
+    expect(unformatted).toEqual([]);
   });
 
   it("reports a linter warning as a diagnostic line, so the checks above fail on warnings", async () => {
