@@ -1,0 +1,146 @@
+import type { EmulatorRequest, ProviderContext, RouteDefinition } from "../../core/provider.js";
+import { advance, isObject, sliceOf } from "./engine.js";
+import { jobResource, vaultResource } from "./render.js";
+import { API_VERSIONS, key, vaultIdOf } from "./state.js";
+import type { DataProtectionSettings, JobOutcome, VaultRecord } from "./state.js";
+
+/**
+ * Test and drill controls of the Data Protection provider. In-process: `createDataProtectionControl(core.context)`.
+ * Over HTTP (the core's `/_emulator/*` API has no provider hook yet): `POST
+ * /providers/Microsoft.DataProtection/_emulator/{action}?api-version=2024-04-01` with a bearer token and the
+ * action's JSON body; these calls stay out of the request log and counters (operation `_emulator.*`).
+ */
+
+export interface VaultSpec {
+  subscriptionId: string;
+  resourceGroupName: string;
+  name: string;
+  location: string;
+  /** System-assigned identity: a GUID, `null` for none; default a new GUID. */
+  principalId?: string | null;
+  tags?: Record<string, string>;
+  softDeleteState?: "On" | "Off" | "AlwaysOn";
+  storageType?: VaultRecord["storageType"];
+}
+
+export interface DataProtectionControl {
+  addVault(spec: VaultSpec): Record<string, unknown>;
+  /** Gives the vault a system-assigned identity (`principalId`, default a new GUID) or removes it (`null`). */
+  setVaultIdentity(vaultId: string, principalId?: string | null): Record<string, unknown>;
+  /** Outcome of jobs that start from now on, for a server id, a vault id or `"*"`; `null` clears it. */
+  setJobOutcome(target: string, outcome: JobOutcome | null): void;
+  /** Overrides timings and behaviour (see `DataProtectionSettings`). */
+  configure(settings: Partial<DataProtectionSettings>): DataProtectionSettings;
+  /** Ends a running job now, with its planned outcome or `status`. */
+  finishJob(jobId: string, status?: JobOutcome["status"]): Record<string, unknown>;
+}
+
+export function createDataProtectionControl(context: ProviderContext): DataProtectionControl {
+  const findVault = (vaultId: string): VaultRecord => {
+    const vault = sliceOf(context).vaults[key(vaultId)];
+    if (!vault) throw new TypeError(`No Backup vault '${vaultId}'.`);
+    return vault;
+  };
+  return {
+    addVault(spec) {
+      if (!spec.subscriptionId || !spec.resourceGroupName || !spec.name || !spec.location) {
+        throw new TypeError("subscriptionId, resourceGroupName, name and location are required.");
+      }
+      context.state.ensureResourceGroup(spec.subscriptionId, spec.resourceGroupName, spec.location);
+      const id = vaultIdOf(spec.subscriptionId.toLowerCase(), spec.resourceGroupName, spec.name);
+      const vault: VaultRecord = {
+        id,
+        subscriptionId: spec.subscriptionId.toLowerCase(),
+        resourceGroupName: spec.resourceGroupName,
+        name: spec.name,
+        location: spec.location,
+        tags: { ...(spec.tags ?? {}) },
+        principalId: spec.principalId === undefined ? context.newGuid() : spec.principalId,
+        tenantId:
+          context.state.getSubscription(spec.subscriptionId)?.tenantId ??
+          "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        storageType: spec.storageType ?? "LocallyRedundant",
+        softDeleteState: spec.softDeleteState ?? "On",
+        softDeleteRetentionInDays: 14,
+        createdAt: context.clock.nowIso(),
+      };
+      sliceOf(context).vaults[key(id)] = vault;
+      return vaultResource(vault);
+    },
+    setVaultIdentity(vaultId, principalId) {
+      const vault = findVault(vaultId);
+      vault.principalId = principalId === undefined ? context.newGuid() : principalId;
+      return vaultResource(vault);
+    },
+    setJobOutcome(target, outcome) {
+      const outcomes = sliceOf(context).outcomes;
+      if (outcome === null) delete outcomes[key(target)];
+      else {
+        if (!["Completed", "Failed", "CompletedWithWarnings"].includes(outcome.status)) {
+          throw new TypeError(
+            `Job status must be Completed, Failed or CompletedWithWarnings, not '${String(outcome.status)}'.`,
+          );
+        }
+        outcomes[target === "*" ? "*" : key(target)] = outcome;
+      }
+    },
+    configure(settings) {
+      Object.assign(sliceOf(context).settings, settings);
+      return { ...(sliceOf(context).settings as DataProtectionSettings) };
+    },
+    finishJob(jobId, status) {
+      advance(context);
+      const job = Object.values(sliceOf(context).jobs).find(
+        (j) => key(j.id) === key(jobId) || j.name === jobId.toLowerCase(),
+      );
+      if (!job) throw new TypeError(`No backup job '${jobId}'.`);
+      if (job.status === "InProgress") {
+        if (status) job.outcome = { ...job.outcome, status };
+        job.endMs = Math.min(job.endMs, context.clock.now());
+        advance(context);
+      }
+      return jobResource(context, job);
+    },
+  };
+}
+
+/** The HTTP face of {@link createDataProtectionControl}. */
+export function controlRoutes(): RouteDefinition[] {
+  const body = (request: EmulatorRequest): Record<string, unknown> => {
+    if (!isObject(request.body)) throw new TypeError("The request body must be a JSON object.");
+    return request.body;
+  };
+  const action = (
+    name: string,
+    run: (control: DataProtectionControl, b: Record<string, unknown>) => unknown,
+  ): RouteDefinition => ({
+    method: "POST",
+    path: `/providers/Microsoft.DataProtection/_emulator/${name}`,
+    apiVersions: API_VERSIONS,
+    operationName: `_emulator.dataprotection.${name}`,
+    kind: "read",
+    handler: (request, context) => {
+      try {
+        const result = run(createDataProtectionControl(context), body(request));
+        return result === undefined ? context.respond.empty(204) : context.respond.json(200, result);
+      } catch (error) {
+        return context.respond.error(
+          400,
+          "InvalidRequest",
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+    },
+  });
+  return [
+    action("addVault", (c, b) => c.addVault(b as unknown as VaultSpec)),
+    action("setVaultIdentity", (c, b) =>
+      c.setVaultIdentity(String(b.vaultId), b.principalId as string | null | undefined),
+    ),
+    action("setJobOutcome", (c, b) =>
+      c.setJobOutcome(String(b.target ?? "*"), (b.outcome ?? null) as JobOutcome | null),
+    ),
+    action("configure", (c, b) => c.configure(b as Partial<DataProtectionSettings>)),
+    action("finishJob", (c, b) => c.finishJob(String(b.jobId), b.status as JobOutcome["status"] | undefined)),
+  ];
+}

@@ -1,0 +1,312 @@
+import type { ProviderContext } from "../../core/provider.js";
+import {
+  defaultSettings,
+  emptySlice,
+  key,
+  nextOccurrence,
+  PG_FLEX,
+  PROVIDER_NAME,
+  resourceGroupOf,
+  ROLE_LTR_BACKUP,
+  ROLE_NAMES,
+  ROLE_READER,
+} from "./state.js";
+import type {
+  DataProtectionSettings,
+  DataProtectionSlice,
+  InstanceRecord,
+  JobOutcome,
+  JobRecord,
+  VaultRecord,
+} from "./state.js";
+
+/** Error codes this provider answers. Where no public reference gives Azure's exact code, the name is ours. */
+export const codes = {
+  invalidParameter: "UserErrorInvalidRequestParameter",
+  missingPermissions: "UserErrorMissingRequiredPermissions",
+  alreadyProtected: "UserErrorDppDatasourceAlreadyProtected",
+  regionMismatch: "UserErrorDatasourceAndVaultRegionMismatch",
+  datasourceNotReady: "UserErrorDatasourceNotReady",
+  datasourceNotFound: "UserErrorDatasourceNotFound",
+  policyNotFound: "UserErrorPolicyNotFound",
+  notProtected: "UserErrorBackupInstanceNotProtected",
+  backupFailed: "UserErrorBackupFailed",
+} as const;
+
+export interface Failure {
+  status: number;
+  code: string;
+  message: string;
+}
+
+export function sliceOf(context: ProviderContext): DataProtectionSlice {
+  return context.state.slice(PROVIDER_NAME, emptySlice);
+}
+
+export function settingsOf(context: ProviderContext): DataProtectionSettings {
+  const fromOptions = (context.options.providerOptions[PROVIDER_NAME] ??
+    {}) as Partial<DataProtectionSettings>;
+  return { ...defaultSettings, ...fromOptions, ...sliceOf(context).settings };
+}
+
+/** Datasource type aliases: the spec's examples pair `OssDB` policies with PG single-server databases. */
+const aliases: Record<string, string> = { ossdb: "microsoft.dbforpostgresql/servers/databases" };
+export const knownDatasourceTypes = [
+  PG_FLEX,
+  "Microsoft.DBforPostgreSQL/servers/databases",
+  "OssDB",
+  "Microsoft.DBforMySQL/flexibleServers",
+  "Microsoft.Compute/disks",
+  "Microsoft.Storage/storageAccounts/blobServices",
+  "Microsoft.Storage/storageAccounts/adlsBlobServices",
+  "Microsoft.ContainerService/managedClusters",
+];
+export const canonicalType = (t: string): string => aliases[t.toLowerCase()] ?? t.toLowerCase();
+export const isKnownType = (t: unknown): t is string =>
+  typeof t === "string" && knownDatasourceTypes.some((k) => canonicalType(k) === canonicalType(t));
+
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads a property whatever its casing (`resourceId` vs `resourceID`: both are sent by real clients). */
+export function prop(obj: Record<string, unknown>, name: string): unknown {
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+const invalid = (message: string): Failure => ({ status: 400, code: codes.invalidParameter, message });
+
+/**
+ * Shape checks of a BackupInstance body (validateForBackup and PUT): what the service rejects before doing
+ * anything. Returns the normalised properties (`resourceID` spelling) or the failure.
+ */
+export function checkInstanceShape(
+  context: ProviderContext,
+  vault: VaultRecord,
+  value: unknown,
+  where: string,
+):
+  | { properties: Record<string, unknown>; datasourceId: string; datasourceType: string; policyId: string }
+  | Failure {
+  if (!isObject(value)) return invalid(`'${where}' is required and must be an object.`);
+  if (value.objectType !== "BackupInstance")
+    return invalid(`'${where}.objectType' must be 'BackupInstance'.`);
+  const ds = value.dataSourceInfo;
+  if (!isObject(ds)) return invalid(`'${where}.dataSourceInfo' is required.`);
+  const datasourceId = prop(ds, "resourceID");
+  if (typeof datasourceId !== "string" || !datasourceId.startsWith("/subscriptions/")) {
+    return invalid(`'${where}.dataSourceInfo.resourceID' must be an ARM resource id.`);
+  }
+  if (ds.objectType !== undefined && ds.objectType !== "Datasource")
+    return invalid(`'${where}.dataSourceInfo.objectType' must be 'Datasource'.`);
+  const datasourceType = ds.datasourceType;
+  if (!isKnownType(datasourceType)) {
+    return invalid(
+      `The datasource type '${String(datasourceType)}' is not supported. Supported types: ${knownDatasourceTypes.join(", ")}.`,
+    );
+  }
+  const policyInfo = value.policyInfo;
+  if (!isObject(policyInfo) || typeof policyInfo.policyId !== "string")
+    return invalid(`'${where}.policyInfo.policyId' is required.`);
+  const policyId = policyInfo.policyId;
+  const policy = sliceOf(context).policies[key(policyId)];
+  if (!policy || policy.vaultKey !== key(vault.id)) {
+    return {
+      status: 400,
+      code: codes.policyNotFound,
+      message: `The backup policy '${policyId}' was not found in Backup vault '${vault.name}'.`,
+    };
+  }
+  const policyTypes = (policy.properties.datasourceTypes as unknown[] | undefined) ?? [];
+  if (!policyTypes.some((t) => typeof t === "string" && canonicalType(t) === canonicalType(datasourceType))) {
+    return invalid(
+      `The datasource type '${datasourceType}' does not match the policy's datasource types (${policyTypes.join(", ")}).`,
+    );
+  }
+  const { resourceId: _a, resourceID: _b, ...restDs } = ds as Record<string, unknown>;
+  for (const k of Object.keys(restDs)) if (k.toLowerCase() === "resourceid") delete restDs[k];
+  const properties: Record<string, unknown> = {
+    ...value,
+    dataSourceInfo: { ...restDs, resourceID: datasourceId },
+  };
+  for (const k of Object.keys(properties)) if (properties[k] === null) delete properties[k];
+  return { properties, datasourceId, datasourceType, policyId };
+}
+
+export function isFailure(v: unknown): v is Failure {
+  return isObject(v) && typeof v.code === "string" && typeof v.status === "number";
+}
+
+/**
+ * What validation and configure-protection check against the world (PG Flexible datasources only; other
+ * types come from spec examples and pass): server exists and is Ready, same region as the vault, not
+ * protected elsewhere, and the vault identity holds both roles (honouring RBAC propagation).
+ */
+export function checkProtectable(
+  context: ProviderContext,
+  vault: VaultRecord,
+  datasourceId: string,
+  datasourceType: string,
+  options: { allowInstance?: string } = {},
+): Failure | undefined {
+  const slice = sliceOf(context);
+  const dsKey = key(datasourceId);
+  for (const instance of Object.values(slice.instances)) {
+    if (instance.datasourceKey !== dsKey) continue;
+    if (options.allowInstance && key(instance.id) === key(options.allowInstance)) continue;
+    const owner = slice.vaults[instance.vaultKey];
+    return {
+      status: 409,
+      code: codes.alreadyProtected,
+      message: `Datasource '${datasourceId}' is already protected by backup instance '${instance.name}' in Backup vault '${owner?.id ?? instance.vaultKey}'.`,
+    };
+  }
+  if (canonicalType(datasourceType) !== canonicalType(PG_FLEX)) return undefined;
+  const server = context.servers.get(datasourceId);
+  if (!server)
+    return {
+      status: 404,
+      code: codes.datasourceNotFound,
+      message: `The datasource '${datasourceId}' was not found.`,
+    };
+  const norm = (r: string): string => r.replace(/\s+/g, "").toLowerCase();
+  if (norm(server.location) !== norm(vault.location)) {
+    return {
+      status: 400,
+      code: codes.regionMismatch,
+      message: `The datasource is in region '${server.location}' but the Backup vault '${vault.name}' is in '${vault.location}'. A Backup vault protects datasources of its own region only.`,
+    };
+  }
+  if (server.properties.state !== "Ready") {
+    return {
+      status: 400,
+      code: codes.datasourceNotReady,
+      message: `The PostgreSQL Flexible Server '${server.name}' is in state '${server.properties.state}'; it must be 'Ready' to be protected.`,
+    };
+  }
+  if (!vault.principalId) {
+    return {
+      status: 400,
+      code: codes.missingPermissions,
+      message: `Appropriate permissions to perform the operation is missing. The Backup vault '${vault.name}' has no system-assigned managed identity.`,
+    };
+  }
+  const serverRg = resourceGroupOf(server.id) ?? server.id;
+  const missing: string[] = [];
+  if (!context.rbac.hasRole(vault.principalId, ROLE_LTR_BACKUP, server.id)) {
+    missing.push(`'${ROLE_NAMES[ROLE_LTR_BACKUP]}' (${ROLE_LTR_BACKUP}) on scope '${server.id}'`);
+  }
+  if (!context.rbac.hasRole(vault.principalId, ROLE_READER, serverRg)) {
+    missing.push(`'${ROLE_NAMES[ROLE_READER]}' (${ROLE_READER}) on scope '${serverRg}'`);
+  }
+  if (missing.length > 0) {
+    return {
+      status: 400,
+      code: codes.missingPermissions,
+      message: `Appropriate permissions to perform the operation is missing. The Backup vault's managed identity (principal '${vault.principalId}') needs the role ${missing.join(" and the role ")}.`,
+    };
+  }
+  return undefined;
+}
+
+export function outcomeFor(context: ProviderContext, vaultKey: string, datasourceKey: string): JobOutcome {
+  const o = sliceOf(context).outcomes;
+  return o[datasourceKey] ?? o[vaultKey] ?? o["*"] ?? { status: "Completed" };
+}
+
+export function createJob(
+  context: ProviderContext,
+  instance: InstanceRecord,
+  options: { startMs: number; userTriggered: boolean; retentionTag: string },
+): JobRecord {
+  const slice = sliceOf(context);
+  const vault = slice.vaults[instance.vaultKey];
+  const settings = settingsOf(context);
+  const ds = (instance.properties.dataSourceInfo ?? {}) as Record<string, unknown>;
+  const datasourceId = String(ds.resourceID ?? "");
+  const policyId = String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
+  const outcome = outcomeFor(context, instance.vaultKey, instance.datasourceKey);
+  const guid = context.newGuid();
+  const vaultId = vault?.id ?? instance.vaultKey;
+  const m = /\/resourceGroups\/([^/]+)/i.exec(datasourceId);
+  const job: JobRecord = {
+    id: `${vaultId}/backupJobs/${guid}`,
+    name: guid,
+    vaultKey: instance.vaultKey,
+    instanceKey: key(instance.id),
+    instanceName: instance.name,
+    friendlyName: String(instance.properties.friendlyName ?? instance.name),
+    datasourceId,
+    datasourceLocation: String(ds.resourceLocation ?? vault?.location ?? ""),
+    datasourceName: String(ds.resourceName ?? datasourceId.split("/").pop() ?? ""),
+    sourceResourceGroup: m?.[1] ?? "",
+    sourceSubscriptionId: /\/subscriptions\/([^/]+)/i.exec(datasourceId)?.[1] ?? "",
+    policyId,
+    policyName: policyId.split("/").pop() ?? "",
+    operation: options.userTriggered ? "Backup" : "ScheduledBackup",
+    isUserTriggered: options.userTriggered,
+    retentionTag: options.retentionTag,
+    activityId: context.newGuid(),
+    startMs: options.startMs,
+    endMs: options.startMs + (outcome.durationInMs ?? settings.backupJobDurationInMs),
+    status: "InProgress",
+    outcome,
+    dataTransferredInBytes: 0,
+  };
+  slice.jobs[key(job.id)] = job;
+  return job;
+}
+
+/** Applies every transition that is due by emulator time `now`. Cheap when nothing is due. */
+export function advance(context: ProviderContext): void {
+  const slice = sliceOf(context);
+  const settings = settingsOf(context);
+  const now = context.clock.now();
+  for (const instance of Object.values(slice.instances)) {
+    if (
+      instance.protectionStatus === "ConfiguringProtection" &&
+      instance.configuredAtMs !== undefined &&
+      now >= instance.configuredAtMs
+    ) {
+      instance.protectionStatus = "ProtectionConfigured";
+      instance.currentProtectionState = "ProtectionConfigured";
+      instance.lastScheduledMs ??= instance.configuredAtMs;
+    }
+    if (settings.scheduledBackups && instance.currentProtectionState === "ProtectionConfigured")
+      scheduleDue(context, instance, now, settings);
+  }
+  for (const job of Object.values(slice.jobs)) {
+    if (job.status === "InProgress" && now >= job.endMs) {
+      job.status = job.outcome.status;
+      job.dataTransferredInBytes = job.outcome.status === "Failed" ? 0 : 69_088;
+    }
+  }
+}
+
+function scheduleDue(
+  context: ProviderContext,
+  instance: InstanceRecord,
+  now: number,
+  settings: DataProtectionSettings,
+): void {
+  const policyId = String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
+  const policy = sliceOf(context).policies[key(policyId)];
+  if (!policy) return;
+  const intervals: string[] = [];
+  for (const rule of (policy.properties.policyRules as unknown[] | undefined) ?? []) {
+    if (!isObject(rule) || rule.objectType !== "AzureBackupRule" || !isObject(rule.trigger)) continue;
+    const schedule = rule.trigger.schedule;
+    if (isObject(schedule) && Array.isArray(schedule.repeatingTimeIntervals)) {
+      for (const i of schedule.repeatingTimeIntervals) if (typeof i === "string") intervals.push(i);
+    }
+  }
+  let from = instance.lastScheduledMs ?? now;
+  for (let n = 0; n < settings.maxScheduledCatchUp; n++) {
+    const next = Math.min(...intervals.map((i) => nextOccurrence(i, from) ?? Infinity));
+    if (!Number.isFinite(next) || next > now) break;
+    createJob(context, instance, { startMs: next, userTriggered: false, retentionTag: "Default" });
+    from = next;
+  }
+  instance.lastScheduledMs = Math.max(from, instance.lastScheduledMs ?? 0);
+}

@@ -1,0 +1,558 @@
+import type {
+  EmulatorProvider,
+  EmulatorRequest,
+  EmulatorResponse,
+  ProviderContext,
+  RouteDefinition,
+} from "../../core/provider.js";
+import {
+  advance,
+  checkInstanceShape,
+  checkProtectable,
+  codes,
+  createJob,
+  isFailure,
+  isObject,
+  settingsOf,
+  sliceOf,
+} from "./engine.js";
+import type { Failure } from "./engine.js";
+import {
+  deletedInstanceResource,
+  instanceResource,
+  jobResource,
+  policyResource,
+  vaultResource,
+} from "./render.js";
+import { API_VERSIONS, key, PROVIDER_NAME, vaultIdOf } from "./state.js";
+import type { InstanceRecord, VaultRecord } from "./state.js";
+import { controlRoutes } from "./control.js";
+import { filterJobs } from "./filter.js";
+import { checkPolicyShape } from "./policy.js";
+
+/**
+ * Microsoft.DataProtection (api-version 2024-04-01, and 2023-11-01 which the recorded Azure CLI uses):
+ * Backup vaults, policies, backup instances with their protection state machine, validateForBackup, ad hoc
+ * and scheduled backups and their jobs. See README.md beside this file.
+ */
+
+const VAULTS_SUB = "/subscriptions/{subscriptionId}/providers/Microsoft.DataProtection/backupVaults";
+const VAULTS_RG =
+  "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DataProtection/backupVaults";
+const VAULT = `${VAULTS_RG}/{vaultName}`;
+const INSTANCE = `${VAULT}/backupInstances/{backupInstanceName}`;
+
+type Handler = (
+  request: EmulatorRequest,
+  context: ProviderContext,
+) => EmulatorResponse | Promise<EmulatorResponse>;
+
+function route(
+  method: RouteDefinition["method"],
+  path: string,
+  operationName: string,
+  handler: Handler,
+): RouteDefinition {
+  return {
+    method,
+    path,
+    apiVersions: API_VERSIONS,
+    operationName,
+    handler: (request, context) => {
+      advance(context);
+      return handler(request, context);
+    },
+  };
+}
+
+const fail = (context: ProviderContext, f: Failure): EmulatorResponse =>
+  context.respond.error(f.status, f.code, f.message);
+
+function findVault(request: EmulatorRequest, context: ProviderContext): VaultRecord | EmulatorResponse {
+  const { subscriptionId = "", resourceGroupName = "", vaultName = "" } = request.params;
+  const vault = sliceOf(context).vaults[key(vaultIdOf(subscriptionId, resourceGroupName, vaultName))];
+  return (
+    vault ?? context.respond.notFound("Microsoft.DataProtection/backupVaults", vaultName, resourceGroupName)
+  );
+}
+
+function findInstance(
+  request: EmulatorRequest,
+  context: ProviderContext,
+  vault: VaultRecord,
+): InstanceRecord | EmulatorResponse {
+  const name = request.params.backupInstanceName ?? "";
+  return (
+    sliceOf(context).instances[key(`${vault.id}/backupInstances/${name}`)] ??
+    context.respond.notFound(
+      "Microsoft.DataProtection/backupVaults/backupInstances",
+      `${vault.name}/${name}`,
+      vault.resourceGroupName,
+    )
+  );
+}
+
+const isResponse = (v: unknown): v is EmulatorResponse =>
+  isObject(v) && typeof v.status === "number" && !("id" in v);
+
+function lroPaths(vault: VaultRecord, request: EmulatorRequest, withLocation: boolean) {
+  return {
+    statusPathPrefix: `${vault.id}/operationStatus`,
+    ...(withLocation
+      ? {
+          resultPathPrefix: `/subscriptions/${vault.subscriptionId}/providers/Microsoft.DataProtection/locations/${vault.location.replace(/\s+/g, "").toLowerCase()}/operationResults`,
+        }
+      : {}),
+    apiVersion: request.apiVersion,
+    subscriptionId: vault.subscriptionId,
+  };
+}
+
+function listIn(
+  request: EmulatorRequest,
+  context: ProviderContext,
+  predicate: (v: VaultRecord) => boolean,
+): EmulatorResponse {
+  const vaults = Object.values(sliceOf(context).vaults).filter(predicate).map(vaultResource);
+  return context.respond.json(200, context.pager.page(request, vaults));
+}
+
+export function createDataProtectionProvider(): EmulatorProvider {
+  const routes = (): RouteDefinition[] => [
+    route("GET", VAULTS_SUB, "BackupVaults_GetInSubscription", (request, context) =>
+      listIn(request, context, (v) => key(v.subscriptionId) === key(request.params.subscriptionId ?? "")),
+    ),
+    route("GET", VAULTS_RG, "BackupVaults_GetInResourceGroup", (request, context) =>
+      listIn(
+        request,
+        context,
+        (v) =>
+          key(v.subscriptionId) === key(request.params.subscriptionId ?? "") &&
+          key(v.resourceGroupName) === key(request.params.resourceGroupName ?? ""),
+      ),
+    ),
+    route("GET", VAULT, "BackupVaults_Get", (request, context) => {
+      const vault = findVault(request, context);
+      return isResponse(vault) ? vault : context.respond.json(200, vaultResource(vault));
+    }),
+
+    // ---------- policies ----------
+    route("GET", `${VAULT}/backupPolicies`, "BackupPolicies_List", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const items = Object.values(sliceOf(context).policies)
+        .filter((p) => p.vaultKey === key(vault.id))
+        .map(policyResource);
+      return context.respond.json(200, context.pager.page(request, items));
+    }),
+    route("GET", `${VAULT}/backupPolicies/{backupPolicyName}`, "BackupPolicies_Get", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const name = request.params.backupPolicyName ?? "";
+      const policy = sliceOf(context).policies[key(`${vault.id}/backupPolicies/${name}`)];
+      return policy
+        ? context.respond.json(200, policyResource(policy))
+        : context.respond.notFound(
+            "Microsoft.DataProtection/backupVaults/backupPolicies",
+            `${vault.name}/${name}`,
+            vault.resourceGroupName,
+          );
+    }),
+    route(
+      "PUT",
+      `${VAULT}/backupPolicies/{backupPolicyName}`,
+      "BackupPolicies_CreateOrUpdate",
+      (request, context) => {
+        const vault = findVault(request, context);
+        if (isResponse(vault)) return vault;
+        const properties = checkPolicyShape(request.body);
+        if (isFailure(properties)) return fail(context, properties);
+        const name = request.params.backupPolicyName ?? "";
+        const id = `${vault.id}/backupPolicies/${name}`;
+        const policy = { id, vaultKey: key(vault.id), name, properties };
+        sliceOf(context).policies[key(id)] = policy;
+        return context.respond.json(200, policyResource(policy));
+      },
+    ),
+    route(
+      "DELETE",
+      `${VAULT}/backupPolicies/{backupPolicyName}`,
+      "BackupPolicies_Delete",
+      (request, context) => {
+        const vault = findVault(request, context);
+        if (isResponse(vault)) return vault;
+        const k = key(`${vault.id}/backupPolicies/${request.params.backupPolicyName ?? ""}`);
+        const slice = sliceOf(context);
+        if (!slice.policies[k]) return context.respond.empty(204);
+        const users = Object.values(slice.instances).filter(
+          (i) => key(String((i.properties.policyInfo as { policyId?: string }).policyId ?? "")) === k,
+        );
+        if (users.length > 0) {
+          return context.respond.error(
+            400,
+            "UserErrorPolicyInUse",
+            `The backup policy is used by ${users.length} backup instance(s) (${users.map((u) => u.name).join(", ")}); change or delete them first.`,
+          );
+        }
+        delete slice.policies[k];
+        return context.respond.empty(200);
+      },
+    ),
+
+    // ---------- validate ----------
+    route("POST", `${VAULT}/validateForBackup`, "BackupInstances_ValidateForBackup", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      if (!isObject(request.body))
+        return context.respond.error(
+          400,
+          codes.invalidParameter,
+          "The request body must be a ValidateForBackupRequest.",
+        );
+      const shape = checkInstanceShape(context, vault, request.body.backupInstance, "backupInstance");
+      if (isFailure(shape)) return fail(context, shape);
+      const lro = context.lro.start({
+        ...lroPaths(vault, request, true),
+        durationInMs: settingsOf(context).validateDurationInMs,
+        // Checked when the operation ends, as the service does: roles granted meanwhile count once propagated.
+        complete: () => {
+          const problem = checkProtectable(context, vault, shape.datasourceId, shape.datasourceType);
+          return problem
+            ? {
+                status: "Failed",
+                error: { code: problem.code, message: problem.message },
+                failureStatusCode: problem.status,
+              }
+            : { status: "Succeeded", result: { objectType: "OperationJobExtendedInfo" } };
+        },
+      });
+      return context.respond.empty(202, lro.headers);
+    }),
+
+    // ---------- backup instances ----------
+    route("GET", `${VAULT}/backupInstances`, "BackupInstances_List", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const items = Object.values(sliceOf(context).instances)
+        .filter((i) => i.vaultKey === key(vault.id))
+        .map(instanceResource);
+      return context.respond.json(200, context.pager.page(request, items));
+    }),
+    route("GET", INSTANCE, "BackupInstances_Get", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const instance = findInstance(request, context, vault);
+      return isResponse(instance) ? instance : context.respond.json(200, instanceResource(instance));
+    }),
+    route("PUT", INSTANCE, "BackupInstances_CreateOrUpdate", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      if (!isObject(request.body))
+        return context.respond.error(
+          400,
+          codes.invalidParameter,
+          "The request body must be a BackupInstanceResource.",
+        );
+      const shape = checkInstanceShape(context, vault, request.body.properties, "properties");
+      if (isFailure(shape)) return fail(context, shape);
+      const slice = sliceOf(context);
+      const name = request.params.backupInstanceName ?? "";
+      const id = `${vault.id}/backupInstances/${name}`;
+      const existing = slice.instances[key(id)];
+      if (existing && existing.datasourceKey !== key(shape.datasourceId)) {
+        return context.respond.error(
+          400,
+          codes.invalidParameter,
+          `Backup instance '${name}' protects another datasource; its datasource cannot change.`,
+        );
+      }
+      const elsewhere = Object.values(slice.instances).find(
+        (i) => i.datasourceKey === key(shape.datasourceId) && key(i.id) !== key(id),
+      );
+      if (elsewhere) {
+        return context.respond.error(
+          409,
+          codes.alreadyProtected,
+          `Datasource '${shape.datasourceId}' is already protected by backup instance '${elsewhere.name}' in Backup vault '${slice.vaults[elsewhere.vaultKey]?.id ?? elsewhere.vaultKey}'.`,
+        );
+      }
+      const settings = settingsOf(context);
+      const instance: InstanceRecord = existing ?? {
+        id,
+        vaultKey: key(vault.id),
+        name,
+        properties: shape.properties,
+        datasourceKey: key(shape.datasourceId),
+        protectionStatus: "ConfiguringProtection",
+        currentProtectionState: "ConfiguringProtection",
+        provisioningState: "Provisioning",
+        createdAt: context.clock.nowIso(),
+      };
+      instance.properties = shape.properties;
+      if (isObject(request.body.tags)) instance.tags = request.body.tags as Record<string, string>;
+      if (!existing || existing.protectionStatus === "ConfiguringProtectionFailed") {
+        instance.protectionStatus = "ConfiguringProtection";
+        instance.currentProtectionState = "ConfiguringProtection";
+        delete instance.protectionErrorDetails;
+        delete instance.configuredAtMs;
+      }
+      instance.provisioningState = "Provisioning";
+      slice.instances[key(id)] = instance;
+      const lro = context.lro.start({
+        ...lroPaths(vault, request, false),
+        durationInMs: settings.putDurationInMs,
+        complete: () => {
+          const current = sliceOf(context).instances[key(id)];
+          if (!current)
+            return {
+              status: "Failed",
+              error: { code: "ResourceNotFound", message: "The backup instance was deleted." },
+            };
+          const problem = checkProtectable(context, vault, shape.datasourceId, shape.datasourceType, {
+            allowInstance: id,
+          });
+          if (problem) {
+            current.protectionStatus = "ConfiguringProtectionFailed";
+            current.currentProtectionState = "ConfiguringProtectionFailed";
+            current.provisioningState = "Failed";
+            current.protectionErrorDetails = { code: problem.code, message: problem.message };
+            return {
+              status: "Failed",
+              error: { code: problem.code, message: problem.message },
+              failureStatusCode: problem.status,
+            };
+          }
+          current.provisioningState = "Succeeded";
+          if (current.protectionStatus === "ConfiguringProtection") {
+            current.configuredAtMs = context.clock.now() + settingsOf(context).configureDelayInMs;
+          }
+          return { status: "Succeeded" };
+        },
+      });
+      return context.respond.json(existing ? 200 : 201, instanceResource(instance), {
+        "Azure-AsyncOperation": lro.azureAsyncOperationUrl,
+      });
+    }),
+    route("DELETE", INSTANCE, "BackupInstances_Delete", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const slice = sliceOf(context);
+      const k = key(`${vault.id}/backupInstances/${request.params.backupInstanceName ?? ""}`);
+      const instance = slice.instances[k];
+      if (!instance) return context.respond.empty(204);
+      instance.protectionStatus = "SoftDeleting";
+      instance.currentProtectionState = "SoftDeleting";
+      instance.provisioningState = "Deleting";
+      const lro = context.lro.start({
+        ...lroPaths(vault, request, true),
+        durationInMs: settingsOf(context).deleteDurationInMs,
+        complete: () => {
+          const current = sliceOf(context).instances[k];
+          if (current) {
+            delete sliceOf(context).instances[k];
+            if (vault.softDeleteState !== "Off") {
+              const now = context.clock.now();
+              sliceOf(context).deletedInstances[k] = {
+                ...current,
+                protectionStatus: "SoftDeleted",
+                currentProtectionState: "SoftDeleted",
+                provisioningState: "Succeeded",
+                deletionTime: new Date(now).toISOString(),
+                scheduledPurgeTime: new Date(
+                  now + vault.softDeleteRetentionInDays * 86_400_000,
+                ).toISOString(),
+                deleteActivityID: context.newGuid(),
+              };
+            }
+          }
+          return { status: "Succeeded" };
+        },
+      });
+      return context.respond.empty(202, lro.headers);
+    }),
+    route("POST", `${INSTANCE}/backup`, "BackupInstances_AdhocBackup", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const instance = findInstance(request, context, vault);
+      if (isResponse(instance)) return instance;
+      const body = request.body;
+      const options = isObject(body) ? body.backupRuleOptions : undefined;
+      if (!isObject(options) || typeof options.ruleName !== "string" || !isObject(options.triggerOption)) {
+        return context.respond.error(
+          400,
+          codes.invalidParameter,
+          "'backupRuleOptions.ruleName' and 'backupRuleOptions.triggerOption' are required.",
+        );
+      }
+      const policy =
+        sliceOf(context).policies[
+          key(String((instance.properties.policyInfo as { policyId?: string }).policyId ?? ""))
+        ];
+      const rules = (
+        (policy?.properties.policyRules as Array<Record<string, unknown>> | undefined) ?? []
+      ).filter((r) => r.objectType === "AzureBackupRule");
+      if (!rules.some((r) => String(r.name).toLowerCase() === String(options.ruleName).toLowerCase())) {
+        return context.respond.error(
+          400,
+          codes.invalidParameter,
+          `The policy has no backup rule named '${options.ruleName}'.`,
+        );
+      }
+      const override = options.triggerOption.retentionTagOverride;
+      if (override !== undefined && typeof override !== "string") {
+        return context.respond.error(
+          400,
+          codes.invalidParameter,
+          "'triggerOption.retentionTagOverride' must be a string.",
+        );
+      }
+      if (instance.currentProtectionState !== "ProtectionConfigured") {
+        return context.respond.error(
+          400,
+          codes.notProtected,
+          `Backup instance '${instance.name}' is in state '${instance.currentProtectionState}'; an ad hoc backup needs 'ProtectionConfigured'.`,
+        );
+      }
+      const slice = sliceOf(context);
+      const settings = settingsOf(context);
+      const job = createJob(context, instance, {
+        startMs: context.clock.now(),
+        userTriggered: true,
+        retentionTag: override ?? "Default",
+      });
+      slice.adhocCount += 1;
+      const full =
+        settings.jobIdForm === "full" || (settings.jobIdForm === "alternate" && slice.adhocCount % 2 === 1);
+      // Azure answers the job id as a full id (with its own casing) or a bare GUID.
+      const jobId = full
+        ? `/subscriptions/${vault.subscriptionId}/resourcegroups/${vault.resourceGroupName}/providers/Microsoft.DataProtection/BackupVaults/${vault.name}/backupJobs/${job.name}`
+        : job.name;
+      const lro = context.lro.start({
+        ...lroPaths(vault, request, true),
+        durationInMs: settings.adhocDurationInMs,
+        complete: () => ({
+          status: "Succeeded",
+          result: { jobId, objectType: "OperationJobExtendedInfo" },
+          properties: { jobId, objectType: "OperationJobExtendedInfo" },
+        }),
+      });
+      return context.respond.empty(202, lro.headers);
+    }),
+    ...(
+      [
+        [
+          "stopProtection",
+          "BackupInstances_StopProtection",
+          ["ProtectionConfigured", "BackupSchedulesSuspended"],
+          "ProtectionStopped",
+          "ProtectionStopped",
+        ],
+        [
+          "suspendBackups",
+          "BackupInstances_SuspendBackups",
+          ["ProtectionConfigured"],
+          "ProtectionStopped",
+          "BackupSchedulesSuspended",
+        ],
+        [
+          "resumeProtection",
+          "BackupInstances_ResumeProtection",
+          ["ProtectionStopped"],
+          "ProtectionConfigured",
+          "ProtectionConfigured",
+        ],
+        [
+          "resumeBackups",
+          "BackupInstances_ResumeBackups",
+          ["BackupSchedulesSuspended"],
+          "ProtectionConfigured",
+          "ProtectionConfigured",
+        ],
+      ] as const
+    ).map(([action, operationName, from, status, state]) =>
+      route("POST", `${INSTANCE}/${action}`, operationName, (request, context) => {
+        const vault = findVault(request, context);
+        if (isResponse(vault)) return vault;
+        const instance = findInstance(request, context, vault);
+        if (isResponse(instance)) return instance;
+        if (!(from as readonly string[]).includes(instance.currentProtectionState)) {
+          return context.respond.error(
+            400,
+            codes.notProtected,
+            `'${action}' is not allowed for backup instance '${instance.name}' in state '${instance.currentProtectionState}'.`,
+          );
+        }
+        const lro = context.lro.start({
+          ...lroPaths(vault, request, true),
+          durationInMs: settingsOf(context).actionDurationInMs,
+          complete: () => {
+            instance.protectionStatus = status;
+            instance.currentProtectionState = state;
+            // Resuming does not back-fill the backups missed while stopped.
+            if (state === "ProtectionConfigured") instance.lastScheduledMs = context.clock.now();
+            return { status: "Succeeded" };
+          },
+        });
+        return context.respond.empty(202, lro.headers);
+      }),
+    ),
+
+    // ---------- deleted instances ----------
+    route("GET", `${VAULT}/deletedBackupInstances`, "DeletedBackupInstances_List", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const items = Object.values(sliceOf(context).deletedInstances)
+        .filter((i) => i.vaultKey === key(vault.id))
+        .map(deletedInstanceResource);
+      return context.respond.json(200, context.pager.page(request, items));
+    }),
+    route(
+      "GET",
+      `${VAULT}/deletedBackupInstances/{backupInstanceName}`,
+      "DeletedBackupInstances_Get",
+      (request, context) => {
+        const vault = findVault(request, context);
+        if (isResponse(vault)) return vault;
+        const name = request.params.backupInstanceName ?? "";
+        const deleted = sliceOf(context).deletedInstances[key(`${vault.id}/backupInstances/${name}`)];
+        return deleted
+          ? context.respond.json(200, deletedInstanceResource(deleted))
+          : context.respond.notFound(
+              "Microsoft.DataProtection/backupVaults/deletedBackupInstances",
+              `${vault.name}/${name}`,
+              vault.resourceGroupName,
+            );
+      },
+    ),
+
+    // ---------- jobs ----------
+    route("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const jobs = Object.values(sliceOf(context).jobs).filter((j) => j.vaultKey === key(vault.id));
+      const filtered = filterJobs(jobs, request.query["$filter"]);
+      if (isFailure(filtered)) return fail(context, filtered);
+      const items = filtered
+        .sort((a, b) => b.startMs - a.startMs || a.name.localeCompare(b.name))
+        .map((j) => jobResource(context, j));
+      return context.respond.json(200, context.pager.page(request, items));
+    }),
+    route("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context) => {
+      const vault = findVault(request, context);
+      if (isResponse(vault)) return vault;
+      const jobId = request.params.jobId ?? "";
+      const job = sliceOf(context).jobs[key(`${vault.id}/backupJobs/${jobId}`)];
+      return job
+        ? context.respond.json(200, jobResource(context, job))
+        : context.respond.notFound(
+            "Microsoft.DataProtection/backupVaults/backupJobs",
+            `${vault.name}/${jobId}`,
+            vault.resourceGroupName,
+          );
+    }),
+    ...controlRoutes(),
+  ];
+  return { name: PROVIDER_NAME, routes };
+}
+
+export default createDataProtectionProvider;
