@@ -1,17 +1,14 @@
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
 import { declareHttp } from "./registry.js";
 
-/** GET /api/jobs/{jobId}: one job (bare GUID or full id) (Backup.Reader). */
-export async function apiGetJob(request: HttpRequest): Promise<HttpResponseInit> {
+/**
+ * GET /api/jobs?server=&status=&since=&until=&top=&continuationToken= and GET /api/jobs/{jobId} (bare GUID
+ * or full job id) (Backup.Reader). One function: a catch-all route also matches the bare `jobs` path.
+ */
+export async function apiJobs(request: HttpRequest): Promise<HttpResponseInit> {
   const { getBackupApp } = await import("../lib/backups/app.js");
-  return (await getBackupApp()).api.getJob(request);
+  const { api } = await getBackupApp();
+  return request.params["jobId"] ? api.getJob(request) : api.listJobs(request);
 }
 
-/** GET /api/jobs?server=&status=&since=&until=&top=&continuationToken= (Backup.Reader). */
-export async function apiListJobs(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  return (await getBackupApp()).api.listJobs(request);
-}
-
-declareHttp("apiGetJob", { methods: ["GET"], route: "jobs/{*jobId}", handler: apiGetJob });
-declareHttp("apiListJobs", { methods: ["GET"], route: "jobs", handler: apiListJobs });
+declareHttp("apiJobs", { methods: ["GET"], route: "jobs/{*jobId}", handler: apiJobs });

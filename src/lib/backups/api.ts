@@ -114,6 +114,14 @@ export function serverView(server: ServerRecord, latest?: JobRecord): Record<str
   };
 }
 
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function baseUrl(request: ApiRequest): string {
   const url = new URL(request.url);
   return `${url.protocol}//${url.host}`;
@@ -144,8 +152,9 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
     getJob: (request: ApiRequest): Promise<ApiResponse> =>
       handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
         parseQuery(request, {});
-        const raw = request.params["jobId"] ?? "";
-        const parsed = parseJobId(decodeURIComponent(raw));
+        // A catch-all route hands over a full id without its leading slash.
+        const raw = safeDecode(request.params["jobId"] ?? "").replace(/^(?=subscriptions\/)/i, "/");
+        const parsed = parseJobId(raw);
         if (!parsed) {
           throw new ApiError(
             400,
