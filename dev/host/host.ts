@@ -139,7 +139,11 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     const server = createServer((req, res) => {
       const work = handle(req, res).catch((e: unknown) => {
         logger.error(`Local host: ${req.method} ${req.url} failed: ${ensureError(e).message}`);
-        sendText(res, 500, "The local host failed to handle the request.");
+        try {
+          sendText(res, 500, "The local host failed to handle the request.");
+        } catch {
+          res.destroy(); // the client is gone; nothing left to answer
+        }
       });
       active.add(work);
       void work.finally(() => active.delete(work));

@@ -51,9 +51,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (++signals > 1) process.exit(1);
     console.log(`${signal}: finishing running invocations (press Ctrl+C again to force)...`);
     void (async () => {
-      await host?.stop();
-      await azurite?.stop();
-      process.exit(0);
+      let code = 0;
+      try {
+        await host?.stop();
+      } catch (e) {
+        console.error(`Stopping the host failed: ${(e as Error).message}`);
+        code = 1;
+      }
+      await azurite?.stop().catch(() => undefined);
+      process.exit(code);
     })();
   });
 }

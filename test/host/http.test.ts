@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { HttpResponse, type HttpRequest } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
@@ -190,6 +191,29 @@ describe("local host: HTTP triggers", () => {
     expect(host.log).toContainEqual(
       expect.stringMatching(/^error: Executed 'Functions.broken' \(Failed, .*\): Error: boom$/),
     );
+    expect((await fetch(api("jobs"))).status).toBe(200);
+  });
+
+  it("survives a client that hangs up mid-body and a request line it cannot parse", async () => {
+    const { port } = new URL(host.url);
+    await new Promise<void>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port: Number(port) }, () => {
+        socket.write('POST /api/parse HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"partial":');
+        setTimeout(() => socket.destroy(), 20);
+      });
+      socket.on("close", () => resolve());
+      socket.on("error", () => undefined);
+    });
+    const garbage = await new Promise<string>((resolve) => {
+      let out = "";
+      const socket = connect({ host: "127.0.0.1", port: Number(port) }, () =>
+        socket.write("NOT HTTP\r\n\r\n"),
+      );
+      socket.on("data", (c) => (out += c.toString()));
+      socket.on("close", () => resolve(out));
+      socket.on("error", () => resolve(out));
+    });
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
     expect((await fetch(api("jobs"))).status).toBe(200);
   });
 
