@@ -104,6 +104,22 @@ describe("local host: Storage Queue triggers", () => {
     );
   });
 
+  it("never hands the handler a message that is not base64, and poisons it after maxDequeueCount", async () => {
+    handled.length = 0;
+    const q = queue("protect-requests");
+    await q.sendMessage("not base64 at all!");
+    const poison = queue("protect-requests-poison");
+    const moved = await waitFor(async () => {
+      if (!(await poison.exists())) return undefined;
+      return (await poison.peekMessages()).peekedMessageItems[0];
+    }, "the undecodable message in poison");
+    expect(moved.messageText).toBe("not base64 at all!");
+    expect(handled).toEqual([]);
+    expect(host.log).toContainEqual(
+      "error: Queue trigger protectServer: Message decoding has failed: the text is not base64, which host.json extensions.queues.messageEncoding expects.",
+    );
+  });
+
   it("finishes a running invocation on stop and deletes its message: none is lost", async () => {
     let release: () => void = () => undefined;
     const started: string[] = [];
