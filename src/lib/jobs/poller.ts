@@ -234,13 +234,13 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     if (stillRunning.length) await deps.activeJobs.upsertAll(stillRunning, options);
     if (ended.length) await deps.activeJobs.deleteAll(ended, options);
     result.finished += finished.length;
-    for (const job of finished) {
+    await mapWithLimit(finished, concurrency, async (job) => {
       try {
         await deps.onFinished?.(job);
       } catch (e) {
         logger.warn(`Follow-up for job ${job.jobId} failed: ${ensureError(e).message}`);
       }
-    }
+    });
 
     if (Number.isFinite(newest) && (!cursor || newest > new Date(cursor.value).getTime())) {
       await advanceCursor(vaultId, new Date(newest).toISOString(), options);

@@ -1,4 +1,5 @@
 import type { TableClient } from "@azure/data-tables";
+import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTable } from "./connection.js";
 import { encodeKey } from "./keys.js";
@@ -94,7 +95,7 @@ export function createAlertStore(
       await ensure();
       const out: AlertRecord[] = [];
       for await (const e of client.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: "state eq 'pending'" },
+        queryOptions: { filter: odata`state eq ${"pending"}` },
         abortSignal: options.abortSignal,
       })) {
         out.push(fromEntity(e));

@@ -1,4 +1,5 @@
 import type { TableClient } from "@azure/data-tables";
+import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTable } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
@@ -72,7 +73,7 @@ export function createCursorStore(
       await ensure();
       const out: CursorRecord[] = [];
       for await (const e of client.listEntities<{ value: string }>({
-        queryOptions: { filter: `PartitionKey eq '${partition}'` },
+        queryOptions: { filter: odata`PartitionKey eq ${partition}` },
         abortSignal: options.abortSignal,
       })) {
         out.push(from(partition, e));
