@@ -436,7 +436,8 @@ export function createInMemorySweepStore(): SweepStore & {
       return made;
     },
     async *listRows(sweepId, options = {}) {
-      requests++;
+      // Same request arithmetic as Tables: one request per page of 1,000.
+      requests += Math.max(1, Math.ceil((rows.get(sweepId)?.size ?? 0) / 1000));
       for (const r of rows.get(sweepId)?.values() ?? []) {
         if (options.subscriptionId && r.subscriptionId !== options.subscriptionId.toLowerCase()) continue;
         yield structuredClone(r);

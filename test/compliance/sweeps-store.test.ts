@@ -1,0 +1,119 @@
+import { TableClient } from "@azure/data-tables";
+import { describe, expect, it } from "vitest";
+import type { SweepRow } from "../../src/lib/compliance/types.js";
+import { ConflictError } from "../../src/lib/errors.js";
+import { createSweepStore, newSweepId, sweepRowKey, type SweepSummary } from "../../src/lib/store/sweeps.js";
+import { useAzurite } from "../support/azurite.js";
+import { SUB_A, serverIdOf } from "../fixtures/compliance/estate.js";
+
+const azurite = useAzurite();
+
+function tables(suffix: string) {
+  const opts = { allowInsecureConnection: true };
+  return {
+    summaries: TableClient.fromConnectionString(azurite.connectionString, `sweeps${suffix}`, opts),
+    rows: TableClient.fromConnectionString(azurite.connectionString, `sweepRows${suffix}`, opts),
+  };
+}
+
+function aSummary(id: string, overrides: Partial<SweepSummary> = {}): SweepSummary {
+  return {
+    id,
+    status: "Running",
+    mode: "enforce",
+    dryRun: false,
+    cause: "test",
+    inventory: "arm",
+    startedAt: "2026-11-25T03:00:00.000Z",
+    deadlineAt: "2026-11-25T05:00:00.000Z",
+    subscriptionIds: [SUB_A],
+    scopeUnits: ["all"],
+    total: 0,
+    counts: {},
+    compliancePercent: 0,
+    remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
+    failureCount: 0,
+    failures: [],
+    diff: {
+      becameCompliant: 0,
+      drifted: 0,
+      changed: 0,
+      added: 0,
+      removed: 0,
+      becameCompliantServers: [],
+      driftedServers: [],
+    },
+    armRequests: 0,
+    ...overrides,
+  };
+}
+
+function rows(n: number): SweepRow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    serverId: serverIdOf(`pg-${String(i).padStart(5, "0")}`),
+    subscriptionId: SUB_A,
+    location: "westeurope",
+    class: i % 2 ? "Protected" : "TaggedUnprotected",
+    reason: `reason ${i}`,
+    fix: "",
+  }));
+}
+
+describe("sweep store", () => {
+  it("builds sweep ids that carry their start time and sort newest first", () => {
+    const older = newSweepId(new Date("2026-11-24T03:00:00Z"), "aaaa");
+    const newer = newSweepId(new Date("2026-11-25T03:00:00Z"), "bbbb");
+    expect(newer).toBe("20261125T030000Z-bbbb");
+    expect(sweepRowKey(newer) < sweepRowKey(older)).toBe(true);
+    expect(() => sweepRowKey("nope")).toThrow('"nope" is not a sweep id.');
+  });
+
+  it("writes rows in transactions of 100 (10,000 rows: 100 requests), all readable back", async () => {
+    const store = createSweepStore(undefined, tables("big"));
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "big1");
+    await store.createSweep(aSummary(id));
+    const before = store.requestCount;
+    // 2,500 keeps the suite fast on Azurite; the arithmetic is the same for 10,000 (100 batches).
+    expect(await store.writeRows(id, rows(2_500))).toBe(25);
+    await store.updateSweep({ ...(await store.getSweep(id))!, status: "Complete" });
+    expect(store.requestCount - before).toBe(28); // rows table ensured once + 25 batches + get + update
+    const read = new Map<string, string>();
+    for await (const r of store.listRows(id, { select: ["serverId", "class"] }))
+      read.set(r.serverId, r.class);
+    expect(read.size).toBe(2_500);
+    expect(read.get(serverIdOf("pg-00000"))).toBe("TaggedUnprotected");
+    expect(read.get(serverIdOf("pg-02499"))).toBe("Protected");
+  });
+
+  it("guards summary updates with the etag read and lists newest first", async () => {
+    const store = createSweepStore(undefined, tables("etag"));
+    const a = await store.createSweep(aSummary(newSweepId(new Date("2026-11-24T03:00:00Z"), "a1")));
+    const b = await store.createSweep(aSummary(newSweepId(new Date("2026-11-25T03:00:00Z"), "b1")));
+    await store.updateSweep({ ...a, status: "Complete" });
+    await expect(store.updateSweep({ ...a, status: "Incomplete" })).rejects.toBeInstanceOf(ConflictError);
+    expect((await store.listSweeps({ top: 5 })).map((s) => [s.id, s.status])).toEqual([
+      [b.id, "Running"],
+      [a.id, "Complete"],
+    ]);
+    expect(await store.getSweep("20200101T000000Z-none")).toBeUndefined();
+  });
+
+  it("keeps scope results per unit, replacing a redone unit", async () => {
+    const store = createSweepStore(undefined, tables("scopes"));
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "s1");
+    const result = {
+      unit: SUB_A,
+      total: 1,
+      counts: { Protected: 1 },
+      remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
+      failureCount: 0,
+      failures: [],
+      diff: aSummary(id).diff,
+      armRequests: 3,
+      finishedAt: "2026-11-25T03:01:00.000Z",
+    };
+    await store.putScopeResult(id, result);
+    await store.putScopeResult(id, { ...result, total: 2 });
+    expect(await store.listScopeResults(id)).toEqual([{ ...result, total: 2 }]);
+  });
+});
