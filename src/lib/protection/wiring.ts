@@ -176,15 +176,18 @@ export function createProtectionRuntime(
   return { worker, events, settings };
 }
 
-let cached: ProtectionRuntime | undefined;
+let cached: { config: Config; runtime: ProtectionRuntime } | undefined;
 
-/** One runtime per process, so vault and policy caches serve every invocation. */
+/**
+ * One runtime per process and configuration, so vault and policy caches serve every invocation; a new
+ * configuration object (the local host reloads settings) builds a new runtime.
+ */
 export function getProtectionRuntime(config: Config): ProtectionRuntime {
-  cached ??= createProtectionRuntime(config);
-  return cached;
+  if (cached?.config !== config) cached = { config, runtime: createProtectionRuntime(config) };
+  return cached.runtime;
 }
 
-/** For the local host and tests that change configuration between runs. */
+/** For tests that change configuration between runs. */
 export function resetProtectionRuntime(): void {
   cached = undefined;
 }

@@ -1,0 +1,489 @@
+/**
+ * Auto-protection end to end: the ARM emulator publishes ARM events to the local Functions host, whose
+ * Event Grid trigger enqueues on Azurite and whose queue worker protects servers against the emulator.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
+import { useAzurite } from "../support/azurite.js";
+import { deliverEventGrid, useLocalHost, waitFor } from "../support/localHost.js";
+import { createStorageConnection } from "../../src/lib/store/connection.js";
+import { createServerStore, type ProtectionState, type ServerRecord } from "../../src/lib/store/servers.js";
+import { createAuditLog } from "../../src/lib/store/audit.js";
+import type { Config } from "../../src/lib/config/index.js";
+import { loadConfig } from "../../src/lib/config/index.js";
+import { createArmClients } from "../../src/lib/azure/clients.js";
+import { createServersClient } from "../../src/lib/azure/servers.js";
+import { createRolesClient } from "../../src/lib/azure/roles.js";
+import {
+  backupInstanceName,
+  createDataProtectionPort,
+  createProtectionMessage,
+  createProtectionQueue,
+  createProtectionWorker,
+  protectionSettingsFromConfig,
+  resetProtectionRuntime,
+} from "../../src/lib/protection/index.js";
+
+const SUB = "11111111-1111-1111-1111-111111111111";
+const TIME_SCALE = 100;
+const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+const LTR = "c088a766-074b-43ba-90d4-1fb21feae531";
+const vaultIdOf = (rg: string, name: string) =>
+  `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.DataProtection/backupVaults/${name}`;
+const VAULT = vaultIdOf("rg-backup", "bv-weu");
+
+let emulator: RunningEmulator;
+let principalId: string;
+
+async function arm(method: string, path: string, body?: unknown): Promise<unknown> {
+  const url = new URL(path, emulator.url);
+  if (!url.searchParams.has("api-version")) url.searchParams.set("api-version", "2024-04-01");
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: "Bearer emulator-token", "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+async function addVault(rg: string, name: string, location = "westeurope"): Promise<string> {
+  const vault = (await arm("POST", "/providers/Microsoft.DataProtection/_emulator/addVault", {
+    subscriptionId: SUB,
+    resourceGroupName: rg,
+    name,
+    location,
+  })) as { identity?: { principalId?: string } };
+  const id = vault.identity?.principalId;
+  if (!id) throw new Error("The emulator's vault has no identity.");
+  return id;
+}
+
+async function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
+  await arm(
+    "PUT",
+    `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`,
+    {
+      properties: {
+        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`,
+        principalId: principal,
+        principalType: "ServicePrincipal",
+      },
+    },
+  );
+}
+
+async function setTags(serverId: string, tags: Record<string, string>): Promise<void> {
+  await arm("PUT", `${serverId}/providers/Microsoft.Resources/tags/default?api-version=2021-04-01`, {
+    properties: { tags },
+  });
+}
+
+async function createServer(
+  name: string,
+  options: {
+    tags?: Record<string, string>;
+    rg?: string;
+    location?: string;
+    state?: "Ready" | "Provisioning";
+  } = {},
+) {
+  return emulator.control.createServer({
+    subscriptionId: SUB,
+    resourceGroupName: options.rg ?? "rg-app",
+    name,
+    location: options.location ?? "westeurope",
+    state: options.state ?? "Ready",
+    tags: options.tags ?? {},
+    publishEvent: true,
+  });
+}
+
+async function instancesOf(serverId: string): Promise<Array<{ name: string }>> {
+  const list = (await arm("GET", `${VAULT}/backupInstances`)) as {
+    value: Array<{ name: string; properties: { dataSourceInfo: { resourceID: string } } }>;
+  };
+  return list.value.filter(
+    (i) => i.properties.dataSourceInfo.resourceID.toLowerCase() === serverId.toLowerCase(),
+  );
+}
+
+function hostEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AzureWebJobsStorage: azurite.connectionString,
+    PGFLEX_ARM_ENDPOINT: emulator.url,
+    PGFLEX_ARM_CREDENTIAL: "emulator",
+    PGFLEX_SCOPES: SUB,
+    PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
+    PGFLEX_POLICY_MAP: "weekly=pgflex-weekly,gold=pgflex-gold",
+    PGFLEX_TIME_SCALE: String(TIME_SCALE),
+    PGFLEX_MODE: "enforce",
+    PGFLEX_AUTO_GRANT_ROLES: "false",
+    PGFLEX_LOG_LEVEL: "debug",
+    ...extra,
+  };
+}
+
+const azurite = useAzurite();
+
+beforeAll(async () => {
+  emulator = await startEmulator({ timeScale: TIME_SCALE });
+  trustEmulatorCertificate(emulator.caCert);
+  principalId = await addVault("rg-backup", "bv-weu");
+  // The app's servers live in rg-app, where the vault identity has both roles; rg-norbac has none.
+  await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, principalId);
+  await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, principalId);
+  resetProtectionRuntime();
+});
+
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+function rows() {
+  return createServerStore(
+    createStorageConnection({ storageConnection: azurite.connectionString } as Config),
+  );
+}
+
+async function waitForState(id: string, state: ProtectionState, timeoutInMs = 30_000): Promise<ServerRecord> {
+  const store = rows();
+  let last: ServerRecord | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        last = await store.get(id);
+        return last?.state === state ? last : undefined;
+      },
+      `${id.split("/").pop()} to be ${state}`,
+      { timeoutInMs, intervalInMs: 100 },
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message} Last row: ${JSON.stringify(last)}`, { cause: e });
+  }
+}
+
+async function subscribe(
+  host: { url: string; eventGridKey: string },
+  schema: "EventGridSchema" | "CloudEventSchemaV1_0",
+) {
+  const url = new URL("/runtime/webhooks/EventGrid", host.url);
+  url.searchParams.set("functionName", "onResourceEvent");
+  url.searchParams.set("code", host.eventGridKey);
+  return emulator.control.addEventSubscriber({
+    endpointUrl: url.toString(),
+    schema,
+    topic: `/subscriptions/${SUB}`,
+    skipValidation: true,
+  });
+}
+
+describe("auto-protection in enforce mode", () => {
+  const host = useLocalHost(() => ({ env: hostEnv(), visibilityTimeoutInMs: 0, queuePollIntervalInMs: 100 }));
+  beforeAll(async () => {
+    await subscribe(host, "EventGridSchema");
+  });
+  afterAll(async () => {
+    for (const s of await emulator.control.listEventSubscribers())
+      await emulator.control.removeEventSubscriber(s.id);
+  });
+
+  it("protects a server created with the tag", async () => {
+    const server = await createServer("pg-created", { tags: { backup: "weekly" } });
+
+    const row = await waitForState(server.id, "Protected");
+
+    expect(row).toMatchObject({
+      policyName: "pgflex-weekly",
+      vaultId: VAULT,
+      instanceName: backupInstanceName(server.id),
+    });
+    expect(await instancesOf(server.id)).toEqual([
+      expect.objectContaining({ name: backupInstanceName(server.id) }),
+    ]);
+  });
+
+  it("protects a newly tagged server with two ARM writes and at most eight requests", async () => {
+    await emulator.control.clearRequests();
+    const server = await createServer("pg-counted", { tags: { backup: "weekly" } });
+    await waitForState(server.id, "Protected");
+
+    const requests = await emulator.control.getRequests();
+    const writes = requests.filter((r) => r.kind === "write").map((r) => r.operationName);
+    expect(writes).toEqual(["BackupInstances_ValidateForBackup", "BackupInstances_CreateOrUpdate"]);
+    expect(requests.length).toBeLessThanOrEqual(8);
+  });
+
+  it("protects a server when the tag is added later, and keeps protection when it is removed", async () => {
+    const server = await createServer("pg-later");
+    await waitForState(server.id, "OptedOut");
+
+    await setTags(server.id, { backup: "weekly" });
+    await waitForState(server.id, "Protected");
+
+    await setTags(server.id, {});
+    const row = await waitForState(server.id, "ProtectedUntagged");
+    expect(row.lastErrorMessage).toBe(
+      'The "backup" tag was removed or opts out; protection continues: this product never stops protection or deletes backups.',
+    );
+    expect(await instancesOf(server.id)).toHaveLength(1);
+  });
+
+  it("records an opt-out without touching Azure", async () => {
+    await emulator.control.clearRequests();
+    const server = await createServer("pg-optout", { tags: { backup: "none" } });
+
+    await waitForState(server.id, "OptedOut");
+
+    expect((await emulator.control.getRequests()).filter((r) => r.kind === "write")).toEqual([]);
+  });
+
+  it("waits for a server that is not Ready and protects it once it is", async () => {
+    const server = await createServer("pg-provisioning", {
+      tags: { backup: "weekly" },
+      state: "Provisioning",
+    });
+    const waiting = await waitForState(server.id, "WaitingForServer");
+    expect(waiting.lastErrorMessage).toBe("Waiting for the server to be Ready (state: Provisioning).");
+
+    await emulator.control.setServerState(server.id, "Ready");
+
+    await waitForState(server.id, "Protected");
+  });
+
+  it("names the missing roles and the commands when it may not grant them", async () => {
+    const server = await createServer("pg-norbac", { tags: { backup: "weekly" }, rg: "rg-norbac" });
+
+    const row = await waitForState(server.id, "MissingPermissions");
+
+    const id = server.id.toLowerCase();
+    const rg = `/subscriptions/${SUB}/resourcegroups/rg-norbac`;
+    expect(row.fix).toBe(
+      `az role assignment create --assignee-object-id ${principalId} --assignee-principal-type ServicePrincipal --role "Reader" --scope ${rg}\n` +
+        `az role assignment create --assignee-object-id ${principalId} --assignee-principal-type ServicePrincipal --role "PostgreSQL Flexible Server Long Term Retention Backup Role" --scope ${id}\n` +
+        "(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)",
+    );
+    expect(await instancesOf(server.id)).toEqual([]);
+  });
+
+  it("says which region has no vault", async () => {
+    const server = await createServer("pg-japan", { tags: { backup: "weekly" }, location: "japaneast" });
+
+    const row = await waitForState(server.id, "NoVaultForRegion");
+
+    expect(row.lastErrorMessage).toBe('No Backup vault serves region "japaneast".');
+  });
+
+  it("records a server already protected by another vault as ProtectedElsewhere", async () => {
+    const other = await addVault("rg-backup", "bv-other");
+    await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, other);
+    await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, other);
+    const server = await emulator.control.createServer({
+      subscriptionId: SUB,
+      resourceGroupName: "rg-app",
+      name: "pg-elsewhere",
+      location: "westeurope",
+      tags: {},
+    });
+    const otherVault = vaultIdOf("rg-backup", "bv-other");
+    await arm("PUT", `${otherVault}/backupPolicies/p1`, {
+      properties: {
+        objectType: "BackupPolicy",
+        datasourceTypes: ["Microsoft.DBforPostgreSQL/flexibleServers"],
+        policyRules: [
+          {
+            name: "BackupWeekly",
+            objectType: "AzureBackupRule",
+            backupParameters: { objectType: "AzureBackupParams", backupType: "Full" },
+            dataStore: { dataStoreType: "VaultStore", objectType: "DataStoreInfoBase" },
+            trigger: {
+              objectType: "ScheduleBasedTriggerContext",
+              schedule: { repeatingTimeIntervals: ["R/2024-01-07T02:00:00+00:00/P1W"] },
+              taggingCriteria: [{ isDefault: true, taggingPriority: 99, tagInfo: { tagName: "Default" } }],
+            },
+          },
+          {
+            name: "Default",
+            objectType: "AzureRetentionRule",
+            isDefault: true,
+            lifecycles: [
+              {
+                sourceDataStore: { dataStoreType: "VaultStore", objectType: "DataStoreInfoBase" },
+                deleteAfter: { objectType: "AbsoluteDeleteOption", duration: "P4W" },
+              },
+            ],
+          },
+        ],
+      },
+    });
+    await arm("PUT", `${otherVault}/backupInstances/manual-1`, {
+      properties: {
+        objectType: "BackupInstance",
+        friendlyName: "pg-elsewhere",
+        dataSourceInfo: {
+          objectType: "Datasource",
+          datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+          resourceID: server.id,
+          resourceName: "pg-elsewhere",
+          resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+          resourceLocation: "westeurope",
+          resourceUri: "",
+        },
+        policyInfo: { policyId: `${otherVault}/backupPolicies/p1` },
+      },
+    });
+
+    await setTags(server.id, { backup: "weekly" });
+
+    const row = await waitForState(server.id, "ProtectedElsewhere");
+    expect(row.lastErrorCode).toBe("UserErrorDppDatasourceAlreadyProtected");
+    expect(await instancesOf(server.id)).toEqual([]);
+  });
+
+  it("creates exactly one instance from 50 duplicate deliveries handled by concurrent workers", async () => {
+    const server = await emulator.control.createServer({
+      subscriptionId: SUB,
+      resourceGroupName: "rg-app",
+      name: "pg-dup",
+      location: "westeurope",
+      tags: { backup: "weekly" },
+    });
+    const event = {
+      id: randomUUID(),
+      topic: `/subscriptions/${SUB}`,
+      subject: server.id,
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      eventTime: new Date().toISOString(),
+      dataVersion: "2",
+      metadataVersion: "1",
+      data: {
+        operationName: "Microsoft.DBforPostgreSQL/flexibleServers/write",
+        resourceUri: server.id,
+        status: "Succeeded",
+        subscriptionId: SUB,
+      },
+    };
+
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => deliverEventGrid(host, "onResourceEvent", [event])),
+    );
+    expect(answers.map((a) => a.status).every((s) => s === 200)).toBe(true);
+
+    await waitForState(server.id, "Protected");
+    await host.idle();
+    expect(await instancesOf(server.id)).toHaveLength(1);
+    const audit = createAuditLog(
+      createStorageConnection({ storageConnection: azurite.connectionString } as Config),
+    );
+    const creates: string[] = [];
+    for await (const e of audit.list())
+      if (e.action === "createBackupInstance" && e.serverId === server.id.toLowerCase())
+        creates.push(e.cause);
+    expect(creates).toEqual([`event:${event.id}`]);
+  });
+});
+
+describe("auto-protection with auto-grant", () => {
+  const host = useLocalHost(() => ({
+    env: hostEnv({ PGFLEX_AUTO_GRANT_ROLES: "true" }),
+    visibilityTimeoutInMs: 0,
+    queuePollIntervalInMs: 100,
+  }));
+  beforeAll(async () => {
+    resetProtectionRuntime();
+    await subscribe(host, "CloudEventSchemaV1_0");
+  });
+  afterAll(async () => {
+    for (const s of await emulator.control.listEventSubscribers())
+      await emulator.control.removeEventSubscriber(s.id);
+  });
+
+  it("grants the vault identity its roles and protects the server", async () => {
+    const server = await createServer("pg-autogrant", { tags: { backup: "weekly" }, rg: "rg-grant" });
+
+    await waitForState(server.id, "Protected");
+
+    const assignments = (await arm(
+      "GET",
+      `${server.id}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${principalId}'`)}`,
+    )) as { value: Array<{ properties: { roleDefinitionId: string } }> };
+    const roles = assignments.value.map((a) => a.properties.roleDefinitionId.split("/").pop()).sort();
+    expect(roles).toEqual([READER, LTR].sort());
+  });
+});
+
+describe("auto-protection in report mode", () => {
+  const host = useLocalHost(() => ({
+    env: hostEnv({ PGFLEX_MODE: "report" }),
+    visibilityTimeoutInMs: 0,
+    queuePollIntervalInMs: 100,
+  }));
+  beforeAll(async () => {
+    resetProtectionRuntime();
+    await subscribe(host, "EventGridSchema");
+  });
+
+  it("records WouldProtect and changes nothing in Azure", async () => {
+    await emulator.control.clearRequests();
+    const server = await createServer("pg-report", { tags: { backup: "gold" }, rg: "rg-report" });
+
+    const row = await waitForState(server.id, "WouldProtect");
+
+    expect(row.lastErrorMessage).toBe(
+      `Would protect with policy "pgflex-gold" in Backup vault "bv-weu" as instance "${backupInstanceName(server.id)}".`,
+    );
+    const requests = await emulator.control.getRequests();
+    expect(requests.filter((r) => r.kind === "write")).toEqual([]);
+    expect(await instancesOf(server.id)).toEqual([]);
+  });
+});
+
+describe("a worker killed between validate and create", () => {
+  it("resumes cleanly and leaves exactly one instance", async () => {
+    const config = loadConfig(hostEnv());
+    const clients = createArmClients(config);
+    const connection = createStorageConnection(config);
+    const dataProtection = createDataProtectionPort(clients);
+    let killed = false;
+    const make = () =>
+      createProtectionWorker({
+        servers: createServerStore(connection),
+        audit: createAuditLog(connection),
+        queue: createProtectionQueue(connection),
+        arm: {
+          servers: createServersClient(clients),
+          roles: createRolesClient(clients),
+          dataProtection: {
+            ...dataProtection,
+            createBackupInstance: async (...args) => {
+              if (!killed) {
+                killed = true;
+                throw new Error("worker process killed");
+              }
+              return dataProtection.createBackupInstance(...args);
+            },
+          },
+        },
+        settings: protectionSettingsFromConfig(config),
+      });
+    const server = await emulator.control.createServer({
+      subscriptionId: SUB,
+      resourceGroupName: "rg-app",
+      name: "pg-crash",
+      location: "westeurope",
+      tags: { backup: "weekly" },
+    });
+    const message = createProtectionMessage(server.id, { kind: "event", eventId: "crash-1" });
+
+    await expect(make().process(message, { dequeueCount: 1 })).rejects.toThrow("worker process killed");
+    expect((await rows().get(server.id))?.state).toBe("Configuring");
+
+    // A fresh process (new caches) gets the same message again.
+    const outcome = await make().process(message, { dequeueCount: 2 });
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(await instancesOf(server.id)).toHaveLength(1);
+  });
+});
