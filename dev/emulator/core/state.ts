@@ -91,7 +91,7 @@ export function defaultServerProperties(
     minorVersion: version === "17" ? "5" : "9",
     state: "Ready",
     fullyQualifiedDomainName: `${name}.postgres.database.azure.com`,
-    storage: { storageSizeGB, autoGrow: "Disabled", tier: "P10", iops: 500, type: "" },
+    storage: { storageSizeGB, autoGrow: "Disabled", tier: "P10", iops: 500, type: "Premium_LRS" },
     authConfig: { activeDirectoryAuth: "Disabled", passwordAuth: "Enabled" },
     dataEncryption: { type: "SystemManaged" },
     backup: { backupRetentionDays: 7, geoRedundantBackup: "Disabled" },

@@ -87,6 +87,18 @@ function scopeProblem(context: ProviderContext, scope: string): EmulatorResponse
   return undefined;
 }
 
+/** The provider's state slice (seed key `providers.authorization`): custom roles beside the built-in ones. */
+export interface AuthorizationSlice {
+  customRoleDefinitions: Record<string, { roleName: string; description?: string }>;
+}
+
+const slice = (context: ProviderContext): AuthorizationSlice =>
+  context.state.slice<AuthorizationSlice>("authorization", () => ({ customRoleDefinitions: {} }));
+
+const roleExists = (context: ProviderContext, guid: string): boolean =>
+  BUILT_IN_ROLES[guid] !== undefined ||
+  Object.keys(slice(context).customRoleDefinitions).some((key) => lower(key) === guid);
+
 export function createAuthorizationProvider(): EmulatorProvider {
   const callerMayWrite = (
     context: ProviderContext,
@@ -104,8 +116,11 @@ export function createAuthorizationProvider(): EmulatorProvider {
     );
   };
 
-  const roleDefinitionResource = (scope: string, guid: string) => {
-    const role = BUILT_IN_ROLES[guid];
+  const roleDefinitionResource = (context: ProviderContext, scope: string, guid: string) => {
+    const custom = Object.entries(slice(context).customRoleDefinitions).find(
+      ([key]) => lower(key) === guid,
+    )?.[1];
+    const role = BUILT_IN_ROLES[guid] ?? custom;
     const subscriptionId = parseResourceId(scope).subscriptionId;
     return {
       id: roleDefinitionIdFor(subscriptionId, guid),
@@ -113,7 +128,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
       type: "Microsoft.Authorization/roleDefinitions",
       properties: {
         roleName: role?.roleName ?? guid,
-        type: "BuiltInRole",
+        type: custom ? "CustomRole" : "BuiltInRole",
         description: role?.description ?? "",
         assignableScopes: ["/"],
         permissions: [{ actions: ["*/read"], notActions: [], dataActions: [], notDataActions: [] }],
@@ -155,7 +170,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
             );
           }
           const roleGuid = roleGuidOf(properties.roleDefinitionId);
-          if (!isGuid(roleGuid) || !BUILT_IN_ROLES[roleGuid]) {
+          if (!isGuid(roleGuid) || !roleExists(context, roleGuid)) {
             return context.respond.error(
               400,
               "RoleDefinitionDoesNotExist",
@@ -298,8 +313,8 @@ export function createAuthorizationProvider(): EmulatorProvider {
         operationName: "RoleDefinitions_Get",
         handler: (request) => {
           const guid = lower(request.params.roleDefinitionId ?? "");
-          return BUILT_IN_ROLES[guid]
-            ? context.respond.json(200, roleDefinitionResource(request.params.scope ?? "/", guid))
+          return roleExists(context, guid)
+            ? context.respond.json(200, roleDefinitionResource(context, request.params.scope ?? "/", guid))
             : context.respond.error(
                 404,
                 "RoleDefinitionDoesNotExist",
@@ -316,7 +331,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
           const name = /roleName\s+eq\s+'([^']*)'/iu.exec(request.query.$filter ?? "")?.[1];
           const items = Object.entries(BUILT_IN_ROLES)
             .filter(([, role]) => name === undefined || lower(role.roleName) === lower(name))
-            .map(([guid]) => roleDefinitionResource(request.params.scope ?? "/", guid));
+            .map(([guid]) => roleDefinitionResource(context, request.params.scope ?? "/", guid));
           return context.respond.json(200, context.pager.page(request, items));
         },
       },
