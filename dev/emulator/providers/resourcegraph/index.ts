@@ -4,6 +4,9 @@ import type {
   ProviderContext,
   ServerRecord,
 } from "../../core/provider.js";
+import { advance } from "../dataprotection/engine.js";
+import { instanceResource, policyResource, vaultResource } from "../dataprotection/render.js";
+import { key, type DataProtectionSlice } from "../dataprotection/state.js";
 import { KqlError, parseQuery, runQuery } from "./kql.js";
 
 /**
@@ -135,76 +138,23 @@ function liveSlices(context: ProviderContext): Array<[string, object]> {
   return [...live.entries()];
 }
 
-interface DpSliceLike {
-  vaults?: Record<string, Record<string, unknown>>;
-  policies?: Record<string, Record<string, unknown>>;
-  instances?: Record<string, Record<string, unknown>>;
+/** Vaults, policies and backup instances of the Data Protection provider, rendered as its own routes serve them. */
+function dataProtectionRows(slice: DataProtectionSlice, rows: Map<string, Row>): void {
+  for (const v of Object.values(slice.vaults ?? {})) rows.set(key(v.id), toRow(vaultResource(v), v.id));
+  for (const p of Object.values(slice.policies ?? {})) rows.set(key(p.id), toRow(policyResource(p), p.id));
+  for (const i of Object.values(slice.instances ?? {})) rows.set(key(i.id), toRow(instanceResource(i), i.id));
 }
 
-/** Vaults, policies and backup instances of the Data Protection provider, as ARM serves them. */
-function dataProtectionRows(slice: DpSliceLike, rows: Map<string, Row>): void {
-  for (const v of Object.values(slice.vaults ?? {})) {
-    if (typeof v.id !== "string") continue;
-    rows.set(
-      v.id.toLowerCase(),
-      toRow(
-        {
-          name: v.name,
-          location: v.location,
-          tags: v.tags ?? {},
-          identity: v.principalId
-            ? { type: "SystemAssigned", principalId: v.principalId, tenantId: v.tenantId }
-            : { type: "None" },
-          properties: {
-            provisioningState: "Succeeded",
-            storageSettings: [{ datastoreType: "VaultStore", type: v.storageType }],
-          },
-        },
-        v.id,
-      ),
-    );
-  }
-  for (const p of Object.values(slice.policies ?? {})) {
-    if (typeof p.id === "string")
-      rows.set(p.id.toLowerCase(), toRow({ name: p.name, properties: p.properties }, p.id));
-  }
-  for (const i of Object.values(slice.instances ?? {})) {
-    if (typeof i.id !== "string") continue;
-    const properties = {
-      ...(isObject(i.properties) ? i.properties : {}),
-      protectionStatus: {
-        status: i.protectionStatus,
-        ...(isObject(i.protectionErrorDetails) ? { errorDetails: i.protectionErrorDetails } : {}),
-      },
-      currentProtectionState: i.currentProtectionState,
-      provisioningState: i.provisioningState,
-      ...(isObject(i.protectionErrorDetails) ? { protectionErrorDetails: i.protectionErrorDetails } : {}),
-    };
-    rows.set(i.id.toLowerCase(), toRow({ name: i.name, tags: i.tags ?? {}, properties }, i.id));
-  }
-}
-
-type Advance = (context: ProviderContext) => void;
-let advanceDataProtection: Promise<Advance | undefined> | undefined;
-
-/** The Data Protection provider applies due transitions lazily on each of its requests; so does the graph. */
-function loadAdvance(): Promise<Advance | undefined> {
-  advanceDataProtection ??= import("../dataprotection/engine.js").then(
-    (m: { advance?: Advance }) => m.advance,
-    () => undefined,
-  );
-  return advanceDataProtection;
-}
-
-async function allRows(context: ProviderContext): Promise<Row[]> {
+function allRows(context: ProviderContext): Row[] {
   const slices = liveSlices(context);
   const dp = slices.find(([name]) => name === DATA_PROTECTION);
-  if (dp) (await loadAdvance())?.(context);
+  // Its transitions are applied lazily on each of its requests; the graph sees the same moment.
+  if (dp) advance(context);
   const rows = collectSliceResources(
     slices.filter(([name]) => name !== DATA_PROTECTION),
     "resourcegraph",
   );
-  if (dp) dataProtectionRows(dp[1] as DpSliceLike, rows);
+  if (dp) dataProtectionRows(dp[1] as DataProtectionSlice, rows);
   for (const server of context.servers.list()) rows.set(server.id.toLowerCase(), serverRow(server));
   return [...rows.values()].sort((a, b) =>
     String(a.id).toLowerCase().localeCompare(String(b.id).toLowerCase()),
@@ -231,7 +181,7 @@ function decodeToken(token: string): number | undefined {
   }
 }
 
-async function handleQuery(request: EmulatorRequest, context: ProviderContext) {
+function handleQuery(request: EmulatorRequest, context: ProviderContext) {
   const body = (request.body ?? {}) as QueryBody;
   if (typeof body.query !== "string" || body.query.trim() === "") {
     return context.respond.error(
@@ -278,7 +228,7 @@ async function handleQuery(request: EmulatorRequest, context: ProviderContext) {
     if (decoded === undefined) return context.respond.error(400, "BadRequest", "The $skipToken is invalid.");
     skip = decoded;
   }
-  const scoped = (await allRows(context)).filter((r) => !subs || subs.has(String(r.subscriptionId)));
+  const scoped = allRows(context).filter((r) => !subs || subs.has(String(r.subscriptionId)));
   const result = runQuery(parsed, scoped);
   const data = result.slice(skip, skip + top);
   const next = skip + top < result.length ? encodeToken(skip + top) : undefined;
