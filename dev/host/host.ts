@@ -74,11 +74,16 @@ export interface LocalHost {
    * Runs a non-HTTP function in process and resolves with its result (rejects with its error):
    * timers get a Timer, queue functions `input` as the message value, Event Grid functions `input` as the event.
    */
-  invoke(name: string, input?: unknown): Promise<unknown>;
+  invoke(name: string, input?: unknown, options?: InvokeOptions): Promise<unknown>;
   /** Resolves once no invocation is running. */
   idle(): Promise<void>;
   /** Graceful: stops accepting work, lets running invocations and received messages finish. Idempotent. */
   stop(): Promise<void>;
+}
+
+export interface InvokeOptions {
+  /** Trigger metadata the handler sees, e.g. `{ dequeueCount: 5 }` for a queue function's last attempt. */
+  triggerMetadata?: Record<string, unknown>;
 }
 
 export async function startLocalHost(options: StartLocalHostOptions = {}): Promise<LocalHost> {
@@ -122,15 +127,21 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       declaration: FunctionDeclaration,
       input: unknown,
       reason: string,
+      triggerMetadata?: Record<string, unknown>,
     ): Promise<unknown> => {
       switch (declaration.kind) {
         case "http":
           throw new HostHttpError(400, `${declaration.name} is an HTTP function: call its route instead.`);
         case "timer":
-          return invoker.invoke({ declaration, input: timerInfo(false, undefined, undefined), reason });
+          return invoker.invoke({
+            declaration,
+            input: timerInfo(false, undefined, undefined),
+            reason,
+            triggerMetadata,
+          });
         case "storageQueue":
         case "eventGrid":
-          return invoker.invoke({ declaration, input, reason });
+          return invoker.invoke({ declaration, input, reason, triggerMetadata });
       }
     };
 
@@ -395,7 +406,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       generatedKeys: keys.generated,
       functions,
       settings,
-      invoke(name, input) {
+      invoke(name, input, invokeOptions) {
         const declaration = byName.get(name.toLowerCase());
         if (!declaration) return Promise.reject(new RangeError(`No function named "${name}".`));
         try {
@@ -403,6 +414,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
             declaration,
             input,
             "This function was programmatically called via the host APIs.",
+            invokeOptions?.triggerMetadata,
           );
         } catch (e) {
           return Promise.reject(new RangeError(ensureError(e).message));

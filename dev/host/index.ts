@@ -1,6 +1,6 @@
 /** The local Functions host: serves the app's declarations with the real host's contracts (see README). */
 export { startLocalHost, DEFAULT_PORT, DEFAULT_MAX_REQUEST_BODY_BYTES, REPO_ROOT } from "./host.js";
-export type { LocalHost, StartLocalHostOptions } from "./host.js";
+export type { InvokeOptions, LocalHost, StartLocalHostOptions } from "./host.js";
 export type { HostKeys } from "./keys.js";
 export type { HostJson, HostSettings } from "./hostJson.js";
 export { readLocalSettings, LOCAL_SETTINGS, LOCAL_SETTINGS_SAMPLE } from "./localSettings.js";

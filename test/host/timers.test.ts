@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseSchedule, resolveSettingReference, scheduleTimer } from "../../dev/host/timers.js";
 import { startLocalHost } from "../../dev/host/index.js";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
-import { captureLogger, useLocalHost, waitFor } from "../support/localHost.js";
+import { captureLogger, runThroughAdmin, useLocalHost, waitFor } from "../support/localHost.js";
 
 const runs: Array<{ timer: Timer; functionName: string; triggerType: string }> = [];
 const queued: unknown[] = [];
@@ -79,6 +79,39 @@ describe("local host: timers and the admin API", () => {
     ] as const;
     for (const [res, status, reason] of cases)
       expect([res.status, await res.text()]).toEqual([status, reason]);
+  });
+
+  it("passes trigger metadata given to invoke", async () => {
+    const seen: unknown[] = [];
+    const local = await startLocalHost({
+      port: 0,
+      logger: captureLogger(),
+      declarations: [
+        {
+          kind: "storageQueue",
+          name: "q",
+          options: {
+            queueName: "q",
+            connection: "C",
+            handler: (_m: unknown, c: InvocationContext) => void seen.push(c.triggerMetadata),
+          },
+        },
+      ],
+      env: { C: "UseDevelopmentStorage=true" },
+      queuePollIntervalInMs: 60_000,
+    });
+    try {
+      await local.invoke("q", { a: 1 }, { triggerMetadata: { dequeueCount: 5 } });
+      expect(seen).toEqual([{ dequeueCount: 5 }]);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it("runs a pollJobs timer through the admin helper", async () => {
+    runs.length = 0;
+    expect((await runThroughAdmin(host, "pollJobs")).status).toBe(202);
+    await waitFor(() => runs[0], "the timer invocation");
   });
 
   it("runs a timer in process through invoke and resolves when it is done", async () => {

@@ -89,3 +89,16 @@ export function deliverEventGrid(
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
+
+/** Runs a non-HTTP function through the admin API as an operator would (202; the run continues in the background). */
+export function runThroughAdmin(
+  host: Pick<LocalHost, "url" | "masterKey">,
+  functionName: string,
+  input?: string,
+): Promise<Response> {
+  return fetch(`${host.url}/admin/functions/${encodeURIComponent(functionName)}`, {
+    method: "POST",
+    headers: { "x-functions-key": host.masterKey, "content-type": "application/json" },
+    body: JSON.stringify(input === undefined ? {} : { input }),
+  });
+}
