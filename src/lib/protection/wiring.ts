@@ -25,6 +25,21 @@ import { createProtectionWorker, type ProtectionSettings, type ProtectionWorker 
 import { protectionSettingsFromConfig } from "./settings.js";
 import { createResourceEventHandler, type ResourceEventHandler } from "../events/handler.js";
 
+function delay(ms: number, abortSignal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (abortSignal?.aborted) return reject(abortSignal.reason);
+    const timer = setTimeout(resolve, ms);
+    abortSignal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(abortSignal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
 function notFound(e: unknown): boolean {
   return isRestError(e) && e.statusCode === 404;
 }
@@ -106,12 +121,16 @@ export function createDataProtectionPort(clients: Pick<ArmClients, "dataProtecti
     },
     async validateForBackup(vaultId, properties, options = {}) {
       const { ref, client } = await forVault(vaultId);
-      await client.backupInstances.beginValidateForBackupAndWait(
+      const poller = client.backupInstances.beginValidateForBackup(
         ref.resourceGroupName,
         ref.vaultName,
         { backupInstance: properties },
         { abortSignal: options.abortSignal, updateIntervalInMs: options.pollIntervalInMs },
       );
+      await poller.submitted();
+      // The poller reads the status right away; the service takes ~40 s, so wait one interval first.
+      if (options.pollIntervalInMs) await delay(options.pollIntervalInMs, options.abortSignal);
+      await poller.pollUntilDone({ abortSignal: options.abortSignal });
     },
     async createBackupInstance(vaultId, instanceName, properties, options = {}) {
       const { ref, client } = await forVault(vaultId);

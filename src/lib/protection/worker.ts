@@ -82,7 +82,7 @@ export const defaultProtectionSettings: ProtectionSettings = {
   leaseInMs: 10 * 60_000,
   retryBaseInMs: 30_000,
   retryCapInMs: 15 * 60_000,
-  configureFirstPollInMs: 70_000,
+  configureFirstPollInMs: 75_000,
   configurePollInMs: 15_000,
   validatePollInMs: 45_000,
   configureWaitInMs: 3 * 60_000,
