@@ -1,0 +1,5 @@
+import type { Runnable } from "./lib/types.js";
+import { coldStart } from "./coldStart.js";
+
+/** Every benchmark, in report order. */
+export const benchmarks: readonly Runnable[] = [coldStart];

@@ -1,0 +1,85 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { machineLine, type MachineInfo } from "./machine.js";
+import type { Metric, RunResult, RunSize } from "./types.js";
+
+export interface Report {
+  kind: "bench" | "drills";
+  command: string;
+  size: RunSize;
+  startedAt: string;
+  machine: MachineInfo;
+  results: RunResult[];
+}
+
+function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString("en-US");
+  return String(Math.round(value * 100) / 100);
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+function metricRow(m: Metric): string {
+  const baseline =
+    m.baseline === undefined
+      ? "—"
+      : `${formatNumber(m.baseline)} ${m.unit}${m.baselineLabel ? ` (${m.baselineLabel})` : ""}`;
+  const ratio = m.ratio === undefined ? "—" : `${formatNumber(m.ratio)}×`;
+  const target = m.target ?? "—";
+  const verdict = m.met === undefined ? "" : m.met ? " ✅" : " ❌ missed";
+  return `| ${escapeCell(m.name)} | ${formatNumber(m.value)} ${m.unit} | ${escapeCell(baseline)} | ${ratio} | ${escapeCell(target)}${verdict} |${m.note ? ` ${escapeCell(m.note)} |` : " |"}`;
+}
+
+/** The report as Markdown: machine and command first, then one section per benchmark or drill. */
+export function renderMarkdown(report: Report): string {
+  const title = report.kind === "bench" ? "Benchmarks" : "Fault drills";
+  const lines = [
+    `# ${title} — ${report.startedAt}`,
+    "",
+    `- Command: \`${report.command}\` (size: ${report.size})`,
+    `- Machine: ${machineLine(report.machine)}`,
+    "",
+  ];
+  for (const r of report.results) {
+    lines.push(`## ${r.title}`, "");
+    const outcome = r.outcome === "ok" ? "ok" : `**${r.outcome}**${r.reason ? `: ${r.reason}` : ""}`;
+    lines.push(`Outcome: ${outcome} (wall time ${formatNumber(r.wallTimeInMs / 1000)} s)`, "");
+    const params = Object.entries(r.parameters);
+    if (params.length > 0) {
+      lines.push(`Parameters: ${params.map(([k, v]) => `${k}=${String(v)}`).join(", ")}`, "");
+    }
+    if (r.metrics.length > 0) {
+      lines.push("| Figure | Value | Baseline | Ratio | Target | Note |", "|---|---|---|---|---|---|");
+      for (const m of r.metrics) lines.push(metricRow(m));
+      lines.push("");
+    }
+    if (r.checks && r.checks.length > 0) {
+      lines.push("| Invariant | Verdict | Detail |", "|---|---|---|");
+      for (const c of r.checks) {
+        lines.push(
+          `| ${escapeCell(c.name)} | ${c.passed ? "✅ held" : "❌ broken"} | ${escapeCell(c.detail ?? "")} |`,
+        );
+      }
+      lines.push("");
+    }
+    for (const n of r.notes) lines.push(`- ${n}`);
+    if (r.notes.length > 0) lines.push("");
+  }
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** Writes `<kind>-latest.md` and `<kind>-latest.json` under `directory`; returns their paths. */
+export async function writeReport(
+  report: Report,
+  directory: string,
+): Promise<{ markdown: string; json: string }> {
+  await mkdir(directory, { recursive: true });
+  const markdown = join(directory, `${report.kind}-latest.md`);
+  const json = join(directory, `${report.kind}-latest.json`);
+  await writeFile(markdown, renderMarkdown(report), "utf8");
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`, "utf8");
+  return { markdown, json };
+}
