@@ -128,6 +128,32 @@ describe("POST /api/servers/{subscriptionId}/{resourceGroup}/{serverName}/backup
     expect(t.azure.calls.start).toBe(1);
   });
 
+  it("starts one backup when two requests for the same server arrive together", async () => {
+    const t = await anApi(azurite.connectionString);
+    await t.storage.servers.create(aServer("pg-one"));
+    const token = await t.operator();
+    const answers = await Promise.all([
+      t.api.startBackup(post("pg-one", { token })),
+      t.api.startBackup(post("pg-one", { token })),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    expect(answers.find((a) => a.status === 409)).toMatchObject({
+      jsonBody: { error: { code: "BackupAlreadyRunning" } },
+    });
+    expect(t.azure.calls.start).toBe(1);
+  });
+
+  it("takes over a start claim left by a crashed request", async () => {
+    const t = await anApi(azurite.connectionString);
+    await t.storage.servers.create(aServer("pg-one"));
+    const vault = aServer("pg-one").vaultId ?? "";
+    expect(
+      await t.storage.activeJobs.claimServer(vault, serverId("pg-one"), new Date(Date.now() - 60 * 60_000)),
+    ).toBe(true);
+    const res = await t.api.startBackup(post("pg-one", { token: await t.operator() }));
+    expect(res.status).toBe(202);
+  });
+
   it("answers 403 for a server outside the configured scope", async () => {
     const t = await anApi(azurite.connectionString);
     const other = "22222222-2222-2222-2222-222222222222";

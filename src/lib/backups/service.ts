@@ -111,66 +111,115 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
         );
       }
 
-      let started: { jobId: string; jobResourceId?: string };
-      try {
-        started = await deps.gateway.startAdhocBackup(
+      // One start per server at a time: a concurrent request sees the claim and gets the same 409.
+      if (!(await deps.activeJobs.claimServer(server.vaultId, serverId, now(), options))) {
+        throw new ApiError(
+          409,
+          "BackupAlreadyRunning",
+          `A backup of ${ref.serverName} is already being started.`,
           {
-            vaultId: server.vaultId,
-            instanceName: server.instanceName,
-            ...(server.policyName ? { policyName: server.policyName } : {}),
-          },
-          {
-            ...(request.retentionTag ? { retentionTag: request.retentionTag } : {}),
-            abortSignal: options.abortSignal,
+            target: serverId,
+            fix: "Retry in a minute; GET /api/servers/... shows the running job once it is recorded.",
           },
         );
-      } catch (e) {
-        throw azureStartError(e, ref, serverId);
       }
-
-      // The job's own start time fixes its history row key, so the poller finds the same row later.
-      const at = now();
-      const job = await deps.gateway.getJob(server.vaultId, started.jobId, options).catch((e: unknown) => {
-        logger.warn(`Job ${started.jobId} could not be read right after it started: ${String(e)}`);
-        return undefined;
-      });
-      const observed = job ? observeJob(job, server.vaultId) : undefined;
-      const record: JobRecord = {
-        jobId: started.jobId.toLowerCase(),
-        serverId,
-        serverName: server.serverName,
-        vaultId: server.vaultId.toLowerCase(),
-        instanceName: server.instanceName,
-        status: "InProgress",
-        startTime: at.toISOString(),
-        ...(server.policyName ? { policyName: server.policyName } : {}),
-        ...(started.jobResourceId ? { jobResourceId: started.jobResourceId } : {}),
-        ...observed,
-        origin: request.origin,
-        ...(request.retentionTag ? { retentionTag: request.retentionTag } : {}),
-        ...(request.reason ? { reason: request.reason } : {}),
-        ...(request.requestedBy ? { requestedBy: request.requestedBy.id } : {}),
-        ...(request.schedule ? { schedule: request.schedule } : {}),
-        updatedAt: at.toISOString(),
-      };
-      const saved = await recordStarted(deps, record);
-      await deps.activeJobs.upsertAll(
-        [
-          {
-            vaultId: saved.vaultId,
-            jobId: saved.jobId,
-            serverId,
-            startTime: saved.startTime,
-            status: saved.status,
-            origin: saved.origin,
-          },
-        ],
-        options,
-      );
-      logger.info(`Started ${request.origin} backup of ${serverId}: job ${saved.jobId}.`);
-      return saved;
+      try {
+        return await startClaimed(
+          { ...server, vaultId: server.vaultId, instanceName: server.instanceName },
+          serverId,
+          ref,
+          request,
+          options,
+        );
+      } finally {
+        await deps.activeJobs.releaseServer(server.vaultId, serverId).catch((e: unknown) => {
+          logger.warn(`Could not release the start claim of ${serverId}; it expires by itself: ${String(e)}`);
+        });
+      }
     },
   };
+
+  async function startClaimed(
+    server: ServerRecord & { vaultId: string; instanceName: string },
+    serverId: string,
+    ref: ServerRef,
+    request: StartBackupRequest,
+    options: { abortSignal?: AbortSignal },
+  ): Promise<JobRecord> {
+    // Re-check under the claim: a job may have been recorded between the first check and the claim.
+    const runningNow = (
+      await deps.activeJobs.listForServer(serverId, { vaultId: server.vaultId, ...options })
+    )[0];
+    if (runningNow) {
+      throw new ApiError(
+        409,
+        "BackupAlreadyRunning",
+        `A backup of ${ref.serverName} is already running: job ${runningNow.jobId}.`,
+        {
+          target: runningNow.jobId,
+          fix: `Follow it with GET /api/jobs/${runningNow.jobId} and retry when it ends.`,
+        },
+      );
+    }
+    let started: { jobId: string; jobResourceId?: string };
+    try {
+      started = await deps.gateway.startAdhocBackup(
+        {
+          vaultId: server.vaultId,
+          instanceName: server.instanceName,
+          ...(server.policyName ? { policyName: server.policyName } : {}),
+        },
+        {
+          ...(request.retentionTag ? { retentionTag: request.retentionTag } : {}),
+          abortSignal: options.abortSignal,
+        },
+      );
+    } catch (e) {
+      throw azureStartError(e, ref, serverId);
+    }
+
+    // The job's own start time fixes its history row key, so the poller finds the same row later.
+    const at = now();
+    const job = await deps.gateway.getJob(server.vaultId, started.jobId, options).catch((e: unknown) => {
+      logger.warn(`Job ${started.jobId} could not be read right after it started: ${String(e)}`);
+      return undefined;
+    });
+    const observed = job ? observeJob(job, server.vaultId) : undefined;
+    const record: JobRecord = {
+      jobId: started.jobId.toLowerCase(),
+      serverId,
+      serverName: server.serverName,
+      vaultId: server.vaultId.toLowerCase(),
+      instanceName: server.instanceName,
+      status: "InProgress",
+      startTime: at.toISOString(),
+      ...(server.policyName ? { policyName: server.policyName } : {}),
+      ...(started.jobResourceId ? { jobResourceId: started.jobResourceId } : {}),
+      ...observed,
+      origin: request.origin,
+      ...(request.retentionTag ? { retentionTag: request.retentionTag } : {}),
+      ...(request.reason ? { reason: request.reason } : {}),
+      ...(request.requestedBy ? { requestedBy: request.requestedBy.id } : {}),
+      ...(request.schedule ? { schedule: request.schedule } : {}),
+      updatedAt: at.toISOString(),
+    };
+    const saved = await recordStarted(deps, record);
+    await deps.activeJobs.upsertAll(
+      [
+        {
+          vaultId: saved.vaultId,
+          jobId: saved.jobId,
+          serverId,
+          startTime: saved.startTime,
+          status: saved.status,
+          origin: saved.origin,
+        },
+      ],
+      options,
+    );
+    logger.info(`Started ${request.origin} backup of ${serverId}: job ${saved.jobId}.`);
+    return saved;
+  }
 }
 
 /** Creates the row; when a poller recorded the job first, adds what only we know to its row. */

@@ -38,7 +38,23 @@ export interface ActiveJobStore {
     records: ReadonlyArray<Pick<ActiveJobRecord, "vaultId" | "jobId">>,
     options?: ActiveJobStoreOptions,
   ): Promise<void>;
+  /**
+   * Claims the right to start a backup of `serverId` (one row per server in the vault's partition), so two
+   * concurrent requests cannot both start one. False when a live claim exists; a claim older than
+   * `staleAfterInMs` (a crashed starter) is taken over.
+   */
+  claimServer(
+    vaultId: string,
+    serverId: string,
+    now: Date,
+    options?: ActiveJobStoreOptions & { staleAfterInMs?: number },
+  ): Promise<boolean>;
+  releaseServer(vaultId: string, serverId: string, options?: ActiveJobStoreOptions): Promise<void>;
 }
+
+/** Claim rows share the vault partition; job rows use the job GUID as RowKey, so the prefix cannot clash. */
+const CLAIM_PREFIX = "claim-";
+const isClaim = (rowKey: unknown): boolean => String(rowKey).startsWith(CLAIM_PREFIX);
 
 function toEntity(r: ActiveJobRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
   return {
@@ -90,8 +106,9 @@ export function createActiveJobStore(
       await ensure();
       for await (const e of client.listEntities<Record<string, unknown>>({
         abortSignal: options.abortSignal,
-      }))
-        yield fromEntity(e);
+      })) {
+        if (!isClaim(e.rowKey)) yield fromEntity(e);
+      }
     },
     async listForServer(serverId, options = {}) {
       await ensure();
@@ -103,7 +120,7 @@ export function createActiveJobStore(
         queryOptions: { filter },
         abortSignal: options.abortSignal,
       })) {
-        out.push(fromEntity(e));
+        if (!isClaim(e.rowKey)) out.push(fromEntity(e));
       }
       return out;
     },
@@ -144,6 +161,47 @@ export function createActiveJobStore(
           }
         }
       }
+    },
+    async claimServer(vaultId, serverId, now, options = {}) {
+      await ensure();
+      const keys = { partitionKey: encodeKey(vaultId), rowKey: `${CLAIM_PREFIX}${encodeKey(serverId)}` };
+      const entity = { ...keys, serverId: serverId.toLowerCase(), claimedAt: now.toISOString() };
+      try {
+        await client.createEntity(entity, { abortSignal: options.abortSignal });
+        return true;
+      } catch (e) {
+        if (!(isRestError(e) && e.statusCode === 409)) throw e;
+      }
+      const current = await client
+        .getEntity<{ claimedAt?: string }>(keys.partitionKey, keys.rowKey, {
+          abortSignal: options.abortSignal,
+        })
+        .catch(() => undefined);
+      if (
+        !current?.claimedAt ||
+        now.getTime() - new Date(current.claimedAt).getTime() < (options.staleAfterInMs ?? 10 * 60_000)
+      )
+        return false;
+      try {
+        await client.updateEntity(entity, "Replace", {
+          etag: current.etag,
+          abortSignal: options.abortSignal,
+        });
+        return true;
+      } catch (e) {
+        if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 404)) return false;
+        throw e;
+      }
+    },
+    async releaseServer(vaultId, serverId, options = {}) {
+      await ensure();
+      await client
+        .deleteEntity(encodeKey(vaultId), `${CLAIM_PREFIX}${encodeKey(serverId)}`, {
+          abortSignal: options.abortSignal,
+        })
+        .catch((e: unknown) => {
+          if (!(isRestError(e) && e.statusCode === 404)) throw e;
+        });
     },
   };
 }
