@@ -1,0 +1,383 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isArmRestError } from "../../../src/lib/azure/arm-error.js";
+import { toArray } from "../../../src/lib/azure/paging.js";
+import type { AzureBackupJobResource } from "../../../src/lib/azure/dataprotection/models.js";
+import { armCall } from "./http.js";
+import {
+  aPgFlexPolicy,
+  anInstanceFor,
+  policyId,
+  serverIdOf,
+  startWorld,
+  sub,
+  vaultId,
+  vaultName,
+  vaultRg,
+} from "./helpers.js";
+import type { DpWorld } from "./helpers.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function failure(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isArmRestError(e)) return `${e.code}: ${e.message}`;
+    throw e;
+  }
+  return "no error";
+}
+
+describe("Data Protection provider", () => {
+  let world: DpWorld;
+
+  async function protect(name: string, instanceName = `${name}-bi`): Promise<string> {
+    const serverId = await world.addServer(name);
+    world.grantBoth(serverId);
+    await world.client.backupInstances.beginCreateOrUpdateAndWait(
+      vaultRg,
+      vaultName,
+      instanceName,
+      anInstanceFor(serverId),
+    );
+    for (let i = 0; i < 300; i++) {
+      const bi = await world.client.backupInstances.get(vaultRg, vaultName, instanceName);
+      if (bi.properties?.currentProtectionState === "ProtectionConfigured") return serverId;
+      await sleep(5);
+    }
+    throw new Error(`${instanceName} never reached ProtectionConfigured`);
+  }
+
+  async function backupAndWait(instanceName: string): Promise<AzureBackupJobResource> {
+    const r = await world.client.backupInstances.beginAdhocBackupAndWait(vaultRg, vaultName, instanceName, {
+      backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} },
+    });
+    for (let i = 0; i < 500; i++) {
+      const job = await world.client.jobs.get(vaultRg, vaultName, r.jobId);
+      if (job.properties?.status !== "InProgress") return job;
+      await sleep(5);
+    }
+    throw new Error("job never finished");
+  }
+
+  beforeAll(async () => {
+    world = await startWorld();
+    await world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "pgflex-weekly", aPgFlexPolicy());
+  });
+  afterAll(async () => world?.stop());
+
+  describe("rejects bodies the service rejects for shape", () => {
+    it("rejects a backup instance without objectType", async () => {
+      const body = anInstanceFor(serverIdOf("pg-shape"));
+      delete (body.properties as { objectType?: string }).objectType;
+      expect(
+        await failure(world.client.backupInstances.beginCreateOrUpdateAndWait(vaultRg, vaultName, "x", body)),
+      ).toBe("UserErrorInvalidRequestParameter: 'properties.objectType' must be 'BackupInstance'.");
+    });
+
+    it("rejects an unsupported datasource type", async () => {
+      const body = anInstanceFor(serverIdOf("pg-shape"));
+      body.properties!.dataSourceInfo.datasourceType = "Microsoft.Sql/servers";
+      expect(
+        await failure(
+          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
+            backupInstance: body.properties!,
+          }),
+        ),
+      ).toBe(
+        "UserErrorInvalidRequestParameter: The datasource type 'Microsoft.Sql/servers' is not supported. Supported types: Microsoft.DBforPostgreSQL/flexibleServers, Microsoft.DBforPostgreSQL/servers/databases, OssDB, Microsoft.DBforMySQL/flexibleServers, Microsoft.Compute/disks, Microsoft.Storage/storageAccounts/blobServices, Microsoft.Storage/storageAccounts/adlsBlobServices, Microsoft.ContainerService/managedClusters.",
+      );
+    });
+
+    it("rejects a policy id the vault does not have", async () => {
+      const body = anInstanceFor(serverIdOf("pg-shape"), `${vaultId}/backupPolicies/nope`);
+      expect(
+        await failure(world.client.backupInstances.beginCreateOrUpdateAndWait(vaultRg, vaultName, "x", body)),
+      ).toBe(
+        `UserErrorPolicyNotFound: The backup policy '${vaultId}/backupPolicies/nope' was not found in Backup vault 'bv-weu'.`,
+      );
+    });
+
+    it("rejects a PostgreSQL Flexible Server policy that is not weekly", async () => {
+      const policy = aPgFlexPolicy();
+      const rule = policy.properties!.policyRules[0] as {
+        trigger: { schedule: { repeatingTimeIntervals: string[] } };
+      };
+      rule.trigger.schedule.repeatingTimeIntervals = ["R/2024-01-07T02:00:00+00:00/P1D"];
+      expect(
+        await failure(world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "daily", policy)),
+      ).toBe(
+        "UserErrorInvalidRequestParameter: PostgreSQL Flexible Server policies support weekly backups only ('.../P1W'), not 'R/2024-01-07T02:00:00+00:00/P1D'.",
+      );
+    });
+  });
+
+  describe("fails validation like Azure", () => {
+    it("reports a server in another region", async () => {
+      const serverId = await world.addServer("pg-east", { location: "eastus" });
+      world.grantBoth(serverId);
+      expect(
+        await failure(
+          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
+            backupInstance: anInstanceFor(serverId).properties!,
+          }),
+        ),
+      ).toBe(
+        "UserErrorDatasourceAndVaultRegionMismatch: The datasource is in region 'eastus' but the Backup vault 'bv-weu' is in 'westeurope'. A Backup vault protects datasources of its own region only.",
+      );
+    });
+
+    it("reports a server that is not Ready", async () => {
+      const serverId = await world.addServer("pg-stopped", { state: "Stopped" });
+      world.grantBoth(serverId);
+      expect(
+        await failure(
+          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
+            backupInstance: anInstanceFor(serverId).properties!,
+          }),
+        ),
+      ).toBe(
+        "UserErrorDatasourceNotReady: The PostgreSQL Flexible Server 'pg-stopped' is in state 'Stopped'; it must be 'Ready' to be protected.",
+      );
+    });
+
+    it("reports a server protected by another vault", async () => {
+      const serverId = await protect("pg-taken");
+      world.control.addVault({
+        subscriptionId: sub,
+        resourceGroupName: vaultRg,
+        name: "bv-other",
+        location: "westeurope",
+      });
+      await world.client.backupPolicies.createOrUpdate(vaultRg, "bv-other", "pgflex-weekly", aPgFlexPolicy());
+      const body = anInstanceFor(
+        serverId,
+        `${vaultId.replace("bv-weu", "bv-other")}/backupPolicies/pgflex-weekly`,
+      );
+      expect(
+        await failure(
+          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, "bv-other", {
+            backupInstance: body.properties!,
+          }),
+        ),
+      ).toBe(
+        `UserErrorDppDatasourceAlreadyProtected: Datasource '${serverId}' is already protected by backup instance 'pg-taken-bi' in Backup vault '${vaultId}'.`,
+      );
+    });
+
+    it("reports a vault without a managed identity", async () => {
+      world.control.addVault({
+        subscriptionId: sub,
+        resourceGroupName: vaultRg,
+        name: "bv-noid",
+        location: "westeurope",
+        principalId: null,
+      });
+      await world.client.backupPolicies.createOrUpdate(vaultRg, "bv-noid", "pgflex-weekly", aPgFlexPolicy());
+      const serverId = await world.addServer("pg-noid");
+      const body = anInstanceFor(
+        serverId,
+        `${vaultId.replace("bv-weu", "bv-noid")}/backupPolicies/pgflex-weekly`,
+      );
+      expect(
+        await failure(
+          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, "bv-noid", {
+            backupInstance: body.properties!,
+          }),
+        ),
+      ).toBe(
+        "UserErrorMissingRequiredPermissions: Appropriate permissions to perform the operation is missing. The Backup vault 'bv-noid' has no system-assigned managed identity.",
+      );
+      expect((await world.client.backupVaults.get(vaultRg, "bv-noid")).identity).toEqual({ type: "None" });
+    });
+  });
+
+  describe("protection state machine", () => {
+    it("records ConfiguringProtectionFailed when the roles are missing at configure time", async () => {
+      const serverId = await world.addServer("pg-fail");
+      expect(
+        await failure(
+          world.client.backupInstances.beginCreateOrUpdateAndWait(
+            vaultRg,
+            vaultName,
+            "pg-fail-bi",
+            anInstanceFor(serverId),
+          ),
+        ),
+      ).toMatch(/^UserErrorMissingRequiredPermissions: /);
+      const bi = await world.client.backupInstances.get(vaultRg, vaultName, "pg-fail-bi");
+      expect(bi.properties).toMatchObject({
+        currentProtectionState: "ConfiguringProtectionFailed",
+        provisioningState: "Failed",
+        protectionStatus: { status: "ConfiguringProtectionFailed" },
+      });
+    });
+
+    it("suspends, resumes, stops and resumes protection, refusing backups while not protected", async () => {
+      await protect("pg-cycle");
+      const bi = () =>
+        world.client.backupInstances
+          .get(vaultRg, vaultName, "pg-cycle-bi")
+          .then((r) => r.properties?.currentProtectionState);
+      await world.client.backupInstances.beginSuspendBackupsAndWait(vaultRg, vaultName, "pg-cycle-bi");
+      expect(await bi()).toBe("BackupSchedulesSuspended");
+      expect(
+        await failure(
+          world.client.backupInstances.beginAdhocBackupAndWait(vaultRg, vaultName, "pg-cycle-bi", {
+            backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} },
+          }),
+        ),
+      ).toBe(
+        "UserErrorBackupInstanceNotProtected: Backup instance 'pg-cycle-bi' is in state 'BackupSchedulesSuspended'; an ad hoc backup needs 'ProtectionConfigured'.",
+      );
+      await world.client.backupInstances.beginResumeBackupsAndWait(vaultRg, vaultName, "pg-cycle-bi");
+      expect(await bi()).toBe("ProtectionConfigured");
+      await world.client.backupInstances.beginStopProtectionAndWait(vaultRg, vaultName, "pg-cycle-bi");
+      expect(await bi()).toBe("ProtectionStopped");
+      await world.client.backupInstances.beginResumeProtectionAndWait(vaultRg, vaultName, "pg-cycle-bi");
+      expect(await bi()).toBe("ProtectionConfigured");
+    });
+
+    it("soft-deletes an instance and frees its server for protection again", async () => {
+      const serverId = await protect("pg-del");
+      await world.client.backupInstances.beginDeleteAndWait(vaultRg, vaultName, "pg-del-bi");
+      const deleted = await toArray(world.client.deletedBackupInstances.list(vaultRg, vaultName));
+      expect(deleted.find((d) => d.name === "pg-del-bi")?.properties).toMatchObject({
+        currentProtectionState: "SoftDeleted",
+      });
+      await expect(
+        world.client.backupInstances.beginDeleteAndWait(vaultRg, vaultName, "pg-del-bi"),
+      ).resolves.toBeUndefined();
+      await world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
+        backupInstance: anInstanceFor(serverId).properties!,
+      });
+    });
+  });
+
+  describe("jobs", () => {
+    it("ends jobs Failed or CompletedWithWarnings as configured per server and per vault", async () => {
+      const failing = await protect("pg-jobfail");
+      await protect("pg-jobwarn");
+      world.control.setJobOutcome(failing, {
+        status: "Failed",
+        errorCode: "UserErrorServerUnreachable",
+        errorMessage: "The server could not be reached.",
+      });
+      world.control.setJobOutcome(vaultId, { status: "CompletedWithWarnings" });
+      const failed = await backupAndWait("pg-jobfail-bi");
+      const warned = await backupAndWait("pg-jobwarn-bi");
+      world.control.setJobOutcome(failing, null);
+      world.control.setJobOutcome(vaultId, null);
+      expect(failed.properties?.status).toBe("Failed");
+      expect(failed.properties?.errorDetails?.[0]).toMatchObject({
+        code: "UserErrorServerUnreachable",
+        message: "The server could not be reached.",
+      });
+      expect(warned.properties?.status).toBe("CompletedWithWarnings");
+      expect(warned.properties?.extendedInfo?.warningDetails?.[0]?.code).toBe(
+        "UserErrorBackupCompletedWithWarnings",
+      );
+    });
+
+    it("answers the ad hoc job id as a full id and as a bare GUID in turn", async () => {
+      await protect("pg-ids");
+      world.control.configure({ jobIdForm: "alternate" });
+      const forms = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await world.client.backupInstances.beginAdhocBackupAndWait(
+          vaultRg,
+          vaultName,
+          "pg-ids-bi",
+          { backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} } },
+        );
+        forms.push(r.rawJobId.startsWith("/subscriptions/") ? "full" : "guid");
+        expect(r.jobResourceId).toBe(`${vaultId}/backupJobs/${r.jobId}`);
+      }
+      expect(forms.sort()).toEqual(["full", "guid"]);
+    });
+
+    it("creates scheduled backup jobs from the policy's repeating interval", async () => {
+      const policy = aPgFlexPolicy();
+      const start = new Date(world.emulator.core.context.clock.now() + 10 * 60_000).toISOString();
+      (
+        policy.properties!.policyRules[0] as { trigger: { schedule: { repeatingTimeIntervals: string[] } } }
+      ).trigger.schedule.repeatingTimeIntervals = [`R/${start}/P1W`];
+      await world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "soon", policy);
+      const serverId = await world.addServer("pg-sched");
+      world.grantBoth(serverId);
+      await world.client.backupInstances.beginCreateOrUpdateAndWait(
+        vaultRg,
+        vaultName,
+        "pg-sched-bi",
+        anInstanceFor(serverId, `${vaultId}/backupPolicies/soon`),
+      );
+      let scheduled: AzureBackupJobResource[] = [];
+      for (let i = 0; i < 400 && scheduled.length === 0; i++) {
+        await sleep(10);
+        scheduled = await toArray(
+          world.client.jobs.list(vaultRg, vaultName, { filter: "operation eq 'ScheduledBackup'" }),
+        );
+      }
+      expect(
+        scheduled.map((j) => [
+          j.properties?.backupInstanceFriendlyName,
+          j.properties?.isUserTriggered,
+          j.properties?.startTime?.slice(0, 19),
+        ]),
+      ).toEqual([["pg-sched", false, start.slice(0, 19)]]);
+    });
+
+    it("rejects a job filter it does not understand", async () => {
+      expect(
+        await failure(toArray(world.client.jobs.list(vaultRg, vaultName, { filter: "vaultName eq 'x'" }))),
+      ).toBe(
+        "UserErrorInvalidRequestParameter: The $filter 'vaultName eq 'x'' is not supported. Use startTime (ge, gt, le, lt, eq), status eq, operation eq or isUserTriggered eq, joined with 'and'.",
+      );
+    });
+  });
+
+  describe("control API over HTTP", () => {
+    it("adds a vault and changes its identity", async () => {
+      const call = (action: string, body: unknown) =>
+        armCall(
+          world.emulator.url,
+          world.emulator.caCert,
+          "POST",
+          `/providers/Microsoft.DataProtection/_emulator/${action}`,
+          body,
+        );
+      const added = await call("addVault", {
+        subscriptionId: sub,
+        resourceGroupName: "rg-ctl",
+        name: "bv-ctl",
+        location: "northeurope",
+        principalId: null,
+      });
+      expect(added.status).toBe(200);
+      const changed = await call("setVaultIdentity", {
+        vaultId: `/subscriptions/${sub}/resourceGroups/rg-ctl/providers/Microsoft.DataProtection/backupVaults/bv-ctl`,
+        principalId: "bbbbbbbb-0000-4000-8000-000000000002",
+      });
+      expect((changed.body as { identity: unknown }).identity).toEqual({
+        type: "SystemAssigned",
+        principalId: "bbbbbbbb-0000-4000-8000-000000000002",
+        tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+      });
+      expect((await call("setJobOutcome", { target: "*", outcome: { status: "Bogus" } })).body).toEqual({
+        error: {
+          code: "InvalidRequest",
+          message: "Job status must be Completed, Failed or CompletedWithWarnings, not 'Bogus'.",
+        },
+      });
+    });
+
+    it("keeps its state through export and import", async () => {
+      const exported = await world.emulator.control.exportState();
+      const slice = (exported.providers as Record<string, { vaults: Record<string, unknown> }>)
+        .dataprotection;
+      expect(Object.keys(slice?.vaults ?? {})).toContain(vaultId.toLowerCase());
+      await world.emulator.control.loadState(exported);
+      expect((await world.client.backupPolicies.get(vaultRg, vaultName, "pgflex-weekly")).id).toBe(policyId);
+    });
+  });
+});
