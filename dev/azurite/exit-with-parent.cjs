@@ -3,3 +3,5 @@
 process.stdin.on("end", () => process.exit(0));
 process.stdin.on("error", () => process.exit(0));
 process.stdin.resume();
+// Watching stdin must not keep Azurite alive after a graceful SIGTERM has closed its servers.
+if (typeof process.stdin.unref === "function") process.stdin.unref();

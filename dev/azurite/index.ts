@@ -56,7 +56,15 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     "--skipApiVersionCheck",
     "--loose",
     ...(options.verbose ? [] : ["--silent"]),
-    ...(inMemory ? ["--inMemoryPersistence"] : ["--location", location as string]),
+    // On disk, stop is a graceful SIGTERM that waits for idle keep-alive sockets: keep that wait short.
+    ...(inMemory
+      ? ["--inMemoryPersistence"]
+      : [
+          "--location",
+          location as string,
+          ...["--blobKeepAliveTimeout", "1", "--queueKeepAliveTimeout", "1"],
+          ...["--tableKeepAliveTimeout", "1"],
+        ]),
     ...["--blobHost", HOST, "--queueHost", HOST, "--tableHost", HOST],
     ...["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"],
   ];

@@ -1,4 +1,8 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect } from "node:net";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { TableClient } from "@azure/data-tables";
@@ -37,6 +41,23 @@ describe("Azurite lifecycle", () => {
       await azurite.stop();
     }
     expect(await accepts(azurite.queuePort)).toBe(false);
+  });
+
+  it("keeps data in a temp folder when asked, and removes the folder on stop", async () => {
+    const before = new Set(await readdir(tmpdir()));
+    const azurite = await startAzurite({ inMemory: false });
+    const created = (await readdir(tmpdir())).filter((n) => !before.has(n) && n.startsWith("azurite-"));
+    try {
+      expect(created).toHaveLength(1);
+      const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(
+        "on-disk",
+      );
+      await queue.createIfNotExists();
+      expect(await queue.exists()).toBe(true);
+    } finally {
+      await azurite.stop();
+    }
+    expect(existsSync(join(tmpdir(), created[0] as string))).toBe(false);
   });
 
   it("runs two instances side by side without sharing data", async () => {
