@@ -102,7 +102,9 @@ export const handleControl: ControlHandler = async (request, core) => {
     case "GET /requests": {
       const since = Number.parseInt(query.get("since") ?? "0", 10) || 0;
       return ok(
-        core.requestLog().filter((entry) => entry.seq > since && entry.operationName !== "_emulator"),
+        core
+          .requestLog()
+          .filter((entry) => entry.seq > since && !entry.operationName.startsWith("_emulator")),
       );
     }
     case "DELETE /requests":
@@ -227,6 +229,8 @@ export interface ControlClient {
   clearDeliveries(): Promise<void>;
   createServer(spec: CreateServerSpec): Promise<ServerRecord>;
   setServerState(serverId: string, state: ServerState): Promise<ServerRecord>;
+  /** Any control endpoint, e.g. a provider's own: `invoke("POST", "/dataprotection/vaults", spec)`. */
+  invoke<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
 export function createControlClient(baseUrl: string, caCert: string): ControlClient {
@@ -281,5 +285,6 @@ export function createControlClient(baseUrl: string, caCert: string): ControlCli
     clearDeliveries: () => call("DELETE", "/eventgrid/deliveries"),
     createServer: (spec) => call("POST", "/servers", spec),
     setServerState: (serverId, state) => call("POST", "/servers/state", { id: serverId, state }),
+    invoke: (method, path, body) => call(method, path.startsWith("/") ? path : `/${path}`, body),
   };
 }

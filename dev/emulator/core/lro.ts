@@ -26,7 +26,8 @@ export interface LroEndpoint {
 }
 
 export interface LroRegistry {
-  helpersFor(defaultOperationName: string): LroHelpers;
+  /** `defaultOperationName` names status polls in counters (`<name>_OperationStatus`). */
+  helpersFor(defaultOperationName: () => string): LroHelpers;
   /** Which operation (if any) a GET path (decoded, lower-cased) polls. */
   endpointFor(lowerPath: string): LroEndpoint | undefined;
   serve(endpoint: LroEndpoint): EmulatorResponse;
@@ -78,14 +79,14 @@ export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
     };
   };
 
-  const helpersFor = (defaultOperationName: string): LroHelpers => ({
+  const helpersFor = (defaultOperationName: () => string): LroHelpers => ({
     start(options: StartLroOptions): LroHandle {
       const operationId = newOperationId(deps.newGuid);
       const statusPath = `${options.statusPathPrefix.replace(/\/+$/u, "")}/${operationId}`;
       const resultPath = options.resultPathPrefix
         ? `${options.resultPathPrefix.replace(/\/+$/u, "")}/${operationId}`
         : undefined;
-      const operationName = options.operationName ?? `${defaultOperationName}_OperationStatus`;
+      const operationName = options.operationName ?? `${defaultOperationName()}_OperationStatus`;
       const record: StoredLro = {
         operationId,
         status: "Inprogress",

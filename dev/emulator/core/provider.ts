@@ -363,6 +363,13 @@ export interface EmulatorProvider {
   routes(context: ProviderContext): RouteDefinition[];
   /** Called once after state import (seed) so the provider can reschedule pending transitions. */
   onStateLoaded?(context: ProviderContext): void;
+  /**
+   * Test and drill controls served under `/_emulator/{name}/...` (loopback, no bearer, no api-version,
+   * not throttled, not counted, not faulted). `path` is relative to that prefix, e.g. `/vaults` or
+   * `/jobs/{jobId}/finish`; `apiVersions` and `operationName` are ignored. Typed client:
+   * `control.invoke(method, "/{name}/...", body)`.
+   */
+  controlRoutes?(context: ProviderContext): RouteDefinition[];
 }
 
 export type EmulatorProviderFactory = (options: ProviderFactoryOptions) => EmulatorProvider;

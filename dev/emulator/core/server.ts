@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
@@ -134,6 +135,8 @@ function isLoopback(address: string | undefined): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
+const currentOperation = new AsyncLocalStorage<string>();
+
 export async function createEmulatorCore(
   sources: readonly ProviderSource[],
   options: CoreOptions,
@@ -174,7 +177,8 @@ export async function createEmulatorCore(
     state,
     clock,
     scheduler,
-    lro: lro.helpersFor("Operation"),
+    // Providers keep the context they got in routes(): the running route is found through async context.
+    lro: lro.helpersFor(() => currentOperation.getStore() ?? "Operation"),
     rbac: createRoleChecker(() => state.roleAssignments.values(), clock),
     servers: {
       get: (id) => state.servers.get(lower(id.replace(/\/+$/u, ""))),
@@ -211,15 +215,45 @@ export async function createEmulatorCore(
   const providers = sources.map((source) => instantiate(source, providerOptions));
   const routes = providers.flatMap((provider) => provider.routes(context));
   const router: Router = createRouter(routes);
-  const contexts = new Map<string, ProviderContext>();
-  const contextFor = (operationName: string): ProviderContext => {
-    let found = contexts.get(operationName);
-    if (!found) {
-      found = { ...context, lro: lro.helpersFor(operationName) };
-      contexts.set(operationName, found);
-    }
-    return found;
-  };
+  const controlRouter: Router = createRouter(
+    providers.flatMap((provider) =>
+      (provider.controlRoutes?.(context) ?? []).map((route) => ({
+        ...route,
+        path: `/_emulator/${provider.name}/${route.path.replace(/^\/+/u, "")}`,
+      })),
+    ),
+  );
+
+  /** A provider's control route, if one matches: same request shape as ARM routes. */
+  async function providerControl(
+    req: IncomingMessage,
+    url: URL,
+    body: unknown,
+    requestId: string,
+  ): Promise<EmulatorResponse | undefined> {
+    const method = (req.method ?? "GET").toUpperCase() as HttpMethod;
+    const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    const [match] = controlRouter.match(segments, method).matches;
+    if (!match) return undefined;
+    const path = `/${segments.join("/")}`;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+    return match.route.handler(
+      {
+        method,
+        path,
+        lowerPath: lower(path),
+        query: Object.fromEntries(url.searchParams),
+        apiVersion: url.searchParams.get("api-version") ?? "",
+        headers,
+        body,
+        params: match.params,
+        requestId,
+        callerPrincipalId: EMULATOR_ADMIN_PRINCIPAL_ID,
+      },
+      context,
+    );
+  }
 
   let seq = 0;
   let log_: RequestLogEntry[] = [];
@@ -490,7 +524,7 @@ export async function createEmulatorCore(
       callerPrincipalId: caller.principalId,
     };
     try {
-      return await route.handler(request, contextFor(route.operationName));
+      return await currentOperation.run(route.operationName, () => route.handler(request, context));
     } catch (error) {
       process.stderr.write(
         `[arm-emulator] ${route.operationName} failed: ${String(error instanceof Error ? error.stack : error)}\n`,
@@ -522,19 +556,30 @@ export async function createEmulatorCore(
           response = armError(413, "RequestEntityTooLarge", "The request content is too large.");
         } else {
           const parsed = text.trim() === "" ? { ok: true as const, value: undefined } : jsonBody(text);
-          response = parsed.ok
-            ? await control(
-                {
-                  method: req.method ?? "GET",
-                  path: url.pathname,
-                  query: url.searchParams,
-                  body: parsed.value,
-                },
-                core,
-              ).catch((error: unknown) =>
+          const own = parsed.ok
+            ? await providerControl(req, url, parsed.value, requestId).catch((error: unknown) =>
                 armError(400, "InvalidRequest", error instanceof Error ? error.message : String(error)),
               )
-            : armError(400, "InvalidRequestContent", `The request content was invalid: '${parsed.message}'.`);
+            : undefined;
+          response =
+            own ??
+            (parsed.ok
+              ? await control(
+                  {
+                    method: req.method ?? "GET",
+                    path: url.pathname,
+                    query: url.searchParams,
+                    body: parsed.value,
+                  },
+                  core,
+                ).catch((error: unknown) =>
+                  armError(400, "InvalidRequest", error instanceof Error ? error.message : String(error)),
+                )
+              : armError(
+                  400,
+                  "InvalidRequestContent",
+                  `The request content was invalid: '${parsed.message}'.`,
+                ));
         }
         status = response.status;
         send(res, response, baseHeaders);
