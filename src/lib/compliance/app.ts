@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import { createConsoleLogger } from "../logger.js";
 import type { SweepsApi } from "./api.js";
 import type { Sweeper, SweepScopeMessage } from "./sweeper.js";
+import type { ArmClients } from "../azure/clients.js";
 
 export interface ComplianceApp {
   sweeper: Sweeper;
@@ -15,10 +16,17 @@ export interface ComplianceApp {
  * PGFLEX_USE_RESOURCE_GRAPH), the sweep tables, the `sweep-scopes` queue and the protection queue
  * the auto-protection worker consumes. Heavy modules load on first use.
  */
+export interface ComplianceAppOptions {
+  logger?: Logger;
+  /** Default: `createArmClients(config)`; tests pass clients with faster pacing. */
+  clients?: ArmClients;
+}
+
 export async function createComplianceApp(
   config: Config,
-  logger: Logger = createConsoleLogger("compliance"),
+  options: ComplianceAppOptions = {},
 ): Promise<ComplianceApp> {
+  const logger = options.logger ?? createConsoleLogger("compliance");
   const [
     { createStorageConnection },
     { createQueueSender, QueueNames },
@@ -36,7 +44,7 @@ export async function createComplianceApp(
   const { createSweeper, sweepConfigFrom } = await import("./sweeper.js");
   const { createSweepsApi } = await import("./api.js");
 
-  const clients = createArmClients(config);
+  const clients = options.clients ?? createArmClients(config);
   const connection = createStorageConnection(
     config,
     config.storageConnection ? {} : { credential: await clients.credential() },

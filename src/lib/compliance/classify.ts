@@ -148,7 +148,7 @@ export function classifyServer(input: ClassifyServerInput): Classification {
     if (record && WORKER_FAILED.has(record.state.toLowerCase())) {
       return {
         class: "ProtectionFailed",
-        reason: `Protecting ${server.name} failed (${record.lastErrorCode ?? record.state}): ${record.lastErrorMessage ?? "no detail recorded"}.`,
+        reason: `Protecting ${server.name} failed (${record.lastErrorCode ?? record.state}): ${sentence(record.lastErrorMessage ?? "no detail recorded")}.`,
         fix: record.fix ?? "See the server's row in the servers table and the audit log.",
         ...base,
       };
@@ -233,11 +233,16 @@ function failed(
     instance.errorCode ?? instance.currentProtectionState ?? instance.protectionStatus ?? "ProtectionError";
   return {
     class: "ProtectionFailed",
-    reason: `Backup instance ${instance.name} of ${server.name} is in error (${code})${instance.errorMessage ? `: ${instance.errorMessage}` : ""}.`,
+    reason: `Backup instance ${instance.name} of ${server.name} is in error (${code})${instance.errorMessage ? `: ${sentence(instance.errorMessage)}` : ""}.`,
     fix: `Fix the cause named by ${code} (often the vault identity's roles on the server), then re-apply the server's backup tag so auto-protection retries.`,
     ...base,
     ...about(instance),
   };
+}
+
+/** Drops a trailing period so quoted service messages end the sentence once. */
+function sentence(text: string): string {
+  return text.trim().replace(/\.+$/, "");
 }
 
 function formatHours(ms: number): string {
