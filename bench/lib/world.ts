@@ -1,0 +1,175 @@
+import {
+  startEmulator,
+  trustEmulatorCertificate,
+  type RunningEmulator,
+  type StartEmulatorOptions,
+} from "../../dev/emulator/index.js";
+import { createDataProtectionControl } from "../../dev/emulator/providers/dataprotection/control.js";
+import { ROLE_LTR_BACKUP, ROLE_READER } from "../../dev/emulator/providers/dataprotection/state.js";
+import { startAzurite, type AzuriteHandle } from "../../dev/azurite/index.js";
+import { startLocalHost, type LocalHost } from "../../dev/host/index.js";
+import type { Logger } from "../../src/lib/logger.js";
+import { AUDIENCE, TENANT, startTokenIssuer, type TokenIssuer } from "./tokens.js";
+
+/**
+ * A whole local product for benchmarks, drills and the hostile-input corpus: the ARM emulator (time-scaled),
+ * a Backup vault whose identity holds both roles on each subscription, Azurite, a loopback JWKS and,
+ * optionally, the local Functions host serving the real app. Everything is on loopback and stops together.
+ */
+
+export const SUBSCRIPTION = "11111111-1111-4111-8111-111111111111";
+export const REGION = "westeurope";
+export const VAULT_RG = "rg-backup";
+export const VAULT_NAME = "bv-weu";
+export const SERVER_RG = "rg-db";
+export const VAULT_PRINCIPAL = "aaaaaaaa-0000-4000-8000-000000000001";
+
+export const vaultIdOf = (subscriptionId = SUBSCRIPTION): string =>
+  `/subscriptions/${subscriptionId}/resourceGroups/${VAULT_RG}/providers/Microsoft.DataProtection/backupVaults/${VAULT_NAME}`;
+export const serverIdOf = (name: string, subscriptionId = SUBSCRIPTION, rg = SERVER_RG): string =>
+  `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`;
+
+export interface WorldOptions {
+  /** Emulator time runs this many times faster; the app's waits are divided by it (PGFLEX_TIME_SCALE). */
+  timeScale?: number;
+  /** Subscriptions in scope (default one). */
+  subscriptions?: string[];
+  emulator?: Omit<StartEmulatorOptions, "timeScale">;
+  /** Start the local host with the app's functions (default true). */
+  host?: boolean;
+  hostEnv?: Record<string, string>;
+  queuePollIntervalInMs?: number;
+  visibilityTimeoutInMs?: number;
+  /** Subscribe the host's Event Grid webhook to the emulator's events (default true when host). */
+  subscribeEvents?: boolean;
+  eventSubscriber?: { duplicateRate?: number; reorderWindowInMs?: number };
+  logger?: Logger;
+}
+
+export interface World {
+  emulator: RunningEmulator;
+  azurite: AzuriteHandle;
+  tokens: TokenIssuer;
+  host?: LocalHost;
+  timeScale: number;
+  subscriptions: string[];
+  /** App settings the app runs with (also usable to build in-process runtimes). */
+  env: Record<string, string>;
+  /** Creates a server in the emulator (Ready unless told); `publishEvent` emits its write event. */
+  addServer(
+    name: string,
+    options?: { subscriptionId?: string; tags?: Record<string, string>; publishEvent?: boolean },
+  ): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A logger that drops everything (benchmarks must not measure console output). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const timeScale = options.timeScale ?? 1000;
+  const subscriptions = options.subscriptions ?? [SUBSCRIPTION];
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const emulator = await startEmulator({ provisioningDelayInMs: 60_000, ...options.emulator, timeScale });
+    stops.push(() => emulator.stop());
+    trustEmulatorCertificate(emulator.caCert);
+    const dp = createDataProtectionControl(emulator.core.context);
+    // One vault (first subscription) serves the region; its identity holds both roles on every subscription.
+    dp.addVault({
+      subscriptionId: subscriptions[0] ?? SUBSCRIPTION,
+      resourceGroupName: VAULT_RG,
+      name: VAULT_NAME,
+      location: REGION,
+      principalId: VAULT_PRINCIPAL,
+    });
+    for (const subscriptionId of subscriptions) {
+      for (const role of [ROLE_LTR_BACKUP, ROLE_READER]) {
+        const name = `0000${role.slice(4, 8)}-0000-4000-8000-${subscriptionId.slice(0, 12)}`;
+        const scope = `/subscriptions/${subscriptionId}`;
+        const id = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+        emulator.core.state.roleAssignments.set(id.toLowerCase(), {
+          id,
+          name,
+          scope,
+          roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+          principalId: VAULT_PRINCIPAL,
+          principalType: "ServicePrincipal",
+          createdOn: new Date().toISOString(),
+          effectiveFromMs: 0,
+        });
+      }
+    }
+    const azurite = await startAzurite();
+    stops.push(() => azurite.stop());
+    const tokens = await startTokenIssuer();
+    stops.push(() => tokens.stop());
+    const env: Record<string, string> = {
+      AzureWebJobsStorage: azurite.connectionString,
+      PGFLEX_SCOPES: subscriptions.join(","),
+      PGFLEX_VAULT_MAP: `${REGION}=${vaultIdOf(subscriptions[0])}`,
+      PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
+      PGFLEX_AUTH_TENANT_ID: TENANT,
+      PGFLEX_AUTH_AUDIENCE: AUDIENCE,
+      PGFLEX_AUTH_JWKS_URI: tokens.jwksUri,
+      PGFLEX_ARM_ENDPOINT: emulator.url,
+      PGFLEX_ARM_CREDENTIAL: "emulator",
+      PGFLEX_TIME_SCALE: String(timeScale),
+      PGFLEX_LOG_LEVEL: "warn",
+      ...options.hostEnv,
+    };
+    let host: LocalHost | undefined;
+    if (options.host ?? true) {
+      host = await startLocalHost({
+        port: 0,
+        timers: "off",
+        env,
+        queuePollIntervalInMs: options.queuePollIntervalInMs ?? 100,
+        visibilityTimeoutInMs: options.visibilityTimeoutInMs ?? 0,
+        logger: options.logger ?? silentLogger,
+      });
+      const running = host;
+      stops.push(() => running.stop());
+      if (options.subscribeEvents ?? true) {
+        const endpoint = new URL("/runtime/webhooks/EventGrid", host.url);
+        endpoint.searchParams.set("functionName", "onResourceEvent");
+        endpoint.searchParams.set("code", host.eventGridKey);
+        for (const subscriptionId of subscriptions) {
+          await emulator.control.addEventSubscriber({
+            endpointUrl: endpoint.href,
+            topic: `/subscriptions/${subscriptionId}`,
+            skipValidation: true,
+            ...options.eventSubscriber,
+          });
+        }
+      }
+    }
+    return {
+      emulator,
+      azurite,
+      tokens,
+      host,
+      timeScale,
+      subscriptions,
+      env,
+      async addServer(name, opts = {}) {
+        const server = await emulator.control.createServer({
+          subscriptionId: opts.subscriptionId ?? subscriptions[0] ?? SUBSCRIPTION,
+          resourceGroupName: SERVER_RG,
+          name,
+          location: REGION,
+          tags: opts.tags ?? {},
+          publishEvent: opts.publishEvent ?? false,
+        });
+        return server.id;
+      },
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
