@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Cookie, HttpRequest as HttpRequestType, HttpResponseInit } from "@azure/functions";
 import { HttpRequest, HttpResponse } from "./functionsRuntime.js";
 import type { FunctionDeclaration } from "../../src/functions/registry.js";
-import { compileRoute, type CompiledRoute } from "./routes.js";
+import { compareRoutes, compileRoute, type CompiledRoute } from "./routes.js";
 import { HostHttpError } from "./respond.js";
 
 type HttpDeclaration = Extract<FunctionDeclaration, { kind: "http" }>;
@@ -24,7 +24,7 @@ export function buildRoutes(declarations: readonly FunctionDeclaration[]): HttpR
       methods: (declaration.options.methods ?? []).map((m) => m.toUpperCase()),
       authLevel: declaration.options.authLevel ?? "function",
     }))
-    .sort((a, b) => b.route.precedence - a.route.precedence);
+    .sort((a, b) => compareRoutes(a.route, b.route));
 }
 
 /** The route that serves `method path`; a path that matches only with other methods is a 404, as in Azure. */

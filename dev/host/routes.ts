@@ -5,8 +5,11 @@
  */
 export interface CompiledRoute {
   readonly template: string;
-  /** Higher wins when two templates match: literals beat parameters, as in ASP.NET routing. */
-  readonly precedence: number;
+  /**
+   * ASP.NET inbound precedence, one digit per segment (literal 1, constrained 2, parameter 3, optional 4,
+   * catch-all 5), compared digit by digit with {@link compareRoutes}: the lower, more specific, wins.
+   */
+  readonly rank: readonly number[];
   match(path: string): Record<string, string> | undefined;
 }
 
@@ -30,13 +33,12 @@ export function compileRoute(template: string): CompiledRoute {
       throw new RangeError(`Route "${template}": a catch-all parameter must be the last segment.`);
     }
   });
-  const precedence = segments.reduce(
-    (sum, s) => sum * 4 + (s.kind === "literal" ? 3 : s.catchAll ? 0 : s.optional ? 1 : 2),
-    0,
+  const rank = segments.map((s) =>
+    s.kind === "literal" ? 1 : s.catchAll ? 5 : s.optional ? 4 : s.constraint ? 2 : 3,
   );
   return {
     template,
-    precedence,
+    rank,
     match(path) {
       const stripped = path.replace(/^\/+|\/+$/g, "");
       const parts = stripped === "" ? [] : stripped.split("/");
@@ -68,6 +70,15 @@ export function compileRoute(template: string): CompiledRoute {
       return extra.length === 0 ? params : undefined;
     },
   };
+}
+
+/** Sort order for matching: `jobs` before `jobs/{*id}`, `servers/summary` before `servers/{id}`. */
+export function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
+  for (let i = 0; i < Math.max(a.rank.length, b.rank.length); i++) {
+    const diff = (a.rank[i] ?? 0) - (b.rank[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
 }
 
 function parseSegment(text: string, template: string): Segment {

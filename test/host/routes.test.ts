@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileRoute } from "../../dev/host/routes.js";
+import { compareRoutes, compileRoute } from "../../dev/host/routes.js";
 
 describe("route templates", () => {
   it("binds every parameter of the backups route, decoded", () => {
@@ -39,10 +39,16 @@ describe("route templates", () => {
     expect(compileRoute("files/{*path}").match("files/a/b/c.txt")).toEqual({ path: "a/b/c.txt" });
   });
 
-  it("ranks literal segments above parameters", () => {
-    expect(compileRoute("servers/summary").precedence).toBeGreaterThan(
-      compileRoute("servers/{id}").precedence,
-    );
+  it("orders literals before parameters and a bare path before a catch-all, as ASP.NET does", () => {
+    const templates = ["jobs/{*jobId}", "servers/{id}", "jobs", "servers/summary", "servers/{id:int}"];
+    const sorted = templates.map(compileRoute).sort(compareRoutes);
+    expect(sorted.map((r) => r.template)).toEqual([
+      "jobs",
+      "servers/summary",
+      "servers/{id:int}",
+      "servers/{id}",
+      "jobs/{*jobId}",
+    ]);
   });
 
   it("rejects a constraint it cannot honour", () => {
