@@ -111,6 +111,20 @@ describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", (
     expect(updated.state).toBe("Ready");
   });
 
+  it("stops and starts a server through Stopping, Stopped and Starting", async () => {
+    const stopping = await client.servers.beginStop("rg-one", "seeded-1", POLL);
+    expect((await client.servers.get("rg-one", "seeded-1")).state).toBe("Stopping");
+    await stopping.pollUntilDone();
+    expect((await client.servers.get("rg-one", "seeded-1")).state).toBe("Stopped");
+    await expect(client.servers.beginRestartAndWait("rg-one", "seeded-1", POLL)).rejects.toMatchObject({
+      statusCode: 409,
+      code: "InvalidServerState",
+      message: "Operation 'restart' is not allowed when the server is in state 'Stopped'.",
+    });
+    await client.servers.beginStartAndWait("rg-one", "seeded-1", POLL);
+    expect((await client.servers.get("rg-one", "seeded-1")).state).toBe("Ready");
+  });
+
   it("deletes a server through Dropping and forgets it", async () => {
     await client.servers.beginDeleteAndWait("rg-two", "seeded-3", POLL);
     await expect(client.servers.get("rg-two", "seeded-3")).rejects.toMatchObject({

@@ -128,9 +128,56 @@ export function createPostgresProvider(): EmulatorProvider {
     return context.respond.json(202, undefined, handle.headers);
   };
 
+  /** POST start/stop/restart: state machine of the spec's ServerState, answered as an LRO with an action event. */
+  const action = (
+    context: ProviderContext,
+    verb: "start" | "stop" | "restart",
+    allowedFrom: readonly ServerState[],
+    transient: ServerState,
+    final: ServerState,
+  ) => ({
+    method: "POST" as const,
+    path: `${SERVER_PATH}/${verb}`,
+    apiVersions: POSTGRES_API_VERSIONS,
+    operationName: `Servers_${verb[0]?.toUpperCase()}${verb.slice(1)}`,
+    handler: (request: EmulatorRequest): EmulatorResponse => {
+      const server = lookup(context, request);
+      if (!server) return notFound(context, request);
+      if (!allowedFrom.includes(server.properties.state)) {
+        return context.respond.error(
+          409,
+          "InvalidServerState",
+          `Operation '${verb}' is not allowed when the server is in state '${server.properties.state}'.`,
+        );
+      }
+      server.properties.state = transient;
+      const handle = context.lro.start({
+        ...operationPaths(server.subscriptionId, server.location),
+        apiVersion: request.apiVersion,
+        durationInMs: context.options.provisioningDelayInMs / 4,
+        subscriptionId: server.subscriptionId,
+        complete: () => {
+          server.properties.state = final;
+          context.events.publish({
+            eventType: "Microsoft.Resources.ResourceActionSuccess",
+            subject: server.id,
+            subscriptionId: server.subscriptionId,
+            resourceGroupName: server.resourceGroupName,
+            operationName: `${TYPE}/${verb}/action`,
+          });
+          return { status: "Succeeded" };
+        },
+      });
+      return context.respond.json(202, undefined, handle.headers);
+    },
+  });
+
   return {
     name: "postgresql",
     routes: (context) => [
+      action(context, "start", ["Stopped"], "Starting", "Ready"),
+      action(context, "stop", ["Ready"], "Stopping", "Stopped"),
+      action(context, "restart", ["Ready"], "Restarting", "Ready"),
       {
         method: "GET",
         path: "/subscriptions/{subscriptionId}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
