@@ -10,7 +10,7 @@ type HttpDeclaration = Extract<FunctionDeclaration, { kind: "http" }>;
 export interface HttpRoute {
   readonly declaration: HttpDeclaration;
   readonly route: CompiledRoute;
-  /** Upper-case methods; empty means every method, as in the real host. */
+  /** Upper-case methods. */
   readonly methods: readonly string[];
   readonly authLevel: "anonymous" | "function" | "admin";
 }
@@ -21,8 +21,9 @@ export function buildRoutes(declarations: readonly FunctionDeclaration[]): HttpR
     .map((declaration) => ({
       declaration,
       route: compileRoute(declaration.options.route ?? declaration.name),
-      methods: (declaration.options.methods ?? []).map((m) => m.toUpperCase()),
-      authLevel: declaration.options.authLevel ?? "function",
+      // The defaults @azure/functions applies in app.http (the registry sets authLevel "function" itself).
+      methods: (declaration.options.methods ?? ["GET", "POST"]).map((m) => m.toUpperCase()),
+      authLevel: declaration.options.authLevel ?? "anonymous",
     }))
     .sort((a, b) => compareRoutes(a.route, b.route));
 }
@@ -37,7 +38,7 @@ export function findRoute(
   for (const route of routes) {
     const params = route.route.match(path);
     if (!params) continue;
-    if (route.methods.length === 0 || route.methods.includes(method)) return { route, params };
+    if (route.methods.includes(method)) return { route, params };
     route.methods.forEach((m) => allowed.add(m));
   }
   if (allowed.size > 0) {

@@ -70,7 +70,7 @@ function printBanner(h: LocalHost): void {
     if (f.kind === "http") {
       const methods = (f.options.methods ?? ["GET", "POST"]).join(",");
       lines.push(
-        `  ${f.name}: [${methods}] ${h.url}/${h.settings.routePrefix}/${f.options.route ?? f.name} (${f.options.authLevel ?? "function"})`,
+        `  ${f.name}: [${methods}] ${h.url}/${h.settings.routePrefix}/${f.options.route ?? f.name} (${f.options.authLevel ?? "anonymous"})`,
       );
     } else if (f.kind === "eventGrid") {
       lines.push(`  ${f.name}: eventGridTrigger ${h.url}/runtime/webhooks/EventGrid?functionName=${f.name}`);

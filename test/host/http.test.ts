@@ -72,6 +72,7 @@ const fixtures: FunctionDeclaration[] = [
         }),
     },
   },
+  { kind: "http", name: "defaults", options: { handler: () => ({ body: "default" }) } },
   {
     kind: "http",
     name: "adminOnly",
@@ -215,6 +216,16 @@ describe("local host: HTTP triggers", () => {
     });
     expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
     expect((await fetch(api("jobs"))).status).toBe(200);
+  });
+
+  it("applies the @azure/functions defaults: route = name, GET and POST, anonymous", async () => {
+    expect((await fetch(api("defaults"))).status).toBe(200);
+    expect((await fetch(api("defaults"), { method: "POST" })).status).toBe(200);
+    const put = await fetch(api("defaults"), { method: "PUT" });
+    expect([put.status, await put.text()]).toEqual([
+      404,
+      "No function serves PUT at this path; it accepts GET, POST.",
+    ]);
   });
 
   it("answers 404 outside the route prefix", async () => {
