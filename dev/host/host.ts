@@ -173,6 +173,11 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         if (stopping)
           throw new HostHttpError(503, "The local host is shutting down.", { connection: "close" });
         const path = url.pathname;
+        if (/^\/admin\/host\/status\/?$/i.test(path)) {
+          authorize("admin", req, url);
+          sendJson(res, 200, { state: "Running", version: "local", functions: functions.length });
+          return;
+        }
         const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(path);
         if (admin) return await adminInvoke(req, res, url, method, decodeURIComponent(admin[1] as string));
         if (/^\/runtime\/webhooks\/eventgrid\/?$/i.test(path)) return await eventGrid(req, res, url, method);

@@ -114,6 +114,12 @@ describe("local host: timers and the admin API", () => {
     await waitFor(() => runs[0], "the timer invocation");
   });
 
+  it("reports the host status to the master key only", async () => {
+    const ok = await fetch(`${host.url}/admin/host/status`, { headers: { "x-functions-key": "mk" } });
+    expect([ok.status, await ok.json()]).toEqual([200, { state: "Running", version: "local", functions: 3 }]);
+    expect((await fetch(`${host.url}/admin/host/status?code=fk`)).status).toBe(401);
+  });
+
   it("runs a timer in process through invoke and resolves when it is done", async () => {
     runs.length = 0;
     await host.invoke("pollJobs");
