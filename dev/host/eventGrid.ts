@@ -1,8 +1,8 @@
 /**
  * The Event Grid extension's webhook (`/runtime/webhooks/EventGrid?functionName=<name>`): the
  * subscription validation handshake, and deliveries in the Event Grid schema (always an array) or
- * CloudEvents 1.0 (one event, or a batch array). The handler runs once per event, in order; the
- * first failure answers 500 so that Event Grid retries the delivery.
+ * CloudEvents 1.0 (one event, or a batch array). The handler runs once per event; any failure
+ * answers 500 so that Event Grid retries the delivery.
  */
 
 export const VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent";

@@ -326,20 +326,23 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         sendJson(res, 200, { validationResponse: delivery.validationCode });
         return;
       }
-      for (const event of delivery.events) {
-        const id = String(event["id"]);
-        try {
-          await invoker.invoke({
+      // As the Event Grid extension does: every event of the delivery runs (concurrently), and one failure
+      // fails the whole delivery, which Event Grid then sends again.
+      const results = await Promise.allSettled(
+        delivery.events.map((event) =>
+          invoker.invoke({
             declaration,
             input: event,
-            reason: `EventGrid trigger fired for event ${id}`,
-          });
-        } catch {
-          throw new HostHttpError(
-            500,
-            `Functions.${declaration.name} failed on event ${id}; Event Grid retries the delivery.`,
-          );
-        }
+            reason: `EventGrid trigger fired for event ${String(event["id"])}`,
+          }),
+        ),
+      );
+      const failed = results.findIndex((r) => r.status === "rejected");
+      if (failed >= 0) {
+        throw new HostHttpError(
+          500,
+          `Functions.${declaration.name} failed on event ${String(delivery.events[failed]?.["id"])}; Event Grid retries the delivery.`,
+        );
       }
       res.writeHead(200, { "content-length": "0" });
       res.end();

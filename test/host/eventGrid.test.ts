@@ -104,6 +104,13 @@ describe("local host: Event Grid webhook", () => {
     );
   });
 
+  it("runs every event of a batch even when one fails, and fails the delivery", async () => {
+    received.length = 0;
+    const res = await deliverEventGrid(host, "onResourceEvent", [egEvent("e-10", "fail"), egEvent("e-11")]);
+    expect(res.status).toBe(500);
+    expect(received).toEqual([egEvent("e-11")]);
+  });
+
   it.each([
     ["a non-JSON body", "{oops", "The body is not valid JSON."],
     [
