@@ -35,6 +35,27 @@ function anArmStub(answer: (req: PipelineRequest) => unknown): { policy: Pipelin
 }
 
 describe("createArmClients", () => {
+  it("paces at ARM's rates multiplied by PGFLEX_TIME_SCALE", async () => {
+    let now = 0;
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+    const stub = anArmStub(() => ({
+      properties: { objectType: "BackupPolicy", datasourceTypes: [], policyRules: [] },
+    }));
+    const clients = createArmClients(
+      { ...config, timeScale: 100 },
+      { credential, pacing: { clock }, additionalPolicies: [{ policy: stub.policy, position: "perRetry" }] },
+    );
+    const dp = await clients.dataProtection(sub);
+    for (let i = 0; i < 210; i++) await dp.backupPolicies.createOrUpdate("rg", "v", `p${i}`, {});
+    // 200 writes of burst, then 10 more at 10 × 100 per second: 1 ms each.
+    expect(now).toBe(10);
+  });
+
   it("creates each client once and sends every client's requests to the configured endpoint through one pacing policy", async () => {
     const stub = anArmStub((req) =>
       req.url.includes("flexibleServers")

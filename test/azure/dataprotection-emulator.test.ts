@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toArray } from "../../src/lib/azure/paging.js";
 import { isArmRestError } from "../../src/lib/azure/arm-error.js";
+import { pgFlexWeeklyPolicy } from "../../src/lib/azure/dataprotection/index.js";
 import {
   aPgFlexPolicy,
   anInstanceFor,
@@ -117,6 +118,19 @@ describe("Data Protection client against the emulator", () => {
     );
     expect(message).toBe(
       `409 UserErrorDppDatasourceAlreadyProtected: Datasource '${serverId}' is already protected by backup instance 'pg-ok-bi' in Backup vault '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu'.`,
+    );
+  });
+
+  it("creates the app's default PG Flexible policy, which the service accepts", async () => {
+    const created = await world.client.backupPolicies.createOrUpdate(
+      vaultRg,
+      vaultName,
+      "pgflex-default",
+      pgFlexWeeklyPolicy({ retention: "P12W" }),
+    );
+    expect(created.properties?.datasourceTypes).toEqual(["Microsoft.DBforPostgreSQL/flexibleServers"]);
+    expect(() => pgFlexWeeklyPolicy({ retention: "12 weeks" })).toThrow(
+      'Retention "12 weeks" is not an ISO 8601 duration such as P12W.',
     );
   });
 

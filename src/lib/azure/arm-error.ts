@@ -3,26 +3,33 @@ import type { PipelineRequest, PipelineResponse } from "@azure/core-rest-pipelin
 
 /**
  * ARM error codes callers branch on. The Data Protection service answers them in `error.code` of a 4xx body
- * or of a failed operation status:
- * - `UserErrorMissingRequiredPermissions`: the vault identity lacks a role on the datasource (message names
- *   the role and scope). Right after a grant it is RBAC propagation: retry for a while.
- * - `UserErrorDppDatasourceAlreadyProtected`: the server is protected by another vault (or instance).
- * - `UserErrorDatasourceAndVaultRegionMismatch` / `UserErrorInvalidDatasourceLocation`: server and vault regions differ.
- * - `UserErrorDatasourceNotReady` / `UserErrorPostgresServerNotReady`-like codes: the server is not in a Ready state.
- * - `BMSUserErrorObjectLocked`-like 409 conflicts and `ResourceNotFound` / 404 `NotFound`: usual ARM.
- * - `UserErrorInvalidRequestParameter` / `InvalidRequestContent`: a request body the service rejects for shape.
- * - `TooManyRequests` (429): throttled; the pacing policy waits and retries before this surfaces.
+ * or of a failed operation status (then the RestError's `statusCode` is the status poll's 200):
+ * - `UserErrorMissingRequiredPermissions`: the vault identity lacks a role on the datasource; the message names
+ *   the role and scope. Right after a grant it is RBAC propagation: retry for a while before reporting it.
+ * - `UserErrorDppDatasourceAlreadyProtected`: the server already has a backup instance (another vault, or
+ *   another instance name in this vault).
+ * - `UserErrorDatasourceAndVaultRegionMismatch`: server and vault are in different regions.
+ * - `UserErrorDatasourceNotReady`: the server is not `Ready` (stopped, provisioning, ...): wait and retry.
+ * - `UserErrorDatasourceNotFound`, `UserErrorPolicyNotFound`: the server or the policy id does not exist.
+ * - `UserErrorInvalidRequestParameter`: a body the service rejects for shape (missing `objectType`,
+ *   unsupported `datasourceType`, non-weekly PG Flexible schedule, unknown backup rule name).
+ * - `UserErrorBackupInstanceNotProtected`: ad hoc backup or an action asked of an instance in the wrong state.
+ * - `ResourceNotFound` (404): the vault, instance, policy or job does not exist.
+ * - `SubscriptionRequestsThrottled` (429): surfaces only after the pacing policy's bounded retries.
+ * The first two are the service's documented codes; for the others no public reference gives the exact
+ * string, so these are the ones the local emulator answers.
  */
 export const knownArmErrorCodes = {
   missingPermissions: "UserErrorMissingRequiredPermissions",
   alreadyProtected: "UserErrorDppDatasourceAlreadyProtected",
   regionMismatch: "UserErrorDatasourceAndVaultRegionMismatch",
   datasourceNotReady: "UserErrorDatasourceNotReady",
-  invalidRequestParameter: "UserErrorInvalidRequestParameter",
+  datasourceNotFound: "UserErrorDatasourceNotFound",
   policyNotFound: "UserErrorPolicyNotFound",
+  invalidRequestParameter: "UserErrorInvalidRequestParameter",
+  notProtected: "UserErrorBackupInstanceNotProtected",
   resourceNotFound: "ResourceNotFound",
-  notFound: "NotFound",
-  tooManyRequests: "TooManyRequests",
+  throttled: "SubscriptionRequestsThrottled",
 } as const;
 
 /** One entry of ARM's `error.details`. */

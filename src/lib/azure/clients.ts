@@ -42,12 +42,18 @@ export interface CreateArmClientsOptions {
 }
 
 export function createArmClients(
-  config: Pick<Config, "armEndpoint" | "armCredential" | "azureClientId">,
+  config: Pick<Config, "armEndpoint" | "armCredential" | "azureClientId"> &
+    Partial<Pick<Config, "timeScale">>,
   options: CreateArmClientsOptions = {},
 ): ArmClients {
   const endpoint = config.armEndpoint.replace(/\/+$/, "");
+  const timeScale = config.timeScale ?? 1;
   const pacer: Pacer =
-    options.pacing && "pace" in options.pacing ? options.pacing : createPacer(options.pacing);
+    options.pacing && "pace" in options.pacing
+      ? options.pacing
+      : createPacer(scaledPacing(timeScale, options.pacing));
+  const updateIntervalInMs =
+    options.updateIntervalInMs ?? (timeScale > 1 ? Math.max(1, Math.round(2000 / timeScale)) : undefined);
   const pacing = createPacingPolicy(pacer);
   let credentialPromise: Promise<TokenCredential> | undefined;
   const credential = (): Promise<TokenCredential> =>
@@ -118,9 +124,24 @@ export function createArmClients(
           additionalPolicies: pipelineOptions.additionalPolicies,
           retryOptions: pipelineOptions.retryOptions,
           tlsOptions: options.tlsOptions,
-          updateIntervalInMs: options.updateIntervalInMs,
+          updateIntervalInMs,
         });
       }),
+  };
+}
+
+/**
+ * Against an emulator running `timeScale` times faster (PGFLEX_TIME_SCALE), ARM's buckets refill that much
+ * faster in real time and backoffs shrink alike; explicit options win.
+ */
+function scaledPacing(timeScale: number, options: PacingOptions = {}): PacingOptions {
+  if (timeScale <= 1) return options;
+  return {
+    reads: { burst: 250, perSecond: 25 * timeScale },
+    writes: { burst: 200, perSecond: 10 * timeScale },
+    retryDelayInMs: Math.max(1, Math.round(1000 / timeScale)),
+    defaultRetryAfterInMs: Math.max(1, Math.round(5000 / timeScale)),
+    ...options,
   };
 }
 
