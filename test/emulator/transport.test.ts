@@ -147,6 +147,12 @@ describe("ARM transport and bad input", () => {
     expect(Number(response.headers["x-ms-ratelimit-remaining-subscription-reads"])).toBeGreaterThan(0);
   });
 
+  it("sends remaining-reads even on a request refused before throttling", async () => {
+    const response = await raw(emulator, "GET", SERVER, { bearer: null });
+    expect(response.status).toBe(401);
+    expect(response.headers["x-ms-ratelimit-remaining-subscription-reads"]).toMatch(/^[0-9]+$/u);
+  });
+
   it("sends remaining-writes on writes", async () => {
     const response = await raw(emulator, "PATCH", `${SERVER}?api-version=2025-08-01`, {
       body: '{"tags":{}}',

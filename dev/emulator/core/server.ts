@@ -601,6 +601,19 @@ export async function createEmulatorCore(
         return;
       }
       status = outcome.status;
+      if (
+        !Object.keys(baseHeaders).some((name) => name.startsWith("x-ms-ratelimit-remaining-subscription-"))
+      ) {
+        // Refused before throttling (401, bad api-version, 404...): report the bucket without charging it.
+        const subscription = /^\/subscriptions\/([^/]+)/iu.exec(url.pathname)?.[1] ?? "tenant";
+        const kind =
+          dispatch.kind === "write" || !["GET", "HEAD"].includes((req.method ?? "GET").toUpperCase())
+            ? "write"
+            : "read";
+        baseHeaders[`x-ms-ratelimit-remaining-subscription-${kind === "read" ? "reads" : "writes"}`] = String(
+          throttler.peek(subscription, options.region, kind),
+        );
+      }
       send(res, outcome, baseHeaders);
     } catch (error) {
       process.stderr.write(`[arm-emulator] request failed: ${String(error)}\n`);

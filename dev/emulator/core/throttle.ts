@@ -45,6 +45,14 @@ export function createThrottler(clock: EmulatorClock, initial: ThrottlingConfig 
     reset(): void {
       buckets.clear();
     },
+    /** Remaining tokens without taking one (headers of requests refused before throttling). */
+    peek(subscriptionId: string, region: string, kind: OperationKind): number {
+      const limits = kind === "read" ? config.reads : config.writes;
+      const bucket = buckets.get(`${subscriptionId.toLowerCase()}|${region.toLowerCase()}|${kind}`);
+      if (!bucket) return limits.burst;
+      const elapsed = (clock.now() - bucket.updatedAt) / 1000;
+      return Math.floor(Math.min(limits.burst, bucket.tokens + elapsed * limits.perSecond));
+    },
     take(subscriptionId: string, region: string, kind: OperationKind): ThrottleDecision {
       const limits = kind === "read" ? config.reads : config.writes;
       const key = `${subscriptionId.toLowerCase()}|${region.toLowerCase()}|${kind}`;
