@@ -1,0 +1,61 @@
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { EmulatorSeed } from "../emulator/index.js";
+
+/** The seed `npm start` loads: fifteen servers covering every protection case (edit it freely). */
+export const DEMO_ESTATE_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "emulator",
+  "seeds",
+  "demo-estate.json",
+);
+
+/** Tag values of the demo estate and the policies they map to. */
+export const DEMO_POLICY_MAP = "weekly=pgflex-weekly,gold=pgflex-gold";
+export const DEMO_MARKER_TAG = "pgflex-autoprotect";
+
+interface SeedVault {
+  id: string;
+  location: string;
+  tags?: Record<string, string>;
+}
+
+export interface Estate {
+  seed: EmulatorSeed;
+  subscriptionIds: string[];
+  regions: string[];
+  /** Region → id of the vault carrying the marker tag (what `PGFLEX_VAULT_MAP` becomes). */
+  vaultMap: Record<string, string>;
+  serverCount: number;
+}
+
+export async function loadEstate(path: string = DEMO_ESTATE_PATH): Promise<Estate> {
+  const seed = JSON.parse(await readFile(path, "utf8")) as EmulatorSeed;
+  return describeEstate(seed);
+}
+
+export function describeEstate(seed: EmulatorSeed): Estate {
+  const subscriptionIds = [
+    ...new Set([
+      ...(seed.subscriptions ?? []).map((s) => s.subscriptionId.toLowerCase()),
+      ...(seed.servers ?? []).flatMap((s) => (s.subscriptionId ? [s.subscriptionId.toLowerCase()] : [])),
+    ]),
+  ];
+  const regions = [...new Set((seed.servers ?? []).map((s) => s.location.toLowerCase()))].sort();
+  const slice = (seed.providers?.["dataprotection"] ?? {}) as { vaults?: Record<string, SeedVault> };
+  const vaultMap: Record<string, string> = {};
+  for (const vault of Object.values(slice.vaults ?? {})) {
+    const marked = Object.keys(vault.tags ?? {}).some((t) => t.toLowerCase() === DEMO_MARKER_TAG);
+    if (marked) vaultMap[vault.location.toLowerCase()] = vault.id;
+  }
+  return { seed, subscriptionIds, regions, vaultMap, serverCount: (seed.servers ?? []).length };
+}
+
+/** `region=id` pairs as PGFLEX_VAULT_MAP reads them. */
+export function vaultMapSetting(vaultMap: Record<string, string>): string {
+  return Object.entries(vaultMap)
+    .map(([region, id]) => `${region}=${id}`)
+    .join(",");
+}

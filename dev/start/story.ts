@@ -1,0 +1,287 @@
+import type { Stack } from "./stack.js";
+import { ApiCallError, createApiClient, type ApiClient } from "./api.js";
+import { poll, type Narrator } from "./console.js";
+
+/** The servers API's view (src/lib/backups/api.ts serverView). */
+export interface ServerView {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  state: string;
+  policyName?: string;
+  vaultId?: string;
+  lastError?: { code?: string; message?: string; fix?: string };
+  lastBackup: { jobId: string; status?: string; startTime?: string; endTime?: string } | null;
+}
+
+interface SweepView {
+  id: string;
+  status: string;
+  total: number;
+  compliancePercent: number;
+  counts: Record<string, number>;
+  remediation: { enqueued: number; wouldEnqueue: number; failed: number };
+  diff?: { becameCompliant: number; drifted: number };
+}
+
+interface JobView {
+  jobId: string;
+  status: string;
+  serverName: string;
+  durationInMs?: number;
+  error?: { code?: string; message?: string };
+}
+
+export interface StoryStep {
+  name: string;
+  outcome: "done" | "skipped" | "failed";
+  detail: string;
+}
+
+export interface StoryOptions {
+  /** Name of the server the story creates (default `shipping-db`). */
+  newServerName?: string;
+  /** Longest wait of one step (default 45 s). */
+  stepTimeoutInMs?: number;
+  abortSignal?: AbortSignal;
+}
+
+const TRANSIENT = new Set(["Pending", "Validating", "Configuring"]);
+const TERMINAL_JOB = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
+
+/** A route the app does not serve yet: the capability has not landed, so its step is skipped. */
+class MissingCapability extends Error {}
+
+function capability<T>(what: string, call: Promise<T>): Promise<T> {
+  return call.catch((e: unknown) => {
+    if (e instanceof ApiCallError && e.statusCode === 404 && e.code === undefined)
+      throw new MissingCapability(`${what} is not served by this build`);
+    throw e;
+  });
+}
+
+/**
+ * What `npm start` shows: the estate is swept and the tagged servers get protected, a new tagged server is
+ * created and protected through Event Grid, an on-demand backup runs to completion, a server's fix-it
+ * message, and a second sweep reports. A step whose capability is missing is skipped and says so.
+ */
+export async function tellStory(
+  stack: Stack,
+  narrator: Narrator,
+  options: StoryOptions = {},
+): Promise<StoryStep[]> {
+  const api = createApiClient({
+    baseUrl: stack.host.url,
+    functionKey: stack.host.functionKey,
+    token: stack.tokens.operator,
+  });
+  const timeoutInMs = options.stepTimeoutInMs ?? 45_000;
+  const wait = {
+    timeoutInMs,
+    intervalInMs: 250,
+    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+  };
+  const steps: StoryStep[] = [];
+  const run = async (name: string, body: () => Promise<string>): Promise<void> => {
+    try {
+      steps.push({ name, outcome: "done", detail: await body() });
+    } catch (e) {
+      if (e instanceof MissingCapability) {
+        narrator.line(`↷ ${name} skipped: ${e.message}.`);
+        steps.push({ name, outcome: "skipped", detail: e.message });
+      } else {
+        steps.push({ name, outcome: "failed", detail: e instanceof Error ? e.message : String(e) });
+        if (options.abortSignal?.aborted) throw e;
+      }
+    }
+  };
+
+  if (stack.estate) {
+    const { estate } = stack;
+    narrator.line(
+      `Estate: ${estate.serverCount} PostgreSQL Flexible Servers in ${estate.subscriptionIds.length} subscriptions and ` +
+        `${estate.regions.length} regions (${estate.regions.join(", ")}); Backup vaults in ${Object.keys(estate.vaultMap).join(", ")}.`,
+    );
+  }
+
+  await run("First sweep", async () => {
+    const sweep = await sweepOnce(api, narrator, "Compliance sweep of the estate as found", wait);
+    return `${sweep.compliancePercent}%`;
+  });
+
+  await run("Servers appear", async () => {
+    const emulator = stack.emulator;
+    if (!emulator) throw new MissingCapability("announcing servers needs the ARM emulator");
+    // As if each server had just been written through ARM: Event Grid tells the app about every one.
+    const seeded = (await emulator.control.exportState()).servers ?? [];
+    for (const s of seeded) {
+      if (!s.subscriptionId || !s.resourceGroupName || !s.name) continue;
+      const state = (s.properties?.["state"] as string | undefined) ?? s.state;
+      await emulator.control.createServer({
+        subscriptionId: s.subscriptionId,
+        resourceGroupName: s.resourceGroupName,
+        name: s.name,
+        location: s.location,
+        tags: s.tags ?? {},
+        ...(state ? { state: state as "Ready" } : {}),
+        publishEvent: true,
+      });
+    }
+    const servers = await narrator.step(
+      `${seeded.length} servers announced through Event Grid; the app protects the tagged ones`,
+      (update) =>
+        poll(
+          async () => {
+            const rows = await listServers(api);
+            const settled = rows.filter((s) => !TRANSIENT.has(s.state));
+            update(
+              `${settled.length}/${seeded.length} settled, ${rows.filter((s) => s.state === "Protected").length} protected`,
+            );
+            return rows.length >= seeded.length && settled.length === rows.length ? rows : undefined;
+          },
+          "the protection worker to settle every server",
+          wait,
+        ),
+      (rows) => `Servers: ${summarize(rows)}`,
+    );
+    return summarize(servers);
+  });
+
+  await run("New server", async () => {
+    const emulator = stack.emulator;
+    const estate = stack.estate;
+    if (!emulator || !estate) throw new MissingCapability("creating a server needs the ARM emulator");
+    const name = options.newServerName ?? "shipping-db";
+    const subscriptionId = estate.subscriptionIds[0] ?? "";
+    const resourceGroup = "rg-data-eastus";
+    await emulator.control.createServer({
+      subscriptionId,
+      resourceGroupName: resourceGroup,
+      name,
+      location: "eastus",
+      tags: { backup: "weekly", owner: "logistics" },
+      publishEvent: true,
+    });
+    const server = await narrator.step(
+      `New server ${name} (tag backup=weekly) created; Event Grid tells the app`,
+      (update) =>
+        poll(
+          async () => {
+            const one = await getServer(api, `${subscriptionId}/${resourceGroup}/${name}`);
+            update(one ? one.state : "waiting for the event");
+            return one && !TRANSIENT.has(one.state) && one.state !== "WaitingForServer" ? one : undefined;
+          },
+          `${name} to be protected`,
+          wait,
+        ),
+      (s) =>
+        `${name} is ${s.state}${s.policyName ? ` with policy ${s.policyName}` : ""}${s.vaultId ? ` in ${lastSegment(s.vaultId)}` : ""}`,
+    );
+    return server.state;
+  });
+
+  await run("On-demand backup", async () => {
+    const servers = await listServers(api);
+    const target =
+      servers.find((s) => s.name === "orders-db" && s.state === "Protected") ??
+      servers.find((s) => s.state === "Protected");
+    if (!target) throw new Error("no server is Protected, so there is nothing to back up");
+    const started = await capability(
+      "The backups API",
+      api.post<{ jobId: string; status: string }>(
+        `servers/${target.subscriptionId}/${target.resourceGroup}/${target.name}/backups`,
+        {
+          reason: "npm start demo",
+        },
+      ),
+    );
+    const job = await narrator.step(
+      `On-demand backup of ${target.name} (job ${started.jobId})`,
+      (update) =>
+        poll(
+          async () => {
+            const current = await api.get<JobView>(`jobs/${started.jobId}`).catch((e: unknown) => {
+              if (e instanceof ApiCallError && e.statusCode === 404) return undefined;
+              throw e;
+            });
+            update(current?.status ?? "Queued");
+            return current && TERMINAL_JOB.has(current.status) ? current : undefined;
+          },
+          `backup job ${started.jobId} to finish`,
+          wait,
+        ),
+      (j) => `Backup of ${target.name}: ${j.status}${j.error?.message ? ` (${j.error.message})` : ""}`,
+    );
+    return job.status;
+  });
+
+  await run("Fix-it message", async () => {
+    const servers = await listServers(api);
+    const broken =
+      servers.find((s) => s.state === "MissingPermissions" && s.lastError?.fix) ??
+      servers.find((s) => s.lastError?.fix);
+    if (!broken) return "none";
+    narrator.line(`! ${broken.name} is ${broken.state}: ${broken.lastError?.message ?? ""}`);
+    narrator.line(`  Fix: ${broken.lastError?.fix ?? ""}`);
+    return broken.name;
+  });
+
+  await run("Second sweep", async () => {
+    const sweep = await sweepOnce(api, narrator, "Compliance sweep reports", wait);
+    return `${sweep.compliancePercent}%`;
+  });
+  return steps;
+}
+
+async function sweepOnce(
+  api: ApiClient,
+  narrator: Narrator,
+  label: string,
+  wait: { timeoutInMs: number; intervalInMs: number; abortSignal?: AbortSignal },
+): Promise<SweepView> {
+  const started = await capability("The sweeps API", api.post<SweepView>("sweeps", {}));
+  return narrator.step(
+    label,
+    (update) =>
+      poll(
+        async () => {
+          const sweep = await api.get<SweepView>(`sweeps/${started.id}`);
+          update(sweep.status);
+          return sweep.status === "Running" ? undefined : sweep;
+        },
+        `sweep ${started.id}`,
+        wait,
+      ),
+    (s) =>
+      `Sweep ${s.id}: ${s.total} servers, ${s.compliancePercent}% compliant` +
+      (s.remediation.enqueued ? `, ${s.remediation.enqueued} protections started` : "") +
+      (s.diff && (s.diff.becameCompliant || s.diff.drifted)
+        ? ` (${s.diff.becameCompliant} became compliant, ${s.diff.drifted} drifted)`
+        : ""),
+  );
+}
+
+async function listServers(api: ApiClient): Promise<ServerView[]> {
+  return (await capability("The servers API", api.get<{ value: ServerView[] }>("servers"))).value;
+}
+
+async function getServer(api: ApiClient, path: string): Promise<ServerView | undefined> {
+  try {
+    return await api.get<ServerView>(`servers/${path}`);
+  } catch (e) {
+    if (e instanceof ApiCallError && e.statusCode === 404 && e.code === "ServerNotFound") return undefined;
+    throw e;
+  }
+}
+
+export function summarize(servers: readonly ServerView[]): string {
+  const byState = new Map<string, number>();
+  for (const s of servers) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
+  return [...byState.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([state, n]) => `${n} ${state}`)
+    .join(", ");
+}
+
+const lastSegment = (id: string): string => id.split("/").pop() ?? id;
