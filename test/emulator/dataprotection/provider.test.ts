@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isArmRestError } from "../../../src/lib/azure/arm-error.js";
 import { toArray } from "../../../src/lib/azure/paging.js";
 import type { AzureBackupJobResource } from "../../../src/lib/azure/dataprotection/models.js";
-import { armCall } from "./http.js";
 import {
   aPgFlexPolicy,
   anInstanceFor,
@@ -337,38 +336,45 @@ describe("Data Protection provider", () => {
   });
 
   describe("control API over HTTP", () => {
-    it("adds a vault and changes its identity", async () => {
-      const call = (action: string, body: unknown) =>
-        armCall(
-          world.emulator.url,
-          world.emulator.caCert,
-          "POST",
-          `/providers/Microsoft.DataProtection/_emulator/${action}`,
-          body,
-        );
-      const added = await call("addVault", {
+    it("adds a vault, changes its identity and finishes a job through /_emulator/dataprotection", async () => {
+      const control = world.emulator.control;
+      const added = await control.invoke<{ identity: unknown }>("POST", "/dataprotection/vaults", {
         subscriptionId: sub,
         resourceGroupName: "rg-ctl",
         name: "bv-ctl",
         location: "northeurope",
         principalId: null,
       });
-      expect(added.status).toBe(200);
-      const changed = await call("setVaultIdentity", {
+      expect(added.identity).toEqual({ type: "None" });
+      const changed = await control.invoke<{ identity: unknown }>("PUT", "/dataprotection/vaults/identity", {
         vaultId: `/subscriptions/${sub}/resourceGroups/rg-ctl/providers/Microsoft.DataProtection/backupVaults/bv-ctl`,
         principalId: "bbbbbbbb-0000-4000-8000-000000000002",
       });
-      expect((changed.body as { identity: unknown }).identity).toEqual({
+      expect(changed.identity).toEqual({
         type: "SystemAssigned",
         principalId: "bbbbbbbb-0000-4000-8000-000000000002",
         tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
       });
-      expect((await call("setJobOutcome", { target: "*", outcome: { status: "Bogus" } })).body).toEqual({
-        error: {
-          code: "InvalidRequest",
-          message: "Job status must be Completed, Failed or CompletedWithWarnings, not 'Bogus'.",
-        },
-      });
+      await expect(
+        control.invoke("PUT", "/dataprotection/outcomes", { target: "*", outcome: { status: "Bogus" } }),
+      ).rejects.toThrow("Job status must be Completed, Failed or CompletedWithWarnings, not 'Bogus'.");
+
+      await protect("pg-finish");
+      world.control.configure({ backupJobDurationInMs: 86_400_000 });
+      const r = await world.client.backupInstances.beginAdhocBackupAndWait(
+        vaultRg,
+        vaultName,
+        "pg-finish-bi",
+        { backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} } },
+      );
+      world.control.configure({ backupJobDurationInMs: 735_000 });
+      const finished = await control.invoke<{ properties: { status: string } }>(
+        "POST",
+        "/dataprotection/jobs/finish",
+        { jobId: r.jobResourceId, status: "Failed" },
+      );
+      expect(finished.properties.status).toBe("Failed");
+      expect((await world.client.jobs.get(vaultRg, vaultName, r.jobId)).properties?.status).toBe("Failed");
     });
 
     it("keeps its state through export and import", async () => {

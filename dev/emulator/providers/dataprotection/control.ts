@@ -6,9 +6,13 @@ import type { DataProtectionSettings, JobOutcome, VaultRecord } from "./state.js
 
 /**
  * Test and drill controls of the Data Protection provider. In-process: `createDataProtectionControl(core.context)`.
- * Over HTTP (the core's `/_emulator/*` API has no provider hook yet): `POST
- * /providers/Microsoft.DataProtection/_emulator/{action}?api-version=2024-04-01` with a bearer token and the
- * action's JSON body; these calls stay out of the request log and counters (operation `_emulator.*`).
+ * Over HTTP, through the core's control API (loopback, no bearer): `control.invoke(method, "/dataprotection/...", body)`:
+ * - `POST /_emulator/dataprotection/vaults` {@link VaultSpec} → the vault resource (201)
+ * - `PUT /_emulator/dataprotection/vaults/identity` `{ vaultId, principalId? | null }` → the vault resource
+ * - `PUT /_emulator/dataprotection/outcomes` `{ target: serverId | vaultId | "*", outcome: JobOutcome | null }`
+ * - `PUT /_emulator/dataprotection/settings` `Partial<DataProtectionSettings>` → the overrides
+ * - `POST /_emulator/dataprotection/jobs/finish` `{ jobId, status? }` → the job resource
+ * - `GET /_emulator/dataprotection/jobs` → every job (all vaults), newest first
  */
 
 export interface VaultSpec {
@@ -104,25 +108,26 @@ export function createDataProtectionControl(context: ProviderContext): DataProte
   };
 }
 
-/** The HTTP face of {@link createDataProtectionControl}. */
+/** The HTTP face of {@link createDataProtectionControl}: `EmulatorProvider.controlRoutes`. */
 export function controlRoutes(): RouteDefinition[] {
   const body = (request: EmulatorRequest): Record<string, unknown> => {
     if (!isObject(request.body)) throw new TypeError("The request body must be a JSON object.");
     return request.body;
   };
   const action = (
-    name: string,
-    run: (control: DataProtectionControl, b: Record<string, unknown>) => unknown,
+    method: RouteDefinition["method"],
+    path: string,
+    status: number,
+    run: (control: DataProtectionControl, request: EmulatorRequest, context: ProviderContext) => unknown,
   ): RouteDefinition => ({
-    method: "POST",
-    path: `/providers/Microsoft.DataProtection/_emulator/${name}`,
+    method,
+    path,
     apiVersions: API_VERSIONS,
-    operationName: `_emulator.dataprotection.${name}`,
-    kind: "read",
+    operationName: `_emulator.dataprotection${path.replace(/\//g, ".")}`,
     handler: (request, context) => {
       try {
-        const result = run(createDataProtectionControl(context), body(request));
-        return result === undefined ? context.respond.empty(204) : context.respond.json(200, result);
+        const result = run(createDataProtectionControl(context), request, context);
+        return result === undefined ? context.respond.empty(204) : context.respond.json(status, result);
       } catch (error) {
         return context.respond.error(
           400,
@@ -133,14 +138,25 @@ export function controlRoutes(): RouteDefinition[] {
     },
   });
   return [
-    action("addVault", (c, b) => c.addVault(b as unknown as VaultSpec)),
-    action("setVaultIdentity", (c, b) =>
-      c.setVaultIdentity(String(b.vaultId), b.principalId as string | null | undefined),
-    ),
-    action("setJobOutcome", (c, b) =>
-      c.setJobOutcome(String(b.target ?? "*"), (b.outcome ?? null) as JobOutcome | null),
-    ),
-    action("configure", (c, b) => c.configure(b as Partial<DataProtectionSettings>)),
-    action("finishJob", (c, b) => c.finishJob(String(b.jobId), b.status as JobOutcome["status"] | undefined)),
+    action("POST", "/vaults", 201, (c, r) => c.addVault(body(r) as unknown as VaultSpec)),
+    action("PUT", "/vaults/identity", 200, (c, r) => {
+      const b = body(r);
+      return c.setVaultIdentity(String(b.vaultId), b.principalId as string | null | undefined);
+    }),
+    action("PUT", "/outcomes", 200, (c, r) => {
+      const b = body(r);
+      return c.setJobOutcome(String(b.target ?? "*"), (b.outcome ?? null) as JobOutcome | null);
+    }),
+    action("PUT", "/settings", 200, (c, r) => c.configure(body(r) as Partial<DataProtectionSettings>)),
+    action("POST", "/jobs/finish", 200, (c, r) => {
+      const b = body(r);
+      return c.finishJob(String(b.jobId), b.status as JobOutcome["status"] | undefined);
+    }),
+    action("GET", "/jobs", 200, (_c, _r, context) => {
+      advance(context);
+      return Object.values(sliceOf(context).jobs)
+        .sort((a, b) => b.startMs - a.startMs)
+        .map((j) => jobResource(context, j));
+    }),
   ];
 }

@@ -550,9 +550,8 @@ export function createDataProtectionProvider(): EmulatorProvider {
             vault.resourceGroupName,
           );
     }),
-    ...controlRoutes(),
   ];
-  return { name: PROVIDER_NAME, routes };
+  return { name: PROVIDER_NAME, routes, controlRoutes };
 }
 
 export default createDataProtectionProvider;
