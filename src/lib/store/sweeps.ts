@@ -204,7 +204,7 @@ async function mapLimit<T>(
 export interface SweepStoreDeps {
   summaries?: TableClient;
   rows?: TableClient;
-  /** Parallel batch transactions when writing rows (default 8). */
+  /** Parallel batch transactions when writing rows (default 4; Azurite and Tables serialise per partition anyway). */
   writeConcurrency?: number;
 }
 
@@ -216,7 +216,7 @@ export function createSweepStore(
   const rowsClient = deps.rows ?? connection?.tableClient(SWEEP_ROWS_TABLE);
   if (!summaries || !rowsClient)
     throw new TypeError("createSweepStore needs a storage connection or both table clients.");
-  const concurrency = deps.writeConcurrency ?? 8;
+  const concurrency = deps.writeConcurrency ?? 4;
   let requests = 0;
   const ready = new Map<TableClient, Promise<void>>();
   const ensure = (client: TableClient): Promise<void> => {

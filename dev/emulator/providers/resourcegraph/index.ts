@@ -7,7 +7,7 @@ import type {
 import { advance } from "../dataprotection/engine.js";
 import { instanceResource, policyResource, vaultResource } from "../dataprotection/render.js";
 import { key, type DataProtectionSlice } from "../dataprotection/state.js";
-import { KqlError, parseQuery, runQuery } from "./kql.js";
+import { KqlError, parseQuery, runQuery, type ParsedQuery } from "./kql.js";
 
 /**
  * Azure Resource Graph over the emulator's shared state: `POST /providers/Microsoft.ResourceGraph/resources`
@@ -139,26 +139,55 @@ function liveSlices(context: ProviderContext): Array<[string, object]> {
 }
 
 /** Vaults, policies and backup instances of the Data Protection provider, rendered as its own routes serve them. */
-function dataProtectionRows(slice: DataProtectionSlice, rows: Map<string, Row>): void {
-  for (const v of Object.values(slice.vaults ?? {})) rows.set(key(v.id), toRow(vaultResource(v), v.id));
-  for (const p of Object.values(slice.policies ?? {})) rows.set(key(p.id), toRow(policyResource(p), p.id));
-  for (const i of Object.values(slice.instances ?? {})) rows.set(key(i.id), toRow(instanceResource(i), i.id));
+function dataProtectionRows(
+  slice: DataProtectionSlice,
+  rows: Map<string, Row>,
+  type: string | undefined,
+): void {
+  const want = (t: string): boolean => type === undefined || type === t;
+  if (want("microsoft.dataprotection/backupvaults"))
+    for (const v of Object.values(slice.vaults ?? {})) rows.set(key(v.id), toRow(vaultResource(v), v.id));
+  if (want("microsoft.dataprotection/backupvaults/backuppolicies"))
+    for (const p of Object.values(slice.policies ?? {})) rows.set(key(p.id), toRow(policyResource(p), p.id));
+  if (want("microsoft.dataprotection/backupvaults/backupinstances"))
+    for (const i of Object.values(slice.instances ?? {}))
+      rows.set(key(i.id), toRow(instanceResource(i), i.id));
 }
 
-function allRows(context: ProviderContext): Row[] {
+const SERVER_TYPE = "microsoft.dbforpostgresql/flexibleservers";
+
+/**
+ * The `resources` table, sorted by id. `type` (from a leading `where type =~ '...'`) skips rendering rows the
+ * query would drop anyway: a 10,000-server estate is rendered once per query, not per kind of resource.
+ */
+function allRows(context: ProviderContext, type: string | undefined): Row[] {
   const slices = liveSlices(context);
   const dp = slices.find(([name]) => name === DATA_PROTECTION);
   // Its transitions are applied lazily on each of its requests; the graph sees the same moment.
   if (dp) advance(context);
-  const rows = collectSliceResources(
-    slices.filter(([name]) => name !== DATA_PROTECTION),
-    "resourcegraph",
+  const rows = new Map<string, Row>();
+  if (type === undefined || !(type === SERVER_TYPE || type.startsWith("microsoft.dataprotection/"))) {
+    for (const [id, row] of collectSliceResources(
+      slices.filter(([name]) => name !== DATA_PROTECTION),
+      "resourcegraph",
+    ))
+      rows.set(id, row);
+  }
+  if (dp && (type === undefined || type.startsWith("microsoft.dataprotection/")))
+    dataProtectionRows(dp[1] as DataProtectionSlice, rows, type);
+  if (type === undefined || type === SERVER_TYPE)
+    for (const server of context.servers.list()) rows.set(server.id.toLowerCase(), serverRow(server));
+  return [...rows.keys()].sort().map((k) => rows.get(k) as Row);
+}
+
+/** Lower-cased type of a leading `where type =~ '...'` / `==`, when the query has one. */
+function typeHint(parsed: ParsedQuery): string | undefined {
+  const first = parsed.stages[0];
+  if (first?.kind !== "where") return undefined;
+  const c = first.conditions.find(
+    (x) => x.path.length === 1 && x.path[0] === "type" && (x.op === "=~" || x.op === "=="),
   );
-  if (dp) dataProtectionRows(dp[1] as DataProtectionSlice, rows);
-  for (const server of context.servers.list()) rows.set(server.id.toLowerCase(), serverRow(server));
-  return [...rows.values()].sort((a, b) =>
-    String(a.id).toLowerCase().localeCompare(String(b.id).toLowerCase()),
-  );
+  return c?.values[0]?.toLowerCase();
 }
 
 interface QueryBody {
@@ -168,20 +197,27 @@ interface QueryBody {
   options?: { $top?: unknown; $skip?: unknown; $skipToken?: unknown; resultFormat?: unknown };
 }
 
-function encodeToken(skip: number): string {
-  return Buffer.from(JSON.stringify({ skip }), "utf8").toString("base64");
+/** Results of recent queries, so later pages slice the same snapshot instead of recomputing it (as ARG pages do). */
+interface Snapshot {
+  rows: Row[];
+}
+const MAX_SNAPSHOTS = 32;
+
+function encodeToken(snapshot: string, skip: number): string {
+  return Buffer.from(JSON.stringify({ s: snapshot, skip }), "utf8").toString("base64");
 }
 
-function decodeToken(token: string): number | undefined {
+function decodeToken(token: string): { snapshot?: string; skip: number } | undefined {
   try {
-    const v = JSON.parse(Buffer.from(token, "base64").toString("utf8")) as { skip?: unknown };
-    return typeof v.skip === "number" && Number.isInteger(v.skip) && v.skip >= 0 ? v.skip : undefined;
+    const v = JSON.parse(Buffer.from(token, "base64").toString("utf8")) as { s?: unknown; skip?: unknown };
+    if (typeof v.skip !== "number" || !Number.isInteger(v.skip) || v.skip < 0) return undefined;
+    return { skip: v.skip, ...(typeof v.s === "string" ? { snapshot: v.s } : {}) };
   } catch {
     return undefined;
   }
 }
 
-function handleQuery(request: EmulatorRequest, context: ProviderContext) {
+function handleQuery(request: EmulatorRequest, context: ProviderContext, snapshots: Map<string, Snapshot>) {
   const body = (request.body ?? {}) as QueryBody;
   if (typeof body.query !== "string" || body.query.trim() === "") {
     return context.respond.error(
@@ -223,15 +259,25 @@ function handleQuery(request: EmulatorRequest, context: ProviderContext) {
     typeof options.$top === "number" && options.$top > 0 ? options.$top : DEFAULT_TOP,
   );
   let skip = typeof options.$skip === "number" && options.$skip > 0 ? options.$skip : 0;
+  let snapshotId: string | undefined;
   if (typeof options.$skipToken === "string" && options.$skipToken) {
     const decoded = decodeToken(options.$skipToken);
     if (decoded === undefined) return context.respond.error(400, "BadRequest", "The $skipToken is invalid.");
-    skip = decoded;
+    skip = decoded.skip;
+    snapshotId = decoded.snapshot;
   }
-  const scoped = allRows(context).filter((r) => !subs || subs.has(String(r.subscriptionId)));
-  const result = runQuery(parsed, scoped);
+  let result = snapshotId ? snapshots.get(snapshotId)?.rows : undefined;
+  if (!result) {
+    const scoped = allRows(context, typeHint(parsed)).filter(
+      (r) => !subs || subs.has(String(r.subscriptionId)),
+    );
+    result = runQuery(parsed, scoped);
+    snapshotId = context.newGuid();
+    snapshots.set(snapshotId, { rows: result });
+    while (snapshots.size > MAX_SNAPSHOTS) snapshots.delete(snapshots.keys().next().value as string);
+  }
   const data = result.slice(skip, skip + top);
-  const next = skip + top < result.length ? encodeToken(skip + top) : undefined;
+  const next = skip + top < result.length ? encodeToken(snapshotId as string, skip + top) : undefined;
   return context.respond.json(200, {
     totalRecords: result.length,
     count: data.length,
@@ -243,6 +289,7 @@ function handleQuery(request: EmulatorRequest, context: ProviderContext) {
 }
 
 export function createResourceGraphProvider(): EmulatorProvider {
+  const snapshots = new Map<string, Snapshot>();
   return {
     name: "resourcegraph",
     routes: () => [
@@ -252,7 +299,7 @@ export function createResourceGraphProvider(): EmulatorProvider {
         apiVersions: RESOURCE_GRAPH_API_VERSIONS,
         operationName: "Resources",
         kind: "read",
-        handler: handleQuery,
+        handler: (request, context) => handleQuery(request, context, snapshots),
       },
     ],
   };
