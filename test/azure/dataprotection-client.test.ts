@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createHttpHeaders } from "@azure/core-rest-pipeline";
 import type { HttpClient, PipelineRequest } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
@@ -209,6 +209,45 @@ describe("DataProtectionClient", () => {
     await expect(client.backupVaults.get("rg", "v")).rejects.toThrow(
       "This DataProtectionClient was created without a subscriptionId.",
     );
+  });
+});
+
+describe("DataProtectionClient pollers", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const status = `${vaultPath}/operationStatus/op3`;
+  const validateRoutes = (): Record<string, Answer[]> => ({
+    [`POST ${vaultPath}/validateForBackup`]: [
+      { status: 202, headers: { "azure-asyncoperation": `${base}${status}` } },
+    ],
+    [`GET ${status}`]: [
+      { status: 200, headers: { "retry-after": "30" }, body: { status: "Inprogress" } },
+      { status: 200, body: { status: "Succeeded" } },
+    ],
+  });
+
+  it("waits the Retry-After the service asks for between polls", async () => {
+    vi.useFakeTimers();
+    const { client, sent } = aClient(validateRoutes());
+    const polls = () => sent.filter((r) => r.url.includes("/operationStatus/")).length;
+    const done = client.backupInstances.beginValidateForBackupAndWait("rg-backup", "bv-weu", validateBody);
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(polls()).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(done).resolves.toEqual({ objectType: "OperationJobExtendedInfo" });
+    expect(polls()).toBe(2);
+  });
+
+  it("stops polling when the caller aborts", async () => {
+    const { client } = aClient(validateRoutes());
+    const controller = new AbortController();
+    const poller = client.backupInstances.beginValidateForBackup("rg-backup", "bv-weu", validateBody);
+    await poller.submitted();
+    const waiting = poller.pollUntilDone({ abortSignal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
   });
 });
 
