@@ -166,13 +166,11 @@ function allRows(context: ProviderContext, type: string | undefined): Row[] {
   // Its transitions are applied lazily on each of its requests; the graph sees the same moment.
   if (dp) advance(context);
   const rows = new Map<string, Row>();
-  if (type === undefined || !(type === SERVER_TYPE || type.startsWith("microsoft.dataprotection/"))) {
-    for (const [id, row] of collectSliceResources(
-      slices.filter(([name]) => name !== DATA_PROTECTION),
-      "resourcegraph",
-    ))
-      rows.set(id, row);
-  }
+  for (const [id, row] of collectSliceResources(
+    slices.filter(([name]) => name !== DATA_PROTECTION),
+    "resourcegraph",
+  ))
+    if (type === undefined || row.type === type) rows.set(id, row);
   if (dp && (type === undefined || type.startsWith("microsoft.dataprotection/")))
     dataProtectionRows(dp[1] as DataProtectionSlice, rows, type);
   if (type === undefined || type === SERVER_TYPE)
