@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appView, queueLength, settled, type AppView } from "../../bench/lib/app.js";
+import { SUBSCRIPTION, startWorld, type World } from "../../bench/lib/world.js";
+import { loadCorpus, sendApiCase, sendEventGridCase, type HostileCase } from "./corpus.js";
+
+/**
+ * The hostile-input corpus (test/fixtures/hostile/*.json) against the real app in the local host, with a
+ * protected server in place: each case gets its expected status and message, and nothing is enqueued,
+ * written in ARM, or added to the tables; the host keeps answering.
+ */
+const OTHER_SUBSCRIPTION = "22222222-2222-4222-8222-222222222222";
+const placeholders = { sub: SUBSCRIPTION, otherSub: OTHER_SUBSCRIPTION };
+const QUEUES = ["protect-requests", "protect-requests-poison", "sweep-scopes", "sweep-scopes-poison"];
+
+let world: World;
+let view: AppView;
+/** The footprint after the previous case: each case must leave it unchanged. */
+let last: Footprint;
+
+interface Footprint {
+  queues: number[];
+  armRequests: number;
+  servers: string[];
+}
+
+/** Queue lengths, every ARM request (a processed message reads the server) and the rows with their ETags. */
+async function footprint(): Promise<Footprint> {
+  // Let a message that may have been enqueued be picked up (host poll interval 50 ms) and finish.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await world.host?.idle();
+  const servers: string[] = [];
+  for await (const row of view.servers.list()) servers.push(`${row.resourceId}:${row.state}:${row.etag}`);
+  return {
+    queues: await Promise.all(QUEUES.map((q) => queueLength(view.connection, q))),
+    armRequests: (await world.emulator.control.getCounters()).totals.count,
+    servers: servers.sort(),
+  };
+}
+
+beforeAll(async () => {
+  world = await startWorld({ timeScale: 1000, queuePollIntervalInMs: 50 });
+  view = appView(world);
+  const id = await world.addServer("pg-hostile", { tags: { backup: "weekly" }, publishEvent: true });
+  expect((await settled(view.servers, id)).state).toBe("Protected");
+  last = await footprint();
+});
+afterAll(async () => world?.stop());
+
+function host() {
+  if (!world.host) throw new Error("no host");
+  return world.host;
+}
+
+async function expectHarmless(c: HostileCase, send: () => Promise<unknown>): Promise<void> {
+  const before = last;
+  const answer = await send();
+  last = await footprint();
+  expect(answer, c.name).toEqual(c.expect);
+  expect(last, `${c.name}: queues, ARM requests and rows`).toEqual(before);
+  const health = await fetch(`${host().url}/api/health`);
+  expect(health.status, `${c.name}: the host still answers`).toBe(200);
+}
+
+describe("hostile input corpus", () => {
+  const api = loadCorpus("api").cases;
+  const eventGrid = loadCorpus("eventgrid").cases;
+
+  it("holds at least 40 cases across the HTTP API and the Event Grid endpoint, each named once", () => {
+    expect(api.length + eventGrid.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(api.map((c) => c.name)).size).toBe(api.length);
+    expect(new Set(eventGrid.map((c) => c.name)).size).toBe(eventGrid.length);
+  });
+
+  // A known gap runs as `it.fails`: it documents the broken invariant and turns red once the cause is fixed.
+  for (const c of api) {
+    (c.knownGap ? it.fails : it)(`API: refuses ${c.name} without side effects`, async () => {
+      await expectHarmless(c, () => sendApiCase(c, host(), world.tokens, placeholders));
+    });
+  }
+  for (const c of eventGrid) {
+    (c.knownGap ? it.fails : it)(`Event Grid: handles ${c.name} without side effects`, async () => {
+      await expectHarmless(c, () => sendEventGridCase(c, host(), placeholders));
+    });
+  }
+});
