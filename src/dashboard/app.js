@@ -1,0 +1,415 @@
+/* global document, location, history, sessionStorage, atob, URLSearchParams, Chart */
+// The dashboard's browser code: plain DOM and Chart.js, data from the app's own /api (function key from
+// the page URL, bearer token from sign-in). Everything user-visible is set with textContent, never HTML.
+"use strict";
+(() => {
+  const DAY = 86_400_000;
+  const STALE_AFTER_MS = 8 * DAY; // weekly policy + 24 h grace (PGFLEX_STALE_GRACE_HOURS default)
+  const BUSY = new Set(["Pending", "WaitingForServer", "Validating", "Configuring"]);
+  const FINE = new Set(["Protected", "OptedOut", "ProtectedUntagged", "Deleted", "WouldProtect"]);
+  const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
+  const COLORS = {
+    Completed: "#2da44e",
+    CompletedWithWarnings: "#bf8700",
+    Failed: "#cf222e",
+    InProgress: "#0969da",
+    Cancelled: "#8c959f",
+  };
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, props = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === "className") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  };
+
+  // Sign-in: the function key comes in the query (?code=), a token in the fragment (#token=, never sent to
+  // a server) or from the sign-in box; the fragment is removed at once so it stays out of history.
+  const code = new URLSearchParams(location.search).get("code") || "";
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    sessionStorage.setItem("pgflex.token", fragment.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  let token = sessionStorage.getItem("pgflex.token") || "";
+  const claims = (jwt) => {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    } catch {
+      return {};
+    }
+  };
+  // Only decides which buttons to show; the API checks the role on every call.
+  const isOperator = () => (claims(token).roles || []).includes("Backup.Operator");
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.error && body.error.message) || `HTTP ${status}`);
+      this.status = status;
+      this.code = body && body.error && body.error.code;
+      this.fix = body && body.error && body.error.fix;
+    }
+  }
+  const api = async (path, init = {}) => {
+    const headers = { authorization: `Bearer ${token}` };
+    if (code) headers["x-functions-key"] = code;
+    if (init.body) headers["content-type"] = "application/json";
+    const res = await fetch(path, { ...init, headers }); // relative to /api/dashboard: /api/<path>
+    const text = await res.text();
+    let body;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = { error: { message: text } };
+    }
+    if (!res.ok) throw new ApiError(res.status, body);
+    return body;
+  };
+
+  const showError = (e) => {
+    const box = $("error");
+    if (!e) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    box.textContent = e.fix ? `${e.message} ${e.fix}` : e.message;
+    if (e.status === 401) showSignIn();
+  };
+  const showSignIn = () => {
+    $("signin").hidden = false;
+  };
+  $("token-save").addEventListener("click", () => {
+    token = $("token-input").value.trim();
+    sessionStorage.setItem("pgflex.token", token);
+    $("signin").hidden = true;
+    void refresh();
+  });
+
+  const lastSegment = (id) => (id ? id.split("/").pop() : "");
+  const ago = (ms) => {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 90) return `${s} s ago`;
+    if (s < 5400) return `${Math.round(s / 60)} min ago`;
+    if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
+    return `${Math.round(s / 86400)} d ago`;
+  };
+  const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  const duration = (ms) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
+
+  let trendChart;
+  let timelineChart;
+  const tracked = new Map(); // jobId -> { server, status } started from this page
+  let timer;
+
+  async function loadSweeps() {
+    const sweeps = [];
+    try {
+      let sweep = await api("sweeps/latest");
+      while (sweep && sweeps.length < 12) {
+        sweeps.unshift(sweep);
+        sweep = sweep.previousSweepId ? await api(`sweeps/${sweep.previousSweepId}`).catch(() => null) : null;
+      }
+    } catch (e) {
+      if (e.status !== 404) throw e;
+    }
+    return sweeps;
+  }
+
+  async function loadJobs() {
+    const since = new Date(Date.now() - 7 * DAY).toISOString();
+    const jobs = [];
+    let page = await api(`jobs?since=${encodeURIComponent(since)}&top=1000`);
+    jobs.push(...page.value);
+    while (page.continuationToken && jobs.length < 5000) {
+      page = await api(
+        `jobs?since=${encodeURIComponent(since)}&top=1000&continuationToken=${encodeURIComponent(page.continuationToken)}`,
+      );
+      jobs.push(...page.value);
+    }
+    return jobs;
+  }
+
+  function renderCompliance(sweeps) {
+    const latest = sweeps[sweeps.length - 1];
+    $("compliance-percent").textContent = latest ? `${latest.compliancePercent}%` : "–";
+    $("compliance-detail").textContent = latest
+      ? `${latest.total} servers, sweep ${latest.status.toLowerCase()} ${when(latest.finishedAt || latest.startedAt)}`
+      : "no sweep yet";
+    const labels = sweeps.map((s) => when(s.startedAt));
+    const data = sweeps.map((s) => s.compliancePercent);
+    if (!trendChart) {
+      trendChart = new Chart($("trend"), {
+        type: "line",
+        data: { labels, datasets: [{ label: "Compliant %", data, borderColor: "#2da44e", tension: 0.2 }] },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } },
+          plugins: { legend: { display: false } },
+        },
+      });
+    } else {
+      trendChart.data.labels = labels;
+      trendChart.data.datasets[0].data = data;
+      trendChart.update();
+    }
+  }
+
+  function lastGood(server, jobs) {
+    const good = jobs
+      .filter(
+        (j) => j.serverId === server.id && (j.status === "Completed" || j.status === "CompletedWithWarnings"),
+      )
+      .map((j) => j.endTime || j.startTime)
+      .sort();
+    const fromJobs = good[good.length - 1];
+    const fromRow =
+      server.lastBackup && server.lastBackup.status === "Completed" ? server.lastBackup.endTime : undefined;
+    return [fromJobs, fromRow].filter(Boolean).sort().pop();
+  }
+
+  function latestJob(server, jobs) {
+    return jobs
+      .filter((j) => j.serverId === server.id)
+      .sort((a, b) => (a.startTime < b.startTime ? 1 : -1))[0];
+  }
+
+  function renderServers(servers, jobs) {
+    const body = $("servers-body");
+    const rows = [];
+    let attention = 0;
+    const now = Date.now();
+    servers.sort((a, b) => a.name.localeCompare(b.name));
+    for (const s of servers) {
+      const good = lastGood(s, jobs);
+      const latest = latestJob(s, jobs);
+      const failed = latest && latest.status === "Failed";
+      const stale = s.state === "Protected" && good && now - Date.parse(good) > STALE_AFTER_MS;
+      const problem = !FINE.has(s.state) && !BUSY.has(s.state);
+      const cls = problem ? "problem" : failed ? "failed" : stale ? "stale" : "";
+      if (cls) attention++;
+      const name = el(
+        "td",
+        {},
+        el("strong", { text: s.name }),
+        el("span", { className: "sub", text: s.resourceGroup }),
+      );
+      if (s.lastError) {
+        const fix = el("div", { className: "fix", text: s.lastError.message || s.lastError.code || "" });
+        if (s.lastError.fix) fix.append(el("code", { text: s.lastError.fix }));
+        name.append(fix);
+      }
+      const state = el("span", {
+        className: `state ${problem ? "problem" : BUSY.has(s.state) ? "busy" : s.state}`,
+        text: s.state,
+      });
+      const backup = el("td");
+      if (good) {
+        backup.append(el("span", { text: when(good) }));
+        backup.append(
+          el("span", { className: `sub age ${stale ? "stale" : ""}`, text: ago(now - Date.parse(good)) }),
+        );
+      } else
+        backup.append(el("span", { className: "sub", text: s.state === "Protected" ? "none yet" : "—" }));
+      if (failed)
+        backup.append(
+          el("span", {
+            className: "sub age failed",
+            text: `last job failed${latest.error && latest.error.message ? `: ${latest.error.message}` : ""}`,
+          }),
+        );
+      const action = el("td");
+      if (isOperator() && s.state === "Protected") {
+        const button = el("button", { type: "button", text: "Back up now", "data-backup": s.name });
+        button.addEventListener("click", () => void backupNow(s, button));
+        action.append(button);
+      }
+      rows.push(
+        el(
+          "tr",
+          { className: cls, "data-server": s.name, "data-state": s.state },
+          name,
+          el("td", {}, state),
+          el("td", { text: s.policyName || "" }),
+          el("td", { text: lastSegment(s.vaultId) }),
+          backup,
+          action,
+        ),
+      );
+    }
+    body.replaceChildren(...rows);
+    const protectedCount = servers.filter((s) => s.state === "Protected").length;
+    $("kpi-protected").textContent = String(protectedCount);
+    $("kpi-servers").textContent = `of ${servers.length} servers`;
+    $("kpi-attention").textContent = String(attention);
+  }
+
+  function renderJobs(jobs) {
+    const running = jobs.filter((j) => j.status === "InProgress");
+    $("kpi-running").textContent = String(running.length);
+    $("kpi-jobs").textContent = `${jobs.length} jobs in 7 days`;
+    const now = Date.now();
+    $("running").replaceChildren(
+      ...(running.length
+        ? running.map((j) =>
+            el(
+              "li",
+              { "data-job": j.jobId },
+              el("strong", { text: j.serverName }),
+              ` ${j.origin} backup, started ${ago(now - Date.parse(j.startTime))} — `,
+              el("span", { className: "status InProgress", text: "InProgress" }),
+            ),
+          )
+        : [el("li", { className: "empty", text: "None." })]),
+    );
+    const servers = [...new Set(jobs.map((j) => j.serverName))].sort();
+    const datasets = Object.keys(COLORS)
+      .map((status) => ({
+        label: status,
+        backgroundColor: COLORS[status],
+        minBarLength: 4,
+        data: jobs
+          .filter((j) => j.status === status)
+          .map((j) => ({
+            x: [Date.parse(j.startTime), j.endTime ? Date.parse(j.endTime) : now],
+            y: j.serverName,
+            job: j,
+          })),
+      }))
+      .filter((d) => d.data.length > 0);
+    const config = {
+      type: "bar",
+      data: { labels: servers, datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        indexAxis: "y",
+        grouped: false,
+        scales: {
+          x: {
+            type: "linear",
+            min: now - 7 * DAY,
+            max: now,
+            ticks: {
+              callback: (v) => new Date(v).toLocaleDateString(undefined, { month: "short", day: "numeric" }),
+            },
+          },
+          y: { stacked: true },
+        },
+        plugins: {
+          tooltip: {
+            callbacks: {
+              label: (ctx) => {
+                const j = ctx.raw.job;
+                const took = j.durationInMs !== undefined ? `, ${duration(j.durationInMs)}` : "";
+                return `${j.serverName}: ${j.status}, ${j.origin}, started ${when(j.startTime)}${took}`;
+              },
+            },
+          },
+        },
+      },
+    };
+    if (!timelineChart) timelineChart = new Chart($("timeline"), config);
+    else {
+      timelineChart.data = config.data;
+      timelineChart.options.scales.x.min = now - 7 * DAY;
+      timelineChart.options.scales.x.max = now;
+      timelineChart.update();
+    }
+  }
+
+  function renderActivity() {
+    $("activity").replaceChildren(
+      ...[...tracked.entries()].map(([jobId, t]) =>
+        el(
+          "li",
+          { "data-job": jobId },
+          `Backup of `,
+          el("strong", { text: t.server }),
+          ` (job ${jobId.slice(0, 8)}): `,
+          el("span", { className: `status ${t.status}`, text: t.status }),
+          t.message ? ` — ${t.message}` : "",
+        ),
+      ),
+    );
+  }
+
+  async function backupNow(server, button) {
+    button.disabled = true;
+    button.textContent = "Starting…";
+    try {
+      const started = await api(
+        `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/backups`,
+        {
+          method: "POST",
+          body: JSON.stringify({ reason: "Back up now (dashboard)" }),
+        },
+      );
+      tracked.set(started.jobId, { server: server.name, status: started.status || "InProgress" });
+      renderActivity();
+      schedule(500);
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Back up now";
+    }
+  }
+
+  async function refreshTracked() {
+    for (const [jobId, t] of tracked) {
+      if (TERMINAL.has(t.status)) continue;
+      try {
+        const job = await api(`jobs/${jobId}`);
+        t.status = job.status;
+        t.message = job.error && job.error.message;
+      } catch (e) {
+        if (e.status !== 404) throw e; // not yet in the history: the poller records it shortly
+      }
+    }
+    renderActivity();
+  }
+
+  async function refresh() {
+    if (!token) {
+      showSignIn();
+      $("updated").textContent = "Sign in to see the estate.";
+      return;
+    }
+    const c = claims(token);
+    $("who").textContent =
+      `${c.preferred_username || c.name || c.oid || "signed in"} (${(c.roles || []).join(", ") || "no role"})`;
+    let busy = false;
+    try {
+      const [servers, jobs, sweeps] = await Promise.all([api("servers"), loadJobs(), loadSweeps()]);
+      await refreshTracked();
+      renderCompliance(sweeps);
+      renderServers(servers.value, jobs);
+      renderJobs(jobs);
+      showError(null);
+      busy =
+        jobs.some((j) => j.status === "InProgress") ||
+        [...tracked.values()].some((t) => !TERMINAL.has(t.status)) ||
+        servers.value.some((s) => BUSY.has(s.state));
+      $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}${busy ? " — live" : ""}`;
+      document.body.dataset.loaded = "true";
+    } catch (e) {
+      showError(e);
+    }
+    schedule(busy ? 1500 : 10_000);
+  }
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(() => void refresh(), ms);
+  }
+
+  void refresh();
+})();

@@ -1,0 +1,81 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The dashboard as one self-contained HTML response: page, styles, Chart.js and the page script inline,
+ * so a function-key URL (`/api/dashboard?code=…`) needs no further authenticated asset requests. Scripts
+ * and styles carry a per-response nonce that the Content-Security-Policy requires.
+ */
+export interface DashboardPage {
+  body: string;
+  headers: Record<string, string>;
+}
+
+interface Assets {
+  template: string;
+  style: string;
+  script: string;
+  chart: string;
+}
+
+let assets: Promise<Assets> | undefined;
+
+// Sources live in src/dashboard; the build (dist/src/dashboard) keeps only the compiled module.
+function assetDirectory(): string {
+  const candidates = [new URL("./", import.meta.url), new URL("../../../src/dashboard/", import.meta.url)];
+  const found = candidates.find((c) => existsSync(new URL("index.html", c)));
+  if (!found)
+    throw new Error("The dashboard assets (src/dashboard/index.html) are missing from this deployment.");
+  return fileURLToPath(found);
+}
+
+async function loadAssets(): Promise<Assets> {
+  const dir = assetDirectory();
+  const require = createRequire(import.meta.url);
+  const [template, style, script, chart] = await Promise.all([
+    readFile(`${dir}/index.html`, "utf8"),
+    readFile(`${dir}/style.css`, "utf8"),
+    readFile(`${dir}/app.js`, "utf8"),
+    readFile(require.resolve("chart.js/dist/chart.umd.js"), "utf8"),
+  ]);
+  return { template, style, script, chart };
+}
+
+/** `</script` inside inline code would end the element early. */
+const inline = (code: string): string => code.replace(/<\/(script|style)/gi, "<\\/$1");
+
+export async function renderDashboard(nonce: string): Promise<DashboardPage> {
+  assets ??= loadAssets().catch((e: unknown) => {
+    assets = undefined;
+    throw e;
+  });
+  const { template, style, script, chart } = await assets;
+  // Replacement functions: `$` sequences in the inlined code must stay literal.
+  const body = template
+    .replaceAll("{{NONCE}}", () => nonce)
+    .replace("{{STYLE}}", () => inline(style))
+    .replace("{{CHART}}", () => inline(chart))
+    .replace("{{SCRIPT}}", () => inline(script));
+  return {
+    body,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "content-security-policy": [
+        "default-src 'none'",
+        `script-src 'nonce-${nonce}'`,
+        `style-src 'nonce-${nonce}'`,
+        "img-src data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+      ].join("; "),
+    },
+  };
+}
