@@ -14,3 +14,4 @@ import "./protectServer.js";
 import "./sweepTimer.js";
 import "./sweepScope.js";
 import "./apiSweeps.js";
+import "./dashboard.js";
