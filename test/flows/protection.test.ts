@@ -19,8 +19,8 @@ import {
   backupInstanceName,
   createDataProtectionPort,
   createProtectionMessage,
-  createProtectionQueue,
   createProtectionWorker,
+  type ProtectionMessage,
   protectionSettingsFromConfig,
   resetProtectionRuntime,
 } from "../../src/lib/protection/index.js";
@@ -50,12 +50,13 @@ async function arm(method: string, path: string, body?: unknown): Promise<unknow
 }
 
 async function addVault(rg: string, name: string, location = "westeurope"): Promise<string> {
-  const vault = (await arm("POST", "/providers/Microsoft.DataProtection/_emulator/addVault", {
-    subscriptionId: SUB,
-    resourceGroupName: rg,
-    name,
-    location,
-  })) as { identity?: { principalId?: string } };
+  const res = await fetch(new URL("/_emulator/dataprotection/vaults", emulator.url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ subscriptionId: SUB, resourceGroupName: rg, name, location }),
+  });
+  if (!res.ok) throw new Error(`addVault: HTTP ${res.status} ${await res.text()}`);
+  const vault = (await res.json()) as { identity?: { principalId?: string } };
   const id = vault.identity?.principalId;
   if (!id) throw new Error("The emulator's vault has no identity.");
   return id;
@@ -446,12 +447,13 @@ describe("a worker killed between validate and create", () => {
     const clients = createArmClients(config);
     const connection = createStorageConnection(config);
     const dataProtection = createDataProtectionPort(clients);
+    const sent: ProtectionMessage[] = [];
     let killed = false;
     const make = () =>
       createProtectionWorker({
         servers: createServerStore(connection),
         audit: createAuditLog(connection),
-        queue: createProtectionQueue(connection),
+        queue: { send: async (m) => void sent.push(m) },
         arm: {
           servers: createServersClient(clients),
           roles: createRolesClient(clients),
@@ -475,13 +477,30 @@ describe("a worker killed between validate and create", () => {
       location: "westeurope",
       tags: { backup: "weekly" },
     });
-    const message = createProtectionMessage(server.id, { kind: "event", eventId: "crash-1" });
-
-    await expect(make().process(message, { dequeueCount: 1 })).rejects.toThrow("worker process killed");
+    const first = make();
+    let outcome = await first.process(
+      createProtectionMessage(server.id, { kind: "event", eventId: "crash-1" }),
+    );
+    // Check back on the validation (the queue's visibility delay) until the worker gets to the PUT and dies.
+    let message: ProtectionMessage | undefined;
+    await expect(
+      (async () => {
+        while (outcome.kind === "requeued") {
+          await new Promise((r) => setTimeout(r, outcome.kind === "requeued" ? outcome.delayInMs : 0));
+          message = sent.shift();
+          outcome = await first.process(message!, { dequeueCount: 1 });
+        }
+      })(),
+    ).rejects.toThrow("worker process killed");
     expect((await rows().get(server.id))?.state).toBe("Configuring");
 
     // A fresh process (new caches) gets the same message again.
-    const outcome = await make().process(message, { dequeueCount: 2 });
+    const second = make();
+    outcome = await second.process(message!, { dequeueCount: 2 });
+    while (outcome.kind === "requeued") {
+      await new Promise((r) => setTimeout(r, outcome.kind === "requeued" ? outcome.delayInMs : 0));
+      outcome = await second.process(sent.shift()!);
+    }
 
     expect(outcome).toEqual({ kind: "settled", state: "Protected" });
     expect(await instancesOf(server.id)).toHaveLength(1);

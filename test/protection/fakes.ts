@@ -63,6 +63,8 @@ export class FakeAzure {
   calls: Call[] = [];
   /** Datasource ids protected by some other vault. */
   protectedElsewhere = new Set<string>();
+  /** Status reads of a validation that still answer InProgress. */
+  validatePollsBeforeDone = 0;
   /** Grants answer 403 when false. */
   mayGrant = true;
   /** Reads of an instance still answer ConfiguringProtection this many times after the PUT. */
@@ -174,9 +176,17 @@ export class FakeAzure {
         }
         return { ...i, protectionStatus: "ProtectionConfigured" };
       },
-      validateForBackup: async (vaultId, p) => {
+      beginValidateForBackup: async (vaultId, p) => {
         await this.record("validateForBackup", datasourceOf(p), true);
-        const ds = datasourceOf(p);
+        return JSON.stringify({ ds: datasourceOf(p), polls: 0 });
+      },
+      pollValidateForBackup: async (vaultId, operationState) => {
+        const op = JSON.parse(operationState) as { ds: string; polls: number };
+        await this.record("pollValidateForBackup", op.ds, false);
+        if (op.polls < this.validatePollsBeforeDone) {
+          return { done: false, operationState: JSON.stringify({ ...op, polls: op.polls + 1 }) };
+        }
+        const ds = op.ds;
         if (this.protectedElsewhere.has(ds)) {
           throw anArmError(
             409,
@@ -203,6 +213,7 @@ export class FakeAzure {
             "Appropriate permissions to perform the operation is missing.",
           );
         }
+        return { done: true, operationState };
       },
       createBackupInstance: async (vaultId, name, p) => {
         await this.record("createBackupInstance", name, true);
@@ -251,17 +262,13 @@ export function testSettings(overrides: Partial<ProtectionSettings> = {}): Prote
   };
 }
 
-/** A controllable clock; `sleep` advances it instead of waiting. */
+/** A controllable clock. */
 export function fakeClock(start = Date.parse("2026-11-25T10:00:00Z")) {
   let t = start;
   return {
     now: () => new Date(t),
     advance: (ms: number) => {
       t += ms;
-    },
-    sleep: async (ms: number) => {
-      t += ms;
-      await new Promise((r) => setImmediate(r));
     },
   };
 }

@@ -3,6 +3,7 @@ import {
   backupInstanceName,
   createProtectionMessage,
   createProtectionWorker,
+  type ProcessOutcome,
   type ProtectionMessage,
   type ProtectionSettings,
 } from "../../src/lib/protection/index.js";
@@ -33,9 +34,19 @@ function setup(overrides: Partial<ProtectionSettings> = {}) {
     arm: azure.arm,
     settings: testSettings(overrides),
     now: clock.now,
-    sleep: clock.sleep,
   });
-  return { azure, store, clock, audit, queue, worker };
+  /** Processes `message`, then every message it re-enqueues (time jumps over each delay), to the end. */
+  const drain = async (message: ProtectionMessage): Promise<ProcessOutcome> => {
+    let outcome = await worker.process(message);
+    while (outcome.kind === "requeued") {
+      clock.advance(outcome.delayInMs);
+      const next = queue.sent.shift();
+      if (!next) throw new Error("requeued without a message");
+      outcome = await worker.process(next.message);
+    }
+    return outcome;
+  };
+  return { azure, store, clock, audit, queue, worker, drain };
 }
 
 const event = (id: string, resourceId: string, action: "protect" | "delete" = "protect"): ProtectionMessage =>
@@ -51,7 +62,9 @@ describe("protection worker", () => {
     const s = t.azure.addServer(aServer({ name: "pg-one" }));
     t.azure.grantAll(s.id);
 
-    const outcome = await t.worker.process(event("e1", s.id));
+    const first = await t.worker.process(event("e1", s.id));
+    expect(first).toEqual({ kind: "requeued", state: "Validating", delayInMs: 45_000 });
+    const outcome = await t.drain(t.queue.sent.shift()!.message);
 
     expect(outcome).toEqual({ kind: "settled", state: "Protected" });
     const row = await t.store.get(s.id);
@@ -81,7 +94,7 @@ describe("protection worker", () => {
     for (const name of ["pg-a", "pg-b", "pg-c"]) {
       const s = t.azure.addServer(aServer({ name }));
       t.azure.grantAll(s.id);
-      await t.worker.process(event(`e-${name}`, s.id));
+      await t.drain(event(`e-${name}`, s.id));
     }
     expect(t.azure.count("getVault")).toBe(1);
     expect(t.azure.count("getPolicy")).toBe(1);
@@ -92,7 +105,7 @@ describe("protection worker", () => {
   it("protects a tagged server once when the event arrives twice", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-dup" }));
     t.azure.grantAll(s.id);
-    await t.worker.process(event("e1", s.id));
+    await t.drain(event("e1", s.id));
     const callsAfterFirst = t.azure.calls.length;
 
     const second = await t.worker.process(event("e1", s.id));
@@ -109,11 +122,14 @@ describe("protection worker", () => {
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, () => t.worker.process(event("e-burst", s.id))),
     );
+    expect(outcomes.filter((o) => o.kind !== "skipped")).toEqual([
+      { kind: "requeued", state: "Validating", delayInMs: 45_000 },
+    ]);
+    const last = await t.drain(t.queue.sent.shift()!.message);
 
+    expect(last).toEqual({ kind: "settled", state: "Protected" });
     expect(t.azure.count("createBackupInstance")).toBe(1);
     expect(t.azure.count("validateForBackup")).toBe(1);
-    expect(outcomes.filter((o) => o.kind === "settled")).toEqual([{ kind: "settled", state: "Protected" }]);
-    expect((await t.store.get(s.id))?.state).toBe("Protected");
   });
 
   it("records an opt-out tag as OptedOut and touches nothing in Azure", async () => {
@@ -132,7 +148,7 @@ describe("protection worker", () => {
   it("records a server without the tag as OptedOut and protects it once the tag is added", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-later", tags: {} }));
     t.azure.grantAll(s.id);
-    await t.worker.process(event("create", s.id));
+    await t.drain(event("create", s.id));
     expect(await t.store.get(s.id)).toMatchObject({
       state: "OptedOut",
       lastErrorMessage: 'The server has no "backup" tag; add it to ask for protection.',
@@ -140,7 +156,7 @@ describe("protection worker", () => {
 
     s.tags = { backup: "gold" };
     t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
-    await t.worker.process(event("tags", s.id));
+    await t.drain(event("tags", s.id));
 
     expect(await t.store.get(s.id)).toMatchObject({
       state: "Protected",
@@ -152,7 +168,7 @@ describe("protection worker", () => {
   it("keeps protection when the tag is removed and records ProtectedUntagged", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-untag" }));
     t.azure.grantAll(s.id);
-    await t.worker.process(event("e1", s.id));
+    await t.drain(event("e1", s.id));
 
     s.tags = {};
     await t.worker.process(event("e2", s.id));
@@ -197,7 +213,7 @@ describe("protection worker", () => {
     const s = t.azure.addServer(aServer({ name: "pg-disc" }));
     t.azure.grantAll(s.id);
 
-    await t.worker.process(event("e1", s.id));
+    await t.drain(event("e1", s.id));
 
     expect(await t.store.get(s.id)).toMatchObject({ state: "Protected", vaultId: VAULT_ID });
   });
@@ -233,7 +249,7 @@ describe("protection worker", () => {
     await t.worker.process(event("e1", s.id));
 
     s.state = "Ready";
-    await t.worker.process(t.queue.sent[0]!.message);
+    await t.drain(t.queue.sent.shift()!.message);
 
     expect((await t.store.get(s.id))?.state).toBe("Protected");
   });
@@ -241,7 +257,7 @@ describe("protection worker", () => {
   it("names each missing role with its scope and the exact command when it may not grant", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-norbac" }));
 
-    await t.worker.process(event("e1", s.id));
+    await t.drain(event("e1", s.id));
 
     const rg = `/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg-app`;
     const id = s.id.toLowerCase();
@@ -262,17 +278,18 @@ describe("protection worker", () => {
     t = setup({ autoGrantRoles: true });
     const s = t.azure.addServer(aServer({ name: "pg-grant" }));
 
-    const first = await t.worker.process(event("e1", s.id));
-    expect(first).toMatchObject({ kind: "requeued", state: "Validating" });
+    await t.worker.process(event("e1", s.id));
+    const afterGrant = await t.worker.process(t.queue.sent.shift()!.message);
+    expect(afterGrant).toMatchObject({ kind: "requeued", state: "Validating" });
     expect(t.azure.count("createRole")).toBe(2);
     expect(t.audit.entries.filter((e) => e.action === "grantRole").map((e) => e.detail)).toEqual([
       `Reader to ${PRINCIPAL}`,
       `PostgreSQL Flexible Server Long Term Retention Backup Role to ${PRINCIPAL}`,
     ]);
 
-    const second = await t.worker.process(t.queue.sent[0]!.message);
+    const last = await t.drain(t.queue.sent.shift()!.message);
 
-    expect(second).toEqual({ kind: "settled", state: "Protected" });
+    expect(last).toEqual({ kind: "settled", state: "Protected" });
     expect(t.azure.instances.size).toBe(1);
   });
 
@@ -281,7 +298,7 @@ describe("protection worker", () => {
     t.azure.mayGrant = false;
     const s = t.azure.addServer(aServer({ name: "pg-denied" }));
 
-    await t.worker.process(event("e1", s.id));
+    await t.drain(event("e1", s.id));
 
     const row = await t.store.get(s.id);
     expect(row?.state).toBe("MissingPermissions");
@@ -294,7 +311,7 @@ describe("protection worker", () => {
     t.azure.grantAll(s.id);
     t.azure.protectedElsewhere.add(s.id.toLowerCase());
 
-    const outcome = await t.worker.process(event("e1", s.id));
+    const outcome = await t.drain(event("e1", s.id));
 
     expect(outcome).toEqual({ kind: "settled", state: "ProtectedElsewhere" });
     expect(await t.store.get(s.id)).toMatchObject({
@@ -313,7 +330,8 @@ describe("protection worker", () => {
       t.azure.beforeCreate = undefined;
       throw new Error("worker killed");
     };
-    const message = event("e1", s.id);
+    await t.worker.process(event("e1", s.id));
+    const message = t.queue.sent.shift()!.message;
 
     await expect(t.worker.process(message, { dequeueCount: 1 })).rejects.toThrow("worker killed");
     expect((await t.store.get(s.id))?.state).toBe("Configuring");
@@ -324,10 +342,11 @@ describe("protection worker", () => {
       reason: `another request holds ${s.id.toLowerCase()}`,
     });
     const resumed = await t.worker.process(message, { dequeueCount: 2 });
+    expect(resumed).toEqual({ kind: "requeued", state: "Configuring", delayInMs: 75_000 });
+    expect(await t.drain(t.queue.sent.shift()!.message)).toEqual({ kind: "settled", state: "Protected" });
 
-    expect(resumed).toEqual({ kind: "settled", state: "Protected" });
     expect(t.azure.instances.size).toBe(1);
-    expect(t.azure.count("getBackupInstance")).toBeGreaterThanOrEqual(2);
+    expect(t.azure.count("validateForBackup")).toBe(1);
   });
 
   it("does not create a second instance when a crash came after the create", async () => {
@@ -356,11 +375,13 @@ describe("protection worker", () => {
       },
       settings: testSettings(),
       now: t.clock.now,
-      sleep: t.clock.sleep,
     });
 
-    await expect(worker.process(message)).rejects.toThrow("worker killed after create");
-    await worker.process(message, { dequeueCount: 2 });
+    await worker.process(message);
+    const second = t.queue.sent.shift()!.message;
+    await expect(worker.process(second)).rejects.toThrow("worker killed after create");
+    let outcome = await worker.process(second, { dequeueCount: 2 });
+    while (outcome.kind === "requeued") outcome = await worker.process(t.queue.sent.shift()!.message);
 
     expect(t.azure.count("createBackupInstance")).toBe(1);
     expect((await t.store.get(s.id))?.state).toBe("Protected");
@@ -398,7 +419,7 @@ describe("protection worker", () => {
     const s = t.azure.addServer(aServer({ name: "pg-pol" }));
     t.azure.grantAll(s.id);
 
-    await t.worker.process(event("e1", s.id));
+    await t.drain(event("e1", s.id));
 
     expect(t.azure.count("createPolicy")).toBe(1);
     expect(t.audit.entries.find((e) => e.action === "createPolicy")).toMatchObject({
@@ -415,7 +436,8 @@ describe("protection worker", () => {
       throw new Error("socket hang up");
     };
 
-    const message = event("e1", s.id);
+    await t.worker.process(event("e1", s.id));
+    const message = t.queue.sent.shift()!.message;
 
     await expect(t.worker.process(message, { dequeueCount: 1 })).rejects.toThrow("socket hang up");
     const outcome = await t.worker.process(message, { dequeueCount: 5 });
@@ -428,18 +450,37 @@ describe("protection worker", () => {
     });
   });
 
-  it("waits for ProtectionConfigured across reads and hands over to a later message when it takes long", async () => {
-    t = setup({ configureWaitInMs: 100_000, configureFirstPollInMs: 70_000, configurePollInMs: 15_000 });
+  it("checks back for ProtectionConfigured without holding a worker, and for a slow validation", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-slowcfg" }));
     t.azure.grantAll(s.id);
-    t.azure.configuringReads = 5;
+    t.azure.configuringReads = 2;
+    t.azure.validatePollsBeforeDone = 1;
+    const delays: number[] = [];
 
-    const first = await t.worker.process(event("e1", s.id));
-    expect(first).toEqual({ kind: "requeued", state: "Configuring", delayInMs: 15_000 });
+    let outcome = await t.worker.process(event("e1", s.id));
+    while (outcome.kind === "requeued") {
+      delays.push(outcome.delayInMs);
+      outcome = await t.worker.process(t.queue.sent.shift()!.message);
+    }
 
-    const second = await t.worker.process(t.queue.sent[0]!.message);
-    expect(second).toEqual({ kind: "settled", state: "Protected" });
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(delays).toEqual([45_000, 45_000, 75_000, 15_000, 15_000]);
     expect(t.azure.count("createBackupInstance")).toBe(1);
+  });
+
+  it("gives up on a configuration that never finishes", async () => {
+    t = setup({ waitForServerDeadlineInMs: 100_000 });
+    const s = t.azure.addServer(aServer({ name: "pg-stuck" }));
+    t.azure.grantAll(s.id);
+    t.azure.configuringReads = 1_000;
+
+    const outcome = await t.drain(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Failed" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      lastErrorCode: "ProtectionNotConfigured",
+      lastErrorMessage: "Protection was not configured within 2 minutes.",
+    });
   });
 
   it("turns a transient error into a retry by the queue", async () => {
@@ -450,7 +491,8 @@ describe("protection worker", () => {
       throw anArmError(503, "ServiceUnavailable");
     };
 
-    await expect(t.worker.process(event("e1", s.id))).rejects.toThrow("ServiceUnavailable");
+    await t.worker.process(event("e1", s.id));
+    await expect(t.worker.process(t.queue.sent.shift()!.message)).rejects.toThrow("ServiceUnavailable");
     expect((await t.store.get(s.id))?.state).toBe("Configuring");
   });
 });

@@ -82,12 +82,21 @@ export interface DataProtectionPort {
     instanceName: string,
     options?: CallOptions,
   ): Promise<BackupInstanceInfo | undefined>;
-  /** POST validateForBackup and wait for the operation; throws the operation's ARM error when it fails. */
-  validateForBackup(
+  /** POST validateForBackup; returns the serialized operation (poller state) to check later. */
+  beginValidateForBackup(
     vaultId: string,
     properties: BackupInstanceProperties,
-    options?: CallOptions & { pollIntervalInMs?: number },
-  ): Promise<void>;
+    options?: CallOptions,
+  ): Promise<string>;
+  /**
+   * One status read of a validation started by {@link beginValidateForBackup}; throws the operation's ARM
+   * error (e.g. `UserErrorMissingRequiredPermissions`) when it failed.
+   */
+  pollValidateForBackup(
+    vaultId: string,
+    operationState: string,
+    options?: CallOptions,
+  ): Promise<{ done: boolean; operationState: string }>;
   /**
    * PUT the backup instance (the deterministic name makes a repeat an update). Returns the instance when
    * the answer carried it; the caller then reads it until `ProtectionConfigured`.
@@ -96,6 +105,6 @@ export interface DataProtectionPort {
     vaultId: string,
     instanceName: string,
     properties: BackupInstanceProperties,
-    options?: CallOptions & { pollIntervalInMs?: number },
+    options?: CallOptions,
   ): Promise<BackupInstanceInfo | undefined>;
 }

@@ -10,7 +10,6 @@ const SCALED = [
   "retryCapInMs",
   "configureFirstPollInMs",
   "configurePollInMs",
-  "configureWaitInMs",
   "validatePollInMs",
 ] as const;
 

@@ -9,6 +9,7 @@ import type {
   BackupInstanceResource,
   BaseBackupPolicyResource,
   BackupVaultResource,
+  ValidateForBackupRequest,
 } from "../azure/dataprotection/models.js";
 import { parseVaultId } from "../azure/ids.js";
 import { createServersClient } from "../azure/servers.js";
@@ -24,21 +25,6 @@ import { createProtectionQueue } from "./messages.js";
 import { createProtectionWorker, type ProtectionSettings, type ProtectionWorker } from "./worker.js";
 import { protectionSettingsFromConfig } from "./settings.js";
 import { createResourceEventHandler, type ResourceEventHandler } from "../events/handler.js";
-
-function delay(ms: number, abortSignal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (abortSignal?.aborted) return reject(abortSignal.reason);
-    const timer = setTimeout(resolve, ms);
-    abortSignal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(abortSignal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 function notFound(e: unknown): boolean {
   return isRestError(e) && e.statusCode === 404;
@@ -119,18 +105,28 @@ export function createDataProtectionPort(clients: Pick<ArmClients, "dataProtecti
         throw e;
       }
     },
-    async validateForBackup(vaultId, properties, options = {}) {
+    async beginValidateForBackup(vaultId, properties, options = {}) {
       const { ref, client } = await forVault(vaultId);
       const poller = client.backupInstances.beginValidateForBackup(
         ref.resourceGroupName,
         ref.vaultName,
         { backupInstance: properties },
-        { abortSignal: options.abortSignal, updateIntervalInMs: options.pollIntervalInMs },
+        { abortSignal: options.abortSignal },
       );
       await poller.submitted();
-      // The poller reads the status right away; the service takes ~40 s, so wait one interval first.
-      if (options.pollIntervalInMs) await delay(options.pollIntervalInMs, options.abortSignal);
-      await poller.pollUntilDone({ abortSignal: options.abortSignal });
+      return poller.serialize();
+    },
+    async pollValidateForBackup(vaultId, operationState, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      // Resuming sends no request body: the operation's URLs are in the serialized state.
+      const poller = client.backupInstances.beginValidateForBackup(
+        ref.resourceGroupName,
+        ref.vaultName,
+        { backupInstance: {} as ValidateForBackupRequest["backupInstance"] },
+        { abortSignal: options.abortSignal, resumeFrom: operationState },
+      );
+      await poller.poll({ abortSignal: options.abortSignal });
+      return { done: poller.isDone, operationState: await poller.serialize() };
     },
     async createBackupInstance(vaultId, instanceName, properties, options = {}) {
       const { ref, client } = await forVault(vaultId);
@@ -141,7 +137,7 @@ export function createDataProtectionPort(clients: Pick<ArmClients, "dataProtecti
         ref.vaultName,
         instanceName,
         { properties },
-        { abortSignal: options.abortSignal, updateIntervalInMs: options.pollIntervalInMs },
+        { abortSignal: options.abortSignal },
       );
       await poller.submitted();
       return undefined;

@@ -60,8 +60,6 @@ export interface ProtectionSettings {
   configurePollInMs: number;
   /** Poll interval of validateForBackup (the service takes about 40 s). */
   validatePollInMs: number;
-  /** How long one invocation waits for `ProtectionConfigured` before handing over to a later message. */
-  configureWaitInMs: number;
   /** TTL of vault, policy and role lookups. */
   cacheTtlInMs: number;
 }
@@ -85,7 +83,6 @@ export const defaultProtectionSettings: ProtectionSettings = {
   configureFirstPollInMs: 75_000,
   configurePollInMs: 15_000,
   validatePollInMs: 45_000,
-  configureWaitInMs: 3 * 60_000,
   cacheTtlInMs: 15 * 60_000,
 };
 
@@ -99,7 +96,6 @@ export interface ProtectionWorkerDeps {
   /** Shared across invocations so caches survive; built from `arm.dataProtection` when absent. */
   vaults?: VaultResolver;
   now?: () => Date;
-  sleep?: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
   logger?: Logger;
 }
 
@@ -167,18 +163,23 @@ function statusOf(e: unknown): number | undefined {
   return isRestError(e) ? e.statusCode : undefined;
 }
 
-const defaultSleep = (ms: number, abortSignal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    abortSignal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(abortSignal.reason);
-      },
-      { once: true },
-    );
-  });
+/** Body of validateForBackup and of the instance PUT for a PG Flexible server. */
+function instanceProperties(server: FlexibleServerInfo, policyId: string): BackupInstanceProperties {
+  return {
+    friendlyName: server.name,
+    objectType: "BackupInstance",
+    dataSourceInfo: {
+      objectType: "Datasource",
+      datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+      resourceID: server.id,
+      resourceName: server.name,
+      resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+      resourceLocation: server.location,
+      resourceUri: "",
+    },
+    policyInfo: { policyId },
+  };
+}
 
 /**
  * The protection worker: one message in, the server's row moved towards `Protected` or a stop with a
@@ -189,7 +190,6 @@ const defaultSleep = (ms: number, abortSignal?: AbortSignal): Promise<void> =>
 export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWorker {
   const s = deps.settings;
   const now = deps.now ?? (() => new Date());
-  const sleep = deps.sleep ?? defaultSleep;
   const baseLog = deps.logger ?? silentLogger;
   const { servers: store, audit } = deps;
   const arm = deps.arm;
@@ -297,6 +297,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     async requeue(state: ProtectionState, patch: Partial<ServerRecord>, delayInMs: number): Promise<never> {
       await this.write({
         state,
+        // A validation in flight is kept only when the caller passes it on.
+        operationState: undefined,
         ...patch,
         attempts: (this.row.attempts ?? 0) + 1,
         leaseOwner: this.message.requestId,
@@ -358,6 +360,10 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const skipped = await this.claim();
       if (skipped) return skipped;
       const id = this.row.resourceId;
+      if (this.message.action !== "delete") {
+        const continued = await this.continueInFlight();
+        if (continued) return continued;
+      }
       const server = await arm.servers.getServer(id, { abortSignal: this.signal });
       if (!server) {
         return this.settle("Deleted", {
@@ -475,6 +481,33 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       );
     }
 
+    /**
+     * A validation or configuration in flight continues from the row without reading the server again
+     * (its answer is known): one status read of the validation, or one read of the instance.
+     */
+    async continueInFlight(): Promise<ProcessOutcome | undefined> {
+      const row = this.row;
+      const inFlight = (row.state === "Validating" && !!row.operationState) || row.state === "Configuring";
+      if (!inFlight || !row.vaultId || !row.instanceName || !row.region || !row.policyName) return undefined;
+      const vault = await vaults.resolve(row.region, row.subscriptionId, { abortSignal: this.signal });
+      if (!vault || vault.id.toLowerCase() !== row.vaultId.toLowerCase()) return undefined;
+      const server: FlexibleServerInfo = {
+        id: row.resourceId,
+        name: row.serverName,
+        location: row.region,
+        state: "Ready",
+        tags: {},
+      };
+      const target = {
+        region: row.region,
+        tagValue: row.tagValue,
+        policyName: row.policyName,
+        vaultId: row.vaultId,
+        instanceName: row.instanceName,
+      };
+      return this.protect(server, vault, target);
+    }
+
     async protect(
       server: FlexibleServerInfo,
       vault: VaultInfo,
@@ -490,7 +523,32 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         (this.row.state === "Validating" || this.row.state === "Configuring") &&
         this.row.instanceName === target.instanceName &&
         this.row.vaultId?.toLowerCase() === vault.id.toLowerCase();
-      const previous = this.row.state;
+      if (resuming && this.row.state === "Configuring") {
+        // Validation passed. A crash after the PUT may have left the instance: look it up before creating.
+        const existing = await arm.dataProtection.getBackupInstance(vault.id, target.instanceName, {
+          abortSignal: this.signal,
+        });
+        if (existing) return this.checkConfigured(vault, existing);
+        return this.create(server, vault, target, await this.ensurePolicy(vault, target.policyName));
+      }
+      if (resuming && this.row.state === "Validating" && this.row.operationState) {
+        let done: { done: boolean; operationState: string };
+        try {
+          done = await arm.dataProtection.pollValidateForBackup(vault.id, this.row.operationState, {
+            abortSignal: this.signal,
+          });
+        } catch (e) {
+          return this.onProtectError(e, server, vault, "validateForBackup");
+        }
+        if (!done.done)
+          return this.continueLater(
+            "Validating",
+            { operationState: done.operationState },
+            s.validatePollInMs,
+          );
+        return this.create(server, vault, target, await this.ensurePolicy(vault, target.policyName));
+      }
+
       if (!resuming) {
         await this.write({
           state: "Validating",
@@ -500,14 +558,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           lastErrorMessage: undefined,
           fix: undefined,
         });
-      } else if (previous === "Configuring") {
-        // A crash after create may have left an instance: look it up before writing anything.
-        const existing = await arm.dataProtection.getBackupInstance(vault.id, target.instanceName, {
-          abortSignal: this.signal,
-        });
-        if (existing) return this.awaitConfigured(vault, existing);
       }
-
       if (!vault.principalId) {
         return this.settle("MissingPermissions", {
           lastErrorCode: "VaultHasNoIdentity",
@@ -518,37 +569,44 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const policyId = await this.ensurePolicy(vault, target.policyName);
       // Roles are not read up front: validateForBackup checks them, and only its
       // UserErrorMissingRequiredPermissions costs role reads (see fixPermissions).
-
-      const properties: BackupInstanceProperties = {
-        friendlyName: server.name,
-        objectType: "BackupInstance",
-        dataSourceInfo: {
-          objectType: "Datasource",
-          datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-          resourceID: server.id,
-          resourceName: server.name,
-          resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-          resourceLocation: server.location,
-          resourceUri: "",
-        },
-        policyInfo: { policyId },
-      };
-
+      let operationState: string;
       try {
-        await arm.dataProtection.validateForBackup(vault.id, properties, {
-          abortSignal: this.signal,
-          pollIntervalInMs: s.validatePollInMs,
-        });
+        operationState = await arm.dataProtection.beginValidateForBackup(
+          vault.id,
+          instanceProperties(server, policyId),
+          { abortSignal: this.signal },
+        );
       } catch (e) {
-        await this.onProtectError(e, server, vault, "validateForBackup");
+        return this.onProtectError(e, server, vault, "validateForBackup");
       }
+      // The service takes ~40 s: check back later instead of holding a worker.
+      return this.continueLater("Validating", { operationState }, s.validatePollInMs);
+    }
 
-      await this.write({ state: "Configuring", waitingSince: undefined, lastErrorMessage: undefined });
+    /** PUT of the instance under its deterministic name, then a later read for `ProtectionConfigured`. */
+    async create(
+      server: FlexibleServerInfo,
+      vault: VaultInfo,
+      target: { policyName: string; instanceName: string },
+      policyId: string,
+    ): Promise<never> {
+      if (this.row.state !== "Configuring") {
+        await this.write({
+          state: "Configuring",
+          operationState: undefined,
+          waitingSince: now().toISOString(),
+          lastErrorCode: undefined,
+          lastErrorMessage: undefined,
+        });
+      }
       let instance: BackupInstanceInfo | undefined;
       try {
-        instance = await arm.dataProtection.createBackupInstance(vault.id, target.instanceName, properties, {
-          abortSignal: this.signal,
-        });
+        instance = await arm.dataProtection.createBackupInstance(
+          vault.id,
+          target.instanceName,
+          instanceProperties(server, policyId),
+          { abortSignal: this.signal },
+        );
       } catch (e) {
         return this.onProtectError(e, server, vault, "createBackupInstance");
       }
@@ -564,7 +622,25 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         },
         { abortSignal: this.signal },
       );
-      return this.awaitConfigured(vault, instance);
+      if (instance) return this.checkConfigured(vault, instance);
+      return this.continueLater("Configuring", {}, s.configureFirstPollInMs);
+    }
+
+    /** Keeps the lease and checks back after `delayInMs`, unless the run has taken longer than the deadline. */
+    async continueLater(
+      state: ProtectionState,
+      patch: Partial<ServerRecord>,
+      delayInMs: number,
+    ): Promise<never> {
+      const since = this.row.waitingSince ?? now().toISOString();
+      if (now().getTime() - Date.parse(since) >= s.waitForServerDeadlineInMs) {
+        return this.settle("Failed", {
+          lastErrorCode: state === "Configuring" ? "ProtectionNotConfigured" : "ValidationTimedOut",
+          lastErrorMessage: `${state === "Configuring" ? "Protection was not configured" : "Validation did not finish"} within ${Math.round(s.waitForServerDeadlineInMs / 60_000)} minutes.`,
+          fix: "See the Backup vault for the operation's state, then re-tag the server or run a sweep to retry.",
+        });
+      }
+      return this.requeue(state, { waitingSince: since, ...patch }, delayInMs);
     }
 
     async ensurePolicy(vault: VaultInfo, policyName: string): Promise<string> {
@@ -723,7 +799,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         });
       }
       if (MISSING_PERMISSIONS.test(code)) return this.fixPermissions(server, vault, code, message, step);
-      if (NOT_READY.test(code)) return this.waitForServer(server, {});
+      if (NOT_READY.test(code))
+        return this.waitForServer({ ...server, state: `not ready for backup (${code})` }, {});
       if (isTransientStatus(statusOf(e)) && (isRestError(e) || e instanceof TransientError)) throw e;
       if (!isRestError(e) && !code) throw e;
       return this.settle("Failed", {
@@ -733,41 +810,23 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       });
     }
 
-    /** Reads the instance until `ProtectionConfigured`; the first read waits for the service's usual configure time. */
-    async awaitConfigured(vault: VaultInfo, initial: BackupInstanceInfo | undefined): Promise<never> {
-      let instance: BackupInstanceInfo | undefined = initial;
-      const started = now().getTime();
-      for (let reads = 0; ; reads++) {
-        const status = (instance?.protectionStatus ?? instance?.currentProtectionState ?? "").toLowerCase();
-        if (status === "protectionconfigured") {
-          return this.settle("Protected", {
-            instanceName: instance?.name ?? this.row.instanceName,
-            vaultId: vault.id,
-          });
-        }
-        if (status.includes("error") || status.includes("failed")) {
-          return this.settle("Failed", {
-            lastErrorCode: "ProtectionError",
-            lastErrorMessage: `Backup instance "${instance?.name}" reports ${instance?.protectionStatus ?? instance?.currentProtectionState}.`,
-            fix: "See the backup instance in the vault for details; fix it, then re-tag the server or run a sweep.",
-          });
-        }
-        if (now().getTime() - started >= s.configureWaitInMs) {
-          return this.requeue("Configuring", {}, s.configurePollInMs);
-        }
-        await sleep(reads === 0 && !initial ? s.configureFirstPollInMs : s.configurePollInMs, this.signal);
-        instance = await arm.dataProtection.getBackupInstance(
-          vault.id,
-          this.row.instanceName ?? initial?.name ?? "",
-          {
-            abortSignal: this.signal,
-          },
-        );
-        if (!instance) {
-          // The instance vanished (deleted by someone): start over on the next message.
-          return this.requeue("Validating", {}, s.configurePollInMs);
-        }
+    /** One look at the instance: `Protected`, `Failed`, or check back later. */
+    async checkConfigured(vault: VaultInfo, instance: BackupInstanceInfo): Promise<never> {
+      const status = (instance.protectionStatus ?? instance.currentProtectionState ?? "").toLowerCase();
+      if (status === "protectionconfigured") {
+        return this.settle("Protected", {
+          instanceName: instance.name || this.row.instanceName,
+          vaultId: vault.id,
+        });
       }
+      if (status.includes("error") || status.includes("failed")) {
+        return this.settle("Failed", {
+          lastErrorCode: "ProtectionError",
+          lastErrorMessage: `Backup instance "${instance.name}" reports ${instance.protectionStatus ?? instance.currentProtectionState}.`,
+          fix: "See the backup instance in the vault for details; fix it, then re-tag the server or run a sweep.",
+        });
+      }
+      return this.continueLater("Configuring", {}, s.configurePollInMs);
     }
   }
 
