@@ -93,7 +93,7 @@ describe("control API, counters, throttling and faults", () => {
   });
 
   it("throttles reads with 429, Retry-After and zero remaining reads", async () => {
-    await emulator.control.setThrottling({ reads: { burst: 2, perSecond: 0.001 } });
+    await emulator.control.setThrottling({ reads: { burst: 2, perSecond: 0.00001 } });
     try {
       const path = `${serverPath(SUB_A, "rg-one", "alpha-db")}?api-version=2025-08-01`;
       expect((await raw(emulator, "GET", path)).headers["x-ms-ratelimit-remaining-subscription-reads"]).toBe(
@@ -117,7 +117,7 @@ describe("control API, counters, throttling and faults", () => {
   });
 
   it("keeps separate buckets per subscription", async () => {
-    await emulator.control.setThrottling({ reads: { burst: 1, perSecond: 0.001 } });
+    await emulator.control.setThrottling({ reads: { burst: 1, perSecond: 0.00001 } });
     try {
       const list = (sub: string) =>
         raw(

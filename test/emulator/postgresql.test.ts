@@ -9,12 +9,18 @@ import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B } from "./helpers.js";
 
 const POLL = { updateIntervalInMs: 5 };
 
+interface Poller<T> {
+  pollUntilDone(): Promise<T>;
+}
+
 describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", () => {
   let emulator: RunningEmulator;
   let client: PostgreSQLManagementFlexibleServerClient;
 
   beforeAll(async () => {
+    // Real-time clock: operations stay in their transient state until the test completes them.
     emulator = await startCoreEmulator({
+      timeScale: 1,
       provisioningDelayInMs: 60_000,
       pageSize: 2,
       seed: {
@@ -42,6 +48,12 @@ describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", (
     await emulator.stop();
   });
 
+  /** Finishes the emulator's running operations, then lets the SDK poller see it. */
+  async function finish<T>(poller: Poller<T>): Promise<T> {
+    await emulator.control.completeOperations();
+    return poller.pollUntilDone();
+  }
+
   it("creates a server as a long-running operation that goes from Provisioning to Ready", async () => {
     const poller = await client.servers.beginCreateOrUpdate(
       "rg-new",
@@ -59,7 +71,7 @@ describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", (
     );
     const during = await client.servers.get("rg-new", "created-db");
     expect(during.state).toBe("Provisioning");
-    const created = await poller.pollUntilDone();
+    const created = await finish(poller);
     expect(created.state).toBe("Ready");
     expect(created.fullyQualifiedDomainName).toBe("created-db.postgres.database.azure.com");
     expect(created.version).toBe("16");
@@ -100,12 +112,14 @@ describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", (
   });
 
   it("updates tags and storage with PATCH and returns to Ready", async () => {
-    const updated = await client.servers.beginUpdateAndWait(
+    const poller = await client.servers.beginUpdate(
       "rg-one",
       "seeded-2",
       { tags: { backup: "monthly" }, storage: { storageSizeGB: 512 } },
       POLL,
     );
+    expect((await client.servers.get("rg-one", "seeded-2")).state).toBe("Updating");
+    const updated = await finish(poller);
     expect(updated.tags).toEqual({ backup: "monthly" });
     expect(updated.storage?.storageSizeGB).toBe(512);
     expect(updated.state).toBe("Ready");
@@ -114,19 +128,21 @@ describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", (
   it("stops and starts a server through Stopping, Stopped and Starting", async () => {
     const stopping = await client.servers.beginStop("rg-one", "seeded-1", POLL);
     expect((await client.servers.get("rg-one", "seeded-1")).state).toBe("Stopping");
-    await stopping.pollUntilDone();
+    await finish(stopping);
     expect((await client.servers.get("rg-one", "seeded-1")).state).toBe("Stopped");
     await expect(client.servers.beginRestartAndWait("rg-one", "seeded-1", POLL)).rejects.toMatchObject({
       statusCode: 409,
       code: "InvalidServerState",
       message: "Operation 'restart' is not allowed when the server is in state 'Stopped'.",
     });
-    await client.servers.beginStartAndWait("rg-one", "seeded-1", POLL);
+    await finish(await client.servers.beginStart("rg-one", "seeded-1", POLL));
     expect((await client.servers.get("rg-one", "seeded-1")).state).toBe("Ready");
   });
 
   it("deletes a server through Dropping and forgets it", async () => {
-    await client.servers.beginDeleteAndWait("rg-two", "seeded-3", POLL);
+    const deleting = await client.servers.beginDelete("rg-two", "seeded-3", POLL);
+    expect((await client.servers.get("rg-two", "seeded-3")).state).toBe("Dropping");
+    await finish(deleting);
     await expect(client.servers.get("rg-two", "seeded-3")).rejects.toMatchObject({
       statusCode: 404,
       code: "ResourceNotFound",

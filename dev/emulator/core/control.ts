@@ -86,6 +86,8 @@ export const handleControl: ControlHandler = async (request, core) => {
       core.clearRequestLog();
       core.resetCounters();
       return ok();
+    case "POST /operations/complete":
+      return ok({ completed: await core.lro.completeAll() });
     case "GET /faults":
       return ok(core.faults.config);
     case "PUT /faults":
@@ -229,6 +231,8 @@ export interface ControlClient {
   clearDeliveries(): Promise<void>;
   createServer(spec: CreateServerSpec): Promise<ServerRecord>;
   setServerState(serverId: string, state: ServerState): Promise<ServerRecord>;
+  /** Finishes every running long-running operation now, whatever its remaining time; returns how many. */
+  completeOperations(): Promise<{ completed: number }>;
   /** Any control endpoint, e.g. a provider's own: `invoke("POST", "/dataprotection/vaults", spec)`. */
   invoke<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
@@ -285,6 +289,7 @@ export function createControlClient(baseUrl: string, caCert: string): ControlCli
     clearDeliveries: () => call("DELETE", "/eventgrid/deliveries"),
     createServer: (spec) => call("POST", "/servers", spec),
     setServerState: (serverId, state) => call("POST", "/servers/state", { id: serverId, state }),
+    completeOperations: () => call("POST", "/operations/complete"),
     invoke: (method, path, body) => call(method, path.startsWith("/") ? path : `/${path}`, body),
   };
 }

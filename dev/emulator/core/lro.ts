@@ -5,6 +5,7 @@ import type {
   LroHelpers,
   LroOutcome,
   LroRecord,
+  ScheduledTask,
   Scheduler,
   StartLroOptions,
 } from "./provider.js";
@@ -31,6 +32,8 @@ export interface LroRegistry {
   /** Which operation (if any) a GET path (decoded, lower-cased) polls. */
   endpointFor(lowerPath: string): LroEndpoint | undefined;
   serve(endpoint: LroEndpoint): EmulatorResponse;
+  /** Runs every pending completion now (tests and drills that must not depend on timing); returns how many. */
+  completeAll(): Promise<number>;
   clear(): void;
 }
 
@@ -52,6 +55,8 @@ function newOperationId(newGuid: () => string): string {
 
 export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
   const operations = new Map<string, StoredLro>();
+  /** Operations whose completion has not run yet. */
+  const pending = new Map<string, { task: ScheduledTask; run: () => Promise<void> }>();
   const endpoints = new Map<string, LroEndpoint>();
 
   const finish = (operationId: string, outcome: LroOutcome & { failureStatusCode?: number }): void => {
@@ -104,7 +109,8 @@ export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
       const query = `?api-version=${encodeURIComponent(options.apiVersion)}`;
       const azureAsyncOperationUrl = `${deps.baseUrl()}${statusPath}${query}`;
       const locationUrl = resultPath ? `${deps.baseUrl()}${resultPath}${query}` : undefined;
-      deps.scheduler.after(options.durationInMs, async () => {
+      const run = async (): Promise<void> => {
+        pending.delete(operationId);
         try {
           finish(operationId, await options.complete());
         } catch (error) {
@@ -114,7 +120,8 @@ export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
             error: { code: "InternalServerError", message: "An internal error occurred." },
           });
         }
-      });
+      };
+      pending.set(operationId, { task: deps.scheduler.after(options.durationInMs, run), run });
       return {
         operationId,
         azureAsyncOperationUrl,
@@ -150,7 +157,15 @@ export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
       }
       return record.result === undefined ? { status: 204 } : { status: 200, body: record.result };
     },
+    async completeAll() {
+      const due = [...pending.values()];
+      for (const { task } of due) task.cancel();
+      for (const { run } of due) await run();
+      return due.length;
+    },
     clear() {
+      for (const { task } of pending.values()) task.cancel();
+      pending.clear();
       operations.clear();
       endpoints.clear();
     },

@@ -165,6 +165,8 @@ export interface SharedState {
   readonly tags: Map<string, Record<string, string>>;
   /** The provider's own slice, created with `init()` on first use and exported under `providers[name]`. */
   slice<T extends object>(providerName: string, init: () => T): T;
+  /** Every provider slice, including seeded ones no provider has asked for yet (for cross-provider views such as Resource Graph). */
+  listSlices(): Array<[string, object]>;
   /** Creates the resource group (ARM has it implicitly when the seed omits it). */
   ensureResourceGroup(
     subscriptionId: string,

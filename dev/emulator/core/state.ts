@@ -206,6 +206,12 @@ export function createState(): EmulatorState {
       }
       return slice as T;
     },
+    listSlices(): Array<[string, object]> {
+      for (const [name, value] of Object.entries(pendingSlices)) {
+        if (typeof value === "object" && value !== null) state.slice(name, () => value as object);
+      }
+      return [...slices.entries()];
+    },
     ensureResourceGroup,
     getResourceGroup: (subscriptionId, resourceGroupName) =>
       resourceGroups.get(resourceGroupKey(subscriptionId, resourceGroupName)),
