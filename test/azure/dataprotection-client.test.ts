@@ -7,6 +7,7 @@ import { isArmRestError, knownArmErrorCodes } from "../../src/lib/azure/arm-erro
 import type { ArmRestError } from "../../src/lib/azure/arm-error.js";
 import { toArray } from "../../src/lib/azure/paging.js";
 import { normalizeJobId, parseVaultId } from "../../src/lib/azure/ids.js";
+import { jobOutcome, statusIs } from "../../src/lib/azure/dataprotection/index.js";
 
 const credential: TokenCredential = {
   getToken: async () => ({ token: "t", expiresOnTimestamp: Date.now() + 3_600_000 }),
@@ -275,5 +276,15 @@ describe("ids", () => {
     expect(() => parseVaultId("/subscriptions/x")).toThrow(
       '"/subscriptions/x" is not a Backup vault resource id.',
     );
+  });
+});
+
+describe("statuses", () => {
+  it("compares the service's statuses whatever their casing", () => {
+    expect(statusIs("Inprogress", "InProgress")).toBe(true);
+    expect(statusIs(undefined, "InProgress")).toBe(false);
+    expect(jobOutcome("COMPLETEDWITHWARNINGS")).toBe("CompletedWithWarnings");
+    expect(jobOutcome("Canceled")).toBe("Cancelled");
+    expect(jobOutcome("InProgress")).toBeUndefined();
   });
 });

@@ -172,6 +172,18 @@ describe("pacing policy", () => {
     expect(clock.elapsed() - before).toBe(100);
   });
 
+  it("also re-syncs from the global remaining-reads header", async () => {
+    const clock = aVirtualClock();
+    const policy = createPacingPolicy({ clock });
+    await policy.sendRequest(aRequest("GET"), async (req) =>
+      aResponse(req, 200, { "x-ms-ratelimit-remaining-subscription-global-reads": "0" }),
+    );
+    const before = clock.elapsed();
+    await policy.sendRequest(aRequest("GET"), async (req) => aResponse(req, 200));
+    // An empty read bucket refills one read in 1/25 s.
+    expect(clock.elapsed() - before).toBe(40);
+  });
+
   it("keeps reads and writes of each subscription in their own buckets", async () => {
     const clock = aVirtualClock();
     const policy = createPacingPolicy({

@@ -232,10 +232,16 @@ export function createPacer(options: PacingOptions = {}): Pacer {
   }
 
   function resync(response: PacedResponse, b: { reads: TokenBucket; writes: TokenBucket }): void {
-    const r = header(response, "x-ms-ratelimit-remaining-subscription-reads");
-    const w = header(response, "x-ms-ratelimit-remaining-subscription-writes");
-    if (r !== undefined && /^\d+$/.test(r)) b.reads.sync(Number(r));
-    if (w !== undefined && /^\d+$/.test(w)) b.writes.sync(Number(w));
+    // The regional bucket's header, or the newer global one; both count down the same budget.
+    for (const [kind, bucket] of [
+      ["reads", b.reads],
+      ["writes", b.writes],
+    ] as const) {
+      const v =
+        header(response, `x-ms-ratelimit-remaining-subscription-${kind}`) ??
+        header(response, `x-ms-ratelimit-remaining-subscription-global-${kind}`);
+      if (v !== undefined && /^\d+$/.test(v)) bucket.sync(Number(v));
+    }
   }
 
   function backoff(attempt: number): number {

@@ -18,6 +18,8 @@ export type {
   OperationOptions,
 } from "./client.js";
 export * from "./models.js";
+export { statusIs, jobOutcome } from "./status.js";
+export type { JobOutcome } from "./status.js";
 export { pgFlexWeeklyPolicy, pgFlexBackupRuleName, pgFlexDefaultRetentionTag } from "./policies.js";
 export type { PgFlexWeeklyPolicyOptions } from "./policies.js";
 export { knownArmErrorCodes, isArmRestError, createArmError } from "../arm-error.js";
