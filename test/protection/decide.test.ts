@@ -5,6 +5,7 @@ import {
   causeToString,
   createProtectionMessage,
   decideFromTags,
+  parseCause,
   enqueueProtection,
   grantCommand,
   parseProtectionMessage,
@@ -112,6 +113,20 @@ describe("protection messages", () => {
     );
     expect(queue.sent).toEqual([{ message: sent, options: { visibilityTimeoutInMs: 5000 } }]);
     expect(causeToString(sent.cause)).toBe("api:ops");
+  });
+});
+
+describe("parseCause", () => {
+  it("reads back every cause written by causeToString", () => {
+    for (const cause of [
+      { kind: "event", eventId: "e:1" },
+      { kind: "sweep", sweepId: "s-1" },
+      { kind: "api", requestedBy: "ops" },
+      { kind: "api" },
+    ] as const) {
+      expect(parseCause(causeToString(cause))).toEqual(cause);
+    }
+    expect(parseCause("timer:x")).toBeUndefined();
   });
 });
 

@@ -132,6 +132,25 @@ describe("protection worker", () => {
     expect(t.azure.count("validateForBackup")).toBe(1);
   });
 
+  it("evaluates again a tag change that arrived while another request held the server", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-moving" }));
+    t.azure.grantAll(s.id);
+    await t.worker.process(event("e1", s.id));
+
+    s.tags = {};
+    expect(await t.worker.process(event("e2", s.id))).toEqual({
+      kind: "skipped",
+      reason: `another request holds ${s.id.toLowerCase()}`,
+    });
+    expect((await t.store.get(s.id))?.recheckCause).toBe("event:e2");
+    expect(await t.drain(t.queue.sent.shift()!.message)).toEqual({ kind: "settled", state: "Protected" });
+
+    const recheck = t.queue.sent.shift()!.message;
+    expect(recheck.cause).toEqual({ kind: "event", eventId: "e2" });
+    expect(await t.worker.process(recheck)).toEqual({ kind: "settled", state: "ProtectedUntagged" });
+    expect((await t.store.get(s.id))?.recheckCause).toBeUndefined();
+  });
+
   it("records an opt-out tag as OptedOut and touches nothing in Azure", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-off", tags: { Backup: "OFF" } }));
 

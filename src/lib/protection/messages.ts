@@ -60,6 +60,17 @@ export function causeToString(cause: ProtectionCause): string {
   }
 }
 
+/** Reverse of {@link causeToString}; undefined for an unknown shape. */
+export function parseCause(text: string): ProtectionCause | undefined {
+  const i = text.indexOf(":");
+  const kind = i < 0 ? text : text.slice(0, i);
+  const rest = i < 0 ? "" : text.slice(i + 1);
+  if (kind === "event" && rest) return { kind: "event", eventId: rest };
+  if (kind === "sweep" && rest) return { kind: "sweep", sweepId: rest };
+  if (kind === "api") return rest ? { kind: "api", requestedBy: rest } : { kind: "api" };
+  return undefined;
+}
+
 /** Builds a message for `resourceId` (normalised to lower case). Throws TypeError for a non-server id. */
 export function createProtectionMessage(
   resourceId: string,

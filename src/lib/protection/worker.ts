@@ -16,7 +16,7 @@ import type {
   VaultInfo,
 } from "./ports.js";
 import type { ProtectionMessage, ProtectionQueue } from "./messages.js";
-import { causeToString } from "./messages.js";
+import { causeToString, createProtectionMessage, parseCause } from "./messages.js";
 import { backupInstanceName } from "./naming.js";
 import {
   backoffInMs,
@@ -290,6 +290,16 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       (this.options.logger ?? baseLog).info(
         `${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`,
       );
+      const recheck = this.row.recheckCause;
+      if (recheck) {
+        await this.write({ recheckCause: undefined });
+        const cause = parseCause(recheck);
+        if (cause && recheck !== this.cause) {
+          await deps.queue.send(createProtectionMessage(this.row.resourceId, cause, { now: now() }), {
+            abortSignal: this.signal,
+          });
+        }
+      }
       throw new Stop({ kind: "settled", state });
     }
 
@@ -337,7 +347,19 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         if (row.lastCause === this.cause && SETTLED.has(row.state) && !row.leaseOwner) {
           return { kind: "skipped", reason: `${this.cause} was already handled (${row.state})` };
         }
-        if (this.leaseValidForOther(row)) return { kind: "skipped", reason: `another request holds ${id}` };
+        if (this.leaseValidForOther(row)) {
+          // A different cause (e.g. a tag change) while another request works: note it, so the holder
+          // evaluates the server again when it finishes instead of losing the change.
+          if (row.lastCause !== this.cause && row.recheckCause !== this.cause) {
+            try {
+              await store.update({ ...row, recheckCause: this.cause }, { abortSignal: this.signal });
+            } catch (e) {
+              if (e instanceof ConflictError) continue;
+              throw e;
+            }
+          }
+          return { kind: "skipped", reason: `another request holds ${id}` };
+        }
         try {
           this.row = await store.update(
             {

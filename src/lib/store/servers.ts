@@ -64,6 +64,8 @@ export interface ServerRecord {
   leaseOwner?: string;
   /** ISO time until which `leaseOwner` holds the server; after it another request may take over. */
   leaseUntil?: string;
+  /** Cause of a request that arrived while another held the lease; evaluated again when the holder settles. */
+  recheckCause?: string;
   /** Serialized LRO state of an in-flight configure-protection, to resume after a crash. */
   operationState?: string;
   lastBackupAt?: string;
@@ -161,6 +163,7 @@ const RECORD_FIELDS = [
   "operationState",
   "leaseOwner",
   "leaseUntil",
+  "recheckCause",
   "lastBackupAt",
   "lastBackupStatus",
   "lastJobId",
