@@ -2,43 +2,75 @@ import { ConflictError, ensureError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { jobFailedAlert, staleBackupAlert, type Alerter } from "../alerts/alerts.js";
 import { isSuccessStatus, type JobRecord, type JobStore } from "../store/jobs.js";
-import type { ServerStore } from "../store/servers.js";
+import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { mapWithLimit } from "../jobs/limit.js";
 
 export interface JobOutcomeDeps {
-  servers: Pick<ServerStore, "get" | "update">;
+  servers: Pick<ServerStore, "get" | "update" | "list">;
   alerter: Alerter;
   logger?: Logger;
+  /** Above this many servers in one call, read them with one listing instead of one read each. Default 20. */
+  listThreshold?: number;
+  concurrency?: number;
 }
 
 /**
- * What happens when a job ends: the server row's last-backup fields follow the newest finished job
- * (ETag-guarded, re-read on a lost race), and a failed job raises its one alert.
+ * What happens when jobs end: each server row's last-backup fields follow its newest finished job
+ * (ETag-guarded, re-read on a lost race), and each failed job raises its one alert.
  */
-export function createJobOutcomeHandler(deps: JobOutcomeDeps): (job: JobRecord) => Promise<void> {
+export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly JobRecord[]) => Promise<void> {
   const logger = deps.logger ?? silentLogger;
-  return async (job) => {
-    if (job.status.toLowerCase() === "failed") await deps.alerter.raise(jobFailedAlert(job));
-    const at = job.endTime ?? job.startTime;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const server = await deps.servers.get(job.serverId);
-      if (!server || (server.lastBackupAt && server.lastBackupAt > at)) return;
-      try {
-        await deps.servers.update({
-          ...server,
-          lastBackupAt: at,
-          lastBackupStatus: job.status,
-          lastJobId: job.jobId,
-          updatedAt: new Date().toISOString(),
-        });
-        return;
-      } catch (e) {
-        if (!(e instanceof ConflictError)) {
-          logger.warn(`Could not record the last backup of ${job.serverId}: ${ensureError(e).message}`);
+  const concurrency = deps.concurrency ?? 8;
+  return async (jobs) => {
+    await mapWithLimit(
+      jobs.filter((j) => j.status.toLowerCase() === "failed"),
+      concurrency,
+      async (job) => {
+        try {
+          await deps.alerter.raise(jobFailedAlert(job));
+        } catch (e) {
+          logger.warn(`Could not raise the alert for job ${job.jobId}: ${ensureError(e).message}`);
+        }
+      },
+    );
+    const newest = new Map<string, JobRecord>();
+    for (const job of jobs) {
+      const current = newest.get(job.serverId);
+      if (!current || endOf(job) > endOf(current)) newest.set(job.serverId, job);
+    }
+    // Many at once (a busy cycle): one listing of the table beats a read per server.
+    const snapshot = new Map<string, ServerRecord>();
+    if (newest.size > (deps.listThreshold ?? 20)) {
+      for await (const s of deps.servers.list()) if (newest.has(s.resourceId)) snapshot.set(s.resourceId, s);
+    }
+    await mapWithLimit([...newest.values()], concurrency, async (job) => {
+      let server = snapshot.get(job.serverId);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        server ??= await deps.servers.get(job.serverId);
+        if (!server || (server.lastBackupAt && server.lastBackupAt > endOf(job))) return;
+        try {
+          await deps.servers.update({
+            ...server,
+            lastBackupAt: endOf(job),
+            lastBackupStatus: job.status,
+            lastJobId: job.jobId,
+            updatedAt: new Date().toISOString(),
+          });
           return;
+        } catch (e) {
+          if (!(e instanceof ConflictError)) {
+            logger.warn(`Could not record the last backup of ${job.serverId}: ${ensureError(e).message}`);
+            return;
+          }
+          server = undefined;
         }
       }
-    }
+    });
   };
+}
+
+function endOf(job: JobRecord): string {
+  return job.endTime ?? job.startTime;
 }
 
 export interface StaleCheckDeps {

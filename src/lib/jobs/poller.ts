@@ -17,8 +17,8 @@ export interface JobPollerDeps {
   cursors: CursorStore;
   /** Vaults to list besides those with followed jobs or a cursor (e.g. the vaults of protected servers). */
   knownVaults?: (options: { abortSignal?: AbortSignal }) => Promise<readonly string[]>;
-  /** Called once per job this poller moved to a terminal status (alerts, the server's last backup). */
-  onFinished?: (job: JobRecord) => Promise<void>;
+  /** Called once per vault and cycle with the jobs this poller moved to a final status (alerts, last backup). */
+  onFinished?: (jobs: readonly JobRecord[]) => Promise<void>;
   now?: () => Date;
   logger?: Logger;
   /** Jobs that started this long before a vault's cursor are still examined (late listings). Default 15 min. */
@@ -91,42 +91,40 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     return merged ? { record: merged, previousStatus: existing.status } : undefined;
   }
 
-  /** Saves one partition's changes in a transaction; a lost race re-reads and merges row by row. */
+  /**
+   * Writes a vault's changes in one go (per-partition transactions in parallel); rows whose transaction
+   * lost a race are re-read and merged one by one.
+   */
   async function save(
     changes: Change[],
     observedById: Map<string, { observed: Observed; origin: JobOrigin }>,
     result: PollResult,
     options: PollOptions,
   ): Promise<Change[]> {
-    try {
-      const saved = await deps.jobs.saveAll(
-        changes.map((c) => c.record),
-        options,
-      );
-      return saved.map((record, i) => ({ record, previousStatus: changes[i]?.previousStatus }));
-    } catch (e) {
-      if (!(e instanceof ConflictError)) throw e;
-    }
-    const out: Change[] = [];
-    for (const change of changes) {
-      const source = observedById.get(change.record.jobId);
-      if (!source) continue;
+    const previous = new Map(changes.map((c) => [c.record.jobId, c.previousStatus]));
+    const { saved, conflicted } = await deps.jobs.writeAll(
+      changes.map((c) => c.record),
+      { ...options, concurrency },
+    );
+    const out: Change[] = saved.map((record) => ({ record, previousStatus: previous.get(record.jobId) }));
+    await mapWithLimit(conflicted, concurrency, async (lost) => {
+      const source = observedById.get(lost.jobId);
+      if (!source) return;
       for (let attempt = 0; ; attempt++) {
         result.conflicts++;
         const existing =
-          (await deps.jobs.getById(change.record.jobId, options)) ??
-          (await deps.jobs.get(jobKeys(change.record), options));
+          (await deps.jobs.getById(lost.jobId, options)) ?? (await deps.jobs.get(jobKeys(lost), options));
         const next = plan(existing, source.observed, source.origin, now());
-        if (!next) break;
+        if (!next) return;
         try {
           const [record] = await deps.jobs.saveAll([next.record], options);
           if (record) out.push({ record, previousStatus: next.previousStatus });
-          break;
+          return;
         } catch (err) {
           if (!(err instanceof ConflictError) || attempt >= 4) throw err;
         }
       }
-    }
+    });
     return out;
   }
 
@@ -176,12 +174,39 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       await deps.activeJobs.deleteAll(gone, options);
     }
 
-    // Decide what to write: unchanged followed jobs cost nothing; others are read and merged.
+    // Decide what to write, reading as little as possible:
+    // - a followed job whose status did not move costs nothing;
+    // - a followed job that ended is merged blindly: final data is the same whoever writes it;
+    // - a job newer than the cursor that nobody follows is new: created (a lost race falls back to merging);
+    // - anything else (overlap window, a non-final status change) is read and merged with its ETag.
     const at = now();
+    const cursorTime = cursor ? new Date(cursor.value).getTime() : Number.NEGATIVE_INFINITY;
     const changes: Change[] = [];
     await mapWithLimit([...observedById.values()], concurrency, async ({ observed, origin }) => {
       const active = followed.get(observed.jobId);
       if (active && active.status === observed.status && !isTerminalStatus(observed.status)) return;
+      if (active && isTerminalStatus(observed.status)) {
+        const { retentionTag: _kept, ...final } = observed;
+        changes.push({
+          record: {
+            ...final,
+            serverId: active.serverId,
+            startTime: active.startTime,
+            origin: active.origin,
+            updatedAt: at.toISOString(),
+            etag: "*",
+          },
+          previousStatus: active.status,
+        });
+        return;
+      }
+      if (!active && new Date(observed.startTime).getTime() > cursorTime) {
+        changes.push({
+          record: { ...observed, origin, updatedAt: at.toISOString() },
+          previousStatus: undefined,
+        });
+        return;
+      }
       const existing = await existingRow(observed.jobId, active, options);
       const change = plan(existing, observed, origin, at);
       if (change) changes.push(change);
@@ -191,17 +216,12 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       }
     });
 
-    const byPartition = new Map<string, Change[]>();
-    for (const c of changes) {
-      if (c.noWrite) continue;
-      const pk = jobKeys(c.record).partitionKey;
-      byPartition.set(pk, [...(byPartition.get(pk) ?? []), c]);
-    }
-    const saved = (
-      await mapWithLimit([...byPartition.values()], concurrency, (group) =>
-        save(group, observedById, result, options),
-      )
-    ).flat();
+    const saved = await save(
+      changes.filter((c) => !c.noWrite),
+      observedById,
+      result,
+      options,
+    );
     for (const c of saved) {
       if (c.previousStatus === undefined) result.inserted++;
       else result.updated++;
@@ -234,13 +254,13 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     if (stillRunning.length) await deps.activeJobs.upsertAll(stillRunning, options);
     if (ended.length) await deps.activeJobs.deleteAll(ended, options);
     result.finished += finished.length;
-    await mapWithLimit(finished, concurrency, async (job) => {
+    if (finished.length) {
       try {
-        await deps.onFinished?.(job);
+        await deps.onFinished?.(finished);
       } catch (e) {
-        logger.warn(`Follow-up for job ${job.jobId} failed: ${ensureError(e).message}`);
+        logger.warn(`Follow-up of ${finished.length} finished job(s) failed: ${ensureError(e).message}`);
       }
-    });
+    }
 
     if (Number.isFinite(newest) && (!cursor || newest > new Date(cursor.value).getTime())) {
       await advanceCursor(vaultId, new Date(newest).toISOString(), options);

@@ -7,7 +7,7 @@ import { ConflictError, isRestError } from "../errors.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
 export const JOBS_TABLE = "jobs";
-/** job id → jobs row keys, so `GET /api/jobs/{id}` is two point reads (PK: first two hex chars, RK: job id). */
+/** job id → jobs row keys, so `GET /api/jobs/{id}` is two point reads (PK: first hex digit, RK: job id). */
 export const JOB_INDEX_TABLE = "jobIndex";
 
 /** Who started the job: this API, a scheduled on-demand backup, the vault's policy schedule, or someone else on demand. */
@@ -96,6 +96,17 @@ export interface ListJobsPageOptions extends ListJobsOptions {
   continuationToken?: string;
 }
 
+export interface WriteJobsOptions extends JobStoreOptions {
+  /** Transactions in flight at once; default 16. */
+  concurrency?: number;
+}
+
+export interface WriteJobsResult {
+  saved: JobRecord[];
+  /** Rows of transactions that failed with 409/412/404: re-read and merge them. */
+  conflicted: JobRecord[];
+}
+
 export interface JobPage {
   items: JobRecord[];
   continuationToken?: string;
@@ -110,6 +121,12 @@ export interface JobStore {
    * (≤ 100 per batch); a ConflictError names the partition that failed so callers can re-read it.
    */
   saveAll(records: readonly JobRecord[], options?: JobStoreOptions): Promise<JobRecord[]>;
+  /**
+   * Like {@link saveAll}, but reports rows whose transaction lost a race instead of throwing, so one
+   * contended partition does not hold up the others. A record with `etag: "*"` is merged unconditionally:
+   * only for final job data, which every writer agrees on.
+   */
+  writeAll(records: readonly JobRecord[], options?: WriteJobsOptions): Promise<WriteJobsResult>;
   listPage(options?: ListJobsPageOptions): Promise<JobPage>;
   list(options?: ListJobsOptions): AsyncIterableIterator<JobRecord>;
   /** Newest job of a server, optionally only successful ones. */
@@ -185,9 +202,22 @@ export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** 16 index partitions (first hex digit): few enough that a cycle's new jobs share batches. */
 function indexKeys(jobId: string): JobKeys {
   const id = jobId.toLowerCase();
-  return { partitionKey: id.slice(0, 2), rowKey: id };
+  return { partitionKey: id.slice(0, 1), rowKey: id };
+}
+
+async function runWithLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** Table-backed {@link JobStore}; creates its tables on first use. */
@@ -238,6 +268,66 @@ export function createJobStore(
     }
   }
 
+  async function writeAll(
+    records: readonly JobRecord[],
+    options: WriteJobsOptions = {},
+  ): Promise<WriteJobsResult> {
+    await ensure();
+    const byPartition = new Map<string, JobRecord[]>();
+    for (const r of records) {
+      const pk = jobKeys(r).partitionKey;
+      byPartition.set(pk, [...(byPartition.get(pk) ?? []), r]);
+    }
+    const chunks: JobRecord[][] = [];
+    for (const rows of byPartition.values())
+      for (let i = 0; i < rows.length; i += 100) chunks.push(rows.slice(i, i + 100));
+    const saved: JobRecord[] = [];
+    const conflicted: JobRecord[] = [];
+    await runWithLimit(chunks, options.concurrency ?? 16, async (chunk) => {
+      const actions: TransactionAction[] = chunk.map((r) =>
+        r.etag === "*"
+          ? ["update", toJobEntity(r), "Merge"]
+          : r.etag
+            ? ["update", toJobEntity(r), "Replace", { etag: r.etag }]
+            : ["create", toJobEntity(r)],
+      );
+      try {
+        const response = await client.submitTransaction(actions, { abortSignal: options.abortSignal });
+        chunk.forEach((r, n) => saved.push({ ...r, etag: response.subResponses[n]?.etag ?? r.etag }));
+      } catch (e) {
+        const status = isRestError(e) ? e.statusCode : undefined;
+        if (status === 409 || status === 412 || status === 404) conflicted.push(...chunk);
+        else throw e;
+      }
+    });
+    // The index is idempotent (same pointer for the same job): upserted after the rows, one batch per index partition.
+    const byIndexPartition = new Map<string, TransactionAction[]>();
+    const created = new Set(records.filter((r) => !r.etag).map((r) => r.jobId));
+    for (const r of saved) {
+      if (!created.has(r.jobId)) continue;
+      const keys = jobKeys(r);
+      const ik = indexKeys(r.jobId);
+      const action: TransactionAction = [
+        "upsert",
+        {
+          ...ik,
+          jobPartitionKey: keys.partitionKey,
+          jobRowKey: keys.rowKey,
+          startedAt: new Date(r.startTime),
+        },
+        "Replace",
+      ];
+      byIndexPartition.set(ik.partitionKey, [...(byIndexPartition.get(ik.partitionKey) ?? []), action]);
+    }
+    const indexChunks: TransactionAction[][] = [];
+    for (const actions of byIndexPartition.values())
+      for (let i = 0; i < actions.length; i += 100) indexChunks.push(actions.slice(i, i + 100));
+    await runWithLimit(indexChunks, options.concurrency ?? 16, async (actions) => {
+      await index.submitTransaction(actions, { abortSignal: options.abortSignal });
+    });
+    return { saved, conflicted };
+  }
+
   return {
     get,
     async getById(jobId, options = {}) {
@@ -257,56 +347,15 @@ export function createJobStore(
       }
     },
     async saveAll(records, options = {}) {
-      await ensure();
-      const byPartition = new Map<string, JobRecord[]>();
-      for (const r of records) {
-        const pk = jobKeys(r).partitionKey;
-        byPartition.set(pk, [...(byPartition.get(pk) ?? []), r]);
-      }
-      const saved: JobRecord[] = [];
-      for (const [pk, rows] of byPartition) {
-        for (let i = 0; i < rows.length; i += 100) {
-          const chunk = rows.slice(i, i + 100);
-          const actions: TransactionAction[] = chunk.map((r) =>
-            r.etag ? ["update", toJobEntity(r), "Replace", { etag: r.etag }] : ["create", toJobEntity(r)],
-          );
-          try {
-            const response = await client.submitTransaction(actions, { abortSignal: options.abortSignal });
-            chunk.forEach((r, n) => saved.push({ ...r, etag: response.subResponses[n]?.etag ?? r.etag }));
-          } catch (e) {
-            const status = isRestError(e) ? e.statusCode : undefined;
-            if (status === 409 || status === 412 || status === 404) {
-              throw new ConflictError(`Job rows in partition ${pk} changed concurrently (HTTP ${status}).`, {
-                cause: e,
-              });
-            }
-            throw e;
-          }
-          // The index is idempotent (same pointer for the same job), so a plain upsert after the rows is safe.
-          const created = chunk.filter((r) => !r.etag);
-          const byIndexPartition = new Map<string, TransactionAction[]>();
-          for (const r of created) {
-            const keys = jobKeys(r);
-            const ik = indexKeys(r.jobId);
-            const action: TransactionAction = [
-              "upsert",
-              {
-                ...ik,
-                jobPartitionKey: keys.partitionKey,
-                jobRowKey: keys.rowKey,
-                startedAt: new Date(r.startTime),
-              },
-              "Replace",
-            ];
-            byIndexPartition.set(ik.partitionKey, [...(byIndexPartition.get(ik.partitionKey) ?? []), action]);
-          }
-          for (const actionsForIndex of byIndexPartition.values()) {
-            await index.submitTransaction(actionsForIndex, { abortSignal: options.abortSignal });
-          }
-        }
+      const { saved, conflicted } = await writeAll(records, options);
+      if (conflicted.length) {
+        throw new ConflictError(
+          `Job rows of ${conflicted.map((r) => r.jobId).join(", ")} changed concurrently; re-read them.`,
+        );
       }
       return saved;
     },
+    writeAll,
     async listPage(options = {}) {
       await ensure();
       const filter = filterOf(options);
