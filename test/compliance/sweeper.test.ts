@@ -239,6 +239,23 @@ describe("sweeper", () => {
     expect(s2.enqueued.map((e) => e.reason)).toEqual(["WrongPolicy"]);
   });
 
+  it("calls an instance Deleted only after its server answers 404, not when the listing merely missed it", async () => {
+    const estate = anEstate();
+    const hidden = aServer({ name: "pg-hidden" });
+    estate.instances.push(anInstance(hidden));
+    estate.hiddenServers = [hidden.id];
+    const { sweeper } = setup(estate);
+    const { summary, rows } = await sweeper.runSweep();
+    expect(classOf(rows, "pg-hidden")).toBeUndefined();
+    expect(classOf(rows, "pg-gone")).toBe("Deleted");
+    expect(summary.failures).toContainEqual({
+      scope: "server",
+      target: hidden.id,
+      code: "InventoryIncomplete",
+      message: `Server ${hidden.id} exists but was missing from the inventory; classified next sweep.`,
+    });
+  });
+
   it("records a failed enqueue as a failure and goes on", async () => {
     const s = setup();
     const sweeper = createSweeper({

@@ -47,6 +47,12 @@ export interface InventorySource {
   /** Subscriptions the identity can read (used when PGFLEX_SCOPES is empty). */
   listSubscriptions(options?: CollectInventoryOptions): Promise<string[]>;
   collect(scope: InventoryScope, options?: CollectInventoryOptions): Promise<InventorySnapshot>;
+  /**
+   * Confirms that a server an instance points to is really gone (GET answers 404) before the sweep calls
+   * the instance `Deleted`: listings can lag or silently omit what the identity cannot read. Throws when ARM
+   * cannot tell (403, throttling…).
+   */
+  serverExists(serverId: string, options?: CollectInventoryOptions): Promise<boolean>;
 }
 
 // ---------- raw ARM shapes (only what is read) ----------
@@ -91,6 +97,8 @@ export interface ArmListReaders {
   listVaults(subscriptionId: string, options?: ListOptions): PageStream<RawResource>;
   listBackupInstances(vaultId: string, options?: ListOptions): PageStream<RawResource>;
   listJobs(vaultId: string, options?: ListOptions): PageStream<RawJob>;
+  /** GET of one server; undefined when ARM answers 404. */
+  getServer(serverId: string, options?: ListOptions): Promise<RawResource | undefined>;
   /** Optional: policies give the backup period used for staleness (default P1W otherwise). */
   listPolicies?(vaultId: string, options?: ListOptions): PageStream<RawResource>;
 }
@@ -343,6 +351,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
   return {
     kind: "arm",
     listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
+    serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
     async collect(scope, o = {}) {
       let armRequests = 0;
       const count = (): void => {
@@ -455,13 +464,14 @@ export const RESOURCE_GRAPH_PAGE_SIZE = 1000;
 
 export function createResourceGraphInventory(
   query: ResourceGraphQuery,
-  readers: Pick<ArmListReaders, "listSubscriptions" | "listJobs" | "listPolicies">,
+  readers: Pick<ArmListReaders, "listSubscriptions" | "listJobs" | "listPolicies" | "getServer">,
   options: InventoryOptions = {},
 ): InventorySource {
   const concurrency = options.concurrency ?? 16;
   return {
     kind: "resourceGraph",
     listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
+    serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
     async collect(scope, o = {}) {
       let armRequests = 0;
       const count = (): void => {

@@ -283,14 +283,38 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         ...c,
       });
     }
+    const orphans: Array<[string, InventoryInstance[]]> = [];
     for (const [datasourceId, instances] of byDatasource) {
       if (seen.has(datasourceId) || !PG_SERVER_ID.test(datasourceId)) continue;
       const sub = subscriptionOf(datasourceId);
       // Another unit's (or an out-of-scope) server; or its subscription could not be listed: not "gone".
       if (!inScope.has(sub) || !snap.completeSubscriptionIds.has(sub)) continue;
-      seen.add(datasourceId);
-      rows.push({ serverId: datasourceId, subscriptionId: sub, ...classifyOrphan(datasourceId, instances) });
+      orphans.push([datasourceId, instances]);
     }
+    // Listings can lag or omit what the identity cannot read: "Deleted" only after a GET says 404.
+    await mapLimit(orphans, 8, async ([datasourceId, instances]) => {
+      try {
+        if (await deps.inventory.serverExists(datasourceId, { abortSignal })) {
+          failures.push({
+            scope: "server",
+            target: datasourceId,
+            code: "InventoryIncomplete",
+            message: `Server ${datasourceId} exists but was missing from the inventory; classified next sweep.`,
+          });
+          return;
+        }
+      } catch (e) {
+        if (abortSignal?.aborted) throw e;
+        failures.push(toFailure("server", datasourceId, e));
+        return;
+      }
+      seen.add(datasourceId);
+      rows.push({
+        serverId: datasourceId,
+        subscriptionId: subscriptionOf(datasourceId),
+        ...classifyOrphan(datasourceId, instances),
+      });
+    });
 
     const remediation = { enqueued: 0, wouldEnqueue: 0, failed: 0 };
     const owed = rows.filter((r) => RemediatedClasses.has(r.class));

@@ -1,4 +1,5 @@
 import type { ArmClients } from "../clients.js";
+import { isRestError } from "../../errors.js";
 import { parseVaultId } from "../ids.js";
 import type {
   ArmListReaders,
@@ -53,6 +54,22 @@ export function createArmListReaders(clients: ArmClients, options: ArmReadersOpt
       const pg = await clients.postgres(subscriptionId);
       for await (const page of pg.servers.listBySubscription({ abortSignal: o.abortSignal }).byPage()) {
         yield page as RawResource[];
+      }
+    },
+    async getServer(serverId, o = {}) {
+      const m =
+        /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([^/]+)$/i.exec(
+          serverId,
+        );
+      if (!m) throw new TypeError(`"${serverId}" is not a PostgreSQL Flexible Server id.`);
+      const pg = await clients.postgres(m[1] as string);
+      try {
+        return (await pg.servers.get(m[2] as string, m[3] as string, {
+          abortSignal: o.abortSignal,
+        })) as RawResource;
+      } catch (e) {
+        if (isRestError(e) && e.statusCode === 404) return undefined;
+        throw e;
       }
     },
     async *listVaults(subscriptionId, o = {}): PageStream<RawResource> {
