@@ -1,6 +1,9 @@
 import type { Runnable } from "./lib/types.js";
 import { coldStart } from "./coldStart.js";
 import { protectionRequests } from "./protectionRequests.js";
+import { burst } from "./burst.js";
+import { sweep } from "./sweep.js";
+import { poller } from "./poller.js";
 
 /** Every benchmark, in report order. */
-export const benchmarks: readonly Runnable[] = [coldStart, protectionRequests];
+export const benchmarks: readonly Runnable[] = [coldStart, protectionRequests, burst, sweep, poller];
