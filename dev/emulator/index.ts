@@ -17,6 +17,7 @@ export type {
   EventSubscriberConfig,
   EventSubscriber,
   DeliveryRecord,
+  DeadLetter,
   AdvancedFilter,
 } from "./core/eventgrid.js";
 export type { FaultConfig, FaultRule } from "./core/faults.js";

@@ -186,6 +186,8 @@ describe("Event Grid system topic", () => {
     await eventually(() => (hook.received.length > 0 ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await emulator.control.getDeliveries()).map((d) => d.outcome)).toEqual([400]);
+    const [dead] = await emulator.control.getDeadLetters();
+    expect(dead).toMatchObject({ reason: "NotRetried", attempts: 1, lastOutcome: 400 });
   });
 
   it("filters on data.operationName and subject with advanced filters", async () => {
@@ -228,6 +230,24 @@ describe("Event Grid system topic", () => {
     expect((delivery?.body as Array<{ data: { operationName: string } }>)[0]?.data.operationName).toBe(
       "Microsoft.Resources/tags/write",
     );
+  });
+
+  it("dead-letters an event after its last allowed attempt", async () => {
+    await emulator.control.addEventSubscriber({ endpointUrl: hook.url(), maxDeliveryAttempts: 2 });
+    hook.script.push(500, 500);
+    await emulator.control.createServer({
+      subscriptionId: SUB_A,
+      resourceGroupName: "rg-ev",
+      name: "m-db",
+      location: "eastus",
+      publishEvent: true,
+    });
+    const [dead] = await eventually(async () => {
+      const letters = await emulator.control.getDeadLetters();
+      return letters.length > 0 ? letters : undefined;
+    });
+    expect(dead).toMatchObject({ reason: "MaxDeliveryAttemptsExceeded", attempts: 2, lastOutcome: 500 });
+    expect(dead?.event).toMatchObject({ subject: serverPath(SUB_A, "rg-ev", "m-db") });
   });
 
   it("delivers an event twice when duplicates are switched on", async () => {

@@ -1,6 +1,6 @@
 import { request as httpsRequest } from "node:https";
 import type { EmulatorResponse, ServerRecord, ServerState } from "./provider.js";
-import type { DeliveryRecord, EventSubscriber, EventSubscriberConfig } from "./eventgrid.js";
+import type { DeadLetter, DeliveryRecord, EventSubscriber, EventSubscriberConfig } from "./eventgrid.js";
 import type { FaultConfig } from "./faults.js";
 import { isGuid, lower } from "./ids.js";
 import { armError } from "./responses.js";
@@ -135,6 +135,8 @@ export const handleControl: ControlHandler = async (request, core) => {
     }
     case "GET /eventgrid/deliveries":
       return ok(core.eventGrid.deliveries());
+    case "GET /eventgrid/deadletters":
+      return ok(core.eventGrid.deadLetters());
     case "DELETE /eventgrid/deliveries":
       core.eventGrid.clearDeliveries();
       return ok();
@@ -228,6 +230,9 @@ export interface ControlClient {
   removeEventSubscriber(id: string): Promise<void>;
   listEventSubscribers(): Promise<EventSubscriber[]>;
   getDeliveries(): Promise<DeliveryRecord[]>;
+  /** Events given up on (not retried, attempts or time-to-live exhausted), as Event Grid would dead-letter them. */
+  getDeadLetters(): Promise<DeadLetter[]>;
+  /** Clears deliveries and dead letters. */
   clearDeliveries(): Promise<void>;
   createServer(spec: CreateServerSpec): Promise<ServerRecord>;
   setServerState(serverId: string, state: ServerState): Promise<ServerRecord>;
@@ -286,6 +291,7 @@ export function createControlClient(baseUrl: string, caCert: string): ControlCli
     removeEventSubscriber: (id) => call("DELETE", `/eventgrid/subscribers/${encodeURIComponent(id)}`),
     listEventSubscribers: () => call("GET", "/eventgrid/subscribers"),
     getDeliveries: () => call("GET", "/eventgrid/deliveries"),
+    getDeadLetters: () => call("GET", "/eventgrid/deadletters"),
     clearDeliveries: () => call("DELETE", "/eventgrid/deliveries"),
     createServer: (spec) => call("POST", "/servers", spec),
     setServerState: (serverId, state) => call("POST", "/servers/state", { id: serverId, state }),

@@ -52,6 +52,16 @@ export interface EventSubscriber extends Required<
   validationCode: string;
 }
 
+/** An event Event Grid gave up on (what it would write to the dead-letter container). */
+export interface DeadLetter {
+  subscriberId: string;
+  reason: "NotRetried" | "MaxDeliveryAttemptsExceeded" | "TimeToLiveExceeded";
+  attempts: number;
+  lastOutcome: number | "timeout" | "error";
+  time: string;
+  event: Record<string, unknown>;
+}
+
 export interface DeliveryRecord {
   subscriberId: string;
   eventId: string;
@@ -187,6 +197,7 @@ export function toCloudEvent(gridEvent: Record<string, unknown>): Record<string,
 export function createEventGrid(deps: EventGridDeps) {
   const subscribers = new Map<string, EventSubscriber>();
   const deliveries: DeliveryRecord[] = [];
+  const deadLetters: DeadLetter[] = [];
   let stopped = false;
   const inflight = new Set<AbortController>();
 
@@ -274,6 +285,8 @@ export function createEventGrid(deps: EventGridDeps) {
       : { "content-type": "application/json", "aeg-event-type": "Notification" };
     headers["aeg-subscription-name"] = subscriber.id.toUpperCase();
     headers["aeg-delivery-count"] = String(number - 1);
+    headers["aeg-data-version"] = String(gridEvent.dataVersion ?? "");
+    headers["aeg-metadata-version"] = String(gridEvent.metadataVersion ?? "1");
     void post(subscriber.endpointUrl, body, headers).then((result) => {
       const outcome = typeof result === "string" ? result : result.status;
       const delivered = typeof outcome === "number" && outcome >= 200 && outcome <= 204;
@@ -289,14 +302,26 @@ export function createEventGrid(deps: EventGridDeps) {
       });
       if (delivered || stopped) return;
       // Event Grid drops (dead-letters) at once on these; 401/404 wait at least 5 min, 503 at least 30 s.
-      if (outcome === 400 || outcome === 403 || outcome === 413) return;
+      const deadLetter = (reason: DeadLetter["reason"]): void => {
+        deadLetters.push({
+          subscriberId: subscriber.id,
+          reason,
+          attempts: number,
+          lastOutcome: outcome,
+          time: deps.clock.nowIso(),
+          event: gridEvent,
+        });
+        if (deadLetters.length > MAX_DELIVERY_LOG)
+          deadLetters.splice(0, deadLetters.length - MAX_DELIVERY_LOG);
+      };
+      if (outcome === 400 || outcome === 403 || outcome === 413) return deadLetter("NotRetried");
       const maxAttempts = subscriber.config.maxDeliveryAttempts ?? 30;
       const ttlInMs = (subscriber.config.eventTimeToLiveInMinutes ?? 1440) * 60_000;
-      if (number >= maxAttempts) return;
+      if (number >= maxAttempts) return deadLetter("MaxDeliveryAttemptsExceeded");
       let delay = RETRY_SCHEDULE_IN_MS[number - 1] ?? TWELVE_HOURS_IN_MS;
       if (outcome === 401 || outcome === 404) delay = Math.max(delay, 300_000);
       if (outcome === 503) delay = Math.max(delay, 30_000);
-      if (deps.clock.now() + delay - firstAt > ttlInMs) return;
+      if (deps.clock.now() + delay - firstAt > ttlInMs) return deadLetter("TimeToLiveExceeded");
       deps.scheduler.after(delay, () => attempt(subscriber, gridEvent, number + 1, firstAt));
     });
   }
@@ -346,12 +371,15 @@ export function createEventGrid(deps: EventGridDeps) {
     remove: (id: string): boolean => subscribers.delete(id),
     list: (): EventSubscriber[] => [...subscribers.values()],
     deliveries: (): DeliveryRecord[] => [...deliveries],
+    deadLetters: (): DeadLetter[] => [...deadLetters],
     clearDeliveries(): void {
       deliveries.length = 0;
+      deadLetters.length = 0;
     },
     clear(): void {
       subscribers.clear();
       deliveries.length = 0;
+      deadLetters.length = 0;
     },
     stop(): void {
       stopped = true;
