@@ -197,6 +197,15 @@ describe("job poller", () => {
     expect(await active()).toEqual([]);
   });
 
+  it("records a new job once when two pollers discover it together", async () => {
+    const { azure, deps, history, active } = setup();
+    const id = azure.add(aJob({ server: "pg-one", status: "InProgress" })).name ?? "";
+    const [a, b] = await Promise.all([createJobPoller(deps).pollOnce(), createJobPoller(deps).pollOnce()]);
+    expect(a.inserted + b.inserted).toBe(1);
+    expect((await history()).map((r) => r.jobId)).toEqual([id]);
+    expect((await active()).map((r) => r.jobId)).toEqual([id]);
+  });
+
   it("never moves a finished job back to InProgress when a poller holds an older answer", async () => {
     const { azure, deps, storage } = setup();
     const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
