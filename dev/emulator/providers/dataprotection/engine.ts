@@ -255,7 +255,26 @@ export function createJob(
     dataTransferredInBytes: 0,
   };
   slice.jobs[key(job.id)] = job;
+  runningJobs(slice).add(key(job.id));
   return job;
+}
+
+/**
+ * Keys of jobs still InProgress, so `advance` does not walk the whole history on every request. Cached per
+ * `jobs` object: a seed import replaces it, and the next call rebuilds the set from the imported jobs.
+ */
+const running = new WeakMap<object, Set<string>>();
+function runningJobs(slice: DataProtectionSlice): Set<string> {
+  let set = running.get(slice.jobs);
+  if (!set) {
+    set = new Set(
+      Object.entries(slice.jobs)
+        .filter(([, j]) => j.status === "InProgress")
+        .map(([k]) => k),
+    );
+    running.set(slice.jobs, set);
+  }
+  return set;
 }
 
 /** Applies every transition that is due by emulator time `now`. Cheap when nothing is due. */
@@ -276,10 +295,15 @@ export function advance(context: ProviderContext): void {
     if (settings.scheduledBackups && instance.currentProtectionState === "ProtectionConfigured")
       scheduleDue(context, instance, now, settings);
   }
-  for (const job of Object.values(slice.jobs)) {
-    if (job.status === "InProgress" && now >= job.endMs) {
+  const jobs = runningJobs(slice);
+  for (const k of jobs) {
+    const job = slice.jobs[k];
+    if (!job || job.status !== "InProgress") {
+      jobs.delete(k);
+    } else if (now >= job.endMs) {
       job.status = job.outcome.status;
       job.dataTransferredInBytes = job.outcome.status === "Failed" ? 0 : 69_088;
+      jobs.delete(k);
     }
   }
 }
@@ -290,23 +314,47 @@ function scheduleDue(
   now: number,
   settings: DataProtectionSettings,
 ): void {
+  // Fast path: the next occurrence is cached on the record, so an idle instance costs one comparison.
+  if (instance.nextScheduledMs !== undefined && now < instance.nextScheduledMs) return;
+  const intervals = scheduleOf(context, instance);
+  let from = instance.lastScheduledMs ?? now;
+  let next = nextOf(intervals, from);
+  for (let n = 0; n < settings.maxScheduledCatchUp && next <= now; n++) {
+    createJob(context, instance, { startMs: next, userTriggered: false, retentionTag: "Default" });
+    from = next;
+    next = nextOf(intervals, from);
+  }
+  instance.lastScheduledMs = Math.max(from, instance.lastScheduledMs ?? 0);
+  // No occurrence left: check again in a day of emulator time (the policy may change).
+  instance.nextScheduledMs = Number.isFinite(next) ? next : now + 86_400_000;
+}
+
+function nextOf(intervals: string[], from: number): number {
+  let best = Infinity;
+  for (const i of intervals) best = Math.min(best, nextOccurrence(i, from) ?? Infinity);
+  return best;
+}
+
+function scheduleOf(context: ProviderContext, instance: InstanceRecord): string[] {
   const policyId = String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
   const policy = sliceOf(context).policies[key(policyId)];
-  if (!policy) return;
   const intervals: string[] = [];
-  for (const rule of (policy.properties.policyRules as unknown[] | undefined) ?? []) {
+  for (const rule of (policy?.properties.policyRules as unknown[] | undefined) ?? []) {
     if (!isObject(rule) || rule.objectType !== "AzureBackupRule" || !isObject(rule.trigger)) continue;
     const schedule = rule.trigger.schedule;
     if (isObject(schedule) && Array.isArray(schedule.repeatingTimeIntervals)) {
       for (const i of schedule.repeatingTimeIntervals) if (typeof i === "string") intervals.push(i);
     }
   }
-  let from = instance.lastScheduledMs ?? now;
-  for (let n = 0; n < settings.maxScheduledCatchUp; n++) {
-    const next = Math.min(...intervals.map((i) => nextOccurrence(i, from) ?? Infinity));
-    if (!Number.isFinite(next) || next > now) break;
-    createJob(context, instance, { startMs: next, userTriggered: false, retentionTag: "Default" });
-    from = next;
+  return intervals;
+}
+
+/** Forget cached schedules (after a policy or an instance's policy changes, or protection resumes). */
+export function resetSchedules(context: ProviderContext, policyKey?: string): void {
+  for (const instance of Object.values(sliceOf(context).instances)) {
+    const pk = key(
+      String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? ""),
+    );
+    if (policyKey === undefined || pk === policyKey) delete instance.nextScheduledMs;
   }
-  instance.lastScheduledMs = Math.max(from, instance.lastScheduledMs ?? 0);
 }

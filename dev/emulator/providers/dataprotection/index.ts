@@ -13,6 +13,7 @@ import {
   createJob,
   isFailure,
   isObject,
+  resetSchedules,
   settingsOf,
   sliceOf,
 } from "./engine.js";
@@ -171,6 +172,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
         const id = `${vault.id}/backupPolicies/${name}`;
         const policy = { id, vaultKey: key(vault.id), name, properties };
         sliceOf(context).policies[key(id)] = policy;
+        resetSchedules(context, key(id));
         return context.respond.json(200, policyResource(policy));
       },
     ),
@@ -289,6 +291,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
         createdAt: context.clock.nowIso(),
       };
       instance.properties = shape.properties;
+      delete instance.nextScheduledMs;
       if (isObject(request.body.tags)) instance.tags = request.body.tags as Record<string, string>;
       if (!existing || existing.protectionStatus === "ConfiguringProtectionFailed") {
         instance.protectionStatus = "ConfiguringProtection";
@@ -489,7 +492,10 @@ export function createDataProtectionProvider(): EmulatorProvider {
             instance.protectionStatus = status;
             instance.currentProtectionState = state;
             // Resuming does not back-fill the backups missed while stopped.
-            if (state === "ProtectionConfigured") instance.lastScheduledMs = context.clock.now();
+            if (state === "ProtectionConfigured") {
+              instance.lastScheduledMs = context.clock.now();
+              delete instance.nextScheduledMs;
+            }
             return { status: "Succeeded" };
           },
         });

@@ -66,6 +66,8 @@ export interface InstanceRecord {
   configuredAtMs?: number;
   /** Last scheduled backup occurrence already turned into a job (emulator ms). */
   lastScheduledMs?: number;
+  /** Cached next occurrence after `lastScheduledMs` (Infinity-free: absent = not computed or none). */
+  nextScheduledMs?: number;
   createdAt: string;
 }
 
