@@ -11,7 +11,8 @@ import { loggerFromContext } from "../lib/logger.js";
 export async function onResourceEvent(event: EventGridEvent, context: InvocationContext): Promise<void> {
   const { getProtectionRuntime } = await import("../lib/protection/wiring.js");
   const logger = loggerFromContext(context);
-  const summary = await getProtectionRuntime(getConfig()).events.handle(event, { logger });
+  const { events } = await getProtectionRuntime(getConfig());
+  const summary = await events.handle(event, { logger });
   if (summary.enqueued.length === 0) logger.debug(`Event ${String(event.id)} needs no protection work.`);
 }
 

@@ -14,7 +14,8 @@ export async function protectServer(item: unknown, context: InvocationContext): 
     return;
   }
   const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
-  const outcome = await getProtectionRuntime(getConfig()).worker.process(message, { dequeueCount, logger });
+  const { worker } = await getProtectionRuntime(getConfig());
+  const outcome = await worker.process(message, { dequeueCount, logger });
   logger.info(
     `${message.resourceId}: ${outcome.kind === "skipped" ? `skipped (${outcome.reason})` : `${outcome.kind} ${outcome.state}`}`,
   );
@@ -25,10 +26,8 @@ export async function protectServerPoison(item: unknown, context: InvocationCont
   const { getProtectionRuntime, parseProtectionMessage } = await import("../lib/protection/index.js");
   const message = parseProtectionMessage(item);
   if (!message) return;
-  await getProtectionRuntime(getConfig()).worker.recordPoison(
-    message,
-    "the message reached the poison queue",
-  );
+  const { worker } = await getProtectionRuntime(getConfig());
+  await worker.recordPoison(message, "the message reached the poison queue");
   loggerFromContext(context).warn(`${message.resourceId}: protection request poisoned; row marked Failed.`);
 }
 

@@ -160,12 +160,18 @@ export interface ProtectionRuntimeOptions {
 }
 
 /** Builds the worker and the event handler from configuration. */
-export function createProtectionRuntime(
+export async function createProtectionRuntime(
   config: Config,
   options: ProtectionRuntimeOptions = {},
-): ProtectionRuntime {
-  const connection = options.connection ?? createStorageConnection(config);
+): Promise<ProtectionRuntime> {
   const clients = options.clients ?? createArmClients(config);
+  // In Azure, Storage is identity-based and shares the ARM credential.
+  const connection =
+    options.connection ??
+    createStorageConnection(
+      config,
+      config.storageConnection ? {} : { credential: await clients.credential() },
+    );
   const settings = protectionSettingsFromConfig(config, options.overrides);
   const queue = createProtectionQueue(connection);
   const servers = createServerStore(connection);
@@ -191,14 +197,20 @@ export function createProtectionRuntime(
   return { worker, events, settings };
 }
 
-let cached: { config: Config; runtime: ProtectionRuntime } | undefined;
+let cached: { config: Config; runtime: Promise<ProtectionRuntime> } | undefined;
 
 /**
  * One runtime per process and configuration, so vault and policy caches serve every invocation; a new
  * configuration object (the local host reloads settings) builds a new runtime.
  */
-export function getProtectionRuntime(config: Config): ProtectionRuntime {
-  if (cached?.config !== config) cached = { config, runtime: createProtectionRuntime(config) };
+export function getProtectionRuntime(config: Config): Promise<ProtectionRuntime> {
+  if (cached?.config !== config) {
+    const runtime = createProtectionRuntime(config);
+    cached = { config, runtime };
+    runtime.catch(() => {
+      if (cached?.runtime === runtime) cached = undefined;
+    });
+  }
   return cached.runtime;
 }
 
