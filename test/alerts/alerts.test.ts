@@ -180,4 +180,32 @@ describe("alerts", () => {
       `${serverId("pg-old")}|2026-11-10T10:10:00.000Z`,
     );
   });
+
+  it("checks staleness at most once per interval", async () => {
+    const storage = aStorage(azurite.connectionString);
+    const alerter = createAlerter({ store: storage.alerts, publishers: [] });
+    let listings = 0;
+    const servers = {
+      list: (...args: Parameters<typeof storage.servers.list>) => {
+        listings++;
+        return storage.servers.list(...args);
+      },
+    };
+    const at = { value: new Date("2026-11-25T12:00:00.000Z") };
+    const check = createStaleBackupCheck({
+      servers,
+      jobs: storage.jobs,
+      alerter,
+      graceInMs: 0,
+      intervalInMs: 15 * 60_000,
+      now: () => at.value,
+    });
+    await check.run();
+    at.value = new Date("2026-11-25T12:10:00.000Z");
+    await check.run();
+    expect(listings).toBe(1);
+    at.value = new Date("2026-11-25T12:16:00.000Z");
+    await check.run();
+    expect(listings).toBe(2);
+  });
 });

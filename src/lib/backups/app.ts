@@ -77,6 +77,7 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
     jobs,
     alerter,
     graceInMs: config.staleGraceHours * 3_600_000,
+    intervalInMs: 15 * 60_000,
     periodInMs: (vaultId, policyName) =>
       gateway.getPolicyPeriodInMs?.(vaultId, policyName) ?? Promise.resolve(undefined),
   });

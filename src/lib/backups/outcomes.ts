@@ -81,6 +81,11 @@ export interface StaleCheckDeps {
   periodInMs?: (vaultId: string, policyName: string) => Promise<number | undefined>;
   graceInMs: number;
   now?: () => Date;
+  /**
+   * Runs at most this often per process (staleness moves in hours; the poller runs every minute). Default 0:
+   * every call. Alerts are deduplicated in the table, so several instances running it is harmless.
+   */
+  intervalInMs?: number;
 }
 
 /** Raises one alert per server whose last successful backup is older than its policy period plus the grace. */
@@ -88,8 +93,11 @@ export function createStaleBackupCheck(deps: StaleCheckDeps): {
   run(options?: { abortSignal?: AbortSignal }): Promise<number>;
 } {
   const now = deps.now ?? (() => new Date());
+  let lastRunAt = Number.NEGATIVE_INFINITY;
   return {
     async run(options = {}) {
+      if (now().getTime() - lastRunAt < (deps.intervalInMs ?? 0)) return 0;
+      lastRunAt = now().getTime();
       let raised = 0;
       for await (const server of deps.servers.list({ state: "Protected", ...options })) {
         const period =
