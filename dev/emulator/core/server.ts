@@ -25,31 +25,20 @@ import { createRouter, type Router } from "./router.js";
 import { createState, type EmulatorState } from "./state.js";
 import { createThrottler, DEFAULT_THROTTLING, type Throttler, type ThrottlingConfig } from "./throttle.js";
 import { instantiate, type ProviderSource } from "./providers.js";
+import {
+  callerFromToken,
+  EMULATOR_ADMIN_PRINCIPAL_ID,
+  isJsonContentType,
+  isLoopback,
+  jsonBody,
+  readBody,
+  send,
+} from "./http.js";
+import { createMetrics, type OperationCounter, type RequestLogEntry } from "./metrics.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-const MAX_REQUEST_LOG = 20_000;
-/** Principal used when the bearer token is not a JWT with an `oid` (e.g. the static emulator token). */
-export const EMULATOR_ADMIN_PRINCIPAL_ID = "00000000-0000-0000-0000-00000000ad01";
-
-export interface RequestLogEntry {
-  seq: number;
-  /** Real wall-clock time of arrival. */
-  time: string;
-  method: string;
-  path: string;
-  operationName: string;
-  kind?: OperationKind;
-  status: number;
-  durationInMs: number;
-  fault?: string;
-}
-
-export interface OperationCounter {
-  count: number;
-  reads: number;
-  writes: number;
-  statuses: Record<string, number>;
-}
+export { EMULATOR_ADMIN_PRINCIPAL_ID } from "./http.js";
+export type { OperationCounter, RequestLogEntry } from "./metrics.js";
 
 export interface CoreOptions {
   host: string;
@@ -97,42 +86,6 @@ interface Dispatch {
   operationName: string;
   kind: OperationKind;
   fault?: string;
-}
-
-function jsonBody(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-function isJsonContentType(value: string | undefined): boolean {
-  if (!value) return true;
-  const type = (value.split(";")[0] ?? "").trim().toLowerCase();
-  return type === "application/json" || type === "text/json" || type.endsWith("+json");
-}
-
-function callerFromToken(token: string): { principalId: string; expired: boolean } {
-  const parts = token.split(".");
-  if (parts.length !== 3) return { principalId: EMULATOR_ADMIN_PRINCIPAL_ID, expired: false };
-  try {
-    const payload = JSON.parse(Buffer.from(parts[1] ?? "", "base64url").toString("utf8")) as {
-      oid?: string;
-      exp?: number;
-    };
-    return {
-      principalId: payload.oid ?? EMULATOR_ADMIN_PRINCIPAL_ID,
-      expired: typeof payload.exp === "number" && payload.exp * 1000 < Date.now(),
-    };
-  } catch {
-    return { principalId: EMULATOR_ADMIN_PRINCIPAL_ID, expired: false };
-  }
-}
-
-function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
 const currentOperation = new AsyncLocalStorage<string>();
@@ -255,64 +208,9 @@ export async function createEmulatorCore(
     );
   }
 
-  let seq = 0;
-  let log_: RequestLogEntry[] = [];
-  let counters = new Map<string, OperationCounter>();
+  const metrics = createMetrics();
   const sockets = new Set<Socket>();
   const heldTimers = new Set<NodeJS.Timeout>();
-
-  const record = (entry: Omit<RequestLogEntry, "seq">): void => {
-    seq += 1;
-    log_.push({ seq, ...entry });
-    if (log_.length > MAX_REQUEST_LOG) log_ = log_.slice(-MAX_REQUEST_LOG);
-    if (entry.operationName.startsWith("_emulator")) return;
-    const counter = counters.get(entry.operationName) ?? { count: 0, reads: 0, writes: 0, statuses: {} };
-    counter.count += 1;
-    if (entry.kind === "read") counter.reads += 1;
-    if (entry.kind === "write") counter.writes += 1;
-    counter.statuses[String(entry.status)] = (counter.statuses[String(entry.status)] ?? 0) + 1;
-    counters.set(entry.operationName, counter);
-  };
-
-  const send = (
-    res: ServerResponse,
-    response: EmulatorResponse,
-    extraHeaders: Record<string, string>,
-  ): void => {
-    if (res.headersSent || res.destroyed) return;
-    const headers: Record<string, string> = { ...extraHeaders, ...(response.headers ?? {}) };
-    if (response.body !== undefined) {
-      const text = JSON.stringify(response.body);
-      headers["Content-Type"] = "application/json; charset=utf-8";
-      headers["Content-Length"] = String(Buffer.byteLength(text));
-      res.writeHead(response.status, headers);
-      res.end(text);
-    } else {
-      headers["Content-Length"] = "0";
-      res.writeHead(response.status, headers);
-      res.end();
-    }
-  };
-
-  const readBody = (req: IncomingMessage): Promise<{ text: string; tooLarge: boolean }> =>
-    new Promise((resolve, reject) => {
-      const declared = Number.parseInt(req.headers["content-length"] ?? "", 10);
-      if (declared > options.maxBodyBytes) {
-        req.resume();
-        resolve({ text: "", tooLarge: true });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let tooLarge = false;
-      req.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > options.maxBodyBytes) tooLarge = true;
-        else chunks.push(chunk);
-      });
-      req.on("end", () => resolve({ text: Buffer.concat(chunks).toString("utf8"), tooLarge }));
-      req.on("error", reject);
-    });
 
   async function handleArm(
     req: IncomingMessage,
@@ -546,7 +444,7 @@ export async function createEmulatorCore(
     const dispatch: Dispatch = { operationName: "Unknown", kind: "read" };
     let status = 500;
     try {
-      const { text, tooLarge } = await readBody(req);
+      const { text, tooLarge } = await readBody(req, options.maxBodyBytes);
       if (url.pathname === "/_emulator" || url.pathname.startsWith("/_emulator/")) {
         dispatch.operationName = "_emulator";
         let response: EmulatorResponse;
@@ -624,7 +522,7 @@ export async function createEmulatorCore(
         baseHeaders,
       );
     } finally {
-      record({
+      metrics.record({
         time,
         method: req.method ?? "GET",
         path: url.pathname,
@@ -655,15 +553,10 @@ export async function createEmulatorCore(
     context,
     providers,
     options,
-    requestLog: () => [...log_],
-    clearRequestLog() {
-      log_ = [];
-    },
-    counters: () =>
-      Object.fromEntries([...counters].map(([name, counter]) => [name, structuredClone(counter)])),
-    resetCounters() {
-      counters = new Map();
-    },
+    requestLog: metrics.requestLog,
+    clearRequestLog: metrics.clearRequestLog,
+    counters: metrics.counters,
+    resetCounters: metrics.resetCounters,
     notifyStateLoaded() {
       for (const provider of providers) provider.onStateLoaded?.(context);
     },
