@@ -1,0 +1,117 @@
+import { sliceOf } from "../../dev/emulator/providers/dataprotection/engine.js";
+import { appView, queueLength, IN_PROGRESS } from "../../bench/lib/app.js";
+import type { World } from "../../bench/lib/world.js";
+import type { Check } from "../../bench/lib/types.js";
+
+export const QUEUES = ["protect-requests", "protect-requests-poison", "sweep-scopes", "sweep-scopes-poison"];
+
+/** What a drill compares: rows, backup instances per server, leftover queue messages. */
+export interface EndState {
+  /** server name → "state|policy|instanceName" */
+  rows: Record<string, string>;
+  /** server name → number of backup instances for it in the emulator */
+  instances: Record<string, number>;
+  queues: Record<string, number>;
+  inProgress: number;
+}
+
+const nameOf = (id: string) => id.split("/").pop() ?? id;
+
+export async function endState(world: World): Promise<EndState> {
+  const view = appView(world);
+  const rows: Record<string, string> = {};
+  let inProgress = 0;
+  for await (const row of view.servers.list()) {
+    rows[row.serverName] = `${row.state}|${row.policyName ?? ""}|${row.instanceName ?? ""}`;
+    if (IN_PROGRESS.has(row.state)) inProgress++;
+  }
+  const instances: Record<string, number> = {};
+  for (const instance of Object.values(sliceOf(world.emulator.core.context).instances)) {
+    const name = nameOf(instance.datasourceKey);
+    instances[name] = (instances[name] ?? 0) + 1;
+  }
+  const queues: Record<string, number> = {};
+  for (const q of QUEUES) queues[q] = await queueLength(view.connection, q);
+  return { rows, instances, queues, inProgress };
+}
+
+/** The drill's invariants on an end state (and, when given, equality with a clean run's). */
+export function checkEndState(state: EndState, servers: readonly string[], clean?: EndState): Check[] {
+  const notProtected = servers.filter((s) => !state.rows[s]?.startsWith("Protected|"));
+  const duplicates = Object.entries(state.instances).filter(([, n]) => n > 1);
+  const missing = servers.filter((s) => (state.instances[s] ?? 0) === 0);
+  const leftovers = Object.entries(state.queues).filter(([, n]) => n > 0);
+  const checks: Check[] = [
+    {
+      name: "every server protected",
+      passed: notProtected.length === 0,
+      detail: notProtected.length
+        ? `${notProtected.length} not Protected, e.g. ${notProtected
+            .slice(0, 3)
+            .map((s) => `${s}=${state.rows[s] ?? "no row"}`)
+            .join(", ")}`
+        : `${servers.length} Protected`,
+    },
+    {
+      name: "exactly one backup instance per server (no duplicate instance)",
+      passed: duplicates.length === 0 && missing.length === 0,
+      detail: duplicates.length
+        ? `duplicates: ${duplicates
+            .slice(0, 3)
+            .map(([s, n]) => `${s}×${n}`)
+            .join(", ")}`
+        : missing.length
+          ? `${missing.length} without an instance`
+          : `${servers.length} instances`,
+    },
+    {
+      name: "no queue message lost or left over (queues and poison queues empty, no row in progress)",
+      passed: leftovers.length === 0 && state.inProgress === 0,
+      detail: leftovers.length
+        ? leftovers.map(([q, n]) => `${q}: ${n}`).join(", ")
+        : `in progress: ${state.inProgress}`,
+    },
+  ];
+  if (clean) {
+    const differing = servers.filter((s) => state.rows[s] !== clean.rows[s]);
+    checks.push({
+      name: "same end state as a clean run",
+      passed: differing.length === 0,
+      detail: differing.length
+        ? `${differing.length} rows differ, e.g. ${differing
+            .slice(0, 2)
+            .map((s) => `${s}: ${state.rows[s]} vs ${clean.rows[s]}`)
+            .join("; ")}`
+        : `${servers.length} rows identical`,
+    });
+  }
+  return checks;
+}
+
+export function outcomeOf(checks: readonly Check[]): "ok" | "failed" {
+  return checks.every((c) => c.passed) ? "ok" : "failed";
+}
+
+/** Waits until every server has a settled row and the protection queue is empty. */
+export async function waitQuiet(
+  world: World,
+  servers: readonly string[],
+  timeoutInMs = 120_000,
+): Promise<void> {
+  const view = appView(world);
+  const deadline = Date.now() + timeoutInMs;
+  for (;;) {
+    let settled = 0;
+    for await (const row of view.servers.list()) {
+      if (servers.includes(row.serverName) && !IN_PROGRESS.has(row.state)) settled++;
+    }
+    if (settled === servers.length && (await queueLength(view.connection, "protect-requests")) === 0) {
+      await world.host?.idle();
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutInMs} ms: ${settled}/${servers.length} servers settled.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
