@@ -191,6 +191,50 @@ describe("auto-protection in enforce mode", () => {
       await emulator.control.removeEventSubscriber(s.id);
   });
 
+  it("logs and drops events that are not for a flexible server, or malformed, without enqueueing", async () => {
+    const foreign = {
+      id: "foreign-1",
+      topic: `/subscriptions/${SUB}`,
+      subject: `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/stapp`,
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      eventTime: new Date().toISOString(),
+      dataVersion: "2",
+      metadataVersion: "1",
+      data: {
+        operationName: "Microsoft.Storage/storageAccounts/write",
+        status: "Succeeded",
+        subscriptionId: SUB,
+      },
+    };
+    const badSubject = {
+      ...foreign,
+      id: "bad-1",
+      subject: `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.DBforPostgreSQL/flexibleServers/Bad_Name`,
+      data: {
+        operationName: "Microsoft.DBforPostgreSQL/flexibleServers/write",
+        status: "Succeeded",
+        subscriptionId: SUB,
+      },
+    };
+    const outOfScope = {
+      ...badSubject,
+      id: "scope-1",
+      subject: `/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-x`,
+      data: { ...badSubject.data, subscriptionId: "22222222-2222-2222-2222-222222222222" },
+    };
+
+    const answer = await deliverEventGrid(host, "onResourceEvent", [foreign, badSubject, outOfScope]);
+
+    expect(answer.status).toBe(200);
+    await host.idle();
+    expect(host.log.filter((l) => l.includes("Ignored event"))).toEqual([
+      'debug: [onResourceEvent] Ignored event foreign-1: operation "Microsoft.Storage/storageAccounts/write" is not handled.',
+      `warn: [onResourceEvent] Ignored event bad-1: subject "${badSubject.subject}" is not a flexible server id.`,
+      "info: [onResourceEvent] Ignored event scope-1: subscription 22222222-2222-2222-2222-222222222222 is outside the configured scope.",
+    ]);
+    expect(host.log.some((l) => l.includes("protection requested"))).toBe(false);
+  });
+
   it("protects a server created with the tag", async () => {
     const server = await createServer("pg-created", { tags: { backup: "weekly" } });
 
