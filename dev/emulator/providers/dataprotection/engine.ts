@@ -315,7 +315,14 @@ function scheduleDue(
   settings: DataProtectionSettings,
 ): void {
   // Fast path: the next occurrence is cached on the record, so an idle instance costs one comparison.
-  if (instance.nextScheduledMs !== undefined && now < instance.nextScheduledMs) return;
+  // (Tests may move `lastScheduledMs` directly; the cache then no longer applies.)
+  if (
+    instance.nextScheduledMs !== undefined &&
+    instance.nextScheduledFromMs === instance.lastScheduledMs &&
+    now < instance.nextScheduledMs
+  ) {
+    return;
+  }
   const intervals = scheduleOf(context, instance);
   let from = instance.lastScheduledMs ?? now;
   let next = nextOf(intervals, from);
@@ -327,6 +334,7 @@ function scheduleDue(
   instance.lastScheduledMs = Math.max(from, instance.lastScheduledMs ?? 0);
   // No occurrence left: check again in a day of emulator time (the policy may change).
   instance.nextScheduledMs = Number.isFinite(next) ? next : now + 86_400_000;
+  instance.nextScheduledFromMs = instance.lastScheduledMs;
 }
 
 function nextOf(intervals: string[], from: number): number {

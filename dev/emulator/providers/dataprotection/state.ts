@@ -66,8 +66,9 @@ export interface InstanceRecord {
   configuredAtMs?: number;
   /** Last scheduled backup occurrence already turned into a job (emulator ms). */
   lastScheduledMs?: number;
-  /** Cached next occurrence after `lastScheduledMs` (Infinity-free: absent = not computed or none). */
+  /** Cached next occurrence, valid while `lastScheduledMs` still equals `nextScheduledFromMs`. */
   nextScheduledMs?: number;
+  nextScheduledFromMs?: number;
   createdAt: string;
 }
 
