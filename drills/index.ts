@@ -1,5 +1,6 @@
 import type { Runnable } from "../bench/lib/types.js";
 import { duplicates } from "./duplicates.js";
+import { chaos } from "./chaos.js";
 
 /** Every fault drill, in report order. */
-export const drills: readonly Runnable[] = [duplicates];
+export const drills: readonly Runnable[] = [chaos, duplicates];
