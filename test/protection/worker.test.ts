@@ -448,6 +448,33 @@ describe("protection worker", () => {
     expect((await t.store.get(s.id))?.state).toBe("Protected");
   });
 
+  it("looks a missing policy up and creates it once for concurrent servers", async () => {
+    t.azure.policies.clear();
+    const servers = ["pg-p1", "pg-p2", "pg-p3"].map((name) => t.azure.addServer(aServer({ name })));
+    for (const s of servers) t.azure.grantAll(s.id);
+
+    await Promise.all(servers.map((s) => t.worker.process(event(`e-${s.name}`, s.id))));
+
+    expect(t.azure.count("getPolicy")).toBe(1);
+    expect(t.azure.count("createPolicy")).toBe(1);
+  });
+
+  it("stops with the exact fix when a mapped policy is missing and may not be created", async () => {
+    t = setup({ createMissingPolicies: false });
+    t.azure.policies.clear();
+    const s = t.azure.addServer(aServer({ name: "pg-nopol" }));
+
+    await t.drain(event("e1", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Failed",
+      lastErrorCode: "PolicyNotFound",
+      lastErrorMessage: 'Backup policy "pgflex-weekly" does not exist in Backup vault "bv-weu".',
+      fix: `Create policy "pgflex-weekly" in ${VAULT_ID}, or set PGFLEX_CREATE_MISSING_POLICIES=true.`,
+    });
+    expect(t.azure.writes()).toEqual([]);
+  });
+
   it("leaves a visible Failed row when the last delivery of a message fails", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-poison" }));
     t.azure.grantAll(s.id);

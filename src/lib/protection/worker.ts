@@ -665,31 +665,22 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       return this.requeue(state, { waitingSince: since, ...patch }, delayInMs);
     }
 
+    /** The policy id; looked up (and created when allowed) once per vault and name for concurrent runs. */
     async ensurePolicy(vault: VaultInfo, policyName: string): Promise<string> {
       const key = `${vault.id.toLowerCase()}|${policyName.toLowerCase()}`;
-      const cached = policies.get(key);
-      if (cached) return cached;
-      let policyId = await arm.dataProtection.getPolicy(vault.id, policyName, { abortSignal: this.signal });
-      if (!policyId) {
-        if (!s.createMissingPolicies) {
-          return this.settle("Failed", {
-            lastErrorCode: "PolicyNotFound",
-            lastErrorMessage: `Backup policy "${policyName}" does not exist in Backup vault "${vault.name}".`,
-            fix: `Create policy "${policyName}" in ${vault.id}, or set PGFLEX_CREATE_MISSING_POLICIES=true.`,
-          });
-        }
-        policyId = await arm.dataProtection.createPolicy(
+      const policyId = await policies.getOrLoad(key, async () => {
+        const found = await arm.dataProtection.getPolicy(vault.id, policyName, { abortSignal: this.signal });
+        if (found || !s.createMissingPolicies) return found ?? "";
+        const created = await arm.dataProtection.createPolicy(
           vault.id,
           policyName,
           weeklyPolicyDefinition(s.policyRetention),
-          {
-            abortSignal: this.signal,
-          },
+          { abortSignal: this.signal },
         );
         await audit.append(
           {
             action: "createPolicy",
-            target: policyId,
+            target: created,
             serverId: this.row.resourceId,
             cause: this.cause,
             mode: s.mode,
@@ -698,8 +689,16 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           },
           { abortSignal: this.signal },
         );
+        return created;
+      });
+      if (!policyId) {
+        policies.delete(key);
+        return this.settle("Failed", {
+          lastErrorCode: "PolicyNotFound",
+          lastErrorMessage: `Backup policy "${policyName}" does not exist in Backup vault "${vault.name}".`,
+          fix: `Create policy "${policyName}" in ${vault.id}, or set PGFLEX_CREATE_MISSING_POLICIES=true.`,
+        });
       }
-      policies.set(key, policyId);
       return policyId;
     }
 
