@@ -165,6 +165,26 @@ describe("job poller", () => {
     expect(azure.calls.get).toBe(0);
   });
 
+  it("reaches back no further than the history retention on a vault's first listing", async () => {
+    const { azure, deps, history } = setup();
+    azure.add(
+      aJob({
+        server: "pg-one",
+        status: "Completed",
+        startTime: "2026-01-01T00:00:00Z",
+        endTime: "2026-01-01T00:10:00Z",
+      }),
+    );
+    const recent = azure.add(aJob({ server: "pg-one", startTime: "2026-11-20T00:00:00Z" })).name;
+    const poller = createJobPoller({
+      ...deps,
+      now: () => new Date("2026-11-25T00:00:00Z"),
+      maxLookBackInMs: 90 * 86_400_000,
+    });
+    await poller.pollOnce();
+    expect((await history()).map((r) => r.jobId)).toEqual([recent]);
+  });
+
   it("keeps one row per job whether the job id is a bare GUID or a full id", async () => {
     const { azure, poller, storage, history } = setup();
     const job = azure.add(aJob({ server: "pg-one" }));

@@ -65,6 +65,7 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
     cursors,
     logger,
     onFinished: createJobOutcomeHandler({ servers, alerter, logger }),
+    maxLookBackInMs: config.historyRetentionDays * 86_400_000,
     knownVaults: async (options) => {
       const vaults = new Set<string>(Object.values(config.vaultMap));
       for await (const s of servers.list({ state: "Protected", ...options }))

@@ -23,6 +23,11 @@ export interface JobPollerDeps {
   logger?: Logger;
   /** Jobs that started this long before a vault's cursor are still examined (late listings). Default 15 min. */
   overlapInMs?: number;
+  /**
+   * How far back a vault's first listing reaches (no cursor yet): jobs older than the history retention
+   * would only be purged again. Default: no limit.
+   */
+  maxLookBackInMs?: number;
   /** Vaults and partitions worked on at once. Default 8. */
   concurrency?: number;
 }
@@ -141,7 +146,9 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
 
     // List only what can matter: jobs since the cursor (less the overlap) and since the oldest followed job.
     const oldestFollowed = Math.min(...[...followed.values()].map((a) => new Date(a.startTime).getTime()));
-    const since = Math.min(threshold, oldestFollowed);
+    const lookBackLimit =
+      deps.maxLookBackInMs === undefined ? Number.NEGATIVE_INFINITY : now().getTime() - deps.maxLookBackInMs;
+    const since = Math.max(Math.min(threshold, oldestFollowed), lookBackLimit);
     const listOptions = Number.isFinite(since) ? { ...options, startedSince: new Date(since) } : options;
     for await (const job of deps.gateway.listJobs(vaultId, listOptions)) {
       result.listed++;
