@@ -1,3 +1,4 @@
+import { mapLimit } from "../src/lib/azure/inventory.js";
 import { appView, sleep, statesOf, until } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
 import { startWorld } from "./lib/world.js";
@@ -54,7 +55,7 @@ export async function runBurst({ servers, timeScale }: BurstOptions, log: (line:
         const done = (states.get("Protected") ?? 0) - 1;
         if (done >= last + Math.max(1, Math.floor(servers / 10))) {
           last = done;
-          log(`${done}/${servers} protected`);
+          log(`${done}/${servers} protected (${[...states].map(([k, v]) => `${k} ${v}`).join(", ")})`);
         }
         const settledCount =
           [...states]

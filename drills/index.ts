@@ -1,6 +1,7 @@
 import type { Runnable } from "../bench/lib/types.js";
 import { duplicates } from "./duplicates.js";
 import { chaos } from "./chaos.js";
+import { races } from "./races.js";
 
 /** Every fault drill, in report order. */
-export const drills: readonly Runnable[] = [chaos, duplicates];
+export const drills: readonly Runnable[] = [chaos, duplicates, races];
