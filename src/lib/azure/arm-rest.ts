@@ -27,6 +27,8 @@ export interface ArmRestClientOptions {
   httpClient?: HttpClient;
   /** E.g. `{ ca }` to trust the local emulator's certificate. */
   tlsOptions?: ClientOptions["tlsOptions"];
+  /** Each request (not each LRO) is abandoned after this long. Default 60000. */
+  requestTimeoutInMs?: number;
   /** Only for loopback test servers. */
   allowInsecureConnection?: boolean;
   userAgentPrefix?: string;
@@ -120,6 +122,7 @@ export function createArmRestClient(
     const resource = client.pathUnchecked(path);
     const params = {
       abortSignal: opts.abortSignal,
+      timeout: options.requestTimeoutInMs ?? 60_000,
       queryParameters,
       ...(opts.body === undefined ? {} : { body: opts.body, contentType: "application/json" }),
       allowInsecureConnection: options.allowInsecureConnection,
