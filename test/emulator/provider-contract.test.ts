@@ -93,6 +93,13 @@ describe("the provider contract", () => {
     expect(pending.status).toBe(202);
     const counters = await emulator.control.getCounters();
     expect(counters.operations.Widgets_Create_OperationStatus?.count).toBe(1);
+    await emulator.control.completeOperations();
+    const done = await raw(emulator, "GET", `${location.pathname}${location.search}`);
+    expect(done.status).toBe(200);
+    expect(done.body).toEqual({ name: "W1", state: "Ready" });
+    expect(String(done.headers["azure-asyncoperation"])).toContain(
+      "/providers/Contoso.Widgets/operationStatus/",
+    );
   });
 
   it("pages a provider's list with nextLink", async () => {

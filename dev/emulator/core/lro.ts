@@ -155,7 +155,13 @@ export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
         const error = record.error ?? { code: "OperationFailed", message: "The operation failed." };
         return armError(record.failureStatusCode ?? 400, error.code, error.message);
       }
-      return record.result === undefined ? { status: 204 } : { status: 200, body: record.result };
+      // As recorded: a finished operation's result also points at its status monitor.
+      const monitor = {
+        "Azure-AsyncOperation": `${deps.baseUrl()}${record.statusPath}?api-version=${encodeURIComponent(record.apiVersion)}`,
+      };
+      return record.result === undefined
+        ? { status: 204, headers: monitor }
+        : { status: 200, headers: monitor, body: record.result };
     },
     async completeAll() {
       const due = [...pending.values()];
