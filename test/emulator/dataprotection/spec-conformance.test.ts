@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLE_LTR_BACKUP, ROLE_READER } from "../../../dev/emulator/providers/dataprotection/state.js";
 import { armCall } from "./http.js";
 import type { RawResponse } from "./http.js";
-import { aPgFlexPolicy, startWorld } from "./helpers.js";
+import { aPgFlexPolicy, anInstanceFor, serverIdOf, startWorld, vaultId } from "./helpers.js";
 import type { DpWorld } from "./helpers.js";
 import { loadDataProtectionSpec } from "./spec.js";
 import type { SpecValidator } from "./spec.js";
@@ -224,6 +224,27 @@ describe.skipIf(!haveShared)(
       );
       expect((await checked("BackupPolicies_Delete", "DELETE", policyPath)).status).toBe(200);
 
+      expect(problems).toEqual([]);
+    });
+
+    it("answers rejected bodies with CloudError bodies", async () => {
+      const path = `${vaultId}/backupInstances/rejected`;
+      const noObjectType = anInstanceFor(serverIdOf("pg-rejected"));
+      delete (noObjectType.properties as { objectType?: string }).objectType;
+      const r1 = await checked("BackupInstances_CreateOrUpdate", "PUT", path, noObjectType);
+      const r2 = await checked(
+        "BackupInstances_CreateOrUpdate",
+        "PUT",
+        path,
+        anInstanceFor(serverIdOf("pg-rejected"), `${vaultId}/backupPolicies/missing`),
+      );
+      const r3 = await checked("BackupInstances_Get", "GET", `${vaultId}/backupInstances/missing`);
+      expect([r1.status, r2.status, r3.status]).toEqual([400, 400, 404]);
+      expect([r1, r2, r3].map((r) => (r.body as { error: { code: string } }).error.code)).toEqual([
+        "UserErrorInvalidRequestParameter",
+        "UserErrorPolicyNotFound",
+        "ResourceNotFound",
+      ]);
       expect(problems).toEqual([]);
     });
 
