@@ -6,6 +6,7 @@ import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from ".
 import { REPO_ROOT, startLocalHost, readLocalSettings, type LocalHost } from "../host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
 import { startDevAuth, type DevAuth } from "./devAuth.js";
+import { demoJobHistory, seedJobHistory } from "./history.js";
 import { DEMO_POLICY_MAP, DEMO_MARKER_TAG, loadEstate, vaultMapSetting, type Estate } from "./estate.js";
 import { assertPortFree } from "./ports.js";
 
@@ -24,6 +25,8 @@ export interface StartStackOptions {
   pollSchedule?: string;
   /** Where host and app logs go (default .local/npm-start.log); `console` prints them. */
   logFile?: string | "console";
+  /** Seed seven days of demo job history (default true with the emulator). */
+  history?: boolean;
   /** Extra app settings (win over everything else). */
   env?: Record<string, string>;
 }
@@ -131,6 +134,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     stops.push(() => host.stop());
 
     if (emulator && estate) {
+      if (options.history !== false) await seedJobHistory(azurite.connectionString, demoJobHistory(estate));
       const endpointUrl = `${host.url}/runtime/webhooks/EventGrid?functionName=onResourceEvent&code=${encodeURIComponent(host.eventGridKey)}`;
       for (const subscriptionId of estate.subscriptionIds) {
         await emulator.control.addEventSubscriber({

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -35,10 +36,11 @@ async function loadAssets(): Promise<Assets> {
   const dir = assetDirectory();
   const require = createRequire(import.meta.url);
   const [template, style, script, chart] = await Promise.all([
-    readFile(`${dir}/index.html`, "utf8"),
-    readFile(`${dir}/style.css`, "utf8"),
-    readFile(`${dir}/app.js`, "utf8"),
-    readFile(require.resolve("chart.js/dist/chart.umd.js"), "utf8"),
+    readFile(join(dir, "index.html"), "utf8"),
+    readFile(join(dir, "style.css"), "utf8"),
+    readFile(join(dir, "app.js"), "utf8"),
+    // The package's exports map hides dist/chart.umd.js; it sits beside the CommonJS entry point.
+    readFile(join(dirname(require.resolve("chart.js")), "chart.umd.js"), "utf8"),
   ]);
   return { template, style, script, chart };
 }
@@ -55,9 +57,9 @@ export async function renderDashboard(nonce: string): Promise<DashboardPage> {
   // Replacement functions: `$` sequences in the inlined code must stay literal.
   const body = template
     .replaceAll("{{NONCE}}", () => nonce)
-    .replace("{{STYLE}}", () => inline(style))
-    .replace("{{CHART}}", () => inline(chart))
-    .replace("{{SCRIPT}}", () => inline(script));
+    .replace("/* @inline style.css */", () => inline(style))
+    .replace("/* @inline chart.js */", () => inline(chart))
+    .replace("/* @inline app.js */", () => inline(script));
   return {
     body,
     headers: {

@@ -1,0 +1,190 @@
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT, spawnStart, type StartedProcess } from "../start/spawnStart.js";
+
+/**
+ * The product as a user meets it: `npm start` in a child process tells the story and prints the dashboard
+ * URL; the dashboard, loaded in headless Chromium, shows what the API says and runs "Back up now";
+ * Ctrl-C stops everything. The browser part needs Debian's chromium (.ci/run installs it).
+ */
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+
+if (!hasChromium)
+  console.warn(`Browser tests skipped: ${CHROMIUM} is absent (apt-get install chromium; .ci/run does).`);
+
+/**
+ * Debian's chromium, headless, with a fresh profile (Playwright passes it as --user-data-dir): no browser
+ * download, no background traffic.
+ */
+async function launch() {
+  const { chromium } = await import("playwright-core");
+  const profile = await mkdtemp(join(tmpdir(), "pgflex-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1600 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return { browser, profile };
+}
+
+let start: StartedProcess;
+let operatorUrl = "";
+let readerUrl = "";
+
+function apiCall(dashboardUrl: string) {
+  const url = new URL(dashboardUrl);
+  const code = url.searchParams.get("code") ?? "";
+  const token = new URLSearchParams(url.hash.slice(1)).get("token") ?? "";
+  return async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(new URL(`/api/${path}`, url.origin), {
+      method: init.method ?? "GET",
+      headers: {
+        "x-functions-key": code,
+        authorization: `Bearer ${token}`,
+        ...(init.body ? { "content-type": "application/json" } : {}),
+      },
+      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+}
+
+describe("npm start", () => {
+  beforeAll(async () => {
+    start = spawnStart(["--port", "0", "--emulator-port", "0"]);
+    await start.waitFor(/^dashboard at http:\/\/127\.0\.0\.1:\d+\/api\/dashboard/m, 150_000);
+    operatorUrl = (/^Dashboard \(operator\): (\S+)$/m.exec(start.output()) ?? [])[1] ?? "";
+    readerUrl = (/^Dashboard \(reader\): +(\S+)$/m.exec(start.output()) ?? [])[1] ?? "";
+  }, 160_000);
+
+  afterAll(async () => {
+    if (start && start.child.exitCode === null) {
+      start.child.kill("SIGKILL");
+      await start.exited;
+    }
+  });
+
+  it("tells the whole story and prints the dashboard URL", () => {
+    const out = start.output();
+    expect(out).toMatch(/^✔ Sweep \S+: 15 servers, [\d.]+% compliant, \d+ protections started$/m);
+    expect(out).toMatch(
+      /^✔ Servers: .*Protected.*MissingPermissions.*$|^✔ Servers: .*MissingPermissions.*Protected.*$/m,
+    );
+    expect(out).toContain("✔ shipping-db is Protected with policy pgflex-weekly in bv-pgflex-eastus");
+    expect(out).toContain("✔ Backup of orders-db: Completed");
+    expect(out).toContain(
+      '  Fix: az role assignment create --assignee-object-id 0e1d5c3a-7b2f-4c61-9a8e-3f4b5c6d7e02 --assignee-principal-type ServicePrincipal --role "PostgreSQL Flexible Server Long Term Retention Backup Role"',
+    );
+    expect(out).toMatch(/^Story complete in \d+ s\.$/m);
+    expect(operatorUrl).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/api\/dashboard\?code=[^#]+#token=[\w-]+\.[\w-]+\.[\w-]+$/,
+    );
+    expect(readerUrl).toMatch(/#token=/);
+  });
+
+  it("lets a reader read but not start a backup", async () => {
+    const reader = apiCall(readerUrl);
+    const servers = await reader("servers");
+    expect(servers.status).toBe(200);
+    const one = (
+      servers.body.value as Array<{ subscriptionId: string; resourceGroup: string; name: string }>
+    ).find((s) => s.name === "orders-db");
+    const res = await reader(`servers/${one?.subscriptionId}/${one?.resourceGroup}/orders-db/backups`, {
+      method: "POST",
+      body: {},
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it.skipIf(!hasChromium)(
+    "shows the API's numbers in a real browser and runs Back up now to Completed",
+    async () => {
+      const { browser, profile } = await launch();
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(e.message));
+        page.on("console", (m) => {
+          if (m.type() === "error") errors.push(m.text());
+        });
+        await page.goto(operatorUrl);
+        await page.waitForSelector("body[data-loaded=true]", { timeout: 30_000 });
+        expect(page.url()).not.toContain("token="); // the fragment is dropped from history at once
+
+        const api = apiCall(operatorUrl);
+        const latest = await api("sweeps/latest");
+        expect(await page.textContent("#compliance-percent")).toBe(
+          `${latest.body.compliancePercent as number}%`,
+        );
+        const servers = (await api("servers")).body.value as Array<{ name: string; state: string }>;
+        const rows = await page.$$eval("#servers-body tr", (trs) =>
+          trs.map((tr) => ({ name: tr.getAttribute("data-server"), state: tr.getAttribute("data-state") })),
+        );
+        expect(rows).toEqual(
+          servers.map((s) => ({ name: s.name, state: s.state })).sort((a, b) => a.name.localeCompare(b.name)),
+        );
+        expect(await page.textContent("#kpi-protected")).toBe(
+          String(servers.filter((s) => s.state === "Protected").length),
+        );
+        expect(await page.getAttribute('#servers-body tr[data-server="analytics-db"]', "class")).toBe(
+          "problem",
+        );
+        expect(await page.textContent('#servers-body tr[data-server="analytics-db"] .fix code')).toContain(
+          "az role assignment create --assignee-object-id 0e1d5c3a-7b2f-4c61-9a8e-3f4b5c6d7e02",
+        );
+        expect(await page.getAttribute('#servers-body tr[data-server="catalog-db"]', "class")).toBe("failed");
+
+        await page.click('button[data-backup="customers-db"]');
+        await page.waitForSelector("#activity li[data-job] .status.Completed", { timeout: 60_000 });
+        expect(await page.textContent("#activity li[data-job]")).toMatch(
+          /^Backup of customers-db \(job [0-9a-f]{8}\): Completed$/,
+        );
+        await mkdir(join(REPO_ROOT, "test-results"), { recursive: true });
+        await page.screenshot({ path: join(REPO_ROOT, "test-results", "dashboard.png"), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+        await rm(profile, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(!hasChromium)(
+    "shows no Back up now button to a reader",
+    async () => {
+      const { browser, profile } = await launch();
+      try {
+        const page = await browser.newPage();
+        await page.goto(readerUrl);
+        await page.waitForSelector("body[data-loaded=true]", { timeout: 30_000 });
+        expect(await page.$$("button[data-backup]")).toEqual([]);
+        expect(await page.textContent("#who")).toBe("local-reader (Backup.Reader)");
+      } finally {
+        await browser.close();
+        await rm(profile, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+
+  it("stops everything cleanly on Ctrl-C", async () => {
+    start.child.kill("SIGINT");
+    expect(await start.exited).toBe(0);
+    expect(start.output()).toMatch(/SIGINT: stopping the host, the emulator and Azurite…\nStopped\.\n$/);
+  }, 30_000);
+});
