@@ -13,5 +13,12 @@ export async function apiGetSweep(request: HttpRequest): Promise<HttpResponseIni
   return (await getComplianceApp()).api.get(request);
 }
 
+/** GET /api/sweeps/{id}/rows?class=&top=&continuationToken=: per-server rows of a sweep (Backup.Reader). */
+export async function apiListSweepRows(request: HttpRequest): Promise<HttpResponseInit> {
+  const { getComplianceApp } = await import("../lib/compliance/app.js");
+  return (await getComplianceApp()).api.listRows(request);
+}
+
 declareHttp("apiStartSweep", { methods: ["POST"], route: "sweeps", handler: apiStartSweep });
 declareHttp("apiGetSweep", { methods: ["GET"], route: "sweeps/{id}", handler: apiGetSweep });
+declareHttp("apiListSweepRows", { methods: ["GET"], route: "sweeps/{id}/rows", handler: apiListSweepRows });

@@ -132,6 +132,42 @@ describe("/api/sweeps", () => {
     expect(latest.jsonBody).toEqual(byId.jsonBody);
   });
 
+  it("pages a sweep's rows, filtered by class", async () => {
+    const t = await anApi();
+    await t.sweeper.startSweep();
+    await t.sweeper.processScope(t.queue[0]!);
+    const token = await t.reader();
+    const all = await t.api.listRows(
+      aRequest({ url: `${SWEEPS}/${ID}/rows?top=1`, params: { id: ID }, token }),
+    );
+    expect(all.status).toBe(200);
+    expect(all.jsonBody).toEqual({
+      value: [
+        expect.objectContaining({
+          serverId: aServer().id,
+          class: "TaggedUnprotected",
+          reason: "pg-one asks for policy pgflex-weekly (backup=weekly) but has no backup instance.",
+          remediation: "enqueued",
+        }),
+      ],
+    });
+    const none = await t.api.listRows(
+      aRequest({ url: `${SWEEPS}/${ID}/rows?class=protected`, params: { id: ID }, token }),
+    );
+    expect(none.jsonBody).toEqual({ value: [] });
+    const bad = await t.api.listRows(
+      aRequest({ url: `${SWEEPS}/${ID}/rows?class=Fine`, params: { id: ID }, token }),
+    );
+    expect(bad.jsonBody).toEqual({
+      error: {
+        code: "InvalidQueryParameter",
+        message:
+          'Query parameter "class": must be one of Protected, ProtectedStale, TaggedUnprotected, ProtectionFailed, WrongPolicy, ProtectedUntagged, OptedOut, ProtectedElsewhere, Deleted, Untagged, Unclassified.',
+        target: "class",
+      },
+    });
+  });
+
   it("answers 400 for a malformed id and 404 for an unknown one", async () => {
     const t = await anApi();
     const bad = await t.api.get(

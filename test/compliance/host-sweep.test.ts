@@ -86,6 +86,26 @@ describe("sweeps through the local host", () => {
       remediation: { enqueued: 0, wouldEnqueue: 2, failed: 0 },
     });
     expect((await call("sweeps/latest", { token: reader })).body.id).toBe(id);
+
+    const first = await call(`sweeps/${id}/rows?top=6`, { token: reader });
+    expect(first.body.value).toHaveLength(6);
+    const rest = await call(
+      `sweeps/${id}/rows?top=6&continuationToken=${encodeURIComponent(String(first.body.continuationToken))}`,
+      {
+        token: reader,
+      },
+    );
+    expect(rest.body.value).toHaveLength(5);
+    expect(rest.body.continuationToken).toBeUndefined();
+    const wrong = await call(`sweeps/${id}/rows?class=WrongPolicy`, { token: reader });
+    expect(wrong.body.value).toEqual([
+      expect.objectContaining({
+        class: "WrongPolicy",
+        expectedPolicyName: "pgflex-gold",
+        policyName: "pgflex-weekly",
+        remediation: "wouldEnqueue",
+      }),
+    ]);
   });
 
   it("starts a sweep from the timer", async () => {

@@ -3,7 +3,9 @@ import { Roles } from "../auth/roles.js";
 import { readJsonBody } from "../http/body.js";
 import { ApiError, jsonResponse } from "../http/errors.js";
 import { handleApi, type HandleApiOptions } from "../http/handler.js";
+import { parseQuery, queryParameters } from "../http/query.js";
 import type { ApiRequest, ApiResponse } from "../http/types.js";
+import { ComplianceClasses } from "./types.js";
 import type { SweepSummary } from "../store/sweeps.js";
 import { sweepStartFromId } from "../store/sweeps.js";
 import type { Sweeper } from "./sweeper.js";
@@ -14,6 +16,8 @@ export interface SweepsApi {
   start(request: ApiRequest): Promise<ApiResponse>;
   /** GET /api/sweeps/{id} or /api/sweeps/latest → 200 summary, 404 when unknown. */
   get(request: ApiRequest): Promise<ApiResponse>;
+  /** GET /api/sweeps/{id}/rows?class=&top=&continuationToken= → one page of per-server rows. */
+  listRows(request: ApiRequest): Promise<ApiResponse>;
 }
 
 export type SweepsApiOptions = Omit<HandleApiOptions, "role">;
@@ -26,7 +30,7 @@ export function sweepView(s: SweepSummary): Record<string, unknown> {
 }
 
 export function createSweepsApi(
-  deps: { sweeper: Pick<Sweeper, "startSweep" | "getSweep" | "latestSweep"> },
+  deps: { sweeper: Pick<Sweeper, "startSweep" | "getSweep" | "latestSweep" | "listRows"> },
   options: SweepsApiOptions = {},
 ): SweepsApi {
   return {
@@ -64,6 +68,45 @@ export function createSweepsApi(
         const summary = await deps.sweeper.getSweep(id);
         if (!summary) throw new ApiError(404, "NotFound", `Sweep ${id} does not exist.`, { target: "id" });
         return jsonResponse(200, sweepView(summary), requestId);
+      }),
+    listRows: (request) =>
+      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+        const id = request.params["id"] ?? "";
+        if (!sweepStartFromId(id)) {
+          throw new ApiError(
+            400,
+            "InvalidSweepId",
+            `"${id}" is not a sweep id (e.g. 20261125T030000Z-1a2b3c4d).`,
+            {
+              target: "id",
+            },
+          );
+        }
+        const q = parseQuery(request, {
+          class: queryParameters.oneOf(ComplianceClasses),
+          top: queryParameters.integer(1, 1000),
+          continuationToken: queryParameters.string(
+            /^[A-Za-z0-9+/=_.,:-]+$/,
+            "a token from a previous page",
+            2048,
+          ),
+        });
+        if (!(await deps.sweeper.getSweep(id))) {
+          throw new ApiError(404, "NotFound", `Sweep ${id} does not exist.`, { target: "id" });
+        }
+        const page = await deps.sweeper.listRows(id, {
+          ...(q.class ? { class: q.class } : {}),
+          ...(q.top ? { top: q.top } : {}),
+          ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
+        });
+        return jsonResponse(
+          200,
+          {
+            value: page.rows,
+            ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
+          },
+          requestId,
+        );
       }),
   };
 }

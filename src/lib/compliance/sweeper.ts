@@ -10,7 +10,13 @@ import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer } from "./classify.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
-import type { ClassificationRules, InventoryInstance, SweepFailure, SweepRow } from "./types.js";
+import type {
+  ClassificationRules,
+  ComplianceClass,
+  InventoryInstance,
+  SweepFailure,
+  SweepRow,
+} from "./types.js";
 import { RemediatedClasses } from "./types.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
@@ -127,6 +133,16 @@ export interface Sweeper {
   /** Poison handler: a unit the queue gave up on makes its sweep Incomplete (never complete). */
   abandonScope(message: SweepScopeMessage, reason: string): Promise<void>;
   getSweep(id: string, options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+  /** One page of a sweep's rows, optionally of one class. */
+  listRows(
+    sweepId: string,
+    options?: {
+      class?: ComplianceClass;
+      top?: number;
+      continuationToken?: string;
+      abortSignal?: AbortSignal;
+    },
+  ): Promise<{ rows: SweepRow[]; continuationToken?: string }>;
   /** Newest sweep (any status). */
   latestSweep(options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
 }
@@ -468,6 +484,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       const s = await deps.store.getSweep(id, options);
       return s && presentSweep(s, now());
     },
+    listRows: (sweepId, options = {}) => deps.store.listRowsPage(sweepId, options),
     async latestSweep(options = {}) {
       const [s] = await deps.store.listSweeps({ top: 1, ...options });
       return s && presentSweep(s, now());

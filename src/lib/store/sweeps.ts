@@ -91,6 +91,14 @@ export interface ListRowsOptions extends SweepStoreOptions {
   select?: Array<keyof SweepRow>;
 }
 
+export interface ListRowsPageOptions extends SweepStoreOptions {
+  /** Only rows of this class. */
+  class?: ComplianceClass;
+  /** Page size, at most 1,000 (default 100). */
+  top?: number;
+  continuationToken?: string;
+}
+
 export interface SweepStore {
   createSweep(summary: SweepSummary, options?: SweepStoreOptions): Promise<SweepSummary>;
   /** Replaces the summary guarded by its etag; ConflictError when someone else wrote it first. */
@@ -101,6 +109,11 @@ export interface SweepStore {
   /** Upserts rows in batches of ≤100 per transaction; returns the number of Table requests made. */
   writeRows(sweepId: string, rows: readonly SweepRow[], options?: SweepStoreOptions): Promise<number>;
   listRows(sweepId: string, options?: ListRowsOptions): AsyncIterableIterator<SweepRow>;
+  /** One page of rows (API paging): `continuationToken` from the previous page. */
+  listRowsPage(
+    sweepId: string,
+    options?: ListRowsPageOptions,
+  ): Promise<{ rows: SweepRow[]; continuationToken?: string }>;
   putScopeResult(sweepId: string, result: ScopeResult, options?: SweepStoreOptions): Promise<void>;
   listScopeResults(sweepId: string, options?: SweepStoreOptions): Promise<ScopeResult[]>;
   /** Table requests made so far (for the "10,000 rows in ≤120 requests" budget). */
@@ -348,6 +361,28 @@ export function createSweepStore(
         for (const e of page) yield fromRowEntity(e);
       }
     },
+    async listRowsPage(sweepId, options = {}) {
+      await ensure(rowsClient);
+      const filters = [`PartitionKey eq ${quote(sweepId)}`];
+      if (options.class) filters.push(`class eq ${quote(options.class)}`);
+      const pages = rowsClient
+        .listEntities<Record<string, unknown>>({
+          queryOptions: { filter: filters.join(" and ") },
+          abortSignal: options.abortSignal,
+        })
+        .byPage({
+          maxPageSize: Math.min(1000, options.top ?? 100),
+          ...(options.continuationToken ? { continuationToken: options.continuationToken } : {}),
+        });
+      for await (const page of pages) {
+        requests++;
+        return {
+          rows: page.map(fromRowEntity),
+          ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
+        };
+      }
+      return { rows: [] };
+    },
     async putScopeResult(sweepId, result, options = {}) {
       await ensure(summaries);
       requests++;
@@ -442,6 +477,19 @@ export function createInMemorySweepStore(): SweepStore & {
         if (options.subscriptionId && r.subscriptionId !== options.subscriptionId.toLowerCase()) continue;
         yield structuredClone(r);
       }
+    },
+    async listRowsPage(sweepId, options = {}) {
+      requests++;
+      const all = [...(rows.get(sweepId)?.entries() ?? [])]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, r]) => r)
+        .filter((r) => !options.class || r.class === options.class);
+      const start = options.continuationToken ? Number(options.continuationToken) : 0;
+      const top = Math.min(1000, options.top ?? 100);
+      const page = all.slice(start, start + top).map((r) => structuredClone(r));
+      return start + top < all.length
+        ? { rows: page, continuationToken: String(start + top) }
+        : { rows: page };
     },
     async putScopeResult(sweepId, result) {
       requests++;
