@@ -123,6 +123,27 @@ describe("subscriptions, resource groups and the Tags API", () => {
     expect((response.body as { error: { code: string } }).error.code).toBe("ResourceNotFound");
   });
 
+  it("answers SubscriptionNotFound for unseeded subscriptions when told to know only seeded ones", async () => {
+    const strict = await startCoreEmulator({
+      knownSubscriptionsOnly: true,
+      seed: { subscriptions: [{ subscriptionId: SUB_A }] },
+    });
+    try {
+      const known = await raw(strict, "GET", `/subscriptions/${SUB_A}/resourcegroups?api-version=2021-04-01`);
+      expect(known.status).toBe(200);
+      const unknown = await raw(
+        strict,
+        "GET",
+        `/subscriptions/${SUB_B}/resourcegroups?api-version=2021-04-01`,
+      );
+      expect(unknown.body).toEqual({
+        error: { code: "SubscriptionNotFound", message: `The subscription '${SUB_B}' could not be found.` },
+      });
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it("keeps tags of other resources in the shared tag map", async () => {
     const vault = `/subscriptions/${SUB_A}/resourceGroups/rg-explicit/providers/Microsoft.DataProtection/backupVaults/vault-1`;
     await raw(emulator, "PUT", `${vault}${TAGS}`, {
