@@ -308,7 +308,7 @@ export interface ArmEvent {
   resourceGroupName?: string;
   /** e.g. `Microsoft.DBforPostgreSQL/flexibleServers/write`. */
   operationName: string;
-  /** HTTP status answered (`"Succeeded"` status field in data). */
+  /** `data.status` of the event (default `"Succeeded"`). */
   status?: string;
   /** Extra `data` fields (override defaults). */
   data?: Record<string, unknown>;
