@@ -2,6 +2,7 @@ import type { Runnable } from "../bench/lib/types.js";
 import { duplicates } from "./duplicates.js";
 import { chaos } from "./chaos.js";
 import { races } from "./races.js";
+import { storageOutage } from "./storageOutage.js";
 
 /** Every fault drill, in report order. */
-export const drills: readonly Runnable[] = [chaos, duplicates, races];
+export const drills: readonly Runnable[] = [chaos, storageOutage, duplicates, races];

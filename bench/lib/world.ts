@@ -44,6 +44,8 @@ export interface WorldOptions {
   subscribeEvents?: boolean;
   eventSubscriber?: { duplicateRate?: number; reorderWindowInMs?: number };
   logger?: Logger;
+  /** Storage to use instead of a fresh in-memory Azurite (the caller stops it), e.g. behind a proxy. */
+  storage?: AzuriteHandle;
 }
 
 export interface World {
@@ -103,8 +105,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         });
       }
     }
-    const azurite = await startAzurite();
-    stops.push(() => azurite.stop());
+    const azurite = options.storage ?? (await startAzurite());
+    if (!options.storage) stops.push(() => azurite.stop());
     const tokens = await startTokenIssuer();
     stops.push(() => tokens.stop());
     const env: Record<string, string> = {
