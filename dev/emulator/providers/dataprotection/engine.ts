@@ -240,6 +240,7 @@ export function createJob(
     datasourceId,
     datasourceLocation: String(ds.resourceLocation ?? vault?.location ?? ""),
     datasourceName: String(ds.resourceName ?? datasourceId.split("/").pop() ?? ""),
+    datasourceType: String(ds.datasourceType ?? PG_FLEX),
     sourceResourceGroup: m?.[1] ?? "",
     sourceSubscriptionId: /\/subscriptions\/([^/]+)/i.exec(datasourceId)?.[1] ?? "",
     policyId,

@@ -119,7 +119,7 @@ export function jobResource(context: ProviderContext, job: JobRecord): Record<st
       dataSourceLocation: job.datasourceLocation,
       startTime: iso(job.startMs),
       endTime: done ? iso(job.endMs) : null,
-      dataSourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+      dataSourceType: job.datasourceType ?? "Microsoft.DBforPostgreSQL/flexibleServers",
       operationCategory: "Backup",
       operation: job.operation,
       status: job.status,

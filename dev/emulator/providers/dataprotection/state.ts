@@ -89,6 +89,8 @@ export interface JobRecord {
   datasourceId: string;
   datasourceLocation: string;
   datasourceName: string;
+  /** Default PG Flexible (older seeds omit it). */
+  datasourceType?: string;
   sourceResourceGroup: string;
   sourceSubscriptionId: string;
   policyId: string;

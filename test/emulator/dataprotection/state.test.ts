@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import {
+  durationInMs,
+  isoDuration,
+  nextOccurrence,
+} from "../../../dev/emulator/providers/dataprotection/state.js";
+import { filterJobs } from "../../../dev/emulator/providers/dataprotection/filter.js";
+import type { JobRecord } from "../../../dev/emulator/providers/dataprotection/state.js";
+
+const week = 7 * 86_400_000;
+const start = Date.parse("2024-01-07T02:00:00Z");
+
+describe("schedule arithmetic", () => {
+  it("finds the next weekly occurrence strictly after a time", () => {
+    expect(nextOccurrence("R/2024-01-07T02:00:00+00:00/P1W", start - 1)).toBe(start);
+    expect(nextOccurrence("R/2024-01-07T02:00:00+00:00/P1W", start)).toBe(start + week);
+    expect(nextOccurrence("R/2024-01-07T02:00:00+00:00/P1W", start + 3 * week + 5)).toBe(start + 4 * week);
+  });
+
+  it("stops after the repetition count and rejects what is not an interval", () => {
+    expect(nextOccurrence("R2/2024-01-07T02:00:00+00:00/P1W", start + week)).toBe(start + 2 * week);
+    expect(nextOccurrence("R2/2024-01-07T02:00:00+00:00/P1W", start + 2 * week)).toBeUndefined();
+    expect(nextOccurrence("2024-01-07T02:00:00Z/P1W", 0)).toBeUndefined();
+    expect(nextOccurrence("R/2024-01-07T02:00:00Z/PT", 0)).toBeUndefined();
+  });
+
+  it("reads ISO durations and writes job durations like the service", () => {
+    expect(durationInMs("P12W")).toBe(12 * week);
+    expect(durationInMs("PT1H30M")).toBe(5_400_000);
+    expect(durationInMs("12 weeks")).toBeUndefined();
+    expect(isoDuration(735_822)).toBe("PT12M15.822S");
+    expect(isoDuration(0)).toBe("PT0S");
+  });
+});
+
+describe("job $filter", () => {
+  const job = (name: string, startMs: number, status: JobRecord["status"]): JobRecord =>
+    ({ name, startMs, status, operation: "Backup", isUserTriggered: true }) as JobRecord;
+  const jobs = [
+    job("a", start, "Completed"),
+    job("b", start + 1000, "InProgress"),
+    job("c", start + 2000, "Failed"),
+  ];
+
+  it("keeps jobs started at or after a time, optionally of one status", () => {
+    expect(
+      (filterJobs(jobs, "startTime ge '2024-01-07T02:00:01Z'") as JobRecord[]).map((j) => j.name),
+    ).toEqual(["b", "c"]);
+    expect(
+      (filterJobs(jobs, "startTime gt '2024-01-07T02:00:00Z' and status eq 'failed'") as JobRecord[]).map(
+        (j) => j.name,
+      ),
+    ).toEqual(["c"]);
+    expect((filterJobs(jobs, undefined) as JobRecord[]).length).toBe(3);
+  });
+});
