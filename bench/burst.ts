@@ -41,12 +41,10 @@ export async function runBurst({ servers, timeScale }: BurstOptions, log: (line:
     await control.resetCounters();
     await control.clearRequests();
     const started = performance.now();
-    for (let i = 0; i < servers; i++) {
-      await world.addServer(`pg-burst-${String(i).padStart(4, "0")}`, {
-        tags: { backup: "weekly" },
-        publishEvent: true,
-      });
-    }
+    const names = Array.from({ length: servers }, (_, i) => `pg-burst-${String(i).padStart(4, "0")}`);
+    await mapLimit(names, 16, async (name) => {
+      await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
+    });
     log(`created ${servers} tagged servers in ${round((performance.now() - started) / 1000, 1)} s`);
     let last = 0;
     await until(
