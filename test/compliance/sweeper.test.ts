@@ -323,7 +323,9 @@ describe("sweeper", () => {
     expect((await s.sweeper.getSweep(started.id))?.status).toBe("Running");
     // A redelivered message does not redo the unit.
     await s.sweeper.processScope(s.queue[0]!);
-    expect(s.inventory.scopes.map((x) => x.subscriptionIds)).toEqual([[SUB_A]]);
+    expect(s.inventory.scopes.map((x) => [x.subscriptionIds, x.datasourceSubscriptionId])).toEqual([
+      [[SUB_A], SUB_A],
+    ]);
     await s.sweeper.processScope(s.queue[1]!);
     const done = await s.sweeper.getSweep(started.id);
     expect(done).toMatchObject({ status: "Partial", total: 12, scopeUnits: [SUB_A, SUB_B] });

@@ -23,6 +23,11 @@ export interface InventoryScope {
   vaultSubscriptionIds: readonly string[];
   /** Vaults that must be read even if discovery misses them (vault map), lower-case ids. */
   vaultIds?: readonly string[];
+  /**
+   * Only backup instances of servers in this subscription are needed (a fanned-out unit). Resource Graph
+   * filters on it; ARM lists cannot, and read every instance of every vault.
+   */
+  datasourceSubscriptionId?: string;
 }
 
 export interface InventorySnapshot {
@@ -457,7 +462,10 @@ export const ResourceGraphQueries = {
     "resources | where type =~ 'microsoft.dataprotection/backupvaults' | project id, name, type, location, subscriptionId, resourceGroup, tags",
   instances:
     "resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' | project id, name, type, subscriptionId, properties",
-} as const;
+  /** Instances protecting servers of one subscription (a fanned-out unit). */
+  instancesOf: (subscriptionId: string): string =>
+    `resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' and properties.dataSourceInfo.resourceID startswith '/subscriptions/${subscriptionId.replace(/[^0-9a-f-]/gi, "")}/' | project id, name, type, subscriptionId, properties`,
+};
 
 /** Rows per Resource Graph page (the service's maximum). */
 export const RESOURCE_GRAPH_PAGE_SIZE = 1000;
@@ -508,10 +516,13 @@ export function createResourceGraphInventory(
 
       const subs = [...scope.subscriptionIds];
       const vaultSubs = [...new Set([...scope.vaultSubscriptionIds])];
+      const instancesQuery = scope.datasourceSubscriptionId
+        ? ResourceGraphQueries.instancesOf(scope.datasourceSubscriptionId)
+        : ResourceGraphQueries.instances;
       const [rawServers, rawVaults, rawInstances] = await Promise.all([
         subs.length ? all(ResourceGraphQueries.servers, subs) : Promise.resolve([]),
         vaultSubs.length ? all(ResourceGraphQueries.vaults, vaultSubs) : Promise.resolve([]),
-        vaultSubs.length ? all(ResourceGraphQueries.instances, vaultSubs) : Promise.resolve([]),
+        vaultSubs.length ? all(instancesQuery, vaultSubs) : Promise.resolve([]),
       ]);
       const servers = (rawServers ?? []).map(toInventoryServer).filter((s): s is InventoryServer => !!s);
       const vaults = new Map<string, InventoryVault>();

@@ -217,6 +217,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       subscriptionIds: subs,
       vaultSubscriptionIds: [...new Set([...summary.subscriptionIds, ...mappedVaultIds.map(subscriptionOf)])],
       vaultIds: mappedVaultIds,
+      ...(unit === "all" ? {} : { datasourceSubscriptionId: unit }),
     };
   }
 

@@ -194,6 +194,16 @@ describe("Resource Graph provider", () => {
     ]);
   });
 
+  it("filters instances by their server's subscription for a fanned-out unit", async () => {
+    const query = createResourceGraphQuery(clients());
+    const ids = async (sub: string) =>
+      (await query({ query: ResourceGraphQueries.instancesOf(sub), subscriptions: [SUB_A, SUB_B] })).data.map(
+        (r) => (r as { name: string }).name,
+      );
+    expect(await ids(SUB_A)).toEqual(["pg-0-bi"]);
+    expect(await ids(SUB_B)).toEqual(["pg-4-bi"]);
+  });
+
   it("answers 400 InvalidQuery for KQL outside the subset", async () => {
     const query = createResourceGraphQuery(clients());
     await expect(query({ query: "resources | summarize count()" })).rejects.toMatchObject({
