@@ -85,7 +85,7 @@ async function recordPending(
 ): Promise<void> {
   const parts = parseServerId(event.resourceId);
   if (!parts) return;
-  if (await store.get(event.resourceId, { abortSignal })) return;
+  // One write: an existing row answers 409 and is left to the worker.
   try {
     await store.create(
       {

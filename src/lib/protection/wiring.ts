@@ -5,6 +5,7 @@
 import type { Config } from "../config/index.js";
 import type { ArmClients } from "../azure/clients.js";
 import { createArmClients } from "../azure/clients.js";
+import type { PacingOptions } from "../azure/pacing.js";
 import type {
   BackupInstanceResource,
   BaseBackupPolicyResource,
@@ -145,6 +146,19 @@ export function createDataProtectionPort(clients: Pick<ArmClients, "dataProtecti
   };
 }
 
+/**
+ * ARM's buckets (reads 250 + 25/s, writes 200 + 10/s) at the emulator's speed when PGFLEX_TIME_SCALE > 1,
+ * so a time-scaled run is paced like Azure in emulated time; undefined (the defaults) otherwise.
+ */
+export function scaledPacing(timeScale: number): PacingOptions | undefined {
+  if (timeScale <= 1) return undefined;
+  return {
+    reads: { burst: 250, perSecond: 25 * timeScale },
+    writes: { burst: 200, perSecond: 10 * timeScale },
+    // The emulator already answers retry-after-ms in real time: no scaling of service waits here.
+  };
+}
+
 export interface ProtectionRuntime {
   worker: ProtectionWorker;
   events: ResourceEventHandler;
@@ -164,7 +178,8 @@ export async function createProtectionRuntime(
   config: Config,
   options: ProtectionRuntimeOptions = {},
 ): Promise<ProtectionRuntime> {
-  const clients = options.clients ?? createArmClients(config);
+  const clients =
+    options.clients ?? createArmClients(config, { pacing: scaledPacing(config.timeScale ?? 1) });
   // In Azure, Storage is identity-based and shares the ARM credential.
   const connection =
     options.connection ??
