@@ -256,6 +256,35 @@ describe("sweeper", () => {
     });
   });
 
+  it("takes the worker's word for a server it gave up on: ProtectionFailed with its fix, not re-enqueued", async () => {
+    const s = setup();
+    const sweeper = createSweeper({
+      inventory: s.inventory,
+      store: s.store,
+      config,
+      enqueueProtection: async (r) => void s.enqueued.push(r),
+      listFailedServerRecords: async function* () {
+        yield {
+          resourceId: serverIdOf("pg-unprotected").toUpperCase(),
+          state: "MissingPermissions",
+          lastErrorCode: "UserErrorMissingRequiredPermissions",
+          lastErrorMessage: "Reader is missing on rg-db.",
+          fix: "az role assignment create --role Reader ...",
+        };
+        yield { resourceId: serverIdOf("pg-x", SUB_B), state: "Failed" };
+      },
+      now: () => NOW,
+    });
+    const { rows } = await sweeper.runSweep();
+    expect(rows.find((r) => r.serverId === serverIdOf("pg-unprotected"))).toMatchObject({
+      class: "ProtectionFailed",
+      reason:
+        "Protecting pg-unprotected failed (UserErrorMissingRequiredPermissions): Reader is missing on rg-db.",
+      fix: "az role assignment create --role Reader ...",
+    });
+    expect(s.enqueued.map((e) => e.reason)).toEqual(["WrongPolicy"]);
+  });
+
   it("records a failed enqueue as a failure and goes on", async () => {
     const s = setup();
     const sweeper = createSweeper({

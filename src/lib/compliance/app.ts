@@ -64,7 +64,11 @@ export async function createComplianceApp(
       );
     },
     scopeQueue: createQueueSender<SweepScopeMessage>(connection, QueueNames.sweepScopes),
-    listServerRecords: (subscriptionId, options) => servers.list({ subscriptionId, ...options }),
+    listFailedServerRecords: async function* (options) {
+      for (const state of ["Failed", "MissingPermissions", "NoVaultForRegion", "UnknownPolicyTag"] as const) {
+        yield* servers.list({ state, ...options });
+      }
+    },
     logger,
   });
   return { sweeper, api: createSweepsApi({ sweeper }, { logger }) };

@@ -93,11 +93,11 @@ export interface SweeperDeps {
   enqueueProtection: EnqueueProtection;
   /** Needed by {@link Sweeper.startSweep}; in-process {@link Sweeper.runSweep} does not use it. */
   scopeQueue?: QueueSender<SweepScopeMessage>;
-  /** Reads the worker's rows for a subscription (servers table); optional. */
-  listServerRecords?: (
-    subscriptionId: string,
-    options?: { abortSignal?: AbortSignal },
-  ) => AsyncIterable<ServerRecordLike>;
+  /**
+   * The worker's rows of servers it gave up on (servers table: Failed, MissingPermissions, NoVaultForRegion,
+   * UnknownPolicyTag), in every subscription; a handful of reads whatever the estate's size. Optional.
+   */
+  listFailedServerRecords?: (options?: { abortSignal?: AbortSignal }) => AsyncIterable<ServerRecordLike>;
   now?: () => Date;
   /** Random part of sweep ids (tests make it deterministic). */
   newId?: () => string;
@@ -254,14 +254,15 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     }
 
     const records = new Map<string, ServerRecordLike>();
-    if (deps.listServerRecords) {
-      for (const sub of scope.subscriptionIds) {
-        try {
-          for await (const r of deps.listServerRecords(sub, { abortSignal }))
-            records.set(r.resourceId.toLowerCase(), r);
-        } catch (e) {
-          failures.push(toFailure("subscription", sub, e));
+    if (deps.listFailedServerRecords) {
+      try {
+        for await (const r of deps.listFailedServerRecords({ abortSignal })) {
+          const id = r.resourceId.toLowerCase();
+          if (inScope.has(subscriptionOf(id))) records.set(id, r);
         }
+      } catch (e) {
+        if (abortSignal?.aborted) throw e;
+        failures.push(toFailure("sweep", "servers table", e));
       }
     }
 
