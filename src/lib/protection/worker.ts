@@ -206,6 +206,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
   /** One run for one message; `row` is always the latest stored version this run knows. */
   class Run {
     row!: ServerRecord;
+    /** The stored version the last successful write replaced (what other requests had noted on it). */
+    replaced: ServerRecord | undefined;
     readonly cause: string;
     constructor(
       readonly message: ProtectionMessage,
@@ -244,6 +246,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           if (v === undefined) delete (next as unknown as Record<string, unknown>)[k];
         try {
           this.row = await store.update(next, { abortSignal: this.signal });
+          this.replaced = before;
         } catch (e) {
           if (!(e instanceof ConflictError) || i >= 4) throw e;
           const fresh = await store.get(before.resourceId, { abortSignal: this.signal });
@@ -284,15 +287,15 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         leaseUntil: undefined,
         waitingSince: undefined,
         operationState: undefined,
+        recheckCause: undefined,
         ...(SETTLED.has(state) ? { attempts: 0 } : {}),
         ...extra,
       });
       (this.options.logger ?? baseLog).info(
         `${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`,
       );
-      const recheck = this.row.recheckCause;
+      const recheck = this.replaced?.recheckCause;
       if (recheck) {
-        await this.write({ recheckCause: undefined });
         const cause = parseCause(recheck);
         if (cause && recheck !== this.cause) {
           await deps.queue.send(createProtectionMessage(this.row.resourceId, cause, { now: now() }), {
