@@ -330,6 +330,39 @@ describe("sweeper", () => {
     expect((await sweeper.latestSweep())?.status).toBe("Incomplete");
   });
 
+  it("records a sweep whose subscriptions cannot be listed as Incomplete, naming the failure", async () => {
+    const s = setup(anEstate(), { scopes: [] });
+    const sweeper = createSweeper({
+      inventory: {
+        ...s.inventory,
+        listSubscriptions: async () => {
+          throw Object.assign(new Error("The client does not have authorization."), {
+            name: "RestError",
+            code: "AuthorizationFailed",
+            statusCode: 403,
+          });
+        },
+      },
+      store: s.store,
+      config: { ...config, scopes: [] },
+      enqueueProtection: async () => {},
+      scopeQueue: { send: async (m) => void s.queue.push(m) },
+      now: () => NOW,
+    });
+    const { summary } = await sweeper.runSweep();
+    expect(summary).toMatchObject({ status: "Incomplete", total: 0 });
+    expect(summary.failures).toEqual([
+      {
+        scope: "sweep",
+        target: summary.id,
+        code: "AuthorizationFailed",
+        message: "The client does not have authorization.",
+      },
+    ]);
+    expect((await sweeper.startSweep()).status).toBe("Incomplete");
+    expect(s.queue).toEqual([]);
+  });
+
   it("reports a Running sweep past its deadline as Incomplete", async () => {
     const s = setup(anEstate(), { scopes: [SUB_A, SUB_B] });
     const started = await s.sweeper.startSweep();

@@ -172,9 +172,16 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
 
   async function begin(options: SweepOptions): Promise<SweepSummary> {
     const startedAt = now();
-    const subscriptionIds = config.scopes.length
-      ? [...config.scopes]
-      : await deps.inventory.listSubscriptions({ abortSignal: options.abortSignal });
+    let subscriptionIds: string[] = [...config.scopes];
+    let scopeFailure: unknown;
+    if (subscriptionIds.length === 0) {
+      try {
+        subscriptionIds = await deps.inventory.listSubscriptions({ abortSignal: options.abortSignal });
+      } catch (e) {
+        if (options.abortSignal?.aborted) throw e;
+        scopeFailure = e; // recorded on the sweep below: a sweep that cannot know its scope is Incomplete
+      }
+    }
     const recent = await deps.store.listSweeps({ top: 20, abortSignal: options.abortSignal });
     const previous = recent.find((s) => s.status === "Complete" || s.status === "Partial");
     for (const stale of recent) {
@@ -185,7 +192,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       }
     }
     const dryRun = options.dryRun === true || config.mode === "report";
-    return deps.store.createSweep(
+    const created = await deps.store.createSweep(
       {
         id: newSweepId(startedAt, newId()),
         status: "Running",
@@ -209,6 +216,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       },
       { abortSignal: options.abortSignal },
     );
+    return scopeFailure === undefined ? created : markIncomplete(created, scopeFailure);
   }
 
   function scopeFor(summary: SweepSummary, unit: string): InventoryScope {
@@ -434,6 +442,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   return {
     async runSweep(options = {}) {
       const summary = await begin(options);
+      if (summary.status !== "Running") return { summary, rows: [] };
       try {
         const { result, rows } = await processUnit(summary, "all", options.abortSignal);
         const final = await deps.store.updateSweep(finalizeSummary(summary, [result], now()));
@@ -450,6 +459,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       if (!deps.scopeQueue)
         throw new TypeError("startSweep needs a scopeQueue (the sweep-scopes queue sender).");
       let summary = await begin(options);
+      if (summary.status !== "Running") return summary;
       const fanOut = summary.subscriptionIds.length > (deps.fanOutMinSubscriptions ?? 20);
       if (fanOut)
         summary = await deps.store.updateSweep({ ...summary, scopeUnits: [...summary.subscriptionIds] });
