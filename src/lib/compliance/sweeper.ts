@@ -399,7 +399,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         failureCount: failures.length,
         failures: failures.slice(0, MAX_LISTED_ITEMS),
         diff,
-        armRequests: snap.armRequests,
+        armRequests: snap.armRequests + orphans.length,
         finishedAt: now().toISOString(),
       },
     };
