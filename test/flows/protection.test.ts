@@ -102,6 +102,32 @@ async function createServer(
   });
 }
 
+/** An instance made outside this app (portal, CLI). */
+async function protectManually(
+  vaultId: string,
+  instanceName: string,
+  serverId: string,
+  policyId: string,
+): Promise<void> {
+  const name = serverId.split("/").pop()!;
+  await arm("PUT", `${vaultId}/backupInstances/${instanceName}`, {
+    properties: {
+      objectType: "BackupInstance",
+      friendlyName: name,
+      dataSourceInfo: {
+        objectType: "Datasource",
+        datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+        resourceID: serverId,
+        resourceName: name,
+        resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+        resourceLocation: "westeurope",
+        resourceUri: "",
+      },
+      policyInfo: { policyId },
+    },
+  });
+}
+
 async function instancesOf(serverId: string): Promise<Array<{ name: string }>> {
   const list = (await arm("GET", `${VAULT}/backupInstances`)) as {
     value: Array<{ name: string; properties: { dataSourceInfo: { resourceID: string } } }>;
@@ -363,28 +389,30 @@ describe("auto-protection in enforce mode", () => {
         ],
       },
     });
-    await arm("PUT", `${otherVault}/backupInstances/manual-1`, {
-      properties: {
-        objectType: "BackupInstance",
-        friendlyName: "pg-elsewhere",
-        dataSourceInfo: {
-          objectType: "Datasource",
-          datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-          resourceID: server.id,
-          resourceName: "pg-elsewhere",
-          resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-          resourceLocation: "westeurope",
-          resourceUri: "",
-        },
-        policyInfo: { policyId: `${otherVault}/backupPolicies/p1` },
-      },
-    });
+    await protectManually(otherVault, "manual-1", server.id, `${otherVault}/backupPolicies/p1`);
 
     await setTags(server.id, { backup: "weekly" });
 
     const row = await waitForState(server.id, "ProtectedElsewhere");
     expect(row.lastErrorCode).toBe("UserErrorDppDatasourceAlreadyProtected");
     expect(await instancesOf(server.id)).toEqual([]);
+  });
+
+  it("records a server already protected here by another instance as Protected, without a second one", async () => {
+    const server = await emulator.control.createServer({
+      subscriptionId: SUB,
+      resourceGroupName: "rg-app",
+      name: "pg-here",
+      location: "westeurope",
+      tags: {},
+    });
+    await protectManually(VAULT, "manual-here", server.id, `${VAULT}/backupPolicies/pgflex-weekly`);
+
+    await setTags(server.id, { backup: "weekly" });
+
+    const row = await waitForState(server.id, "Protected");
+    expect(row.lastErrorCode).toBe("ProtectedByAnotherInstance");
+    expect(await instancesOf(server.id)).toEqual([expect.objectContaining({ name: "manual-here" })]);
   });
 
   it("creates exactly one instance from 50 duplicate deliveries handled by concurrent workers", async () => {

@@ -342,6 +342,26 @@ describe("protection worker", () => {
     expect(t.azure.count("createBackupInstance")).toBe(0);
   });
 
+  it("records a server already protected in this vault by another instance as Protected, not an error", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-manual" }));
+    t.azure.grantAll(s.id);
+    t.azure.instances.set("manual-1", {
+      id: `${VAULT_ID}/backupInstances/manual-1`,
+      name: "manual-1",
+      dataSourceId: s.id,
+    });
+
+    const outcome = await t.drain(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      lastErrorCode: "ProtectedByAnotherInstance",
+      lastErrorMessage:
+        'The server is already protected in Backup vault "bv-weu" by another backup instance: Datasource is already protected in vault bv-weu.',
+    });
+    expect(t.azure.count("createBackupInstance")).toBe(0);
+  });
+
   it("resumes cleanly after a worker is killed between validate and create", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-crash" }));
     t.azure.grantAll(s.id);

@@ -151,6 +151,17 @@ class Stop extends Error {
   }
 }
 
+/** True when `text` names `word` as a whole name (not as part of a longer name such as `bv-weu-2`). */
+function mentions(text: string, word: string): boolean {
+  const escaped = word.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\w-])${escaped}([^\\w-]|$)`).test(text.toLowerCase());
+}
+
+/** Does an "already protected" message point at this vault (by id or by name)? */
+function namesVault(message: string, vault: VaultInfo): boolean {
+  return mentions(message, vault.id) || mentions(message, vault.name);
+}
+
 function errorCode(e: unknown): string | undefined {
   if (e && typeof e === "object") {
     const code = (e as { code?: unknown }).code;
@@ -810,7 +821,12 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const code = errorCode(e) ?? "";
       const message = ensureError(e).message;
       if (ALREADY_PROTECTED.test(code) || ALREADY_PROTECTED.test(message)) {
-        if (message.toLowerCase().includes(vault.name.toLowerCase())) {
+        if (namesVault(message, vault)) {
+          const instanceName = this.row.instanceName;
+          if (instanceName && mentions(message, instanceName)) {
+            // Our own deterministic instance (e.g. the row was lost): simply protected.
+            return this.settle("Protected", { instanceName, vaultId: vault.id });
+          }
           return this.settle("Protected", {
             lastErrorCode: "ProtectedByAnotherInstance",
             lastErrorMessage: `The server is already protected in Backup vault "${vault.name}" by another backup instance: ${message}`,
