@@ -1,5 +1,59 @@
 import type { Config } from "../config/index.js";
-import { defaultProtectionSettings, type ProtectionSettings } from "./worker.js";
+
+/** Settings the worker reads; `protectionSettingsFromConfig` builds them from the app configuration. */
+export interface ProtectionSettings {
+  mode: "enforce" | "report";
+  backupTag: string;
+  policyMap: Record<string, string>;
+  optOutValues: readonly string[];
+  vaultMap: Record<string, string>;
+  vaultMarkerTag: string;
+  autoGrantRoles: boolean;
+  createMissingPolicies: boolean;
+  policyRetention: string;
+  /** How long a not-Ready server is waited for before `Failed`. */
+  waitForServerDeadlineInMs: number;
+  /** How long validation keeps retrying missing permissions (RBAC propagation). */
+  rbacPropagationInMs: number;
+  /** Deliveries after which an unexpected error leaves the row `Failed` instead of retrying (host maxDequeueCount). */
+  maxDequeueCount: number;
+  /** How long a worker holds a server before another request may take over. */
+  leaseInMs: number;
+  /** First retry-later delay; doubles per attempt. */
+  retryBaseInMs: number;
+  /** Cap of the retry-later delay. */
+  retryCapInMs: number;
+  /** Wait before the first read of a new backup instance (the service takes about a minute to configure). */
+  configureFirstPollInMs: number;
+  /** Interval between reads of a backup instance that is still `ConfiguringProtection`. */
+  configurePollInMs: number;
+  /** Poll interval of validateForBackup (the service takes about 40 s). */
+  validatePollInMs: number;
+  /** TTL of vault, policy and role lookups. */
+  cacheTtlInMs: number;
+}
+
+export const defaultProtectionSettings: ProtectionSettings = {
+  mode: "enforce",
+  backupTag: "backup",
+  policyMap: {},
+  optOutValues: ["none", "off"],
+  vaultMap: {},
+  vaultMarkerTag: "pgflex-autoprotect",
+  autoGrantRoles: false,
+  createMissingPolicies: true,
+  policyRetention: "P12W",
+  waitForServerDeadlineInMs: 120 * 60_000,
+  rbacPropagationInMs: 30 * 60_000,
+  maxDequeueCount: 5,
+  leaseInMs: 10 * 60_000,
+  retryBaseInMs: 30_000,
+  retryCapInMs: 15 * 60_000,
+  configureFirstPollInMs: 75_000,
+  configurePollInMs: 15_000,
+  validatePollInMs: 45_000,
+  cacheTtlInMs: 15 * 60_000,
+};
 
 /** Durations divided by PGFLEX_TIME_SCALE (a time-scaled local emulator); 1 in Azure. */
 const SCALED = [

@@ -23,8 +23,8 @@ import { createServerStore } from "../store/servers.js";
 import { createAuditLog } from "../store/audit.js";
 import type { BackupInstanceInfo, DataProtectionPort, VaultInfo } from "./ports.js";
 import { createProtectionQueue } from "./messages.js";
-import { createProtectionWorker, type ProtectionSettings, type ProtectionWorker } from "./worker.js";
-import { protectionSettingsFromConfig } from "./settings.js";
+import { createProtectionWorker, type ProtectionWorker } from "./worker.js";
+import { protectionSettingsFromConfig, type ProtectionSettings } from "./settings.js";
 import { createResourceEventHandler, type ResourceEventHandler } from "../events/handler.js";
 
 function notFound(e: unknown): boolean {

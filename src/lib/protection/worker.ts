@@ -3,6 +3,15 @@ import type { ProtectionState, ServerRecord, ServerStore } from "../store/server
 import { parseServerId } from "../store/servers.js";
 import { normalizeRegion } from "../config/settings.js";
 import { ConflictError, ensureError, isRestError, isTransientStatus, TransientError } from "../errors.js";
+import {
+  ALREADY_PROTECTED,
+  errorCode,
+  MISSING_PERMISSIONS,
+  namesVault,
+  mentions,
+  NOT_READY,
+  statusOf,
+} from "./armErrors.js";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import { roleGuidOf, scopeCovers } from "../azure/roles.js";
@@ -30,61 +39,7 @@ import type { VaultResolver } from "./vaults.js";
 import { createVaultResolver } from "./vaults.js";
 import { createTtlCache } from "./cache.js";
 import { weeklyPolicyDefinition } from "./policyDefinition.js";
-
-/** Settings the worker reads; `protectionSettingsFromConfig` builds them from the app configuration. */
-export interface ProtectionSettings {
-  mode: "enforce" | "report";
-  backupTag: string;
-  policyMap: Record<string, string>;
-  optOutValues: readonly string[];
-  vaultMap: Record<string, string>;
-  vaultMarkerTag: string;
-  autoGrantRoles: boolean;
-  createMissingPolicies: boolean;
-  policyRetention: string;
-  /** How long a not-Ready server is waited for before `Failed`. */
-  waitForServerDeadlineInMs: number;
-  /** How long validation keeps retrying missing permissions (RBAC propagation). */
-  rbacPropagationInMs: number;
-  /** Deliveries after which an unexpected error leaves the row `Failed` instead of retrying (host maxDequeueCount). */
-  maxDequeueCount: number;
-  /** How long a worker holds a server before another request may take over. */
-  leaseInMs: number;
-  /** First retry-later delay; doubles per attempt. */
-  retryBaseInMs: number;
-  /** Cap of the retry-later delay. */
-  retryCapInMs: number;
-  /** Wait before the first read of a new backup instance (the service takes about a minute to configure). */
-  configureFirstPollInMs: number;
-  /** Interval between reads of a backup instance that is still `ConfiguringProtection`. */
-  configurePollInMs: number;
-  /** Poll interval of validateForBackup (the service takes about 40 s). */
-  validatePollInMs: number;
-  /** TTL of vault, policy and role lookups. */
-  cacheTtlInMs: number;
-}
-
-export const defaultProtectionSettings: ProtectionSettings = {
-  mode: "enforce",
-  backupTag: "backup",
-  policyMap: {},
-  optOutValues: ["none", "off"],
-  vaultMap: {},
-  vaultMarkerTag: "pgflex-autoprotect",
-  autoGrantRoles: false,
-  createMissingPolicies: true,
-  policyRetention: "P12W",
-  waitForServerDeadlineInMs: 120 * 60_000,
-  rbacPropagationInMs: 30 * 60_000,
-  maxDequeueCount: 5,
-  leaseInMs: 10 * 60_000,
-  retryBaseInMs: 30_000,
-  retryCapInMs: 15 * 60_000,
-  configureFirstPollInMs: 75_000,
-  configurePollInMs: 15_000,
-  validatePollInMs: 45_000,
-  cacheTtlInMs: 15 * 60_000,
-};
+import type { ProtectionSettings } from "./settings.js";
 
 export interface ProtectionWorkerDeps {
   servers: ServerStore;
@@ -135,10 +90,6 @@ const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>([
   "WouldProtect",
 ]);
 
-const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
-const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission|AuthorizationFailed/i;
-const NOT_READY = /NotReady/i;
-
 /** The lease changed hands while this worker was writing: stop quietly, the owner carries on. */
 class LeaseLostError extends Error {
   override readonly name = "LeaseLostError";
@@ -149,29 +100,6 @@ class Stop extends Error {
   constructor(readonly outcome: ProcessOutcome) {
     super(outcome.kind);
   }
-}
-
-/** True when `text` names `word` as a whole name (not as part of a longer name such as `bv-weu-2`). */
-function mentions(text: string, word: string): boolean {
-  const escaped = word.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(^|[^\\w-])${escaped}([^\\w-]|$)`).test(text.toLowerCase());
-}
-
-/** Does an "already protected" message point at this vault (by id or by name)? */
-function namesVault(message: string, vault: VaultInfo): boolean {
-  return mentions(message, vault.id) || mentions(message, vault.name);
-}
-
-function errorCode(e: unknown): string | undefined {
-  if (e && typeof e === "object") {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code) return code;
-  }
-  return undefined;
-}
-
-function statusOf(e: unknown): number | undefined {
-  return isRestError(e) ? e.statusCode : undefined;
 }
 
 /** Body of validateForBackup and of the instance PUT for a PG Flexible server. */
