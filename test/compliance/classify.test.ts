@@ -263,6 +263,35 @@ describe("classifyServer", () => {
     expect(c).toMatchObject({ class: "Protected", vaultId: VAULT_WEU });
   });
 
+  it("is Unclassified, not unprotected, untagged, vault-less or elsewhere, when part of the inventory is missing", () => {
+    const gap = "vault bv-weu could not be read";
+    const expected = {
+      class: "Unclassified",
+      reason: "Could not tell whether pg-one is protected: vault bv-weu could not be read.",
+      fix: "See the sweep's failures; the next sweep classifies it once the inventory can be read.",
+    };
+    expect(classifyServer(input({ inventoryGap: gap }))).toMatchObject(expected);
+    expect(classifyServer(input({ inventoryGap: gap, server: aServer({ tags: {} }) }))).toEqual(expected);
+    expect(classifyServer(input({ inventoryGap: gap, expectedVaultId: undefined }))).toMatchObject(expected);
+    expect(
+      classifyServer(input({ inventoryGap: gap, instances: [anInstance(server, { vaultId: VAULT_OTHER })] })),
+    ).toMatchObject(expected);
+  });
+
+  it("still reports what it did see when part of the inventory is missing", () => {
+    const gap = "vault bv-other could not be read";
+    expect(classifyServer(input({ inventoryGap: gap, instances: [anInstance(server)] })).class).toBe(
+      "Protected",
+    );
+    expect(
+      classifyServer(input({ inventoryGap: gap, server: aServer({ tags: { backup: "none" } }) })).class,
+    ).toBe("OptedOut");
+    expect(
+      classifyServer(input({ inventoryGap: gap, record: { state: "Failed", lastErrorMessage: "boom" } }))
+        .class,
+    ).toBe("ProtectionFailed");
+  });
+
   it("is Unclassified, never a guess, when the tags are malformed", () => {
     const cases: Array<[unknown, string]> = [
       ["backup=weekly", "tags are string, not an object"],

@@ -13,7 +13,6 @@ import { loadConfig } from "../../src/lib/config/index.js";
 import { useAzurite } from "../support/azurite.js";
 import {
   DAY,
-  OTHER_VAULT,
   SUB,
   SUB_DENIED,
   VAULT,
@@ -36,7 +35,7 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-function appFor(env: Record<string, string>) {
+function appFor(env: Record<string, string>, pacing: Record<string, number> = {}) {
   const config = loadConfig({
     AzureWebJobsStorage: azurite.connectionString,
     PGFLEX_ARM_ENDPOINT: emulator.url,
@@ -47,7 +46,7 @@ function appFor(env: Record<string, string>) {
   });
   const clients = createArmClients(config, {
     tlsOptions: { ca: emulator.caCert },
-    pacing: { retryDelayInMs: 1, maxTransientRetries: 1 },
+    pacing: { retryDelayInMs: 1, maxTransientRetries: 1, ...pacing },
   });
   return createComplianceApp(config, { clients, logger: { debug() {}, info() {}, warn() {}, error() {} } });
 }
@@ -175,6 +174,30 @@ describe("compliance sweep against the emulator", () => {
     expect(await queuedProtections()).toEqual([]);
   });
 
+  it("degrades to partial results under throttling, listing it and classifying only what it saw", async () => {
+    await emulator.control.setThrottling({ reads: { burst: 3, perSecond: 0.001 } });
+    try {
+      const app = await appFor({ PGFLEX_MODE: "enforce" }, { maxThrottleRetries: 0, maxRetryDelayInMs: 1 });
+      const { summary, rows } = await app.sweeper.runSweep();
+      expect(summary.status).toBe("Partial");
+      expect(summary.failures.map((f) => f.code)).toContain("SubscriptionRequestsThrottled");
+      // Whatever it saw is classified as it is; nothing is called Deleted or unprotected on missing data.
+      expect(
+        rows.filter((r) =>
+          ["Deleted", "TaggedUnprotected", "Untagged", "ProtectedElsewhere"].includes(r.class),
+        ),
+      ).toEqual([]);
+      expect(rows.filter((r) => r.reason.includes("No Backup vault serves"))).toEqual([]);
+      expect(await queuedProtections()).toEqual(
+        rows
+          .filter((r) => r.class === "WrongPolicy")
+          .map((r) => ({ resourceId: r.serverId, cause: { kind: "sweep", sweepId: summary.id } })),
+      );
+    } finally {
+      await emulator.control.setThrottling({ reads: { burst: 250, perSecond: 25 } });
+    }
+  });
+
   it("degrades to partial results when a subscription fails and a mapped vault is missing, never misclassifying", async () => {
     await emulator.control.setFaults({ rules: [{ pathContains: SUB_DENIED, errorRate500: 1 }] });
     try {
@@ -196,7 +219,12 @@ describe("compliance sweep against the emulator", () => {
       expect((await queuedProtections()).map((m) => m.resourceId)).toEqual([
         serverId("pg-wrong").toLowerCase(),
       ]);
-      expect(rows.some((r) => r.vaultId === OTHER_VAULT.toLowerCase())).toBe(true);
+      // An instance seen in an unmanaged vault is not "elsewhere" while a managed vault could not be read.
+      expect(rows.find((r) => r.serverId.endsWith("/pg-elsewhere"))).toMatchObject({
+        class: "Unclassified",
+        reason:
+          "Could not tell whether pg-elsewhere is protected: the Backup vaults of a subscription could not be listed; vault bv-missing could not be read.",
+      });
     } finally {
       await emulator.control.clearFaults();
     }

@@ -39,6 +39,8 @@ export interface InventorySnapshot {
   completeSubscriptionIds: Set<string>;
   /** Vaults whose instances were listed completely. */
   completeVaultIds: Set<string>;
+  /** Every vault subscription's vaults were listed (else marker-tagged vaults may be missing). */
+  vaultDiscoveryComplete: boolean;
   /** ARM requests made (pages count one each). */
   armRequests: number;
 }
@@ -368,6 +370,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
       const instances: InventoryInstance[] = [];
       const completeSubscriptionIds = new Set<string>();
       const completeVaultIds = new Set<string>();
+      let vaultDiscoveryComplete = true;
 
       await Promise.all([
         mapLimit(scope.subscriptionIds, concurrency, async (sub) => {
@@ -400,6 +403,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
             }
           } catch (e) {
             if (o.abortSignal?.aborted) throw e;
+            vaultDiscoveryComplete = false;
             failures.push(toFailure("subscription", sub, e));
           }
         }),
@@ -446,6 +450,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
         failures,
         completeSubscriptionIds,
         completeVaultIds,
+        vaultDiscoveryComplete,
         armRequests,
       };
     },
@@ -553,6 +558,7 @@ export function createResourceGraphInventory(
         // Resource Graph answers for all requested subscriptions at once, or fails as a whole.
         completeSubscriptionIds: new Set(rawServers ? subs : []),
         completeVaultIds: new Set(rawInstances ? vaults.keys() : []),
+        vaultDiscoveryComplete: rawVaults !== undefined,
         armRequests,
       };
     },

@@ -17,6 +17,11 @@ export interface ClassifyServerInput {
   record?: { state: string; lastErrorCode?: string; lastErrorMessage?: string; fix?: string };
   rules: ClassificationRules;
   now: Date;
+  /**
+   * Set when part of the inventory is missing (a vault or a subscription's vaults could not be read): then
+   * "no instance", "no vault" and "not ours" are not facts, and such verdicts become Unclassified.
+   */
+  inventoryGap?: string;
 }
 
 const INACTIVE = new Set(["protectionstopped", "softdeleted", "softdeleting"]);
@@ -50,6 +55,20 @@ function pick(
 
 function vaultName(id: string): string {
   return id.slice(id.lastIndexOf("/") + 1);
+}
+
+/** Verdicts that rest on something being absent from the inventory. */
+function unknowable(
+  server: InventoryServer,
+  gap: string,
+  base: Partial<Classification> = {},
+): Classification {
+  return {
+    class: "Unclassified",
+    reason: `Could not tell whether ${server.name} is protected: ${gap}.`,
+    fix: "See the sweep's failures; the next sweep classifies it once the inventory can be read.",
+    ...base,
+  };
 }
 
 export function classifyServer(input: ClassifyServerInput): Classification {
@@ -87,6 +106,7 @@ export function classifyServer(input: ClassifyServerInput): Classification {
         ...about(instance),
       };
     }
+    if (input.inventoryGap) return unknowable(server, input.inventoryGap);
     return {
       class: "Untagged",
       reason: `${server.name} has no "${rules.backupTag}" tag and no backup instance.`,
@@ -126,6 +146,9 @@ export function classifyServer(input: ClassifyServerInput): Classification {
 
   const instance = pick(managed, input.expectedVaultId);
   if (!instance) {
+    if (input.inventoryGap && !(input.record && WORKER_FAILED.has(input.record.state.toLowerCase()))) {
+      return unknowable(server, input.inventoryGap, base);
+    }
     const other = pick(elsewhere, undefined);
     if (other) {
       return {

@@ -9,6 +9,7 @@ import type { QueueSender } from "../store/queues.js";
 import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer } from "./classify.js";
+import { readBackupTag } from "./tags.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
 import type {
   ClassificationRules,
@@ -253,6 +254,14 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       }
     }
     const unreadVaults = snap.vaults.filter((v) => !snap.completeVaultIds.has(v.id)).map((v) => v.id);
+    const gaps: string[] = [];
+    if (!snap.vaultDiscoveryComplete) gaps.push("the Backup vaults of a subscription could not be listed");
+    if (unreadVaults.length) {
+      gaps.push(
+        `vault ${unreadVaults.map((v) => v.slice(v.lastIndexOf("/") + 1)).join(", ")} could not be read`,
+      );
+    }
+    const inventoryGap = gaps.length ? gaps.join("; ") : undefined;
 
     const byDatasource = new Map<string, InventoryInstance[]>();
     for (const i of snap.instances) {
@@ -281,26 +290,18 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       if (!inScope.has(server.subscriptionId) || seen.has(server.id)) continue;
       seen.add(server.id);
       const record = records.get(server.id);
-      let c = classifyServer({
+      const c = classifyServer({
         server,
         instances: byDatasource.get(server.id) ?? [],
         managedVaultIds: managed,
         expectedVaultId: expectedByRegion.get(server.location),
         ...(record ? { record } : {}),
+        ...(inventoryGap ? { inventoryGap } : {}),
         rules,
         now: at,
       });
-      if (c.class === "Unclassified") {
+      if (readBackupTag(server.tags, rules.backupTag).kind === "malformed") {
         failures.push({ scope: "server", target: server.id, code: "MalformedTags", message: c.reason });
-      }
-      // "No instance" is only a fact when every vault was read.
-      if (unreadVaults.length > 0 && (c.class === "TaggedUnprotected" || c.class === "Untagged")) {
-        c = {
-          ...c,
-          class: "Unclassified",
-          reason: `Could not tell whether ${server.name} is protected: vault ${unreadVaults.map((v) => v.slice(v.lastIndexOf("/") + 1)).join(", ")} could not be read.`,
-          fix: "See the sweep's failures; the next sweep classifies it once the vault can be read.",
-        };
       }
       rows.push({
         serverId: server.id,
