@@ -3,6 +3,7 @@ import { duplicates } from "./duplicates.js";
 import { chaos } from "./chaos.js";
 import { races } from "./races.js";
 import { storageOutage } from "./storageOutage.js";
+import { crash } from "./crash.js";
 
 /** Every fault drill, in report order. */
-export const drills: readonly Runnable[] = [chaos, storageOutage, duplicates, races];
+export const drills: readonly Runnable[] = [chaos, crash, storageOutage, duplicates, races];
