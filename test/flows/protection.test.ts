@@ -415,6 +415,22 @@ describe("auto-protection in enforce mode", () => {
     expect(await instancesOf(server.id)).toEqual([expect.objectContaining({ name: "manual-here" })]);
   });
 
+  it("leaves a visible Failed row when every delivery of a request fails", async () => {
+    await emulator.control.setFaults({
+      rules: [{ operation: "BackupInstances_ValidateForBackup", errorRate500: 1 }],
+    });
+    try {
+      const server = await createServer("pg-poison", { tags: { backup: "weekly" } });
+
+      const row = await waitForState(server.id, "Failed");
+
+      expect(row.lastErrorMessage).toMatch(/^Gave up after 5 deliveries: /);
+      expect(row.leaseOwner).toBeUndefined();
+    } finally {
+      await emulator.control.clearFaults();
+    }
+  });
+
   it("creates exactly one instance from 50 duplicate deliveries handled by concurrent workers", async () => {
     const server = await emulator.control.createServer({
       subscriptionId: SUB,
