@@ -378,7 +378,10 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
           dryRun: opts.dryRun === true,
           remediate: async (serverId) => {
             spin.update(`protecting ${lastSegment(serverId)}`);
-            const r = await protectNow(svc, serverId, { timeoutInMs: 5 * 60_000 });
+            const r = await protectNow(svc, serverId, {
+              timeoutInMs: 5 * 60_000,
+              followWaitingForServer: false,
+            });
             outcomes.push({
               serverId,
               state: r.state,

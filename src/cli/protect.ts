@@ -6,6 +6,8 @@ export interface ProtectNowOptions {
   /** Give up (the work continues at the next event or sweep) after this long. Default 10 min. */
   timeoutInMs?: number;
   onProgress?: (state: string) => void;
+  /** Follow a server that is not Ready yet (default true); a sweep leaves it to the next event or sweep. */
+  followWaitingForServer?: boolean;
   abortSignal?: AbortSignal;
   /** Injected in tests. */
   sleep?: (ms: number) => Promise<void>;
@@ -53,7 +55,8 @@ export async function protectNow(
       const state = current?.state ?? ("state" in outcome ? outcome.state : "Pending");
       return { state, ...(current ? { row: current } : {}), timedOut: false };
     }
-    if (Date.now() + next.delayInMs > deadline) {
+    const waiting = current?.state === "WaitingForServer" && options.followWaitingForServer === false;
+    if (waiting || Date.now() + next.delayInMs > deadline) {
       const state = current?.state ?? ("state" in outcome ? outcome.state : "Pending");
       return { state, ...(current ? { row: current } : {}), timedOut: true };
     }
