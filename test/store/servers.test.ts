@@ -77,6 +77,14 @@ function contract(name: string, make: () => ServerStore) {
       expect(read?.lastErrorMessage).toBeUndefined();
     });
 
+    it("keeps columns it does not know through a read and an update", async () => {
+      const store = make();
+      await store.create({ ...aRecord(), complianceNote: "ok" } as ServerRecord);
+      const read = await store.get(ID);
+      await store.update({ ...read!, state: "Protected" });
+      expect(await store.get(ID)).toMatchObject({ state: "Protected", complianceNote: "ok" });
+    });
+
     it("lists rows by subscription and state", async () => {
       const store = make();
       await store.create(aRecord());

@@ -170,11 +170,18 @@ const RECORD_FIELDS = [
   "updatedAt",
 ] as const;
 
+const SYSTEM_COLUMNS = new Set(["partitionKey", "rowKey", "etag", "timestamp", "Timestamp"]);
+
 export function fromServerEntity(entity: TableEntityResult<Record<string, unknown>>): ServerRecord {
   const out: Record<string, unknown> = {};
   for (const f of RECORD_FIELDS) {
     const v = entity[f];
     if (v !== undefined && v !== null) out[f] = v;
+  }
+  // Columns added later by other capabilities survive a read-modify-write of this module.
+  for (const [k, v] of Object.entries(entity)) {
+    if (!(k in out) && !SYSTEM_COLUMNS.has(k) && !k.startsWith("odata") && v !== undefined && v !== null)
+      out[k] = v;
   }
   out.attempts = typeof out.attempts === "number" ? out.attempts : Number(out.attempts ?? 0);
   out.etag = entity.etag;
