@@ -43,7 +43,7 @@ async function anApi() {
 }
 
 const SWEEPS = "http://localhost:7071/api/sweeps";
-const ID = "20261125T120000Z-abcd1234";
+const ID = "20261125T120000000Z-abcd1234";
 
 describe("/api/sweeps", () => {
   it("starts a sweep for an operator: 202, Location, and its unit on the sweep-scopes queue", async () => {
@@ -177,7 +177,7 @@ describe("/api/sweeps", () => {
     expect(bad.jsonBody).toEqual({
       error: {
         code: "InvalidSweepId",
-        message: '"x" is not a sweep id (e.g. 20261125T030000Z-1a2b3c4d).',
+        message: '"x" is not a sweep id (e.g. 20261125T030000000Z-1a2b3c4d).',
         target: "id",
       },
     });

@@ -79,6 +79,19 @@ describe("classifyServer", () => {
     expect(c.reason).toBe("pg-one has no successful backup on record in vault bv-weu.");
   });
 
+  it("is Unclassified, not stale, when no success is on record because the job history could not be read", () => {
+    const c = classifyServer(
+      input({
+        instances: [anInstance(server, { lastSuccessfulBackupAt: undefined, lastBackupUnknown: true })],
+      }),
+    );
+    expect(c).toMatchObject({
+      class: "Unclassified",
+      reason:
+        "Could not tell whether the backups of pg-one are current: the job history of vault bv-weu could not be read.",
+    });
+  });
+
   it("is Protected while protection is still being configured, before any backup", () => {
     const c = classifyServer(
       input({

@@ -110,7 +110,7 @@ describe("sweeper", () => {
     ]);
     expect(enqueued.every((e) => e.sweepId === summary.id)).toBe(true);
     expect(summary).toMatchObject({
-      id: "20261125T120000Z-id1",
+      id: "20261125T120000000Z-id1",
       status: "Partial",
       total: 11,
       counts: {

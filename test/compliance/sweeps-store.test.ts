@@ -2,7 +2,13 @@ import { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import type { SweepRow } from "../../src/lib/compliance/types.js";
 import { ConflictError } from "../../src/lib/errors.js";
-import { createSweepStore, newSweepId, sweepRowKey, type SweepSummary } from "../../src/lib/store/sweeps.js";
+import {
+  createSweepStore,
+  newSweepId,
+  sweepRowKey,
+  sweepStartFromId,
+  type SweepSummary,
+} from "../../src/lib/store/sweeps.js";
 import { useAzurite } from "../support/azurite.js";
 import { SUB_A, serverIdOf } from "../fixtures/compliance/estate.js";
 
@@ -63,7 +69,8 @@ describe("sweep store", () => {
   it("builds sweep ids that carry their start time and sort newest first", () => {
     const older = newSweepId(new Date("2026-11-24T03:00:00Z"), "aaaa");
     const newer = newSweepId(new Date("2026-11-25T03:00:00Z"), "bbbb");
-    expect(newer).toBe("20261125T030000Z-bbbb");
+    expect(newer).toBe("20261125T030000000Z-bbbb");
+    expect(sweepStartFromId("20261125T030000Z-old1")?.toISOString()).toBe("2026-11-25T03:00:00.000Z");
     expect(sweepRowKey(newer) < sweepRowKey(older)).toBe(true);
     expect(() => sweepRowKey("nope")).toThrow('"nope" is not a sweep id.');
   });

@@ -278,6 +278,8 @@ export async function mapLimit<T>(
 interface VaultDetails {
   lastBackup: Map<string, string>;
   periods: Map<string, number>;
+  /** The job history could not be read (completely). */
+  jobsUnknown: boolean;
 }
 
 async function vaultDetails(
@@ -289,6 +291,7 @@ async function vaultDetails(
 ): Promise<VaultDetails> {
   const lastBackup = new Map<string, string>();
   const periods = new Map<string, number>();
+  let jobsUnknown = false;
   try {
     for await (const page of readers.listJobs(vaultId, options)) {
       count();
@@ -308,6 +311,7 @@ async function vaultDetails(
     }
   } catch (e) {
     if (options.abortSignal?.aborted) throw e;
+    jobsUnknown = true;
     failures.push(toFailure("jobs", vaultId, e));
   }
   if (readers.listPolicies) {
@@ -324,7 +328,7 @@ async function vaultDetails(
       failures.push(toFailure("vault", vaultId, e));
     }
   }
-  return { lastBackup, periods };
+  return { lastBackup, periods, jobsUnknown };
 }
 
 function enrich(instances: InventoryInstance[], details: Map<string, VaultDetails>): void {
@@ -333,6 +337,7 @@ function enrich(instances: InventoryInstance[], details: Map<string, VaultDetail
     if (!d) continue;
     const last = d.lastBackup.get(i.id) ?? d.lastBackup.get(i.datasourceId);
     if (last) i.lastSuccessfulBackupAt = last;
+    else if (d.jobsUnknown) i.lastBackupUnknown = true;
     const period = i.policyId ? d.periods.get(i.policyId) : undefined;
     if (period) i.policyPeriodInMs = period;
   }

@@ -59,7 +59,7 @@ export function createSweepsApi(
           throw new ApiError(
             400,
             "InvalidSweepId",
-            `"${id}" is not a sweep id (e.g. 20261125T030000Z-1a2b3c4d).`,
+            `"${id}" is not a sweep id (e.g. 20261125T030000000Z-1a2b3c4d).`,
             {
               target: "id",
             },
@@ -76,7 +76,7 @@ export function createSweepsApi(
           throw new ApiError(
             400,
             "InvalidSweepId",
-            `"${id}" is not a sweep id (e.g. 20261125T030000Z-1a2b3c4d).`,
+            `"${id}" is not a sweep id (e.g. 20261125T030000000Z-1a2b3c4d).`,
             {
               target: "id",
             },

@@ -222,6 +222,16 @@ export function classifyServer(input: ClassifyServerInput): Classification {
     };
   }
 
+  if (instance.lastBackupUnknown && !instance.lastSuccessfulBackupAt) {
+    return {
+      class: "Unclassified",
+      reason: `Could not tell whether the backups of ${server.name} are current: the job history of vault ${vaultName(instance.vaultId)} could not be read.`,
+      fix: "See the sweep's failures; the next sweep classifies it once the job history can be read.",
+      ...base,
+      ...about(instance),
+    };
+  }
+
   const periodInMs = instance.policyPeriodInMs ?? rules.defaultPolicyPeriodInMs;
   const allowedInMs = periodInMs + rules.staleGraceInMs;
   const last = instance.lastSuccessfulBackupAt ? Date.parse(instance.lastSuccessfulBackupAt) : NaN;

@@ -67,7 +67,7 @@ export function parseSweepScopeMessage(payload: unknown): SweepScopeMessage | un
   }
   if (!value || typeof value !== "object") return undefined;
   const { sweepId, unit } = value as Record<string, unknown>;
-  if (typeof sweepId !== "string" || !/^\d{8}T\d{6}Z-[a-z0-9]+$/i.test(sweepId)) return undefined;
+  if (typeof sweepId !== "string" || !/^\d{8}T\d{6}(\d{3})?Z-[a-z0-9]+$/i.test(sweepId)) return undefined;
   if (typeof unit !== "string" || !(unit === "all" || /^[0-9a-f-]{36}$/i.test(unit))) return undefined;
   return { sweepId, unit: unit.toLowerCase() };
 }

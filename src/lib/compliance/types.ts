@@ -85,6 +85,8 @@ export interface InventoryInstance {
   policyName?: string;
   /** ISO time of the last successful backup job, from the vault's job history. */
   lastSuccessfulBackupAt?: string;
+  /** No success found and the vault's job history could not be read: staleness is unknown. */
+  lastBackupUnknown?: boolean;
   /** Backup period of the policy (e.g. P1W ⇒ 7 days) when the inventory knows it. */
   policyPeriodInMs?: number;
 }

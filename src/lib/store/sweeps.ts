@@ -120,18 +120,18 @@ export interface SweepStore {
   readonly requestCount: number;
 }
 
-/** Sweep ids carry their start time so the summary's RowKey can be rebuilt from the id alone. */
+/**
+ * Sweep ids carry their start time to the millisecond (`20261125T030000123Z-1a2b3c4d`), so the summary's
+ * RowKey can be rebuilt from the id alone and sweeps started in the same second still sort newest first.
+ */
 export function newSweepId(startedAt: Date, random: string): string {
-  return `${startedAt
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z")}-${random}`;
+  return `${startedAt.toISOString().replace(/[-:.]/g, "")}-${random}`;
 }
 
 export function sweepStartFromId(id: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[a-z0-9]+$/i.exec(id);
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z-[a-z0-9]+$/i.exec(id);
   if (!m) return undefined;
-  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7] ?? "000"}Z`);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
