@@ -549,6 +549,37 @@ describe("protection worker", () => {
     });
   });
 
+  it("says which role the app itself lacks when the vault answers 403", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-app403" }));
+    const dp = t.azure.dataProtectionPort;
+    const worker = createProtectionWorker({
+      servers: t.store,
+      audit: t.audit,
+      queue: t.queue,
+      arm: {
+        ...t.azure.arm,
+        dataProtection: {
+          ...dp,
+          beginValidateForBackup: () =>
+            Promise.reject(
+              anArmError(403, "AuthorizationFailed", "The client 'app' does not have authorization."),
+            ),
+        },
+      },
+      settings: testSettings(),
+      now: t.clock.now,
+    });
+
+    expect(await worker.process(event("e1", s.id))).toEqual({ kind: "settled", state: "Failed" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      lastErrorCode: "AuthorizationFailed",
+      lastErrorMessage:
+        "validateForBackup: this app may not act on Backup vault \"bv-weu\": The client 'app' does not have authorization.",
+      fix: `az role assignment create --assignee-object-id <app principal id> --assignee-principal-type ServicePrincipal --role "Backup Contributor" --scope ${VAULT_ID}`,
+    });
+    expect(t.azure.count("listRoles")).toBe(0);
+  });
+
   it("turns a transient error into a retry by the queue", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-429" }));
     t.azure.grantAll(s.id);

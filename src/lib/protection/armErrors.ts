@@ -3,7 +3,8 @@ import { isRestError } from "../errors.js";
 import type { VaultInfo } from "./ports.js";
 
 export const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
-export const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission|AuthorizationFailed/i;
+/** The vault identity lacks roles on the datasource (not the app: its 403s are `AuthorizationFailed`). */
+export const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission/i;
 export const NOT_READY = /NotReady/i;
 
 /** True when `text` names `word` as a whole name (not as part of a longer name such as `bv-weu-2`). */

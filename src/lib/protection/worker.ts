@@ -328,7 +328,17 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         const continued = await this.continueInFlight();
         if (continued) return continued;
       }
-      const server = await arm.servers.getServer(id, { abortSignal: this.signal });
+      let server: FlexibleServerInfo | undefined;
+      try {
+        server = await arm.servers.getServer(id, { abortSignal: this.signal });
+      } catch (e) {
+        if (statusOf(e) !== 403) throw e;
+        return this.settle("Failed", {
+          lastErrorCode: errorCode(e) ?? "AuthorizationFailed",
+          lastErrorMessage: `This app may not read the server: ${ensureError(e).message}`,
+          fix: `az role assignment create --assignee-object-id <app principal id> --assignee-principal-type ServicePrincipal --role "Reader" --scope /subscriptions/${this.row.subscriptionId}`,
+        });
+      }
       if (!server) {
         return this.settle("Deleted", {
           lastErrorMessage:
@@ -767,6 +777,14 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         });
       }
       if (MISSING_PERMISSIONS.test(code)) return this.fixPermissions(server, vault, code, message, step);
+      if (statusOf(e) === 403) {
+        // The app's own identity (not the vault's) is not allowed to act on the vault.
+        return this.settle("Failed", {
+          lastErrorCode: code || "AuthorizationFailed",
+          lastErrorMessage: `${step}: this app may not act on Backup vault "${vault.name}": ${message}`,
+          fix: `az role assignment create --assignee-object-id <app principal id> --assignee-principal-type ServicePrincipal --role "Backup Contributor" --scope ${vault.id}`,
+        });
+      }
       if (NOT_READY.test(code))
         return this.waitForServer({ ...server, state: `not ready for backup (${code})` }, {});
       if (isTransientStatus(statusOf(e)) && (isRestError(e) || e instanceof TransientError)) throw e;
