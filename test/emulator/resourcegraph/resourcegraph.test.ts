@@ -217,6 +217,15 @@ describe("Resource Graph provider", () => {
     await emulator.control.clearRequests();
     const snap = await source.collect({ subscriptionIds: [SUB_A, SUB_B], vaultSubscriptionIds: [SUB_A] });
     expect(snap.servers).toHaveLength(7);
+    expect(snap.servers[0]).toEqual({
+      id: `/subscriptions/${SUB_A}/resourcegroups/rg-db/providers/microsoft.dbforpostgresql/flexibleservers/pg-0`,
+      name: "pg-0",
+      subscriptionId: SUB_A,
+      resourceGroup: "rg-db",
+      location: "westeurope",
+      tags: { backup: "weekly" },
+      state: "Ready",
+    });
     expect(snap.vaults.map((v) => v.id)).toEqual([vault.toLowerCase()]);
     expect(snap.instances).toMatchObject([
       {
