@@ -5,6 +5,7 @@
  * `npm start -- --azure` runs the same app against real Azure (local.settings.json, DefaultAzureCredential).
  */
 import { Command, InvalidArgumentError } from "commander";
+import { createApiClient } from "./start/api.js";
 import { createNarrator } from "./start/console.js";
 import { PortInUseError } from "./start/ports.js";
 import { DEFAULT_TIME_SCALE, startStack, type Stack } from "./start/stack.js";
@@ -110,6 +111,17 @@ try {
     narrator.line(
       `Story ${failed.length ? "finished with problems" : "complete"} in ${Math.round((Date.now() - startedAt) / 1000)} s.`,
     );
+  } else if (options.quiet && stack.emulator && !stopping) {
+    // No story, but one sweep so the dashboard shows the estate within seconds.
+    await createApiClient({
+      baseUrl: stack.host.url,
+      functionKey: stack.host.functionKey,
+      token: stack.tokens.operator,
+    })
+      .post("sweeps", {})
+      .catch((e: unknown) =>
+        narrator.line(`! The first sweep did not start: ${e instanceof Error ? e.message : String(e)}`),
+      );
   } else if (!options.quiet && !stack.emulator) {
     narrator.line(
       "The story needs the ARM emulator; against Azure it is skipped (nothing is changed for a demo).",

@@ -111,7 +111,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       const local = await readLocalSettings(REPO_ROOT);
       armSettings = {
         ...Object.fromEntries(Object.entries(local.values).filter(([, v]) => v !== "")),
-        PGFLEX_ARM_ENDPOINT: local.values["PGFLEX_ARM_ENDPOINT"] || "https://management.azure.com",
+        // The sample points at the emulator; real Azure means the public cloud unless another one is named.
+        PGFLEX_ARM_ENDPOINT: isLoopback(local.values["PGFLEX_ARM_ENDPOINT"])
+          ? "https://management.azure.com"
+          : (local.values["PGFLEX_ARM_ENDPOINT"] as string),
         PGFLEX_ARM_CREDENTIAL: "default",
         PGFLEX_TIME_SCALE: "1",
       };
@@ -189,4 +192,14 @@ function fileLogger(path: string | undefined): Logger {
     warn: write("warn", sink),
     error: write("error", sink),
   };
+}
+
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return true;
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host.startsWith("127.") || host === "[::1]";
+  } catch {
+    return true;
+  }
 }
