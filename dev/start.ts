@@ -132,6 +132,13 @@ try {
     narrator.line(`Dashboard (operator): ${stack.dashboardUrl("operator")}`);
     narrator.line(`Dashboard (reader):   ${stack.dashboardUrl("reader")}`);
     narrator.line(`API: ${stack.host.url}/api/  (x-functions-key: ${stack.host.functionKey})`);
+    if (stack.emulator && stack.estate)
+      narrator.line(
+        `CLI: NODE_EXTRA_CA_CERTS=${stack.emulator.caCertPath} PGFLEX_ARM_ENDPOINT=${stack.emulator.url} ` +
+          `PGFLEX_ARM_CREDENTIAL=emulator PGFLEX_SCOPES=${stack.settings["PGFLEX_SCOPES"] ?? ""} ` +
+          `PGFLEX_POLICY_MAP=${stack.settings["PGFLEX_POLICY_MAP"] ?? ""} PGFLEX_TIME_SCALE=${stack.settings["PGFLEX_TIME_SCALE"] ?? "1"} ` +
+          `npx pgflex-autoprotect status`,
+      );
     narrator.line(`dashboard at ${stack.host.url}/api/dashboard — running; Ctrl-C stops everything.`);
   }
 } catch (e) {
