@@ -580,7 +580,7 @@ describe("a worker killed between validate and create", () => {
         }
       })(),
     ).rejects.toThrow("worker process killed");
-    expect((await rows().get(server.id))?.state).toBe("Configuring");
+    expect((await rows().get(server.id))?.state).toBe("Validating");
 
     // A fresh process (new caches) gets the same message again.
     const second = make();

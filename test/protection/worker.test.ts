@@ -83,8 +83,8 @@ describe("protection worker", () => {
     expect(t.azure.calls.length).toBeLessThanOrEqual(8);
     expect(t.audit.entries.map((e) => e.detail)).toEqual([
       "Pending -> Validating",
-      "Validating -> Configuring",
       "policy pgflex-weekly",
+      "Validating -> Configuring",
       "Configuring -> Protected",
     ]);
     expect(t.audit.entries.every((e) => e.cause === "event:e1")).toBe(true);
@@ -373,7 +373,7 @@ describe("protection worker", () => {
     const message = t.queue.sent.shift()!.message;
 
     await expect(t.worker.process(message, { dequeueCount: 1 })).rejects.toThrow("worker killed");
-    expect((await t.store.get(s.id))?.state).toBe("Configuring");
+    expect((await t.store.get(s.id))?.state).toBe("Validating");
 
     // The queue redelivers the same message; a duplicate of the event meanwhile must not start over.
     expect(await t.worker.process(event("e1", s.id))).toEqual({
@@ -590,6 +590,6 @@ describe("protection worker", () => {
 
     await t.worker.process(event("e1", s.id));
     await expect(t.worker.process(t.queue.sent.shift()!.message)).rejects.toThrow("ServiceUnavailable");
-    expect((await t.store.get(s.id))?.state).toBe("Configuring");
+    expect((await t.store.get(s.id))?.state).toBe("Validating");
   });
 });

@@ -302,6 +302,15 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           }
           return { kind: "skipped", reason: `another request holds ${id}` };
         }
+        if (
+          row.leaseOwner === this.message.requestId &&
+          row.leaseUntil &&
+          Date.parse(row.leaseUntil) > now().getTime()
+        ) {
+          // A continuation of this request: the lease is still ours, no claim write needed.
+          this.row = row;
+          return undefined;
+        }
         try {
           this.row = await store.update(
             {
@@ -498,7 +507,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         this.row.instanceName === target.instanceName &&
         this.row.vaultId?.toLowerCase() === vault.id.toLowerCase();
       if (resuming && this.row.state === "Configuring") {
-        // Validation passed. A crash after the PUT may have left the instance: look it up before creating.
+        // The PUT was accepted earlier: read the instance; put it again only if it has gone.
         const existing = await arm.dataProtection.getBackupInstance(vault.id, target.instanceName, {
           abortSignal: this.signal,
         });
@@ -514,27 +523,26 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         } catch (e) {
           return this.onProtectError(e, server, vault, "validateForBackup");
         }
-        if (!done.done)
+        if (!done.done) {
           return this.continueLater(
             "Validating",
             { operationState: done.operationState },
             s.validatePollInMs,
           );
+        }
+        if ((this.options.dequeueCount ?? 1) > 1) {
+          // Redelivered: an earlier delivery may have died after its PUT. Look before creating.
+          const existing = await arm.dataProtection.getBackupInstance(vault.id, target.instanceName, {
+            abortSignal: this.signal,
+          });
+          if (existing) return this.checkConfigured(vault, existing);
+        }
         return this.create(server, vault, target, await this.ensurePolicy(vault, target.policyName));
       }
 
-      if (!resuming) {
-        await this.write({
-          state: "Validating",
-          ...target,
-          waitingSince: undefined,
-          lastErrorCode: undefined,
-          lastErrorMessage: undefined,
-          fix: undefined,
-        });
-      }
       if (!vault.principalId) {
         return this.settle("MissingPermissions", {
+          ...target,
           lastErrorCode: "VaultHasNoIdentity",
           lastErrorMessage: `Backup vault "${vault.name}" has no system-assigned identity.`,
           fix: `az resource update --ids ${vault.id} --set identity.type=SystemAssigned`,
@@ -553,26 +561,29 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       } catch (e) {
         return this.onProtectError(e, server, vault, "validateForBackup");
       }
-      // The service takes ~40 s: check back later instead of holding a worker.
-      return this.continueLater("Validating", { operationState }, s.validatePollInMs);
+      // The service takes ~40 s: one write records the validation in flight, and the request checks back
+      // later instead of holding a worker. (A crash before this write only repeats the validation.)
+      return this.continueLater(
+        "Validating",
+        {
+          ...target,
+          operationState,
+          waitingSince: resuming ? this.row.waitingSince : now().toISOString(),
+          lastErrorCode: undefined,
+          lastErrorMessage: undefined,
+          fix: undefined,
+        },
+        s.validatePollInMs,
+      );
     }
 
-    /** PUT of the instance under its deterministic name, then a later read for `ProtectionConfigured`. */
+    /** PUT of the instance under its deterministic name (a repeat updates it), then a later read. */
     async create(
       server: FlexibleServerInfo,
       vault: VaultInfo,
       target: { policyName: string; instanceName: string },
       policyId: string,
     ): Promise<never> {
-      if (this.row.state !== "Configuring") {
-        await this.write({
-          state: "Configuring",
-          operationState: undefined,
-          waitingSince: now().toISOString(),
-          lastErrorCode: undefined,
-          lastErrorMessage: undefined,
-        });
-      }
       let instance: BackupInstanceInfo | undefined;
       try {
         instance = await arm.dataProtection.createBackupInstance(
@@ -597,7 +608,11 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         { abortSignal: this.signal },
       );
       if (instance) return this.checkConfigured(vault, instance);
-      return this.continueLater("Configuring", {}, s.configureFirstPollInMs);
+      return this.continueLater(
+        "Configuring",
+        { waitingSince: now().toISOString(), lastErrorCode: undefined, lastErrorMessage: undefined },
+        s.configureFirstPollInMs,
+      );
     }
 
     /** Keeps the lease and checks back after `delayInMs`, unless the run has taken longer than the deadline. */
@@ -606,7 +621,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       patch: Partial<ServerRecord>,
       delayInMs: number,
     ): Promise<never> {
-      const since = this.row.waitingSince ?? now().toISOString();
+      const since = patch.waitingSince ?? this.row.waitingSince ?? now().toISOString();
       if (now().getTime() - Date.parse(since) >= s.waitForServerDeadlineInMs) {
         return this.settle("Failed", {
           lastErrorCode: state === "Configuring" ? "ProtectionNotConfigured" : "ValidationTimedOut",
@@ -614,7 +629,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           fix: "See the Backup vault for the operation's state, then re-tag the server or run a sweep to retry.",
         });
       }
-      return this.requeue(state, { waitingSince: since, ...patch }, delayInMs);
+      return this.requeue(state, { ...patch, waitingSince: since }, delayInMs);
     }
 
     /** The policy id; looked up (and created when allowed) once per vault and name for concurrent runs. */
