@@ -59,6 +59,7 @@ export const chaos: Runnable = {
       const accepted: string[] = [];
       let apiRetries = 0;
       await mapLimit(names.slice(0, backupCount), 8, async (name) => {
+        let last = "";
         for (let attempt = 0; attempt < 400; attempt++) {
           const res = await callApi(host, `servers/${SUBSCRIPTION}/${SERVER_RG}/${name}/backups`, {
             method: "POST",
@@ -70,9 +71,10 @@ export const chaos: Runnable = {
             return;
           }
           apiRetries++;
+          last = `${res.status} ${JSON.stringify(res.body)}`;
           await sleep(res.status === 409 ? 100 : 50);
         }
-        throw new Error(`backup of ${name} never accepted`);
+        throw new Error(`backup of ${name} never accepted; last answer: ${last}`);
       });
       log(`${accepted.length} backups accepted (${apiRetries} API retries)`);
 

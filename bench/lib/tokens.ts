@@ -22,8 +22,19 @@ export interface TokenIssuer {
   stop(): Promise<void>;
 }
 
-/** A loopback stand-in for the tenant's signing keys: a JWKS endpoint and a minter (plus a foreign key). */
-export async function startTokenIssuer(): Promise<TokenIssuer> {
+let shared: Promise<TokenIssuer> | undefined;
+
+/**
+ * A loopback stand-in for the tenant's signing keys: a JWKS endpoint and a minter (plus a foreign key).
+ * One per process, never stopped (unref'd): the app caches the JWKS it fetched, so every world of a
+ * process must present the same keys at the same URL.
+ */
+export function startTokenIssuer(): Promise<TokenIssuer> {
+  shared ??= createTokenIssuer();
+  return shared;
+}
+
+async function createTokenIssuer(): Promise<TokenIssuer> {
   const own = await generateKeyPair("RS256", { extractable: true });
   const foreign = await generateKeyPair("RS256", { extractable: true });
   const jwk: JWK = { ...(await exportJWK(own.publicKey)), kid: "bench-key", alg: "RS256", use: "sig" };
@@ -32,6 +43,7 @@ export async function startTokenIssuer(): Promise<TokenIssuer> {
     res.end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
   const port = (server.address() as AddressInfo).port;
   return {
     jwksUri: `http://127.0.0.1:${port}/discovery/v2.0/keys`,
@@ -60,6 +72,6 @@ export async function startTokenIssuer(): Promise<TokenIssuer> {
         .setExpirationTime(now + (claims.expiresInSeconds ?? 3600))
         .sign(options.foreignKey ? foreign.privateKey : own.privateKey);
     },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: async () => undefined,
   };
 }

@@ -9,6 +9,9 @@ import { ROLE_LTR_BACKUP, ROLE_READER } from "../../dev/emulator/providers/datap
 import { startAzurite, type AzuriteHandle } from "../../dev/azurite/index.js";
 import { startLocalHost, type LocalHost } from "../../dev/host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
+import { resetBackupApp } from "../../src/lib/backups/app.js";
+import { resetComplianceApp } from "../../src/lib/compliance/app.js";
+import { resetProtectionRuntime } from "../../src/lib/protection/wiring.js";
 import { AUDIENCE, TENANT, startTokenIssuer, type TokenIssuer } from "./tokens.js";
 
 /**
@@ -124,6 +127,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       ...options.hostEnv,
     };
     let host: LocalHost | undefined;
+    // The app keeps one runtime per process; a new world (new emulator, new Azurite) needs fresh ones.
+    resetProtectionRuntime();
+    resetBackupApp();
+    resetComplianceApp();
     if (options.host ?? true) {
       host = await startLocalHost({
         port: 0,
