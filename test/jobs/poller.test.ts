@@ -143,6 +143,69 @@ describe("job poller", () => {
     expect(await storage.jobs.getById(id)).toMatchObject({ status: "Completed" });
   });
 
+  it("records a followed job the vault answers 404 for as Unknown with what to check, and stops following it", async () => {
+    const { azure, poller, storage, active, published } = setup();
+    await storage.servers.create(aServer("pg-one"));
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await poller.pollOnce();
+    azure.hide(id);
+
+    const result = await poller.pollOnce();
+
+    expect(result).toMatchObject({ fetched: 1, updated: 1, finished: 0 });
+    const row = await storage.jobs.getById(id);
+    expect(row).toMatchObject({
+      status: "Unknown",
+      startTime: "2026-11-25T10:00:00.000Z",
+      errorCode: "JobNotFound",
+      errorMessage: `Backup job ${id} no longer exists in vault bv-weu; its outcome is unknown.`,
+      recommendedAction:
+        "Check that vault bv-weu and the server's backup instance still exist, and look for the server's " +
+        "recovery points in the vault; start a new backup if none is recent.",
+    });
+    expect(row?.endTime).toBeUndefined();
+    expect(await active()).toEqual([]);
+    expect(published).toEqual([]);
+    expect((await storage.servers.get(serverId("pg-one")))?.lastJobId).toBeUndefined();
+    // Nothing left to follow: the next cycle reads no single job.
+    expect(await poller.pollOnce()).toMatchObject({ fetched: 0 });
+  });
+
+  it("replaces Unknown with what the service says when a vanished job shows up again", async () => {
+    const { azure, poller, storage } = setup();
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await poller.pollOnce();
+    const job = azure.hide(id);
+    await poller.pollOnce();
+    expect(await storage.jobs.getById(id)).toMatchObject({ status: "Unknown" });
+
+    if (job) azure.add(job);
+    azure.update(id, { status: "Completed", endTime: "2026-11-25T10:12:00Z", duration: "PT12M" });
+    await poller.pollOnce();
+
+    const row = await storage.jobs.getById(id);
+    expect(row).toMatchObject({ status: "Completed", endTime: "2026-11-25T10:12:00.000Z" });
+    expect(row?.errorCode).toBeUndefined();
+    expect(row?.errorMessage).toBeUndefined();
+  });
+
+  it("never records Unknown over a job another poller saw finish", async () => {
+    const { azure, poller, storage, deps, active } = setup();
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await poller.pollOnce();
+    azure.update(id, { status: "Completed", endTime: "2026-11-25T10:12:00Z", duration: "PT12M" });
+    // The other poller finishes the row, but this one still holds the follow row it read before.
+    const followed = await active();
+    await createJobPoller(deps).pollOnce();
+    await storage.activeJobs.upsertAll(followed);
+    azure.hide(id);
+
+    await poller.pollOnce();
+
+    expect(await storage.jobs.getById(id)).toMatchObject({ status: "Completed" });
+    expect(await active()).toEqual([]);
+  });
+
   it("lists each vault once per page and fetches nothing when every job is in the listing", async () => {
     const { azure, poller, deps } = setup({ pageSize: 50 });
     const vaults = [1, 2, 3].map((n) => VAULT.replace("bv-weu", `bv-${n}`));

@@ -187,6 +187,7 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
             "CompletedWithWarnings",
             "Failed",
             "Cancelled",
+            "Unknown",
           ] as const),
           since: queryParameters.dateTime(),
           until: queryParameters.dateTime(),

@@ -2,7 +2,14 @@ import { ConflictError, ensureError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { ActiveJobRecord, ActiveJobStore } from "../store/activeJobs.js";
 import type { CursorStore } from "../store/cursors.js";
-import { isTerminalStatus, jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
+import {
+  UNKNOWN_JOB_STATUS,
+  isTerminalStatus,
+  jobKeys,
+  type JobOrigin,
+  type JobRecord,
+  type JobStore,
+} from "../store/jobs.js";
 import { mapWithLimit } from "./limit.js";
 import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
@@ -176,9 +183,12 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     }
     if (gone.length) {
       logger.warn(
-        `Vault ${vaultId}: ${gone.length} followed job(s) no longer exist; no longer following them.`,
+        `Vault ${vaultId}: ${gone.length} followed job(s) no longer exist; recorded as ${UNKNOWN_JOB_STATUS}.`,
       );
-      await deps.activeJobs.deleteAll(gone, options);
+      // Recorded with a final, explained status (read and merged below, never blindly: another poller may
+      // have seen it finish), so no history row stays InProgress forever.
+      for (const active of gone)
+        observedById.set(active.jobId, { observed: vanished(active, vaultId), origin: active.origin });
     }
 
     // Decide what to write, reading as little as possible:
@@ -192,7 +202,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     await mapWithLimit([...observedById.values()], concurrency, async ({ observed, origin }) => {
       const active = followed.get(observed.jobId);
       if (active && active.status === observed.status && !isTerminalStatus(observed.status)) return;
-      if (active && isTerminalStatus(observed.status)) {
+      if (active && isTerminalStatus(observed.status) && observed.status !== UNKNOWN_JOB_STATUS) {
         const { retentionTag: _kept, ...final } = observed;
         changes.push({
           record: {
@@ -252,7 +262,12 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       };
       if (isTerminalStatus(record.status)) {
         if (followed.has(record.jobId)) ended.push(row);
-        if (s && (s.previousStatus === undefined || !isTerminalStatus(s.previousStatus)))
+        // A vanished job has no outcome to act on (no last backup, no failure alert).
+        if (
+          s &&
+          record.status !== UNKNOWN_JOB_STATUS &&
+          (s.previousStatus === undefined || !isTerminalStatus(s.previousStatus))
+        )
           finished.push(record);
       } else if (!followed.has(record.jobId) || followed.get(record.jobId)?.status !== record.status) {
         stillRunning.push(row);
@@ -324,5 +339,23 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       });
       return result;
     },
+  };
+}
+
+/** What the history says about a followed job its vault answers 404 for. */
+function vanished(active: ActiveJobRecord, vaultId: string): Observed {
+  const vaultName = vaultId.split("/").pop() ?? vaultId;
+  return {
+    jobId: active.jobId,
+    serverId: active.serverId,
+    serverName: active.serverId.split("/").pop() ?? active.serverId,
+    vaultId,
+    status: UNKNOWN_JOB_STATUS,
+    startTime: active.startTime,
+    errorCode: "JobNotFound",
+    errorMessage: `Backup job ${active.jobId} no longer exists in vault ${vaultName}; its outcome is unknown.`,
+    recommendedAction:
+      `Check that vault ${vaultName} and the server's backup instance still exist, and look for the ` +
+      "server's recovery points in the vault; start a new backup if none is recent.",
   };
 }

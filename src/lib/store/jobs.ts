@@ -21,7 +21,14 @@ export const TerminalJobStatuses = [
   "Cancelled",
   "Succeeded",
   "SucceededWithWarnings",
+  "Unknown",
 ] as const;
+
+/**
+ * Ours, not the service's: a followed job that the vault answers 404 for (deleted with its vault, or purged).
+ * Terminal so nothing keeps following it, but a later sighting of the job replaces it.
+ */
+export const UNKNOWN_JOB_STATUS = "Unknown";
 
 export function isTerminalStatus(status: string): boolean {
   const s = status.toLowerCase();
