@@ -1,20 +1,47 @@
 import { randomUUID } from "node:crypto";
-import { TableClient } from "@azure/data-tables";
-import { createJobStore, type JobRecord } from "../../src/lib/store/jobs.js";
+import { backupInstanceName } from "../../src/lib/protection/naming.js";
+import type { EmulatorSeed } from "../emulator/index.js";
 import type { Estate } from "./estate.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+/** A finished backup job as the emulator's Data Protection provider stores it (its `JobRecord`). */
+export interface DemoJob {
+  id: string;
+  name: string;
+  vaultKey: string;
+  instanceKey: string;
+  instanceName: string;
+  friendlyName: string;
+  datasourceId: string;
+  datasourceLocation: string;
+  datasourceName: string;
+  datasourceType: string;
+  sourceResourceGroup: string;
+  sourceSubscriptionId: string;
+  policyId: string;
+  policyName: string;
+  operation: "ScheduledBackup";
+  isUserTriggered: false;
+  retentionTag: "Default";
+  activityId: string;
+  startMs: number;
+  endMs: number;
+  status: "Completed" | "Failed";
+  outcome: { status: "Completed" | "Failed"; errorCode?: string; errorMessage?: string };
+  dataTransferredInBytes: number;
+}
+
 /**
- * Seven days of scheduled (policy) backup jobs for the demo estate's protectable servers, so the dashboard's
- * job timeline has a history on first start: daily for `gold`, weekly for `weekly`, one recent failure.
- * These rows are written to the jobs table only; the emulator knows nothing of them (they are finished).
+ * Seven days of scheduled backups in the vaults, for the servers the app will protect, so the first sweep and
+ * the dashboard see a history as in a real estate: daily for `gold`, weekly for `weekly`, and one failure on
+ * catalog-db. They live in the emulator like any job; the app's job poller imports them into its history.
+ * The backup instance names are the ones the app will use (deterministic), so the jobs line up.
  */
-export function demoJobHistory(estate: Estate, now: Date = new Date()): JobRecord[] {
-  const jobs: JobRecord[] = [];
-  const servers = estate.seed.servers ?? [];
-  servers.forEach((server, index) => {
+export function demoJobHistory(estate: Estate, now: Date = new Date()): DemoJob[] {
+  const jobs: DemoJob[] = [];
+  (estate.seed.servers ?? []).forEach((server, index) => {
     const tag = Object.entries(server.tags ?? {})
       .find(([k]) => k.toLowerCase() === "backup")?.[1]
       ?.toLowerCase();
@@ -22,46 +49,54 @@ export function demoJobHistory(estate: Estate, now: Date = new Date()): JobRecor
     if (!vaultId || !server.subscriptionId || !server.resourceGroupName || !server.name) return;
     if ((tag !== "gold" && tag !== "weekly") || server.state === "Provisioning") return;
     if (server.name.includes("legacy") || server.resourceGroupName.includes("analytics")) return;
-    const serverId =
-      `/subscriptions/${server.subscriptionId}/resourceGroups/${server.resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server.name}`.toLowerCase();
+    const serverId = `/subscriptions/${server.subscriptionId.toLowerCase()}/resourceGroups/${server.resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server.name}`;
+    const instanceName = backupInstanceName(serverId);
+    const policyName = tag === "gold" ? "pgflex-gold" : "pgflex-weekly";
     const days = tag === "gold" ? [6, 5, 4, 3, 2, 1] : [1 + (index % 6)];
     for (const day of days) {
-      const start = new Date(now.getTime() - day * DAY - (2 + (index % 5)) * HOUR);
+      const startMs = now.getTime() - day * DAY - (2 + (index % 5)) * HOUR;
       const durationInMs = (8 + ((index * 7 + day * 3) % 13)) * 60_000;
       const failed = server.name === "catalog-db" && day === 1;
+      const guid = randomUUID();
       jobs.push({
-        jobId: randomUUID(),
-        serverId,
-        serverName: server.name,
-        vaultId: vaultId.toLowerCase(),
-        policyName: tag === "gold" ? "pgflex-gold" : "pgflex-weekly",
-        operation: "Backup",
-        origin: "policy",
+        id: `${vaultId}/backupJobs/${guid}`,
+        name: guid,
+        vaultKey: vaultId.toLowerCase(),
+        instanceKey: `${vaultId}/backupInstances/${instanceName}`.toLowerCase(),
+        instanceName,
+        friendlyName: server.name,
+        datasourceId: serverId,
+        datasourceLocation: server.location,
+        datasourceName: server.name,
+        datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
+        sourceResourceGroup: server.resourceGroupName,
+        sourceSubscriptionId: server.subscriptionId.toLowerCase(),
+        policyId: `${vaultId}/backupPolicies/${policyName}`,
+        policyName,
+        operation: "ScheduledBackup",
+        isUserTriggered: false,
+        retentionTag: "Default",
+        activityId: randomUUID(),
+        startMs,
+        endMs: startMs + durationInMs,
         status: failed ? "Failed" : "Completed",
-        startTime: start.toISOString(),
-        endTime: new Date(start.getTime() + durationInMs).toISOString(),
-        durationInMs,
-        ...(failed
+        outcome: failed
           ? {
+              status: "Failed",
               errorCode: "UserErrorBackupFailed",
               errorMessage: "The backup of the database failed: the server was restarting.",
-              recommendedAction: "Retry the backup once the server is Ready.",
             }
-          : { bytesTransferred: (64 + index * 32) * 1024 * 1024 }),
-        updatedAt: now.toISOString(),
+          : { status: "Completed" },
+        dataTransferredInBytes: failed ? 0 : (64 + index * 32) * 1024 * 1024,
       });
     }
   });
   return jobs;
 }
 
-export async function seedJobHistory(connectionString: string, jobs: readonly JobRecord[]): Promise<void> {
-  const store = createJobStore({
-    tableClient: (name) =>
-      TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }),
-    queueClient: () => {
-      throw new Error("The job history seed uses no queue.");
-    },
-  });
-  await store.saveAll(jobs);
+/** The seed with `jobs` added to the Data Protection slice (the seed itself is left unchanged). */
+export function withJobHistory(seed: EmulatorSeed, jobs: readonly DemoJob[]): EmulatorSeed {
+  const slice = { ...((seed.providers?.["dataprotection"] ?? {}) as { jobs?: Record<string, unknown> }) };
+  slice.jobs = { ...(slice.jobs ?? {}), ...Object.fromEntries(jobs.map((j) => [j.id.toLowerCase(), j])) };
+  return { ...seed, providers: { ...(seed.providers ?? {}), dataprotection: slice } };
 }

@@ -6,7 +6,7 @@ import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from ".
 import { REPO_ROOT, startLocalHost, readLocalSettings, type LocalHost } from "../host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
 import { startDevAuth, type DevAuth } from "./devAuth.js";
-import { demoJobHistory, seedJobHistory } from "./history.js";
+import { demoJobHistory, withJobHistory } from "./history.js";
 import { DEMO_POLICY_MAP, DEMO_MARKER_TAG, loadEstate, vaultMapSetting, type Estate } from "./estate.js";
 import { assertPortFree } from "./ports.js";
 
@@ -89,7 +89,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       estate = await loadEstate(options.seedPath);
       emulator = await startEmulator({
         port: emulatorPort,
-        seed: estate.seed,
+        seed: options.history === false ? estate.seed : withJobHistory(estate.seed, demoJobHistory(estate)),
         timeScale,
         // A demo server "created" by the story is Ready in a few seconds of real time.
         provisioningDelayInMs: 240_000,
@@ -137,7 +137,6 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     stops.push(() => host.stop());
 
     if (emulator && estate) {
-      if (options.history !== false) await seedJobHistory(azurite.connectionString, demoJobHistory(estate));
       const endpointUrl = `${host.url}/runtime/webhooks/EventGrid?functionName=onResourceEvent&code=${encodeURIComponent(host.eventGridKey)}`;
       for (const subscriptionId of estate.subscriptionIds) {
         await emulator.control.addEventSubscriber({

@@ -6,7 +6,14 @@
   const DAY = 86_400_000;
   const STALE_AFTER_MS = 8 * DAY; // weekly policy + 24 h grace (PGFLEX_STALE_GRACE_HOURS default)
   const BUSY = new Set(["Pending", "WaitingForServer", "Validating", "Configuring"]);
-  const FINE = new Set(["Protected", "OptedOut", "ProtectedUntagged", "Deleted", "WouldProtect"]);
+  const FINE = new Set([
+    "Protected",
+    "OptedOut",
+    "ProtectedUntagged",
+    "ProtectedElsewhere",
+    "Deleted",
+    "WouldProtect",
+  ]);
   const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
   const COLORS = {
     Completed: "#2da44e",

@@ -110,7 +110,7 @@ describe("demo estate", () => {
     const now = new Date("2026-11-25T12:00:00.000Z");
     const jobs = demoJobHistory(estate, now);
     const byServer = new Map<string, number>();
-    for (const j of jobs) byServer.set(j.serverName, (byServer.get(j.serverName) ?? 0) + 1);
+    for (const j of jobs) byServer.set(j.datasourceName, (byServer.get(j.datasourceName) ?? 0) + 1);
     expect(Object.fromEntries(byServer)).toEqual({
       "orders-db": 1,
       "billing-db": 6,
@@ -119,8 +119,8 @@ describe("demo estate", () => {
       "customers-db": 1,
       "dev-api-db": 1,
     });
-    expect(jobs.filter((j) => j.status === "Failed").map((j) => j.serverName)).toEqual(["catalog-db"]);
-    expect(jobs.every((j) => Date.parse(j.startTime) > now.getTime() - 7 * 86_400_000)).toBe(true);
+    expect(jobs.filter((j) => j.status === "Failed").map((j) => j.datasourceName)).toEqual(["catalog-db"]);
+    expect(jobs.every((j) => j.startMs > now.getTime() - 7 * 86_400_000)).toBe(true);
   });
 });
 
