@@ -112,7 +112,7 @@ describe("DataProtectionClient", () => {
     ]);
   });
 
-  it("turns a failed operation status into a RestError with the operation's ARM code", async () => {
+  it("turns a failed operation status into a RestError with the operation's ARM code and status 400 for a user error", async () => {
     const status = `${vaultPath}/operationStatus/op1`;
     const message =
       "Backup vault managed identity is missing the role PostgreSQL Flexible Server Long Term Retention Backup Role on /subscriptions/x/resourceGroups/rg-db/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1.";
@@ -138,7 +138,32 @@ describe("DataProtectionClient", () => {
     );
     expect(error.code).toBe("UserErrorMissingRequiredPermissions");
     expect(error.message).toBe(message);
-    expect(error.statusCode).toBe(200);
+    expect(error.statusCode).toBe(400);
+  });
+
+  it("gives a failed operation whose code is not a user error the status 500, not the status poll's 200", async () => {
+    const status = `${vaultPath}/operationStatus/op9`;
+    const { client } = aClient({
+      [`DELETE ${vaultPath}/backupInstances/pg1-bi`]: [
+        { status: 202, headers: { "azure-asyncoperation": `${base}${status}?api-version=2024-04-01` } },
+      ],
+      [`GET ${status}`]: [
+        {
+          status: 200,
+          body: {
+            id: status,
+            name: "op9",
+            status: "Failed",
+            error: { code: "InternalServerError", message: "An internal error occurred." },
+          },
+        },
+      ],
+    });
+    const error = await caught(client.backupInstances.beginDeleteAndWait("rg-backup", "bv-weu", "pg1-bi"));
+    expect(error.name).toBe("RestError");
+    expect(error.statusCode).toBe(500);
+    expect(error.code).toBe("InternalServerError");
+    expect(error.message).toBe("An internal error occurred.");
   });
 
   it("normalises a bare GUID job id and builds the job's resource id from the vault", async () => {

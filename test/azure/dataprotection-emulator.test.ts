@@ -89,9 +89,9 @@ describe("Data Protection client against the emulator", () => {
           backupInstance: instance.properties!,
         }),
       );
-    // Reader on rg-db was granted for pg-ok; the server-level role is missing. A failed operation status
-    // is answered with 200, so the error carries that status and the operation's code.
-    const missing = `200 UserErrorMissingRequiredPermissions: Appropriate permissions to perform the operation is missing. The Backup vault's managed identity (principal '${principalId}') needs the role 'PostgreSQL Flexible Server Long Term Retention Backup Role' (c088a766-074b-43ba-90d4-1fb21feae531) on scope '${serverId}'.`;
+    // Reader on rg-db was granted for pg-ok; the server-level role is missing. The failed operation status
+    // is answered with 200; the error carries the operation's code and, for a user error, status 400.
+    const missing = `400 UserErrorMissingRequiredPermissions: Appropriate permissions to perform the operation is missing. The Backup vault's managed identity (principal '${principalId}') needs the role 'PostgreSQL Flexible Server Long Term Retention Backup Role' (c088a766-074b-43ba-90d4-1fb21feae531) on scope '${serverId}'.`;
     expect(await validate()).toBe(missing);
 
     // Granted, but RBAC takes 10 emulated minutes to propagate: validation still fails meanwhile.

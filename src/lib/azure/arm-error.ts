@@ -3,7 +3,7 @@ import type { PipelineRequest, PipelineResponse } from "@azure/core-rest-pipelin
 
 /**
  * ARM error codes callers branch on. The Data Protection service answers them in `error.code` of a 4xx body
- * or of a failed operation status (then the RestError's `statusCode` is the status poll's 200):
+ * or of a failed operation status (then the RestError's `statusCode` is 400 for `UserError*` codes, else 500):
  * - `UserErrorMissingRequiredPermissions`: the vault identity lacks a role on the datasource; the message names
  *   the role and scope. Right after a grant it is RBAC propagation: retry for a while before reporting it.
  * - `UserErrorDppDatasourceAlreadyProtected`: the server already has a backup instance (another vault, or

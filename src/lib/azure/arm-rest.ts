@@ -185,13 +185,15 @@ export function createArmRestClient(
           restoreFrom: lro.resumeFrom,
           resourceLocationConfig: "location",
           processResult: async (result: unknown) => (toResult ? toResult(result) : (result as TResult)),
-          // core-lro reports a failed operation as a plain Error; callers need ARM's code, so replace it.
+          // A poll answered non-2xx already threw its own RestError. A status resource reading `Failed` makes
+          // core-lro report a plain Error (code and message in its text, no status); callers need ARM's code
+          // and a status that says what kind of failure it was, so replace it.
           updateState: (state, lastResponse) => {
             if (state.status === "failed") {
               const raw = (lastResponse as OperationResponse<unknown>).rawResponse;
               const detail = readArmError(raw.body);
               state.error = createArmError({
-                statusCode: raw.statusCode,
+                statusCode: failedOperationStatus(detail?.code),
                 body: raw.body,
                 headers: raw.headers,
                 fallbackMessage: `The long-running operation failed${detail?.code ? `: ${detail.code}` : "."}`,
@@ -203,6 +205,14 @@ export function createArmRestClient(
       return poller;
     },
   };
+}
+
+/**
+ * The status a failed operation's error carries. The status poll answered 200, which says nothing about the
+ * failure: `UserError*` codes (the request or the setup is wrong) read 400, anything else 500 (the service failed).
+ */
+function failedOperationStatus(code: string | undefined): number {
+  return code?.startsWith("UserError") ? 400 : 500;
 }
 
 function parseBody(body: unknown): unknown {
