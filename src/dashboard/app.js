@@ -384,7 +384,21 @@
     renderActivity();
   }
 
+  // Behind App Service Authentication the platform holds the signed-in user's Entra ID token: use it when the
+  // token store has one (its audience must be PGFLEX_AUTH_AUDIENCE, or the API refuses it as usual).
+  async function easyAuthToken() {
+    try {
+      const res = await fetch("/.auth/me", { credentials: "same-origin" });
+      if (!res.ok) return "";
+      const body = await res.json();
+      return (Array.isArray(body) && body[0] && body[0].access_token) || "";
+    } catch {
+      return "";
+    }
+  }
+
   async function refresh() {
+    if (!token && !/^(127\.|localhost$|\[::1\]$)/.test(location.hostname)) token = await easyAuthToken();
     if (!token) {
       showSignIn();
       $("updated").textContent = "Sign in to see the estate.";
