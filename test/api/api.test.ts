@@ -355,6 +355,36 @@ describe("GET /api/servers", () => {
     ]);
   });
 
+  it("pages the server list with top and a continuation token, with a nextLink without the function key", async () => {
+    const t = await anApi(azurite.connectionString);
+    for (const name of ["pg-c", "pg-a", "pg-b"]) await t.storage.servers.create(aServer(name));
+    const page1 = await t.api.listServers(
+      aRequest({ url: "http://localhost:7071/api/servers?top=2&code=secret", token: await t.reader() }),
+    );
+    const body1 = page1.jsonBody as {
+      value: Array<{ name: string }>;
+      continuationToken?: string;
+      nextLink?: string;
+    };
+    expect(body1.value.map((s) => s.name)).toEqual(["pg-a", "pg-b"]);
+    expect(body1.nextLink).toBe(
+      `http://localhost:7071/api/servers?top=2&continuationToken=${body1.continuationToken}`,
+    );
+    const page2 = await t.api.listServers(aRequest({ url: body1.nextLink ?? "", token: await t.reader() }));
+    expect(page2.jsonBody).toEqual({ value: [expect.objectContaining({ name: "pg-c" })] });
+  });
+
+  it.each([
+    ["a forged continuation token", "continuationToken=abc", "InvalidContinuationToken"],
+    ["a top above 1000", "top=1001", "InvalidQueryParameter"],
+  ])("refuses a server listing with %s with 400", async (_name, query, code) => {
+    const t = await anApi(azurite.connectionString);
+    const res = await t.api.listServers(
+      aRequest({ url: `http://localhost:7071/api/servers?${query}`, token: await t.reader() }),
+    );
+    expect(res).toMatchObject({ status: 400, jsonBody: { error: { code, target: query.split("=")[0] } } });
+  });
+
   it("answers 404 for a server the app does not know", async () => {
     const t = await anApi(azurite.connectionString);
     const res = await t.api.getServer(aRequest({ params: params("pg-nine"), token: await t.reader() }));

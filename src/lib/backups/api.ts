@@ -8,6 +8,7 @@ import type { ApiRequest, ApiResponse } from "../http/types.js";
 import { parseJobId } from "../jobs/ids.js";
 import { InvalidContinuationTokenError, type JobRecord, type JobStore } from "../store/jobs.js";
 import { ProtectionStates, parseServerId, type ServerRecord, type ServerStore } from "../store/servers.js";
+import { createListServerPager, type ServerPager } from "./serverPages.js";
 import { serverIdOf, type BackupService, type ServerRef } from "./service.js";
 
 export interface BackupApiDeps {
@@ -16,6 +17,8 @@ export interface BackupApiDeps {
   servers: Pick<ServerStore, "get" | "list">;
   /** Subscriptions in scope; empty means all. */
   scopes: readonly string[];
+  /** Pages of the servers table; default: {@link createListServerPager} over `servers` (reads it all). */
+  serverPages?: ServerPager;
 }
 
 export type BackupApiOptions = Omit<HandleApiOptions, "role">;
@@ -127,8 +130,38 @@ function baseUrl(request: ApiRequest): string {
   return `${url.protocol}//${url.host}`;
 }
 
+/** A store's refusal of a token becomes 400 InvalidContinuationToken. */
+async function withTokenCheck<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof InvalidContinuationTokenError) {
+      throw new ApiError(400, "InvalidContinuationToken", e.message, {
+        target: "continuationToken",
+        fix: "Use the nextLink of the previous page.",
+      });
+    }
+    throw e;
+  }
+}
+
+/** `{ value }`, plus `continuationToken` and a `nextLink` (without the function key) when there is more. */
+function pagedResponse(
+  request: ApiRequest,
+  value: unknown[],
+  continuationToken: string | undefined,
+  requestId: string,
+): ApiResponse {
+  if (!continuationToken) return jsonResponse(200, { value }, requestId);
+  const next = new URL(request.url);
+  next.searchParams.delete("code");
+  next.searchParams.set("continuationToken", continuationToken);
+  return jsonResponse(200, { value, continuationToken, nextLink: next.toString() }, requestId);
+}
+
 /** The HTTP operations, each authenticated first and answering the stable error shape. */
 export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions = {}) {
+  const serverPages = deps.serverPages ?? createListServerPager(deps.servers);
   const inScope = (subscriptionId: string) =>
     deps.scopes.length === 0 || deps.scopes.includes(subscriptionId.toLowerCase());
   return {
@@ -223,35 +256,18 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
             { target: "server" },
           );
         }
-        let page;
-        try {
-          page = await deps.jobs.listPage({
+        const page = await withTokenCheck(() =>
+          deps.jobs.listPage({
             ...(server ? { serverId: server.resourceId } : {}),
             ...(q.status ? { status: q.status } : {}),
             ...(q.since ? { since: q.since } : {}),
             ...(q.until ? { until: q.until } : {}),
             maxPageSize: q.top ?? 50,
             ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
-          });
-        } catch (e) {
-          if (e instanceof InvalidContinuationTokenError) {
-            throw new ApiError(400, "InvalidContinuationToken", e.message, {
-              target: "continuationToken",
-              fix: "Use the nextLink of the previous page.",
-            });
-          }
-          throw e;
-        }
-        const value = page.items.filter((j) => inScope(j.serverId.split("/")[2] ?? "")).map(jobView);
-        if (!page.continuationToken) return jsonResponse(200, { value }, requestId);
-        const next = new URL(request.url);
-        next.searchParams.delete("code");
-        next.searchParams.set("continuationToken", page.continuationToken);
-        return jsonResponse(
-          200,
-          { value, continuationToken: page.continuationToken, nextLink: next.toString() },
-          requestId,
+          }),
         );
+        const value = page.items.filter((j) => inScope(j.serverId.split("/")[2] ?? "")).map(jobView);
+        return pagedResponse(request, value, page.continuationToken, requestId);
       }),
 
     listServers: (request: ApiRequest): Promise<ApiResponse> =>
@@ -259,15 +275,19 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
         const q = parseQuery(request, {
           subscriptionId: queryParameters.string(GUID, "a subscription GUID", 36),
           state: queryParameters.oneOf(ProtectionStates),
+          top: queryParameters.integer(1, 1000),
+          continuationToken: queryParameters.string(/^[A-Za-z0-9_-]+$/, "a token returned by this API", 2048),
         });
-        const value: Array<Record<string, unknown>> = [];
-        for await (const server of deps.servers.list({
-          ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}),
-          ...(q.state ? { state: q.state } : {}),
-        })) {
-          if (inScope(server.subscriptionId)) value.push(serverView(server));
-        }
-        return jsonResponse(200, { value }, requestId);
+        const page = await withTokenCheck(() =>
+          serverPages.listPage({
+            ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}),
+            ...(q.state ? { state: q.state } : {}),
+            maxPageSize: q.top ?? 1000,
+            ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
+          }),
+        );
+        const value = page.items.filter((s) => inScope(s.subscriptionId)).map((s) => serverView(s));
+        return pagedResponse(request, value, page.continuationToken, requestId);
       }),
 
     getServer: (request: ApiRequest): Promise<ApiResponse> =>

@@ -53,8 +53,13 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
   const { createBackupService } = await import("./service.js");
   const backups = createBackupService({ servers, jobs, activeJobs, gateway, scopes: config.scopes, logger });
 
-  const { createBackupApi } = await import("./api.js");
-  const api = createBackupApi({ backups, jobs, servers, scopes: config.scopes }, { logger });
+  const [{ createBackupApi }, { createTableServerPager }, { SERVERS_TABLE }] = await Promise.all([
+    import("./api.js"),
+    import("./serverPages.js"),
+    import("../store/servers.js"),
+  ]);
+  const serverPages = createTableServerPager(connection.tableClient(SERVERS_TABLE));
+  const api = createBackupApi({ backups, jobs, servers, serverPages, scopes: config.scopes }, { logger });
 
   const { createJobOutcomeHandler, createStaleBackupCheck } = await import("./outcomes.js");
   const { createJobPoller } = await import("../jobs/poller.js");

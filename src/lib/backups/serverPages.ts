@@ -1,0 +1,135 @@
+import type { TableClient } from "@azure/data-tables";
+import { odata } from "@azure/data-tables";
+import { isRestError } from "../errors.js";
+import { InvalidContinuationTokenError } from "../store/jobs.js";
+import { decodeKey } from "../store/keys.js";
+import {
+  fromServerEntity,
+  parseServerId,
+  serverKeys,
+  type ListServersOptions,
+  type ServerRecord,
+  type ServerStore,
+} from "../store/servers.js";
+
+export interface ListServersPageOptions extends ListServersOptions {
+  /** Default 1000, at most 1000. */
+  maxPageSize?: number;
+  /** A token a previous page returned: the keys of its last server. */
+  continuationToken?: string;
+}
+
+export interface ServerPage {
+  items: ServerRecord[];
+  continuationToken?: string;
+}
+
+/** Pages of the servers table in key order (subscription, then server id). */
+export interface ServerPager {
+  listPage(options?: ListServersPageOptions): Promise<ServerPage>;
+}
+
+interface Position {
+  partitionKey: string;
+  rowKey: string;
+}
+
+const SUBSCRIPTION = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Our own token (not the SDK's): base64url JSON of the last server's keys, so it can be checked in full. */
+export function encodeServerToken(server: Pick<ServerRecord, "resourceId">): string {
+  const { partitionKey, rowKey } = serverKeys(server.resourceId);
+  return Buffer.from(JSON.stringify({ pk: partitionKey, rk: rowKey }), "utf8").toString("base64url");
+}
+
+/**
+ * The position a token names; InvalidContinuationTokenError unless it is exactly what
+ * {@link encodeServerToken} makes for a well-formed server id.
+ */
+export function decodeServerToken(token: string): Position {
+  try {
+    if (!/^[A-Za-z0-9_-]{1,2048}$/.test(token)) throw new Error();
+    const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    const { pk, rk } = (parsed ?? {}) as { pk?: unknown; rk?: unknown };
+    if (typeof pk !== "string" || typeof rk !== "string" || !SUBSCRIPTION.test(pk)) throw new Error();
+    if (!/^[A-Za-z0-9_-]{1,1400}$/.test(rk)) throw new Error();
+    const server = parseServerId(decodeKey(rk));
+    if (!server || server.subscriptionId !== pk || serverKeys(server.resourceId).rowKey !== rk) {
+      throw new Error();
+    }
+    return { partitionKey: pk, rowKey: rk };
+  } catch {
+    throw new InvalidContinuationTokenError("The continuation token is not one this API returned.");
+  }
+}
+
+function pageSize(options: ListServersPageOptions): number {
+  return Math.max(1, Math.min(options.maxPageSize ?? 1000, 1000));
+}
+
+/**
+ * Keyset paging straight on the servers table: each page is one query (more only when the service
+ * answers short pages) starting after the token's keys.
+ */
+export function createTableServerPager(client: TableClient): ServerPager {
+  return {
+    async listPage(options = {}) {
+      const top = pageSize(options);
+      const after = options.continuationToken ? decodeServerToken(options.continuationToken) : undefined;
+      const filters: string[] = [];
+      if (options.subscriptionId)
+        filters.push(odata`PartitionKey eq ${options.subscriptionId.toLowerCase()}`);
+      if (options.state) filters.push(odata`state eq ${options.state}`);
+      if (after) {
+        filters.push(
+          odata`(PartitionKey gt ${after.partitionKey} or (PartitionKey eq ${after.partitionKey} and RowKey gt ${after.rowKey}))`,
+        );
+      }
+      const items: ServerRecord[] = [];
+      let more = false;
+      const pages = client
+        .listEntities<Record<string, unknown>>({
+          queryOptions: filters.length ? { filter: filters.join(" and ") } : undefined,
+          abortSignal: options.abortSignal,
+        })
+        .byPage({ maxPageSize: top });
+      try {
+        for await (const page of pages) {
+          for (const entity of page) items.push(fromServerEntity(entity));
+          if (items.length >= top) {
+            more = items.length > top || Boolean(page.continuationToken);
+            items.length = top;
+            break;
+          }
+        }
+      } catch (e) {
+        // No table yet: nothing was ever recorded.
+        if (!(isRestError(e) && e.statusCode === 404)) throw e;
+      }
+      const last = items.at(-1);
+      return more && last ? { items, continuationToken: encodeServerToken(last) } : { items };
+    },
+  };
+}
+
+/** The same pages over any {@link ServerStore} (reads it all, in key order): in-memory stores and fakes. */
+export function createListServerPager(store: Pick<ServerStore, "list">): ServerPager {
+  const order = (s: ServerRecord): string => {
+    const k = serverKeys(s.resourceId);
+    return `${k.partitionKey}\u0000${k.rowKey}`;
+  };
+  return {
+    async listPage(options = {}) {
+      const top = pageSize(options);
+      const after = options.continuationToken ? decodeServerToken(options.continuationToken) : undefined;
+      const from = after ? `${after.partitionKey}\u0000${after.rowKey}` : undefined;
+      const { maxPageSize: _size, continuationToken: _token, ...filter } = options;
+      const all: ServerRecord[] = [];
+      for await (const s of store.list(filter)) if (from === undefined || order(s) > from) all.push(s);
+      all.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+      const items = all.slice(0, top);
+      const last = items.at(-1);
+      return all.length > top && last ? { items, continuationToken: encodeServerToken(last) } : { items };
+    },
+  };
+}
