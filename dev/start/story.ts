@@ -263,7 +263,14 @@ async function sweepOnce(
 }
 
 async function listServers(api: ApiClient): Promise<ServerView[]> {
-  return (await capability("The servers API", api.get<{ value: ServerView[] }>("servers"))).value;
+  type Page = { value: ServerView[]; continuationToken?: string };
+  let page = await capability("The servers API", api.get<Page>("servers"));
+  const servers = [...page.value];
+  while (page.continuationToken) {
+    page = await api.get<Page>(`servers?continuationToken=${encodeURIComponent(page.continuationToken)}`);
+    servers.push(...page.value);
+  }
+  return servers;
 }
 
 async function getServer(api: ApiClient, path: string): Promise<ServerView | undefined> {

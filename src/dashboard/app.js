@@ -129,6 +129,18 @@
     return sweeps;
   }
 
+  // Both lists are paged (continuationToken); follow them to the end.
+  async function loadServers() {
+    const servers = [];
+    let page = await api("servers");
+    servers.push(...page.value);
+    while (page.continuationToken && servers.length < 20_000) {
+      page = await api(`servers?continuationToken=${encodeURIComponent(page.continuationToken)}`);
+      servers.push(...page.value);
+    }
+    return servers;
+  }
+
   async function loadJobs() {
     const since = new Date(Date.now() - 7 * DAY).toISOString();
     const jobs = [];
@@ -409,16 +421,16 @@
       `${c.preferred_username || c.name || c.oid || "signed in"} (${(c.roles || []).join(", ") || "no role"})`;
     let busy = false;
     try {
-      const [servers, jobs, sweeps] = await Promise.all([api("servers"), loadJobs(), loadSweeps()]);
+      const [servers, jobs, sweeps] = await Promise.all([loadServers(), loadJobs(), loadSweeps()]);
       await refreshTracked();
       renderCompliance(sweeps);
-      renderServers(servers.value, jobs);
+      renderServers(servers, jobs);
       renderJobs(jobs);
       showError(null);
       busy =
         jobs.some((j) => j.status === "InProgress") ||
         [...tracked.values()].some((t) => !TERMINAL.has(t.status)) ||
-        servers.value.some((s) => BUSY.has(s.state));
+        servers.some((s) => BUSY.has(s.state));
       $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}${busy ? " — live" : ""}`;
       document.body.dataset.loaded = "true";
     } catch (e) {

@@ -130,7 +130,13 @@ describe("npm start", () => {
         expect(await page.textContent("#compliance-percent")).toBe(
           `${latest.body.compliancePercent as number}%`,
         );
-        const servers = (await api("servers")).body.value as Array<{ name: string; state: string }>;
+        const servers: Array<{ name: string; state: string }> = [];
+        for (let path = "servers"; ;) {
+          const page = (await api(path)).body as { value: typeof servers; continuationToken?: string };
+          servers.push(...page.value);
+          if (!page.continuationToken) break;
+          path = `servers?continuationToken=${encodeURIComponent(page.continuationToken)}`;
+        }
         const rows = await page.$$eval("#servers-body tr", (trs) =>
           trs.map((tr) => ({ name: tr.getAttribute("data-server"), state: tr.getAttribute("data-state") })),
         );
