@@ -8,6 +8,8 @@ export interface ProtectionSettings {
   optOutValues: readonly string[];
   vaultMap: Record<string, string>;
   vaultMarkerTag: string;
+  /** Subscriptions in scope (PGFLEX_SCOPES), searched for marked vaults; empty: the server's own. */
+  scopes: readonly string[];
   autoGrantRoles: boolean;
   createMissingPolicies: boolean;
   policyRetention: string;
@@ -40,6 +42,7 @@ export const defaultProtectionSettings: ProtectionSettings = {
   optOutValues: ["none", "off"],
   vaultMap: {},
   vaultMarkerTag: "pgflex-autoprotect",
+  scopes: [],
   autoGrantRoles: false,
   createMissingPolicies: true,
   policyRetention: "P12W",
@@ -80,6 +83,7 @@ export function protectionSettingsFromConfig(
     optOutValues: config.optOutValues,
     vaultMap: config.vaultMap,
     vaultMarkerTag: config.vaultMarkerTag,
+    scopes: config.scopes,
     autoGrantRoles: config.autoGrantRoles,
     createMissingPolicies: config.createMissingPolicies,
     policyRetention: config.policyRetention,

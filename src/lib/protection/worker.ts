@@ -102,6 +102,16 @@ class Stop extends Error {
   }
 }
 
+/** Last segment of a policy id (`.../backupPolicies/<name>`); undefined when absent. */
+function policyNameOf(policyId: string | undefined): string | undefined {
+  return policyId?.split("/").filter(Boolean).pop() || undefined;
+}
+
+/** Policy names compare case-insensitively, as ARM names do. */
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 /** Body of validateForBackup and of the instance PUT for a PG Flexible server. */
 function instanceProperties(server: FlexibleServerInfo, policyId: string): BackupInstanceProperties {
   return {
@@ -137,6 +147,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     createVaultResolver(arm.dataProtection, {
       vaultMap: s.vaultMap,
       markerTag: s.vaultMarkerTag,
+      scopes: s.scopes,
       cacheTtlInMs: s.cacheTtlInMs,
       now: () => now().getTime(),
     });
@@ -360,7 +371,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const seen = { region, tagValue };
 
       const protectedHere = this.row.state === "Protected" || this.row.state === "ProtectedUntagged";
-      if (protectedHere) return this.alreadyProtected(decision, seen);
+      // Settles, or returns when the instance has gone and the tag still asks for protection.
+      if (protectedHere) await this.alreadyProtected(server, decision, seen);
 
       switch (decision.kind) {
         case "untagged":
@@ -413,33 +425,128 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       return this.protect(server, vault, target);
     }
 
+    /**
+     * A protected server was evaluated again. An opt-out or a removed tag keeps protection; a tag mapping to
+     * another policy than the instance's moves the instance to it (a PUT of the same instance, never a stop).
+     * Returns only when this product's instance has gone and the tag asks for protection: protect it again.
+     */
     async alreadyProtected(
+      server: FlexibleServerInfo,
       decision: ReturnType<typeof decideFromTags>,
       seen: { region: string; tagValue: string | undefined },
-    ): Promise<never> {
-      if (
-        decision.kind === "protect" &&
-        (!this.row.policyName || decision.policyName === this.row.policyName)
-      ) {
-        return this.settle("Protected", seen);
+    ): Promise<void> {
+      if (decision.kind !== "protect") {
+        return this.settle("ProtectedUntagged", {
+          ...seen,
+          lastErrorMessage:
+            decision.kind === "unknown"
+              ? unknownTagMessage(s.backupTag, decision.tagValue, decision.allowed) +
+                " Protection continues unchanged."
+              : `The "${s.backupTag}" tag was removed or opts out; protection continues: this product never stops protection or deletes backups.`,
+          fix: `To stop protection, stop it on backup instance "${this.row.instanceName}" in the vault yourself.`,
+        });
       }
-      if (decision.kind === "protect") {
+      const row = this.row;
+      const wanted = decision.policyName;
+      const sameAsRow = !row.policyName || sameName(wanted, row.policyName);
+      // Only this product's own instance in the region's vault is changed; one made outside the app (another
+      // name) or left in a vault that no longer serves the region is reported, not touched.
+      const ours = !!row.vaultId && !!row.instanceName && row.lastErrorCode !== "ProtectedByAnotherInstance";
+      const vault = ours
+        ? await vaults.resolve(seen.region, row.subscriptionId, { abortSignal: this.signal })
+        : undefined;
+      if (!vault || !row.instanceName || vault.id.toLowerCase() !== row.vaultId?.toLowerCase()) {
+        if (sameAsRow) return this.settle("Protected", seen);
         return this.settle("Protected", {
           ...seen,
           lastErrorCode: "PolicyChangeNotApplied",
-          lastErrorMessage: `The "${s.backupTag}" tag now asks for policy "${decision.policyName}"; the backup instance keeps policy "${this.row.policyName}".`,
-          fix: `Change the policy of backup instance "${this.row.instanceName}" in the vault, or set the tag back.`,
+          lastErrorMessage: `The "${s.backupTag}" tag now asks for policy "${wanted}"; the backup instance keeps policy "${row.policyName}": it is not this app's instance in the region's Backup vault.`,
+          fix: `Change the policy of the server's backup instance in the vault, or set the tag back.`,
         });
       }
-      return this.settle("ProtectedUntagged", {
-        ...seen,
-        lastErrorMessage:
-          decision.kind === "unknown"
-            ? unknownTagMessage(s.backupTag, decision.tagValue, decision.allowed) +
-              " Protection continues unchanged."
-            : `The "${s.backupTag}" tag was removed or opts out; protection continues: this product never stops protection or deletes backups.`,
-        fix: `To stop protection, stop it on backup instance "${this.row.instanceName}" in the vault yourself.`,
+      const instance = await arm.dataProtection.getBackupInstance(vault.id, row.instanceName, {
+        abortSignal: this.signal,
       });
+      if (!instance) return;
+      const current = policyNameOf(instance.policyId);
+      if (!current || sameName(current, wanted)) {
+        return this.settle("Protected", { ...seen, policyName: wanted, vaultId: vault.id });
+      }
+      return this.changePolicy(server, vault, instance, { from: current, to: wanted }, seen);
+    }
+
+    /** PUT of the same instance with the new policy, then the same non-blocking wait as creation. */
+    async changePolicy(
+      server: FlexibleServerInfo,
+      vault: VaultInfo,
+      instance: BackupInstanceInfo,
+      change: { from: string; to: string },
+      seen: { region: string; tagValue: string | undefined },
+    ): Promise<never> {
+      const { from, to } = change;
+      const what = `the policy of backup instance "${instance.name}" in Backup vault "${vault.name}" from "${from}" to "${to}"`;
+      if (s.mode === "report") {
+        return this.settle("Protected", {
+          ...seen,
+          policyName: from,
+          vaultId: vault.id,
+          lastErrorCode: "WouldChangePolicy",
+          lastErrorMessage: `Would change ${what}.`,
+          fix: "Switch PGFLEX_MODE to enforce to apply it, or set the tag back.",
+        });
+      }
+      const kept = { ...seen, policyName: from, vaultId: vault.id };
+      const policyId = await this.ensurePolicy(vault, to, { state: "Protected", ...kept });
+      try {
+        await arm.dataProtection.createBackupInstance(
+          vault.id,
+          instance.name,
+          instanceProperties(server, policyId),
+          {
+            abortSignal: this.signal,
+          },
+        );
+      } catch (e) {
+        if (isTransientStatus(statusOf(e)) && (isRestError(e) || e instanceof TransientError)) throw e;
+        if (!isRestError(e) && !errorCode(e)) throw e;
+        // The instance keeps its old policy and keeps protecting: the row stays Protected with the reason.
+        const code = errorCode(e) ?? `HTTP${statusOf(e) ?? ""}`;
+        return this.settle("Protected", {
+          ...kept,
+          lastErrorCode: code,
+          lastErrorMessage: `Could not change ${what}: ${ensureError(e).message}`,
+          fix:
+            statusOf(e) === 403
+              ? `az role assignment create --assignee-object-id <app principal id> --assignee-principal-type ServicePrincipal --role "Backup Contributor" --scope ${vault.id}`
+              : "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
+        });
+      }
+      await audit.append(
+        {
+          action: "changeBackupInstancePolicy",
+          target: instance.id || `${vault.id}/backupInstances/${instance.name}`,
+          serverId: server.id.toLowerCase(),
+          cause: this.cause,
+          mode: s.mode,
+          result: "succeeded",
+          detail: `policy ${from} -> ${to}`,
+        },
+        { abortSignal: this.signal },
+      );
+      return this.continueLater(
+        "Configuring",
+        {
+          ...seen,
+          policyName: to,
+          vaultId: vault.id,
+          instanceName: instance.name,
+          waitingSince: now().toISOString(),
+          lastErrorCode: undefined,
+          lastErrorMessage: `Changing ${what}.`,
+          fix: undefined,
+        },
+        s.configureFirstPollInMs,
+      );
     }
 
     async waitForServer(server: FlexibleServerInfo, target: Partial<ServerRecord>): Promise<never> {
@@ -449,7 +556,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           ...target,
           lastErrorCode: "ServerNotReady",
           lastErrorMessage: `The server was not Ready within ${Math.round(s.waitForServerDeadlineInMs / 60_000)} minutes (state: ${server.state}).`,
-          fix: "Bring the server to Ready (start it or wait for the operation to finish), then re-tag it or run a sweep.",
+          fix: "Bring the server to Ready (start it or wait for the operation to finish), then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
         });
       }
       return this.requeue(
@@ -626,14 +733,18 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         return this.settle("Failed", {
           lastErrorCode: state === "Configuring" ? "ProtectionNotConfigured" : "ValidationTimedOut",
           lastErrorMessage: `${state === "Configuring" ? "Protection was not configured" : "Validation did not finish"} within ${Math.round(s.waitForServerDeadlineInMs / 60_000)} minutes.`,
-          fix: "See the Backup vault for the operation's state, then re-tag the server or run a sweep to retry.",
+          fix: "See the Backup vault for the operation's state, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
         });
       }
       return this.requeue(state, { ...patch, waitingSince: since }, delayInMs);
     }
 
     /** The policy id; looked up (and created when allowed) once per vault and name for concurrent runs. */
-    async ensurePolicy(vault: VaultInfo, policyName: string): Promise<string> {
+    async ensurePolicy(
+      vault: VaultInfo,
+      policyName: string,
+      onMissing: Partial<ServerRecord> & { state: ProtectionState } = { state: "Failed" },
+    ): Promise<string> {
       const key = `${vault.id.toLowerCase()}|${policyName.toLowerCase()}`;
       const policyId = await policies.getOrLoad(key, async () => {
         const found = await arm.dataProtection.getPolicy(vault.id, policyName, { abortSignal: this.signal });
@@ -660,7 +771,9 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       });
       if (!policyId) {
         policies.delete(key);
-        return this.settle("Failed", {
+        const { state, ...extra } = onMissing;
+        return this.settle(state, {
+          ...extra,
           lastErrorCode: "PolicyNotFound",
           lastErrorMessage: `Backup policy "${policyName}" does not exist in Backup vault "${vault.name}".`,
           fix: `Create policy "${policyName}" in ${vault.id}, or set PGFLEX_CREATE_MISSING_POLICIES=true.`,
@@ -807,13 +920,19 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       return this.settle("Failed", {
         lastErrorCode: code || `HTTP${statusOf(e) ?? ""}`,
         lastErrorMessage: `${step} failed: ${message}`,
-        fix: "Fix the cause named above, then re-tag the server or run a sweep to retry.",
+        fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
       });
     }
 
     /** One look at the instance: `Protected`, `Failed`, or check back later. */
     async checkConfigured(vault: VaultInfo, instance: BackupInstanceInfo): Promise<never> {
       const status = (instance.protectionStatus ?? instance.currentProtectionState ?? "").toLowerCase();
+      const wanted = this.row.policyName;
+      const policy = policyNameOf(instance.policyId);
+      if (status === "protectionconfigured" && wanted && policy && !sameName(policy, wanted)) {
+        // A policy change not yet visible on the instance: the PUT's operation is still running.
+        return this.continueLater("Configuring", {}, s.configurePollInMs);
+      }
       if (status === "protectionconfigured") {
         return this.settle("Protected", {
           instanceName: instance.name || this.row.instanceName,
@@ -824,7 +943,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         return this.settle("Failed", {
           lastErrorCode: "ProtectionError",
           lastErrorMessage: `Backup instance "${instance.name}" reports ${instance.protectionStatus ?? instance.currentProtectionState}.`,
-          fix: "See the backup instance in the vault for details; fix it, then re-tag the server or run a sweep.",
+          fix: "See the backup instance in the vault for details; fix it, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
         });
       }
       return this.continueLater("Configuring", {}, s.configurePollInMs);
@@ -846,7 +965,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           state: keep ? row.state : "Failed",
           lastErrorCode: errorCode(error) ?? error.name,
           lastErrorMessage: `Gave up after ${dequeueCount} deliveries: ${error.message}`,
-          fix: "Fix the cause named above, then re-tag the server or run a sweep to retry.",
+          fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
           leaseOwner: undefined,
           leaseUntil: undefined,
           attempts: 0,
