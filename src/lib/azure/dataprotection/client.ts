@@ -1,7 +1,13 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { OperationState, PollerLike } from "@azure/core-lro";
 import { createArmRestClient } from "../arm-rest.js";
-import type { ArmRestClient, ArmRestClientOptions, LroOptions, RequestOptions } from "../arm-rest.js";
+import type {
+  ArmRestClient,
+  ArmRestClientOptions,
+  BeginOperationInputs,
+  LroOptions,
+  RequestOptions,
+} from "../arm-rest.js";
 import { isArmRestError } from "../arm-error.js";
 import { backupJobId, normalizeJobId } from "../ids.js";
 import { createPagedIterator } from "../paging.js";
@@ -73,10 +79,10 @@ export class DataProtectionClient {
     });
     const ctx: Ctx = {
       rest: this.rest,
-      sub: () => {
+      subscriptionId: () => {
         if (!subscriptionId)
           throw new TypeError("This DataProtectionClient was created without a subscriptionId.");
-        return encodeURIComponent(subscriptionId);
+        return subscriptionId;
       },
       interval: options.updateIntervalInMs,
     };
@@ -101,19 +107,54 @@ export function createDataProtectionClient(
 
 interface Ctx {
   rest: ArmRestClient;
-  sub(): string;
+  subscriptionId(): string;
   interval: number | undefined;
 }
 
 const e = encodeURIComponent;
 
-function vaultPath(ctx: Ctx, resourceGroupName: string, vaultName: string): string {
-  return `/subscriptions/${ctx.sub()}/resourceGroups/${e(resourceGroupName)}/${provider}/backupVaults/${e(vaultName)}`;
+/** `/subscriptions/{sub}[/resourceGroups/{rg}]/providers/Microsoft.DataProtection/{segments}`, each part encoded. */
+function providerPath(ctx: Ctx, resourceGroupName: string | undefined, ...segments: string[]): string {
+  const rg = resourceGroupName === undefined ? "" : `/resourceGroups/${e(resourceGroupName)}`;
+  return `/subscriptions/${e(ctx.subscriptionId())}${rg}/${provider}/${segments.map(e).join("/")}`;
 }
 
-function lro(ctx: Ctx, options: LroOptions | undefined): LroOptions {
-  return { ...options, updateIntervalInMs: options?.updateIntervalInMs ?? ctx.interval };
+function vaultPath(ctx: Ctx, resourceGroupName: string, vaultName: string, ...segments: string[]): string {
+  return providerPath(ctx, resourceGroupName, "backupVaults", vaultName, ...segments);
 }
+
+async function get<T>(ctx: Ctx, path: string, options: OperationOptions | undefined): Promise<T> {
+  return (await ctx.rest.send<T>("GET", path, options)).body;
+}
+
+function list<T>(
+  ctx: Ctx,
+  path: string,
+  options: OperationOptions | undefined,
+  query?: Record<string, string | undefined>,
+): PagedAsyncIterableIterator<T> {
+  return createPagedIterator(
+    (link, abortSignal) => ctx.rest.getPage<T>(path, link, { abortSignal, query }),
+    options?.abortSignal,
+  );
+}
+
+function begin<T>(
+  ctx: Ctx,
+  inputs: Omit<BeginOperationInputs<T>, "options">,
+  options: LroOptions | undefined,
+): DataProtectionPoller<T> {
+  return ctx.rest.beginOperation<T>({
+    ...inputs,
+    options: { ...options, updateIntervalInMs: options?.updateIntervalInMs ?? ctx.interval },
+  });
+}
+
+function andWait<T>(poller: DataProtectionPoller<T>, options: LroOptions | undefined): Promise<T> {
+  return poller.pollUntilDone({ abortSignal: options?.abortSignal });
+}
+
+const toVoid = (): void => undefined;
 
 export class BackupVaults {
   constructor(private readonly ctx: Ctx) {}
@@ -123,32 +164,18 @@ export class BackupVaults {
     vaultName: string,
     options?: OperationOptions,
   ): Promise<BackupVaultResource> {
-    return (
-      await this.ctx.rest.send<BackupVaultResource>(
-        "GET",
-        vaultPath(this.ctx, resourceGroupName, vaultName),
-        options,
-      )
-    ).body;
+    return get(this.ctx, vaultPath(this.ctx, resourceGroupName, vaultName), options);
   }
 
   listInResourceGroup(
     resourceGroupName: string,
     options?: OperationOptions,
   ): PagedAsyncIterableIterator<BackupVaultResource> {
-    const path = `/subscriptions/${this.ctx.sub()}/resourceGroups/${e(resourceGroupName)}/${provider}/backupVaults`;
-    return createPagedIterator(
-      (link, abortSignal) => this.ctx.rest.getPage<BackupVaultResource>(path, link, { abortSignal }),
-      options?.abortSignal,
-    );
+    return list(this.ctx, providerPath(this.ctx, resourceGroupName, "backupVaults"), options);
   }
 
   listInSubscription(options?: OperationOptions): PagedAsyncIterableIterator<BackupVaultResource> {
-    const path = `/subscriptions/${this.ctx.sub()}/${provider}/backupVaults`;
-    return createPagedIterator(
-      (link, abortSignal) => this.ctx.rest.getPage<BackupVaultResource>(path, link, { abortSignal }),
-      options?.abortSignal,
-    );
+    return list(this.ctx, providerPath(this.ctx, undefined, "backupVaults"), options);
   }
 }
 
@@ -160,11 +187,7 @@ export class BackupPolicies {
     vaultName: string,
     options?: OperationOptions,
   ): PagedAsyncIterableIterator<BaseBackupPolicyResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupPolicies`;
-    return createPagedIterator(
-      (link, abortSignal) => this.ctx.rest.getPage<BaseBackupPolicyResource>(path, link, { abortSignal }),
-      options?.abortSignal,
-    );
+    return list(this.ctx, vaultPath(this.ctx, resourceGroupName, vaultName, "backupPolicies"), options);
   }
 
   async get(
@@ -173,8 +196,7 @@ export class BackupPolicies {
     backupPolicyName: string,
     options?: OperationOptions,
   ): Promise<BaseBackupPolicyResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupPolicies/${e(backupPolicyName)}`;
-    return (await this.ctx.rest.send<BaseBackupPolicyResource>("GET", path, options)).body;
+    return get(this.ctx, this.path(resourceGroupName, vaultName, backupPolicyName), options);
   }
 
   async createOrUpdate(
@@ -184,7 +206,7 @@ export class BackupPolicies {
     parameters: BaseBackupPolicyResource,
     options?: OperationOptions,
   ): Promise<BaseBackupPolicyResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupPolicies/${e(backupPolicyName)}`;
+    const path = this.path(resourceGroupName, vaultName, backupPolicyName);
     return (await this.ctx.rest.send<BaseBackupPolicyResource>("PUT", path, { ...options, body: parameters }))
       .body;
   }
@@ -196,17 +218,20 @@ export class BackupPolicies {
     backupPolicyName: string,
     options?: OperationOptions,
   ): Promise<void> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupPolicies/${e(backupPolicyName)}`;
+    const path = this.path(resourceGroupName, vaultName, backupPolicyName);
     await this.ctx.rest.send("DELETE", path, { ...options, expected: [200, 204, 404] });
+  }
+
+  private path(resourceGroupName: string, vaultName: string, backupPolicyName: string): string {
+    return vaultPath(this.ctx, resourceGroupName, vaultName, "backupPolicies", backupPolicyName);
   }
 }
 
 export class BackupInstances {
   constructor(private readonly ctx: Ctx) {}
 
-  private path(resourceGroupName: string, vaultName: string, backupInstanceName?: string): string {
-    const base = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupInstances`;
-    return backupInstanceName === undefined ? base : `${base}/${e(backupInstanceName)}`;
+  private path(resourceGroupName: string, vaultName: string, ...segments: string[]): string {
+    return vaultPath(this.ctx, resourceGroupName, vaultName, "backupInstances", ...segments);
   }
 
   async get(
@@ -215,13 +240,7 @@ export class BackupInstances {
     backupInstanceName: string,
     options?: OperationOptions,
   ): Promise<BackupInstanceResource> {
-    return (
-      await this.ctx.rest.send<BackupInstanceResource>(
-        "GET",
-        this.path(resourceGroupName, vaultName, backupInstanceName),
-        options,
-      )
-    ).body;
+    return get(this.ctx, this.path(resourceGroupName, vaultName, backupInstanceName), options);
   }
 
   list(
@@ -229,11 +248,7 @@ export class BackupInstances {
     vaultName: string,
     options?: OperationOptions,
   ): PagedAsyncIterableIterator<BackupInstanceResource> {
-    const path = this.path(resourceGroupName, vaultName);
-    return createPagedIterator(
-      (link, abortSignal) => this.ctx.rest.getPage<BackupInstanceResource>(path, link, { abortSignal }),
-      options?.abortSignal,
-    );
+    return list(this.ctx, this.path(resourceGroupName, vaultName), options);
   }
 
   /** PUT of a backup instance: 201 + Azure-AsyncOperation, then the resource reads `ConfiguringProtection` → `ProtectionConfigured`. */
@@ -244,12 +259,8 @@ export class BackupInstances {
     parameters: BackupInstanceResource,
     options?: LroOperationOptions,
   ): DataProtectionPoller<BackupInstanceResource> {
-    return this.ctx.rest.beginOperation<BackupInstanceResource>({
-      method: "PUT",
-      path: this.path(resourceGroupName, vaultName, backupInstanceName),
-      body: parameters,
-      options: lro(this.ctx, options),
-    });
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName);
+    return begin<BackupInstanceResource>(this.ctx, { method: "PUT", path, body: parameters }, options);
   }
 
   async beginCreateOrUpdateAndWait(
@@ -259,15 +270,10 @@ export class BackupInstances {
     parameters: BackupInstanceResource,
     options?: LroOperationOptions,
   ): Promise<BackupInstanceResource> {
-    return this.beginCreateOrUpdate(
-      resourceGroupName,
-      vaultName,
-      backupInstanceName,
-      parameters,
+    return andWait(
+      this.beginCreateOrUpdate(resourceGroupName, vaultName, backupInstanceName, parameters, options),
       options,
-    ).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    );
   }
 
   /** Checks roles, region, server state and existing protection; fails with the ARM code (e.g. UserErrorMissingRequiredPermissions). */
@@ -277,13 +283,8 @@ export class BackupInstances {
     parameters: ValidateForBackupRequest,
     options?: LroOperationOptions,
   ): DataProtectionPoller<OperationJobExtendedInfo> {
-    return this.ctx.rest.beginOperation<OperationJobExtendedInfo>({
-      method: "POST",
-      path: `${vaultPath(this.ctx, resourceGroupName, vaultName)}/validateForBackup`,
-      body: parameters,
-      options: lro(this.ctx, options),
-      toResult: toJobInfo,
-    });
+    const path = vaultPath(this.ctx, resourceGroupName, vaultName, "validateForBackup");
+    return begin(this.ctx, { method: "POST", path, body: parameters, toResult: toJobInfo }, options);
   }
 
   async beginValidateForBackupAndWait(
@@ -292,9 +293,7 @@ export class BackupInstances {
     parameters: ValidateForBackupRequest,
     options?: LroOperationOptions,
   ): Promise<OperationJobExtendedInfo> {
-    return this.beginValidateForBackup(resourceGroupName, vaultName, parameters, options).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    return andWait(this.beginValidateForBackup(resourceGroupName, vaultName, parameters, options), options);
   }
 
   /** Ad hoc backup; the result carries the job's normalised GUID and full resource id. */
@@ -305,19 +304,15 @@ export class BackupInstances {
     parameters: TriggerBackupRequest,
     options?: LroOperationOptions,
   ): DataProtectionPoller<AdhocBackupResult> {
-    const ref = { subscriptionId: decodeURIComponent(this.ctx.sub()), resourceGroupName, vaultName };
-    return this.ctx.rest.beginOperation<AdhocBackupResult>({
-      method: "POST",
-      path: `${this.path(resourceGroupName, vaultName, backupInstanceName)}/backup`,
-      body: parameters,
-      options: lro(this.ctx, options),
-      toResult: (body) => {
-        const info = toJobInfo(body);
-        if (!info.jobId) throw new TypeError("The ad hoc backup finished without a jobId.");
-        const jobId = normalizeJobId(info.jobId);
-        return { ...info, jobId, rawJobId: info.jobId, jobResourceId: backupJobId(ref, jobId) };
-      },
-    });
+    const ref = { subscriptionId: this.ctx.subscriptionId(), resourceGroupName, vaultName };
+    const toResult = (body: unknown): AdhocBackupResult => {
+      const info = toJobInfo(body);
+      if (!info.jobId) throw new TypeError("The ad hoc backup finished without a jobId.");
+      const jobId = normalizeJobId(info.jobId);
+      return { ...info, jobId, rawJobId: info.jobId, jobResourceId: backupJobId(ref, jobId) };
+    };
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName, "backup");
+    return begin(this.ctx, { method: "POST", path, body: parameters, toResult }, options);
   }
 
   async beginAdhocBackupAndWait(
@@ -327,15 +322,10 @@ export class BackupInstances {
     parameters: TriggerBackupRequest,
     options?: LroOperationOptions,
   ): Promise<AdhocBackupResult> {
-    return this.beginAdhocBackup(
-      resourceGroupName,
-      vaultName,
-      backupInstanceName,
-      parameters,
+    return andWait(
+      this.beginAdhocBackup(resourceGroupName, vaultName, backupInstanceName, parameters, options),
       options,
-    ).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    );
   }
 
   /** Deletes (soft-deletes, when the vault keeps deleted items) the instance; succeeds when it is already gone. */
@@ -345,12 +335,8 @@ export class BackupInstances {
     backupInstanceName: string,
     options?: LroOperationOptions,
   ): DataProtectionPoller<void> {
-    return this.ctx.rest.beginOperation<void>({
-      method: "DELETE",
-      path: this.path(resourceGroupName, vaultName, backupInstanceName),
-      options: lro(this.ctx, options),
-      toResult: () => undefined,
-    });
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName);
+    return begin(this.ctx, { method: "DELETE", path, toResult: toVoid }, options);
   }
 
   async beginDeleteAndWait(
@@ -360,9 +346,7 @@ export class BackupInstances {
     options?: LroOperationOptions,
   ): Promise<void> {
     try {
-      await this.beginDelete(resourceGroupName, vaultName, backupInstanceName, options).pollUntilDone({
-        abortSignal: options?.abortSignal,
-      });
+      await andWait(this.beginDelete(resourceGroupName, vaultName, backupInstanceName, options), options);
     } catch (err) {
       if (isArmRestError(err) && err.statusCode === 404) return;
       throw err;
@@ -383,9 +367,7 @@ export class BackupInstances {
     backupInstanceName: string,
     options?: LroOperationOptions,
   ): Promise<void> {
-    await this.beginStopProtection(rg, vaultName, backupInstanceName, options).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    await andWait(this.beginStopProtection(rg, vaultName, backupInstanceName, options), options);
   }
   beginSuspendBackups(
     rg: string,
@@ -401,9 +383,7 @@ export class BackupInstances {
     backupInstanceName: string,
     options?: LroOperationOptions,
   ): Promise<void> {
-    await this.beginSuspendBackups(rg, vaultName, backupInstanceName, options).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    await andWait(this.beginSuspendBackups(rg, vaultName, backupInstanceName, options), options);
   }
   beginResumeProtection(
     rg: string,
@@ -419,9 +399,7 @@ export class BackupInstances {
     backupInstanceName: string,
     options?: LroOperationOptions,
   ): Promise<void> {
-    await this.beginResumeProtection(rg, vaultName, backupInstanceName, options).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    await andWait(this.beginResumeProtection(rg, vaultName, backupInstanceName, options), options);
   }
   beginResumeBackups(
     rg: string,
@@ -437,9 +415,7 @@ export class BackupInstances {
     backupInstanceName: string,
     options?: LroOperationOptions,
   ): Promise<void> {
-    await this.beginResumeBackups(rg, vaultName, backupInstanceName, options).pollUntilDone({
-      abortSignal: options?.abortSignal,
-    });
+    await andWait(this.beginResumeBackups(rg, vaultName, backupInstanceName, options), options);
   }
 
   private action(
@@ -449,12 +425,8 @@ export class BackupInstances {
     name: string,
     options?: LroOperationOptions,
   ): DataProtectionPoller<void> {
-    return this.ctx.rest.beginOperation<void>({
-      method: "POST",
-      path: `${this.path(rg, vaultName, backupInstanceName)}/${name}`,
-      options: lro(this.ctx, options),
-      toResult: () => undefined,
-    });
+    const path = this.path(rg, vaultName, backupInstanceName, name);
+    return begin(this.ctx, { method: "POST", path, toResult: toVoid }, options);
   }
 }
 
@@ -466,11 +438,10 @@ export class DeletedBackupInstances {
     vaultName: string,
     options?: OperationOptions,
   ): PagedAsyncIterableIterator<DeletedBackupInstanceResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/deletedBackupInstances`;
-    return createPagedIterator(
-      (link, abortSignal) =>
-        this.ctx.rest.getPage<DeletedBackupInstanceResource>(path, link, { abortSignal }),
-      options?.abortSignal,
+    return list(
+      this.ctx,
+      vaultPath(this.ctx, resourceGroupName, vaultName, "deletedBackupInstances"),
+      options,
     );
   }
 
@@ -480,8 +451,14 @@ export class DeletedBackupInstances {
     backupInstanceName: string,
     options?: OperationOptions,
   ): Promise<DeletedBackupInstanceResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/deletedBackupInstances/${e(backupInstanceName)}`;
-    return (await this.ctx.rest.send<DeletedBackupInstanceResource>("GET", path, options)).body;
+    const path = vaultPath(
+      this.ctx,
+      resourceGroupName,
+      vaultName,
+      "deletedBackupInstances",
+      backupInstanceName,
+    );
+    return get(this.ctx, path, options);
   }
 }
 
@@ -495,8 +472,8 @@ export class Jobs {
     jobId: string,
     options?: OperationOptions,
   ): Promise<AzureBackupJobResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupJobs/${e(normalizeJobId(jobId))}`;
-    return (await this.ctx.rest.send<AzureBackupJobResource>("GET", path, options)).body;
+    const path = vaultPath(this.ctx, resourceGroupName, vaultName, "backupJobs", normalizeJobId(jobId));
+    return get(this.ctx, path, options);
   }
 
   list(
@@ -504,13 +481,8 @@ export class Jobs {
     vaultName: string,
     options?: JobsListOptions,
   ): PagedAsyncIterableIterator<AzureBackupJobResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/backupJobs`;
-    const query = { $filter: options?.filter };
-    return createPagedIterator(
-      (link, abortSignal) =>
-        this.ctx.rest.getPage<AzureBackupJobResource>(path, link, { abortSignal, query }),
-      options?.abortSignal,
-    );
+    const path = vaultPath(this.ctx, resourceGroupName, vaultName, "backupJobs");
+    return list(this.ctx, path, options, { $filter: options?.filter });
   }
 }
 
@@ -518,8 +490,8 @@ export class OperationStatus {
   constructor(private readonly ctx: Ctx) {}
 
   async get(location: string, operationId: string, options?: OperationOptions): Promise<OperationResource> {
-    const path = `/subscriptions/${this.ctx.sub()}/${provider}/locations/${e(location)}/operationStatus/${e(operationId)}`;
-    return (await this.ctx.rest.send<OperationResource>("GET", path, options)).body;
+    const path = providerPath(this.ctx, undefined, "locations", location, "operationStatus", operationId);
+    return get(this.ctx, path, options);
   }
 }
 
@@ -532,8 +504,11 @@ export class OperationStatusBackupVaultContext {
     operationId: string,
     options?: OperationOptions,
   ): Promise<OperationResource> {
-    const path = `${vaultPath(this.ctx, resourceGroupName, vaultName)}/operationStatus/${e(operationId)}`;
-    return (await this.ctx.rest.send<OperationResource>("GET", path, options)).body;
+    return get(
+      this.ctx,
+      vaultPath(this.ctx, resourceGroupName, vaultName, "operationStatus", operationId),
+      options,
+    );
   }
 }
 
@@ -546,7 +521,7 @@ export class OperationResult {
     location: string,
     options?: OperationOptions,
   ): Promise<OperationJobExtendedInfo | undefined> {
-    const path = `/subscriptions/${this.ctx.sub()}/${provider}/locations/${e(location)}/operationResults/${e(operationId)}`;
+    const path = providerPath(this.ctx, undefined, "locations", location, "operationResults", operationId);
     const r = await this.ctx.rest.send<OperationJobExtendedInfo | undefined>("GET", path, options);
     return r.status === 202 ? undefined : r.body;
   }
