@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createVaultResolver } from "../../src/lib/protection/index.js";
 import { roleGuidOf, scopeCovers } from "../../src/lib/azure/roles.js";
-import { FakeAzure, SUB, VAULT_ID } from "./fakes.js";
+import { anArmError, FakeAzure, OTHER_SUB, SUB, VAULT_ID } from "./fakes.js";
 
 describe("vault resolver", () => {
   it("prefers the configured map and reads the vault once within the TTL", async () => {
@@ -49,6 +49,87 @@ describe("vault resolver", () => {
     expect((await resolver.resolve("westeurope", SUB))?.name).toBe("bv-weu");
     expect(await resolver.resolve("eastus", SUB)).toBeUndefined();
     expect(azure.count("listVaults")).toBe(1);
+  });
+
+  it("discovers a marked vault in a central backup subscription in scope, listing each subscription once per TTL", async () => {
+    const azure = new FakeAzure();
+    const central = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-central-neu`;
+    azure.vaults = [
+      {
+        id: central,
+        name: "bv-central-neu",
+        location: "northeurope",
+        principalId: "p",
+        tags: { "pgflex-autoprotect": "" },
+      },
+    ];
+    let t = 0;
+    const resolver = createVaultResolver(azure.dataProtectionPort, {
+      vaultMap: {},
+      markerTag: "pgflex-autoprotect",
+      scopes: [SUB, OTHER_SUB.toUpperCase()],
+      cacheTtlInMs: 1000,
+      now: () => t,
+    });
+
+    expect((await resolver.resolve("North Europe", SUB))?.id).toBe(central);
+    expect(await resolver.resolve("westeurope", SUB)).toBeUndefined();
+    expect(azure.calls.map((c) => `${c.op} ${c.target}`).sort()).toEqual([
+      `listVaults ${SUB}`,
+      `listVaults ${OTHER_SUB}`,
+    ]);
+    t = 1001;
+    await resolver.resolve("northeurope", SUB);
+    expect(azure.count("listVaults")).toBe(4);
+  });
+
+  it("prefers a marked vault in the server's own subscription over one elsewhere in scope", async () => {
+    const azure = new FakeAzure();
+    azure.vaults.unshift({
+      id: `/subscriptions/${OTHER_SUB}/resourceGroups/rg-a/providers/Microsoft.DataProtection/backupVaults/bv-a-central`,
+      name: "bv-a-central",
+      location: "westeurope",
+      principalId: "p",
+      tags: { "pgflex-autoprotect": "" },
+    });
+    const resolver = createVaultResolver(azure.dataProtectionPort, {
+      vaultMap: {},
+      markerTag: "pgflex-autoprotect",
+      scopes: [OTHER_SUB],
+      cacheTtlInMs: 60_000,
+    });
+
+    expect((await resolver.resolve("westeurope", SUB))?.id).toBe(VAULT_ID);
+    expect((await resolver.resolve("westeurope", "33333333-3333-3333-3333-333333333333"))?.name).toBe(
+      "bv-a-central",
+    );
+  });
+
+  it("does not conclude there is no vault while a subscription in scope cannot be listed", async () => {
+    const azure = new FakeAzure();
+    const port = azure.dataProtectionPort;
+    let failing = true;
+    const resolver = createVaultResolver(
+      {
+        ...port,
+        listVaults: (sub, options) => {
+          if (failing && sub === OTHER_SUB) {
+            return (async function* () {
+              yield* [];
+              throw anArmError(403, "AuthorizationFailed", "The client may not list vaults.");
+            })();
+          }
+          return port.listVaults(sub, options);
+        },
+      },
+      { vaultMap: {}, markerTag: "pgflex-autoprotect", scopes: [SUB, OTHER_SUB], cacheTtlInMs: 60_000 },
+    );
+
+    // Found in a readable subscription: the unreadable one does not matter.
+    expect((await resolver.resolve("westeurope", SUB))?.name).toBe("bv-weu");
+    await expect(resolver.resolve("northeurope", SUB)).rejects.toThrow("The client may not list vaults.");
+    failing = false;
+    expect(await resolver.resolve("northeurope", SUB)).toBeUndefined();
   });
 
   it("does not discover when the marker tag is empty", async () => {

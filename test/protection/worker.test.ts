@@ -593,3 +593,213 @@ describe("protection worker", () => {
     expect((await t.store.get(s.id))?.state).toBe("Validating");
   });
 });
+
+describe("policy changes of a protected server", () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => {
+    t = setup();
+  });
+
+  /** A server protected with pgflex-weekly; returns it with the ARM calls of that protection forgotten. */
+  async function protectedServer(name: string) {
+    const s = t.azure.addServer(aServer({ name }));
+    t.azure.grantAll(s.id);
+    expect(await t.drain(event("e1", s.id))).toEqual({ kind: "settled", state: "Protected" });
+    t.azure.calls = [];
+    t.audit.entries.length = 0;
+    return s;
+  }
+
+  it("moves the instance to the policy the changed tag maps to with a PUT of the same instance", async () => {
+    const s = await protectedServer("pg-regold");
+    const name = backupInstanceName(s.id);
+    s.tags = { backup: "gold" };
+
+    const first = await t.worker.process(event("e2", s.id));
+    expect(first).toEqual({ kind: "requeued", state: "Configuring", delayInMs: 75_000 });
+    const outcome = await t.drain(t.queue.sent.shift()!.message);
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Protected",
+      policyName: "pgflex-gold",
+      tagValue: "gold",
+      instanceName: name,
+      vaultId: VAULT_ID,
+      attempts: 0,
+    });
+    expect((await t.store.get(s.id))?.lastErrorCode).toBeUndefined();
+    expect(t.azure.instances.size).toBe(1);
+    expect(t.azure.instances.get(name)?.policyId).toBe(`${VAULT_ID}/backupPolicies/pgflex-gold`);
+    // The missing policy is created first, as for a creation; nothing is deleted or stopped.
+    expect(t.azure.writes().map((c) => `${c.op} ${c.target}`)).toEqual([
+      "createPolicy pgflex-gold",
+      `createBackupInstance ${name}`,
+    ]);
+    expect(t.audit.entries.map((e) => `${e.action}: ${e.detail}`)).toEqual([
+      "createPolicy: weekly, retention P12W",
+      "changeBackupInstancePolicy: policy pgflex-weekly -> pgflex-gold",
+      "stateChange: Protected -> Configuring",
+      "stateChange: Configuring -> Protected",
+    ]);
+    expect(t.audit.entries[1]).toMatchObject({
+      target: `${VAULT_ID}/backupInstances/${name}`,
+      serverId: s.id.toLowerCase(),
+      cause: "event:e2",
+      mode: "enforce",
+    });
+  });
+
+  it("waits without holding a worker until the instance shows the new policy", async () => {
+    const s = await protectedServer("pg-slowgold");
+    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    s.tags = { backup: "gold" };
+    await t.worker.process(event("e2", s.id));
+    // The service has not applied the PUT yet: the instance still answers the old policy.
+    const name = backupInstanceName(s.id);
+    t.azure.instances.set(name, {
+      ...t.azure.instances.get(name)!,
+      policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+    });
+
+    t.clock.advance(75_000);
+    expect(await t.worker.process(t.queue.sent.shift()!.message)).toEqual({
+      kind: "requeued",
+      state: "Configuring",
+      delayInMs: 15_000,
+    });
+    t.azure.instances.set(name, {
+      ...t.azure.instances.get(name)!,
+      policyId: `${VAULT_ID}/backupPolicies/pgflex-gold`,
+    });
+    expect(await t.drain(t.queue.sent.shift()!.message)).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.azure.count("createBackupInstance")).toBe(1);
+  });
+
+  it("moves an instance whose policy was changed outside the app back when a sweep asks", async () => {
+    const s = await protectedServer("pg-drift");
+    const name = backupInstanceName(s.id);
+    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    t.azure.instances.set(name, {
+      ...t.azure.instances.get(name)!,
+      policyId: `${VAULT_ID}/backupPolicies/pgflex-gold`,
+    });
+
+    const sweep = createProtectionMessage(s.id, { kind: "sweep", sweepId: "sw1" });
+    expect(await t.drain(sweep)).toEqual({ kind: "settled", state: "Protected" });
+
+    expect(t.azure.instances.get(name)?.policyId).toBe(`${VAULT_ID}/backupPolicies/pgflex-weekly`);
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["createBackupInstance"]);
+    expect(t.audit.entries.map((e) => e.detail)).toContain("policy pgflex-gold -> pgflex-weekly");
+    expect(await t.store.get(s.id)).toMatchObject({ state: "Protected", policyName: "pgflex-weekly" });
+  });
+
+  it("reads the instance and writes nothing when its policy is the one the tag asks for", async () => {
+    const s = await protectedServer("pg-same");
+
+    expect(await t.worker.process(event("e2", s.id))).toEqual({ kind: "settled", state: "Protected" });
+
+    expect(t.azure.calls.map((c) => c.op)).toEqual(["getServer", "getBackupInstance"]);
+    expect(t.queue.sent).toEqual([]);
+  });
+
+  it("in report mode records the change it would make and changes nothing in Azure", async () => {
+    const s = await protectedServer("pg-report-gold");
+    const report = createProtectionWorker({
+      servers: t.store,
+      audit: t.audit,
+      queue: t.queue,
+      arm: t.azure.arm,
+      settings: testSettings({ mode: "report" }),
+      now: t.clock.now,
+    });
+    s.tags = { backup: "gold" };
+
+    expect(await report.process(event("e2", s.id))).toEqual({ kind: "settled", state: "Protected" });
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Protected",
+      policyName: "pgflex-weekly",
+      tagValue: "gold",
+      lastErrorCode: "WouldChangePolicy",
+      lastErrorMessage: `Would change the policy of backup instance "${backupInstanceName(s.id)}" in Backup vault "bv-weu" from "pgflex-weekly" to "pgflex-gold".`,
+      fix: "Switch PGFLEX_MODE to enforce to apply it, or set the tag back.",
+    });
+    expect(t.azure.writes()).toEqual([]);
+    expect(t.queue.sent).toEqual([]);
+    expect(t.audit.entries.map((e) => e.detail)).toEqual(["Protected -> Protected (WouldChangePolicy)"]);
+  });
+
+  it("keeps protection with the reason when the vault refuses the change", async () => {
+    const s = await protectedServer("pg-refused");
+    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    t.azure.beforeCreate = () => {
+      throw anArmError(400, "UserErrorPolicyNotCompatible", "The policy cannot be applied.");
+    };
+    s.tags = { backup: "gold" };
+
+    expect(await t.worker.process(event("e2", s.id))).toEqual({ kind: "settled", state: "Protected" });
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Protected",
+      policyName: "pgflex-weekly",
+      lastErrorCode: "UserErrorPolicyNotCompatible",
+      lastErrorMessage: `Could not change the policy of backup instance "${backupInstanceName(s.id)}" in Backup vault "bv-weu" from "pgflex-weekly" to "pgflex-gold": The policy cannot be applied.`,
+      fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
+    });
+    expect(t.azure.instances.get(backupInstanceName(s.id))?.policyId).toBe(
+      `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+    );
+    expect(t.queue.sent).toEqual([]);
+  });
+
+  it("keeps protection when the new policy is missing and may not be created", async () => {
+    t = setup({ createMissingPolicies: false });
+    const s = await protectedServer("pg-nogold");
+    s.tags = { backup: "gold" };
+
+    await t.worker.process(event("e2", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Protected",
+      policyName: "pgflex-weekly",
+      lastErrorCode: "PolicyNotFound",
+      lastErrorMessage: 'Backup policy "pgflex-gold" does not exist in Backup vault "bv-weu".',
+    });
+    expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("does not touch an instance made outside the app and says so", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-theirs" }));
+    t.azure.grantAll(s.id);
+    t.azure.instances.set("manual-1", {
+      id: `${VAULT_ID}/backupInstances/manual-1`,
+      name: "manual-1",
+      dataSourceId: s.id,
+      policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+    });
+    await t.drain(event("e1", s.id));
+    t.azure.calls = [];
+    s.tags = { backup: "gold" };
+
+    await t.worker.process(event("e2", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Protected",
+      lastErrorCode: "PolicyChangeNotApplied",
+      lastErrorMessage:
+        'The "backup" tag now asks for policy "pgflex-gold"; the backup instance keeps policy "pgflex-weekly": it is not this app\'s instance in the region\'s Backup vault.',
+    });
+    expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("protects the server again when its instance has gone and the tag still asks for it", async () => {
+    const s = await protectedServer("pg-gone-instance");
+    t.azure.instances.clear();
+
+    expect(await t.drain(event("e2", s.id))).toEqual({ kind: "settled", state: "Protected" });
+
+    expect(t.azure.instances.size).toBe(1);
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
+  });
+});
