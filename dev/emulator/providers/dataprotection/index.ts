@@ -2,6 +2,7 @@ import type {
   EmulatorProvider,
   EmulatorRequest,
   EmulatorResponse,
+  LroOutcome,
   ProviderContext,
   RouteDefinition,
 } from "../../core/provider.js";
@@ -69,32 +70,90 @@ function route(
 const fail = (context: ProviderContext, f: Failure): EmulatorResponse =>
   context.respond.error(f.status, f.code, f.message);
 
-function findVault(request: EmulatorRequest, context: ProviderContext): VaultRecord | EmulatorResponse {
-  const { subscriptionId = "", resourceGroupName = "", vaultName = "" } = request.params;
-  const vault = sliceOf(context).vaults[key(vaultIdOf(subscriptionId, resourceGroupName, vaultName))];
-  return (
-    vault ?? context.respond.notFound("Microsoft.DataProtection/backupVaults", vaultName, resourceGroupName)
-  );
+const isResponse = (v: unknown): v is EmulatorResponse =>
+  isObject(v) && typeof v.status === "number" && !("id" in v);
+
+/** A route under `{vaultName}`: ARM's 404 when the vault does not exist, else `handler` with the vault. */
+function vaultRoute(
+  method: RouteDefinition["method"],
+  path: string,
+  operationName: string,
+  handler: (
+    request: EmulatorRequest,
+    context: ProviderContext,
+    vault: VaultRecord,
+  ) => EmulatorResponse | Promise<EmulatorResponse>,
+): RouteDefinition {
+  return route(method, path, operationName, (request, context) => {
+    const { subscriptionId = "", resourceGroupName = "", vaultName = "" } = request.params;
+    const vault = sliceOf(context).vaults[key(vaultIdOf(subscriptionId, resourceGroupName, vaultName))];
+    return vault
+      ? handler(request, context, vault)
+      : context.respond.notFound("Microsoft.DataProtection/backupVaults", vaultName, resourceGroupName);
+  });
 }
 
-function findInstance(
-  request: EmulatorRequest,
+/** A route under `{backupInstanceName}`: ARM's 404 when the vault or the instance does not exist. */
+function instanceRoute(
+  method: RouteDefinition["method"],
+  path: string,
+  operationName: string,
+  handler: (
+    request: EmulatorRequest,
+    context: ProviderContext,
+    vault: VaultRecord,
+    instance: InstanceRecord,
+  ) => EmulatorResponse | Promise<EmulatorResponse>,
+): RouteDefinition {
+  return vaultRoute(method, path, operationName, (request, context, vault) => {
+    const instance = childOf(context, vault, sliceOf(context).instances, "backupInstances", {
+      name: request.params.backupInstanceName ?? "",
+    });
+    return isResponse(instance) ? instance : handler(request, context, vault, instance);
+  });
+}
+
+/**
+ * The vault's child stored at `<vault id>/<collection>/<name>`, or ARM's 404 naming its type (which differs
+ * from the collection for deleted instances: they keep their instance's id).
+ */
+function childOf<T>(
   context: ProviderContext,
   vault: VaultRecord,
-): InstanceRecord | EmulatorResponse {
-  const name = request.params.backupInstanceName ?? "";
+  records: Record<string, T>,
+  collection: string,
+  { name, type = collection }: { name: string; type?: string },
+): T | EmulatorResponse {
   return (
-    sliceOf(context).instances[key(`${vault.id}/backupInstances/${name}`)] ??
+    records[key(`${vault.id}/${collection}/${name}`)] ??
     context.respond.notFound(
-      "Microsoft.DataProtection/backupVaults/backupInstances",
+      `Microsoft.DataProtection/backupVaults/${type}`,
       `${vault.name}/${name}`,
       vault.resourceGroupName,
     )
   );
 }
 
-const isResponse = (v: unknown): v is EmulatorResponse =>
-  isObject(v) && typeof v.status === "number" && !("id" in v);
+/** One page of the vault's records, rendered. */
+function listInVault<T extends { vaultKey: string }>(
+  request: EmulatorRequest,
+  context: ProviderContext,
+  vault: VaultRecord,
+  records: Record<string, T>,
+  render: (record: T) => unknown,
+): EmulatorResponse {
+  const items = Object.values(records)
+    .filter((r) => r.vaultKey === key(vault.id))
+    .map(render);
+  return context.respond.json(200, context.pager.page(request, items));
+}
+
+/** A failed operation naming the problem; its `Location` answers with the problem's status. */
+const failedWith = (problem: Failure): LroOutcome => ({
+  status: "Failed",
+  error: { code: problem.code, message: problem.message },
+  failureStatusCode: problem.status,
+});
 
 function lroPaths(vault: VaultRecord, request: EmulatorRequest, withLocation: boolean) {
   return {
@@ -132,40 +191,30 @@ export function createDataProtectionProvider(): EmulatorProvider {
           key(v.resourceGroupName) === key(request.params.resourceGroupName ?? ""),
       ),
     ),
-    route("GET", VAULT, "BackupVaults_Get", (request, context) => {
-      const vault = findVault(request, context);
-      return isResponse(vault) ? vault : context.respond.json(200, vaultResource(vault));
-    }),
+    vaultRoute("GET", VAULT, "BackupVaults_Get", (_request, context, vault) =>
+      context.respond.json(200, vaultResource(vault)),
+    ),
 
     // ---------- policies ----------
-    route("GET", `${VAULT}/backupPolicies`, "BackupPolicies_List", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const items = Object.values(sliceOf(context).policies)
-        .filter((p) => p.vaultKey === key(vault.id))
-        .map(policyResource);
-      return context.respond.json(200, context.pager.page(request, items));
-    }),
-    route("GET", `${VAULT}/backupPolicies/{backupPolicyName}`, "BackupPolicies_Get", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const name = request.params.backupPolicyName ?? "";
-      const policy = sliceOf(context).policies[key(`${vault.id}/backupPolicies/${name}`)];
-      return policy
-        ? context.respond.json(200, policyResource(policy))
-        : context.respond.notFound(
-            "Microsoft.DataProtection/backupVaults/backupPolicies",
-            `${vault.name}/${name}`,
-            vault.resourceGroupName,
-          );
-    }),
-    route(
+    vaultRoute("GET", `${VAULT}/backupPolicies`, "BackupPolicies_List", (request, context, vault) =>
+      listInVault(request, context, vault, sliceOf(context).policies, policyResource),
+    ),
+    vaultRoute(
+      "GET",
+      `${VAULT}/backupPolicies/{backupPolicyName}`,
+      "BackupPolicies_Get",
+      (request, context, vault) => {
+        const policy = childOf(context, vault, sliceOf(context).policies, "backupPolicies", {
+          name: request.params.backupPolicyName ?? "",
+        });
+        return isResponse(policy) ? policy : context.respond.json(200, policyResource(policy));
+      },
+    ),
+    vaultRoute(
       "PUT",
       `${VAULT}/backupPolicies/{backupPolicyName}`,
       "BackupPolicies_CreateOrUpdate",
-      (request, context) => {
-        const vault = findVault(request, context);
-        if (isResponse(vault)) return vault;
+      (request, context, vault) => {
         const properties = checkPolicyShape(request.body);
         if (isFailure(properties)) return fail(context, properties);
         const name = request.params.backupPolicyName ?? "";
@@ -176,13 +225,11 @@ export function createDataProtectionProvider(): EmulatorProvider {
         return context.respond.json(200, policyResource(policy));
       },
     ),
-    route(
+    vaultRoute(
       "DELETE",
       `${VAULT}/backupPolicies/{backupPolicyName}`,
       "BackupPolicies_Delete",
-      (request, context) => {
-        const vault = findVault(request, context);
-        if (isResponse(vault)) return vault;
+      (request, context, vault) => {
         const k = key(`${vault.id}/backupPolicies/${request.params.backupPolicyName ?? ""}`);
         const slice = sliceOf(context);
         if (!slice.policies[k]) return context.respond.empty(204);
@@ -202,53 +249,42 @@ export function createDataProtectionProvider(): EmulatorProvider {
     ),
 
     // ---------- validate ----------
-    route("POST", `${VAULT}/validateForBackup`, "BackupInstances_ValidateForBackup", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      if (!isObject(request.body))
-        return context.respond.error(
-          400,
-          codes.invalidParameter,
-          "The request body must be a ValidateForBackupRequest.",
-        );
-      const shape = checkInstanceShape(context, vault, request.body.backupInstance, "backupInstance");
-      if (isFailure(shape)) return fail(context, shape);
-      const lro = context.lro.start({
-        ...lroPaths(vault, request, true),
-        durationInMs: settingsOf(context).validateDurationInMs,
-        // Checked when the operation ends, as the service does: roles granted meanwhile count once propagated.
-        complete: () => {
-          const problem = checkProtectable(context, vault, shape.datasourceId, shape.datasourceType);
-          return problem
-            ? {
-                status: "Failed",
-                error: { code: problem.code, message: problem.message },
-                failureStatusCode: problem.status,
-              }
-            : { status: "Succeeded", result: { objectType: "OperationJobExtendedInfo" } };
-        },
-      });
-      return context.respond.empty(202, lro.headers);
-    }),
+    vaultRoute(
+      "POST",
+      `${VAULT}/validateForBackup`,
+      "BackupInstances_ValidateForBackup",
+      (request, context, vault) => {
+        if (!isObject(request.body))
+          return context.respond.error(
+            400,
+            codes.invalidParameter,
+            "The request body must be a ValidateForBackupRequest.",
+          );
+        const shape = checkInstanceShape(context, vault, request.body.backupInstance, "backupInstance");
+        if (isFailure(shape)) return fail(context, shape);
+        const lro = context.lro.start({
+          ...lroPaths(vault, request, true),
+          durationInMs: settingsOf(context).validateDurationInMs,
+          // Checked when the operation ends, as the service does: roles granted meanwhile count once propagated.
+          complete: () => {
+            const problem = checkProtectable(context, vault, shape.datasourceId, shape.datasourceType);
+            return problem
+              ? failedWith(problem)
+              : { status: "Succeeded", result: { objectType: "OperationJobExtendedInfo" } };
+          },
+        });
+        return context.respond.empty(202, lro.headers);
+      },
+    ),
 
     // ---------- backup instances ----------
-    route("GET", `${VAULT}/backupInstances`, "BackupInstances_List", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const items = Object.values(sliceOf(context).instances)
-        .filter((i) => i.vaultKey === key(vault.id))
-        .map(instanceResource);
-      return context.respond.json(200, context.pager.page(request, items));
-    }),
-    route("GET", INSTANCE, "BackupInstances_Get", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const instance = findInstance(request, context, vault);
-      return isResponse(instance) ? instance : context.respond.json(200, instanceResource(instance));
-    }),
-    route("PUT", INSTANCE, "BackupInstances_CreateOrUpdate", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
+    vaultRoute("GET", `${VAULT}/backupInstances`, "BackupInstances_List", (request, context, vault) =>
+      listInVault(request, context, vault, sliceOf(context).instances, instanceResource),
+    ),
+    instanceRoute("GET", INSTANCE, "BackupInstances_Get", (_request, context, _vault, instance) =>
+      context.respond.json(200, instanceResource(instance)),
+    ),
+    vaultRoute("PUT", INSTANCE, "BackupInstances_CreateOrUpdate", (request, context, vault) => {
       if (!isObject(request.body))
         return context.respond.error(
           400,
@@ -319,11 +355,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
             current.currentProtectionState = "ConfiguringProtectionFailed";
             current.provisioningState = "Failed";
             current.protectionErrorDetails = { code: problem.code, message: problem.message };
-            return {
-              status: "Failed",
-              error: { code: problem.code, message: problem.message },
-              failureStatusCode: problem.status,
-            };
+            return failedWith(problem);
           }
           current.provisioningState = "Succeeded";
           if (current.protectionStatus === "ConfiguringProtection") {
@@ -336,9 +368,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
         "Azure-AsyncOperation": lro.azureAsyncOperationUrl,
       });
     }),
-    route("DELETE", INSTANCE, "BackupInstances_Delete", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
+    vaultRoute("DELETE", INSTANCE, "BackupInstances_Delete", (request, context, vault) => {
       const slice = sliceOf(context);
       const k = key(`${vault.id}/backupInstances/${request.params.backupInstanceName ?? ""}`);
       const instance = slice.instances[k];
@@ -373,74 +403,75 @@ export function createDataProtectionProvider(): EmulatorProvider {
       });
       return context.respond.empty(202, lro.headers);
     }),
-    route("POST", `${INSTANCE}/backup`, "BackupInstances_AdhocBackup", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const instance = findInstance(request, context, vault);
-      if (isResponse(instance)) return instance;
-      const body = request.body;
-      const options = isObject(body) ? body.backupRuleOptions : undefined;
-      if (!isObject(options) || typeof options.ruleName !== "string" || !isObject(options.triggerOption)) {
-        return context.respond.error(
-          400,
-          codes.invalidParameter,
-          "'backupRuleOptions.ruleName' and 'backupRuleOptions.triggerOption' are required.",
-        );
-      }
-      const policy =
-        sliceOf(context).policies[
-          key(String((instance.properties.policyInfo as { policyId?: string }).policyId ?? ""))
-        ];
-      const rules = (
-        (policy?.properties.policyRules as Array<Record<string, unknown>> | undefined) ?? []
-      ).filter((r) => r.objectType === "AzureBackupRule");
-      if (!rules.some((r) => String(r.name).toLowerCase() === String(options.ruleName).toLowerCase())) {
-        return context.respond.error(
-          400,
-          codes.invalidParameter,
-          `The policy has no backup rule named '${options.ruleName}'.`,
-        );
-      }
-      const override = options.triggerOption.retentionTagOverride;
-      if (override !== undefined && typeof override !== "string") {
-        return context.respond.error(
-          400,
-          codes.invalidParameter,
-          "'triggerOption.retentionTagOverride' must be a string.",
-        );
-      }
-      if (instance.currentProtectionState !== "ProtectionConfigured") {
-        return context.respond.error(
-          400,
-          codes.notProtected,
-          `Backup instance '${instance.name}' is in state '${instance.currentProtectionState}'; an ad hoc backup needs 'ProtectionConfigured'.`,
-        );
-      }
-      const slice = sliceOf(context);
-      const settings = settingsOf(context);
-      const job = createJob(context, instance, {
-        startMs: context.clock.now(),
-        userTriggered: true,
-        retentionTag: override ?? "Default",
-      });
-      slice.adhocCount += 1;
-      const full =
-        settings.jobIdForm === "full" || (settings.jobIdForm === "alternate" && slice.adhocCount % 2 === 1);
-      // Azure answers the job id as a full id (with its own casing) or a bare GUID.
-      const jobId = full
-        ? `/subscriptions/${vault.subscriptionId}/resourcegroups/${vault.resourceGroupName}/providers/Microsoft.DataProtection/BackupVaults/${vault.name}/backupJobs/${job.name}`
-        : job.name;
-      const lro = context.lro.start({
-        ...lroPaths(vault, request, true),
-        durationInMs: settings.adhocDurationInMs,
-        complete: () => ({
-          status: "Succeeded",
-          result: { jobId, objectType: "OperationJobExtendedInfo" },
-          properties: { jobId, objectType: "OperationJobExtendedInfo" },
-        }),
-      });
-      return context.respond.empty(202, lro.headers);
-    }),
+    instanceRoute(
+      "POST",
+      `${INSTANCE}/backup`,
+      "BackupInstances_AdhocBackup",
+      (request, context, vault, instance) => {
+        const body = request.body;
+        const options = isObject(body) ? body.backupRuleOptions : undefined;
+        if (!isObject(options) || typeof options.ruleName !== "string" || !isObject(options.triggerOption)) {
+          return context.respond.error(
+            400,
+            codes.invalidParameter,
+            "'backupRuleOptions.ruleName' and 'backupRuleOptions.triggerOption' are required.",
+          );
+        }
+        const policy =
+          sliceOf(context).policies[
+            key(String((instance.properties.policyInfo as { policyId?: string }).policyId ?? ""))
+          ];
+        const rules = (
+          (policy?.properties.policyRules as Array<Record<string, unknown>> | undefined) ?? []
+        ).filter((r) => r.objectType === "AzureBackupRule");
+        if (!rules.some((r) => String(r.name).toLowerCase() === String(options.ruleName).toLowerCase())) {
+          return context.respond.error(
+            400,
+            codes.invalidParameter,
+            `The policy has no backup rule named '${options.ruleName}'.`,
+          );
+        }
+        const override = options.triggerOption.retentionTagOverride;
+        if (override !== undefined && typeof override !== "string") {
+          return context.respond.error(
+            400,
+            codes.invalidParameter,
+            "'triggerOption.retentionTagOverride' must be a string.",
+          );
+        }
+        if (instance.currentProtectionState !== "ProtectionConfigured") {
+          return context.respond.error(
+            400,
+            codes.notProtected,
+            `Backup instance '${instance.name}' is in state '${instance.currentProtectionState}'; an ad hoc backup needs 'ProtectionConfigured'.`,
+          );
+        }
+        const slice = sliceOf(context);
+        const settings = settingsOf(context);
+        const job = createJob(context, instance, {
+          startMs: context.clock.now(),
+          userTriggered: true,
+          retentionTag: override ?? "Default",
+        });
+        slice.adhocCount += 1;
+        const full =
+          settings.jobIdForm === "full" || (settings.jobIdForm === "alternate" && slice.adhocCount % 2 === 1);
+        // Azure answers the job id as a full id (with its own casing) or a bare GUID.
+        const jobId = full
+          ? `/subscriptions/${vault.subscriptionId}/resourcegroups/${vault.resourceGroupName}/providers/Microsoft.DataProtection/BackupVaults/${vault.name}/backupJobs/${job.name}`
+          : job.name;
+        const lro = context.lro.start({
+          ...lroPaths(vault, request, true),
+          durationInMs: settings.adhocDurationInMs,
+          complete: () => ({
+            status: "Succeeded",
+            result: { jobId, objectType: "OperationJobExtendedInfo" },
+            properties: { jobId, objectType: "OperationJobExtendedInfo" },
+          }),
+        });
+        return context.respond.empty(202, lro.headers);
+      },
+    ),
     ...(
       [
         [
@@ -473,11 +504,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
         ],
       ] as const
     ).map(([action, operationName, from, status, state]) =>
-      route("POST", `${INSTANCE}/${action}`, operationName, (request, context) => {
-        const vault = findVault(request, context);
-        if (isResponse(vault)) return vault;
-        const instance = findInstance(request, context, vault);
-        if (isResponse(instance)) return instance;
+      instanceRoute("POST", `${INSTANCE}/${action}`, operationName, (request, context, vault, instance) => {
         if (!(from as readonly string[]).includes(instance.currentProtectionState)) {
           return context.respond.error(
             400,
@@ -504,37 +531,28 @@ export function createDataProtectionProvider(): EmulatorProvider {
     ),
 
     // ---------- deleted instances ----------
-    route("GET", `${VAULT}/deletedBackupInstances`, "DeletedBackupInstances_List", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const items = Object.values(sliceOf(context).deletedInstances)
-        .filter((i) => i.vaultKey === key(vault.id))
-        .map(deletedInstanceResource);
-      return context.respond.json(200, context.pager.page(request, items));
-    }),
-    route(
+    vaultRoute(
+      "GET",
+      `${VAULT}/deletedBackupInstances`,
+      "DeletedBackupInstances_List",
+      (request, context, vault) =>
+        listInVault(request, context, vault, sliceOf(context).deletedInstances, deletedInstanceResource),
+    ),
+    vaultRoute(
       "GET",
       `${VAULT}/deletedBackupInstances/{backupInstanceName}`,
       "DeletedBackupInstances_Get",
-      (request, context) => {
-        const vault = findVault(request, context);
-        if (isResponse(vault)) return vault;
-        const name = request.params.backupInstanceName ?? "";
-        const deleted = sliceOf(context).deletedInstances[key(`${vault.id}/backupInstances/${name}`)];
-        return deleted
-          ? context.respond.json(200, deletedInstanceResource(deleted))
-          : context.respond.notFound(
-              "Microsoft.DataProtection/backupVaults/deletedBackupInstances",
-              `${vault.name}/${name}`,
-              vault.resourceGroupName,
-            );
+      (request, context, vault) => {
+        const deleted = childOf(context, vault, sliceOf(context).deletedInstances, "backupInstances", {
+          name: request.params.backupInstanceName ?? "",
+          type: "deletedBackupInstances",
+        });
+        return isResponse(deleted) ? deleted : context.respond.json(200, deletedInstanceResource(deleted));
       },
     ),
 
     // ---------- jobs ----------
-    route("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
+    vaultRoute("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context, vault) => {
       const jobs = Object.values(sliceOf(context).jobs).filter((j) => j.vaultKey === key(vault.id));
       const filtered = filterJobs(jobs, request.query["$filter"]);
       if (isFailure(filtered)) return fail(context, filtered);
@@ -543,18 +561,11 @@ export function createDataProtectionProvider(): EmulatorProvider {
         .map((j) => jobResource(context, j));
       return context.respond.json(200, context.pager.page(request, items));
     }),
-    route("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context) => {
-      const vault = findVault(request, context);
-      if (isResponse(vault)) return vault;
-      const jobId = request.params.jobId ?? "";
-      const job = sliceOf(context).jobs[key(`${vault.id}/backupJobs/${jobId}`)];
-      return job
-        ? context.respond.json(200, jobResource(context, job))
-        : context.respond.notFound(
-            "Microsoft.DataProtection/backupVaults/backupJobs",
-            `${vault.name}/${jobId}`,
-            vault.resourceGroupName,
-          );
+    vaultRoute("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context, vault) => {
+      const job = childOf(context, vault, sliceOf(context).jobs, "backupJobs", {
+        name: request.params.jobId ?? "",
+      });
+      return isResponse(job) ? job : context.respond.json(200, jobResource(context, job));
     }),
   ];
   return { name: PROVIDER_NAME, routes, controlRoutes };
