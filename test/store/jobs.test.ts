@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { jobKeys, type JobRecord } from "../../src/lib/store/jobs.js";
+import {
+  InvalidContinuationTokenError,
+  JOBS_TABLE,
+  jobKeys,
+  toJobEntity,
+  type JobRecord,
+  type JobStore,
+} from "../../src/lib/store/jobs.js";
 import { ConflictError } from "../../src/lib/errors.js";
 import { useAzurite } from "../support/azurite.js";
 import { aStorage, serverId } from "../fixtures/jobs/stores.js";
@@ -73,4 +80,66 @@ describe("job store", () => {
     const page = await jobs.listPage({ serverId: serverId("pg-one"), maxPageSize: 1000 });
     expect(page.items).toHaveLength(130);
   });
+
+  it("lists jobs newest first across servers, one page at a time", async () => {
+    const { jobs } = aStorage(azurite.connectionString);
+    const at = (day: number, hour: number) => new Date(Date.UTC(2026, 10, day, hour)).toISOString();
+    await jobs.saveAll([
+      aRow(1, { startTime: at(20, 10) }),
+      aRow(2, { startTime: at(22, 9) }),
+      aRow(3, { serverId: serverId("pg-two"), serverName: "pg-two", startTime: at(22, 11) }),
+      aRow(4, { serverId: serverId("pg-two"), serverName: "pg-two", startTime: at(21, 8) }),
+      aRow(5, { serverId: serverId("pg-three"), serverName: "pg-three", startTime: at(22, 10) }),
+    ]);
+
+    expect(await walk(jobs, { maxPageSize: 2 })).toEqual([["3", "5"], ["2", "4"], ["1"]]);
+    expect(
+      await walk(jobs, { maxPageSize: 10, since: new Date(at(21, 8)), until: new Date(at(22, 11)) }),
+    ).toEqual([["5", "2", "4"]]);
+  });
+
+  it("judges a cross-server status filter by the job row when the copy trails it", async () => {
+    const storage = aStorage(azurite.connectionString);
+    await storage.jobs.saveAll([aRow(1, { status: "InProgress", endTime: undefined }), aRow(2)]);
+    // Another writer finished job 1, but its copy was never written (a crash between the two writes).
+    const table = storage.connection.tableClient(JOBS_TABLE);
+    await table.upsertEntity(toJobEntity(aRow(1, { status: "Failed" })), "Replace");
+
+    expect(await walk(storage.jobs, { maxPageSize: 10, status: "Failed" })).toEqual([["1"]]);
+    expect(await walk(storage.jobs, { maxPageSize: 10, status: "InProgress" })).toEqual([[]]);
+    const all = await storage.jobs.listPage({ maxPageSize: 10 });
+    expect(all.items.map((j) => [j.jobId.slice(-1), j.status])).toEqual([
+      ["2", "Completed"],
+      ["1", "Failed"],
+    ]);
+  });
+
+  it("purges the cross-server copies with the rows", async () => {
+    const { jobs } = aStorage(azurite.connectionString);
+    await jobs.saveAll([aRow(1), aRow(2), aRow(4), aRow(10)]);
+    await jobs.deleteStartedBefore(new Date(Date.UTC(2026, 10, 5)));
+    expect(await walk(jobs, { maxPageSize: 10 })).toEqual([["0", "4"]]);
+  });
+
+  it("refuses a cross-server continuation token that names no day position", async () => {
+    const { jobs } = aStorage(azurite.connectionString);
+    const forged = Buffer.from(JSON.stringify({ nextPartitionKey: "cGctb25l" })).toString("base64");
+    await expect(jobs.listPage({ continuationToken: forged })).rejects.toThrow(
+      new InvalidContinuationTokenError("The continuation token is not one this API returned."),
+    );
+  });
 });
+
+async function walk(
+  jobs: JobStore,
+  options: { maxPageSize: number; status?: string; since?: Date; until?: Date },
+): Promise<string[][]> {
+  const pages: string[][] = [];
+  let token: string | undefined;
+  do {
+    const page = await jobs.listPage({ ...options, ...(token ? { continuationToken: token } : {}) });
+    pages.push(page.items.map((j) => j.jobId.slice(-1)));
+    token = page.continuationToken;
+  } while (token && pages.length < 10);
+  return pages;
+}

@@ -2,13 +2,19 @@ import type { TableClient, TableEntityResult, TransactionAction } from "@azure/d
 import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTable } from "./connection.js";
-import { encodeKey, invertedTimestamp } from "./keys.js";
+import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
 export const JOBS_TABLE = "jobs";
 /** job id → jobs row keys, so `GET /api/jobs/{id}` is two point reads (PK: first hex digit, RK: job id). */
 export const JOB_INDEX_TABLE = "jobIndex";
+/**
+ * A copy of every job row keyed for the cross-server listing: PK inverted start day, RK inverted start + job
+ * id, so the table's own order is newest first across servers (one query per page, writes spread by day).
+ * Written after each `jobs` write with the same data; `jobs` stays the truth (see `listPage`).
+ */
+export const JOBS_BY_DAY_TABLE = "jobsByDay";
 
 /** Who started the job: this API, a scheduled on-demand backup, the vault's policy schedule, or someone else on demand. */
 export type JobOrigin = "api" | "schedule" | "policy" | "external";
@@ -83,6 +89,20 @@ export function jobKeys(record: Pick<JobRecord, "serverId" | "startTime" | "jobI
   return {
     partitionKey: encodeKey(record.serverId),
     rowKey: `${invertedTimestamp(new Date(record.startTime))}_${record.jobId.toLowerCase()}`,
+  };
+}
+
+/** Inverted `yyyymmdd` (UTC): ascending order is newest day first. */
+export function invertedDayKey(date: Date): string {
+  return String(99_999_999 - Number(dayKey(date))).padStart(8, "0");
+}
+
+/** Keys of a job's copy in {@link JOBS_BY_DAY_TABLE}. */
+export function jobDayKeys(record: Pick<JobRecord, "startTime" | "jobId">): JobKeys {
+  const start = new Date(record.startTime);
+  return {
+    partitionKey: invertedDayKey(start),
+    rowKey: `${invertedTimestamp(start)}_${record.jobId.toLowerCase()}`,
   };
 }
 
@@ -230,13 +250,14 @@ async function runWithLimit<T>(
 /** Table-backed {@link JobStore}; creates its tables on first use. */
 export function createJobStore(
   connection: StorageConnection,
-  deps: { tableClient?: TableClient; indexClient?: TableClient } = {},
+  deps: { tableClient?: TableClient; indexClient?: TableClient; byDayClient?: TableClient } = {},
 ): JobStore {
   const client = deps.tableClient ?? connection.tableClient(JOBS_TABLE);
   const index = deps.indexClient ?? connection.tableClient(JOB_INDEX_TABLE);
+  const byDay = deps.byDayClient ?? connection.tableClient(JOBS_BY_DAY_TABLE);
   let ready: Promise<void> | undefined;
   const ensure = (): Promise<void> =>
-    (ready ??= Promise.all([ensureTable(client), ensureTable(index)])
+    (ready ??= Promise.all([ensureTable(client), ensureTable(index), ensureTable(byDay)])
       .then(() => undefined)
       .catch((e: unknown) => {
         ready = undefined;
@@ -332,7 +353,78 @@ export function createJobStore(
     await runWithLimit(indexChunks, options.concurrency ?? 16, async (actions) => {
       await index.submitTransaction(actions, { abortSignal: options.abortSignal });
     });
+    // The cross-server copy follows what was saved, in the same mode (blind final data merges, the rest
+    // replaces). Thrown failures leave the caller's follow rows unchanged, so the next cycle writes again.
+    const blind = new Set(records.filter((r) => r.etag === "*").map((r) => r.jobId));
+    const byDayPartition = new Map<string, TransactionAction[]>();
+    for (const r of saved) {
+      const entity = { ...toJobEntity(r), ...jobDayKeys(r) };
+      const action: TransactionAction = ["upsert", entity, blind.has(r.jobId) ? "Merge" : "Replace"];
+      byDayPartition.set(entity.partitionKey, [...(byDayPartition.get(entity.partitionKey) ?? []), action]);
+    }
+    const dayChunks: TransactionAction[][] = [];
+    for (const actions of byDayPartition.values())
+      for (let i = 0; i < actions.length; i += 100) dayChunks.push(actions.slice(i, i + 100));
+    await runWithLimit(dayChunks, options.concurrency ?? 16, async (actions) => {
+      await byDay.submitTransaction(actions, { abortSignal: options.abortSignal });
+    });
     return { saved, conflicted };
+  }
+
+  /**
+   * Newest first across servers from the day copy, one query per page. The copy can trail `jobs` by a
+   * racing write, and only while a job is unfinished (a final status never changes, `Unknown` apart), so
+   * those rows are re-read from `jobs`; a status filter also fetches them to judge by their true status.
+   */
+  async function listAcrossServers(options: ListJobsPageOptions): Promise<JobPage> {
+    const top = Math.max(1, Math.min(options.maxPageSize ?? 50, 1000));
+    const after = options.continuationToken ? decodeDayToken(options.continuationToken) : undefined;
+    const parts: string[] = [];
+    if (options.until) parts.push(odata`PartitionKey ge ${invertedDayKey(options.until)}`);
+    if (options.since) parts.push(odata`PartitionKey le ${invertedDayKey(options.since)}`);
+    if (options.since) parts.push(odata`startedAt ge ${options.since}`);
+    if (options.until) parts.push(odata`startedAt lt ${options.until}`);
+    if (options.status) {
+      const settled = SETTLED.map((t) => odata`status ne ${t}`).join(" and ");
+      parts.push(`(${odata`status eq ${options.status}`} or (${settled}))`);
+    }
+    if (after) {
+      parts.push(
+        odata`(PartitionKey gt ${after.partitionKey} or (PartitionKey eq ${after.partitionKey} and RowKey gt ${after.rowKey}))`,
+      );
+    }
+    const copies: Array<{ record: JobRecord; keys: JobKeys }> = [];
+    let more = false;
+    for await (const page of byDay
+      .listEntities<Record<string, unknown>>({
+        queryOptions: parts.length ? { filter: parts.join(" and ") } : undefined,
+        abortSignal: options.abortSignal,
+      })
+      .byPage({ maxPageSize: top })) {
+      for (const e of page)
+        copies.push({
+          record: fromJobEntity(e),
+          keys: { partitionKey: e.partitionKey ?? "", rowKey: e.rowKey ?? "" },
+        });
+      if (copies.length >= top) {
+        more = copies.length > top || Boolean(page.continuationToken);
+        copies.length = top;
+        break;
+      }
+    }
+    const items: Array<JobRecord | undefined> = copies.map((c) => c.record);
+    await runWithLimit(
+      copies.map((c, n) => ({ c: c.record, n })).filter(({ c }) => !isSettled(c.status)),
+      16,
+      async ({ c, n }) => {
+        items[n] = await get(jobKeys(c), options);
+      },
+    );
+    const kept = items.filter(
+      (r): r is JobRecord => r !== undefined && (!options.status || r.status === options.status),
+    );
+    const last = copies.at(-1);
+    return more && last ? { items: kept, continuationToken: encodeDayToken(last.keys) } : { items: kept };
   }
 
   return {
@@ -365,6 +457,7 @@ export function createJobStore(
     writeAll,
     async listPage(options = {}) {
       await ensure();
+      if (!options.serverId) return listAcrossServers(options);
       const filter = filterOf(options);
       const pager = client
         .listEntities<Record<string, unknown>>({
@@ -444,9 +537,64 @@ export function createJobStore(
           }
         }
       }
+      await deleteCopiesBefore(cutoff, options);
       return removed;
     },
   };
+
+  /** Whole older days in one query each, plus the cutoff day's older rows (RowKey: inverted start). */
+  async function deleteCopiesBefore(cutoff: Date, options: JobStoreOptions): Promise<void> {
+    const day = invertedDayKey(cutoff);
+    // Same day: a larger inverted start is older; "~" sorts after any job id, so the cutoff itself stays.
+    const olderThanCutoff = `${invertedTimestamp(cutoff)}_~`;
+    const filter = odata`PartitionKey gt ${day} or (PartitionKey eq ${day} and RowKey gt ${olderThanCutoff})`;
+    const byPartition = new Map<string, TransactionAction[]>();
+    for await (const e of byDay.listEntities({
+      queryOptions: { filter, select: ["PartitionKey", "RowKey"] },
+      abortSignal: options.abortSignal,
+    })) {
+      if (!e.partitionKey || !e.rowKey) continue;
+      const action: TransactionAction = ["delete", { partitionKey: e.partitionKey, rowKey: e.rowKey }];
+      byPartition.set(e.partitionKey, [...(byPartition.get(e.partitionKey) ?? []), action]);
+    }
+    for (const actions of byPartition.values()) {
+      for (let i = 0; i < actions.length; i += 100) {
+        await byDay.submitTransaction(actions.slice(i, i + 100), { abortSignal: options.abortSignal });
+      }
+    }
+  }
+}
+
+/** Final statuses whose copy in the day table is as good as the row (`Unknown` can still change). */
+const SETTLED = TerminalJobStatuses.filter((t) => t !== UNKNOWN_JOB_STATUS);
+
+function isSettled(status: string): boolean {
+  return SETTLED.some((t) => t.toLowerCase() === status.toLowerCase());
+}
+
+/**
+ * Cross-server tokens are ours: base64url JSON of the last copy's keys (`{ pk, rk }`), resumed with a key
+ * filter, so every part can be checked (the service's own keys are opaque).
+ */
+function encodeDayToken(keys: JobKeys): string {
+  return Buffer.from(JSON.stringify({ pk: keys.partitionKey, rk: keys.rowKey }), "utf8").toString(
+    "base64url",
+  );
+}
+
+function decodeDayToken(token: string): JobKeys {
+  try {
+    if (!/^[A-Za-z0-9_-]{1,512}$/.test(token)) throw new Error();
+    const { pk, rk } = (JSON.parse(Buffer.from(token, "base64url").toString("utf8")) ?? {}) as {
+      pk?: unknown;
+      rk?: unknown;
+    };
+    if (typeof pk !== "string" || !/^\d{8}$/.test(pk)) throw new Error();
+    if (typeof rk !== "string" || !/^\d{16}_[0-9a-z-]{1,64}$/.test(rk)) throw new Error();
+    return { partitionKey: pk, rowKey: rk };
+  } catch {
+    throw new InvalidContinuationTokenError("The continuation token is not one this API returned.");
+  }
 }
 
 /** The SDK's continuation token is base64 JSON naming the next keys; anything else is refused up front. */
