@@ -24,6 +24,7 @@ import {
   protectionSettingsFromConfig,
   resetProtectionRuntime,
 } from "../../src/lib/protection/index.js";
+import { weeklyPolicyDefinition } from "../../src/lib/protection/policyDefinition.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";
 const TIME_SCALE = 100;
@@ -185,6 +186,31 @@ async function waitForState(id: string, state: ProtectionState, timeoutInMs = 30
         return last?.state === state ? last : undefined;
       },
       `${id.split("/").pop()} to be ${state}`,
+      { timeoutInMs, intervalInMs: 100 },
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message} Last row: ${JSON.stringify(last)}`, { cause: e });
+  }
+}
+
+function connection() {
+  return createStorageConnection({ storageConnection: azurite.connectionString } as Config);
+}
+
+async function waitForRow(
+  id: string,
+  done: (row: ServerRecord) => boolean,
+  timeoutInMs = 30_000,
+): Promise<ServerRecord> {
+  const store = rows();
+  let last: ServerRecord | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        last = await store.get(id);
+        return last && done(last) ? last : undefined;
+      },
+      `${id.split("/").pop()} to change`,
       { timeoutInMs, intervalInMs: 100 },
     );
   } catch (e) {
@@ -415,6 +441,38 @@ describe("auto-protection in enforce mode", () => {
     expect(await instancesOf(server.id)).toEqual([expect.objectContaining({ name: "manual-here" })]);
   });
 
+  it("moves the instance to the policy a changed tag maps to, with one PUT of the same instance", async () => {
+    const server = await createServer("pg-regold", { tags: { backup: "weekly" } });
+    await waitForState(server.id, "Protected");
+    const name = backupInstanceName(server.id);
+    await emulator.control.clearRequests();
+
+    await setTags(server.id, { backup: "gold" });
+    const row = await waitForRow(server.id, (r) => r.state === "Protected" && r.policyName === "pgflex-gold");
+
+    expect(row).toMatchObject({ tagValue: "gold", vaultId: VAULT, instanceName: name });
+    expect(row.lastErrorCode).toBeUndefined();
+    const instance = (await arm("GET", `${VAULT}/backupInstances/${name}`)) as {
+      properties: { policyInfo: { policyId: string }; currentProtectionState: string };
+    };
+    expect(instance.properties.policyInfo.policyId.toLowerCase()).toBe(
+      `${VAULT}/backupPolicies/pgflex-gold`.toLowerCase(),
+    );
+    expect(instance.properties.currentProtectionState).toBe("ProtectionConfigured");
+    expect(await instancesOf(server.id)).toHaveLength(1);
+    const backupWrites = (await emulator.control.getRequests())
+      .filter((r) => r.kind === "write" && r.operationName.startsWith("BackupInstances_"))
+      .map((r) => r.operationName);
+    expect(backupWrites).toEqual(["BackupInstances_CreateOrUpdate"]);
+    const audit: string[] = [];
+    for await (const e of createAuditLog(connection()).list())
+      if (e.serverId === server.id.toLowerCase() && e.action === "changeBackupInstancePolicy")
+        audit.push(`${e.target.toLowerCase()} ${e.detail}`);
+    expect(audit).toEqual([
+      `${VAULT.toLowerCase()}/backupinstances/${name} policy pgflex-weekly -> pgflex-gold`,
+    ]);
+  });
+
   it("leaves a visible Failed row when every delivery of a request fails", async () => {
     await emulator.control.setFaults({
       rules: [{ operation: "BackupInstances_ValidateForBackup", errorRate500: 1 }],
@@ -592,5 +650,71 @@ describe("a worker killed between validate and create", () => {
 
     expect(outcome).toEqual({ kind: "settled", state: "Protected" });
     expect(await instancesOf(server.id)).toHaveLength(1);
+  });
+});
+
+describe("auto-protection with a marked vault in a central backup subscription", () => {
+  const CENTRAL = "55555555-5555-5555-5555-555555555555";
+  const CENTRAL_VAULT = `/subscriptions/${CENTRAL}/resourceGroups/rg-central/providers/Microsoft.DataProtection/backupVaults/bv-central-neu`;
+  const host = useLocalHost(() => ({
+    env: hostEnv({ PGFLEX_VAULT_MAP: "", PGFLEX_SCOPES: `${SUB},${CENTRAL}` }),
+    visibilityTimeoutInMs: 0,
+    queuePollIntervalInMs: 100,
+  }));
+  beforeAll(async () => {
+    resetProtectionRuntime();
+    for (const s of await emulator.control.listEventSubscribers())
+      await emulator.control.removeEventSubscriber(s.id);
+    const res = await fetch(new URL("/_emulator/dataprotection/vaults", emulator.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        subscriptionId: CENTRAL,
+        resourceGroupName: "rg-central",
+        name: "bv-central-neu",
+        location: "northeurope",
+        tags: { "pgflex-autoprotect": "" },
+      }),
+    });
+    if (!res.ok) throw new Error(`addVault: HTTP ${res.status} ${await res.text()}`);
+    const central = ((await res.json()) as { identity: { principalId: string } }).identity.principalId;
+    await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, central);
+    await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, central);
+    await arm("PUT", `${CENTRAL_VAULT}/backupPolicies/pgflex-weekly`, weeklyPolicyDefinition("P12W"));
+    await subscribe(host, "EventGridSchema");
+  });
+  afterAll(async () => {
+    for (const s of await emulator.control.listEventSubscribers())
+      await emulator.control.removeEventSubscriber(s.id);
+  });
+
+  it("protects servers in their region's vault found in another subscription in scope, listing vaults once", async () => {
+    const first = await createServer("pg-central-1", { tags: { backup: "weekly" }, location: "northeurope" });
+    expect((await waitForState(first.id, "Protected")).vaultId?.toLowerCase()).toBe(
+      CENTRAL_VAULT.toLowerCase(),
+    );
+    await emulator.control.clearRequests();
+
+    const server = await createServer("pg-central-2", {
+      tags: { backup: "weekly" },
+      location: "northeurope",
+    });
+    const row = await waitForState(server.id, "Protected");
+
+    // The vault lists are cached: the second server costs what a mapped vault costs.
+    const requests = await emulator.control.getRequests();
+    expect(requests.filter((r) => r.kind === "write").map((r) => r.operationName)).toEqual([
+      "BackupInstances_ValidateForBackup",
+      "BackupInstances_CreateOrUpdate",
+    ]);
+    expect(requests.length).toBeLessThanOrEqual(8);
+    expect(requests.filter((r) => r.operationName === "BackupVaults_GetInSubscription")).toEqual([]);
+    expect(row.vaultId?.toLowerCase()).toBe(CENTRAL_VAULT.toLowerCase());
+    const list = (await arm("GET", `${CENTRAL_VAULT}/backupInstances`)) as {
+      value: Array<{ name: string }>;
+    };
+    expect(list.value.map((i) => i.name).sort()).toEqual(
+      [backupInstanceName(first.id), backupInstanceName(server.id)].sort(),
+    );
   });
 });
