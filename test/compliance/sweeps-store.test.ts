@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { SweepRow } from "../../src/lib/compliance/types.js";
 import { ConflictError } from "../../src/lib/errors.js";
 import {
+  createInMemorySweepStore,
   createSweepStore,
   newSweepId,
   sweepRowKey,
@@ -122,5 +123,52 @@ describe("sweep store", () => {
     await store.putScopeResult(id, result);
     await store.putScopeResult(id, { ...result, total: 2 });
     expect(await store.listScopeResults(id)).toEqual([{ ...result, total: 2 }]);
+  });
+});
+
+describe.each([
+  ["Tables", () => createSweepStore(undefined, tables(`ret${Math.random().toString(36).slice(2, 8)}`))],
+  ["in memory", () => createInMemorySweepStore()],
+] as const)("sweep retention (%s)", (_kind, aStore) => {
+  it("removes sweeps that started before the cutoff with their rows and scope results", async () => {
+    const store = aStore();
+    const ids = ["2026-08-01T03:00:00Z", "2026-08-20T03:00:00Z", "2026-11-24T03:00:00Z"].map((t, n) =>
+      newSweepId(new Date(t), `ret${n}`),
+    );
+    for (const id of ids) {
+      await store.createSweep(aSummary(id, { startedAt: sweepStartFromId(id)?.toISOString() ?? "" }));
+      await store.writeRows(id, rows(3));
+      await store.putScopeResult(id, {
+        unit: "all",
+        total: 3,
+        counts: {},
+        remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
+        failureCount: 0,
+        failures: [],
+        diff: aSummary(id).diff,
+        armRequests: 1,
+        finishedAt: "2026-11-25T03:01:00.000Z",
+      });
+    }
+
+    const removed = await store.deleteSweepsStartedBefore(new Date("2026-08-27T00:00:00Z"));
+
+    expect(removed.sort()).toEqual([ids[0], ids[1]]);
+    expect((await store.listSweeps()).map((x) => x.id)).toEqual([ids[2]]);
+    for (const id of [ids[0], ids[1]]) {
+      expect(await store.getSweep(id ?? "")).toBeUndefined();
+      expect((await store.listRowsPage(id ?? "")).rows).toEqual([]);
+      expect(await store.listScopeResults(id ?? "")).toEqual([]);
+    }
+    expect((await store.listRowsPage(ids[2] ?? "")).rows).toHaveLength(3);
+  });
+
+  it("keeps the newest sweep even when it is older than the cutoff", async () => {
+    const store = aStore();
+    const id = newSweepId(new Date("2026-01-01T03:00:00Z"), "only");
+    await store.createSweep(aSummary(id));
+    await store.writeRows(id, rows(2));
+    expect(await store.deleteSweepsStartedBefore(new Date("2026-11-01T00:00:00Z"))).toEqual([]);
+    expect((await store.listRowsPage(id)).rows).toHaveLength(2);
   });
 });

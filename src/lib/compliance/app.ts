@@ -9,6 +9,8 @@ import type { ArmClients } from "../azure/clients.js";
 export interface ComplianceApp {
   sweeper: Sweeper;
   api: SweepsApi;
+  /** Removes sweeps (summaries, rows, scope results) older than PGFLEX_HISTORY_RETENTION_DAYS; the ids removed. */
+  purgeSweeps(now?: Date): Promise<string[]>;
 }
 
 /**
@@ -51,9 +53,10 @@ export async function createComplianceApp(
   );
   const protectionQueue = createProtectionQueue(connection);
   const servers = createServerStore(connection);
+  const store = createSweepStore(connection);
   const sweeper = createSweeper({
     inventory: createInventorySource(clients, config.useResourceGraph),
-    store: createSweepStore(connection),
+    store,
     config: sweepConfigFrom(config),
     enqueueProtection: async (request, options) => {
       await enqueueProtection(
@@ -71,7 +74,12 @@ export async function createComplianceApp(
     },
     logger,
   });
-  return { sweeper, api: createSweepsApi({ sweeper }, { logger }) };
+  return {
+    sweeper,
+    api: createSweepsApi({ sweeper }, { logger }),
+    purgeSweeps: (now = new Date()) =>
+      store.deleteSweepsStartedBefore(new Date(now.getTime() - config.historyRetentionDays * 86_400_000)),
+  };
 }
 
 let shared: Promise<ComplianceApp> | undefined;

@@ -335,7 +335,7 @@ export const settings = {
   }),
   historyRetentionDays: setting({
     name: "PGFLEX_HISTORY_RETENTION_DAYS",
-    description: "Job history rows older than this many days are removed.",
+    description: "Job history rows and sweep reports older than this many days are removed daily.",
     example: "180",
     defaultValue: "90",
     requiredInAzure: false,

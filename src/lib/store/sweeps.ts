@@ -116,6 +116,12 @@ export interface SweepStore {
   ): Promise<{ rows: SweepRow[]; continuationToken?: string }>;
   putScopeResult(sweepId: string, result: ScopeResult, options?: SweepStoreOptions): Promise<void>;
   listScopeResults(sweepId: string, options?: SweepStoreOptions): Promise<ScopeResult[]>;
+  /**
+   * Removes sweeps that started before `cutoff`: their rows, scope results, then the summary (last, so a
+   * run cut short is finished by the next one). The newest sweep is always kept (the next sweep's diff
+   * compares with it). Returns the ids removed.
+   */
+  deleteSweepsStartedBefore(cutoff: Date, options?: SweepStoreOptions): Promise<string[]>;
   /** Table requests made so far (for the "10,000 rows in ≤120 requests" budget). */
   readonly requestCount: number;
 }
@@ -405,7 +411,52 @@ export function createSweepStore(
       );
       return entities.map((e) => JSON.parse(String(e.result)) as ScopeResult);
     },
+    async deleteSweepsStartedBefore(cutoff, options = {}) {
+      await Promise.all([ensure(summaries), ensure(rowsClient)]);
+      // RowKey is inverted start + id: older sweeps have larger keys; "~" sorts after any id.
+      const old = await listEntities(
+        summaries,
+        `PartitionKey eq ${quote(SUMMARY_PARTITION)} and RowKey gt ${quote(`${invertedTimestamp(cutoff)}_~`)}`,
+        { ...options, select: ["PartitionKey", "RowKey", "id"] },
+      );
+      const newest = (await this.listSweeps({ ...options, top: 1 }))[0]?.id;
+      const removed: string[] = [];
+      for (const e of old) {
+        const id = String(e.id ?? "");
+        if (!id || id === newest) continue;
+        await deletePartition(rowsClient, id, options);
+        await deletePartition(summaries, `scopes-${id}`, options);
+        requests++;
+        await summaries
+          .deleteEntity(SUMMARY_PARTITION, String(e.rowKey), { abortSignal: options.abortSignal })
+          .catch((err: unknown) => {
+            if (!(isRestError(err) && err.statusCode === 404)) throw err;
+          });
+        removed.push(id);
+      }
+      return removed;
+    },
   };
+
+  async function deletePartition(
+    client: TableClient,
+    partitionKey: string,
+    options: SweepStoreOptions,
+  ): Promise<void> {
+    const keys = await listEntities(client, `PartitionKey eq ${quote(partitionKey)}`, {
+      ...options,
+      select: ["PartitionKey", "RowKey"],
+    });
+    for (let i = 0; i < keys.length; i += MAX_BATCH_OPERATIONS) {
+      requests++;
+      await client.submitTransaction(
+        keys
+          .slice(i, i + MAX_BATCH_OPERATIONS)
+          .map((k): TransactionAction => ["delete", { partitionKey, rowKey: String(k.rowKey) }]),
+        { abortSignal: options.abortSignal },
+      );
+    }
+  }
 }
 
 /** In-memory {@link SweepStore} for unit tests; same ETag and batching rules. */
@@ -500,6 +551,20 @@ export function createInMemorySweepStore(): SweepStore & {
     async listScopeResults(sweepId) {
       requests++;
       return [...(scopes.get(sweepId)?.values() ?? [])].map((r) => structuredClone(r));
+    },
+    async deleteSweepsStartedBefore(cutoff) {
+      requests++;
+      const newest = (await this.listSweeps({ top: 1 }))[0]?.id;
+      const removed: string[] = [];
+      for (const id of [...summaries.keys()]) {
+        const start = sweepStartFromId(id);
+        if (!start || start.getTime() >= cutoff.getTime() || id === newest) continue;
+        rows.delete(id);
+        scopes.delete(id);
+        summaries.delete(id);
+        removed.push(id);
+      }
+      return removed;
     },
   };
 }
