@@ -255,7 +255,7 @@ export const settings = {
   }),
   vaultMarkerTag: setting({
     name: "PGFLEX_VAULT_MARKER_TAG",
-    description: "Tag name that marks Backup vaults this app may use; a vault carrying it serves its own region. Empty disables discovery.",
+    description: "Tag name that marks Backup vaults this app may use; a vault carrying it serves its own region, looked for in every subscription of PGFLEX_SCOPES and the server's own. Empty disables discovery.",
     example: "pgflex-autoprotect",
     defaultValue: "pgflex-autoprotect",
     requiredInAzure: false,
