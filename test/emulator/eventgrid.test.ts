@@ -142,6 +142,24 @@ describe("Event Grid system topic", () => {
     });
   });
 
+  it("delivers ResourceActionSuccess naming the action when a server stops", async () => {
+    await emulator.control.createServer({
+      subscriptionId: SUB_A,
+      resourceGroupName: "rg-ev",
+      name: "stopped-db",
+      location: "eastus",
+    });
+    await emulator.control.addEventSubscriber({ endpointUrl: hook.url() });
+    await client.servers.beginStopAndWait("rg-ev", "stopped-db", { updateIntervalInMs: 5 });
+    const [delivery] = await eventually(() => (hook.received.length > 0 ? hook.received : undefined));
+    const [event] = delivery?.body as Array<Record<string, unknown>>;
+    expect(event).toMatchObject({
+      subject: serverPath(SUB_A, "rg-ev", "stopped-db"),
+      eventType: "Microsoft.Resources.ResourceActionSuccess",
+      data: { operationName: "Microsoft.DBforPostgreSQL/flexibleServers/stop/action" },
+    });
+  });
+
   it("fails a CloudEvents subscription whose endpoint does not allow the origin", async () => {
     hook.allowOrigin = false;
     await expect(

@@ -60,6 +60,8 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>):
   return out;
 }
 
+type ServerOperation = "write" | "delete" | "start" | "stop" | "restart";
+
 function validateTags(tags: unknown): string | undefined {
   if (tags === undefined) return undefined;
   if (!isObject(tags)) return "The 'tags' property must be an object of string values.";
@@ -75,27 +77,74 @@ export function createPostgresProvider(): EmulatorProvider {
     resultPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/operationResults`,
   });
 
-  const publishWrite = (context: ProviderContext, server: ServerRecord, deleted = false): void =>
+  /** The ARM event a finished operation publishes: a write, a delete, or an action (start, stop, restart). */
+  const publishEvent = (context: ProviderContext, server: ServerRecord, operation: ServerOperation): void => {
+    const isAction = operation !== "write" && operation !== "delete";
     context.events.publish({
-      eventType: deleted
-        ? "Microsoft.Resources.ResourceDeleteSuccess"
-        : "Microsoft.Resources.ResourceWriteSuccess",
+      eventType: isAction
+        ? "Microsoft.Resources.ResourceActionSuccess"
+        : operation === "delete"
+          ? "Microsoft.Resources.ResourceDeleteSuccess"
+          : "Microsoft.Resources.ResourceWriteSuccess",
       subject: server.id,
       subscriptionId: server.subscriptionId,
       resourceGroupName: server.resourceGroupName,
-      operationName: `${TYPE}/${deleted ? "delete" : "write"}`,
+      operationName: `${TYPE}/${operation}${isAction ? "/action" : ""}`,
     });
+  };
+
+  const resourceGroupNotFound = (context: ProviderContext, resourceGroupName: string): EmulatorResponse =>
+    context.respond.error(
+      404,
+      "ResourceGroupNotFound",
+      `Resource group '${resourceGroupName}' could not be found.`,
+    );
 
   const notFound = (context: ProviderContext, request: EmulatorRequest): EmulatorResponse => {
     const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
-    if (!context.state.getResourceGroup(subscriptionId, resourceGroupName)) {
-      return context.respond.error(
-        404,
-        "ResourceGroupNotFound",
-        `Resource group '${resourceGroupName}' could not be found.`,
-      );
+    return context.state.getResourceGroup(subscriptionId, resourceGroupName)
+      ? context.respond.notFound(TYPE, serverName, resourceGroupName)
+      : resourceGroupNotFound(context, resourceGroupName);
+  };
+
+  /** The 409 for a write while another operation runs on the server (named as the request names it). */
+  const busy = (
+    context: ProviderContext,
+    server: ServerRecord | undefined,
+    serverName: string,
+  ): EmulatorResponse | undefined =>
+    server && BUSY_STATES.includes(server.properties.state)
+      ? context.respond.error(
+          409,
+          "AnotherOperationInProgress",
+          `An operation is in progress on server '${serverName}'. Please retry after it completes.`,
+        )
+      : undefined;
+
+  /** A PUT or PATCH body: an object whose tags are strings, else the 400. */
+  const serverBody = (
+    context: ProviderContext,
+    request: EmulatorRequest,
+  ): { body: Record<string, unknown> } | { error: EmulatorResponse } => {
+    if (!isObject(request.body)) {
+      return {
+        error: context.respond.error(
+          400,
+          "InvalidRequestContent",
+          "The request content was invalid: a server object is required.",
+        ),
+      };
     }
-    return context.respond.notFound(TYPE, serverName, resourceGroupName);
+    const tagError = validateTags(request.body.tags);
+    return tagError ? { error: context.respond.error(400, "InvalidTag", tagError) } : { body: request.body };
+  };
+
+  /** Merges written properties into the server's, keeping its state and dropping read-only and secret ones. */
+  const mergeProperties = (server: ServerRecord, written: Record<string, unknown>): void => {
+    server.properties = {
+      ...(merge(server.properties, stripSecrets(written)) as ServerRecord["properties"]),
+      state: server.properties.state,
+    };
   };
 
   const lookup = (context: ProviderContext, request: EmulatorRequest): ServerRecord | undefined => {
@@ -111,7 +160,7 @@ export function createPostgresProvider(): EmulatorProvider {
     transient: ServerState,
     durationInMs: number,
     done: () => void,
-    deleted = false,
+    event: ServerOperation = "write",
   ): EmulatorResponse => {
     server.properties.state = transient;
     const handle = context.lro.start({
@@ -121,7 +170,7 @@ export function createPostgresProvider(): EmulatorProvider {
       subscriptionId: server.subscriptionId,
       complete: () => {
         done();
-        publishWrite(context, server, deleted);
+        publishEvent(context, server, event);
         return { status: "Succeeded" };
       },
     });
@@ -150,25 +199,17 @@ export function createPostgresProvider(): EmulatorProvider {
           `Operation '${verb}' is not allowed when the server is in state '${server.properties.state}'.`,
         );
       }
-      server.properties.state = transient;
-      const handle = context.lro.start({
-        ...operationPaths(server.subscriptionId, server.location),
-        apiVersion: request.apiVersion,
-        durationInMs: context.options.provisioningDelayInMs / 4,
-        subscriptionId: server.subscriptionId,
-        complete: () => {
+      return startTransition(
+        context,
+        request,
+        server,
+        transient,
+        context.options.provisioningDelayInMs / 4,
+        () => {
           server.properties.state = final;
-          context.events.publish({
-            eventType: "Microsoft.Resources.ResourceActionSuccess",
-            subject: server.id,
-            subscriptionId: server.subscriptionId,
-            resourceGroupName: server.resourceGroupName,
-            operationName: `${TYPE}/${verb}/action`,
-          });
-          return { status: "Succeeded" };
         },
-      });
-      return context.respond.json(202, undefined, handle.headers);
+        verb,
+      );
     },
   });
 
@@ -196,11 +237,7 @@ export function createPostgresProvider(): EmulatorProvider {
         handler: (request) => {
           const { subscriptionId = "", resourceGroupName = "" } = request.params;
           if (!context.state.getResourceGroup(subscriptionId, resourceGroupName)) {
-            return context.respond.error(
-              404,
-              "ResourceGroupNotFound",
-              `Resource group '${resourceGroupName}' could not be found.`,
-            );
+            return resourceGroupNotFound(context, resourceGroupName);
           }
           const servers = context.servers.list({ subscriptionId, resourceGroupName });
           return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
@@ -230,16 +267,9 @@ export function createPostgresProvider(): EmulatorProvider {
               `The resource name '${serverName}' is invalid. Server names must be 3 to 63 characters of lower-case letters, digits and hyphens, and cannot start or end with a hyphen.`,
             );
           }
-          if (!isObject(request.body)) {
-            return context.respond.error(
-              400,
-              "InvalidRequestContent",
-              "The request content was invalid: a server object is required.",
-            );
-          }
-          const body = request.body;
-          const tagError = validateTags(body.tags);
-          if (tagError) return context.respond.error(400, "InvalidTag", tagError);
+          const checked = serverBody(context, request);
+          if ("error" in checked) return checked.error;
+          const { body } = checked;
           if (typeof body.location !== "string" || body.location === "") {
             return context.respond.error(
               400,
@@ -249,18 +279,10 @@ export function createPostgresProvider(): EmulatorProvider {
           }
           const properties = isObject(body.properties) ? body.properties : {};
           const existing = lookup(context, request);
-          if (existing && BUSY_STATES.includes(existing.properties.state)) {
-            return context.respond.error(
-              409,
-              "AnotherOperationInProgress",
-              `An operation is in progress on server '${serverName}'. Please retry after it completes.`,
-            );
-          }
+          const conflict = busy(context, existing, serverName);
+          if (conflict) return conflict;
           if (existing) {
-            existing.properties = {
-              ...(merge(existing.properties, stripSecrets(properties)) as ServerRecord["properties"]),
-              state: existing.properties.state,
-            };
+            mergeProperties(existing, properties);
             if (body.tags !== undefined) existing.tags = { ...(body.tags as Record<string, string>) };
             if (isObject(body.sku)) existing.sku = body.sku as ServerRecord["sku"];
             return startTransition(
@@ -319,23 +341,11 @@ export function createPostgresProvider(): EmulatorProvider {
         handler: (request) => {
           const server = lookup(context, request);
           if (!server) return notFound(context, request);
-          if (!isObject(request.body)) {
-            return context.respond.error(
-              400,
-              "InvalidRequestContent",
-              "The request content was invalid: a server object is required.",
-            );
-          }
-          const body = request.body;
-          const tagError = validateTags(body.tags);
-          if (tagError) return context.respond.error(400, "InvalidTag", tagError);
-          if (BUSY_STATES.includes(server.properties.state)) {
-            return context.respond.error(
-              409,
-              "AnotherOperationInProgress",
-              `An operation is in progress on server '${server.name}'. Please retry after it completes.`,
-            );
-          }
+          const checked = serverBody(context, request);
+          if ("error" in checked) return checked.error;
+          const { body } = checked;
+          const conflict = busy(context, server, server.name);
+          if (conflict) return conflict;
           const before = server.properties.state;
           if (body.tags !== undefined) server.tags = { ...(body.tags as Record<string, string>) };
           if (isObject(body.sku))
@@ -343,12 +353,7 @@ export function createPostgresProvider(): EmulatorProvider {
               ...(server.sku ?? { name: "", tier: "" }),
               ...(body.sku as object),
             } as ServerRecord["sku"];
-          if (isObject(body.properties)) {
-            server.properties = {
-              ...(merge(server.properties, stripSecrets(body.properties)) as ServerRecord["properties"]),
-              state: before,
-            };
-          }
+          if (isObject(body.properties)) mergeProperties(server, body.properties);
           // A stopped or disabled server stays so after an update; others return to Ready.
           const after: ServerState =
             before === "Stopped" || before === "Disabled" || before === "Inaccessible" ? before : "Ready";
@@ -388,7 +393,7 @@ export function createPostgresProvider(): EmulatorProvider {
             () => {
               context.state.servers.delete(server.id.toLowerCase());
             },
-            true,
+            "delete",
           );
         },
       },
