@@ -9,6 +9,7 @@ import { isGuid, isScopeAncestorOrSelf, lower, normalizeScope, parseResourceId }
 import { BUILT_IN_ROLES, ROLE_WRITERS, roleGuidOf } from "../../core/rbac.js";
 import { EMULATOR_ADMIN_PRINCIPAL_ID } from "../../core/server.js";
 import { roleDefinitionIdFor } from "../../core/state.js";
+import { isObject } from "../../core/json.js";
 
 export const ROLE_ASSIGNMENT_API_VERSIONS = [
   "2022-04-01",
@@ -25,10 +26,6 @@ export const ROLE_DEFINITION_API_VERSIONS = [
 const ASSIGNMENT_PATH = "{*scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}";
 const ASSIGNMENTS_PATH = "{*scope}/providers/Microsoft.Authorization/roleAssignments";
 const PRINCIPAL_TYPES = ["User", "Group", "ServicePrincipal", "ForeignGroup", "Device"];
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function toResource(assignment: RoleAssignmentRecord): Record<string, unknown> {
   return {

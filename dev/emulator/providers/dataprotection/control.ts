@@ -1,5 +1,6 @@
+import { isObject } from "../../core/json.js";
 import type { EmulatorRequest, ProviderContext, RouteDefinition } from "../../core/provider.js";
-import { advance, isObject, sliceOf } from "./engine.js";
+import { advance, sliceOf } from "./engine.js";
 import { jobResource, vaultResource } from "./render.js";
 import { API_VERSIONS, key, vaultIdOf } from "./state.js";
 import type { DataProtectionSettings, JobOutcome, VaultRecord } from "./state.js";

@@ -1,4 +1,5 @@
 import type { ProviderContext } from "../../core/provider.js";
+import { isObject } from "../../core/json.js";
 import {
   defaultSettings,
   emptySlice,
@@ -64,9 +65,6 @@ export const knownDatasourceTypes = [
 export const canonicalType = (t: string): string => aliases[t.toLowerCase()] ?? t.toLowerCase();
 export const isKnownType = (t: unknown): t is string =>
   typeof t === "string" && knownDatasourceTypes.some((k) => canonicalType(k) === canonicalType(t));
-
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads a property whatever its casing (`resourceId` vs `resourceID`: both are sent by real clients). */
 export function prop(obj: Record<string, unknown>, name: string): unknown {

@@ -1,3 +1,4 @@
+import { isObject } from "../../core/json.js";
 import type {
   EmulatorProvider,
   EmulatorRequest,
@@ -13,7 +14,6 @@ import {
   codes,
   createJob,
   isFailure,
-  isObject,
   resetSchedules,
   settingsOf,
   sliceOf,

@@ -1,4 +1,5 @@
-import { canonicalType, codes, isKnownType, isObject, knownDatasourceTypes } from "./engine.js";
+import { isObject } from "../../core/json.js";
+import { canonicalType, codes, isKnownType, knownDatasourceTypes } from "./engine.js";
 import type { Failure } from "./engine.js";
 import { durationInMs, nextOccurrence, PG_FLEX } from "./state.js";
 

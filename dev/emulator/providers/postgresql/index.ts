@@ -7,6 +7,7 @@ import type {
   ServerState,
 } from "../../core/provider.js";
 import { defaultServerProperties, serverIdFor } from "../../core/state.js";
+import { isObject } from "../../core/json.js";
 
 /** What `@azure/arm-postgresql-flexible` 9 sends. */
 export const POSTGRES_API_VERSIONS = ["2025-08-01", "2024-08-01", "2025-06-01-preview"] as const;
@@ -37,10 +38,6 @@ function toResource(server: ServerRecord): Record<string, unknown> {
     name: server.name,
     type: TYPE,
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function stripSecrets(properties: Record<string, unknown>): Record<string, unknown> {

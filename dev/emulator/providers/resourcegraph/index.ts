@@ -4,6 +4,7 @@ import type {
   ProviderContext,
   ServerRecord,
 } from "../../core/provider.js";
+import { isObject } from "../../core/json.js";
 import { advance } from "../dataprotection/engine.js";
 import { instanceResource, policyResource, vaultResource } from "../dataprotection/render.js";
 import { key, type DataProtectionSlice } from "../dataprotection/state.js";
@@ -28,10 +29,6 @@ const MAX_TOP = 1000;
 const DEFAULT_TOP = 100;
 
 type Row = Record<string, unknown>;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** `microsoft.dataprotection/backupvaults/backupinstances` from an id. */
 export function typeFromId(id: string): string | undefined {

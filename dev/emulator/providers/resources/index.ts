@@ -5,6 +5,7 @@ import type {
   ProviderContext,
 } from "../../core/provider.js";
 import { lower, normalizeScope, parseResourceId } from "../../core/ids.js";
+import { isObject } from "../../core/json.js";
 
 /** Microsoft.Resources: subscriptions, resource groups and the Tags API. */
 export const RESOURCES_API_VERSIONS = [
@@ -24,10 +25,6 @@ export const SUBSCRIPTIONS_API_VERSIONS = ["2016-06-01", "2020-01-01", "2021-01-
 
 const RG_PATH = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}";
 const TAGS_PATH = "{*scope}/providers/Microsoft.Resources/tags/default";
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function stringTags(value: unknown): Record<string, string> | string {
   if (!isObject(value)) return "The 'properties.tags' property must be an object.";
