@@ -62,6 +62,9 @@ param softDeleteRetentionDays int = 14
 @description('Tag that marks the vaults as this app\'s (PGFLEX_VAULT_MARKER_TAG).')
 param vaultMarkerTag string = 'pgflex-autoprotect'
 
+@description('Create an Event Grid custom topic for the app\'s alerts (CloudEvents, identity only) and point PGFLEX_ALERT_EVENTGRID_ENDPOINT at it.')
+param alertTopic bool = true
+
 @description('Resource group name; empty: rg-<environmentName>.')
 param resourceGroupName string = ''
 
@@ -104,6 +107,7 @@ var tableNames = [
   'audit'
   'jobs'
   'jobIndex'
+  'jobsByDay'
   'activeJobs'
   'cursors'
   'alerts'
@@ -197,6 +201,21 @@ var appSettings = {
   PGFLEX_AUTH_TENANT_ID: authTenantId
   PGFLEX_AUTH_AUDIENCE: empty(authAudience) ? 'api://pgflex-autoprotect-${environmentName}' : authAudience
   PGFLEX_ARM_CREDENTIAL: 'managedIdentity'
+  PGFLEX_ALERT_EVENTGRID_ENDPOINT: alertTopic ? alertTopicModule!.outputs.endpoint : ''
+}
+
+module alertTopicModule 'app/alert-topic.bicep' = if (alertTopic) {
+  name: 'alert-topic'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridDomainsTopics}${resourceToken}-alerts'
+    location: location
+    tags: tags
+    senderIdentityName: identityName
+  }
+  dependsOn: [
+    identity
+  ]
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -296,6 +315,7 @@ output EVENT_GRID_TOPICS object[] = [
   }
 ]
 output EVENT_GRID_DEADLETTER_CONTAINER string = deadLetterContainerName
+output ALERT_TOPIC_ID string = alertTopic ? alertTopicModule!.outputs.id : ''
 output APP_URL string = appUrl
 output API_URL string = '${appUrl}/api'
 output DASHBOARD_URL string = '${appUrl}/api/dashboard'

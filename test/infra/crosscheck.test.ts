@@ -217,6 +217,47 @@ describe.skipIf(reason !== undefined)(
       });
     });
 
+    describe("alert topic", () => {
+      it("creates a CloudEvents custom topic that accepts only identity-authenticated publishers", () => {
+        const topic = only(resourcesOf(infra.template("app/alert-topic")), "Microsoft.EventGrid/topics");
+        expect(topic.properties).toMatchObject({
+          inputSchema: "CloudEventSchemaV1_0",
+          disableLocalAuth: true,
+          minimumTlsVersionAllowed: "1.2",
+        });
+      });
+
+      it("grants the app identity EventGrid Data Sender on the topic and nothing else", () => {
+        const assignments = byType(
+          resourcesOf(infra.template("app/alert-topic")),
+          "Microsoft.Authorization/roleAssignments",
+        );
+        expect(assignments).toHaveLength(1);
+        expect(infra.template("app/alert-topic").variables?.eventGridDataSender).toBe(
+          "d5a91429-5739-47e2-a06b-3470a27159e7",
+        );
+        expect(JSON.stringify(assignments[0]?.properties)).toContain("variables('eventGridDataSender')");
+        const main = infra.template("main");
+        expect(moduleParameter(main, moduleDeployment(main, "alert-topic"), "senderIdentityName")).toBe(
+          moduleParameter(main, moduleDeployment(main, "identity"), "name"),
+        );
+      });
+
+      it("is optional and, when created, is where the app sends its alerts", () => {
+        const main = infra.template("main");
+        expect(main.parameters?.alertTopic).toMatchObject({ type: "bool", defaultValue: true });
+        expect(moduleDeployment(main, "alert-topic").condition).toBe("[parameters('alertTopic')]");
+        const settings = moduleParameter(
+          main,
+          moduleDeployment(main, "function-app"),
+          "appSettings",
+        ) as Record<string, unknown>;
+        expect(settings.PGFLEX_ALERT_EVENTGRID_ENDPOINT).toBe(
+          "[if(parameters('alertTopic'), reference('alertTopicModule').outputs.endpoint.value, '')]",
+        );
+      });
+    });
+
     describe("Event Grid", () => {
       function eventSubscription(): ArmResource {
         return only(
