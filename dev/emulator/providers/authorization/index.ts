@@ -92,9 +92,23 @@ export interface AuthorizationSlice {
 const slice = (context: ProviderContext): AuthorizationSlice =>
   context.state.slice<AuthorizationSlice>("authorization", () => ({ customRoleDefinitions: {} }));
 
+/** A custom role by its (lower-case) GUID; seeds may spell the GUID in any case. */
+const customRole = (context: ProviderContext, guid: string) =>
+  Object.entries(slice(context).customRoleDefinitions).find(([key]) => lower(key) === guid)?.[1];
+
 const roleExists = (context: ProviderContext, guid: string): boolean =>
-  BUILT_IN_ROLES[guid] !== undefined ||
-  Object.keys(slice(context).customRoleDefinitions).some((key) => lower(key) === guid);
+  BUILT_IN_ROLES[guid] !== undefined || customRole(context, guid) !== undefined;
+
+/** The role assignment a request addresses: its normalised scope, name and id. */
+function assignmentOf(request: EmulatorRequest): { scope: string; name: string; id: string } {
+  const scope = normalizeScope(request.params.scope ?? "/");
+  const name = request.params.roleAssignmentName ?? "";
+  return {
+    scope,
+    name,
+    id: `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
+  };
+}
 
 export function createAuthorizationProvider(): EmulatorProvider {
   const callerMayWrite = (
@@ -114,9 +128,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
   };
 
   const roleDefinitionResource = (context: ProviderContext, scope: string, guid: string) => {
-    const custom = Object.entries(slice(context).customRoleDefinitions).find(
-      ([key]) => lower(key) === guid,
-    )?.[1];
+    const custom = customRole(context, guid);
     const role = BUILT_IN_ROLES[guid] ?? custom;
     const subscriptionId = parseResourceId(scope).subscriptionId;
     return {
@@ -142,8 +154,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
         apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
         operationName: "RoleAssignments_Create",
         handler: (request) => {
-          const scope = normalizeScope(request.params.scope ?? "/");
-          const name = request.params.roleAssignmentName ?? "";
+          const { scope, name, id } = assignmentOf(request);
           const problem = scopeProblem(context, scope);
           if (problem) return problem;
           if (!isGuid(name)) {
@@ -192,7 +203,6 @@ export function createAuthorizationProvider(): EmulatorProvider {
           }
           const denied = callerMayWrite(context, request, scope);
           if (denied) return denied;
-          const id = `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
           const existing = context.state.roleAssignments.get(lower(id));
           if (existing) {
             if (
@@ -241,15 +251,14 @@ export function createAuthorizationProvider(): EmulatorProvider {
         apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
         operationName: "RoleAssignments_Get",
         handler: (request) => {
-          const scope = normalizeScope(request.params.scope ?? "/");
-          const id = `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/roleAssignments/${request.params.roleAssignmentName ?? ""}`;
+          const { name, id } = assignmentOf(request);
           const found = context.state.roleAssignments.get(lower(id));
           return found
             ? context.respond.json(200, toResource(found))
             : context.respond.error(
                 404,
                 "RoleAssignmentNotFound",
-                `The role assignment '${request.params.roleAssignmentName ?? ""}' is not found.`,
+                `The role assignment '${name}' is not found.`,
               );
         },
       },
@@ -259,8 +268,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
         apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
         operationName: "RoleAssignments_Delete",
         handler: (request) => {
-          const scope = normalizeScope(request.params.scope ?? "/");
-          const id = `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/roleAssignments/${request.params.roleAssignmentName ?? ""}`;
+          const { scope, id } = assignmentOf(request);
           const found = context.state.roleAssignments.get(lower(id));
           if (!found) return context.respond.empty(204);
           const denied = callerMayWrite(context, request, scope);
