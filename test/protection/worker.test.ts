@@ -803,3 +803,81 @@ describe("policy changes of a protected server", () => {
     expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
   });
 });
+
+describe("instances found by validation", () => {
+  it("moves this app's own instance found by validation (row lost) to the tag's policy", async () => {
+    const t = setup();
+    const s = t.azure.addServer(aServer({ name: "pg-lostrow" }));
+    t.azure.grantAll(s.id);
+    const name = backupInstanceName(s.id);
+    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    t.azure.instances.set(name, {
+      id: `${VAULT_ID}/backupInstances/${name}`,
+      name,
+      dataSourceId: s.id,
+      policyId: `${VAULT_ID}/backupPolicies/pgflex-gold`,
+    });
+    const base = t.azure.dataProtectionPort;
+    const worker = createProtectionWorker({
+      servers: t.store,
+      audit: t.audit,
+      queue: t.queue,
+      arm: {
+        ...t.azure.arm,
+        dataProtection: {
+          ...base,
+          // As the service words it: the instance is named.
+          pollValidateForBackup: async (vaultId, state, options) => {
+            try {
+              return await base.pollValidateForBackup(vaultId, state, options);
+            } catch {
+              throw anArmError(
+                409,
+                "UserErrorDppDatasourceAlreadyProtected",
+                `Datasource is already protected by backup instance '${name}' in Backup vault '${VAULT_ID}'.`,
+              );
+            }
+          },
+        },
+      },
+      settings: testSettings(),
+      now: t.clock.now,
+    });
+
+    let outcome = await worker.process(event("e1", s.id));
+    while (outcome.kind === "requeued") {
+      t.clock.advance(outcome.delayInMs);
+      outcome = await worker.process(t.queue.sent.shift()!.message);
+    }
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(await t.store.get(s.id)).toMatchObject({ policyName: "pgflex-weekly", instanceName: name });
+    expect(t.azure.instances.get(name)?.policyId).toBe(`${VAULT_ID}/backupPolicies/pgflex-weekly`);
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
+    expect(t.audit.entries.map((e) => e.detail)).toContain("policy pgflex-gold -> pgflex-weekly");
+  });
+
+  it("keeps an instance made outside the app marked as not its own when the server is evaluated again", async () => {
+    const t = setup();
+    const s = t.azure.addServer(aServer({ name: "pg-notours" }));
+    t.azure.grantAll(s.id);
+    t.azure.instances.set("manual-2", {
+      id: `${VAULT_ID}/backupInstances/manual-2`,
+      name: "manual-2",
+      dataSourceId: s.id,
+      policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+    });
+    await t.drain(event("e1", s.id));
+    t.azure.calls = [];
+
+    for (const id of ["e2", "e3"]) {
+      expect(await t.worker.process(event(id, s.id))).toEqual({ kind: "settled", state: "Protected" });
+      expect(await t.store.get(s.id)).toMatchObject({
+        lastErrorCode: "ProtectedByAnotherInstance",
+        lastErrorMessage:
+          "The server is protected by a backup instance this app did not make; this app leaves it as it is.",
+      });
+    }
+    expect(t.azure.calls.map((c) => c.op)).toEqual(["getServer", "getServer"]);
+  });
+});

@@ -102,6 +102,14 @@ class Stop extends Error {
   }
 }
 
+interface ProtectTarget {
+  region: string;
+  tagValue: string | undefined;
+  policyName: string;
+  vaultId: string;
+  instanceName: string;
+}
+
 /** Last segment of a policy id (`.../backupPolicies/<name>`); undefined when absent. */
 function policyNameOf(policyId: string | undefined): string | undefined {
   return policyId?.split("/").filter(Boolean).pop() || undefined;
@@ -159,6 +167,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     /** The stored version the last successful write replaced (what other requests had noted on it). */
     replaced: ServerRecord | undefined;
     readonly cause: string;
+    /** What the run is protecting towards, once known (read when validation finds an existing instance). */
+    target: ProtectTarget | undefined;
     constructor(
       readonly message: ProtectionMessage,
       readonly options: ProcessOptions,
@@ -451,12 +461,22 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const sameAsRow = !row.policyName || sameName(wanted, row.policyName);
       // Only this product's own instance in the region's vault is changed; one made outside the app (another
       // name) or left in a vault that no longer serves the region is reported, not touched.
-      const ours = !!row.vaultId && !!row.instanceName && row.lastErrorCode !== "ProtectedByAnotherInstance";
+      // Once an instance made elsewhere was found, the codes below stay on the row and mark it as not ours.
+      const foreign =
+        row.lastErrorCode === "ProtectedByAnotherInstance" || row.lastErrorCode === "PolicyChangeNotApplied";
+      const ours = !!row.vaultId && !!row.instanceName && !foreign;
       const vault = ours
         ? await vaults.resolve(seen.region, row.subscriptionId, { abortSignal: this.signal })
         : undefined;
       if (!vault || !row.instanceName || vault.id.toLowerCase() !== row.vaultId?.toLowerCase()) {
-        if (sameAsRow) return this.settle("Protected", seen);
+        if (sameAsRow && !foreign) return this.settle("Protected", seen);
+        if (sameAsRow) {
+          return this.settle("Protected", {
+            ...seen,
+            lastErrorCode: "ProtectedByAnotherInstance",
+            lastErrorMessage: `The server is protected by a backup instance this app did not make; this app leaves it as it is.`,
+          });
+        }
         return this.settle("Protected", {
           ...seen,
           lastErrorCode: "PolicyChangeNotApplied",
@@ -609,6 +629,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         instanceName: string;
       },
     ): Promise<never> {
+      this.target = target;
       const resuming =
         (this.row.state === "Validating" || this.row.state === "Configuring") &&
         this.row.instanceName === target.instanceName &&
@@ -888,11 +909,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       const message = ensureError(e).message;
       if (ALREADY_PROTECTED.test(code) || ALREADY_PROTECTED.test(message)) {
         if (namesVault(message, vault)) {
-          const instanceName = this.row.instanceName;
-          if (instanceName && mentions(message, instanceName)) {
-            // Our own deterministic instance (e.g. the row was lost): simply protected.
-            return this.settle("Protected", { instanceName, vaultId: vault.id });
-          }
+          const instanceName = backupInstanceName(this.row.resourceId);
+          if (mentions(message, instanceName)) return this.ownInstanceFound(server, vault, instanceName);
           return this.settle("Protected", {
             lastErrorCode: "ProtectedByAnotherInstance",
             lastErrorMessage: `The server is already protected in Backup vault "${vault.name}" by another backup instance: ${message}`,
@@ -922,6 +940,29 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         lastErrorMessage: `${step} failed: ${message}`,
         fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
       });
+    }
+
+    /**
+     * Validation found this app's own deterministic instance (e.g. the row was lost): protected, and moved to
+     * the tag's policy if it has another one.
+     */
+    async ownInstanceFound(
+      server: FlexibleServerInfo,
+      vault: VaultInfo,
+      instanceName: string,
+    ): Promise<never> {
+      const target = this.target;
+      if (target) {
+        const existing = await arm.dataProtection.getBackupInstance(vault.id, instanceName, {
+          abortSignal: this.signal,
+        });
+        const current = policyNameOf(existing?.policyId);
+        if (existing && current && !sameName(current, target.policyName)) {
+          const seen = { region: target.region, tagValue: target.tagValue };
+          return this.changePolicy(server, vault, existing, { from: current, to: target.policyName }, seen);
+        }
+      }
+      return this.settle("Protected", { ...target, instanceName, vaultId: vault.id });
     }
 
     /** One look at the instance: `Protected`, `Failed`, or check back later. */
