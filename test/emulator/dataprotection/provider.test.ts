@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isArmRestError } from "../../../src/lib/azure/arm-error.js";
 import { toArray } from "../../../src/lib/azure/paging.js";
-import type { AzureBackupJobResource } from "../../../src/lib/azure/dataprotection/models.js";
+import type {
+  AzureBackupJobResource,
+  BackupInstanceResource,
+} from "../../../src/lib/azure/dataprotection/models.js";
 import {
   aPgFlexPolicy,
   anInstanceFor,
@@ -47,6 +50,15 @@ describe("Data Protection provider", () => {
     throw new Error(`${instanceName} never reached ProtectionConfigured`);
   }
 
+  /** The ARM error of validating the instance `body` for backup in a vault of the test resource group. */
+  function validationFailure(body: BackupInstanceResource, vault = vaultName): Promise<string> {
+    return failure(
+      world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vault, {
+        backupInstance: body.properties!,
+      }),
+    );
+  }
+
   async function backupAndWait(instanceName: string): Promise<AzureBackupJobResource> {
     const r = await world.client.backupInstances.beginAdhocBackupAndWait(vaultRg, vaultName, instanceName, {
       backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} },
@@ -77,13 +89,7 @@ describe("Data Protection provider", () => {
     it("rejects an unsupported datasource type", async () => {
       const body = anInstanceFor(serverIdOf("pg-shape"));
       body.properties!.dataSourceInfo.datasourceType = "Microsoft.Sql/servers";
-      expect(
-        await failure(
-          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
-            backupInstance: body.properties!,
-          }),
-        ),
-      ).toBe(
+      expect(await validationFailure(body)).toBe(
         "UserErrorInvalidRequestParameter: The datasource type 'Microsoft.Sql/servers' is not supported. Supported types: Microsoft.DBforPostgreSQL/flexibleServers, Microsoft.DBforPostgreSQL/servers/databases, OssDB, Microsoft.DBforMySQL/flexibleServers, Microsoft.Compute/disks, Microsoft.Storage/storageAccounts/blobServices, Microsoft.Storage/storageAccounts/adlsBlobServices, Microsoft.ContainerService/managedClusters.",
       );
     });
@@ -115,13 +121,7 @@ describe("Data Protection provider", () => {
     it("reports a server in another region", async () => {
       const serverId = await world.addServer("pg-east", { location: "eastus" });
       world.grantBoth(serverId);
-      expect(
-        await failure(
-          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
-            backupInstance: anInstanceFor(serverId).properties!,
-          }),
-        ),
-      ).toBe(
+      expect(await validationFailure(anInstanceFor(serverId))).toBe(
         "UserErrorDatasourceAndVaultRegionMismatch: The datasource is in region 'eastus' but the Backup vault 'bv-weu' is in 'westeurope'. A Backup vault protects datasources of its own region only.",
       );
     });
@@ -129,13 +129,7 @@ describe("Data Protection provider", () => {
     it("reports a server that is not Ready", async () => {
       const serverId = await world.addServer("pg-stopped", { state: "Stopped" });
       world.grantBoth(serverId);
-      expect(
-        await failure(
-          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, vaultName, {
-            backupInstance: anInstanceFor(serverId).properties!,
-          }),
-        ),
-      ).toBe(
+      expect(await validationFailure(anInstanceFor(serverId))).toBe(
         "UserErrorDatasourceNotReady: The PostgreSQL Flexible Server 'pg-stopped' is in state 'Stopped'; it must be 'Ready' to be protected.",
       );
     });
@@ -153,13 +147,7 @@ describe("Data Protection provider", () => {
         serverId,
         `${vaultId.replace("bv-weu", "bv-other")}/backupPolicies/pgflex-weekly`,
       );
-      expect(
-        await failure(
-          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, "bv-other", {
-            backupInstance: body.properties!,
-          }),
-        ),
-      ).toBe(
+      expect(await validationFailure(body, "bv-other")).toBe(
         `UserErrorDppDatasourceAlreadyProtected: Datasource '${serverId}' is already protected by backup instance 'pg-taken-bi' in Backup vault '${vaultId}'.`,
       );
     });
@@ -178,13 +166,7 @@ describe("Data Protection provider", () => {
         serverId,
         `${vaultId.replace("bv-weu", "bv-noid")}/backupPolicies/pgflex-weekly`,
       );
-      expect(
-        await failure(
-          world.client.backupInstances.beginValidateForBackupAndWait(vaultRg, "bv-noid", {
-            backupInstance: body.properties!,
-          }),
-        ),
-      ).toBe(
+      expect(await validationFailure(body, "bv-noid")).toBe(
         "UserErrorMissingRequiredPermissions: Appropriate permissions to perform the operation is missing. The Backup vault 'bv-noid' has no system-assigned managed identity.",
       );
       expect((await world.client.backupVaults.get(vaultRg, "bv-noid")).identity).toEqual({ type: "None" });
