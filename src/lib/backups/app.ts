@@ -62,8 +62,12 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
   const api = createBackupApi({ backups, jobs, servers, serverPages, scopes: config.scopes }, { logger });
 
   const { createJobOutcomeHandler, createStaleBackupCheck } = await import("./outcomes.js");
-  const { createJobPoller } = await import("../jobs/poller.js");
-  const poller = createJobPoller({
+  const [{ createJobPoller }, { createDayCopyMigration }] = await Promise.all([
+    import("../jobs/poller.js"),
+    import("./dayCopies.js"),
+  ]);
+  const dayCopies = createDayCopyMigration({ jobs, cursors, logger });
+  const jobPoller = createJobPoller({
     gateway,
     jobs,
     activeJobs,
@@ -114,6 +118,14 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
       }
     },
   });
+
+  // Rows older than the cross-server day table are copied once, before the first cycle of each process.
+  const poller: typeof jobPoller = {
+    async pollOnce(options = {}) {
+      await dayCopies.ensure(options);
+      return jobPoller.pollOnce(options);
+    },
+  };
 
   return {
     api,

@@ -5,10 +5,13 @@ import { ensureTable } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 
-/** Progress markers: PK `jobs` (RK encoded vault id: newest job start seen) and `schedules` (RK selector name: last run). */
+/**
+ * Progress markers: PK `jobs` (RK encoded vault id: newest job start seen), `schedules` (RK selector name:
+ * last run) and `migrations` (RK one-off data migration: when it finished).
+ */
 export const CURSORS_TABLE = "cursors";
 
-export type CursorPartition = "jobs" | "schedules";
+export type CursorPartition = "jobs" | "schedules" | "migrations";
 
 export interface CursorRecord {
   partition: CursorPartition;

@@ -163,6 +163,11 @@ export interface JobStore {
   ): Promise<JobRecord | undefined>;
   /** Deletes rows that started before `cutoff`, in per-partition batches; returns how many. */
   deleteStartedBefore(cutoff: Date, options?: JobStoreOptions): Promise<number>;
+  /**
+   * Copies every row to the cross-server day table (rows written before it existed); returns how many.
+   * Safe beside live writers: a copy that loses a race is unfinished and re-read when listed.
+   */
+  copyAllToDayTable(options?: JobStoreOptions): Promise<number>;
 }
 
 export class InvalidContinuationTokenError extends RangeError {
@@ -539,6 +544,30 @@ export function createJobStore(
       }
       await deleteCopiesBefore(cutoff, options);
       return removed;
+    },
+    async copyAllToDayTable(options = {}) {
+      await ensure();
+      const byPartition = new Map<string, TransactionAction[]>();
+      let copied = 0;
+      const flush = async (pk: string, actions: TransactionAction[]) => {
+        await byDay.submitTransaction(actions, { abortSignal: options.abortSignal });
+        copied += actions.length;
+        byPartition.delete(pk);
+      };
+      for await (const e of client.listEntities<Record<string, unknown>>({
+        abortSignal: options.abortSignal,
+      })) {
+        const record = fromJobEntity(e);
+        const entity = { ...toJobEntity(record), ...jobDayKeys(record) };
+        const actions = [
+          ...(byPartition.get(entity.partitionKey) ?? []),
+          ["upsert", entity, "Replace"] as TransactionAction,
+        ];
+        byPartition.set(entity.partitionKey, actions);
+        if (actions.length === 100) await flush(entity.partitionKey, actions);
+      }
+      for (const [pk, actions] of [...byPartition]) await flush(pk, actions);
+      return copied;
     },
   };
 
