@@ -60,6 +60,31 @@ function bodyOf(example: Example): string | undefined {
   return body === undefined ? undefined : JSON.stringify(body);
 }
 
+/** Sends the example's request: its path parameters filled in, its body if it has one. */
+function sendExample(
+  emulator: RunningEmulator,
+  spec: SpecValidator,
+  operationId: string,
+  example: Example,
+): Promise<RawResponse> {
+  const p = example.parameters as Record<string, string>;
+  const op = spec.operation(operationId);
+  const body = bodyOf(example);
+  return raw(
+    emulator,
+    op.method,
+    `${fill(op.path, p)}?api-version=${p["api-version"] ?? ""}`,
+    body === undefined ? {} : { body },
+  );
+}
+
+/** A 404 whose body the operation's declared 404 schema accepts. */
+function expectNotFoundConforms(spec: SpecValidator, operationId: string, response: RawResponse): void {
+  expect(response.status).toBe(404);
+  const validate = spec.response(operationId, 404);
+  expect(validate?.(response.body), validate ? spec.errors(validate) : "").toBe(true);
+}
+
 function expectConforms(
   spec: SpecValidator,
   operationId: string,
@@ -132,17 +157,9 @@ describe.skipIf(!HAS_REFERENCE)("conformance with the official specs and example
             location: "eastus",
           });
         }
-        const op = spec.operation(operationId);
-        const body = bodyOf(example);
-        const response = await raw(
-          emulator,
-          op.method,
-          `${fill(op.path, p)}?api-version=${p["api-version"] ?? ""}`,
-          {
-            ...(body === undefined ? {} : { body }),
-          },
-        );
+        const response = await sendExample(emulator, spec, operationId, example);
         expectConforms(spec, operationId, response, example);
+        const op = spec.operation(operationId);
         if (op.method === "PUT" || op.method === "PATCH") {
           await untilDone(emulator, response);
           const get = await raw(emulator, "GET", `${fill(op.path, p)}?api-version=2025-08-01`);
@@ -167,9 +184,7 @@ describe.skipIf(!HAS_REFERENCE)("conformance with the official specs and example
         "GET",
         "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/nope?api-version=2025-08-01",
       );
-      expect(response.status).toBe(404);
-      const validate = spec.response("Servers_Get", 404);
-      expect(validate?.(response.body), validate ? spec.errors(validate) : "").toBe(true);
+      expectNotFoundConforms(spec, "Servers_Get", response);
     });
   });
 
@@ -185,7 +200,6 @@ describe.skipIf(!HAS_REFERENCE)("conformance with the official specs and example
 
     for (const { file, operationId, example } of cases) {
       it(`answers ${file} (${operationId}) as the spec says`, async () => {
-        const p = example.parameters as Record<string, string>;
         const [status] = Object.keys(example.responses);
         const sample = example.responses[status ?? "200"]?.body as
           | {
@@ -226,17 +240,7 @@ describe.skipIf(!HAS_REFERENCE)("conformance with the official specs and example
         };
         await emulator.control.reset();
         await emulator.control.loadState(seed);
-        const op = spec.operation(operationId);
-        const body = bodyOf(example);
-        const response = await raw(
-          emulator,
-          op.method,
-          `${fill(op.path, p)}?api-version=${p["api-version"] ?? ""}`,
-          {
-            ...(body === undefined ? {} : { body }),
-          },
-        );
-        expectConforms(spec, operationId, response, example);
+        expectConforms(spec, operationId, await sendExample(emulator, spec, operationId, example), example);
       });
     }
 
@@ -246,9 +250,7 @@ describe.skipIf(!HAS_REFERENCE)("conformance with the official specs and example
         "GET",
         "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/providers/Microsoft.Authorization/roleAssignments/b0f43c54-e787-4862-89b1-a653fa9cf747?api-version=2022-04-01",
       );
-      expect(response.status).toBe(404);
-      const validate = spec.response("RoleAssignments_Get", 404);
-      expect(validate?.(response.body), validate ? spec.errors(validate) : "").toBe(true);
+      expectNotFoundConforms(spec, "RoleAssignments_Get", response);
     });
   });
 });
