@@ -15,8 +15,10 @@ import {
   fakeClock,
   FakeAzure,
   FakeQueue,
+  OTHER_SUB,
   PRINCIPAL,
   serverId,
+  SUB,
   testSettings,
   VAULT_ID,
 } from "./fakes.js";
@@ -235,6 +237,23 @@ describe("protection worker", () => {
     await t.drain(event("e1", s.id));
 
     expect(await t.store.get(s.id)).toMatchObject({ state: "Protected", vaultId: VAULT_ID });
+  });
+
+  it("finds the region's marked vault in a central subscription in scope", async () => {
+    t = setup({ vaultMap: {}, scopes: [OTHER_SUB] });
+    const central = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-central`;
+    t.azure.vaults = [{ ...t.azure.vaults[0], id: central, name: "bv-central" }];
+    t.azure.policies.add(`${central}/backupPolicies/pgflex-weekly`.toLowerCase());
+    const s = t.azure.addServer(aServer({ name: "pg-central" }));
+    t.azure.grantAll(s.id);
+
+    expect(await t.drain(event("e1", s.id))).toEqual({ kind: "settled", state: "Protected" });
+
+    expect(await t.store.get(s.id)).toMatchObject({ vaultId: central });
+    expect(t.azure.instances.get(backupInstanceName(s.id))?.id).toBe(
+      `${central}/backupInstances/${backupInstanceName(s.id)}`,
+    );
+    expect(t.azure.calls.filter((c) => c.op === "listVaults").map((c) => c.target)).toEqual([SUB, OTHER_SUB]);
   });
 
   it("waits for a server that is not Ready and gives up after the deadline", async () => {
