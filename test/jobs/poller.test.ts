@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createAlerter, type AlertPublisher } from "../../src/lib/alerts/alerts.js";
 import { createJobOutcomeHandler } from "../../src/lib/backups/outcomes.js";
+import { createBackupService } from "../../src/lib/backups/service.js";
 import { createJobPoller, type JobPollerDeps } from "../../src/lib/jobs/poller.js";
 import type { AlertRecord } from "../../src/lib/store/alerts.js";
 import { useAzurite } from "../support/azurite.js";
 import { aFakeAzure, aJob } from "../fixtures/jobs/azure.js";
-import { VAULT, aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
+import { SUB, VAULT, aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
 
 const azurite = useAzurite();
 
@@ -169,6 +170,30 @@ describe("job poller", () => {
     expect((await storage.servers.get(serverId("pg-one")))?.lastJobId).toBeUndefined();
     // Nothing left to follow: the next cycle reads no single job.
     expect(await poller.pollOnce()).toMatchObject({ fetched: 0 });
+  });
+
+  it("lets the server take a new backup once its vanished job is recorded Unknown", async () => {
+    const { azure, poller, storage } = setup();
+    await storage.servers.create(aServer("pg-one"));
+    const backups = createBackupService({
+      servers: storage.servers,
+      jobs: storage.jobs,
+      activeJobs: storage.activeJobs,
+      gateway: azure.gateway,
+      scopes: [SUB],
+    });
+    const ref = { subscriptionId: SUB, resourceGroup: "rg-db", serverName: "pg-one" };
+    const first = await backups.start(ref, { origin: "api" });
+    await expect(backups.start(ref, { origin: "api" })).rejects.toMatchObject({
+      code: "BackupAlreadyRunning",
+    });
+    azure.hide(first.jobId);
+
+    await poller.pollOnce();
+
+    expect(await storage.jobs.getById(first.jobId)).toMatchObject({ status: "Unknown", origin: "api" });
+    const second = await backups.start(ref, { origin: "api" });
+    expect(second.jobId).not.toBe(first.jobId);
   });
 
   it("replaces Unknown with what the service says when a vanished job shows up again", async () => {
