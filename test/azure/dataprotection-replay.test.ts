@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
@@ -11,11 +10,11 @@ import type {
   ValidateForBackupRequest,
 } from "../../src/lib/azure/dataprotection/models.js";
 import { toArray } from "../../src/lib/azure/paging.js";
+import { REFERENCE_DIR } from "../emulator/spec.js";
 import { startReplayServer } from "./replay-server.js";
 import type { RecordedEntry, ReplayServer } from "./replay-server.js";
 
-const sharedDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared");
-const recordingPath = join(sharedDir, "azure-reference", "recordings", "pgflex-backup-and-restore.json");
+const recordingPath = join(REFERENCE_DIR, "recordings", "pgflex-backup-and-restore.json");
 const haveRecording = existsSync(recordingPath);
 
 const credential: TokenCredential = {

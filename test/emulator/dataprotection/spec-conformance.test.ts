@@ -1,25 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLE_LTR_BACKUP, ROLE_READER } from "../../../dev/emulator/providers/dataprotection/state.js";
 import { armCall } from "./http.js";
 import type { RawResponse } from "./http.js";
 import { aPgFlexPolicy, anInstanceFor, serverIdOf, startWorld, vaultId } from "./helpers.js";
 import type { DpWorld } from "./helpers.js";
+import { REFERENCE_DIR } from "../spec.js";
 import { loadDataProtectionSpec } from "./spec.js";
 import type { SpecValidator } from "./spec.js";
 
-const shared = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "..",
-  "..",
-  "shared",
-  "azure-reference",
-);
-const specDir = join(shared, "dataprotection-2024-04-01");
+const specDir = join(REFERENCE_DIR, "dataprotection-2024-04-01");
 const haveShared = existsSync(join(specDir, "dataprotection.json"));
 const example = (name: string): { parameters: Record<string, unknown> } =>
   JSON.parse(readFileSync(join(specDir, "examples", `${name}.json`), "utf8")) as {
@@ -251,7 +242,7 @@ describe.skipIf(!haveShared)(
     it("answers the recorded Azure CLI requests (api-version 2023-11-01) as Azure did", async () => {
       type Entry = { method: string; path: string; requestBody: unknown; responseBody: unknown };
       const rec = JSON.parse(
-        readFileSync(join(shared, "recordings", "pgflex-backup-and-restore.json"), "utf8"),
+        readFileSync(join(REFERENCE_DIR, "recordings", "pgflex-backup-and-restore.json"), "utf8"),
       ) as Entry[];
       const sub = "00000000-0000-0000-0000-000000000000";
       const vaultRecord = rec[52]?.responseBody as { identity: { principalId: string }; location: string };

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import type { ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { withoutNulls } from "../spec.js";
 
 /**
  * Validates emulator responses against the Microsoft.DataProtection 2024-04-01 swagger in `../shared`:
@@ -26,17 +27,6 @@ export interface SpecValidator {
   /** Problems of `body` against `#/definitions/{name}`. */
   checkDefinition(name: string, body: unknown): string[];
   operationIds(): string[];
-}
-
-/** The service sends `null` for unset optional fields, which the swagger types as plain strings/objects; autorest clients read null as absent. */
-export function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
-    return out;
-  }
-  return value;
 }
 
 export function loadDataProtectionSpec(specDir: string): SpecValidator {
