@@ -242,7 +242,7 @@ describe("protection worker", () => {
   it("finds the region's marked vault in a central subscription in scope", async () => {
     t = setup({ vaultMap: {}, scopes: [OTHER_SUB] });
     const central = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-central`;
-    t.azure.vaults = [{ ...t.azure.vaults[0], id: central, name: "bv-central" }];
+    t.azure.vaults = [{ ...t.azure.vaults[0]!, id: central, name: "bv-central" }];
     t.azure.policies.add(`${central}/backupPolicies/pgflex-weekly`.toLowerCase());
     const s = t.azure.addServer(aServer({ name: "pg-central" }));
     t.azure.grantAll(s.id);
