@@ -189,8 +189,6 @@ export async function createEmulatorCore(
     const [match] = controlRouter.match(segments, method).matches;
     if (!match) return undefined;
     const path = `/${segments.join("/")}`;
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
     return match.route.handler(
       {
         method,
@@ -198,7 +196,7 @@ export async function createEmulatorCore(
         lowerPath: lower(path),
         query: Object.fromEntries(url.searchParams),
         apiVersion: url.searchParams.get("api-version") ?? "",
-        headers,
+        headers: flatHeaders(req),
         body,
         params: match.params,
         requestId,
@@ -257,6 +255,7 @@ export async function createEmulatorCore(
     }
     const path = `/${segments.join("/")}`;
     const lowerPath = lower(path);
+    const ids = parseResourceId(path);
     const query: Record<string, string> = {};
     for (const [key, value] of url.searchParams) query[key] = value;
     const apiVersion = url.searchParams.get("api-version");
@@ -286,12 +285,11 @@ export async function createEmulatorCore(
           `The requested resource does not support http method '${method}'.`,
         );
       }
-      const parsed = parseResourceId(path);
-      if (parsed.resourceType) {
+      if (ids.resourceType) {
         return armError(
           404,
           "InvalidResourceType",
-          `The resource type '${parsed.resourceType.split("/").slice(1).join("/")}' could not be found in the namespace '${parsed.provider ?? ""}' for api version '${apiVersion}'.`,
+          `The resource type '${ids.resourceType.split("/").slice(1).join("/")}' could not be found in the namespace '${ids.provider ?? ""}' for api version '${apiVersion}'.`,
         );
       }
       return armError(404, "ResourceNotFound", `The requested resource '${path}' was not found.`);
@@ -309,8 +307,7 @@ export async function createEmulatorCore(
       }
     }
 
-    const subscriptionId =
-      lroEndpoint?.subscriptionId ?? params.subscriptionId ?? parseResourceId(path).subscriptionId;
+    const subscriptionId = lroEndpoint?.subscriptionId ?? params.subscriptionId ?? ids.subscriptionId;
     if (subscriptionId !== undefined && !isGuid(subscriptionId)) {
       return armError(
         400,
@@ -328,7 +325,7 @@ export async function createEmulatorCore(
       }
       state.ensureSubscription(subscriptionId);
     }
-    const resourceGroupName = params.resourceGroupName ?? parseResourceId(path).resourceGroupName;
+    const resourceGroupName = params.resourceGroupName ?? ids.resourceGroupName;
     if (resourceGroupName !== undefined && !isResourceGroupName(resourceGroupName)) {
       return armError(
         400,
@@ -348,7 +345,7 @@ export async function createEmulatorCore(
         headers["retry-after-ms"] = String(Math.ceil(clock.toRealMs(decision.retryAfterInMs)));
       return armError(
         429,
-        dispatch.kind === "read" ? "SubscriptionRequestsThrottled" : "SubscriptionRequestsThrottled",
+        "SubscriptionRequestsThrottled",
         `Number of '${dispatch.kind}' requests for subscription '${subscriptionId ?? "tenant"}' actor '${caller.principalId}' exceeded. Please try after '${seconds}' seconds.`,
         undefined,
         headers,
@@ -404,18 +401,13 @@ export async function createEmulatorCore(
       }
       body = parsed.value;
     }
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (typeof value === "string") headers[key] = value;
-      else if (Array.isArray(value)) headers[key] = value.join(", ");
-    }
     const request: EmulatorRequest = {
       method,
       path,
       lowerPath,
       query,
       apiVersion,
-      headers,
+      headers: flatHeaders(req),
       body,
       params,
       requestId: baseHeaders["x-ms-request-id"] ?? "",
@@ -583,3 +575,13 @@ export async function createEmulatorCore(
 }
 
 export const DEFAULT_CORE_THROTTLING = DEFAULT_THROTTLING;
+
+/** Request headers as providers see them: one string each (repeated headers joined as HTTP allows). */
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (typeof value === "string") headers[key] = value;
+    else if (Array.isArray(value)) headers[key] = value.join(", ");
+  }
+  return headers;
+}
