@@ -77,6 +77,7 @@ export async function runDoctor(
   const resolver = createVaultResolver(services.dataProtection, {
     vaultMap: { ...config.vaultMap },
     markerTag: config.vaultMarkerTag,
+    scopes: config.scopes,
     cacheTtlInMs: 60_000,
   });
   const vaults = new Map<string, VaultInfo>();
