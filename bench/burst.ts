@@ -81,7 +81,9 @@ export const burst: Runnable = {
   title: "Burst protection of 1,000 servers in one subscription",
   async run({ size, log }) {
     const servers = size === "tiny" ? 20 : 1000;
-    const timeScale = size === "tiny" ? 1000 : 20;
+    // ×4 keeps the full burst near two minutes of wall time while the single local host's CPU stays below
+    // the scaled write budget (at ×20 the run measures this machine's CPU, not the design).
+    const timeScale = size === "tiny" ? 1000 : 4;
     const r = await runBurst({ servers, timeScale }, log);
     const protectedCount = (r.states.get("Protected") ?? 0) - 1;
     const writesNeeded = 2 * servers;
@@ -139,6 +141,7 @@ export const burst: Runnable = {
       },
     ];
     const notes = [
+      "The lower bound counts only ARM's write bucket. Each protection also waits out its own operations (validate ≈ 41 s and configure ≈ 68 s in the recorded Azure traffic; the worker polls validation after 45 s and reads the instance 75 s after the PUT), so the last server of a burst finishes at least about two minutes after its write was allowed.",
       `Time scale ${timeScale}: the emulator's buckets refill ${timeScale}× faster and the app's pacing follows PGFLEX_TIME_SCALE, so real-equivalent time = wall time × ${timeScale}.`,
       `End states: ${[...r.states].map(([s, n]) => `${s} ${s === "Protected" ? n - 1 : n}`).join(", ")} (warm-up server excluded).`,
     ];

@@ -34,10 +34,14 @@ export const sweep: Runnable = {
       const sweepClients = createArmClients(config);
       const app = await createComplianceApp(config, { clients: sweepClients, logger: silentLogger });
       await control.resetCounters();
+      await control.clearRequests();
       const sweepStarted = performance.now();
       const report = await app.sweeper.runSweep({ dryRun: true, cause: "bench" });
       const sweepInMs = performance.now() - sweepStarted;
       const sweepCalls = (await control.getCounters()).totals.count;
+      const sweepRequests = await control.getRequests();
+      const times = sweepRequests.map((r) => Date.parse(r.time));
+      const armSpanInMs = times.length ? Math.max(...times) - Math.min(...times) : 0;
       log(`sweep: ${report.summary.total} servers, ${sweepCalls} ARM calls, ${round(sweepInMs / 1000, 2)} s`);
 
       const baselineClients = createArmClients(config);
@@ -79,6 +83,12 @@ export const sweep: Runnable = {
           { higherIsBetter: true, atLeast: 20 },
         ),
         {
+          name: "Span of the sweep's ARM requests (first to last)",
+          value: round(armSpanInMs / 1000, 2),
+          unit: "s",
+          note: "the rest of the sweep time is classification and Table Storage work",
+        },
+        {
           name: "Servers classified by the sweep",
           value: report.summary.total,
           unit: `of ${servers}`,
@@ -103,7 +113,8 @@ export const sweep: Runnable = {
           timeScale: 1,
         },
         notes: [
-          "Ratios here are speed-ups (baseline ÷ sweep). Both ran against the same emulated estate without a time scale: ARM's read bucket (250 + 25/s per subscription) never binds either at these rates.",
+          "Ratios here are speed-ups (baseline ÷ sweep). Both ran against the same emulated estate in real time (time scale 1), each with the app's ARM pacing (250 reads burst + 25/s per subscription, as ARM).",
+          "The baseline's instance reads all go to the vault's subscription, so ARM's read bucket binds it at 25 requests/s after the burst; the sweep reads pages (servers, vaults, instances, jobs) instead.",
           `Sweep classes: ${Object.entries(report.summary.counts)
             .map(([k, v]) => `${k} ${v}`)
             .join(", ")}.`,
