@@ -59,7 +59,7 @@ export function createLroRegistry(deps: LroRegistryDeps): LroRegistry {
   const pending = new Map<string, { task: ScheduledTask; run: () => Promise<void> }>();
   const endpoints = new Map<string, LroEndpoint>();
 
-  const finish = (operationId: string, outcome: LroOutcome & { failureStatusCode?: number }): void => {
+  const finish = (operationId: string, outcome: LroOutcome): void => {
     const record = operations.get(operationId);
     if (!record || record.status !== "Inprogress") return;
     record.status = outcome.status;

@@ -23,7 +23,7 @@ import { createRoleChecker } from "./rbac.js";
 import { armError, responseHelpers } from "./responses.js";
 import { createRouter, type Router } from "./router.js";
 import { createState, type EmulatorState } from "./state.js";
-import { createThrottler, DEFAULT_THROTTLING, type Throttler, type ThrottlingConfig } from "./throttle.js";
+import { createThrottler, type Throttler, type ThrottlingConfig } from "./throttle.js";
 import { instantiate, type ProviderSource } from "./providers.js";
 import {
   callerFromToken,
@@ -573,8 +573,6 @@ export async function createEmulatorCore(
   };
   return core;
 }
-
-export const DEFAULT_CORE_THROTTLING = DEFAULT_THROTTLING;
 
 /** Request headers as providers see them: one string each (repeated headers joined as HTTP allows). */
 function flatHeaders(req: IncomingMessage): Record<string, string> {

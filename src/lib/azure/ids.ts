@@ -49,14 +49,6 @@ export function resourceName(id: string): string {
   return id.replace(/\/+$/, "").split("/").pop() ?? "";
 }
 
-export function sameResourceId(a: string | undefined, b: string | undefined): boolean {
-  return (
-    a !== undefined &&
-    b !== undefined &&
-    a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase()
-  );
-}
-
 export function isGuid(value: string): boolean {
   return GUID.test(value);
 }
