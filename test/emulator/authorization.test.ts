@@ -5,7 +5,7 @@ import {
   staticTokenCredential,
   type RunningEmulator,
 } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A } from "./helpers.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const LTR_BACKUP = "c088a766-074b-43ba-90d4-1fb21feae531";
@@ -29,9 +29,7 @@ describe("role assignments through @azure/arm-authorization", () => {
     emulator = await startCoreEmulator({
       rbacPropagationDelayInMs: 0,
       seed: {
-        servers: [
-          { subscriptionId: SUB_A, resourceGroupName: "rg-one", name: "alpha-db", location: "eastus" },
-        ],
+        servers: [ALPHA_DB],
         roleAssignments: [
           { scope: `/subscriptions/${SUB_A}`, roleDefinitionId: READER, principalId: VAULT_PRINCIPAL },
         ],

@@ -5,7 +5,7 @@ import {
   staticTokenCredential,
   type RunningEmulator,
 } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B } from "./helpers.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B, ALPHA_DB } from "./helpers.js";
 
 const NO_RETRY = { retryOptions: { maxRetries: 0 } };
 
@@ -26,7 +26,7 @@ describe("control API, counters, throttling and faults", () => {
   beforeEach(async () => {
     await emulator.control.reset();
     await emulator.control.loadState({
-      servers: [{ subscriptionId: SUB_A, resourceGroupName: "rg-one", name: "alpha-db", location: "eastus" }],
+      servers: [ALPHA_DB],
     });
   });
 

@@ -1,11 +1,24 @@
 import { request } from "node:https";
-import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from "../../dev/emulator/index.js";
+import {
+  startEmulator,
+  type RunningEmulator,
+  type SeedServer,
+  type StartEmulatorOptions,
+} from "../../dev/emulator/index.js";
 import createAuthorizationProvider from "../../dev/emulator/providers/authorization/index.js";
 import createPostgresProvider from "../../dev/emulator/providers/postgresql/index.js";
 import createResourcesProvider from "../../dev/emulator/providers/resources/index.js";
 
 export const SUB_A = "11111111-1111-4111-8111-111111111111";
 export const SUB_B = "22222222-2222-4222-8222-222222222222";
+
+/** The one server most suites seed: `alpha-db` in `rg-one` of SUB_A. */
+export const ALPHA_DB: SeedServer = {
+  subscriptionId: SUB_A,
+  resourceGroupName: "rg-one",
+  name: "alpha-db",
+  location: "eastus",
+};
 
 /** An emulator with the core's own providers only (other providers are tested in their own suites). */
 export function startCoreEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {

@@ -1,7 +1,7 @@
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A } from "./helpers.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 const SERVER = serverPath(SUB_A, "rg-one", "alpha-db");
 const ASSIGNMENTS = `/subscriptions/${SUB_A}/providers/Microsoft.Authorization/roleAssignments`;
@@ -12,9 +12,7 @@ describe("malformed input never crashes the emulator", () => {
   beforeAll(async () => {
     emulator = await startCoreEmulator({
       seed: {
-        servers: [
-          { subscriptionId: SUB_A, resourceGroupName: "rg-one", name: "alpha-db", location: "eastus" },
-        ],
+        servers: [ALPHA_DB],
       },
     });
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A } from "./helpers.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 const SERVER = serverPath(SUB_A, "rg-one", "alpha-db");
 
@@ -11,9 +11,7 @@ describe("ARM transport and bad input", () => {
     emulator = await startCoreEmulator({
       maxBodyBytes: 1024,
       seed: {
-        servers: [
-          { subscriptionId: SUB_A, resourceGroupName: "rg-one", name: "alpha-db", location: "eastus" },
-        ],
+        servers: [ALPHA_DB],
       },
     });
   });

@@ -5,7 +5,7 @@ import {
   trustEmulatorCertificate,
   type RunningEmulator,
 } from "../../dev/emulator/index.js";
-import { startCoreEmulator, SUB_A } from "./helpers.js";
+import { startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 // Its own file: trusting the certificate changes this worker process's TLS defaults.
 describe("trusting the emulator certificate process-wide", () => {
@@ -14,9 +14,7 @@ describe("trusting the emulator certificate process-wide", () => {
   beforeAll(async () => {
     emulator = await startCoreEmulator({
       seed: {
-        servers: [
-          { subscriptionId: SUB_A, resourceGroupName: "rg-one", name: "alpha-db", location: "eastus" },
-        ],
+        servers: [ALPHA_DB],
       },
     });
   });
