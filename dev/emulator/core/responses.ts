@@ -14,6 +14,11 @@ export function armError(
   };
 }
 
+/** ARM's 404 for a resource group that does not exist, whichever provider's path names it. */
+export function resourceGroupNotFound(resourceGroupName: string): EmulatorResponse {
+  return armError(404, "ResourceGroupNotFound", `Resource group '${resourceGroupName}' could not be found.`);
+}
+
 export const responseHelpers: ResponseHelpers = {
   json: (status, body, headers) => ({ status, body, ...(headers ? { headers } : {}) }),
   error: (status, code, message, details) => armError(status, code, message, details),

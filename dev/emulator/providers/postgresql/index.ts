@@ -8,6 +8,7 @@ import type {
 } from "../../core/provider.js";
 import { defaultServerProperties, serverIdFor } from "../../core/state.js";
 import { isObject } from "../../core/json.js";
+import { resourceGroupNotFound } from "../../core/responses.js";
 
 /** What `@azure/arm-postgresql-flexible` 9 sends. */
 export const POSTGRES_API_VERSIONS = ["2025-08-01", "2024-08-01", "2025-06-01-preview"] as const;
@@ -90,18 +91,11 @@ export function createPostgresProvider(): EmulatorProvider {
     });
   };
 
-  const resourceGroupNotFound = (context: ProviderContext, resourceGroupName: string): EmulatorResponse =>
-    context.respond.error(
-      404,
-      "ResourceGroupNotFound",
-      `Resource group '${resourceGroupName}' could not be found.`,
-    );
-
   const notFound = (context: ProviderContext, request: EmulatorRequest): EmulatorResponse => {
     const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
     return context.state.getResourceGroup(subscriptionId, resourceGroupName)
       ? context.respond.notFound(TYPE, serverName, resourceGroupName)
-      : resourceGroupNotFound(context, resourceGroupName);
+      : resourceGroupNotFound(resourceGroupName);
   };
 
   /** The 409 for a write while another operation runs on the server (named as the request names it). */
@@ -234,7 +228,7 @@ export function createPostgresProvider(): EmulatorProvider {
         handler: (request) => {
           const { subscriptionId = "", resourceGroupName = "" } = request.params;
           if (!context.state.getResourceGroup(subscriptionId, resourceGroupName)) {
-            return resourceGroupNotFound(context, resourceGroupName);
+            return resourceGroupNotFound(resourceGroupName);
           }
           const servers = context.servers.list({ subscriptionId, resourceGroupName });
           return context.respond.json(200, context.pager.page(request, servers.map(toResource)));

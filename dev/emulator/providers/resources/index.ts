@@ -6,6 +6,7 @@ import type {
 } from "../../core/provider.js";
 import { lower, normalizeScope, parseResourceId } from "../../core/ids.js";
 import { isObject } from "../../core/json.js";
+import { resourceGroupNotFound } from "../../core/responses.js";
 
 /** Microsoft.Resources: subscriptions, resource groups and the Tags API. */
 export const RESOURCES_API_VERSIONS = [
@@ -53,11 +54,7 @@ function tagTarget(context: ProviderContext, scope: string): TagTarget | Emulato
   if (segments.length === 4 && parsed.subscriptionId && parsed.resourceGroupName) {
     const group = context.state.getResourceGroup(parsed.subscriptionId, parsed.resourceGroupName);
     if (!group) {
-      return context.respond.error(
-        404,
-        "ResourceGroupNotFound",
-        `Resource group '${parsed.resourceGroupName}' could not be found.`,
-      );
+      return resourceGroupNotFound(parsed.resourceGroupName);
     }
     return { get: () => group.tags, set: (tags) => (group.tags = tags) };
   }
@@ -213,11 +210,7 @@ export function createResourcesProvider(): EmulatorProvider {
           const group = context.state.getResourceGroup(subscriptionId, resourceGroupName);
           return group
             ? context.respond.json(200, groupResource(group))
-            : context.respond.error(
-                404,
-                "ResourceGroupNotFound",
-                `Resource group '${resourceGroupName}' could not be found.`,
-              );
+            : resourceGroupNotFound(resourceGroupName);
         },
       },
       {
