@@ -110,7 +110,7 @@ export function createArmClients(
         const factory = msRestPacingFactory(pacer);
         return new ResourceGraphClient(await credential(), {
           baseUri: endpoint,
-          credentialScopes: [`${endpoint}/.default`],
+          credentialScopes: pipelineOptions.credentialScopes,
           noRetryPolicy: true,
           requestPolicyFactories: (defaults: MsRestPolicyFactory[]) => [factory, ...defaults],
         } as unknown as ConstructorParameters<typeof ResourceGraphClient>[1]);
@@ -119,11 +119,7 @@ export function createArmClients(
       once(`dataProtection/${subscriptionId?.toLowerCase() ?? ""}`, async () => {
         const { DataProtectionClient } = await import("./dataprotection/client.js");
         return new DataProtectionClient(await credential(), subscriptionId, {
-          endpoint,
-          credentialScopes: pipelineOptions.credentialScopes,
-          additionalPolicies: pipelineOptions.additionalPolicies,
-          retryOptions: pipelineOptions.retryOptions,
-          tlsOptions: options.tlsOptions,
+          ...pipelineOptions,
           updateIntervalInMs,
         });
       }),
