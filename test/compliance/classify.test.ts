@@ -79,6 +79,32 @@ describe("classifyServer", () => {
     expect(c.reason).toBe("pg-one has no successful backup on record in vault bv-weu.");
   });
 
+  it("is Protected, awaiting its first backup, when this product protected it within the policy period plus grace", () => {
+    const protectedAt = new Date(NOW.getTime() - 2 * DAY).toISOString();
+    const c = classifyServer(
+      input({
+        instances: [anInstance(server, { lastSuccessfulBackupAt: undefined })],
+        record: { state: "Protected", protectedAt },
+      }),
+    );
+    expect(c.class).toBe("Protected");
+    expect(c.reason).toBe(
+      "pg-one is protected with policy pgflex-weekly since 2026-11-23T12:00:00.000Z; its first backup is due within the policy period plus grace (192 h).",
+    );
+  });
+
+  it("is ProtectedStale when its first backup is overdue after this product protected it", () => {
+    const protectedAt = new Date(NOW.getTime() - 8 * DAY - HOUR).toISOString();
+    const c = classifyServer(
+      input({
+        instances: [anInstance(server, { lastSuccessfulBackupAt: undefined })],
+        record: { state: "Protected", protectedAt },
+      }),
+    );
+    expect(c.class).toBe("ProtectedStale");
+    expect(c.reason).toBe("pg-one has no successful backup on record in vault bv-weu.");
+  });
+
   it("is Unclassified, not stale, when no success is on record because the job history could not be read", () => {
     const c = classifyServer(
       input({

@@ -263,7 +263,7 @@ describe("sweeper", () => {
       store: s.store,
       config,
       enqueueProtection: async (r) => void s.enqueued.push(r),
-      listFailedServerRecords: async function* () {
+      listServerRecords: async function* () {
         yield {
           resourceId: serverIdOf("pg-unprotected").toUpperCase(),
           state: "MissingPermissions",

@@ -81,6 +81,7 @@ describe("protection worker", () => {
       lastCause: "event:e1",
     });
     expect(row?.leaseOwner).toBeUndefined();
+    expect(row?.protectedAt).toBe(t.clock.now().toISOString());
     expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
     expect(t.azure.calls.length).toBeLessThanOrEqual(8);
     expect(t.audit.entries.map((e) => e.detail)).toEqual([

@@ -67,8 +67,15 @@ export async function createComplianceApp(
       );
     },
     scopeQueue: createQueueSender<SweepScopeMessage>(connection, QueueNames.sweepScopes),
-    listFailedServerRecords: async function* (options) {
-      for (const state of ["Failed", "MissingPermissions", "NoVaultForRegion", "UnknownPolicyTag"] as const) {
+    listServerRecords: async function* (options) {
+      // Protected rows carry protectedAt, so a new instance is not called stale before its first backup is due.
+      for (const state of [
+        "Failed",
+        "MissingPermissions",
+        "NoVaultForRegion",
+        "UnknownPolicyTag",
+        "Protected",
+      ] as const) {
         yield* servers.list({ state, ...options });
       }
     },

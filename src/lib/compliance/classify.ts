@@ -14,7 +14,13 @@ export interface ClassifyServerInput {
   /** The managed vault serving the server's region, when there is one. */
   expectedVaultId?: string;
   /** The auto-protection worker's last word on this server, when it has one (servers table). */
-  record?: { state: string; lastErrorCode?: string; lastErrorMessage?: string; fix?: string };
+  record?: {
+    state: string;
+    lastErrorCode?: string;
+    lastErrorMessage?: string;
+    fix?: string;
+    protectedAt?: string;
+  };
   rules: ClassificationRules;
   now: Date;
   /**
@@ -235,6 +241,16 @@ export function classifyServer(input: ClassifyServerInput): Classification {
   const periodInMs = instance.policyPeriodInMs ?? rules.defaultPolicyPeriodInMs;
   const allowedInMs = periodInMs + rules.staleGraceInMs;
   const last = instance.lastSuccessfulBackupAt ? Date.parse(instance.lastSuccessfulBackupAt) : NaN;
+  const protectedAt = input.record?.protectedAt ? Date.parse(input.record.protectedAt) : NaN;
+  if (Number.isNaN(last) && now.getTime() - protectedAt <= allowedInMs) {
+    return {
+      class: "Protected",
+      reason: `${server.name} is protected with policy ${expectedPolicyName} since ${new Date(protectedAt).toISOString()}; its first backup is due within the policy period plus grace (${formatHours(allowedInMs)}).`,
+      fix: "",
+      ...base,
+      ...about(instance),
+    };
+  }
   if (Number.isNaN(last) || now.getTime() - last > allowedInMs) {
     return {
       class: "ProtectedStale",

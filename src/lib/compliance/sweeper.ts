@@ -85,6 +85,8 @@ export interface ServerRecordLike {
   lastErrorCode?: string;
   lastErrorMessage?: string;
   fix?: string;
+  /** When the worker first recorded the server Protected (ISO). */
+  protectedAt?: string;
 }
 
 export interface SweeperDeps {
@@ -95,10 +97,11 @@ export interface SweeperDeps {
   /** Needed by {@link Sweeper.startSweep}; in-process {@link Sweeper.runSweep} does not use it. */
   scopeQueue?: QueueSender<SweepScopeMessage>;
   /**
-   * The worker's rows of servers it gave up on (servers table: Failed, MissingPermissions, NoVaultForRegion,
-   * UnknownPolicyTag), in every subscription; a handful of reads whatever the estate's size. Optional.
+   * The worker's rows (servers table) that change a verdict: the states it gave up in (Failed,
+   * MissingPermissions, NoVaultForRegion, UnknownPolicyTag) and Protected, whose `protectedAt` keeps a new
+   * instance from counting as stale before its first backup is due. One paged query per state. Optional.
    */
-  listFailedServerRecords?: (options?: { abortSignal?: AbortSignal }) => AsyncIterable<ServerRecordLike>;
+  listServerRecords?: (options?: { abortSignal?: AbortSignal }) => AsyncIterable<ServerRecordLike>;
   now?: () => Date;
   /** Random part of sweep ids (tests make it deterministic). */
   newId?: () => string;
@@ -271,9 +274,9 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     }
 
     const records = new Map<string, ServerRecordLike>();
-    if (deps.listFailedServerRecords) {
+    if (deps.listServerRecords) {
       try {
-        for await (const r of deps.listFailedServerRecords({ abortSignal })) {
+        for await (const r of deps.listServerRecords({ abortSignal })) {
           const id = r.resourceId.toLowerCase();
           if (inScope.has(subscriptionOf(id))) records.set(id, r);
         }

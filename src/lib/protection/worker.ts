@@ -249,6 +249,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         operationState: undefined,
         recheckCause: undefined,
         ...(SETTLED.has(state) ? { attempts: 0 } : {}),
+        ...(state === "Protected" && !this.row.protectedAt ? { protectedAt: now().toISOString() } : {}),
         ...extra,
       });
       (this.options.logger ?? baseLog).info(

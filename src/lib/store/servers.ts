@@ -68,6 +68,8 @@ export interface ServerRecord {
   recheckCause?: string;
   /** Serialized LRO state of an in-flight configure-protection, to resume after a crash. */
   operationState?: string;
+  /** When this product first recorded the server Protected (ISO); a new instance is not stale before its first backup is due. */
+  protectedAt?: string;
   lastBackupAt?: string;
   lastBackupStatus?: string;
   lastJobId?: string;
@@ -164,6 +166,7 @@ const RECORD_FIELDS = [
   "leaseOwner",
   "leaseUntil",
   "recheckCause",
+  "protectedAt",
   "lastBackupAt",
   "lastBackupStatus",
   "lastJobId",
