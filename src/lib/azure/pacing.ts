@@ -244,6 +244,12 @@ export function createPacer(options: PacingOptions = {}): Pacer {
     }
   }
 
+  /** The wait the service asked for (Retry-After and variants), scaled and capped; undefined when it set none. */
+  function serviceDelay(response: PacedResponse): number | undefined {
+    const after = retryAfterInMs({ get: (n) => header(response, n) }, clock.now());
+    return after === undefined ? undefined : Math.min(maxRetryDelayInMs, after * retryAfterScale);
+  }
+
   function backoff(attempt: number): number {
     const base = retryDelayInMs * 2 ** (attempt - 1);
     return Math.min(maxRetryDelayInMs, Math.round(base * (0.8 + 0.4 * random())));
@@ -289,11 +295,7 @@ export function createPacer(options: PacingOptions = {}): Pacer {
           stats.throttled += 1;
           if (throttles >= maxThrottleRetries) return response;
           throttles += 1;
-          const after = retryAfterInMs({ get: (n) => header(response, n) }, clock.now());
-          const delay = Math.min(
-            maxRetryDelayInMs,
-            after === undefined ? defaultRetryAfterInMs : after * retryAfterScale,
-          );
+          const delay = serviceDelay(response) ?? Math.min(maxRetryDelayInMs, defaultRetryAfterInMs);
           // Everyone using this subscription's bucket waits too, instead of collecting more 429s.
           bucket.drainFor(delay);
           logger.warn(`${method} ${url} throttled (429); retry ${throttles} in ${delay} ms`);
@@ -302,9 +304,7 @@ export function createPacer(options: PacingOptions = {}): Pacer {
         if (idempotent && transientStatuses.has(response.status) && transients < maxTransientRetries) {
           transients += 1;
           stats.transientRetries += 1;
-          const after = retryAfterInMs({ get: (n) => header(response, n) }, clock.now());
-          const delay =
-            after === undefined ? backoff(transients) : Math.min(maxRetryDelayInMs, after * retryAfterScale);
+          const delay = serviceDelay(response) ?? backoff(transients);
           logger.debug(`${method} ${url} answered ${response.status}; retry ${transients} in ${delay} ms`);
           await wait(delay, abortSignal);
           continue;
