@@ -173,6 +173,22 @@ describe("Data Protection provider", () => {
     });
   });
 
+  it("answers ResourceNotFound naming the type for a missing policy, instance, deleted instance or job", async () => {
+    const missing = (type: string, name: string) =>
+      `ResourceNotFound: The Resource 'Microsoft.DataProtection/backupVaults/${type}/${vaultName}/${name}' under resource group '${vaultRg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`;
+    const job = "0e9f8a7b-6c5d-4e3f-8a1b-2c3d4e5f6a7b";
+    expect(await failure(world.client.backupPolicies.get(vaultRg, vaultName, "nope"))).toBe(
+      missing("backupPolicies", "nope"),
+    );
+    expect(await failure(world.client.backupInstances.get(vaultRg, vaultName, "nope-bi"))).toBe(
+      missing("backupInstances", "nope-bi"),
+    );
+    expect(await failure(world.client.deletedBackupInstances.get(vaultRg, vaultName, "nope-bi"))).toBe(
+      missing("deletedBackupInstances", "nope-bi"),
+    );
+    expect(await failure(world.client.jobs.get(vaultRg, vaultName, job))).toBe(missing("backupJobs", job));
+  });
+
   describe("protection state machine", () => {
     it("records ConfiguringProtectionFailed when the roles are missing at configure time", async () => {
       const serverId = await world.addServer("pg-fail");

@@ -70,9 +70,6 @@ function route(
 const fail = (context: ProviderContext, f: Failure): EmulatorResponse =>
   context.respond.error(f.status, f.code, f.message);
 
-const isResponse = (v: unknown): v is EmulatorResponse =>
-  isObject(v) && typeof v.status === "number" && !("id" in v);
-
 /** A route under `{vaultName}`: ARM's 404 when the vault does not exist, else `handler` with the vault. */
 function vaultRoute(
   method: RouteDefinition["method"],
@@ -106,32 +103,41 @@ function instanceRoute(
   ) => EmulatorResponse | Promise<EmulatorResponse>,
 ): RouteDefinition {
   return vaultRoute(method, path, operationName, (request, context, vault) => {
-    const instance = childOf(context, vault, sliceOf(context).instances, "backupInstances", {
-      name: request.params.backupInstanceName ?? "",
-    });
-    return isResponse(instance) ? instance : handler(request, context, vault, instance);
+    const name = request.params.backupInstanceName ?? "";
+    const instance = sliceOf(context).instances[key(`${vault.id}/backupInstances/${name}`)];
+    return instance
+      ? handler(request, context, vault, instance)
+      : childNotFound(context, vault, "backupInstances", name);
   });
 }
 
+/** ARM's 404 for the vault's child `name` of `type` (e.g. `backupPolicies`). */
+function childNotFound(
+  context: ProviderContext,
+  vault: VaultRecord,
+  type: string,
+  name: string,
+): EmulatorResponse {
+  return context.respond.notFound(
+    `Microsoft.DataProtection/backupVaults/${type}`,
+    `${vault.name}/${name}`,
+    vault.resourceGroupName,
+  );
+}
+
 /**
- * The vault's child stored at `<vault id>/<collection>/<name>`, or ARM's 404 naming its type (which differs
- * from the collection for deleted instances: they keep their instance's id).
+ * GET of the vault's child stored at `<vault id>/<collection>/<name>`: rendered, or ARM's 404 naming `type`
+ * (deleted instances keep their instance's id, so their collection is not their type).
  */
-function childOf<T>(
+function getChild<T>(
   context: ProviderContext,
   vault: VaultRecord,
   records: Record<string, T>,
-  collection: string,
-  { name, type = collection }: { name: string; type?: string },
-): T | EmulatorResponse {
-  return (
-    records[key(`${vault.id}/${collection}/${name}`)] ??
-    context.respond.notFound(
-      `Microsoft.DataProtection/backupVaults/${type}`,
-      `${vault.name}/${name}`,
-      vault.resourceGroupName,
-    )
-  );
+  render: (record: T) => unknown,
+  { collection, name, type = collection }: { collection: string; name: string; type?: string },
+): EmulatorResponse {
+  const found = records[key(`${vault.id}/${collection}/${name}`)];
+  return found ? context.respond.json(200, render(found)) : childNotFound(context, vault, type, name);
 }
 
 /** One page of the vault's records, rendered. */
@@ -203,12 +209,11 @@ export function createDataProtectionProvider(): EmulatorProvider {
       "GET",
       `${VAULT}/backupPolicies/{backupPolicyName}`,
       "BackupPolicies_Get",
-      (request, context, vault) => {
-        const policy = childOf(context, vault, sliceOf(context).policies, "backupPolicies", {
+      (request, context, vault) =>
+        getChild(context, vault, sliceOf(context).policies, policyResource, {
+          collection: "backupPolicies",
           name: request.params.backupPolicyName ?? "",
-        });
-        return isResponse(policy) ? policy : context.respond.json(200, policyResource(policy));
-      },
+        }),
     ),
     vaultRoute(
       "PUT",
@@ -542,13 +547,12 @@ export function createDataProtectionProvider(): EmulatorProvider {
       "GET",
       `${VAULT}/deletedBackupInstances/{backupInstanceName}`,
       "DeletedBackupInstances_Get",
-      (request, context, vault) => {
-        const deleted = childOf(context, vault, sliceOf(context).deletedInstances, "backupInstances", {
+      (request, context, vault) =>
+        getChild(context, vault, sliceOf(context).deletedInstances, deletedInstanceResource, {
+          collection: "backupInstances",
           name: request.params.backupInstanceName ?? "",
           type: "deletedBackupInstances",
-        });
-        return isResponse(deleted) ? deleted : context.respond.json(200, deletedInstanceResource(deleted));
-      },
+        }),
     ),
 
     // ---------- jobs ----------
@@ -561,12 +565,12 @@ export function createDataProtectionProvider(): EmulatorProvider {
         .map((j) => jobResource(context, j));
       return context.respond.json(200, context.pager.page(request, items));
     }),
-    vaultRoute("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context, vault) => {
-      const job = childOf(context, vault, sliceOf(context).jobs, "backupJobs", {
+    vaultRoute("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context, vault) =>
+      getChild(context, vault, sliceOf(context).jobs, (job) => jobResource(context, job), {
+        collection: "backupJobs",
         name: request.params.jobId ?? "",
-      });
-      return isResponse(job) ? job : context.respond.json(200, jobResource(context, job));
-    }),
+      }),
+    ),
   ];
   return { name: PROVIDER_NAME, routes, controlRoutes };
 }
