@@ -137,7 +137,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         timers: "off",
         env,
         queuePollIntervalInMs: options.queuePollIntervalInMs ?? 100,
-        visibilityTimeoutInMs: options.visibilityTimeoutInMs ?? 0,
+        // host.json's 10 s between retries of a failed message, time-scaled (the host rounds up to whole seconds).
+        visibilityTimeoutInMs: options.visibilityTimeoutInMs ?? Math.max(1, Math.round(10_000 / timeScale)),
         logger: options.logger ?? silentLogger,
       });
       const running = host;

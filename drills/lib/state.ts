@@ -13,6 +13,8 @@ export interface EndState {
   instances: Record<string, number>;
   queues: Record<string, number>;
   inProgress: number;
+  /** server name → last error of rows that are not Protected */
+  errors: Record<string, string>;
 }
 
 const nameOf = (id: string) => id.split("/").pop() ?? id;
@@ -21,8 +23,11 @@ export async function endState(world: World): Promise<EndState> {
   const view = appView(world);
   const rows: Record<string, string> = {};
   let inProgress = 0;
+  const errors: Record<string, string> = {};
   for await (const row of view.servers.list()) {
     rows[row.serverName] = `${row.state}|${row.policyName ?? ""}|${row.instanceName ?? ""}`;
+    if (row.state !== "Protected")
+      errors[row.serverName] = `${row.lastErrorCode ?? ""}: ${row.lastErrorMessage ?? ""}`;
     if (IN_PROGRESS.has(row.state)) inProgress++;
   }
   const instances: Record<string, number> = {};
@@ -32,7 +37,7 @@ export async function endState(world: World): Promise<EndState> {
   }
   const queues: Record<string, number> = {};
   for (const q of QUEUES) queues[q] = await queueLength(view.connection, q);
-  return { rows, instances, queues, inProgress };
+  return { rows, instances, queues, inProgress, errors };
 }
 
 /** The drill's invariants on an end state (and, when given, equality with a clean run's). */
@@ -48,7 +53,7 @@ export function checkEndState(state: EndState, servers: readonly string[], clean
       detail: notProtected.length
         ? `${notProtected.length} not Protected, e.g. ${notProtected
             .slice(0, 3)
-            .map((s) => `${s}=${state.rows[s] ?? "no row"}`)
+            .map((s) => `${s}=${state.rows[s] ?? "no row"} (${state.errors[s] ?? ""})`)
             .join(", ")}`
         : `${servers.length} Protected`,
     },
