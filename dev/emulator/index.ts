@@ -5,7 +5,6 @@ import tls from "node:tls";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { generateCertificate, writeCertificate } from "./core/cert.js";
 import { createControlClient, handleControl, type ControlClient } from "./core/control.js";
-import type { EventSubscriberConfig } from "./core/eventgrid.js";
 import type { FaultConfig } from "./core/faults.js";
 import { discoverProviders, type ProviderSource } from "./core/providers.js";
 import { createEmulatorCore, DEFAULT_MAX_BODY_BYTES, type EmulatorCore } from "./core/server.js";
@@ -115,12 +114,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     options.certPath ?? join(tmpdir(), `pgflex-autoprotect-emulator-${process.pid}-${port}.pem`);
   await writeCertificate(caCertPath, certificate.cert);
   if (options.seed !== undefined) {
-    const seed = await loadSeed(options.seed);
-    core.state.import(seed);
-    for (const subscriber of seed.eventSubscribers ?? []) {
-      await core.eventGrid.add({ ...(subscriber as EventSubscriberConfig), skipValidation: true });
-    }
-    core.notifyStateLoaded();
+    await core.importSeed(await loadSeed(options.seed));
   }
   return {
     url,

@@ -71,11 +71,9 @@ export const handleControl: ControlHandler = async (request, core) => {
       return ok(core.state.export());
     case "PUT /state":
     case "POST /state": {
-      core.state.import(asObject(request.body) as EmulatorSeed, { merge: method.toUpperCase() === "POST" });
-      for (const subscriber of (request.body as EmulatorSeed).eventSubscribers ?? []) {
-        await core.eventGrid.add({ ...(subscriber as EventSubscriberConfig), skipValidation: true });
-      }
-      core.notifyStateLoaded();
+      await core.importSeed(asObject(request.body) as EmulatorSeed, {
+        merge: method.toUpperCase() === "POST",
+      });
       return ok();
     }
     case "POST /reset":

@@ -14,7 +14,7 @@ import type {
   RouteDefinition,
 } from "./provider.js";
 import { createClock, createScheduler } from "./clock.js";
-import { createEventGrid, type EventGrid } from "./eventgrid.js";
+import { createEventGrid, type EventGrid, type EventSubscriberConfig } from "./eventgrid.js";
 import { createFaultInjector, type FaultConfig, type FaultInjector } from "./faults.js";
 import { isGuid, isResourceGroupName, lower, parseResourceId } from "./ids.js";
 import { createLroRegistry, type LroRegistry } from "./lro.js";
@@ -22,7 +22,7 @@ import { createRandom } from "./random.js";
 import { createRoleChecker } from "./rbac.js";
 import { armError, responseHelpers } from "./responses.js";
 import { createRouter, type Router } from "./router.js";
-import { createState, type EmulatorState } from "./state.js";
+import { createState, type EmulatorSeed, type EmulatorState } from "./state.js";
 import { createThrottler, type Throttler, type ThrottlingConfig } from "./throttle.js";
 import { instantiate, type ProviderSource } from "./providers.js";
 import {
@@ -76,6 +76,8 @@ export interface EmulatorCore {
   counters(): Record<string, OperationCounter>;
   resetCounters(): void;
   notifyStateLoaded(): void;
+  /** Imports a seed (replacing the state, or merged into it), adds its event subscribers, tells providers. */
+  importSeed(seed: EmulatorSeed, options?: { merge?: boolean }): Promise<void>;
   baseUrl(): string;
   listen(port: number): Promise<number>;
   stop(): Promise<void>;
@@ -204,6 +206,10 @@ export async function createEmulatorCore(
       },
       context,
     );
+  }
+
+  function notifyStateLoaded(): void {
+    for (const provider of providers) provider.onStateLoaded?.(context);
   }
 
   const metrics = createMetrics();
@@ -549,8 +555,13 @@ export async function createEmulatorCore(
     clearRequestLog: metrics.clearRequestLog,
     counters: metrics.counters,
     resetCounters: metrics.resetCounters,
-    notifyStateLoaded() {
-      for (const provider of providers) provider.onStateLoaded?.(context);
+    notifyStateLoaded,
+    async importSeed(seed, importOptions = {}) {
+      state.import(seed, importOptions);
+      for (const subscriber of seed.eventSubscribers ?? []) {
+        await eventGrid.add({ ...(subscriber as EventSubscriberConfig), skipValidation: true });
+      }
+      notifyStateLoaded();
     },
     baseUrl,
     listen: (requestedPort) =>
