@@ -5,7 +5,7 @@ import type { FaultConfig } from "./faults.js";
 import { isGuid, lower } from "./ids.js";
 import { armError } from "./responses.js";
 import type { ControlHandler, OperationCounter, RequestLogEntry } from "./server.js";
-import { defaultServerProperties, serverIdFor, type EmulatorSeed } from "./state.js";
+import { DEFAULT_SERVER_SKU, defaultServerProperties, serverIdFor, type EmulatorSeed } from "./state.js";
 import type { ThrottlingConfig } from "./throttle.js";
 
 export const SERVER_STATES: readonly ServerState[] = [
@@ -161,7 +161,7 @@ export const handleControl: ControlHandler = async (request, core) => {
           ...defaultServerProperties(spec.name, spec.version, spec.storageSizeGB),
           state: spec.state ?? "Ready",
         },
-        sku: { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+        sku: { ...DEFAULT_SERVER_SKU },
         systemData: { createdAt: core.context.clock.nowIso() },
       };
       core.state.upsertServer(server);

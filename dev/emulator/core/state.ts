@@ -79,6 +79,12 @@ export function serverIdFor(subscriptionId: string, resourceGroupName: string, n
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`;
 }
 
+/** The SKU of a server created without one (seeds, the control API, a PUT without `sku`). */
+export const DEFAULT_SERVER_SKU: NonNullable<ServerRecord["sku"]> = {
+  name: "Standard_D2ds_v5",
+  tier: "GeneralPurpose",
+};
+
 /** Realistic defaults matching the spec's Servers_Get example. */
 export function defaultServerProperties(
   name: string,
@@ -174,7 +180,7 @@ export function createState(): EmulatorState {
       location: seed.location,
       tags: { ...(seed.tags ?? {}) },
       properties,
-      sku: seed.sku ?? { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+      sku: seed.sku ?? { ...DEFAULT_SERVER_SKU },
       ...(seed.systemData ? { systemData: { ...seed.systemData } } : {}),
     };
   };

@@ -6,7 +6,7 @@ import type {
   ServerRecord,
   ServerState,
 } from "../../core/provider.js";
-import { defaultServerProperties, serverIdFor } from "../../core/state.js";
+import { DEFAULT_SERVER_SKU, defaultServerProperties, serverIdFor } from "../../core/state.js";
 import { isObject } from "../../core/json.js";
 import { resourceGroupNotFound } from "../../core/responses.js";
 
@@ -306,9 +306,7 @@ export function createPostgresProvider(): EmulatorProvider {
               state: "Provisioning",
               fullyQualifiedDomainName: `${serverName}.postgres.database.azure.com`,
             },
-            sku: isObject(body.sku)
-              ? (body.sku as ServerRecord["sku"])
-              : { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+            sku: isObject(body.sku) ? (body.sku as ServerRecord["sku"]) : { ...DEFAULT_SERVER_SKU },
             systemData: { createdAt: context.clock.nowIso() },
           };
           context.state.servers.set(server.id.toLowerCase(), server);
