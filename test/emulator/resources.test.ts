@@ -54,6 +54,25 @@ describe("subscriptions, resource groups and the Tags API", () => {
     ]);
   });
 
+  it("answers 400 LocationRequired to a resource group or server PUT without a location", async () => {
+    const paths = [
+      `/subscriptions/${SUB_A}/resourcegroups/rg-nowhere?api-version=2021-04-01`,
+      `${serverPath(SUB_A, "rg-nowhere", "nowhere-db")}?api-version=2025-08-01`,
+    ];
+    for (const path of paths) {
+      const response = await raw(emulator, "PUT", path, { body: JSON.stringify({ tags: {} }) });
+      expect([response.status, response.body]).toEqual([
+        400,
+        {
+          error: {
+            code: "LocationRequired",
+            message: "The location property is required for this definition.",
+          },
+        },
+      ]);
+    }
+  });
+
   it("creates a resource group with PUT and answers 404 ResourceGroupNotFound for an unknown one", async () => {
     const created = await raw(
       emulator,

@@ -19,6 +19,11 @@ export function resourceGroupNotFound(resourceGroupName: string): EmulatorRespon
   return armError(404, "ResourceGroupNotFound", `Resource group '${resourceGroupName}' could not be found.`);
 }
 
+/** ARM's 400 for a PUT of a tracked resource (server, resource group) without `location`. */
+export function locationRequired(): EmulatorResponse {
+  return armError(400, "LocationRequired", "The location property is required for this definition.");
+}
+
 export const responseHelpers: ResponseHelpers = {
   json: (status, body, headers) => ({ status, body, ...(headers ? { headers } : {}) }),
   error: (status, code, message, details) => armError(status, code, message, details),

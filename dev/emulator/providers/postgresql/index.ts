@@ -8,7 +8,7 @@ import type {
 } from "../../core/provider.js";
 import { DEFAULT_SERVER_SKU, defaultServerProperties, serverIdFor } from "../../core/state.js";
 import { isObject } from "../../core/json.js";
-import { resourceGroupNotFound } from "../../core/responses.js";
+import { locationRequired, resourceGroupNotFound } from "../../core/responses.js";
 
 /** What `@azure/arm-postgresql-flexible` 9 sends. */
 export const POSTGRES_API_VERSIONS = ["2025-08-01", "2024-08-01", "2025-06-01-preview"] as const;
@@ -262,11 +262,7 @@ export function createPostgresProvider(): EmulatorProvider {
           if ("error" in checked) return checked.error;
           const { body } = checked;
           if (typeof body.location !== "string" || body.location === "") {
-            return context.respond.error(
-              400,
-              "LocationRequired",
-              "The location property is required for this definition.",
-            );
+            return locationRequired();
           }
           const properties = isObject(body.properties) ? body.properties : {};
           const existing = lookup(context, request);

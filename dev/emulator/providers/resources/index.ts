@@ -6,7 +6,7 @@ import type {
 } from "../../core/provider.js";
 import { lower, normalizeScope, parseResourceId } from "../../core/ids.js";
 import { isObject } from "../../core/json.js";
-import { resourceGroupNotFound } from "../../core/responses.js";
+import { locationRequired, resourceGroupNotFound } from "../../core/responses.js";
 
 /** Microsoft.Resources: subscriptions, resource groups and the Tags API. */
 export const RESOURCES_API_VERSIONS = [
@@ -234,11 +234,7 @@ export function createResourcesProvider(): EmulatorProvider {
           const { subscriptionId = "", resourceGroupName = "" } = request.params;
           const body = isObject(request.body) ? request.body : {};
           if (typeof body.location !== "string" || body.location === "") {
-            return context.respond.error(
-              400,
-              "LocationRequired",
-              "The location property is required for this definition.",
-            );
+            return locationRequired();
           }
           const existed = context.state.getResourceGroup(subscriptionId, resourceGroupName) !== undefined;
           const group = context.state.ensureResourceGroup(subscriptionId, resourceGroupName, body.location);
