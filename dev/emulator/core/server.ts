@@ -275,9 +275,9 @@ export async function createEmulatorCore(
 
     const lroEndpoint = method === "GET" ? lro.endpointFor(lowerPath) : undefined;
     const matched = lroEndpoint ? { matches: [], pathMatched: true } : router.match(segments, method);
-    const chosen =
-      matched.matches.find((m) => m.route.apiVersions.some((v) => lower(v) === lower(apiVersion))) ??
-      matched.matches[0];
+    const wanted = lower(apiVersion);
+    const supportsVersion = (r: RouteDefinition): boolean => r.apiVersions.some((v) => lower(v) === wanted);
+    const chosen = matched.matches.find((m) => supportsVersion(m.route)) ?? matched.matches[0];
     const route = chosen?.route;
     const params = chosen?.params ?? {};
     if (lroEndpoint) {
@@ -303,7 +303,7 @@ export async function createEmulatorCore(
       dispatch.route = route;
       dispatch.operationName = route.operationName;
       dispatch.kind = route.kind ?? (method === "GET" || method === "HEAD" ? "read" : "write");
-      if (!route.apiVersions.some((v) => lower(v) === lower(apiVersion))) {
+      if (!supportsVersion(route)) {
         const supported = [...new Set(matched.matches.flatMap((m) => m.route.apiVersions))].sort();
         return armError(
           400,
