@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createHttpHeaders } from "@azure/core-rest-pipeline";
 import type { PipelinePolicy, PipelineRequest } from "@azure/core-rest-pipeline";
-import type { TokenCredential } from "@azure/core-auth";
+import { fakeCredential } from "./fakes.js";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 
-const credential: TokenCredential = {
-  getToken: async () => ({ token: "t", expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
 const sub = "11111111-1111-1111-1111-111111111111";
 const config = {
   armEndpoint: "https://127.0.0.1:9",
@@ -48,7 +45,11 @@ describe("createArmClients", () => {
     }));
     const clients = createArmClients(
       { ...config, timeScale: 100 },
-      { credential, pacing: { clock }, additionalPolicies: [{ policy: stub.policy, position: "perRetry" }] },
+      {
+        credential: fakeCredential,
+        pacing: { clock },
+        additionalPolicies: [{ policy: stub.policy, position: "perRetry" }],
+      },
     );
     const dp = await clients.dataProtection(sub);
     for (let i = 0; i < 210; i++) await dp.backupPolicies.createOrUpdate("rg", "v", `p${i}`, {});
@@ -63,7 +64,7 @@ describe("createArmClients", () => {
         : { name: "bv-weu", location: "westeurope", properties: { storageSettings: [] } },
     );
     const clients = createArmClients(config, {
-      credential,
+      credential: fakeCredential,
       additionalPolicies: [{ policy: stub.policy, position: "perRetry" }],
     });
     expect(await clients.postgres(sub)).toBe(await clients.postgres(sub.toUpperCase()));
@@ -80,7 +81,7 @@ describe("createArmClients", () => {
   it("builds the authorization client on the same pipeline", async () => {
     const stub = anArmStub(() => ({ value: [] }));
     const clients = createArmClients(config, {
-      credential,
+      credential: fakeCredential,
       additionalPolicies: [{ policy: stub.policy, position: "perRetry" }],
     });
     const auth = await clients.authorization(sub);

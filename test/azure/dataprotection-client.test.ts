@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createHttpHeaders } from "@azure/core-rest-pipeline";
 import type { HttpClient, PipelineRequest } from "@azure/core-rest-pipeline";
-import type { TokenCredential } from "@azure/core-auth";
+import { fakeCredential } from "./fakes.js";
 import { DataProtectionClient } from "../../src/lib/azure/dataprotection/client.js";
 import { isArmRestError, knownArmErrorCodes } from "../../src/lib/azure/arm-error.js";
 import type { ArmRestError } from "../../src/lib/azure/arm-error.js";
@@ -9,9 +9,6 @@ import { toArray } from "../../src/lib/azure/paging.js";
 import { normalizeJobId, parseVaultId } from "../../src/lib/azure/ids.js";
 import { jobOutcome, statusIs } from "../../src/lib/azure/dataprotection/index.js";
 
-const credential: TokenCredential = {
-  getToken: async () => ({ token: "t", expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
 const sub = "11111111-1111-1111-1111-111111111111";
 const base = "https://arm.test";
 const vaultPath = `/subscriptions/${sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu`;
@@ -50,7 +47,7 @@ function aFakeArm(routes: Record<string, Answer[]>): { httpClient: HttpClient; s
 
 function aClient(routes: Record<string, Answer[]>) {
   const fake = aFakeArm(routes);
-  const client = new DataProtectionClient(credential, sub, {
+  const client = new DataProtectionClient(fakeCredential, sub, {
     endpoint: base,
     httpClient: fake.httpClient,
     updateIntervalInMs: 1,
@@ -228,7 +225,7 @@ describe("DataProtectionClient", () => {
   });
 
   it("refuses subscription-scoped calls when created without a subscription", async () => {
-    const client = new DataProtectionClient(credential, undefined, {
+    const client = new DataProtectionClient(fakeCredential, undefined, {
       endpoint: base,
       httpClient: aFakeArm({}).httpClient,
     });

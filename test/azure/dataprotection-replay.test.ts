@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
-import type { TokenCredential } from "@azure/core-auth";
+import { fakeCredential } from "./fakes.js";
 import { DataProtectionClient } from "../../src/lib/azure/dataprotection/client.js";
 import type {
   BackupInstanceResource,
@@ -17,9 +17,6 @@ import type { RecordedEntry, ReplayServer } from "./replay-server.js";
 const recordingPath = join(REFERENCE_DIR, "recordings", "pgflex-backup-and-restore.json");
 const haveRecording = existsSync(recordingPath);
 
-const credential: TokenCredential = {
-  getToken: async () => ({ token: "t", expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
 const sub = "00000000-0000-0000-0000-000000000000";
 const rg = "clitest-dpp-ecy-rg";
 const vault = "clitest-bkp-vault-ecy-donotdelete";
@@ -46,7 +43,7 @@ describe.skipIf(!haveRecording)(
     beforeAll(async () => {
       entries = JSON.parse(readFileSync(recordingPath, "utf8")) as RecordedEntry[];
       server = await startReplayServer(entries);
-      client = new DataProtectionClient(credential, sub, {
+      client = new DataProtectionClient(fakeCredential, sub, {
         additionalPolicies: [{ policy: redirectTo(server.url), position: "perCall" }],
         tlsOptions: { ca: server.caCert },
         updateIntervalInMs: 1,
