@@ -160,6 +160,29 @@ describe("Event Grid system topic", () => {
     });
   });
 
+  it("delivers ResourceDeleteSuccess for each server of a deleted resource group", async () => {
+    await emulator.control.createServer({
+      subscriptionId: SUB_A,
+      resourceGroupName: "rg-gone",
+      name: "gone-db",
+      location: "eastus",
+    });
+    await emulator.control.addEventSubscriber({ endpointUrl: hook.url() });
+    const deleted = await raw(
+      emulator,
+      "DELETE",
+      `/subscriptions/${SUB_A}/resourcegroups/rg-gone?api-version=2021-04-01`,
+    );
+    expect(deleted.status).toBe(200);
+    const [delivery] = await eventually(() => (hook.received.length > 0 ? hook.received : undefined));
+    const [event] = delivery?.body as Array<Record<string, unknown>>;
+    expect(event).toMatchObject({
+      subject: serverPath(SUB_A, "rg-gone", "gone-db"),
+      eventType: "Microsoft.Resources.ResourceDeleteSuccess",
+      data: { operationName: "Microsoft.DBforPostgreSQL/flexibleServers/delete" },
+    });
+  });
+
   it("fails a CloudEvents subscription whose endpoint does not allow the origin", async () => {
     hook.allowOrigin = false;
     await expect(

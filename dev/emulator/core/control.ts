@@ -5,6 +5,7 @@ import type { FaultConfig } from "./faults.js";
 import { isGuid, lower } from "./ids.js";
 import { armError } from "./responses.js";
 import type { ControlHandler, OperationCounter, RequestLogEntry } from "./server.js";
+import { serverEvent } from "./serverEvent.js";
 import { DEFAULT_SERVER_SKU, defaultServerProperties, serverIdFor, type EmulatorSeed } from "./state.js";
 import type { ThrottlingConfig } from "./throttle.js";
 
@@ -166,13 +167,7 @@ export const handleControl: ControlHandler = async (request, core) => {
       };
       core.state.upsertServer(server);
       if (spec.publishEvent) {
-        core.context.events.publish({
-          eventType: "Microsoft.Resources.ResourceWriteSuccess",
-          subject: server.id,
-          subscriptionId: server.subscriptionId,
-          resourceGroupName: server.resourceGroupName,
-          operationName: "Microsoft.DBforPostgreSQL/flexibleServers/write",
-        });
+        core.context.events.publish(serverEvent(server, "write"));
       }
       return { status: 201, body: server };
     }

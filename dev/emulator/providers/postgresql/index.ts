@@ -8,6 +8,7 @@ import type {
 } from "../../core/provider.js";
 import { DEFAULT_SERVER_SKU, defaultServerProperties, serverIdFor } from "../../core/state.js";
 import { isObject } from "../../core/json.js";
+import { serverEvent, type ServerOperation } from "../../core/serverEvent.js";
 import { locationRequired, resourceGroupNotFound } from "../../core/responses.js";
 
 /** What `@azure/arm-postgresql-flexible` 9 sends. */
@@ -58,8 +59,6 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>):
   return out;
 }
 
-type ServerOperation = "write" | "delete" | "start" | "stop" | "restart";
-
 function validateTags(tags: unknown): string | undefined {
   if (tags === undefined) return undefined;
   if (!isObject(tags)) return "The 'tags' property must be an object of string values.";
@@ -74,22 +73,6 @@ export function createPostgresProvider(): EmulatorProvider {
     statusPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/azureAsyncOperation`,
     resultPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/operationResults`,
   });
-
-  /** The ARM event a finished operation publishes: a write, a delete, or an action (start, stop, restart). */
-  const publishEvent = (context: ProviderContext, server: ServerRecord, operation: ServerOperation): void => {
-    const isAction = operation !== "write" && operation !== "delete";
-    context.events.publish({
-      eventType: isAction
-        ? "Microsoft.Resources.ResourceActionSuccess"
-        : operation === "delete"
-          ? "Microsoft.Resources.ResourceDeleteSuccess"
-          : "Microsoft.Resources.ResourceWriteSuccess",
-      subject: server.id,
-      subscriptionId: server.subscriptionId,
-      resourceGroupName: server.resourceGroupName,
-      operationName: `${TYPE}/${operation}${isAction ? "/action" : ""}`,
-    });
-  };
 
   const notFound = (context: ProviderContext, request: EmulatorRequest): EmulatorResponse => {
     const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
@@ -161,7 +144,7 @@ export function createPostgresProvider(): EmulatorProvider {
       subscriptionId: server.subscriptionId,
       complete: () => {
         done();
-        publishEvent(context, server, event);
+        context.events.publish(serverEvent(server, event));
         return { status: "Succeeded" };
       },
     });

@@ -6,6 +6,7 @@ import type {
 } from "../../core/provider.js";
 import { lower, normalizeScope, parseResourceId } from "../../core/ids.js";
 import { isObject } from "../../core/json.js";
+import { serverEvent } from "../../core/serverEvent.js";
 import { locationRequired, resourceGroupNotFound } from "../../core/responses.js";
 
 /** Microsoft.Resources: subscriptions, resource groups and the Tags API. */
@@ -257,13 +258,7 @@ export function createResourcesProvider(): EmulatorProvider {
           if (!group) return context.respond.empty(204);
           for (const server of context.servers.list({ subscriptionId, resourceGroupName })) {
             context.state.servers.delete(lower(server.id));
-            context.events.publish({
-              eventType: "Microsoft.Resources.ResourceDeleteSuccess",
-              subject: server.id,
-              subscriptionId: server.subscriptionId,
-              resourceGroupName: server.resourceGroupName,
-              operationName: "Microsoft.DBforPostgreSQL/flexibleServers/delete",
-            });
+            context.events.publish(serverEvent(server, "delete"));
           }
           context.state.resourceGroups.delete(lower(`${subscriptionId}/${resourceGroupName}`));
           return context.respond.empty(200);
