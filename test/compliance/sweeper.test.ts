@@ -399,6 +399,48 @@ describe("sweeper", () => {
     ]);
   });
 
+  it("reads the vault-wide inventory once for a fanned-out sweep, hands each unit its share, and lists vault failures once", async () => {
+    const estate = anEstate();
+    const b = aServer({ name: "pg-b", subscriptionId: SUB_B, tags: { backup: "gold" } });
+    estate.servers.push(b);
+    estate.instances.push(anInstance(b));
+    estate.failingVaults = new Map([
+      [VAULT_OTHER, { scope: "vault", target: VAULT_OTHER, code: "ResourceNotFound", message: "gone" }],
+    ]);
+    const s = setup(estate, { scopes: [SUB_A, SUB_B] });
+    const started = await s.sweeper.startSweep();
+    expect(s.inventory.vaultScopes).toHaveLength(1);
+    expect(started).toMatchObject({ armRequests: 4, failureCount: 1 });
+    for (const m of s.queue) await s.sweeper.processScope(m);
+    expect(s.inventory.vaultScopes).toHaveLength(1);
+    expect(s.inventory.givenVaults).toEqual([true, true]);
+    const done = await s.sweeper.getSweep(started.id);
+    // Vaults read once (4 requests), one server listing per unit, one GET confirming pg-gone is gone.
+    expect(done).toMatchObject({ status: "Partial", total: 12, armRequests: 7 });
+    expect(done?.failures.filter((f) => f.code === "ResourceNotFound")).toEqual([
+      { scope: "vault", target: VAULT_OTHER, code: "ResourceNotFound", message: "gone" },
+    ]);
+    const rows = [...(s.store.rows.get(started.id)?.values() ?? [])];
+    // Each unit saw the other vault unread; pg-b's instance reached the SUB_B unit (gold tag vs weekly policy).
+    expect(classOf(rows, "pg-untagged")).toBe("Unclassified");
+    expect(rows.find((r) => r.serverId === b.id)).toMatchObject({ class: "WrongPolicy" });
+    expect(classOf(rows, "pg-gone")).toBe("Deleted");
+  });
+
+  it("reports a fanned-out sweep Incomplete, enqueueing nothing, when its vault inventory cannot be stored", async () => {
+    const s = setup(anEstate(), { scopes: [SUB_A, SUB_B] });
+    s.store.putVaultParts = async () => {
+      throw new Error("table unavailable");
+    };
+    const started = await s.sweeper.startSweep();
+    expect(started.status).toBe("Incomplete");
+    expect(started.failures).toEqual([
+      { scope: "sweep", target: started.id, code: "Error", message: "table unavailable" },
+    ]);
+    expect(s.queue).toEqual([]);
+    expect((await s.sweeper.getSweep(started.id))?.status).toBe("Incomplete");
+  });
+
   it("lets the queue retry a unit that crashed, then completes", async () => {
     const s = setup(anEstate(), { scopes: [SUB_A] });
     let calls = 0;

@@ -126,6 +126,44 @@ describe("sweep store", () => {
   });
 });
 
+describe("sweep vault inventory parts", () => {
+  // 4,000 instances of ~150 characters: 600 KB of JSON, far past one 64 KiB property and one 1 MiB entity.
+  const instances = Array.from({ length: 4_000 }, (_, i) => ({
+    id: `${serverIdOf(`pg-${String(i).padStart(5, "0")}`)}/backupinstances/bi-${i}`,
+    lastSuccessfulBackupAt: "2026-11-24T02:00:00.000Z",
+    note: i === 7 ? "café ☕ \u{1F600}" : undefined,
+  }));
+
+  it("stores a large part in chunks within Table limits and reads each part back whole", async () => {
+    const { summaries, rows: rowsTable } = tables("parts");
+    const store = createSweepStore(undefined, { summaries, rows: rowsTable });
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "parts1");
+    await store.putVaultParts(id, { vaults: { vaultDiscoveryComplete: true }, [`ds-${SUB_A}`]: instances });
+    expect(await store.getVaultPart(id, `ds-${SUB_A}`)).toEqual(JSON.parse(JSON.stringify(instances)));
+    expect(await store.getVaultPart(id, "vaults")).toEqual({ vaultDiscoveryComplete: true });
+    expect(await store.getVaultPart(id, "ds-other")).toBeUndefined();
+    let chunks = 0;
+    for await (const e of summaries.listEntities<{ data: string }>({
+      queryOptions: { filter: `PartitionKey eq 'vaults-${id}'` },
+    })) {
+      chunks++;
+      expect(e.data.length).toBeLessThanOrEqual(30_000);
+    }
+    expect(chunks).toBeGreaterThan(20);
+  });
+
+  it("refuses a part whose chunks are missing rather than reading it short", async () => {
+    const { summaries, rows: rowsTable } = tables("torn");
+    const store = createSweepStore(undefined, { summaries, rows: rowsTable });
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "torn1");
+    await store.putVaultParts(id, { "ds-a": instances });
+    await summaries.deleteEntity(`vaults-${id}`, "ds-a-00001");
+    await expect(store.getVaultPart(id, "ds-a")).rejects.toThrow(
+      /^Vault inventory part ds-a of sweep 20261125T030000000Z-torn1 is incomplete \(\d+ of \d+ chunks\)\.$/,
+    );
+  });
+});
+
 describe.each([
   ["Tables", () => createSweepStore(undefined, tables(`ret${Math.random().toString(36).slice(2, 8)}`))],
   ["in memory", () => createInMemorySweepStore()],
@@ -138,6 +176,7 @@ describe.each([
     for (const id of ids) {
       await store.createSweep(aSummary(id, { startedAt: sweepStartFromId(id)?.toISOString() ?? "" }));
       await store.writeRows(id, rows(3));
+      await store.putVaultParts(id, { vaults: { n: 1 } });
       await store.putScopeResult(id, {
         unit: "all",
         total: 3,
@@ -159,7 +198,9 @@ describe.each([
       expect(await store.getSweep(id ?? "")).toBeUndefined();
       expect((await store.listRowsPage(id ?? "")).rows).toEqual([]);
       expect(await store.listScopeResults(id ?? "")).toEqual([]);
+      expect(await store.getVaultPart(id ?? "", "vaults")).toBeUndefined();
     }
+    expect(await store.getVaultPart(ids[2] ?? "", "vaults")).toEqual({ n: 1 });
     expect((await store.listRowsPage(ids[2] ?? "")).rows).toHaveLength(3);
   });
 

@@ -45,8 +45,34 @@ export interface InventorySnapshot {
   armRequests: number;
 }
 
+/**
+ * The vault-wide part of an inventory: vaults, their backup instances and each instance's last successful
+ * backup (job history) and policy period. A fanned-out sweep reads it once ({@link InventorySource.collectVaults})
+ * and hands it to every unit's {@link InventorySource.collect} (`vaults` option), so job histories are read
+ * once per sweep, not once per subscription. Plain JSON (no Sets) so it can be stored between the two.
+ */
+export interface VaultInventory {
+  vaults: InventoryVault[];
+  /** Backup instances with `lastSuccessfulBackupAt`, `lastBackupUnknown` and `policyPeriodInMs` filled in. */
+  instances: InventoryInstance[];
+  failures: SweepFailure[];
+  /** Vaults whose instances were listed completely. */
+  completeVaultIds: string[];
+  /** Every vault subscription's vaults were listed (else marker-tagged vaults may be missing). */
+  vaultDiscoveryComplete: boolean;
+  /** ARM requests made (pages count one each). */
+  armRequests: number;
+}
+
 export interface CollectInventoryOptions {
   abortSignal?: AbortSignal;
+  /**
+   * Vault-wide inventory already read for this sweep (see {@link VaultInventory}): `collect` then lists only
+   * the scope's servers, and takes vaults and instances from here (instances of other subscriptions'
+   * servers dropped when `datasourceSubscriptionId` is set). Its failures and ARM requests are not repeated
+   * in the snapshot: whoever read it reports them.
+   */
+  vaults?: VaultInventory;
 }
 
 export interface InventorySource {
@@ -54,6 +80,11 @@ export interface InventorySource {
   /** Subscriptions the identity can read (used when PGFLEX_SCOPES is empty). */
   listSubscriptions(options?: CollectInventoryOptions): Promise<string[]>;
   collect(scope: InventoryScope, options?: CollectInventoryOptions): Promise<InventorySnapshot>;
+  /**
+   * Only the vault-wide reads (vault discovery, instances, job histories, policies) for `scope`'s vault
+   * subscriptions and vault ids; pass the result to `collect` as `vaults`.
+   */
+  collectVaults?(scope: InventoryScope, options?: CollectInventoryOptions): Promise<VaultInventory>;
   /**
    * Confirms that a server an instance points to is really gone (GET answers 404) before the sweep calls
    * the instance `Deleted`: listings can lag or silently omit what the identity cannot read. Throws when ARM
@@ -356,107 +387,184 @@ async function listSubscriptionIds(
   return [...new Set(out)].sort();
 }
 
+/** Instances of servers in `subscriptionId` (their datasource id's subscription); all when undefined. */
+export function instancesOfSubscription(
+  instances: readonly InventoryInstance[],
+  subscriptionId: string | undefined,
+): InventoryInstance[] {
+  if (!subscriptionId) return [...instances];
+  const prefix = `/subscriptions/${subscriptionId.toLowerCase()}/`;
+  return instances.filter((i) => i.datasourceId.startsWith(prefix));
+}
+
+/** A snapshot from this unit's servers and the sweep's vault-wide inventory. */
+function withVaults(
+  scope: InventoryScope,
+  vaults: VaultInventory,
+  servers: { servers: InventoryServer[]; completeSubscriptionIds: Set<string> },
+  failures: SweepFailure[],
+  armRequests: number,
+): InventorySnapshot {
+  return {
+    servers: servers.servers,
+    vaults: structuredClone(vaults.vaults),
+    instances: structuredClone(instancesOfSubscription(vaults.instances, scope.datasourceSubscriptionId)),
+    failures,
+    completeSubscriptionIds: servers.completeSubscriptionIds,
+    completeVaultIds: new Set(vaults.completeVaultIds),
+    vaultDiscoveryComplete: vaults.vaultDiscoveryComplete,
+    armRequests,
+  };
+}
+
+function addMappedVaults(vaults: Map<string, InventoryVault>, scope: InventoryScope): void {
+  for (const id of scope.vaultIds ?? []) {
+    if (!vaults.has(id)) {
+      const v = toInventoryVault({ id });
+      if (v) vaults.set(id, v);
+    }
+  }
+}
+
+interface Counter {
+  count(): void;
+  readonly value: number;
+}
+
+function counter(): Counter {
+  let n = 0;
+  return {
+    count: () => void n++,
+    get value() {
+      return n;
+    },
+  };
+}
+
 // ---------- per-subscription ARM lists ----------
 
 export function createArmInventory(readers: ArmListReaders, options: InventoryOptions = {}): InventorySource {
   const concurrency = options.concurrency ?? 16;
+
+  async function listServers(
+    scope: InventoryScope,
+    requests: Counter,
+    failures: SweepFailure[],
+    o: CollectInventoryOptions,
+  ): Promise<{ servers: InventoryServer[]; completeSubscriptionIds: Set<string> }> {
+    const servers: InventoryServer[] = [];
+    const completeSubscriptionIds = new Set<string>();
+    await mapLimit(scope.subscriptionIds, concurrency, async (sub) => {
+      const mine: InventoryServer[] = [];
+      try {
+        for await (const page of readers.listServers(sub, o)) {
+          requests.count();
+          o.abortSignal?.throwIfAborted();
+          for (const raw of page) {
+            const s = toInventoryServer({ subscriptionId: sub, ...raw });
+            if (s) mine.push(s);
+          }
+        }
+        servers.push(...mine);
+        completeSubscriptionIds.add(sub);
+      } catch (e) {
+        if (o.abortSignal?.aborted) throw e;
+        servers.push(...mine);
+        failures.push(toFailure("subscription", sub, e));
+      }
+    });
+    return { servers, completeSubscriptionIds };
+  }
+
+  async function collectVaults(
+    scope: InventoryScope,
+    o: CollectInventoryOptions = {},
+  ): Promise<VaultInventory> {
+    const requests = counter();
+    const failures: SweepFailure[] = [];
+    const vaults = new Map<string, InventoryVault>();
+    let vaultDiscoveryComplete = true;
+    await mapLimit(scope.vaultSubscriptionIds, concurrency, async (sub) => {
+      try {
+        for await (const page of readers.listVaults(sub, o)) {
+          requests.count();
+          for (const raw of page) {
+            const v = toInventoryVault(raw);
+            if (v) vaults.set(v.id, v);
+          }
+        }
+      } catch (e) {
+        if (o.abortSignal?.aborted) throw e;
+        vaultDiscoveryComplete = false;
+        failures.push(toFailure("subscription", sub, e));
+      }
+    });
+    addMappedVaults(vaults, scope);
+
+    const instances: InventoryInstance[] = [];
+    const completeVaultIds: string[] = [];
+    const details = new Map<string, VaultDetails>();
+    await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
+      const found: InventoryInstance[] = [];
+      const [listed, d] = await Promise.all([
+        (async () => {
+          try {
+            for await (const page of readers.listBackupInstances(vaultId, o)) {
+              requests.count();
+              o.abortSignal?.throwIfAborted();
+              for (const raw of page) {
+                const i = toInventoryInstance(raw);
+                if (i) found.push(i);
+              }
+            }
+            return true;
+          } catch (e) {
+            if (o.abortSignal?.aborted) throw e;
+            failures.push(toFailure("vault", vaultId, e));
+            return false;
+          }
+        })(),
+        vaultDetails(readers, vaultId, requests.count, failures, o),
+      ]);
+      instances.push(...found);
+      details.set(vaultId, d);
+      if (listed) completeVaultIds.push(vaultId);
+    });
+    enrich(instances, details);
+    return {
+      vaults: [...vaults.values()],
+      instances,
+      failures,
+      completeVaultIds,
+      vaultDiscoveryComplete,
+      armRequests: requests.value,
+    };
+  }
+
   return {
     kind: "arm",
     listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
     serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
+    collectVaults,
     async collect(scope, o = {}) {
-      let armRequests = 0;
-      const count = (): void => {
-        armRequests++;
-      };
+      const requests = counter();
       const failures: SweepFailure[] = [];
-      const servers: InventoryServer[] = [];
-      const vaults = new Map<string, InventoryVault>();
-      const instances: InventoryInstance[] = [];
-      const completeSubscriptionIds = new Set<string>();
-      const completeVaultIds = new Set<string>();
-      let vaultDiscoveryComplete = true;
-
-      await Promise.all([
-        mapLimit(scope.subscriptionIds, concurrency, async (sub) => {
-          const mine: InventoryServer[] = [];
-          try {
-            for await (const page of readers.listServers(sub, o)) {
-              count();
-              o.abortSignal?.throwIfAborted();
-              for (const raw of page) {
-                const s = toInventoryServer({ subscriptionId: sub, ...raw });
-                if (s) mine.push(s);
-              }
-            }
-            servers.push(...mine);
-            completeSubscriptionIds.add(sub);
-          } catch (e) {
-            if (o.abortSignal?.aborted) throw e;
-            servers.push(...mine);
-            failures.push(toFailure("subscription", sub, e));
-          }
-        }),
-        mapLimit(scope.vaultSubscriptionIds, concurrency, async (sub) => {
-          try {
-            for await (const page of readers.listVaults(sub, o)) {
-              count();
-              for (const raw of page) {
-                const v = toInventoryVault(raw);
-                if (v) vaults.set(v.id, v);
-              }
-            }
-          } catch (e) {
-            if (o.abortSignal?.aborted) throw e;
-            vaultDiscoveryComplete = false;
-            failures.push(toFailure("subscription", sub, e));
-          }
-        }),
-      ]);
-      for (const id of scope.vaultIds ?? []) {
-        if (!vaults.has(id)) {
-          const v = toInventoryVault({ id });
-          if (v) vaults.set(id, v);
-        }
+      if (o.vaults) {
+        const listed = await listServers(scope, requests, failures, o);
+        return withVaults(scope, o.vaults, listed, failures, requests.value);
       }
-
-      const details = new Map<string, VaultDetails>();
-      await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
-        const found: InventoryInstance[] = [];
-        const [listed, d] = await Promise.all([
-          (async () => {
-            try {
-              for await (const page of readers.listBackupInstances(vaultId, o)) {
-                count();
-                o.abortSignal?.throwIfAborted();
-                for (const raw of page) {
-                  const i = toInventoryInstance(raw);
-                  if (i) found.push(i);
-                }
-              }
-              return true;
-            } catch (e) {
-              if (o.abortSignal?.aborted) throw e;
-              failures.push(toFailure("vault", vaultId, e));
-              return false;
-            }
-          })(),
-          vaultDetails(readers, vaultId, count, failures, o),
-        ]);
-        instances.push(...found);
-        details.set(vaultId, d);
-        if (listed) completeVaultIds.add(vaultId);
-      });
-      enrich(instances, details);
+      const [listed, v] = await Promise.all([
+        listServers(scope, requests, failures, o),
+        collectVaults(scope, o),
+      ]);
       return {
-        servers,
-        vaults: [...vaults.values()],
-        instances,
-        failures,
-        completeSubscriptionIds,
-        completeVaultIds,
-        vaultDiscoveryComplete,
-        armRequests,
+        ...listed,
+        vaults: v.vaults,
+        instances: v.instances,
+        failures: [...failures, ...v.failures],
+        completeVaultIds: new Set(v.completeVaultIds),
+        vaultDiscoveryComplete: v.vaultDiscoveryComplete,
+        armRequests: requests.value + v.armRequests,
       };
     },
   };
@@ -487,85 +595,119 @@ export function createResourceGraphInventory(
   options: InventoryOptions = {},
 ): InventorySource {
   const concurrency = options.concurrency ?? 16;
+
+  /** Every page of one query; undefined (failure listed) when any page fails. */
+  async function all(
+    kql: string,
+    subscriptions: readonly string[],
+    requests: Counter,
+    failures: SweepFailure[],
+    o: CollectInventoryOptions,
+  ): Promise<RawResource[] | undefined> {
+    const out: RawResource[] = [];
+    let skipToken: string | undefined;
+    try {
+      do {
+        o.abortSignal?.throwIfAborted();
+        requests.count();
+        const page = await query(
+          {
+            query: kql,
+            subscriptions: [...subscriptions],
+            top: RESOURCE_GRAPH_PAGE_SIZE,
+            ...(skipToken ? { skipToken } : {}),
+          },
+          o,
+        );
+        out.push(...(page.data as RawResource[]));
+        skipToken = page.skipToken || undefined;
+      } while (skipToken);
+      return out;
+    } catch (e) {
+      if (o.abortSignal?.aborted) throw e;
+      failures.push(toFailure("subscription", subscriptions.join(","), e));
+      return undefined;
+    }
+  }
+
+  async function listServers(
+    scope: InventoryScope,
+    requests: Counter,
+    failures: SweepFailure[],
+    o: CollectInventoryOptions,
+  ): Promise<{ servers: InventoryServer[]; completeSubscriptionIds: Set<string> }> {
+    const subs = [...scope.subscriptionIds];
+    const raw = subs.length ? await all(ResourceGraphQueries.servers, subs, requests, failures, o) : [];
+    return {
+      servers: (raw ?? []).map(toInventoryServer).filter((s): s is InventoryServer => !!s),
+      // Resource Graph answers for all requested subscriptions at once, or fails as a whole.
+      completeSubscriptionIds: new Set(raw ? subs : []),
+    };
+  }
+
+  async function collectVaults(
+    scope: InventoryScope,
+    o: CollectInventoryOptions = {},
+  ): Promise<VaultInventory> {
+    const requests = counter();
+    const failures: SweepFailure[] = [];
+    const vaultSubs = [...new Set([...scope.vaultSubscriptionIds])];
+    const instancesQuery = scope.datasourceSubscriptionId
+      ? ResourceGraphQueries.instancesOf(scope.datasourceSubscriptionId)
+      : ResourceGraphQueries.instances;
+    const [rawVaults, rawInstances] = await Promise.all([
+      vaultSubs.length ? all(ResourceGraphQueries.vaults, vaultSubs, requests, failures, o) : [],
+      vaultSubs.length ? all(instancesQuery, vaultSubs, requests, failures, o) : [],
+    ]);
+    const vaults = new Map<string, InventoryVault>();
+    for (const raw of rawVaults ?? []) {
+      const v = toInventoryVault(raw);
+      if (v) vaults.set(v.id, v);
+    }
+    addMappedVaults(vaults, scope);
+    const instances = (rawInstances ?? [])
+      .map(toInventoryInstance)
+      .filter((i): i is InventoryInstance => !!i);
+
+    const details = new Map<string, VaultDetails>();
+    await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
+      details.set(vaultId, await vaultDetails(readers, vaultId, requests.count, failures, o));
+    });
+    enrich(instances, details);
+    return {
+      vaults: [...vaults.values()],
+      instances,
+      failures,
+      completeVaultIds: rawInstances ? [...vaults.keys()] : [],
+      vaultDiscoveryComplete: rawVaults !== undefined,
+      armRequests: requests.value,
+    };
+  }
+
   return {
     kind: "resourceGraph",
     listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
     serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
+    collectVaults,
     async collect(scope, o = {}) {
-      let armRequests = 0;
-      const count = (): void => {
-        armRequests++;
-      };
+      const requests = counter();
       const failures: SweepFailure[] = [];
-
-      async function all(kql: string, subscriptions: readonly string[]): Promise<RawResource[] | undefined> {
-        const out: RawResource[] = [];
-        let skipToken: string | undefined;
-        try {
-          do {
-            o.abortSignal?.throwIfAborted();
-            count();
-            const page = await query(
-              {
-                query: kql,
-                subscriptions: [...subscriptions],
-                top: RESOURCE_GRAPH_PAGE_SIZE,
-                ...(skipToken ? { skipToken } : {}),
-              },
-              o,
-            );
-            out.push(...(page.data as RawResource[]));
-            skipToken = page.skipToken || undefined;
-          } while (skipToken);
-          return out;
-        } catch (e) {
-          if (o.abortSignal?.aborted) throw e;
-          failures.push(toFailure("subscription", subscriptions.join(","), e));
-          return undefined;
-        }
+      if (o.vaults) {
+        const listed = await listServers(scope, requests, failures, o);
+        return withVaults(scope, o.vaults, listed, failures, requests.value);
       }
-
-      const subs = [...scope.subscriptionIds];
-      const vaultSubs = [...new Set([...scope.vaultSubscriptionIds])];
-      const instancesQuery = scope.datasourceSubscriptionId
-        ? ResourceGraphQueries.instancesOf(scope.datasourceSubscriptionId)
-        : ResourceGraphQueries.instances;
-      const [rawServers, rawVaults, rawInstances] = await Promise.all([
-        subs.length ? all(ResourceGraphQueries.servers, subs) : Promise.resolve([]),
-        vaultSubs.length ? all(ResourceGraphQueries.vaults, vaultSubs) : Promise.resolve([]),
-        vaultSubs.length ? all(instancesQuery, vaultSubs) : Promise.resolve([]),
+      const [listed, v] = await Promise.all([
+        listServers(scope, requests, failures, o),
+        collectVaults(scope, o),
       ]);
-      const servers = (rawServers ?? []).map(toInventoryServer).filter((s): s is InventoryServer => !!s);
-      const vaults = new Map<string, InventoryVault>();
-      for (const raw of rawVaults ?? []) {
-        const v = toInventoryVault(raw);
-        if (v) vaults.set(v.id, v);
-      }
-      for (const id of scope.vaultIds ?? []) {
-        if (!vaults.has(id)) {
-          const v = toInventoryVault({ id });
-          if (v) vaults.set(id, v);
-        }
-      }
-      const instances = (rawInstances ?? [])
-        .map(toInventoryInstance)
-        .filter((i): i is InventoryInstance => !!i);
-
-      const details = new Map<string, VaultDetails>();
-      await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
-        details.set(vaultId, await vaultDetails(readers, vaultId, count, failures, o));
-      });
-      enrich(instances, details);
       return {
-        servers,
-        vaults: [...vaults.values()],
-        instances,
-        failures,
-        // Resource Graph answers for all requested subscriptions at once, or fails as a whole.
-        completeSubscriptionIds: new Set(rawServers ? subs : []),
-        completeVaultIds: new Set(rawInstances ? vaults.keys() : []),
-        vaultDiscoveryComplete: rawVaults !== undefined,
-        armRequests,
+        ...listed,
+        vaults: v.vaults,
+        instances: v.instances,
+        failures: [...failures, ...v.failures],
+        completeVaultIds: new Set(v.completeVaultIds),
+        vaultDiscoveryComplete: v.vaultDiscoveryComplete,
+        armRequests: requests.value + v.armRequests,
       };
     },
   };

@@ -91,15 +91,18 @@ export function mergeDiffs(diffs: readonly SweepDiff[], previousSweepId: string 
   return out;
 }
 
-/** Folds finished scope units into the summary; Complete when clean, Partial when anything failed. */
+/**
+ * Folds finished scope units into the summary; Complete when clean, Partial when anything failed. Failures
+ * already on the summary (a fanned-out sweep's vault-wide reads) are kept first.
+ */
 export function finalizeSummary(
   summary: SweepSummary,
   results: readonly ScopeResult[],
   finishedAt: Date,
 ): SweepSummary {
   const counts: Partial<Record<ComplianceClass, number>> = {};
-  const failures: SweepFailure[] = [];
-  let failureCount = 0;
+  const failures: SweepFailure[] = [...summary.failures];
+  let failureCount = summary.failureCount;
   let total = 0;
   let armRequests = 0;
   const remediation = { enqueued: 0, wouldEnqueue: 0, failed: 0 };

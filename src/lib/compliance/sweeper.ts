@@ -3,8 +3,13 @@ import type { Config } from "../config/index.js";
 import { ConflictError, ensureError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
-import type { InventoryScope, InventorySnapshot, InventorySource } from "../azure/inventory.js";
-import { mapLimit, toFailure } from "../azure/inventory.js";
+import type {
+  InventoryScope,
+  InventorySnapshot,
+  InventorySource,
+  VaultInventory,
+} from "../azure/inventory.js";
+import { instancesOfSubscription, mapLimit, toFailure } from "../azure/inventory.js";
 import type { QueueSender } from "../store/queues.js";
 import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
@@ -152,6 +157,8 @@ export interface Sweeper {
 }
 
 const DAY_IN_MS = 86_400_000;
+/** Stored part of a fanned-out sweep's vault inventory shared by all units (instances are per subscription). */
+const VAULTS_PART = "vaults";
 const PG_SERVER_ID =
   /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/;
 
@@ -233,6 +240,49 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     };
   }
 
+  /**
+   * Fan-out: the vault-wide reads (vaults, instances, job histories, policies) happen once, here, and are
+   * stored for the units, so ARM calls grow with subscriptions + vaults, not subscriptions × vaults.
+   * Their failures and ARM requests go on the summary once. Units are enqueued only after it is stored.
+   */
+  async function storeVaultInventory(
+    summary: SweepSummary,
+    abortSignal?: AbortSignal,
+  ): Promise<SweepSummary> {
+    const units = summary.subscriptionIds;
+    if (!deps.inventory.collectVaults) return { ...summary, scopeUnits: [...units] };
+    const v = await deps.inventory.collectVaults(scopeFor(summary, "all"), { abortSignal });
+    const parts: Record<string, unknown> = {
+      [VAULTS_PART]: { ...v, instances: [], failures: [] } satisfies VaultInventory,
+    };
+    for (const sub of units) parts[`ds-${sub}`] = instancesOfSubscription(v.instances, sub);
+    await deps.store.putVaultParts(summary.id, parts, { abortSignal });
+    return {
+      ...summary,
+      scopeUnits: [...units],
+      failureCount: summary.failureCount + v.failures.length,
+      failures: [...summary.failures, ...v.failures].slice(0, MAX_LISTED_ITEMS),
+      armRequests: summary.armRequests + v.armRequests,
+    };
+  }
+
+  /** A fanned-out unit's share of the stored vault inventory; undefined when the sweep stored none. */
+  async function storedVaultInventory(
+    summary: SweepSummary,
+    unit: string,
+    abortSignal?: AbortSignal,
+  ): Promise<VaultInventory | undefined> {
+    if (unit === "all") return undefined;
+    const shared = (await deps.store.getVaultPart(summary.id, VAULTS_PART, { abortSignal })) as
+      VaultInventory | undefined;
+    if (!shared) return undefined;
+    const instances = await deps.store.getVaultPart(summary.id, `ds-${unit}`, { abortSignal });
+    // Written with the shared part before any unit was enqueued: missing means a torn write, never "no instances".
+    if (!Array.isArray(instances))
+      throw new Error(`Sweep ${summary.id} has no stored backup instances for unit ${unit}.`);
+    return { ...shared, instances: instances as VaultInventory["instances"] };
+  }
+
   /** Classifies one unit's servers (and orphaned instances), remediates, writes rows. */
   async function processUnit(
     summary: SweepSummary,
@@ -241,7 +291,11 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   ): Promise<{ result: ScopeResult; rows: SweepRow[] }> {
     const scope = scopeFor(summary, unit);
     const inScope = new Set(scope.subscriptionIds);
-    const snap: InventorySnapshot = await deps.inventory.collect(scope, { abortSignal });
+    const vaults = await storedVaultInventory(summary, unit, abortSignal);
+    const snap: InventorySnapshot = await deps.inventory.collect(scope, {
+      abortSignal,
+      ...(vaults ? { vaults } : {}),
+    });
     const failures: SweepFailure[] = [...snap.failures];
 
     const managed = new Set(mappedVaultIds);
@@ -465,8 +519,14 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       let summary = await begin(options);
       if (summary.status !== "Running") return summary;
       const fanOut = summary.subscriptionIds.length > (deps.fanOutMinSubscriptions ?? 20);
-      if (fanOut)
-        summary = await deps.store.updateSweep({ ...summary, scopeUnits: [...summary.subscriptionIds] });
+      if (fanOut) {
+        try {
+          summary = await deps.store.updateSweep(await storeVaultInventory(summary, options.abortSignal));
+        } catch (e) {
+          log.warn(`Sweep ${summary.id} stopped before its units were enqueued: ${ensureError(e).message}`);
+          return markIncomplete(summary, e);
+        }
+      }
       for (const unit of summary.scopeUnits) {
         await deps.scopeQueue.send({ sweepId: summary.id, unit }, { abortSignal: options.abortSignal });
       }

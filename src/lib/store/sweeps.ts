@@ -8,7 +8,9 @@ import type { ComplianceClass, SweepFailure, SweepRow } from "../compliance/type
 /**
  * Sweep reports (DESIGN): `sweeps` holds one summary per sweep (PartitionKey `sweep`, RowKey inverted
  * start time + id, newest first) plus, for fanned-out sweeps, one progress row per scope (PartitionKey
- * `scopes-{sweepId}`); `sweepRows` holds one row per server (PartitionKey sweep id, RowKey encoded server id).
+ * `scopes-{sweepId}`) and its vault-wide inventory in chunks (PartitionKey `vaults-{sweepId}`, see
+ * {@link SweepStore.putVaultParts}); `sweepRows` holds one row per server (PartitionKey sweep id, RowKey
+ * encoded server id).
  */
 export const SWEEPS_TABLE = "sweeps";
 export const SWEEP_ROWS_TABLE = "sweepRows";
@@ -17,6 +19,27 @@ const SUMMARY_PARTITION = "sweep";
 export const MAX_BATCH_OPERATIONS = 100;
 /** Lists kept inside the summary entity are capped: a property holds at most 64 KiB. */
 export const MAX_LISTED_ITEMS = 50;
+/**
+ * A Table string property holds at most 64 KiB of UTF-16 (32 Ki code units), an entity 1 MiB, a
+ * transaction 4 MiB: stored JSON is cut into one 30,000-code-unit chunk per entity, and chunks are
+ * written in transactions of at most 1,000,000 code units (≤ 3 MB of UTF-8 on the wire).
+ */
+export const MAX_CHUNK_CHARS = 30_000;
+const MAX_TRANSACTION_CHARS = 1_000_000;
+
+/** Cuts `text` into chunks of at most `size` UTF-16 code units, never between a surrogate pair. */
+export function chunkText(text: string, size = MAX_CHUNK_CHARS): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let end = Math.min(text.length, i + size);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    out.push(text.slice(i, end));
+    i = end;
+  }
+  return out.length ? out : [""];
+}
 
 export type SweepStatus = "Running" | "Complete" | "Partial" | "Incomplete";
 
@@ -116,6 +139,14 @@ export interface SweepStore {
   ): Promise<{ rows: SweepRow[]; continuationToken?: string }>;
   putScopeResult(sweepId: string, result: ScopeResult, options?: SweepStoreOptions): Promise<void>;
   listScopeResults(sweepId: string, options?: SweepStoreOptions): Promise<ScopeResult[]>;
+  /**
+   * Stores named JSON parts of a fanned-out sweep's vault-wide inventory (read once, used by every unit),
+   * each cut into chunks (RowKey `{part}-{chunk}`) so no property passes 64 KiB nor entity 1 MiB. Part
+   * names: `[a-z0-9-]`. Rewriting a part replaces it.
+   */
+  putVaultParts(sweepId: string, parts: Record<string, unknown>, options?: SweepStoreOptions): Promise<void>;
+  /** One stored part; undefined when it was never stored. */
+  getVaultPart(sweepId: string, part: string, options?: SweepStoreOptions): Promise<unknown>;
   /**
    * Removes sweeps that started before `cutoff`: their rows, scope results, then the summary (last, so a
    * run cut short is finished by the next one). The newest sweep is always kept (the next sweep's diff
@@ -411,6 +442,44 @@ export function createSweepStore(
       );
       return entities.map((e) => JSON.parse(String(e.result)) as ScopeResult);
     },
+    async putVaultParts(sweepId, parts, options = {}) {
+      await ensure(summaries);
+      const partitionKey = `vaults-${sweepId}`;
+      const batches: TransactionAction[][] = [[]];
+      let chars = 0;
+      for (const [part, value] of Object.entries(parts)) {
+        const chunks = chunkText(JSON.stringify(value));
+        chunks.forEach((data, i) => {
+          if (chars + data.length > MAX_TRANSACTION_CHARS || batches.at(-1)!.length >= MAX_BATCH_OPERATIONS) {
+            batches.push([]);
+            chars = 0;
+          }
+          chars += data.length;
+          // `count` on the first chunk: a reader knows when it has them all.
+          const entity = {
+            partitionKey,
+            rowKey: chunkKey(part, i),
+            data,
+            ...(i === 0 ? { count: chunks.length } : {}),
+          };
+          batches.at(-1)!.push(["upsert", entity, "Replace"]);
+        });
+      }
+      for (const batch of batches.filter((b) => b.length)) {
+        options.abortSignal?.throwIfAborted();
+        requests++;
+        await summaries.submitTransaction(batch, { abortSignal: options.abortSignal });
+      }
+    },
+    async getVaultPart(sweepId, part, options = {}) {
+      await ensure(summaries);
+      const entities = await listEntities(
+        summaries,
+        `PartitionKey eq ${quote(`vaults-${sweepId}`)} and RowKey ge ${quote(`${part}-`)} and RowKey lt ${quote(`${part}.`)}`,
+        options,
+      );
+      return joinChunks(sweepId, part, entities);
+    },
     async deleteSweepsStartedBefore(cutoff, options = {}) {
       await Promise.all([ensure(summaries), ensure(rowsClient)]);
       // RowKey is inverted start + id: older sweeps have larger keys; "~" sorts after any id.
@@ -426,6 +495,7 @@ export function createSweepStore(
         if (!id || id === newest) continue;
         await deletePartition(rowsClient, id, options);
         await deletePartition(summaries, `scopes-${id}`, options);
+        await deletePartition(summaries, `vaults-${id}`, options);
         requests++;
         await summaries
           .deleteEntity(SUMMARY_PARTITION, String(e.rowKey), { abortSignal: options.abortSignal })
@@ -459,6 +529,34 @@ export function createSweepStore(
   }
 }
 
+function chunkKey(part: string, i: number): string {
+  if (!/^[a-z0-9-]+$/.test(part)) throw new TypeError(`"${part}" is not a vault part name.`);
+  return `${part}-${String(i).padStart(5, "0")}`;
+}
+
+/** Rebuilds a part from its chunks (RowKey order); throws when chunks are missing (a torn write). */
+function joinChunks(
+  sweepId: string,
+  part: string,
+  entities: ReadonlyArray<Record<string, unknown>>,
+): unknown {
+  const mine = entities
+    .filter((e) => typeof e.rowKey === "string" && /^\d{5}$/.test(e.rowKey.slice(part.length + 1)))
+    .sort((a, b) => String(a.rowKey).localeCompare(String(b.rowKey)));
+  if (mine.length === 0) return undefined;
+  const count = Number(mine[0]?.count);
+  if (!(count > 0) || mine.length < count)
+    throw new Error(
+      `Vault inventory part ${part} of sweep ${sweepId} is incomplete (${mine.length} of ${count} chunks).`,
+    );
+  return JSON.parse(
+    mine
+      .slice(0, count)
+      .map((e) => String(e.data ?? ""))
+      .join(""),
+  );
+}
+
 /** In-memory {@link SweepStore} for unit tests; same ETag and batching rules. */
 export function createInMemorySweepStore(): SweepStore & {
   summaries: Map<string, SweepSummary>;
@@ -468,6 +566,7 @@ export function createInMemorySweepStore(): SweepStore & {
   const summaries = new Map<string, SweepSummary>();
   const rows = new Map<string, Map<string, SweepRow>>();
   const scopes = new Map<string, Map<string, ScopeResult>>();
+  const vaultParts = new Map<string, Map<string, string>>();
   const batches: number[] = [];
   let n = 0;
   let requests = 0;
@@ -552,6 +651,20 @@ export function createInMemorySweepStore(): SweepStore & {
       requests++;
       return [...(scopes.get(sweepId)?.values() ?? [])].map((r) => structuredClone(r));
     },
+    async putVaultParts(sweepId, parts) {
+      const m = vaultParts.get(sweepId) ?? new Map<string, string>();
+      vaultParts.set(sweepId, m);
+      for (const [part, value] of Object.entries(parts)) {
+        chunkKey(part, 0);
+        m.set(part, JSON.stringify(value));
+      }
+      requests++;
+    },
+    async getVaultPart(sweepId, part) {
+      requests++;
+      const text = vaultParts.get(sweepId)?.get(part);
+      return text === undefined ? undefined : JSON.parse(text);
+    },
     async deleteSweepsStartedBefore(cutoff) {
       requests++;
       const newest = (await this.listSweeps({ top: 1 }))[0]?.id;
@@ -561,6 +674,7 @@ export function createInMemorySweepStore(): SweepStore & {
         if (!start || start.getTime() >= cutoff.getTime() || id === newest) continue;
         rows.delete(id);
         scopes.delete(id);
+        vaultParts.delete(id);
         summaries.delete(id);
         removed.push(id);
       }
