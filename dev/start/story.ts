@@ -262,15 +262,51 @@ async function sweepOnce(
   );
 }
 
-async function listServers(api: ApiClient): Promise<ServerView[]> {
-  type Page = { value: ServerView[]; continuationToken?: string };
-  let page = await capability("The servers API", api.get<Page>("servers"));
-  const servers = [...page.value];
-  while (page.continuationToken) {
-    page = await api.get<Page>(`servers?continuationToken=${encodeURIComponent(page.continuationToken)}`);
-    servers.push(...page.value);
+/** A page of one of the app's lists. */
+export interface ApiPage<T> {
+  value: T[];
+  continuationToken?: string;
+  nextLink?: string;
+}
+
+/**
+ * The path (under /api/) of the page after `page` of the list read at `path`: the nextLink's path and query
+ * when it is under /api/ (the client's origin, key and token go with it), else `path` with the page's
+ * continuationToken (its filters and `top` kept). Undefined on the last page.
+ */
+export function nextPagePath(path: string, page: Omit<ApiPage<unknown>, "value">): string | undefined {
+  if (page.nextLink) {
+    const next = new URL(page.nextLink, "http://localhost/api/");
+    if (next.pathname.startsWith("/api/")) return next.pathname.slice("/api/".length) + next.search;
   }
-  return servers;
+  if (!page.continuationToken) return undefined;
+  const next = new URL(path, "http://localhost/api/");
+  next.searchParams.set("continuationToken", page.continuationToken);
+  return next.pathname.slice("/api/".length) + next.search;
+}
+
+/** Every item of a paged list: pages are followed until the API gives no next one. */
+export async function listAll<T>(
+  api: ApiClient,
+  path: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<T[]> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  for (let next: string | undefined = path; next;) {
+    const page: ApiPage<T> = await api.get<ApiPage<T>>(next, options);
+    items.push(...(page.value ?? []));
+    next = nextPagePath(path, page);
+    // A link that comes back would loop forever.
+    if (next !== undefined && seen.has(next))
+      throw new Error(`GET /api/${path}: the API returned the same next page twice (${next}).`);
+    if (next !== undefined) seen.add(next);
+  }
+  return items;
+}
+
+function listServers(api: ApiClient): Promise<ServerView[]> {
+  return capability("The servers API", listAll<ServerView>(api, "servers"));
 }
 
 async function getServer(api: ApiClient, path: string): Promise<ServerView | undefined> {

@@ -129,31 +129,40 @@
     return sweeps;
   }
 
-  // Both lists are paged (continuationToken); follow them to the end.
-  async function loadServers() {
-    const servers = [];
-    let page = await api("servers");
-    servers.push(...page.value);
-    while (page.continuationToken && servers.length < 20_000) {
-      page = await api(`servers?continuationToken=${encodeURIComponent(page.continuationToken)}`);
-      servers.push(...page.value);
+  // Lists are paged ({ value, continuationToken, nextLink }): read pages until neither is present. The
+  // nextLink's path and query are fetched on this origin, so this page's key and token go with them; a
+  // link that comes back twice would loop forever.
+  function nextPage(path, page) {
+    if (page.nextLink) {
+      const next = new URL(page.nextLink, location.href);
+      return next.pathname + next.search;
     }
-    return servers;
+    if (page.continuationToken) {
+      const next = new URL(path, location.href);
+      next.searchParams.set("continuationToken", page.continuationToken);
+      return next.pathname + next.search;
+    }
+    return undefined;
   }
 
-  async function loadJobs() {
-    const since = new Date(Date.now() - 7 * DAY).toISOString();
-    const jobs = [];
-    let page = await api(`jobs?since=${encodeURIComponent(since)}&top=1000`);
-    jobs.push(...page.value);
-    while (page.continuationToken && jobs.length < 5000) {
-      page = await api(
-        `jobs?since=${encodeURIComponent(since)}&top=1000&continuationToken=${encodeURIComponent(page.continuationToken)}`,
-      );
-      jobs.push(...page.value);
+  async function listAll(path) {
+    const items = [];
+    const seen = new Set();
+    for (let next = path; next;) {
+      const page = await api(next);
+      items.push(...(page.value || []));
+      next = nextPage(path, page);
+      if (next && seen.has(next)) throw new Error(`The API returned the same next page twice for ${path}.`);
+      seen.add(next);
     }
-    return jobs;
+    return items;
   }
+
+  const loadServers = () => listAll("servers");
+
+  // The jobs API's default page is 50: ask for its largest.
+  const loadJobs = () =>
+    listAll(`jobs?since=${encodeURIComponent(new Date(Date.now() - 7 * DAY).toISOString())}&top=1000`);
 
   function renderCompliance(sweeps) {
     const latest = sweeps[sweeps.length - 1];
