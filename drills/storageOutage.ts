@@ -41,7 +41,9 @@ export const storageOutage: Runnable = {
       tableEndpoint: endpoint(proxies.table),
       stop: async () => undefined,
     };
-    const world = await startWorld({ timeScale: 1000, storage, queuePollIntervalInMs: 50 });
+    // ×100: a 30 s outage is 50 emulated minutes, well inside Event Grid's 24 h retry budget.
+    const timeScale = size === "tiny" ? 1000 : 100;
+    const world = await startWorld({ timeScale, storage, queuePollIntervalInMs: 50 });
     try {
       const names = Array.from({ length: serverCount }, (_, i) => `pg-outage-${String(i).padStart(3, "0")}`);
       const half = Math.ceil(serverCount / 2);
