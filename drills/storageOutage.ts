@@ -94,7 +94,7 @@ export const storageOutage: Runnable = {
         parameters: {
           servers: serverCount,
           outageInMs,
-          timeScale: 1000,
+          timeScale,
           createdDuringOutage: serverCount - half,
         },
         notes: [
