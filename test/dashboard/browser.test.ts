@@ -171,6 +171,66 @@ describe("npm start", () => {
   );
 
   it.skipIf(!hasChromium)(
+    "reads every page of servers and jobs when the API pages them two at a time",
+    async () => {
+      const { browser, profile } = await launch();
+      try {
+        const page = await browser.newPage();
+        const lists = /\/api\/(servers|jobs)(\?.*)?$/;
+        // First pages ask for 2 items; following the nextLink keeps that page size to the end.
+        await page.route(lists, (route) => {
+          const url = new URL(route.request().url());
+          if (!url.searchParams.has("continuationToken")) url.searchParams.set("top", "2");
+          return route.continue({ url: url.toString() });
+        });
+        const pages: Array<Promise<{ kind: string; asked: string | null; next?: string }>> = [];
+        page.on("response", (res) => {
+          const m = lists.exec(new URL(res.url()).pathname + new URL(res.url()).search);
+          if (!m) return;
+          pages.push(
+            res.json().then((body: { continuationToken?: string }) => ({
+              kind: m[1] ?? "",
+              asked: new URL(res.url()).searchParams.get("continuationToken"),
+              ...(body.continuationToken ? { next: body.continuationToken } : {}),
+            })),
+          );
+        });
+        await page.goto(readerUrl);
+        await page.waitForSelector("body[data-loaded=true]", { timeout: 30_000 });
+        const seen = await Promise.all(pages);
+
+        const all = (await apiCall(readerUrl)("servers?top=1000")).body.value as Array<{ name: string }>;
+        const rows = await page.$$eval("#servers-body tr", (trs) =>
+          trs.map((tr) => tr.getAttribute("data-server")),
+        );
+        expect(rows).toEqual(all.map((s) => s.name).sort((a, b) => a.localeCompare(b)));
+        for (const kind of ["servers", "jobs"]) {
+          const mine = seen.filter((p) => p.kind === kind);
+          // Each token handed out was asked for, and the last page handed out none.
+          expect(
+            mine
+              .map((p) => p.asked)
+              .filter(Boolean)
+              .sort(),
+          ).toEqual(
+            mine
+              .map((p) => p.next)
+              .filter(Boolean)
+              .sort(),
+          );
+          expect(mine.filter((p) => !p.next)).toHaveLength(1);
+        }
+        expect(seen.filter((p) => p.kind === "servers")).toHaveLength(Math.ceil(all.length / 2));
+        expect(seen.filter((p) => p.kind === "jobs").length).toBeGreaterThan(1);
+      } finally {
+        await browser.close();
+        await rm(profile, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!hasChromium)(
     "shows no Back up now button to a reader",
     async () => {
       const { browser, profile } = await launch();
