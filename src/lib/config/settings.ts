@@ -39,7 +39,10 @@ const positiveInt = z
 const ncrontab = z
   .string()
   .trim()
-  .refine((v) => v.split(/\s+/).length === 6, "must be a 6-field NCRONTAB expression (sec min hour day month weekday)");
+  .refine(
+    (v) => v.split(/\s+/).length === 6,
+    "must be a 6-field NCRONTAB expression (sec min hour day month weekday)",
+  );
 
 const httpsUrl = z
   .string()
@@ -97,11 +100,18 @@ const vaultMap = z
     const out: Record<string, string> = {};
     const pairs = parseMap(v);
     if (!pairs) {
-      ctx.addIssue({ code: "custom", message: "must be JSON or comma-separated region=vaultResourceId pairs" });
+      ctx.addIssue({
+        code: "custom",
+        message: "must be JSON or comma-separated region=vaultResourceId pairs",
+      });
       return z.NEVER;
     }
     for (const [region, id] of pairs) {
-      if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DataProtection\/backupVaults\/[^/]+$/i.test(id)) {
+      if (
+        !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DataProtection\/backupVaults\/[^/]+$/i.test(
+          id,
+        )
+      ) {
         ctx.addIssue({ code: "custom", message: `"${id}" is not a Backup vault resource id` });
         return z.NEVER;
       }
@@ -180,10 +190,14 @@ export const settings = {
   }),
   storageAccountName: setting({
     name: "AzureWebJobsStorage__accountName",
-    description: "Storage account name for identity-based connections (Azure). Used when AzureWebJobsStorage is unset.",
+    description:
+      "Storage account name for identity-based connections (Azure). Used when AzureWebJobsStorage is unset.",
     example: "stpgflexprod001",
     requiredInAzure: true,
-    schema: z.string().trim().regex(/^[a-z0-9]{3,24}$/, "must be 3-24 lower-case letters and digits"),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9]{3,24}$/, "must be 3-24 lower-case letters and digits"),
   }),
   storageClientId: setting({
     name: "AzureWebJobsStorage__clientId",
@@ -201,7 +215,8 @@ export const settings = {
   }),
   mode: setting({
     name: "PGFLEX_MODE",
-    description: "enforce: protect servers and remediate drift. report: record what would be done and change nothing in Azure.",
+    description:
+      "enforce: protect servers and remediate drift. report: record what would be done and change nothing in Azure.",
     example: "report",
     defaultValue: "enforce",
     requiredInAzure: true,
@@ -209,7 +224,8 @@ export const settings = {
   }),
   scopes: setting({
     name: "PGFLEX_SCOPES",
-    description: "Subscription ids in scope, comma-separated. Empty means every subscription the app's identity can read.",
+    description:
+      "Subscription ids in scope, comma-separated. Empty means every subscription the app's identity can read.",
     example: "11111111-1111-1111-1111-111111111111,22222222-2222-2222-2222-222222222222",
     defaultValue: "",
     requiredInAzure: true,
@@ -217,7 +233,8 @@ export const settings = {
   }),
   backupTag: setting({
     name: "PGFLEX_BACKUP_TAG",
-    description: "Name of the server tag that asks for protection (tag names compare case-insensitively, as in ARM).",
+    description:
+      "Name of the server tag that asks for protection (tag names compare case-insensitively, as in ARM).",
     example: "backup",
     defaultValue: "backup",
     requiredInAzure: true,
@@ -225,7 +242,8 @@ export const settings = {
   }),
   policyMap: setting({
     name: "PGFLEX_POLICY_MAP",
-    description: "Backup tag value to backup policy name in the region's vault: tagValue=policyName pairs or a JSON object.",
+    description:
+      "Backup tag value to backup policy name in the region's vault: tagValue=policyName pairs or a JSON object.",
     example: "weekly-3m=pgflex-weekly-3m,gold=pgflex-gold",
     defaultValue: "weekly=pgflex-weekly",
     requiredInAzure: true,
@@ -246,7 +264,8 @@ export const settings = {
   }),
   vaultMap: setting({
     name: "PGFLEX_VAULT_MAP",
-    description: "Region to Backup vault resource id: region=vaultId pairs or a JSON object. Regions without an entry fall back to vault discovery by marker tag.",
+    description:
+      "Region to Backup vault resource id: region=vaultId pairs or a JSON object. Regions without an entry fall back to vault discovery by marker tag.",
     example:
       "westeurope=/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu",
     defaultValue: "",
@@ -255,7 +274,8 @@ export const settings = {
   }),
   vaultMarkerTag: setting({
     name: "PGFLEX_VAULT_MARKER_TAG",
-    description: "Tag name that marks Backup vaults this app may use; a vault carrying it serves its own region, looked for in every subscription of PGFLEX_SCOPES and the server's own. Empty disables discovery.",
+    description:
+      "Tag name that marks Backup vaults this app may use; a vault carrying it serves its own region, looked for in every subscription of PGFLEX_SCOPES and the server's own. Empty disables discovery.",
     example: "pgflex-autoprotect",
     defaultValue: "pgflex-autoprotect",
     requiredInAzure: false,
@@ -263,7 +283,8 @@ export const settings = {
   }),
   autoGrantRoles: setting({
     name: "PGFLEX_AUTO_GRANT_ROLES",
-    description: "Grant the vault identity its two required roles on the server and its resource group when they are missing.",
+    description:
+      "Grant the vault identity its two required roles on the server and its resource group when they are missing.",
     example: "true",
     defaultValue: "false",
     requiredInAzure: true,
@@ -283,7 +304,10 @@ export const settings = {
     example: "P12W",
     defaultValue: "P12W",
     requiredInAzure: false,
-    schema: z.string().trim().regex(/^P(\d+[DWMY])+$/, "must be an ISO 8601 duration such as P12W or P3M"),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^P(\d+[DWMY])+$/, "must be an ISO 8601 duration such as P12W or P3M"),
   }),
   waitForServerDeadlineMinutes: setting({
     name: "PGFLEX_WAIT_FOR_SERVER_MINUTES",
@@ -295,7 +319,8 @@ export const settings = {
   }),
   rbacPropagationMinutes: setting({
     name: "PGFLEX_RBAC_PROPAGATION_MINUTES",
-    description: "How long validation keeps retrying UserErrorMissingRequiredPermissions after roles were granted.",
+    description:
+      "How long validation keeps retrying UserErrorMissingRequiredPermissions after roles were granted.",
     example: "30",
     defaultValue: "30",
     requiredInAzure: false,
@@ -319,7 +344,8 @@ export const settings = {
   }),
   scheduledBackups: setting({
     name: "PGFLEX_SCHEDULED_BACKUPS",
-    description: "JSON array of scheduled on-demand backups: {name, tag, value, schedule (NCRONTAB), retentionTag?}.",
+    description:
+      "JSON array of scheduled on-demand backups: {name, tag, value, schedule (NCRONTAB), retentionTag?}.",
     example: '[{"name":"nightly-gold","tag":"tier","value":"gold","schedule":"0 0 1 * * *"}]',
     defaultValue: "[]",
     requiredInAzure: false,
@@ -351,7 +377,8 @@ export const settings = {
   }),
   alertEventGridEndpoint: setting({
     name: "PGFLEX_ALERT_EVENTGRID_ENDPOINT",
-    description: "Event Grid topic endpoint that receives alerts as CloudEvents (identity-based). Empty disables.",
+    description:
+      "Event Grid topic endpoint that receives alerts as CloudEvents (identity-based). Empty disables.",
     example: "https://evgt-pgflex.westeurope-1.eventgrid.azure.net/api/events",
     defaultValue: "",
     requiredInAzure: false,
@@ -382,7 +409,8 @@ export const settings = {
   }),
   authIssuer: setting({
     name: "PGFLEX_AUTH_ISSUER",
-    description: "Override of the accepted token issuer (default https://login.microsoftonline.com/{tenant}/v2.0).",
+    description:
+      "Override of the accepted token issuer (default https://login.microsoftonline.com/{tenant}/v2.0).",
     example: "https://login.microsoftonline.com/33333333-3333-3333-3333-333333333333/v2.0",
     requiredInAzure: false,
     schema: z.string().trim().min(1),
@@ -421,7 +449,8 @@ export const settings = {
   }),
   useResourceGraph: setting({
     name: "PGFLEX_USE_RESOURCE_GRAPH",
-    description: "Inventory servers and backup instances with Azure Resource Graph (one query for all subscriptions).",
+    description:
+      "Inventory servers and backup instances with Azure Resource Graph (one query for all subscriptions).",
     example: "true",
     defaultValue: "false",
     requiredInAzure: false,
