@@ -120,3 +120,17 @@ export async function waitQuiet(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Like `waitQuiet`, but reports a timeout instead of throwing, so the invariants can name what is stuck. */
+export async function settleWithin(
+  world: World,
+  servers: readonly string[],
+  timeoutInMs: number,
+): Promise<boolean> {
+  try {
+    await waitQuiet(world, servers, timeoutInMs);
+    return true;
+  } catch {
+    return false;
+  }
+}
