@@ -110,6 +110,9 @@ export const crash: Runnable = {
     const world = await startWorld({ timeScale, host: false });
     const port = await freePort();
     const host = hostProcess(world, port);
+    let done = false;
+    let backups: Promise<void> = Promise.resolve();
+    let polls: Promise<void> = Promise.resolve();
     try {
       await host.start();
       const webhook = new URL("/runtime/webhooks/EventGrid", host.url);
@@ -124,10 +127,9 @@ export const crash: Runnable = {
       const operator = await world.tokens.mint({ roles: ["Backup.Operator"] });
       const api = { url: host.url, functionKey: host.keys.functionKey };
       const accepted = new Map<string, string>();
-      let done = false;
 
       // Background work: backups for protected servers (retried while the host is down) and poll cycles.
-      const backups = (async () => {
+      backups = (async () => {
         const view = appView(world);
         while (!done) {
           const started = new Set(
@@ -154,8 +156,8 @@ export const crash: Runnable = {
           }
           await sleep(100);
         }
-      })();
-      const polls = (async () => {
+      })().catch(() => undefined);
+      polls = (async () => {
         while (!done) {
           try {
             await fetch(`${host.url}/admin/functions/pollJobs`, {
@@ -168,7 +170,7 @@ export const crash: Runnable = {
           }
           await sleep(150);
         }
-      })();
+      })().catch(() => undefined);
 
       if (size === "full") {
         await mapLimit(names, 8, async (name) => {
@@ -191,7 +193,7 @@ export const crash: Runnable = {
         await host.start();
       }
       log(`${kills} kills done`);
-      const quiet = await settleWithin(world, names, 300_000);
+      const quiet = await settleWithin(world, names, 240_000);
       if (!quiet) log("not every server settled within 300 s");
       const jobs = createJobStore(appView(world).connection);
       const activeJobs = createActiveJobStore(appView(world).connection);
@@ -255,6 +257,8 @@ export const crash: Runnable = {
         ],
       };
     } finally {
+      done = true;
+      await Promise.all([backups, polls]);
       await host.stop();
       await world.stop();
     }
