@@ -5,13 +5,14 @@ import { SERVER_RG, SUBSCRIPTION, startWorld } from "../bench/lib/world.js";
 import { mapLimit } from "../src/lib/azure/inventory.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
+import { seededRandom } from "./lib/events.js";
 import { checkEndState, endState, outcomeOf, waitQuiet } from "./lib/state.js";
 
 const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
 
 /**
  * Chaos: every ARM operation fails 10% of the time with 500/503 and 5% with a connection reset, and ARM
- * throttles in bursts (a stingy bucket switched on for 300 ms of every second), while tagged servers are
+ * throttles in bursts (a stingy bucket switched on for 300 ms, then off for 0.4–1.6 s), while tagged servers are
  * created and on-demand backups are requested through the API and the poller runs. Every server must end
  * protected once, every backup job must be tracked to its end, no duplicate instance, no lost message.
  */
@@ -22,6 +23,7 @@ export const chaos: Runnable = {
     const serverCount = size === "tiny" ? 10 : 200;
     const backupCount = size === "tiny" ? 5 : 100;
     const faultSeed = 4242;
+    const jitter = seededRandom(faultSeed);
     const world = await startWorld({ timeScale: 1000, queuePollIntervalInMs: 50 });
     let stopBursts = false;
     let bursts: Promise<void> = Promise.resolve();
@@ -46,7 +48,8 @@ export const chaos: Runnable = {
           burstWindows++;
           await sleep(300);
           await control.setThrottling({ reads: defaults.reads, writes: defaults.writes });
-          await sleep(700);
+          // Jittered gaps: a fixed 1 s cycle would phase-lock with the 1 s message retry.
+          await sleep(400 + Math.floor(jitter() * 1_200));
         }
       })().catch(() => undefined);
 
