@@ -23,8 +23,9 @@ describe("local host: the app's own functions", () => {
     expect(host.functions.map((f) => f.name)).toContain("health");
   });
 
-  it("answers the anonymous health probe", async () => {
-    const res = await fetch(`${host.url}/api/health`);
+  it("answers the health probe only with the function key", async () => {
+    expect((await fetch(`${host.url}/api/health`)).status).toBe(401);
+    const res = await fetch(`${host.url}/api/health`, { headers: { "x-functions-key": host.functionKey } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok", service: "pgflex-autoprotect" });
   });

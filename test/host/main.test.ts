@@ -24,8 +24,11 @@ describe("npm run host", () => {
         `the host to listen; output so far: ${out}`,
         { timeoutInMs: 45_000 },
       );
-      expect(out).toContain(`health: [GET] ${url}/api/health (anonymous)`);
-      const res = await fetch(`${url}/api/health`);
+      expect(out).toContain(`health: [GET] ${url}/api/health (function)`);
+      const key = /Generated functionKey for this run: (\S+)/.exec(out)?.[1];
+      expect(key, `the generated function key in: ${out}`).toBeTruthy();
+      expect((await fetch(`${url}/api/health`)).status).toBe(401);
+      const res = await fetch(`${url}/api/health`, { headers: { "x-functions-key": key ?? "" } });
       expect(res.status).toBe(200);
       child.kill("SIGTERM");
       expect(await exited).toBe(0);

@@ -57,7 +57,9 @@ async function expectHarmless(c: HostileCase, send: () => Promise<unknown>): Pro
   last = await footprint();
   expect(answer, c.name).toEqual(c.expect);
   expect(last, `${c.name}: queues, ARM requests and rows`).toEqual(before);
-  const health = await fetch(`${host().url}/api/health`);
+  const health = await fetch(`${host().url}/api/health`, {
+    headers: { "x-functions-key": host().functionKey },
+  });
   expect(health.status, `${c.name}: the host still answers`).toBe(200);
 }
 
