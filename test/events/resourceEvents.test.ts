@@ -111,6 +111,19 @@ describe("parseResourceEvents", () => {
     });
   });
 
+  it("drops a write-success event whose status says it failed", async () => {
+    const event = structuredClone(fixture("cloudevents-server-write.json")) as {
+      data: Record<string, unknown>;
+    };
+    event.data.status = "Failed";
+    const [parsed] = await parseResourceEvents(event);
+    expect(parsed).toMatchObject({
+      accepted: false,
+      level: "warn",
+      reason: 'a ResourceWriteSuccess event with status "Failed" is contradictory',
+    });
+  });
+
   it("ignores a subscription validation event at debug level", async () => {
     const [parsed] = await parseResourceEvents([
       {

@@ -138,6 +138,16 @@ async function parseOne(item: unknown, backupTag: string): Promise<ParsedEvent> 
       eventId,
     };
   }
+  // A *Success event always carries status Succeeded; anything else is forged or malformed, so it is not acted on.
+  const status = str(data.status);
+  if (status !== undefined && status.toLowerCase() !== "succeeded") {
+    return {
+      accepted: false,
+      level: "warn",
+      reason: `a ${eventType.slice(eventType.lastIndexOf(".") + 1)} event with status ${JSON.stringify(status.slice(0, 50))} is contradictory`,
+      eventId,
+    };
+  }
   const rawId = (str(subject) ?? str(data.resourceUri) ?? "").replace(TAGS_SUFFIX, "");
   const server = parseServerId(rawId);
   if (!server) {
