@@ -12,6 +12,6 @@ describe("fault drills at small size", () => {
       expect(broken, lines.join("\n")).toEqual([]);
       expect(result.outcome, `${result.reason ?? ""}\n${lines.join("\n")}`).toBe("ok");
       expect(result.checks?.length).toBeGreaterThan(0);
-    }, 180_000);
+    }, 300_000);
   }
 });
