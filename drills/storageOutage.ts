@@ -70,6 +70,17 @@ export const storageOutage: Runnable = {
       // A message received before the outage stays hidden for its processing visibility (2 min in the
       // local host, as in Azure), so recovery may take that long.
       await waitQuiet(world, names, 240_000);
+      // Event Grid may still hold retries of deliveries that failed during the outage: let them land, then
+      // let their work settle too.
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const deliveries = await world.emulator.control.getDeliveries();
+        const pending = new Set(deliveries.filter((d) => !d.delivered).map((d) => d.eventId));
+        for (const d of deliveries) if (d.delivered) pending.delete(d.eventId);
+        if (pending.size === 0 || Date.now() > deadline) break;
+        await sleep(100);
+      }
+      await waitQuiet(world, names, 240_000);
       const recoveryInMs = performance.now() - upAt;
       const state = await endState(world);
       const checks = checkEndState(state, names);
