@@ -441,6 +441,49 @@ function counter(): Counter {
   };
 }
 
+type ServerLister = (
+  scope: InventoryScope,
+  requests: Counter,
+  failures: SweepFailure[],
+  options: CollectInventoryOptions,
+) => Promise<{ servers: InventoryServer[]; completeSubscriptionIds: Set<string> }>;
+
+/** The parts both inventory sources share: a unit's snapshot is its servers plus the vault-wide reads. */
+function composeInventory(
+  kind: InventorySource["kind"],
+  readers: Pick<ArmListReaders, "listSubscriptions" | "getServer">,
+  listServers: ServerLister,
+  collectVaults: NonNullable<InventorySource["collectVaults"]>,
+): InventorySource {
+  return {
+    kind,
+    listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
+    serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
+    collectVaults,
+    async collect(scope, o = {}) {
+      const requests = counter();
+      const failures: SweepFailure[] = [];
+      if (o.vaults) {
+        const listed = await listServers(scope, requests, failures, o);
+        return withVaults(scope, o.vaults, listed, failures, requests.value);
+      }
+      const [listed, v] = await Promise.all([
+        listServers(scope, requests, failures, o),
+        collectVaults(scope, o),
+      ]);
+      return {
+        ...listed,
+        vaults: v.vaults,
+        instances: v.instances,
+        failures: [...failures, ...v.failures],
+        completeVaultIds: new Set(v.completeVaultIds),
+        vaultDiscoveryComplete: v.vaultDiscoveryComplete,
+        armRequests: requests.value + v.armRequests,
+      };
+    },
+  };
+}
+
 // ---------- per-subscription ARM lists ----------
 
 export function createArmInventory(readers: ArmListReaders, options: InventoryOptions = {}): InventorySource {
@@ -541,33 +584,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
     };
   }
 
-  return {
-    kind: "arm",
-    listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
-    serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
-    collectVaults,
-    async collect(scope, o = {}) {
-      const requests = counter();
-      const failures: SweepFailure[] = [];
-      if (o.vaults) {
-        const listed = await listServers(scope, requests, failures, o);
-        return withVaults(scope, o.vaults, listed, failures, requests.value);
-      }
-      const [listed, v] = await Promise.all([
-        listServers(scope, requests, failures, o),
-        collectVaults(scope, o),
-      ]);
-      return {
-        ...listed,
-        vaults: v.vaults,
-        instances: v.instances,
-        failures: [...failures, ...v.failures],
-        completeVaultIds: new Set(v.completeVaultIds),
-        vaultDiscoveryComplete: v.vaultDiscoveryComplete,
-        armRequests: requests.value + v.armRequests,
-      };
-    },
-  };
+  return composeInventory("arm", readers, listServers, collectVaults);
 }
 
 // ---------- Azure Resource Graph ----------
@@ -684,31 +701,5 @@ export function createResourceGraphInventory(
     };
   }
 
-  return {
-    kind: "resourceGraph",
-    listSubscriptions: (o = {}) => listSubscriptionIds(readers, o),
-    serverExists: async (id, o = {}) => (await readers.getServer(id, o)) !== undefined,
-    collectVaults,
-    async collect(scope, o = {}) {
-      const requests = counter();
-      const failures: SweepFailure[] = [];
-      if (o.vaults) {
-        const listed = await listServers(scope, requests, failures, o);
-        return withVaults(scope, o.vaults, listed, failures, requests.value);
-      }
-      const [listed, v] = await Promise.all([
-        listServers(scope, requests, failures, o),
-        collectVaults(scope, o),
-      ]);
-      return {
-        ...listed,
-        vaults: v.vaults,
-        instances: v.instances,
-        failures: [...failures, ...v.failures],
-        completeVaultIds: new Set(v.completeVaultIds),
-        vaultDiscoveryComplete: v.vaultDiscoveryComplete,
-        armRequests: requests.value + v.armRequests,
-      };
-    },
-  };
+  return composeInventory("resourceGraph", readers, listServers, collectVaults);
 }

@@ -1,6 +1,6 @@
 import type { AuditLog } from "../store/audit.js";
 import type { ProtectionState, ServerRecord, ServerStore } from "../store/servers.js";
-import { parseServerId } from "../store/servers.js";
+import { InProgressStates, ProtectionStates, parseServerId } from "../store/servers.js";
 import { normalizeRegion } from "../config/settings.js";
 import { ConflictError, ensureError, isRestError, isTransientStatus, TransientError } from "../errors.js";
 import {
@@ -77,18 +77,9 @@ export interface ProtectionWorker {
 }
 
 /** States after which a repeated delivery of the same cause has nothing left to do. */
-const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>([
-  "Protected",
-  "OptedOut",
-  "UnknownPolicyTag",
-  "NoVaultForRegion",
-  "MissingPermissions",
-  "ProtectedElsewhere",
-  "Failed",
-  "Deleted",
-  "ProtectedUntagged",
-  "WouldProtect",
-]);
+const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>(
+  ProtectionStates.filter((state) => !InProgressStates.includes(state)),
+);
 
 /** The lease changed hands while this worker was writing: stop quietly, the owner carries on. */
 class LeaseLostError extends Error {
