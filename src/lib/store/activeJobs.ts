@@ -1,7 +1,7 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { ensureTable } from "./connection.js";
+import { ensureTablesOnce } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 import type { JobOrigin } from "./jobs.js";
@@ -95,12 +95,7 @@ export function createActiveJobStore(
   deps: { tableClient?: TableClient } = {},
 ): ActiveJobStore {
   const client = deps.tableClient ?? connection.tableClient(ACTIVE_JOBS_TABLE);
-  let ready: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ready ??= ensureTable(client).catch((e: unknown) => {
-      ready = undefined;
-      throw e;
-    }));
+  const ensure = ensureTablesOnce(client);
   return {
     async *list(options = {}) {
       await ensure();

@@ -1,7 +1,7 @@
 import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { ensureTable } from "./connection.js";
+import { ensureTablesOnce } from "./connection.js";
 import { encodeKey } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 
@@ -74,12 +74,7 @@ export function createAlertStore(
   deps: { tableClient?: TableClient } = {},
 ): AlertStore {
   const client = deps.tableClient ?? connection.tableClient(ALERTS_TABLE);
-  let ready: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ready ??= ensureTable(client).catch((e: unknown) => {
-      ready = undefined;
-      throw e;
-    }));
+  const ensure = ensureTablesOnce(client);
   return {
     async tryCreate(record, options = {}) {
       await ensure();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { ensureTable } from "./connection.js";
+import { ensureTablesOnce } from "./connection.js";
 import { dayKey, invertedTimestamp } from "./keys.js";
 
 /** Append-only log of every change this product made in Azure (DESIGN: PartitionKey day, RowKey newest first). */
@@ -71,12 +71,7 @@ function toRecord(entry: AuditEntry, now: () => Date): AuditRecord {
 export function createAuditLog(connection: StorageConnection, deps: AuditLogDeps = {}): AuditLog {
   const client = deps.tableClient ?? connection.tableClient(AUDIT_TABLE);
   const now = deps.now ?? (() => new Date());
-  let ready: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ready ??= ensureTable(client).catch((e: unknown) => {
-      ready = undefined;
-      throw e;
-    }));
+  const ensure = ensureTablesOnce(client);
   return {
     async append(entry, options = {}) {
       await ensure();

@@ -56,4 +56,19 @@ export async function ensureTable(client: TableClient): Promise<void> {
   }
 }
 
+/**
+ * Returns a function that creates the tables on first call and remembers success; a failure is forgotten,
+ * so the next call tries again (Storage may have been briefly unreachable).
+ */
+export function ensureTablesOnce(...clients: TableClient[]): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () =>
+    (ready ??= Promise.all(clients.map(ensureTable))
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        ready = undefined;
+        throw e;
+      }));
+}
+
 export { TableServiceClient };

@@ -1,7 +1,7 @@
 import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { ensureTable } from "./connection.js";
+import { ensureTablesOnce } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 
@@ -42,12 +42,7 @@ export function createCursorStore(
   deps: { tableClient?: TableClient } = {},
 ): CursorStore {
   const client = deps.tableClient ?? connection.tableClient(CURSORS_TABLE);
-  let ready: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ready ??= ensureTable(client).catch((e: unknown) => {
-      ready = undefined;
-      throw e;
-    }));
+  const ensure = ensureTablesOnce(client);
   const from = (
     partition: CursorPartition,
     e: { rowKey?: string; value?: unknown; etag?: string },

@@ -1,7 +1,7 @@
 import type { TableClient, TableEntityResult, TransactionAction } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { ensureTable } from "./connection.js";
+import { ensureTablesOnce } from "./connection.js";
 import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 
@@ -260,14 +260,7 @@ export function createJobStore(
   const client = deps.tableClient ?? connection.tableClient(JOBS_TABLE);
   const index = deps.indexClient ?? connection.tableClient(JOB_INDEX_TABLE);
   const byDay = deps.byDayClient ?? connection.tableClient(JOBS_BY_DAY_TABLE);
-  let ready: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ready ??= Promise.all([ensureTable(client), ensureTable(index), ensureTable(byDay)])
-      .then(() => undefined)
-      .catch((e: unknown) => {
-        ready = undefined;
-        throw e;
-      }));
+  const ensure = ensureTablesOnce(client, index, byDay);
 
   async function get(keys: JobKeys, options: JobStoreOptions = {}): Promise<JobRecord | undefined> {
     await ensure();

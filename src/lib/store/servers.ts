@@ -1,6 +1,6 @@
 import type { TableClient, TableEntityResult } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { ensureTable } from "./connection.js";
+import { ensureTablesOnce } from "./connection.js";
 import { encodeKey } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 
@@ -199,12 +199,7 @@ export interface ServerStoreDeps {
 /** Table-backed {@link ServerStore}. Creates the table on first use. */
 export function createServerStore(connection: StorageConnection, deps: ServerStoreDeps = {}): ServerStore {
   const client = deps.tableClient ?? connection.tableClient(SERVERS_TABLE);
-  let ready: Promise<void> | undefined;
-  const ensure = (): Promise<void> =>
-    (ready ??= ensureTable(client).catch((e: unknown) => {
-      ready = undefined;
-      throw e;
-    }));
+  const ensure = ensureTablesOnce(client);
 
   async function read(
     resourceId: string,
