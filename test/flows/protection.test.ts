@@ -150,6 +150,8 @@ function hostEnv(extra: Record<string, string> = {}): Record<string, string> {
     PGFLEX_MODE: "enforce",
     PGFLEX_AUTO_GRANT_ROLES: "false",
     PGFLEX_LOG_LEVEL: "debug",
+    // 3 s at time scale 100: long enough for a few retries, short enough for a test.
+    PGFLEX_TRANSIENT_RETRY_MINUTES: "5",
     ...extra,
   };
 }
@@ -473,17 +475,20 @@ describe("auto-protection in enforce mode", () => {
     ]);
   });
 
-  it("leaves a visible Failed row when every delivery of a request fails", async () => {
+  it("shows a failing Azure step on the row while retrying, then a visible Failed row at the deadline", async () => {
     await emulator.control.setFaults({
       rules: [{ operation: "BackupInstances_ValidateForBackup", errorRate500: 1 }],
     });
     try {
       const server = await createServer("pg-poison", { tags: { backup: "weekly" } });
 
+      const retrying = await waitForRow(server.id, (r) => /^Retrying in /.test(r.lastErrorMessage ?? ""));
       const row = await waitForState(server.id, "Failed");
 
-      expect(row.lastErrorMessage).toMatch(/^Gave up after 5 deliveries: /);
+      expect(retrying.fix).toMatch(/^Nothing yet: the app retries on its own until /);
+      expect(row.lastErrorMessage).toMatch(/^Gave up after \d+ attempts over \d+ s: /);
       expect(row.leaseOwner).toBeUndefined();
+      expect(await instancesOf(server.id)).toEqual([]);
     } finally {
       await emulator.control.clearFaults();
     }

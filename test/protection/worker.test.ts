@@ -1,3 +1,4 @@
+import { RestError } from "@azure/core-rest-pipeline";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   backupInstanceName,
@@ -536,6 +537,84 @@ describe("protection worker", () => {
     });
   });
 
+  it("retries a transient Azure failure in a fresh message and shows it on the row meanwhile", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-flaky" }));
+    t.azure.grantAll(s.id);
+    let failures = 1;
+    t.azure.beforeCreate = () => {
+      if (failures-- > 0) throw anArmError(503, "ServiceUnavailable", "The service is unavailable.");
+    };
+    await t.worker.process(event("e1", s.id));
+    t.clock.advance(45_000);
+
+    const outcome = await t.worker.process(t.queue.sent.shift()!.message, { dequeueCount: 1 });
+
+    expect(outcome).toEqual({ kind: "requeued", state: "Validating", delayInMs: 10_000 });
+    const retry = t.queue.sent[0];
+    expect(retry?.message).toMatchObject({ transientFailures: 1, failingSince: t.clock.now().toISOString() });
+    expect(retry?.options?.visibilityTimeoutInMs).toBe(10_000);
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Validating",
+      lastErrorCode: "ServiceUnavailable",
+      lastErrorMessage:
+        "Retrying in 10 s after a transient failure (1 in a row): The service is unavailable.",
+      fix: "Nothing yet: the app retries on its own until 2026-11-25T10:30:45.000Z. If it keeps failing, check Azure's status and the subscription's throttling.",
+    });
+    t.clock.advance(10_000);
+    const last = await t.drain(t.queue.sent.shift()!.message);
+
+    expect(last).toEqual({ kind: "settled", state: "Protected" });
+    const row = await t.store.get(s.id);
+    expect(row?.lastErrorCode).toBeUndefined();
+    expect(row?.lastErrorMessage).toBeUndefined();
+    expect(t.azure.instances.size).toBe(1);
+  });
+
+  it("finds the instance a reset PUT had created instead of creating it again", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-reset" }));
+    t.azure.grantAll(s.id);
+    let reset = true;
+    t.azure.beforeCreate = () => {
+      if (!reset) return;
+      reset = false;
+      // The PUT reached Azure; the connection dropped before the answer came back.
+      t.azure.instances.set(backupInstanceName(s.id), {
+        id: `${VAULT_ID}/backupInstances/${backupInstanceName(s.id)}`,
+        name: backupInstanceName(s.id),
+        dataSourceId: s.id,
+        policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+        protectionStatus: "ProtectionConfigured",
+      });
+      throw new RestError("socket hang up", { code: "ECONNRESET" });
+    };
+
+    const outcome = await t.drain(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.azure.count("createBackupInstance")).toBe(1);
+    expect(t.azure.instances.size).toBe(1);
+  });
+
+  it("gives up on transient failures at the deadline and leaves a visible Failed row", async () => {
+    const s = t.azure.addServer(aServer({ name: "pg-outage" }));
+    t.azure.grantAll(s.id);
+    t.azure.beforeCreate = () => {
+      throw anArmError(500, "InternalServerError", "Something went wrong.");
+    };
+
+    const outcome = await t.drain(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Failed" });
+    // Backoff 10 s, 20 s, … capped at 15 min: the 9th failure comes 36 minutes after the first.
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Failed",
+      lastErrorCode: "InternalServerError",
+      lastErrorMessage: "Gave up after 9 attempts over 36 min: Something went wrong.",
+    });
+    expect((await t.store.get(s.id))?.leaseOwner).toBeUndefined();
+    expect(t.azure.instances.size).toBe(0);
+  });
+
   it("checks back for ProtectionConfigured without holding a worker, and for a slow validation", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-slowcfg" }));
     t.azure.grantAll(s.id);
@@ -600,17 +679,19 @@ describe("protection worker", () => {
     expect(t.azure.count("listRoles")).toBe(0);
   });
 
-  it("turns a transient error into a retry by the queue", async () => {
+  it("leaves a transient failure to the queue's redelivery when the row cannot be written either", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-429" }));
     t.azure.grantAll(s.id);
     t.azure.beforeCreate = () => {
       t.azure.beforeCreate = undefined;
+      t.store.update = () => Promise.reject(new RestError("connect ECONNREFUSED", { code: "ECONNREFUSED" }));
       throw anArmError(503, "ServiceUnavailable");
     };
 
     await t.worker.process(event("e1", s.id));
     await expect(t.worker.process(t.queue.sent.shift()!.message)).rejects.toThrow("ServiceUnavailable");
     expect((await t.store.get(s.id))?.state).toBe("Validating");
+    expect(t.queue.sent).toEqual([]);
   });
 });
 

@@ -317,6 +317,15 @@ export const settings = {
     requiredInAzure: false,
     schema: positiveInt,
   }),
+  transientRetryMinutes: setting({
+    name: "PGFLEX_TRANSIENT_RETRY_MINUTES",
+    description:
+      "How long a protection request keeps retrying transient Azure failures (5xx, 429, reset connections), with backoff, before recording Failed.",
+    example: "30",
+    defaultValue: "30",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
   rbacPropagationMinutes: setting({
     name: "PGFLEX_RBAC_PROPAGATION_MINUTES",
     description:

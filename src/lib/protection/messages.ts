@@ -24,6 +24,10 @@ export interface ProtectionMessage {
   enqueuedAt: string;
   /** Retry-later generation (WaitingForServer, RBAC propagation); 0 for the first message. */
   attempt: number;
+  /** Transient Azure failures in a row that this request has retried (absent: none). */
+  transientFailures?: number;
+  /** When the first of those failures happened; retries stop `transientRetryDeadlineInMs` after it. */
+  failingSince?: string;
 }
 
 const causeSchema = z.union([
@@ -46,6 +50,8 @@ const messageSchema = z.object({
   cause: causeSchema,
   enqueuedAt: z.string(),
   attempt: z.number().int().min(0).default(0),
+  transientFailures: z.number().int().min(1).optional(),
+  failingSince: z.iso.datetime().optional(),
 });
 
 /** `event:<id>`, `sweep:<id>` or `api[:who]`: the cause as one string for rows and audit. */

@@ -25,6 +25,10 @@ export interface ProtectionSettings {
   retryBaseInMs: number;
   /** Cap of the retry-later delay. */
   retryCapInMs: number;
+  /** First delay after a transient Azure failure (5xx, 429, reset); doubles per failure up to `retryCapInMs`. */
+  transientRetryBaseInMs: number;
+  /** How long a request keeps retrying transient failures before its row shows `Failed`. */
+  transientRetryDeadlineInMs: number;
   /** Wait before the first read of a new backup instance (the service takes about a minute to configure). */
   configureFirstPollInMs: number;
   /** Interval between reads of a backup instance that is still `ConfiguringProtection`. */
@@ -52,6 +56,8 @@ export const defaultProtectionSettings: ProtectionSettings = {
   leaseInMs: 10 * 60_000,
   retryBaseInMs: 30_000,
   retryCapInMs: 15 * 60_000,
+  transientRetryBaseInMs: 10_000,
+  transientRetryDeadlineInMs: 30 * 60_000,
   configureFirstPollInMs: 75_000,
   configurePollInMs: 15_000,
   validatePollInMs: 45_000,
@@ -65,6 +71,8 @@ const SCALED = [
   "leaseInMs",
   "retryBaseInMs",
   "retryCapInMs",
+  "transientRetryBaseInMs",
+  "transientRetryDeadlineInMs",
   "configureFirstPollInMs",
   "configurePollInMs",
   "validatePollInMs",
@@ -89,6 +97,7 @@ export function protectionSettingsFromConfig(
     policyRetention: config.policyRetention,
     waitForServerDeadlineInMs: config.waitForServerDeadlineMinutes * 60_000,
     rbacPropagationInMs: config.rbacPropagationMinutes * 60_000,
+    transientRetryDeadlineInMs: config.transientRetryMinutes * 60_000,
   };
   const scale = config.timeScale ?? 1;
   if (scale > 1) for (const k of SCALED) settings[k] = Math.max(1, Math.round(settings[k] / scale));

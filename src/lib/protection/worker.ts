@@ -81,6 +81,16 @@ const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>(
   ProtectionStates.filter((state) => !InProgressStates.includes(state)),
 );
 
+/** "45 s" or "31 min": how long something lasted, for messages people read. */
+function durationText(ms: number): string {
+  return ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+/** 5xx, 408, 429 or no response at all (a reset connection): worth trying again later. */
+function isTransientFailure(e: Error): boolean {
+  return e instanceof TransientError || (isRestError(e) && isTransientStatus(statusOf(e)));
+}
+
 /** The lease changed hands while this worker was writing: stop quietly, the owner carries on. */
 class LeaseLostError extends Error {
   override readonly name = "LeaseLostError";
@@ -264,16 +274,55 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         state,
         // A validation in flight is kept only when the caller passes it on.
         operationState: undefined,
+        // The run got past the transient failure shown on the row.
+        ...(this.message.transientFailures
+          ? { lastErrorCode: undefined, lastErrorMessage: undefined, fix: undefined }
+          : {}),
         ...patch,
         attempts: (this.row.attempts ?? 0) + 1,
         leaseOwner: this.message.requestId,
         leaseUntil: new Date(now().getTime() + delayInMs + s.leaseInMs).toISOString(),
       });
+      const { transientFailures: _failures, failingSince: _since, ...next } = this.message;
       await deps.queue.send(
-        { ...this.message, attempt: this.message.attempt + 1 },
+        { ...next, attempt: this.message.attempt + 1 },
         { visibilityTimeoutInMs: delayInMs, abortSignal: this.signal },
       );
       throw new Stop({ kind: "requeued", state, delayInMs });
+    }
+
+    /** True while this run holds the server's lease (it claimed it, or continues its own request). */
+    holdsLease(): boolean {
+      return (
+        !!this.row &&
+        this.row.leaseOwner === this.message.requestId &&
+        !!this.row.leaseUntil &&
+        Date.parse(this.row.leaseUntil) > now().getTime()
+      );
+    }
+
+    /**
+     * A transient Azure failure (5xx, 429 after the client's own retries, a reset connection): show it on the
+     * row and try again in a fresh message after a backoff, so a flaky minute never spends the queue's few
+     * deliveries. Undefined once the failures have lasted `transientRetryDeadlineInMs`: the caller gives up.
+     */
+    async retryTransient(error: Error): Promise<ProcessOutcome | undefined> {
+      const failures = (this.message.transientFailures ?? 0) + 1;
+      const since = this.message.failingSince ?? now().toISOString();
+      const until = Date.parse(since) + s.transientRetryDeadlineInMs;
+      if (now().getTime() >= until) return undefined;
+      const delayInMs = backoffInMs(failures - 1, s.transientRetryBaseInMs, s.retryCapInMs);
+      await this.write({
+        lastErrorCode: errorCode(error) ?? (statusOf(error) ? `HTTP${statusOf(error)}` : error.name),
+        lastErrorMessage: `Retrying in ${Math.ceil(delayInMs / 1000)} s after a transient failure (${failures} in a row): ${error.message}`,
+        fix: `Nothing yet: the app retries on its own until ${new Date(until).toISOString()}. If it keeps failing, check Azure's status and the subscription's throttling.`,
+        leaseUntil: new Date(now().getTime() + delayInMs + s.leaseInMs).toISOString(),
+      });
+      await deps.queue.send(
+        { ...this.message, transientFailures: failures, failingSince: since },
+        { visibilityTimeoutInMs: delayInMs, abortSignal: this.signal },
+      );
+      return { kind: "requeued", state: this.row.state, delayInMs };
     }
 
     async claim(): Promise<ProcessOutcome | undefined> {
@@ -650,8 +699,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
             s.validatePollInMs,
           );
         }
-        if ((this.options.dequeueCount ?? 1) > 1) {
-          // Redelivered: an earlier delivery may have died after its PUT. Look before creating.
+        if ((this.options.dequeueCount ?? 1) > 1 || this.message.transientFailures) {
+          // Redelivered or retried: an earlier try may have died after its PUT. Look before creating.
           const existing = await arm.dataProtection.getBackupInstance(vault.id, target.instanceName, {
             abortSignal: this.signal,
           });
@@ -983,7 +1032,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     }
   }
 
-  async function recordPoison(message: ProtectionMessage, error: Error, dequeueCount: number): Promise<void> {
+  /** Leaves the row visibly `Failed` (a protected row keeps its state) with why the request gave up. */
+  async function recordPoison(message: ProtectionMessage, error: Error, gaveUpAfter: string): Promise<void> {
     for (let i = 0; i < 5; i++) {
       const row = await store.get(message.resourceId);
       if (!row) return;
@@ -997,7 +1047,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           ...row,
           state: keep ? row.state : "Failed",
           lastErrorCode: errorCode(error) ?? error.name,
-          lastErrorMessage: `Gave up after ${dequeueCount} deliveries: ${error.message}`,
+          lastErrorMessage: `Gave up after ${gaveUpAfter}: ${error.message}`,
           fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
           leaseOwner: undefined,
           leaseUntil: undefined,
@@ -1023,19 +1073,42 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
 
   return {
     recordPoison: (message, reason, dequeueCount = s.maxDequeueCount) =>
-      recordPoison(message, new Error(reason), dequeueCount),
+      recordPoison(message, new Error(reason), `${dequeueCount} deliveries`),
     async process(message, options = {}) {
       const log = options.logger ?? baseLog;
+      const run = new Run(message, options);
       try {
-        return await new Run(message, options).run();
+        return await run.run();
       } catch (e) {
         if (e instanceof Stop) return e.outcome;
         if (e instanceof LeaseLostError) return { kind: "skipped", reason: e.message };
         const error = ensureError(e);
+        if (isTransientFailure(error) && run.holdsLease() && !options.abortSignal?.aborted) {
+          const retried = await run.retryTransient(error).catch((writeError: unknown) => {
+            // Storage is failing too: leave the message to the queue's own redelivery.
+            log.warn(`${message.resourceId}: could not schedule a retry: ${ensureError(writeError).message}`);
+            return null;
+          });
+          if (retried) {
+            log.warn(
+              `${message.resourceId}: transient failure, retrying in ${retried.kind === "requeued" ? retried.delayInMs : 0} ms: ${error.message}`,
+            );
+            return retried;
+          }
+          if (retried === undefined) {
+            const failures = (message.transientFailures ?? 0) + 1;
+            const elapsedInMs = message.failingSince ? now().getTime() - Date.parse(message.failingSince) : 0;
+            log.error(
+              `${message.resourceId}: giving up after ${failures} transient failures: ${error.message}`,
+            );
+            await recordPoison(message, error, `${failures} attempts over ${durationText(elapsedInMs)}`);
+            return { kind: "settled", state: "Failed" };
+          }
+        }
         const dequeueCount = options.dequeueCount ?? 1;
         if (dequeueCount >= s.maxDequeueCount) {
           log.error(`${message.resourceId}: giving up after ${dequeueCount} deliveries: ${error.message}`);
-          await recordPoison(message, error, dequeueCount);
+          await recordPoison(message, error, `${dequeueCount} deliveries`);
           return { kind: "settled", state: "Failed" };
         }
         log.warn(
