@@ -93,6 +93,22 @@ describe("sweep store", () => {
     expect(read.get(serverIdOf("pg-02499"))).toBe("Protected");
   });
 
+  it("replaces the rows of a redone unit: a batch that finds its rows already there is written again as upserts", async () => {
+    const store = createSweepStore(undefined, tables("redo"));
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "redo1");
+    await store.createSweep(aSummary(id));
+    expect(await store.writeRows(id, rows(150))).toBe(2);
+
+    const redone = rows(150).map((r) => ({ ...r, class: "WrongPolicy" as const, reason: "redone" }));
+    // Each of the two batches is refused (rows exist), then upserted.
+    expect(await store.writeRows(id, redone)).toBe(4);
+
+    const read = [];
+    for await (const r of store.listRows(id)) read.push(r);
+    expect(read).toHaveLength(150);
+    expect(new Set(read.map((r) => `${r.class}: ${r.reason}`))).toEqual(new Set(["WrongPolicy: redone"]));
+  });
+
   it("guards summary updates with the etag read and lists newest first", async () => {
     const store = createSweepStore(undefined, tables("etag"));
     const a = await store.createSweep(aSummary(newSweepId(new Date("2026-11-24T03:00:00Z"), "a1")));

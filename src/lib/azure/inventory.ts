@@ -304,6 +304,23 @@ export async function mapLimit<T>(
   await Promise.all(workers);
 }
 
+/** Runs at most `limit` tasks at once, in the order they were handed in. */
+export function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 // ---------- shared per-vault work (job history, policies) ----------
 
 interface VaultDetails {
@@ -526,6 +543,47 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
     const requests = counter();
     const failures: SweepFailure[] = [];
     const vaults = new Map<string, InventoryVault>();
+    const instances: InventoryInstance[] = [];
+    const completeVaultIds: string[] = [];
+    const details = new Map<string, VaultDetails>();
+    // A vault's instance and job lists are chains of nextLinks, the longest part of a sweep: each vault's
+    // chains start as soon as the vault is known (mapped, or its subscription's page listed it), not after
+    // every subscription's vaults were listed.
+    const vaultReads = new Map<string, Promise<void>>();
+    const readSlot = limiter(concurrency);
+    const readVault = (vaultId: string): void => {
+      if (vaultReads.has(vaultId)) return;
+      const read = readSlot(async () => {
+        const found: InventoryInstance[] = [];
+        const [listed, d] = await Promise.all([
+          (async () => {
+            try {
+              for await (const page of readers.listBackupInstances(vaultId, o)) {
+                requests.count();
+                o.abortSignal?.throwIfAborted();
+                for (const raw of page) {
+                  const i = toInventoryInstance(raw);
+                  if (i) found.push(i);
+                }
+              }
+              return true;
+            } catch (e) {
+              if (o.abortSignal?.aborted) throw e;
+              failures.push(toFailure("vault", vaultId, e));
+              return false;
+            }
+          })(),
+          vaultDetails(readers, vaultId, requests.count, failures, o),
+        ]);
+        instances.push(...found);
+        details.set(vaultId, d);
+        if (listed) completeVaultIds.push(vaultId);
+      });
+      // Awaited after discovery; until then a rejection (abort) must not count as unhandled.
+      read.catch(() => undefined);
+      vaultReads.set(vaultId, read);
+    };
+    for (const id of scope.vaultIds ?? []) readVault(id);
     let vaultDiscoveryComplete = true;
     await mapLimit(scope.vaultSubscriptionIds, concurrency, async (sub) => {
       try {
@@ -533,7 +591,9 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
           requests.count();
           for (const raw of page) {
             const v = toInventoryVault(raw);
-            if (v) vaults.set(v.id, v);
+            if (!v) continue;
+            vaults.set(v.id, v);
+            readVault(v.id);
           }
         }
       } catch (e) {
@@ -543,36 +603,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
       }
     });
     addMappedVaults(vaults, scope);
-
-    const instances: InventoryInstance[] = [];
-    const completeVaultIds: string[] = [];
-    const details = new Map<string, VaultDetails>();
-    await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
-      const found: InventoryInstance[] = [];
-      const [listed, d] = await Promise.all([
-        (async () => {
-          try {
-            for await (const page of readers.listBackupInstances(vaultId, o)) {
-              requests.count();
-              o.abortSignal?.throwIfAborted();
-              for (const raw of page) {
-                const i = toInventoryInstance(raw);
-                if (i) found.push(i);
-              }
-            }
-            return true;
-          } catch (e) {
-            if (o.abortSignal?.aborted) throw e;
-            failures.push(toFailure("vault", vaultId, e));
-            return false;
-          }
-        })(),
-        vaultDetails(readers, vaultId, requests.count, failures, o),
-      ]);
-      instances.push(...found);
-      details.set(vaultId, d);
-      if (listed) completeVaultIds.push(vaultId);
-    });
+    await Promise.all(vaultReads.values());
     enrich(instances, details);
     return {
       vaults: [...vaults.values()],

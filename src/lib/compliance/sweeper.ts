@@ -162,6 +162,12 @@ const VAULTS_PART = "vaults";
 const PG_SERVER_ID =
   /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/;
 
+/** Starts `promise` now, awaited later: a rejection meanwhile (abort) is not reported as unhandled. */
+function settled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 function subscriptionOf(id: string): string {
   return /^\/subscriptions\/([^/]+)/i.exec(id)?.[1]?.toLowerCase() ?? "";
 }
@@ -283,6 +289,50 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     return { ...shared, instances: instances as VaultInventory["instances"] };
   }
 
+  /** The worker's rows of servers in scope; a read failure is listed, never fatal. */
+  async function readRecords(
+    inScope: ReadonlySet<string>,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<{ records: Map<string, ServerRecordLike>; failure?: SweepFailure }> {
+    const records = new Map<string, ServerRecordLike>();
+    if (!deps.listServerRecords) return { records };
+    try {
+      for await (const r of deps.listServerRecords({ abortSignal })) {
+        const id = r.resourceId.toLowerCase();
+        if (inScope.has(subscriptionOf(id))) records.set(id, r);
+      }
+      return { records };
+    } catch (e) {
+      if (abortSignal?.aborted) throw e;
+      return { records, failure: toFailure("sweep", "servers table", e) };
+    }
+  }
+
+  /** The previous finished sweep's classes of servers in scope; undefined (and a failure) when unreadable. */
+  async function readPreviousRows(
+    summary: SweepSummary,
+    unit: string,
+    inScope: ReadonlySet<string>,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<{ previous?: Map<string, SweepRow>; failure?: SweepFailure }> {
+    if (!summary.previousSweepId) return {};
+    const previous = new Map<string, SweepRow>();
+    const select: Array<keyof SweepRow> = ["serverId", "subscriptionId", "class"];
+    const filter = unit === "all" ? {} : { subscriptionId: unit };
+    try {
+      for await (const r of deps.store.listRows(summary.previousSweepId, {
+        select,
+        abortSignal,
+        ...filter,
+      })) {
+        if (inScope.has(r.subscriptionId)) previous.set(r.serverId, r);
+      }
+      return { previous };
+    } catch (e) {
+      return { failure: toFailure("sweep", summary.previousSweepId, e) };
+    }
+  }
+
   /** Classifies one unit's servers (and orphaned instances), remediates, writes rows. */
   async function processUnit(
     summary: SweepSummary,
@@ -291,6 +341,10 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   ): Promise<{ result: ScopeResult; rows: SweepRow[] }> {
     const scope = scopeFor(summary, unit);
     const inScope = new Set(scope.subscriptionIds);
+    // The worker's records and the previous sweep's rows are Table reads independent of the inventory:
+    // they run while ARM pages arrive.
+    const recordsRead = settled(readRecords(inScope, abortSignal));
+    const previousRead = settled(readPreviousRows(summary, unit, inScope, abortSignal));
     const vaults = await storedVaultInventory(summary, unit, abortSignal);
     const snap: InventorySnapshot = await deps.inventory.collect(scope, {
       abortSignal,
@@ -327,18 +381,8 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       byDatasource.set(i.datasourceId, list);
     }
 
-    const records = new Map<string, ServerRecordLike>();
-    if (deps.listServerRecords) {
-      try {
-        for await (const r of deps.listServerRecords({ abortSignal })) {
-          const id = r.resourceId.toLowerCase();
-          if (inScope.has(subscriptionOf(id))) records.set(id, r);
-        }
-      } catch (e) {
-        if (abortSignal?.aborted) throw e;
-        failures.push(toFailure("sweep", "servers table", e));
-      }
-    }
+    const { records, failure: recordsFailure } = await recordsRead;
+    if (recordsFailure) failures.push(recordsFailure);
 
     const at = now();
     const rows: SweepRow[] = [];
@@ -423,24 +467,8 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       });
     }
 
-    let previous: Map<string, SweepRow> | undefined;
-    if (summary.previousSweepId) {
-      previous = new Map();
-      const select: Array<keyof SweepRow> = ["serverId", "subscriptionId", "class"];
-      const filter = unit === "all" ? {} : { subscriptionId: unit };
-      try {
-        for await (const r of deps.store.listRows(summary.previousSweepId, {
-          select,
-          abortSignal,
-          ...filter,
-        })) {
-          if (inScope.has(r.subscriptionId)) previous.set(r.serverId, r);
-        }
-      } catch (e) {
-        failures.push(toFailure("sweep", summary.previousSweepId, e));
-        previous = undefined;
-      }
-    }
+    const { previous, failure: previousFailure } = await previousRead;
+    if (previousFailure) failures.push(previousFailure);
     const diff = diffRows(rows, previous, summary.previousSweepId, (r) =>
       snap.completeSubscriptionIds.has(r.subscriptionId),
     );

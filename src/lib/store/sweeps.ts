@@ -364,18 +364,28 @@ export function createSweepStore(
     async writeRows(sweepId, rows, options = {}) {
       await ensure(rowsClient);
       const before = requests;
-      const batches: TransactionAction[][] = [];
+      const batches: Array<Array<TableEntity<Record<string, unknown>>>> = [];
       for (let i = 0; i < rows.length; i += MAX_BATCH_OPERATIONS) {
-        batches.push(
-          rows
-            .slice(i, i + MAX_BATCH_OPERATIONS)
-            .map((r): TransactionAction => ["upsert", toRowEntity(sweepId, r), "Replace"]),
-        );
+        batches.push(rows.slice(i, i + MAX_BATCH_OPERATIONS).map((r) => toRowEntity(sweepId, r)));
       }
       await mapLimit(batches, concurrency, async (batch) => {
         options.abortSignal?.throwIfAborted();
         requests++;
-        await rowsClient.submitTransaction(batch);
+        try {
+          // A sweep's partition is new, so rows are inserted: Azurite's upserts cost ~2.5× its inserts.
+          await rowsClient.submitTransaction(
+            batch.map((e): TransactionAction => ["create", e]),
+            { abortSignal: options.abortSignal },
+          );
+        } catch (e) {
+          // A redone unit (or a server listed twice) finds rows already there: replace them, as before.
+          if (!(isRestError(e) && e.statusCode === 409)) throw e;
+          requests++;
+          await rowsClient.submitTransaction(
+            batch.map((entity): TransactionAction => ["upsert", entity, "Replace"]),
+            { abortSignal: options.abortSignal },
+          );
+        }
       });
       return requests - before;
     },
