@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { createSweeper, type SweepConfig, type SweepScopeMessage } from "../../src/lib/compliance/sweeper.js";
 import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
@@ -178,6 +179,43 @@ describe("sweeper", () => {
     expect(summary.total).toBe(10_000);
     // listSweeps 1 + create 1 + previous rows 10 pages + 100 batches + final update 1
     expect(store.requestCount - before).toBe(113);
+  });
+
+  it("reads the previous sweep's rows and the worker's records while the inventory is being collected", async () => {
+    const store = createInMemorySweepStore();
+    const inventory = createFakeInventory(anEstate(), [SUB_A]);
+    const events: string[] = [];
+    const listRows = store.listRows.bind(store);
+    store.listRows = async function* (...args) {
+      events.push("previous rows read");
+      yield* listRows(...args);
+    };
+    const collect = inventory.collect.bind(inventory);
+    inventory.collect = async (...args) => {
+      await nextTurn();
+      events.push("inventory collected");
+      return collect(...args);
+    };
+    let clock = NOW.getTime();
+    const sweeper = createSweeper({
+      inventory,
+      store,
+      config,
+      enqueueProtection: async () => {},
+      listServerRecords: async function* () {
+        events.push("records read");
+        yield* [];
+      },
+      now: () => new Date(clock),
+    });
+    await sweeper.runSweep({ dryRun: true });
+    clock += DAY;
+    events.length = 0;
+
+    const { summary } = await sweeper.runSweep({ dryRun: true });
+
+    expect(events).toEqual(["records read", "previous rows read", "inventory collected"]);
+    expect(summary.diff.changed).toBe(0);
   });
 
   it("reports what became compliant and what drifted since the previous sweep", async () => {
