@@ -7,9 +7,12 @@ import { compared, round, type Metric, type Runnable } from "./lib/types.js";
 import { silentLogger, startWorld } from "./lib/world.js";
 
 /**
- * A compliance sweep of 10,000 servers in 50 subscriptions (dry run: classify and report only) versus the
- * per-server baseline (`runPerServerBaseline`: GET each server, then GET its backup instance), on the same
- * emulated estate in the same run. The sweep's cost grows with pages; the baseline's with servers.
+ * Issue 6: a compliance sweep of 10,000 servers in 50 subscriptions, 5 regions and 5 vaults (dry run:
+ * classify and report only), with 20 ms of latency on every ARM request, versus the per-server baseline
+ * (`runPerServerBaseline`: GET each server, then GET its backup instance in its region's vault) on the same
+ * emulated estate, latency and pacing in the same run. The sweep's cost grows with pages; the baseline's
+ * with servers. Targets: under 15 s, at least 20× faster than the baseline, the report in ≤ 120 Table
+ * requests.
  */
 export const sweep: Runnable = {
   name: "sweep",
@@ -17,12 +20,17 @@ export const sweep: Runnable = {
   async run({ size, log }) {
     const servers = size === "tiny" ? 100 : 10_000;
     const subscriptions = size === "tiny" ? 5 : 50;
+    const regions = 5;
+    // The tiny run only keeps the benchmark from rotting: no latency, so the suite stays fast.
+    const latencyInMs = size === "tiny" ? 0 : 20;
     const baselineConcurrency = 1;
-    const estate = largeEstate({ servers, subscriptions, regions: 1, now: Date.now() });
+    const estate = largeEstate({ servers, subscriptions, regions, now: Date.now() });
     const world = await startWorld({
       timeScale: 1,
       host: false,
       subscriptions: estate.subscriptionIds,
+      // Added by the emulator to every ARM request, the sweep's and the baseline's alike.
+      emulator: { latencyInMs },
       hostEnv: { PGFLEX_VAULT_MAP: "", PGFLEX_SCOPES: estate.subscriptionIds.join(",") },
     });
     try {
@@ -35,21 +43,25 @@ export const sweep: Runnable = {
       const app = await createComplianceApp(config, { clients: sweepClients, logger: silentLogger });
       await control.resetCounters();
       await control.clearRequests();
+      const tableRequestsBefore = app.store.requestCount;
       const sweepStarted = performance.now();
       const report = await app.sweeper.runSweep({ dryRun: true, cause: "bench" });
       const sweepInMs = performance.now() - sweepStarted;
-      const sweepCalls = (await control.getCounters()).totals.count;
+      const tableRequests = app.store.requestCount - tableRequestsBefore;
+      const counters = await control.getCounters();
+      const sweepCalls = counters.totals.count;
       const sweepRequests = await control.getRequests();
       const times = sweepRequests.map((r) => Date.parse(r.time));
       const armSpanInMs = times.length ? Math.max(...times) - Math.min(...times) : 0;
-      log(`sweep: ${report.summary.total} servers, ${sweepCalls} ARM calls, ${round(sweepInMs / 1000, 2)} s`);
+      log(
+        `sweep: ${report.summary.status}, ${report.summary.total} servers, ${sweepCalls} ARM calls, ${tableRequests} Table requests, ${round(sweepInMs / 1000, 2)} s`,
+      );
 
       const baselineClients = createArmClients(config);
-      const vault = estate.vaultIds[0] ?? "";
       await control.resetCounters();
       const baseline = await runPerServerBaseline(
         createArmPerServerBaselineDeps(baselineClients, estate.serverIds, {
-          vaultForRegion: () => vault,
+          vaultForRegion: (region) => estate.vaultByRegion[region],
           instanceName: (id) => `${id.split("/").pop() ?? ""}-bi`,
         }),
         { concurrency: baselineConcurrency },
@@ -60,9 +72,16 @@ export const sweep: Runnable = {
       );
 
       const metrics: Metric[] = [
+        {
+          name: "Sweep time",
+          value: round(sweepInMs / 1000, 2),
+          unit: "s",
+          target: "< 15 s",
+          met: sweepInMs < 15_000,
+        },
         compared(
           {
-            name: "Sweep time",
+            name: "Sweep time vs the per-server baseline",
             value: round(sweepInMs / 1000, 2),
             unit: "s",
             baseline: round(baseline.durationInMs / 1000, 2),
@@ -83,17 +102,25 @@ export const sweep: Runnable = {
           { higherIsBetter: true, atLeast: 20 },
         ),
         {
+          name: "Table requests for the report (summary and rows)",
+          value: tableRequests,
+          unit: "requests",
+          target: "≤ 120",
+          met: tableRequests <= 120,
+          note: `${report.summary.total} rows in transactions of 100`,
+        },
+        {
           name: "Span of the sweep's ARM requests (first to last)",
           value: round(armSpanInMs / 1000, 2),
           unit: "s",
-          note: "the rest of the sweep time is classification and Table Storage work",
+          note: "the rest of the sweep time is setup, classification and the Table writes of the rows",
         },
         {
           name: "Servers classified by the sweep",
           value: report.summary.total,
           unit: `of ${servers}`,
-          met: report.summary.total === servers,
-          target: `${servers}`,
+          met: report.summary.total === servers && report.summary.status === "Complete",
+          target: `${servers}, sweep Complete`,
         },
         {
           name: "Servers the baseline found protected",
@@ -108,13 +135,19 @@ export const sweep: Runnable = {
         parameters: {
           servers,
           subscriptions,
+          regions,
+          vaults: estate.vaultIds.length,
+          latencyInMs,
           inventory: report.summary.inventory,
           dryRun: true,
           timeScale: 1,
         },
         notes: [
-          "Ratios here are speed-ups (baseline ÷ sweep). Both ran against the same emulated estate in real time (time scale 1), each with the app's ARM pacing (250 reads burst + 25/s per subscription, as ARM).",
-          "The baseline's instance reads all go to the vault's subscription, so ARM's read bucket binds it at 25 requests/s after the burst; the sweep reads pages (servers, vaults, instances, jobs) instead.",
+          `Ratios here are speed-ups (baseline ÷ sweep). Both ran against the same emulated estate in real time (time scale 1), with the emulator adding ${latencyInMs} ms to every ARM request, each with the app's ARM pacing (250 reads burst + 25/s per subscription, as ARM).`,
+          "The baseline's instance reads all go to the vaults' subscription, so ARM's read bucket would bind it at 25 requests/s after the burst; at concurrency 1 its two round trips per server bind it first. The sweep reads pages (servers per subscription; vaults, instances, jobs and policies per vault) instead.",
+          `The sweep's ARM calls by operation: ${Object.entries(counters.operations)
+            .map(([k, v]) => `${k} ${v.count}`)
+            .join(", ")} (emulator pages of 100).`,
           `Sweep classes: ${Object.entries(report.summary.counts)
             .map(([k, v]) => `${k} ${v}`)
             .join(", ")}.`,

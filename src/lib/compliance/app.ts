@@ -5,10 +5,13 @@ import { createConsoleLogger } from "../logger.js";
 import type { SweepsApi } from "./api.js";
 import type { Sweeper, SweepScopeMessage } from "./sweeper.js";
 import type { ArmClients } from "../azure/clients.js";
+import type { SweepStore } from "../store/sweeps.js";
 
 export interface ComplianceApp {
   sweeper: Sweeper;
   api: SweepsApi;
+  /** The sweep tables (benchmarks read `requestCount`: the report's Table requests). */
+  store: SweepStore;
   /** Removes sweeps (summaries, rows, scope results) older than PGFLEX_HISTORY_RETENTION_DAYS; the ids removed. */
   purgeSweeps(now?: Date): Promise<string[]>;
 }
@@ -84,6 +87,7 @@ export async function createComplianceApp(
   return {
     sweeper,
     api: createSweepsApi({ sweeper }, { logger }),
+    store,
     purgeSweeps: (now = new Date()) =>
       store.deleteSweepsStartedBefore(new Date(now.getTime() - config.historyRetentionDays * 86_400_000)),
   };
