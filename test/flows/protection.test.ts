@@ -485,8 +485,8 @@ describe("auto-protection in enforce mode", () => {
       const retrying = await waitForRow(server.id, (r) => /^Retrying in /.test(r.lastErrorMessage ?? ""));
       const row = await waitForState(server.id, "Failed");
 
-      expect(retrying.fix).toMatch(/^Nothing yet: the app retries on its own until /);
-      expect(row.lastErrorMessage).toMatch(/^Gave up after \d+ attempts over \d+ s: /);
+      expect(retrying.fix).toMatch(/^Nothing yet: the app keeps retrying for up to \d+ s more\. /);
+      expect(row.lastErrorMessage).toMatch(/^Gave up after 6 attempts over \d+ s: /);
       expect(row.leaseOwner).toBeUndefined();
       expect(await instancesOf(server.id)).toEqual([]);
     } finally {

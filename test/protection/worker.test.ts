@@ -551,14 +551,14 @@ describe("protection worker", () => {
 
     expect(outcome).toEqual({ kind: "requeued", state: "Validating", delayInMs: 10_000 });
     const retry = t.queue.sent[0];
-    expect(retry?.message).toMatchObject({ transientFailures: 1, failingSince: t.clock.now().toISOString() });
+    expect(retry?.message).toMatchObject({ transientFailures: 1, retriedForInMs: 10_000 });
     expect(retry?.options?.visibilityTimeoutInMs).toBe(10_000);
     expect(await t.store.get(s.id)).toMatchObject({
       state: "Validating",
       lastErrorCode: "ServiceUnavailable",
       lastErrorMessage:
         "Retrying in 10 s after a transient failure (1 in a row): The service is unavailable.",
-      fix: "Nothing yet: the app retries on its own until 2026-11-25T10:30:45.000Z. If it keeps failing, check Azure's status and the subscription's throttling.",
+      fix: "Nothing yet: the app keeps retrying for up to 30 min more. If it keeps failing, check Azure's status and the subscription's throttling.",
     });
     t.clock.advance(10_000);
     const last = await t.drain(t.queue.sent.shift()!.message);
@@ -605,11 +605,11 @@ describe("protection worker", () => {
     const outcome = await t.drain(event("e1", s.id));
 
     expect(outcome).toEqual({ kind: "settled", state: "Failed" });
-    // Backoff 10 s, 20 s, … capped at 15 min: the 9th failure comes 36 minutes after the first.
+    // Backoff 10 s, 20 s, … capped at 5 min: ten retries wait 30 min in all, the 11th failure gives up.
     expect(await t.store.get(s.id)).toMatchObject({
       state: "Failed",
       lastErrorCode: "InternalServerError",
-      lastErrorMessage: "Gave up after 9 attempts over 36 min: Something went wrong.",
+      lastErrorMessage: "Gave up after 11 attempts over 30 min: Something went wrong.",
     });
     expect((await t.store.get(s.id))?.leaseOwner).toBeUndefined();
     expect(t.azure.instances.size).toBe(0);

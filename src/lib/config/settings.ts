@@ -320,7 +320,7 @@ export const settings = {
   transientRetryMinutes: setting({
     name: "PGFLEX_TRANSIENT_RETRY_MINUTES",
     description:
-      "How long a protection request keeps retrying transient Azure failures (5xx, 429, reset connections), with backoff, before recording Failed.",
+      "How long, in backoff waits (10 s doubling to 5 min), a protection request keeps retrying transient Azure failures (5xx, 429, reset connections) before recording Failed.",
     example: "30",
     defaultValue: "30",
     requiredInAzure: false,

@@ -26,8 +26,8 @@ export interface ProtectionMessage {
   attempt: number;
   /** Transient Azure failures in a row that this request has retried (absent: none). */
   transientFailures?: number;
-  /** When the first of those failures happened; retries stop `transientRetryDeadlineInMs` after it. */
-  failingSince?: string;
+  /** Backoff those retries have waited in all; they stop once it reaches `transientRetryDeadlineInMs`. */
+  retriedForInMs?: number;
 }
 
 const causeSchema = z.union([
@@ -51,7 +51,7 @@ const messageSchema = z.object({
   enqueuedAt: z.string(),
   attempt: z.number().int().min(0).default(0),
   transientFailures: z.number().int().min(1).optional(),
-  failingSince: z.iso.datetime().optional(),
+  retriedForInMs: z.number().int().min(0).optional(),
 });
 
 /** `event:<id>`, `sweep:<id>` or `api[:who]`: the cause as one string for rows and audit. */

@@ -25,9 +25,14 @@ export interface ProtectionSettings {
   retryBaseInMs: number;
   /** Cap of the retry-later delay. */
   retryCapInMs: number;
-  /** First delay after a transient Azure failure (5xx, 429, reset); doubles per failure up to `retryCapInMs`. */
+  /** First delay after a transient Azure failure (5xx, 429, reset); doubles per failure. */
   transientRetryBaseInMs: number;
-  /** How long a request keeps retrying transient failures before its row shows `Failed`. */
+  /** Cap of the delay after a transient failure. */
+  transientRetryCapInMs: number;
+  /**
+   * Backoff a request may wait in all while retrying transient failures before its row shows `Failed`.
+   * Counted in scheduled waits, not wall time, so a time-scaled run's host latency does not shorten it.
+   */
   transientRetryDeadlineInMs: number;
   /** Wait before the first read of a new backup instance (the service takes about a minute to configure). */
   configureFirstPollInMs: number;
@@ -57,6 +62,7 @@ export const defaultProtectionSettings: ProtectionSettings = {
   retryBaseInMs: 30_000,
   retryCapInMs: 15 * 60_000,
   transientRetryBaseInMs: 10_000,
+  transientRetryCapInMs: 5 * 60_000,
   transientRetryDeadlineInMs: 30 * 60_000,
   configureFirstPollInMs: 75_000,
   configurePollInMs: 15_000,
@@ -72,6 +78,7 @@ const SCALED = [
   "retryBaseInMs",
   "retryCapInMs",
   "transientRetryBaseInMs",
+  "transientRetryCapInMs",
   "transientRetryDeadlineInMs",
   "configureFirstPollInMs",
   "configurePollInMs",

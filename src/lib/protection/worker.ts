@@ -81,9 +81,9 @@ const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>(
   ProtectionStates.filter((state) => !InProgressStates.includes(state)),
 );
 
-/** "45 s" or "31 min": how long something lasted, for messages people read. */
+/** "45 s" or "31 min", for messages people read. */
 function durationText(ms: number): string {
-  return ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+  return ms < 120_000 ? `${Math.ceil(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
 /** 5xx, 408, 429 or no response at all (a reset connection): worth trying again later. */
@@ -283,7 +283,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         leaseOwner: this.message.requestId,
         leaseUntil: new Date(now().getTime() + delayInMs + s.leaseInMs).toISOString(),
       });
-      const { transientFailures: _failures, failingSince: _since, ...next } = this.message;
+      const { transientFailures: _failures, retriedForInMs: _waited, ...next } = this.message;
       await deps.queue.send(
         { ...next, attempt: this.message.attempt + 1 },
         { visibilityTimeoutInMs: delayInMs, abortSignal: this.signal },
@@ -304,22 +304,22 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     /**
      * A transient Azure failure (5xx, 429 after the client's own retries, a reset connection): show it on the
      * row and try again in a fresh message after a backoff, so a flaky minute never spends the queue's few
-     * deliveries. Undefined once the failures have lasted `transientRetryDeadlineInMs`: the caller gives up.
+     * deliveries. Undefined once the retries have waited `transientRetryDeadlineInMs`: the caller gives up.
      */
     async retryTransient(error: Error): Promise<ProcessOutcome | undefined> {
       const failures = (this.message.transientFailures ?? 0) + 1;
-      const since = this.message.failingSince ?? now().toISOString();
-      const until = Date.parse(since) + s.transientRetryDeadlineInMs;
-      if (now().getTime() >= until) return undefined;
-      const delayInMs = backoffInMs(failures - 1, s.transientRetryBaseInMs, s.retryCapInMs);
+      const waited = this.message.retriedForInMs ?? 0;
+      if (waited >= s.transientRetryDeadlineInMs) return undefined;
+      const delayInMs = backoffInMs(failures - 1, s.transientRetryBaseInMs, s.transientRetryCapInMs);
+      const left = s.transientRetryDeadlineInMs - waited;
       await this.write({
         lastErrorCode: errorCode(error) ?? (statusOf(error) ? `HTTP${statusOf(error)}` : error.name),
-        lastErrorMessage: `Retrying in ${Math.ceil(delayInMs / 1000)} s after a transient failure (${failures} in a row): ${error.message}`,
-        fix: `Nothing yet: the app retries on its own until ${new Date(until).toISOString()}. If it keeps failing, check Azure's status and the subscription's throttling.`,
+        lastErrorMessage: `Retrying in ${durationText(delayInMs)} after a transient failure (${failures} in a row): ${error.message}`,
+        fix: `Nothing yet: the app keeps retrying for up to ${durationText(left)} more. If it keeps failing, check Azure's status and the subscription's throttling.`,
         leaseUntil: new Date(now().getTime() + delayInMs + s.leaseInMs).toISOString(),
       });
       await deps.queue.send(
-        { ...this.message, transientFailures: failures, failingSince: since },
+        { ...this.message, transientFailures: failures, retriedForInMs: waited + delayInMs },
         { visibilityTimeoutInMs: delayInMs, abortSignal: this.signal },
       );
       return { kind: "requeued", state: this.row.state, delayInMs };
@@ -1097,11 +1097,11 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           }
           if (retried === undefined) {
             const failures = (message.transientFailures ?? 0) + 1;
-            const elapsedInMs = message.failingSince ? now().getTime() - Date.parse(message.failingSince) : 0;
+            const waited = durationText(message.retriedForInMs ?? 0);
             log.error(
               `${message.resourceId}: giving up after ${failures} transient failures: ${error.message}`,
             );
-            await recordPoison(message, error, `${failures} attempts over ${durationText(elapsedInMs)}`);
+            await recordPoison(message, error, `${failures} attempts over ${waited}`);
             return { kind: "settled", state: "Failed" };
           }
         }
