@@ -1,3 +1,4 @@
+import { defaultSettings as dataProtectionTimings } from "../dev/emulator/providers/dataprotection/state.js";
 import { mapLimit } from "../src/lib/azure/inventory.js";
 import { appView, sleep, statesOf, until } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
@@ -87,10 +88,14 @@ export const burst: Runnable = {
     const r = await runBurst({ servers, timeScale }, log);
     const protectedCount = (r.states.get("Protected") ?? 0) - 1;
     const writesNeeded = 2 * servers;
-    const boundRealEquivalentInSeconds = bucketLowerBoundInSeconds(writesNeeded, ARM_WRITES);
+    const writesBoundInSeconds = bucketLowerBoundInSeconds(writesNeeded, ARM_WRITES);
+    // No server is Protected before Azure has configured its instance, so the server whose create write the
+    // bucket admits last finishes no sooner than that write plus the configuration (≈ 68 s, recorded traffic).
+    const configureInSeconds = dataProtectionTimings.configureDelayInMs / 1000;
+    const boundRealEquivalentInSeconds = writesBoundInSeconds + configureInSeconds;
     const readsBoundInSeconds = bucketLowerBoundInSeconds(r.counters.totals.reads, ARM_READS);
     const elapsedRealEquivalentInSeconds = (r.elapsedInMs / 1000) * timeScale;
-    const withinBurst = boundRealEquivalentInSeconds === 0;
+    const withinBurst = writesBoundInSeconds === 0;
     const metrics: Metric[] = [
       compared(
         {
@@ -98,7 +103,7 @@ export const burst: Runnable = {
           value: round(elapsedRealEquivalentInSeconds, 1),
           unit: "s",
           baseline: round(boundRealEquivalentInSeconds, 1),
-          baselineLabel: `ARM write-bucket lower bound for ${writesNeeded} writes (200 burst + 10/s)`,
+          baselineLabel: `lower bound the write bucket sets: ${round(writesBoundInSeconds, 1)} s for ${writesNeeded} writes (200 burst + 10/s), then ${configureInSeconds} s for Azure to configure the last instance`,
           target: "≤ 1.25×",
           ...(withinBurst
             ? { note: "the writes fit in the bucket's burst: no lower bound to compare with" }
@@ -111,7 +116,14 @@ export const burst: Runnable = {
         value: round(r.elapsedInMs / 1000, 2),
         unit: "s",
         baseline: round(boundRealEquivalentInSeconds / timeScale, 2),
-        baselineLabel: "scaled write-bucket lower bound",
+        baselineLabel: "scaled lower bound",
+      }),
+      compared({
+        name: "Burst time versus the writes alone",
+        value: round(elapsedRealEquivalentInSeconds, 1),
+        unit: "s",
+        baseline: round(writesBoundInSeconds, 1),
+        baselineLabel: `time the write bucket needs for ${writesNeeded} writes, ignoring Azure's operations`,
       }),
       {
         name: "Servers protected",
@@ -141,7 +153,7 @@ export const burst: Runnable = {
       },
     ];
     const notes = [
-      "The lower bound counts only ARM's write bucket. Each protection also waits out its own operations (validate ≈ 41 s and configure ≈ 68 s in the recorded Azure traffic; the worker polls validation after 45 s and reads the instance 75 s after the PUT), so the last server of a burst finishes at least about two minutes after its write was allowed.",
+      `Lower bound: the bucket admits the last of ${writesNeeded} writes (a create, since each create follows its server's validate) ${round(writesBoundInSeconds, 1)} s in at best, and Azure then takes ${configureInSeconds} s (recorded traffic, as the emulator) to configure that instance. Validation (≈ 41 s) overlaps other servers' writes and adds nothing to it. The worker reads a new instance 75 s after its PUT, so a perfect run would measure about 7 s above the bound.`,
       `Time scale ${timeScale}: the emulator's buckets refill ${timeScale}× faster and the app's pacing follows PGFLEX_TIME_SCALE, so real-equivalent time = wall time × ${timeScale}.`,
       `End states: ${[...r.states].map(([s, n]) => `${s} ${s === "Protected" ? n - 1 : n}`).join(", ")} (warm-up server excluded).`,
     ];

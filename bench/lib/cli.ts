@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
-import { renderMarkdown, writeReport, type Report } from "./report.js";
+import { mergeReports, readLatestReport, renderMarkdown, writeReport, type Report } from "./report.js";
 import { runAll } from "./runner.js";
 import type { RunSize, Runnable } from "./types.js";
 
@@ -45,8 +45,17 @@ export async function main(
     return 2;
   }
   const command = `npm run ${kind}${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`;
-  const report = await runAll(runnables, { kind, size, command, only });
-  const paths = await writeReport(report, values.out ?? resultsDirectory);
+  const directory = values.out ?? resultsDirectory;
+  const ran = await runAll(runnables, { kind, size, command, only });
+  // `--only` refreshes its sections of the latest report and keeps the others.
+  const report = only?.length
+    ? mergeReports(
+        await readLatestReport(kind, directory),
+        ran,
+        runnables.map((r) => r.name),
+      )
+    : ran;
+  const paths = await writeReport(report, directory);
   process.stdout.write(renderMarkdown(report));
   process.stderr.write(
     `Wrote ${relative(process.cwd(), paths.markdown)} and ${relative(process.cwd(), paths.json)}\n`,

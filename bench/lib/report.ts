@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { machineLine, type MachineInfo } from "./machine.js";
 import type { Metric, RunResult, RunSize } from "./types.js";
@@ -45,6 +45,9 @@ export function renderMarkdown(report: Report): string {
   ];
   for (const r of report.results) {
     lines.push(`## ${r.title}`, "");
+    if (r.command && r.command !== report.command) {
+      lines.push(`Run by \`${r.command}\`${r.startedAt ? ` at ${r.startedAt}` : ""}.`, "");
+    }
     const outcome = r.outcome === "ok" ? "ok" : `**${r.outcome}**${r.reason ? `: ${r.reason}` : ""}`;
     lines.push(`Outcome: ${outcome} (wall time ${formatNumber(r.wallTimeInMs / 1000)} s)`, "");
     const params = Object.entries(r.parameters);
@@ -69,6 +72,40 @@ export function renderMarkdown(report: Report): string {
     if (r.notes.length > 0) lines.push("");
   }
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/**
+ * A partial run (`--only`) folded into the previous report of the same kind and size: its sections replace
+ * theirs, the others stay with their own command and time, in the order of `names`.
+ */
+export function mergeReports(
+  previous: Report | undefined,
+  current: Report,
+  names: readonly string[],
+): Report {
+  if (!previous || previous.kind !== current.kind || previous.size !== current.size) return current;
+  const fresh = new Map(current.results.map((r) => [r.name, r]));
+  const kept = new Map(
+    previous.results.map((r) => [
+      r.name,
+      { ...r, command: r.command ?? previous.command, startedAt: r.startedAt ?? previous.startedAt },
+    ]),
+  );
+  const results = names.flatMap((name) => {
+    const r = fresh.get(name) ?? kept.get(name);
+    return r ? [r] : [];
+  });
+  return { ...current, results };
+}
+
+/** The report in `<kind>-latest.json` under `directory`, if there is a readable one. */
+export async function readLatestReport(kind: Report["kind"], directory: string): Promise<Report | undefined> {
+  try {
+    const report = JSON.parse(await readFile(join(directory, `${kind}-latest.json`), "utf8")) as Report;
+    return report.kind === kind && Array.isArray(report.results) ? report : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes `<kind>-latest.md` and `<kind>-latest.json` under `directory`; returns their paths. */

@@ -51,6 +51,7 @@ export async function runAll(runnables: readonly Runnable[], options: RunAllOpti
   };
   const selected = options.only?.length ? runnables.filter((r) => options.only?.includes(r.name)) : runnables;
   for (const runnable of selected) {
+    const started = new Date().toISOString();
     log(`▶ ${runnable.name} (${options.size})`);
     const result = await runOne(runnable, {
       size: options.size,
@@ -58,7 +59,7 @@ export async function runAll(runnables: readonly Runnable[], options: RunAllOpti
       abortSignal: options.abortSignal,
     });
     log(`  ${runnable.name}: ${result.outcome}${result.reason ? ` — ${result.reason}` : ""}`);
-    report.results.push(result);
+    report.results.push({ ...result, startedAt: started, command: options.command });
   }
   return report;
 }

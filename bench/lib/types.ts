@@ -46,6 +46,9 @@ export interface RunResult {
   /** For drills: the invariants checked, each with its verdict. */
   checks?: Check[];
   wallTimeInMs: number;
+  /** When and by which command this result was produced (a partial run keeps older sections' own). */
+  startedAt?: string;
+  command?: string;
 }
 
 export interface Check {

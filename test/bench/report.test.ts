@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderMarkdown, writeReport, type Report } from "../../bench/lib/report.js";
+import { mergeReports, renderMarkdown, writeReport, type Report } from "../../bench/lib/report.js";
 import { runAll } from "../../bench/lib/runner.js";
 import { compared, notAvailable, type Runnable } from "../../bench/lib/types.js";
 import { bucketLowerBoundInSeconds } from "../../bench/burst.js";
@@ -96,6 +96,36 @@ describe("report", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("refreshes only the sections a partial run produced and says which run made the others", () => {
+    const section = (name: string, value: number) => ({
+      name,
+      title: name.toUpperCase(),
+      outcome: "ok" as const,
+      metrics: [{ name: "Time", value, unit: "s" }],
+      parameters: {},
+      notes: [],
+      wallTimeInMs: 1,
+    });
+    const previous = aReport([section("burst", 263), section("sweep", 22.3)]);
+    const partial = {
+      ...aReport([{ ...section("sweep", 12.1), command: "npm run bench -- --only sweep" }]),
+      command: "npm run bench -- --only sweep",
+      startedAt: "2026-11-25T20:00:00.000Z",
+    };
+
+    const merged = mergeReports(previous, partial, ["coldStart", "burst", "sweep"]);
+
+    expect(merged.results.map((r) => [r.name, r.metrics[0]?.value, r.command])).toEqual([
+      ["burst", 263, "npm run bench"],
+      ["sweep", 12.1, "npm run bench -- --only sweep"],
+    ]);
+    const md = renderMarkdown(merged);
+    expect(md).toContain("- Command: `npm run bench -- --only sweep` (size: tiny)");
+    expect(md).toContain("## BURST\n\nRun by `npm run bench` at 2026-11-25T17:00:00.000Z.");
+    expect(md).not.toContain("## SWEEP\n\nRun by");
+    expect(mergeReports(previous, { ...partial, size: "full" }, ["burst", "sweep"]).results).toHaveLength(1);
   });
 
   it("reports a benchmark that throws as failed and still runs the next", async () => {
