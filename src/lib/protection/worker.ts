@@ -306,7 +306,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
      * row and try again in a fresh message after a backoff, so a flaky minute never spends the queue's few
      * deliveries. Undefined once the retries have waited `transientRetryDeadlineInMs`: the caller gives up.
      */
-    async retryTransient(error: Error): Promise<ProcessOutcome | undefined> {
+    async retryTransient(error: Error): Promise<Extract<ProcessOutcome, { kind: "requeued" }> | undefined> {
       const failures = (this.message.transientFailures ?? 0) + 1;
       const waited = this.message.retriedForInMs ?? 0;
       if (waited >= s.transientRetryDeadlineInMs) return undefined;
@@ -1091,7 +1091,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           });
           if (retried) {
             log.warn(
-              `${message.resourceId}: transient failure, retrying in ${retried.kind === "requeued" ? retried.delayInMs : 0} ms: ${error.message}`,
+              `${message.resourceId}: transient failure, retrying in ${retried.delayInMs} ms: ${error.message}`,
             );
             return retried;
           }
