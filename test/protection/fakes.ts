@@ -21,6 +21,11 @@ export const OTHER_SUB = "99999999-9999-9999-9999-999999999999";
 export const PRINCIPAL = "44444444-4444-4444-4444-444444444444";
 export const VAULT_ID = `/subscriptions/${SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu`;
 
+/** The id of policy `name` in the test vault. */
+export function policyIdOf(name: string): string {
+  return `${VAULT_ID}/backupPolicies/${name}`;
+}
+
 export function serverId(name: string, rg = "rg-app", sub = SUB): string {
   return `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`;
 }
@@ -57,7 +62,7 @@ export class FakeAzure {
       tags: { "pgflex-autoprotect": "" },
     },
   ];
-  policies = new Set<string>([`${VAULT_ID}/backupPolicies/pgflex-weekly`.toLowerCase()]);
+  policies = new Set<string>([policyIdOf("pgflex-weekly").toLowerCase()]);
   roles: RoleAssignmentInfo[] = [];
   instances = new Map<string, BackupInstanceInfo>();
   calls: Call[] = [];
@@ -83,6 +88,29 @@ export class FakeAzure {
   addServer(server: FlexibleServerInfo): FlexibleServerInfo {
     this.servers.set(server.id.toLowerCase(), server);
     return server;
+  }
+
+  /** Adds `server` with both roles the vault identity needs on it already granted. */
+  addGrantedServer(server: FlexibleServerInfo): FlexibleServerInfo {
+    this.grantAll(this.addServer(server).id);
+    return server;
+  }
+
+  /** Adds policy `name` to the test vault. */
+  addPolicy(name: string): void {
+    this.policies.add(policyIdOf(name).toLowerCase());
+  }
+
+  /** Puts backup instance `name` of `dataSourceId` in the test vault, as if made by a PUT. */
+  addInstance(name: string, dataSourceId: string, fields: Partial<BackupInstanceInfo> = {}): void {
+    this.instances.set(name, { id: `${VAULT_ID}/backupInstances/${name}`, name, dataSourceId, ...fields });
+  }
+
+  /** Points instance `name` at policy `policyName`, as a change outside this app (or one not applied yet) does. */
+  setInstancePolicy(name: string, policyName: string): void {
+    const instance = this.instances.get(name);
+    if (!instance) throw new Error(`No backup instance ${name}.`);
+    this.instances.set(name, { ...instance, policyId: policyIdOf(policyName) });
   }
 
   grantAll(serverIdValue: string): void {

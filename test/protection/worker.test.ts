@@ -4,6 +4,7 @@ import {
   backupInstanceName,
   createProtectionMessage,
   createProtectionWorker,
+  type DataProtectionPort,
   type ProcessOutcome,
   type ProtectionMessage,
   type ProtectionSettings,
@@ -17,6 +18,7 @@ import {
   FakeAzure,
   FakeQueue,
   OTHER_SUB,
+  policyIdOf,
   PRINCIPAL,
   serverId,
   SUB,
@@ -30,26 +32,34 @@ function setup(overrides: Partial<ProtectionSettings> = {}) {
   const clock = fakeClock();
   const audit = createInMemoryAuditLog(clock.now);
   const queue = new FakeQueue();
-  const worker = createProtectionWorker({
-    servers: store,
-    audit,
-    queue,
-    arm: azure.arm,
-    settings: testSettings(overrides),
-    now: clock.now,
-  });
+  /** A worker on this store, audit, queue and clock, with some Data Protection calls or settings replaced. */
+  const workerWith = (change: WorkerChange = {}) =>
+    createProtectionWorker({
+      servers: store,
+      audit,
+      queue,
+      arm: { ...azure.arm, dataProtection: { ...azure.dataProtectionPort, ...change.dataProtection } },
+      settings: testSettings({ ...overrides, ...change.settings }),
+      now: clock.now,
+    });
+  const worker = workerWith();
   /** Processes `message`, then every message it re-enqueues (time jumps over each delay), to the end. */
-  const drain = async (message: ProtectionMessage): Promise<ProcessOutcome> => {
-    let outcome = await worker.process(message);
+  const drain = async (message: ProtectionMessage, by = worker): Promise<ProcessOutcome> => {
+    let outcome = await by.process(message);
     while (outcome.kind === "requeued") {
       clock.advance(outcome.delayInMs);
       const next = queue.sent.shift();
       if (!next) throw new Error("requeued without a message");
-      outcome = await worker.process(next.message);
+      outcome = await by.process(next.message);
     }
     return outcome;
   };
-  return { azure, store, clock, audit, queue, worker, drain };
+  return { azure, store, clock, audit, queue, worker, workerWith, drain };
+}
+
+interface WorkerChange {
+  dataProtection?: Partial<DataProtectionPort>;
+  settings?: Partial<ProtectionSettings>;
 }
 
 const event = (id: string, resourceId: string, action: "protect" | "delete" = "protect"): ProtectionMessage =>
@@ -62,8 +72,7 @@ describe("protection worker", () => {
   });
 
   it("protects a tagged server with exactly two ARM writes and at most eight requests", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-one" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-one" }));
 
     const first = await t.worker.process(event("e1", s.id));
     expect(first).toEqual({ kind: "requeued", state: "Validating", delayInMs: 45_000 });
@@ -96,8 +105,7 @@ describe("protection worker", () => {
 
   it("reads the vault and policy once for a burst of servers", async () => {
     for (const name of ["pg-a", "pg-b", "pg-c"]) {
-      const s = t.azure.addServer(aServer({ name }));
-      t.azure.grantAll(s.id);
+      const s = t.azure.addGrantedServer(aServer({ name }));
       await t.drain(event(`e-${name}`, s.id));
     }
     expect(t.azure.count("getVault")).toBe(1);
@@ -107,8 +115,7 @@ describe("protection worker", () => {
   });
 
   it("protects a tagged server once when the event arrives twice", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-dup" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-dup" }));
     await t.drain(event("e1", s.id));
     const callsAfterFirst = t.azure.calls.length;
 
@@ -120,8 +127,7 @@ describe("protection worker", () => {
   });
 
   it("creates exactly one instance when 50 duplicate deliveries are processed concurrently", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-burst" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-burst" }));
 
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, () => t.worker.process(event("e-burst", s.id))),
@@ -137,8 +143,7 @@ describe("protection worker", () => {
   });
 
   it("evaluates again a tag change that arrived while another request held the server", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-moving" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-moving" }));
     await t.worker.process(event("e1", s.id));
 
     s.tags = {};
@@ -169,8 +174,7 @@ describe("protection worker", () => {
   });
 
   it("records a server without the tag as OptedOut and protects it once the tag is added", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-later", tags: {} }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-later", tags: {} }));
     await t.drain(event("create", s.id));
     expect(await t.store.get(s.id)).toMatchObject({
       state: "OptedOut",
@@ -178,7 +182,7 @@ describe("protection worker", () => {
     });
 
     s.tags = { backup: "gold" };
-    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    t.azure.addPolicy("pgflex-gold");
     await t.drain(event("tags", s.id));
 
     expect(await t.store.get(s.id)).toMatchObject({
@@ -189,8 +193,7 @@ describe("protection worker", () => {
   });
 
   it("keeps protection when the tag is removed and records ProtectedUntagged", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-untag" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-untag" }));
     await t.drain(event("e1", s.id));
 
     s.tags = {};
@@ -233,8 +236,7 @@ describe("protection worker", () => {
 
   it("finds the region's vault by its marker tag when the map has no entry", async () => {
     t = setup({ vaultMap: {} });
-    const s = t.azure.addServer(aServer({ name: "pg-disc" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-disc" }));
 
     await t.drain(event("e1", s.id));
 
@@ -246,8 +248,7 @@ describe("protection worker", () => {
     const central = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-central`;
     t.azure.vaults = [{ ...t.azure.vaults[0]!, id: central, name: "bv-central" }];
     t.azure.policies.add(`${central}/backupPolicies/pgflex-weekly`.toLowerCase());
-    const s = t.azure.addServer(aServer({ name: "pg-central" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-central" }));
 
     expect(await t.drain(event("e1", s.id))).toEqual({ kind: "settled", state: "Protected" });
 
@@ -284,8 +285,7 @@ describe("protection worker", () => {
   });
 
   it("resumes once a waiting server becomes Ready", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-ready-later", state: "Provisioning" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-ready-later", state: "Provisioning" }));
     await t.worker.process(event("e1", s.id));
 
     s.state = "Ready";
@@ -347,8 +347,7 @@ describe("protection worker", () => {
   });
 
   it("records a server protected by another vault as ProtectedElsewhere without retrying", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-else" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-else" }));
     t.azure.protectedElsewhere.add(s.id.toLowerCase());
 
     const outcome = await t.drain(event("e1", s.id));
@@ -364,13 +363,8 @@ describe("protection worker", () => {
   });
 
   it("records a server already protected in this vault by another instance as Protected, not an error", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-manual" }));
-    t.azure.grantAll(s.id);
-    t.azure.instances.set("manual-1", {
-      id: `${VAULT_ID}/backupInstances/manual-1`,
-      name: "manual-1",
-      dataSourceId: s.id,
-    });
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-manual" }));
+    t.azure.addInstance("manual-1", s.id);
 
     const outcome = await t.drain(event("e1", s.id));
 
@@ -384,8 +378,7 @@ describe("protection worker", () => {
   });
 
   it("resumes cleanly after a worker is killed between validate and create", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-crash" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-crash" }));
     t.azure.beforeCreate = () => {
       t.azure.beforeCreate = undefined;
       throw new Error("worker killed");
@@ -410,31 +403,21 @@ describe("protection worker", () => {
   });
 
   it("does not create a second instance when a crash came after the create", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-crash2" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-crash2" }));
     const original = t.azure.dataProtectionPort;
     const message = event("e1", s.id);
     let killed = false;
-    const worker = createProtectionWorker({
-      servers: t.store,
-      audit: t.audit,
-      queue: t.queue,
-      arm: {
-        ...t.azure.arm,
-        dataProtection: {
-          ...original,
-          createBackupInstance: async (...args) => {
-            const r = await original.createBackupInstance(...args);
-            if (!killed) {
-              killed = true;
-              throw new Error("worker killed after create");
-            }
-            return r;
-          },
+    const worker = t.workerWith({
+      dataProtection: {
+        createBackupInstance: async (...args) => {
+          const r = await original.createBackupInstance(...args);
+          if (!killed) {
+            killed = true;
+            throw new Error("worker killed after create");
+          }
+          return r;
         },
       },
-      settings: testSettings(),
-      now: t.clock.now,
     });
 
     await worker.process(message);
@@ -476,14 +459,13 @@ describe("protection worker", () => {
 
   it("creates a mapped policy that the vault lacks, once", async () => {
     t.azure.policies.clear();
-    const s = t.azure.addServer(aServer({ name: "pg-pol" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-pol" }));
 
     await t.drain(event("e1", s.id));
 
     expect(t.azure.count("createPolicy")).toBe(1);
     expect(t.audit.entries.find((e) => e.action === "createPolicy")).toMatchObject({
-      target: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+      target: policyIdOf("pgflex-weekly"),
       detail: "weekly, retention P12W",
     });
     expect((await t.store.get(s.id))?.state).toBe("Protected");
@@ -491,8 +473,7 @@ describe("protection worker", () => {
 
   it("looks a missing policy up and creates it once for concurrent servers", async () => {
     t.azure.policies.clear();
-    const servers = ["pg-p1", "pg-p2", "pg-p3"].map((name) => t.azure.addServer(aServer({ name })));
-    for (const s of servers) t.azure.grantAll(s.id);
+    const servers = ["pg-p1", "pg-p2", "pg-p3"].map((name) => t.azure.addGrantedServer(aServer({ name })));
 
     await Promise.all(servers.map((s) => t.worker.process(event(`e-${s.name}`, s.id))));
 
@@ -517,8 +498,7 @@ describe("protection worker", () => {
   });
 
   it("leaves a visible Failed row when the last delivery of a message fails", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-poison" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-poison" }));
     t.azure.beforeCreate = () => {
       throw new Error("socket hang up");
     };
@@ -538,8 +518,7 @@ describe("protection worker", () => {
   });
 
   it("retries a transient Azure failure in a fresh message and shows it on the row meanwhile", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-flaky" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-flaky" }));
     let failures = 1;
     t.azure.beforeCreate = () => {
       if (failures-- > 0) throw anArmError(503, "ServiceUnavailable", "The service is unavailable.");
@@ -571,18 +550,14 @@ describe("protection worker", () => {
   });
 
   it("finds the instance a reset PUT had created instead of creating it again", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-reset" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-reset" }));
     let reset = true;
     t.azure.beforeCreate = () => {
       if (!reset) return;
       reset = false;
       // The PUT reached Azure; the connection dropped before the answer came back.
-      t.azure.instances.set(backupInstanceName(s.id), {
-        id: `${VAULT_ID}/backupInstances/${backupInstanceName(s.id)}`,
-        name: backupInstanceName(s.id),
-        dataSourceId: s.id,
-        policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
+      t.azure.addInstance(backupInstanceName(s.id), s.id, {
+        policyId: policyIdOf("pgflex-weekly"),
         protectionStatus: "ProtectionConfigured",
       });
       throw new RestError("socket hang up", { code: "ECONNRESET" });
@@ -596,8 +571,7 @@ describe("protection worker", () => {
   });
 
   it("gives up on transient failures at the deadline and leaves a visible Failed row", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-outage" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-outage" }));
     t.azure.beforeCreate = () => {
       throw anArmError(500, "InternalServerError", "Something went wrong.");
     };
@@ -616,8 +590,7 @@ describe("protection worker", () => {
   });
 
   it("checks back for ProtectionConfigured without holding a worker, and for a slow validation", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-slowcfg" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-slowcfg" }));
     t.azure.configuringReads = 2;
     t.azure.validatePollsBeforeDone = 1;
     const delays: number[] = [];
@@ -635,8 +608,7 @@ describe("protection worker", () => {
 
   it("gives up on a configuration that never finishes", async () => {
     t = setup({ waitForServerDeadlineInMs: 100_000 });
-    const s = t.azure.addServer(aServer({ name: "pg-stuck" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-stuck" }));
     t.azure.configuringReads = 1_000;
 
     const outcome = await t.drain(event("e1", s.id));
@@ -650,23 +622,13 @@ describe("protection worker", () => {
 
   it("says which role the app itself lacks when the vault answers 403", async () => {
     const s = t.azure.addServer(aServer({ name: "pg-app403" }));
-    const dp = t.azure.dataProtectionPort;
-    const worker = createProtectionWorker({
-      servers: t.store,
-      audit: t.audit,
-      queue: t.queue,
-      arm: {
-        ...t.azure.arm,
-        dataProtection: {
-          ...dp,
-          beginValidateForBackup: () =>
-            Promise.reject(
-              anArmError(403, "AuthorizationFailed", "The client 'app' does not have authorization."),
-            ),
-        },
+    const worker = t.workerWith({
+      dataProtection: {
+        beginValidateForBackup: () =>
+          Promise.reject(
+            anArmError(403, "AuthorizationFailed", "The client 'app' does not have authorization."),
+          ),
       },
-      settings: testSettings(),
-      now: t.clock.now,
     });
 
     expect(await worker.process(event("e1", s.id))).toEqual({ kind: "settled", state: "Failed" });
@@ -680,8 +642,7 @@ describe("protection worker", () => {
   });
 
   it("leaves a transient failure to the queue's redelivery when the row cannot be written either", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-429" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-429" }));
     t.azure.beforeCreate = () => {
       t.azure.beforeCreate = undefined;
       t.store.update = () => Promise.reject(new RestError("connect ECONNREFUSED", { code: "ECONNREFUSED" }));
@@ -703,8 +664,7 @@ describe("policy changes of a protected server", () => {
 
   /** A server protected with pgflex-weekly; returns it with the ARM calls of that protection forgotten. */
   async function protectedServer(name: string) {
-    const s = t.azure.addServer(aServer({ name }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name }));
     expect(await t.drain(event("e1", s.id))).toEqual({ kind: "settled", state: "Protected" });
     t.azure.calls = [];
     t.audit.entries.length = 0;
@@ -731,7 +691,7 @@ describe("policy changes of a protected server", () => {
     });
     expect((await t.store.get(s.id))?.lastErrorCode).toBeUndefined();
     expect(t.azure.instances.size).toBe(1);
-    expect(t.azure.instances.get(name)?.policyId).toBe(`${VAULT_ID}/backupPolicies/pgflex-gold`);
+    expect(t.azure.instances.get(name)?.policyId).toBe(policyIdOf("pgflex-gold"));
     // The missing policy is created first, as for a creation; nothing is deleted or stopped.
     expect(t.azure.writes().map((c) => `${c.op} ${c.target}`)).toEqual([
       "createPolicy pgflex-gold",
@@ -753,15 +713,12 @@ describe("policy changes of a protected server", () => {
 
   it("waits without holding a worker until the instance shows the new policy", async () => {
     const s = await protectedServer("pg-slowgold");
-    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    t.azure.addPolicy("pgflex-gold");
     s.tags = { backup: "gold" };
     await t.worker.process(event("e2", s.id));
     // The service has not applied the PUT yet: the instance still answers the old policy.
     const name = backupInstanceName(s.id);
-    t.azure.instances.set(name, {
-      ...t.azure.instances.get(name)!,
-      policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
-    });
+    t.azure.setInstancePolicy(name, "pgflex-weekly");
 
     t.clock.advance(75_000);
     expect(await t.worker.process(t.queue.sent.shift()!.message)).toEqual({
@@ -769,10 +726,7 @@ describe("policy changes of a protected server", () => {
       state: "Configuring",
       delayInMs: 15_000,
     });
-    t.azure.instances.set(name, {
-      ...t.azure.instances.get(name)!,
-      policyId: `${VAULT_ID}/backupPolicies/pgflex-gold`,
-    });
+    t.azure.setInstancePolicy(name, "pgflex-gold");
     expect(await t.drain(t.queue.sent.shift()!.message)).toEqual({ kind: "settled", state: "Protected" });
     expect(t.azure.count("createBackupInstance")).toBe(1);
   });
@@ -780,16 +734,13 @@ describe("policy changes of a protected server", () => {
   it("moves an instance whose policy was changed outside the app back when a sweep asks", async () => {
     const s = await protectedServer("pg-drift");
     const name = backupInstanceName(s.id);
-    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
-    t.azure.instances.set(name, {
-      ...t.azure.instances.get(name)!,
-      policyId: `${VAULT_ID}/backupPolicies/pgflex-gold`,
-    });
+    t.azure.addPolicy("pgflex-gold");
+    t.azure.setInstancePolicy(name, "pgflex-gold");
 
     const sweep = createProtectionMessage(s.id, { kind: "sweep", sweepId: "sw1" });
     expect(await t.drain(sweep)).toEqual({ kind: "settled", state: "Protected" });
 
-    expect(t.azure.instances.get(name)?.policyId).toBe(`${VAULT_ID}/backupPolicies/pgflex-weekly`);
+    expect(t.azure.instances.get(name)?.policyId).toBe(policyIdOf("pgflex-weekly"));
     expect(t.azure.writes().map((c) => c.op)).toEqual(["createBackupInstance"]);
     expect(t.audit.entries.map((e) => e.detail)).toContain("policy pgflex-gold -> pgflex-weekly");
     expect(await t.store.get(s.id)).toMatchObject({ state: "Protected", policyName: "pgflex-weekly" });
@@ -806,14 +757,7 @@ describe("policy changes of a protected server", () => {
 
   it("in report mode records the change it would make and changes nothing in Azure", async () => {
     const s = await protectedServer("pg-report-gold");
-    const report = createProtectionWorker({
-      servers: t.store,
-      audit: t.audit,
-      queue: t.queue,
-      arm: t.azure.arm,
-      settings: testSettings({ mode: "report" }),
-      now: t.clock.now,
-    });
+    const report = t.workerWith({ settings: { mode: "report" } });
     s.tags = { backup: "gold" };
 
     expect(await report.process(event("e2", s.id))).toEqual({ kind: "settled", state: "Protected" });
@@ -833,7 +777,7 @@ describe("policy changes of a protected server", () => {
 
   it("keeps protection with the reason when the vault refuses the change", async () => {
     const s = await protectedServer("pg-refused");
-    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
+    t.azure.addPolicy("pgflex-gold");
     t.azure.beforeCreate = () => {
       throw anArmError(400, "UserErrorPolicyNotCompatible", "The policy cannot be applied.");
     };
@@ -848,9 +792,7 @@ describe("policy changes of a protected server", () => {
       lastErrorMessage: `Could not change the policy of backup instance "${backupInstanceName(s.id)}" in Backup vault "bv-weu" from "pgflex-weekly" to "pgflex-gold": The policy cannot be applied.`,
       fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
     });
-    expect(t.azure.instances.get(backupInstanceName(s.id))?.policyId).toBe(
-      `${VAULT_ID}/backupPolicies/pgflex-weekly`,
-    );
+    expect(t.azure.instances.get(backupInstanceName(s.id))?.policyId).toBe(policyIdOf("pgflex-weekly"));
     expect(t.queue.sent).toEqual([]);
   });
 
@@ -871,14 +813,8 @@ describe("policy changes of a protected server", () => {
   });
 
   it("does not touch an instance made outside the app and says so", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-theirs" }));
-    t.azure.grantAll(s.id);
-    t.azure.instances.set("manual-1", {
-      id: `${VAULT_ID}/backupInstances/manual-1`,
-      name: "manual-1",
-      dataSourceId: s.id,
-      policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
-    });
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-theirs" }));
+    t.azure.addInstance("manual-1", s.id, { policyId: policyIdOf("pgflex-weekly") });
     await t.drain(event("e1", s.id));
     t.azure.calls = [];
     s.tags = { backup: "gold" };
@@ -908,66 +844,41 @@ describe("policy changes of a protected server", () => {
 describe("instances found by validation", () => {
   it("moves this app's own instance found by validation (row lost) to the tag's policy", async () => {
     const t = setup();
-    const s = t.azure.addServer(aServer({ name: "pg-lostrow" }));
-    t.azure.grantAll(s.id);
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-lostrow" }));
     const name = backupInstanceName(s.id);
-    t.azure.policies.add(`${VAULT_ID}/backupPolicies/pgflex-gold`.toLowerCase());
-    t.azure.instances.set(name, {
-      id: `${VAULT_ID}/backupInstances/${name}`,
-      name,
-      dataSourceId: s.id,
-      policyId: `${VAULT_ID}/backupPolicies/pgflex-gold`,
-    });
+    t.azure.addPolicy("pgflex-gold");
+    t.azure.addInstance(name, s.id, { policyId: policyIdOf("pgflex-gold") });
     const base = t.azure.dataProtectionPort;
-    const worker = createProtectionWorker({
-      servers: t.store,
-      audit: t.audit,
-      queue: t.queue,
-      arm: {
-        ...t.azure.arm,
-        dataProtection: {
-          ...base,
-          // As the service words it: the instance is named.
-          pollValidateForBackup: async (vaultId, state, options) => {
-            try {
-              return await base.pollValidateForBackup(vaultId, state, options);
-            } catch {
-              throw anArmError(
-                409,
-                "UserErrorDppDatasourceAlreadyProtected",
-                `Datasource is already protected by backup instance '${name}' in Backup vault '${VAULT_ID}'.`,
-              );
-            }
-          },
+    const worker = t.workerWith({
+      dataProtection: {
+        // As the service words it: the instance is named.
+        pollValidateForBackup: async (vaultId, state, options) => {
+          try {
+            return await base.pollValidateForBackup(vaultId, state, options);
+          } catch {
+            throw anArmError(
+              409,
+              "UserErrorDppDatasourceAlreadyProtected",
+              `Datasource is already protected by backup instance '${name}' in Backup vault '${VAULT_ID}'.`,
+            );
+          }
         },
       },
-      settings: testSettings(),
-      now: t.clock.now,
     });
 
-    let outcome = await worker.process(event("e1", s.id));
-    while (outcome.kind === "requeued") {
-      t.clock.advance(outcome.delayInMs);
-      outcome = await worker.process(t.queue.sent.shift()!.message);
-    }
+    const outcome = await t.drain(event("e1", s.id), worker);
 
     expect(outcome).toEqual({ kind: "settled", state: "Protected" });
     expect(await t.store.get(s.id)).toMatchObject({ policyName: "pgflex-weekly", instanceName: name });
-    expect(t.azure.instances.get(name)?.policyId).toBe(`${VAULT_ID}/backupPolicies/pgflex-weekly`);
+    expect(t.azure.instances.get(name)?.policyId).toBe(policyIdOf("pgflex-weekly"));
     expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
     expect(t.audit.entries.map((e) => e.detail)).toContain("policy pgflex-gold -> pgflex-weekly");
   });
 
   it("keeps an instance made outside the app marked as not its own when the server is evaluated again", async () => {
     const t = setup();
-    const s = t.azure.addServer(aServer({ name: "pg-notours" }));
-    t.azure.grantAll(s.id);
-    t.azure.instances.set("manual-2", {
-      id: `${VAULT_ID}/backupInstances/manual-2`,
-      name: "manual-2",
-      dataSourceId: s.id,
-      policyId: `${VAULT_ID}/backupPolicies/pgflex-weekly`,
-    });
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-notours" }));
+    t.azure.addInstance("manual-2", s.id, { policyId: policyIdOf("pgflex-weekly") });
     await t.drain(event("e1", s.id));
     t.azure.calls = [];
 
