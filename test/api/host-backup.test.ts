@@ -7,7 +7,6 @@ import { createServerStore } from "../../src/lib/store/servers.js";
 import type { StorageConnection } from "../../src/lib/store/connection.js";
 import {
   aPgFlexPolicy,
-  anInstanceFor,
   startWorld,
   sub,
   vaultId,
@@ -70,22 +69,10 @@ function storage(): StorageConnection {
 }
 
 async function protect(name: string, tagValue: string): Promise<void> {
-  const serverId = await world.addServer(name);
-  world.grantBoth(serverId);
-  await world.client.backupInstances.beginCreateOrUpdateAndWait(
-    vaultRg,
-    vaultName,
-    `${name}-bi`,
-    anInstanceFor(serverId),
-  );
-  for (let i = 0; i < 400; i++) {
-    const bi = await world.client.backupInstances.get(vaultRg, vaultName, `${name}-bi`);
-    if (bi.properties?.protectionStatus?.status === "ProtectionConfigured") break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const serverId = await world.protectServer(name);
   await createServerStore(storage()).create(
     aServer(name, {
-      resourceId: serverId.toLowerCase(),
+      resourceId: serverId,
       instanceName: `${name}-bi`,
       vaultId: vaultId.toLowerCase(),
       tagValue,

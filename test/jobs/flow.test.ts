@@ -11,7 +11,6 @@ import type { AlertRecord } from "../../src/lib/store/alerts.js";
 import type { JobRecord } from "../../src/lib/store/jobs.js";
 import {
   aPgFlexPolicy,
-  anInstanceFor,
   startWorld,
   sub,
   vaultId,
@@ -31,23 +30,6 @@ beforeAll(async () => {
   await world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "pgflex-weekly", aPgFlexPolicy());
 });
 afterAll(async () => world?.stop());
-
-async function protect(name: string): Promise<string> {
-  const serverId = await world.addServer(name);
-  world.grantBoth(serverId);
-  await world.client.backupInstances.beginCreateOrUpdateAndWait(
-    vaultRg,
-    vaultName,
-    `${name}-bi`,
-    anInstanceFor(serverId),
-  );
-  for (let i = 0; i < 400; i++) {
-    const bi = await world.client.backupInstances.get(vaultRg, vaultName, `${name}-bi`);
-    if (bi.properties?.protectionStatus?.status === "ProtectionConfigured") return serverId.toLowerCase();
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`${name} was not protected in time.`);
-}
 
 function setup() {
   const storage = aStorage(azurite.connectionString);
@@ -86,20 +68,19 @@ function setup() {
     }
     return storage.jobs.getById(jobId);
   };
-  return { storage, backups, poller, published, pollUntilDone };
+  /** The row the app keeps for a server `world.protectServer` protected. */
+  const recordProtected = (name: string, serverId: string) =>
+    storage.servers.create(
+      aServer(name, { resourceId: serverId, instanceName: `${name}-bi`, vaultId: vaultId.toLowerCase() }),
+    );
+  return { storage, backups, poller, published, pollUntilDone, recordProtected };
 }
 
 describe("backups against the emulator", () => {
   it("starts an on-demand backup and follows it to Completed with bytes and duration", async () => {
-    const serverId = await protect("pg-flow-ok");
+    const serverId = await world.protectServer("pg-flow-ok");
     const t = setup();
-    await t.storage.servers.create(
-      aServer("pg-flow-ok", {
-        resourceId: serverId,
-        instanceName: "pg-flow-ok-bi",
-        vaultId: vaultId.toLowerCase(),
-      }),
-    );
+    await t.recordProtected("pg-flow-ok", serverId);
 
     const started = await t.backups.start(
       { subscriptionId: sub, resourceGroup: "rg-db", serverName: "pg-flow-ok" },
@@ -123,20 +104,14 @@ describe("backups against the emulator", () => {
   });
 
   it("records a failed job with its error and raises one alert", async () => {
-    const serverId = await protect("pg-flow-bad");
+    const serverId = await world.protectServer("pg-flow-bad");
     world.control.setJobOutcome(serverId, {
       status: "Failed",
       errorCode: "UserErrorMissingRequiredPermissions",
       errorMessage: "The vault lacks a role.",
     });
     const t = setup();
-    await t.storage.servers.create(
-      aServer("pg-flow-bad", {
-        resourceId: serverId,
-        instanceName: "pg-flow-bad-bi",
-        vaultId: vaultId.toLowerCase(),
-      }),
-    );
+    await t.recordProtected("pg-flow-bad", serverId);
 
     const started = await t.backups.start(
       { subscriptionId: sub, resourceGroup: "rg-db", serverName: "pg-flow-bad" },
@@ -150,7 +125,7 @@ describe("backups against the emulator", () => {
   });
 
   it("picks up a policy-scheduled backup it did not start", async () => {
-    const serverId = await protect("pg-flow-policy");
+    const serverId = await world.protectServer("pg-flow-policy");
     const t = setup();
     // Make the weekly schedule due: the last scheduled run is pushed back past one period. (The emulator
     // back-dates the caught-up run to its slot; in Azure a scheduled job appears as it starts.)

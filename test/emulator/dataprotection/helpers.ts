@@ -5,6 +5,7 @@ import { createDataProtectionControl } from "../../../dev/emulator/providers/dat
 import type { DataProtectionControl } from "../../../dev/emulator/providers/dataprotection/control.js";
 import { ROLE_LTR_BACKUP, ROLE_READER } from "../../../dev/emulator/providers/dataprotection/state.js";
 import { DataProtectionClient } from "../../../src/lib/azure/dataprotection/client.js";
+import { pgFlexWeeklyPolicy } from "../../../src/lib/azure/dataprotection/policies.js";
 import type {
   BackupInstanceResource,
   BaseBackupPolicyResource,
@@ -36,6 +37,11 @@ export interface DpWorld {
     name: string,
     options?: { location?: string; state?: "Ready" | "Stopped" | "Provisioning" },
   ): Promise<string>;
+  /**
+   * Adds server `name` with both roles granted, protects it as instance `<name>-bi` and waits until the
+   * instance is ProtectionConfigured; returns the server's id in lower case.
+   */
+  protectServer(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -94,42 +100,31 @@ export async function startWorld(options: StartEmulatorOptions = {}): Promise<Dp
       });
       return server.id;
     },
+    async protectServer(name) {
+      const serverId = await world.addServer(name);
+      world.grantBoth(serverId);
+      const instanceName = `${name}-bi`;
+      await client.backupInstances.beginCreateOrUpdateAndWait(
+        vaultRg,
+        vaultName,
+        instanceName,
+        anInstanceFor(serverId),
+      );
+      for (let i = 0; i < 400; i++) {
+        const bi = await client.backupInstances.get(vaultRg, vaultName, instanceName);
+        if (bi.properties?.protectionStatus?.status === "ProtectionConfigured") return serverId.toLowerCase();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error(`${name} was not protected in time.`);
+    },
     stop: () => emulator.stop(),
   };
   return world;
 }
 
+/** The weekly policy this app creates, kept 12 weeks. */
 export function aPgFlexPolicy(): BaseBackupPolicyResource {
-  return {
-    properties: {
-      objectType: "BackupPolicy",
-      datasourceTypes: ["Microsoft.DBforPostgreSQL/flexibleServers"],
-      policyRules: [
-        {
-          objectType: "AzureBackupRule",
-          name: "BackupWeekly",
-          backupParameters: { objectType: "AzureBackupParams", backupType: "Full" },
-          dataStore: { dataStoreType: "VaultStore", objectType: "DataStoreInfoBase" },
-          trigger: {
-            objectType: "ScheduleBasedTriggerContext",
-            schedule: { repeatingTimeIntervals: ["R/2024-01-07T02:00:00+00:00/P1W"], timeZone: "UTC" },
-            taggingCriteria: [{ isDefault: true, taggingPriority: 99, tagInfo: { tagName: "Default" } }],
-          },
-        },
-        {
-          objectType: "AzureRetentionRule",
-          name: "Default",
-          isDefault: true,
-          lifecycles: [
-            {
-              deleteAfter: { objectType: "AbsoluteDeleteOption", duration: "P12W" },
-              sourceDataStore: { dataStoreType: "VaultStore", objectType: "DataStoreInfoBase" },
-            },
-          ],
-        },
-      ],
-    },
-  };
+  return pgFlexWeeklyPolicy({ retention: "P12W" });
 }
 
 export function anInstanceFor(serverId: string, policy = policyId): BackupInstanceResource {
