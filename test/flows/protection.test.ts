@@ -25,6 +25,7 @@ import {
   resetProtectionRuntime,
 } from "../../src/lib/protection/index.js";
 import { weeklyPolicyDefinition } from "../../src/lib/protection/policyDefinition.js";
+import { anInstanceFor } from "../emulator/dataprotection/helpers.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";
 const TIME_SCALE = 100;
@@ -50,11 +51,17 @@ async function arm(method: string, path: string, body?: unknown): Promise<unknow
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
-async function addVault(rg: string, name: string, location = "westeurope"): Promise<string> {
+/** Adds a Backup vault through the emulator's control API; returns its identity's principal id. */
+async function addVault(
+  rg: string,
+  name: string,
+  options: { subscriptionId?: string; location?: string; tags?: Record<string, string> } = {},
+): Promise<string> {
+  const { subscriptionId = SUB, location = "westeurope", tags } = options;
   const res = await fetch(new URL("/_emulator/dataprotection/vaults", emulator.url), {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ subscriptionId: SUB, resourceGroupName: rg, name, location }),
+    body: JSON.stringify({ subscriptionId, resourceGroupName: rg, name, location, tags }),
   });
   if (!res.ok) throw new Error(`addVault: HTTP ${res.status} ${await res.text()}`);
   const vault = (await res.json()) as { identity?: { principalId?: string } };
@@ -110,23 +117,7 @@ async function protectManually(
   serverId: string,
   policyId: string,
 ): Promise<void> {
-  const name = serverId.split("/").pop()!;
-  await arm("PUT", `${vaultId}/backupInstances/${instanceName}`, {
-    properties: {
-      objectType: "BackupInstance",
-      friendlyName: name,
-      dataSourceInfo: {
-        objectType: "Datasource",
-        datasourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-        resourceID: serverId,
-        resourceName: name,
-        resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-        resourceLocation: "westeurope",
-        resourceUri: "",
-      },
-      policyInfo: { policyId },
-    },
-  });
+  await arm("PUT", `${vaultId}/backupInstances/${instanceName}`, anInstanceFor(serverId, policyId));
 }
 
 async function instancesOf(serverId: string): Promise<Array<{ name: string }>> {
@@ -172,37 +163,24 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-function rows() {
-  return createServerStore(
-    createStorageConnection({ storageConnection: azurite.connectionString } as Config),
-  );
-}
-
-async function waitForState(id: string, state: ProtectionState, timeoutInMs = 30_000): Promise<ServerRecord> {
-  const store = rows();
-  let last: ServerRecord | undefined;
-  try {
-    return await waitFor(
-      async () => {
-        last = await store.get(id);
-        return last?.state === state ? last : undefined;
-      },
-      `${id.split("/").pop()} to be ${state}`,
-      { timeoutInMs, intervalInMs: 100 },
-    );
-  } catch (e) {
-    throw new Error(`${(e as Error).message} Last row: ${JSON.stringify(last)}`, { cause: e });
-  }
-}
-
 function connection() {
   return createStorageConnection({ storageConnection: azurite.connectionString } as Config);
 }
 
+function rows() {
+  return createServerStore(connection());
+}
+
+function waitForState(id: string, state: ProtectionState, timeoutInMs = 30_000): Promise<ServerRecord> {
+  return waitForRow(id, (row) => row.state === state, timeoutInMs, `to be ${state}`);
+}
+
+/** Waits until the row of server `id` is `done`; a timeout names what it waited for and the last row. */
 async function waitForRow(
   id: string,
   done: (row: ServerRecord) => boolean,
   timeoutInMs = 30_000,
+  what = "to change",
 ): Promise<ServerRecord> {
   const store = rows();
   let last: ServerRecord | undefined;
@@ -212,12 +190,22 @@ async function waitForRow(
         last = await store.get(id);
         return last && done(last) ? last : undefined;
       },
-      `${id.split("/").pop()} to change`,
+      `${id.split("/").pop()} ${what}`,
       { timeoutInMs, intervalInMs: 100 },
     );
   } catch (e) {
     throw new Error(`${(e as Error).message} Last row: ${JSON.stringify(last)}`, { cause: e });
   }
+}
+
+/** A local host for one describe block, its queue worker polling every 100 ms, with `extra` settings. */
+function useFlowHost(extra: Record<string, string> = {}) {
+  return useLocalHost(() => ({ env: hostEnv(extra), visibilityTimeoutInMs: 0, queuePollIntervalInMs: 100 }));
+}
+
+async function removeEventSubscribers(): Promise<void> {
+  for (const s of await emulator.control.listEventSubscribers())
+    await emulator.control.removeEventSubscriber(s.id);
 }
 
 async function subscribe(
@@ -236,13 +224,12 @@ async function subscribe(
 }
 
 describe("auto-protection in enforce mode", () => {
-  const host = useLocalHost(() => ({ env: hostEnv(), visibilityTimeoutInMs: 0, queuePollIntervalInMs: 100 }));
+  const host = useFlowHost();
   beforeAll(async () => {
     await subscribe(host, "EventGridSchema");
   });
   afterAll(async () => {
-    for (const s of await emulator.control.listEventSubscribers())
-      await emulator.control.removeEventSubscriber(s.id);
+    await removeEventSubscribers();
   });
 
   it("logs and drops events that are not for a flexible server, or malformed, without enqueueing", async () => {
@@ -387,36 +374,7 @@ describe("auto-protection in enforce mode", () => {
       tags: {},
     });
     const otherVault = vaultIdOf("rg-backup", "bv-other");
-    await arm("PUT", `${otherVault}/backupPolicies/p1`, {
-      properties: {
-        objectType: "BackupPolicy",
-        datasourceTypes: ["Microsoft.DBforPostgreSQL/flexibleServers"],
-        policyRules: [
-          {
-            name: "BackupWeekly",
-            objectType: "AzureBackupRule",
-            backupParameters: { objectType: "AzureBackupParams", backupType: "Full" },
-            dataStore: { dataStoreType: "VaultStore", objectType: "DataStoreInfoBase" },
-            trigger: {
-              objectType: "ScheduleBasedTriggerContext",
-              schedule: { repeatingTimeIntervals: ["R/2024-01-07T02:00:00+00:00/P1W"] },
-              taggingCriteria: [{ isDefault: true, taggingPriority: 99, tagInfo: { tagName: "Default" } }],
-            },
-          },
-          {
-            name: "Default",
-            objectType: "AzureRetentionRule",
-            isDefault: true,
-            lifecycles: [
-              {
-                sourceDataStore: { dataStoreType: "VaultStore", objectType: "DataStoreInfoBase" },
-                deleteAfter: { objectType: "AbsoluteDeleteOption", duration: "P4W" },
-              },
-            ],
-          },
-        ],
-      },
-    });
+    await arm("PUT", `${otherVault}/backupPolicies/p1`, weeklyPolicyDefinition("P4W"));
     await protectManually(otherVault, "manual-1", server.id, `${otherVault}/backupPolicies/p1`);
 
     await setTags(server.id, { backup: "weekly" });
@@ -526,9 +484,7 @@ describe("auto-protection in enforce mode", () => {
     await waitForState(server.id, "Protected");
     await host.idle();
     expect(await instancesOf(server.id)).toHaveLength(1);
-    const audit = createAuditLog(
-      createStorageConnection({ storageConnection: azurite.connectionString } as Config),
-    );
+    const audit = createAuditLog(connection());
     const creates: string[] = [];
     for await (const e of audit.list())
       if (e.action === "createBackupInstance" && e.serverId === server.id.toLowerCase())
@@ -538,18 +494,13 @@ describe("auto-protection in enforce mode", () => {
 });
 
 describe("auto-protection with auto-grant", () => {
-  const host = useLocalHost(() => ({
-    env: hostEnv({ PGFLEX_AUTO_GRANT_ROLES: "true" }),
-    visibilityTimeoutInMs: 0,
-    queuePollIntervalInMs: 100,
-  }));
+  const host = useFlowHost({ PGFLEX_AUTO_GRANT_ROLES: "true" });
   beforeAll(async () => {
     resetProtectionRuntime();
     await subscribe(host, "CloudEventSchemaV1_0");
   });
   afterAll(async () => {
-    for (const s of await emulator.control.listEventSubscribers())
-      await emulator.control.removeEventSubscriber(s.id);
+    await removeEventSubscribers();
   });
 
   it("grants the vault identity its roles and protects the server", async () => {
@@ -567,11 +518,7 @@ describe("auto-protection with auto-grant", () => {
 });
 
 describe("auto-protection in report mode", () => {
-  const host = useLocalHost(() => ({
-    env: hostEnv({ PGFLEX_MODE: "report" }),
-    visibilityTimeoutInMs: 0,
-    queuePollIntervalInMs: 100,
-  }));
+  const host = useFlowHost({ PGFLEX_MODE: "report" });
   beforeAll(async () => {
     resetProtectionRuntime();
     await subscribe(host, "EventGridSchema");
@@ -661,36 +608,22 @@ describe("a worker killed between validate and create", () => {
 describe("auto-protection with a marked vault in a central backup subscription", () => {
   const CENTRAL = "55555555-5555-5555-5555-555555555555";
   const CENTRAL_VAULT = `/subscriptions/${CENTRAL}/resourceGroups/rg-central/providers/Microsoft.DataProtection/backupVaults/bv-central-neu`;
-  const host = useLocalHost(() => ({
-    env: hostEnv({ PGFLEX_VAULT_MAP: "", PGFLEX_SCOPES: `${SUB},${CENTRAL}` }),
-    visibilityTimeoutInMs: 0,
-    queuePollIntervalInMs: 100,
-  }));
+  const host = useFlowHost({ PGFLEX_VAULT_MAP: "", PGFLEX_SCOPES: `${SUB},${CENTRAL}` });
   beforeAll(async () => {
     resetProtectionRuntime();
-    for (const s of await emulator.control.listEventSubscribers())
-      await emulator.control.removeEventSubscriber(s.id);
-    const res = await fetch(new URL("/_emulator/dataprotection/vaults", emulator.url), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        subscriptionId: CENTRAL,
-        resourceGroupName: "rg-central",
-        name: "bv-central-neu",
-        location: "northeurope",
-        tags: { "pgflex-autoprotect": "" },
-      }),
+    await removeEventSubscribers();
+    const central = await addVault("rg-central", "bv-central-neu", {
+      subscriptionId: CENTRAL,
+      location: "northeurope",
+      tags: { "pgflex-autoprotect": "" },
     });
-    if (!res.ok) throw new Error(`addVault: HTTP ${res.status} ${await res.text()}`);
-    const central = ((await res.json()) as { identity: { principalId: string } }).identity.principalId;
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, central);
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, central);
     await arm("PUT", `${CENTRAL_VAULT}/backupPolicies/pgflex-weekly`, weeklyPolicyDefinition("P12W"));
     await subscribe(host, "EventGridSchema");
   });
   afterAll(async () => {
-    for (const s of await emulator.control.listEventSubscribers())
-      await emulator.control.removeEventSubscriber(s.id);
+    await removeEventSubscribers();
   });
 
   it("protects servers in their region's vault found in another subscription in scope, listing vaults once", async () => {
