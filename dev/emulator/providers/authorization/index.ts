@@ -10,6 +10,7 @@ import { BUILT_IN_ROLES, ROLE_WRITERS, roleGuidOf } from "../../core/rbac.js";
 import { EMULATOR_ADMIN_PRINCIPAL_ID } from "../../core/server.js";
 import { roleDefinitionIdFor } from "../../core/state.js";
 import { isObject } from "../../core/json.js";
+import { routeBuilder } from "../routes.js";
 
 export const ROLE_ASSIGNMENT_API_VERSIONS = [
   "2022-04-01",
@@ -23,6 +24,8 @@ export const ROLE_DEFINITION_API_VERSIONS = [
   "2018-01-01-preview",
   "2015-07-01",
 ];
+const assignmentRoute = routeBuilder(ROLE_ASSIGNMENT_API_VERSIONS);
+const definitionRoute = routeBuilder(ROLE_DEFINITION_API_VERSIONS);
 const ASSIGNMENT_PATH = "{*scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}";
 const ASSIGNMENTS_PATH = "{*scope}/providers/Microsoft.Authorization/roleAssignments";
 const PRINCIPAL_TYPES = ["User", "Group", "ServicePrincipal", "ForeignGroup", "Device"];
@@ -148,175 +151,145 @@ export function createAuthorizationProvider(): EmulatorProvider {
   return {
     name: "authorization",
     routes: (context) => [
-      {
-        method: "PUT",
-        path: ASSIGNMENT_PATH,
-        apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
-        operationName: "RoleAssignments_Create",
-        handler: (request) => {
-          const { scope, name, id } = assignmentOf(request);
-          const problem = scopeProblem(context, scope);
-          if (problem) return problem;
-          if (!isGuid(name)) {
-            return context.respond.error(
-              400,
-              "InvalidRoleAssignmentId",
-              `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`,
-            );
-          }
-          const properties =
-            isObject(request.body) && isObject(request.body.properties) ? request.body.properties : undefined;
+      assignmentRoute("PUT", ASSIGNMENT_PATH, "RoleAssignments_Create", (request) => {
+        const { scope, name, id } = assignmentOf(request);
+        const problem = scopeProblem(context, scope);
+        if (problem) return problem;
+        if (!isGuid(name)) {
+          return context.respond.error(
+            400,
+            "InvalidRoleAssignmentId",
+            `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`,
+          );
+        }
+        const properties =
+          isObject(request.body) && isObject(request.body.properties) ? request.body.properties : undefined;
+        if (
+          !properties ||
+          typeof properties.roleDefinitionId !== "string" ||
+          typeof properties.principalId !== "string"
+        ) {
+          return context.respond.error(
+            400,
+            "InvalidRequestContent",
+            "The request content was invalid: 'properties.roleDefinitionId' and 'properties.principalId' are required.",
+          );
+        }
+        const roleGuid = roleGuidOf(properties.roleDefinitionId);
+        if (!isGuid(roleGuid) || !roleExists(context, roleGuid)) {
+          return context.respond.error(
+            400,
+            "RoleDefinitionDoesNotExist",
+            `The specified role definition with ID '${roleGuid}' does not exist.`,
+          );
+        }
+        if (!isGuid(properties.principalId)) {
+          return context.respond.error(
+            400,
+            "InvalidPrincipalId",
+            `A valid principal ID must be provided for role assignment. '${properties.principalId}' is not valid.`,
+          );
+        }
+        const principalType =
+          typeof properties.principalType === "string" ? properties.principalType : "User";
+        if (!PRINCIPAL_TYPES.includes(principalType)) {
+          return context.respond.error(
+            400,
+            "InvalidRequestContent",
+            `The principal type '${principalType}' is not valid.`,
+          );
+        }
+        const denied = callerMayWrite(context, request, scope);
+        if (denied) return denied;
+        const existing = context.state.roleAssignments.get(lower(id));
+        if (existing) {
           if (
-            !properties ||
-            typeof properties.roleDefinitionId !== "string" ||
-            typeof properties.principalId !== "string"
+            lower(existing.principalId) !== lower(properties.principalId) ||
+            roleGuidOf(existing.roleDefinitionId) !== roleGuid
           ) {
             return context.respond.error(
               400,
-              "InvalidRequestContent",
-              "The request content was invalid: 'properties.roleDefinitionId' and 'properties.principalId' are required.",
+              "RoleAssignmentUpdateNotPermitted",
+              "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             );
           }
-          const roleGuid = roleGuidOf(properties.roleDefinitionId);
-          if (!isGuid(roleGuid) || !roleExists(context, roleGuid)) {
-            return context.respond.error(
-              400,
-              "RoleDefinitionDoesNotExist",
-              `The specified role definition with ID '${roleGuid}' does not exist.`,
+          return context.respond.json(200, toResource(existing));
+        }
+        for (const other of context.state.roleAssignments.values()) {
+          if (
+            lower(other.scope) === lower(scope) &&
+            lower(other.principalId) === lower(properties.principalId) &&
+            roleGuidOf(other.roleDefinitionId) === roleGuid
+          ) {
+            return context.respond.error(409, "RoleAssignmentExists", "The role assignment already exists.");
+          }
+        }
+        const now = context.clock.now();
+        const assignment: RoleAssignmentRecord = {
+          id,
+          name,
+          scope,
+          roleDefinitionId: roleDefinitionIdFor(parseResourceId(scope).subscriptionId, roleGuid),
+          principalId: properties.principalId,
+          principalType: principalType as RoleAssignmentRecord["principalType"],
+          createdOn: new Date(now).toISOString(),
+          effectiveFromMs: now + context.options.rbacPropagationDelayInMs,
+        };
+        context.state.roleAssignments.set(lower(id), assignment);
+        return context.respond.json(201, toResource(assignment));
+      }),
+      assignmentRoute("GET", ASSIGNMENT_PATH, "RoleAssignments_Get", (request) => {
+        const { name, id } = assignmentOf(request);
+        const found = context.state.roleAssignments.get(lower(id));
+        return found
+          ? context.respond.json(200, toResource(found))
+          : context.respond.error(
+              404,
+              "RoleAssignmentNotFound",
+              `The role assignment '${name}' is not found.`,
             );
-          }
-          if (!isGuid(properties.principalId)) {
-            return context.respond.error(
-              400,
-              "InvalidPrincipalId",
-              `A valid principal ID must be provided for role assignment. '${properties.principalId}' is not valid.`,
-            );
-          }
-          const principalType =
-            typeof properties.principalType === "string" ? properties.principalType : "User";
-          if (!PRINCIPAL_TYPES.includes(principalType)) {
-            return context.respond.error(
-              400,
-              "InvalidRequestContent",
-              `The principal type '${principalType}' is not valid.`,
-            );
-          }
-          const denied = callerMayWrite(context, request, scope);
-          if (denied) return denied;
-          const existing = context.state.roleAssignments.get(lower(id));
-          if (existing) {
-            if (
-              lower(existing.principalId) !== lower(properties.principalId) ||
-              roleGuidOf(existing.roleDefinitionId) !== roleGuid
-            ) {
-              return context.respond.error(
-                400,
-                "RoleAssignmentUpdateNotPermitted",
-                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-              );
-            }
-            return context.respond.json(200, toResource(existing));
-          }
-          for (const other of context.state.roleAssignments.values()) {
-            if (
-              lower(other.scope) === lower(scope) &&
-              lower(other.principalId) === lower(properties.principalId) &&
-              roleGuidOf(other.roleDefinitionId) === roleGuid
-            ) {
-              return context.respond.error(
-                409,
-                "RoleAssignmentExists",
-                "The role assignment already exists.",
-              );
-            }
-          }
-          const now = context.clock.now();
-          const assignment: RoleAssignmentRecord = {
-            id,
-            name,
-            scope,
-            roleDefinitionId: roleDefinitionIdFor(parseResourceId(scope).subscriptionId, roleGuid),
-            principalId: properties.principalId,
-            principalType: principalType as RoleAssignmentRecord["principalType"],
-            createdOn: new Date(now).toISOString(),
-            effectiveFromMs: now + context.options.rbacPropagationDelayInMs,
-          };
-          context.state.roleAssignments.set(lower(id), assignment);
-          return context.respond.json(201, toResource(assignment));
-        },
-      },
-      {
-        method: "GET",
-        path: ASSIGNMENT_PATH,
-        apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
-        operationName: "RoleAssignments_Get",
-        handler: (request) => {
-          const { name, id } = assignmentOf(request);
-          const found = context.state.roleAssignments.get(lower(id));
-          return found
-            ? context.respond.json(200, toResource(found))
-            : context.respond.error(
-                404,
-                "RoleAssignmentNotFound",
-                `The role assignment '${name}' is not found.`,
-              );
-        },
-      },
-      {
-        method: "DELETE",
-        path: ASSIGNMENT_PATH,
-        apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
-        operationName: "RoleAssignments_Delete",
-        handler: (request) => {
-          const { scope, id } = assignmentOf(request);
-          const found = context.state.roleAssignments.get(lower(id));
-          if (!found) return context.respond.empty(204);
-          const denied = callerMayWrite(context, request, scope);
-          if (denied) return denied;
-          context.state.roleAssignments.delete(lower(id));
-          return context.respond.json(200, toResource(found));
-        },
-      },
-      {
-        method: "GET",
-        path: ASSIGNMENTS_PATH,
-        apiVersions: ROLE_ASSIGNMENT_API_VERSIONS,
-        operationName: "RoleAssignments_ListForScope",
-        handler: (request) => {
-          const scope = normalizeScope(request.params.scope ?? "/");
-          const problem = scopeProblem(context, scope);
-          if (problem) return problem;
-          const filter = parseAssignmentFilter(request.query.$filter);
-          if (filter.invalid !== undefined) {
-            return context.respond.error(
-              400,
-              "UnsupportedQuery",
-              `The filter '${filter.invalid}' is not supported. Supported filters are 'atScope()', 'principalId eq {value}' and 'assignedTo({value})'.`,
-            );
-          }
-          const items = [...context.state.roleAssignments.values()]
-            .filter((assignment) =>
-              filter.atScope
-                ? isScopeAncestorOrSelf(assignment.scope, scope)
-                : isScopeAncestorOrSelf(assignment.scope, scope) ||
-                  isScopeAncestorOrSelf(scope, assignment.scope),
-            )
-            .filter(
-              (assignment) =>
-                filter.principalId === undefined ||
-                lower(assignment.principalId) === lower(filter.principalId),
-            )
-            .sort((a, b) => a.id.localeCompare(b.id))
-            .map(toResource);
-          return context.respond.json(200, context.pager.page(request, items));
-        },
-      },
-      {
-        method: "GET",
-        path: "{*scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
-        apiVersions: ROLE_DEFINITION_API_VERSIONS,
-        operationName: "RoleDefinitions_Get",
-        handler: (request) => {
+      }),
+      assignmentRoute("DELETE", ASSIGNMENT_PATH, "RoleAssignments_Delete", (request) => {
+        const { scope, id } = assignmentOf(request);
+        const found = context.state.roleAssignments.get(lower(id));
+        if (!found) return context.respond.empty(204);
+        const denied = callerMayWrite(context, request, scope);
+        if (denied) return denied;
+        context.state.roleAssignments.delete(lower(id));
+        return context.respond.json(200, toResource(found));
+      }),
+      assignmentRoute("GET", ASSIGNMENTS_PATH, "RoleAssignments_ListForScope", (request) => {
+        const scope = normalizeScope(request.params.scope ?? "/");
+        const problem = scopeProblem(context, scope);
+        if (problem) return problem;
+        const filter = parseAssignmentFilter(request.query.$filter);
+        if (filter.invalid !== undefined) {
+          return context.respond.error(
+            400,
+            "UnsupportedQuery",
+            `The filter '${filter.invalid}' is not supported. Supported filters are 'atScope()', 'principalId eq {value}' and 'assignedTo({value})'.`,
+          );
+        }
+        const items = [...context.state.roleAssignments.values()]
+          .filter((assignment) =>
+            filter.atScope
+              ? isScopeAncestorOrSelf(assignment.scope, scope)
+              : isScopeAncestorOrSelf(assignment.scope, scope) ||
+                isScopeAncestorOrSelf(scope, assignment.scope),
+          )
+          .filter(
+            (assignment) =>
+              filter.principalId === undefined || lower(assignment.principalId) === lower(filter.principalId),
+          )
+          .sort((a, b) => a.id.localeCompare(b.id))
+          .map(toResource);
+        return context.respond.json(200, context.pager.page(request, items));
+      }),
+      definitionRoute(
+        "GET",
+        "{*scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
+        "RoleDefinitions_Get",
+        (request) => {
           const guid = lower(request.params.roleDefinitionId ?? "");
           return roleExists(context, guid)
             ? context.respond.json(200, roleDefinitionResource(context, request.params.scope ?? "/", guid))
@@ -326,20 +299,19 @@ export function createAuthorizationProvider(): EmulatorProvider {
                 `The role definition '${guid}' could not be found.`,
               );
         },
-      },
-      {
-        method: "GET",
-        path: "{*scope}/providers/Microsoft.Authorization/roleDefinitions",
-        apiVersions: ROLE_DEFINITION_API_VERSIONS,
-        operationName: "RoleDefinitions_List",
-        handler: (request) => {
+      ),
+      definitionRoute(
+        "GET",
+        "{*scope}/providers/Microsoft.Authorization/roleDefinitions",
+        "RoleDefinitions_List",
+        (request) => {
           const name = /roleName\s+eq\s+'([^']*)'/iu.exec(request.query.$filter ?? "")?.[1];
           const items = Object.entries(BUILT_IN_ROLES)
             .filter(([, role]) => name === undefined || lower(role.roleName) === lower(name))
             .map(([guid]) => roleDefinitionResource(context, request.params.scope ?? "/", guid));
           return context.respond.json(200, context.pager.page(request, items));
         },
-      },
+      ),
     ],
   };
 }

@@ -31,6 +31,7 @@ import type { InstanceRecord, VaultRecord } from "./state.js";
 import { controlRoutes } from "./control.js";
 import { filterJobs } from "./filter.js";
 import { checkPolicyShape } from "./policy.js";
+import { routeBuilder } from "../routes.js";
 
 /**
  * Microsoft.DataProtection (api-version 2024-04-01, and 2023-11-01 which the recorded Azure CLI uses):
@@ -49,22 +50,19 @@ type Handler = (
   context: ProviderContext,
 ) => EmulatorResponse | Promise<EmulatorResponse>;
 
+const apiRoute = routeBuilder(API_VERSIONS);
+
+/** A route that first applies every transition due by now (protection, jobs, schedules). */
 function route(
   method: RouteDefinition["method"],
   path: string,
   operationName: string,
   handler: Handler,
 ): RouteDefinition {
-  return {
-    method,
-    path,
-    apiVersions: API_VERSIONS,
-    operationName,
-    handler: (request, context) => {
-      advance(context);
-      return handler(request, context);
-    },
-  };
+  return apiRoute(method, path, operationName, (request, context) => {
+    advance(context);
+    return handler(request, context);
+  });
 }
 
 const fail = (context: ProviderContext, f: Failure): EmulatorResponse =>
@@ -154,12 +152,65 @@ function listInVault<T extends { vaultKey: string }>(
   return context.respond.json(200, context.pager.page(request, items));
 }
 
+/**
+ * GET of one page of the vault's children of `type` (`<vault>/<type>`) and of one child
+ * (`<vault>/<type>/{<nameParam>}`), stored under `<vault id>/<collection>/<name>`.
+ */
+function childReadRoutes<T extends { vaultKey: string }>(options: {
+  type: string;
+  nameParam: string;
+  listOperation: string;
+  getOperation: string;
+  records: (context: ProviderContext) => Record<string, T>;
+  render: (record: T) => unknown;
+  collection?: string;
+}): RouteDefinition[] {
+  const { type, nameParam, records, render, collection = type } = options;
+  return [
+    vaultRoute("GET", `${VAULT}/${type}`, options.listOperation, (request, context, vault) =>
+      listInVault(request, context, vault, records(context), render),
+    ),
+    vaultRoute("GET", `${VAULT}/${type}/{${nameParam}}`, options.getOperation, (request, context, vault) =>
+      getChild(context, vault, records(context), render, {
+        collection,
+        name: request.params[nameParam] ?? "",
+        type,
+      }),
+    ),
+  ];
+}
+
 /** A failed operation naming the problem; its `Location` answers with the problem's status. */
 const failedWith = (problem: Failure): LroOutcome => ({
   status: "Failed",
   error: { code: problem.code, message: problem.message },
   failureStatusCode: problem.status,
 });
+
+/** The backup instance at `field` of a request body that must be a `bodyType`, checked. */
+function instanceInBody(
+  context: ProviderContext,
+  vault: VaultRecord,
+  body: unknown,
+  bodyType: string,
+  field: string,
+): ReturnType<typeof checkInstanceShape> {
+  if (!isObject(body))
+    return { status: 400, code: codes.invalidParameter, message: `The request body must be a ${bodyType}.` };
+  return checkInstanceShape(context, vault, body[field], field);
+}
+
+/** Starts an operation of the vault that ends after `durationInMs`: 202 with its status and result locations. */
+function accepted(
+  context: ProviderContext,
+  vault: VaultRecord,
+  request: EmulatorRequest,
+  durationInMs: number,
+  { complete }: { complete: Parameters<ProviderContext["lro"]["start"]>[0]["complete"] },
+): EmulatorResponse {
+  const lro = context.lro.start({ ...lroPaths(vault, request, true), durationInMs, complete });
+  return context.respond.empty(202, lro.headers);
+}
 
 function lroPaths(vault: VaultRecord, request: EmulatorRequest, withLocation: boolean) {
   return {
@@ -202,19 +253,14 @@ export function createDataProtectionProvider(): EmulatorProvider {
     ),
 
     // ---------- policies ----------
-    vaultRoute("GET", `${VAULT}/backupPolicies`, "BackupPolicies_List", (request, context, vault) =>
-      listInVault(request, context, vault, sliceOf(context).policies, policyResource),
-    ),
-    vaultRoute(
-      "GET",
-      `${VAULT}/backupPolicies/{backupPolicyName}`,
-      "BackupPolicies_Get",
-      (request, context, vault) =>
-        getChild(context, vault, sliceOf(context).policies, policyResource, {
-          collection: "backupPolicies",
-          name: request.params.backupPolicyName ?? "",
-        }),
-    ),
+    ...childReadRoutes({
+      type: "backupPolicies",
+      nameParam: "backupPolicyName",
+      listOperation: "BackupPolicies_List",
+      getOperation: "BackupPolicies_Get",
+      records: (context) => sliceOf(context).policies,
+      render: policyResource,
+    }),
     vaultRoute(
       "PUT",
       `${VAULT}/backupPolicies/{backupPolicyName}`,
@@ -259,17 +305,15 @@ export function createDataProtectionProvider(): EmulatorProvider {
       `${VAULT}/validateForBackup`,
       "BackupInstances_ValidateForBackup",
       (request, context, vault) => {
-        if (!isObject(request.body))
-          return context.respond.error(
-            400,
-            codes.invalidParameter,
-            "The request body must be a ValidateForBackupRequest.",
-          );
-        const shape = checkInstanceShape(context, vault, request.body.backupInstance, "backupInstance");
+        const shape = instanceInBody(
+          context,
+          vault,
+          request.body,
+          "ValidateForBackupRequest",
+          "backupInstance",
+        );
         if (isFailure(shape)) return fail(context, shape);
-        const lro = context.lro.start({
-          ...lroPaths(vault, request, true),
-          durationInMs: settingsOf(context).validateDurationInMs,
+        return accepted(context, vault, request, settingsOf(context).validateDurationInMs, {
           // Checked when the operation ends, as the service does: roles granted meanwhile count once propagated.
           complete: () => {
             const problem = checkProtectable(context, vault, shape.datasourceId, shape.datasourceType);
@@ -278,7 +322,6 @@ export function createDataProtectionProvider(): EmulatorProvider {
               : { status: "Succeeded", result: { objectType: "OperationJobExtendedInfo" } };
           },
         });
-        return context.respond.empty(202, lro.headers);
       },
     ),
 
@@ -290,13 +333,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
       context.respond.json(200, instanceResource(instance)),
     ),
     vaultRoute("PUT", INSTANCE, "BackupInstances_CreateOrUpdate", (request, context, vault) => {
-      if (!isObject(request.body))
-        return context.respond.error(
-          400,
-          codes.invalidParameter,
-          "The request body must be a BackupInstanceResource.",
-        );
-      const shape = checkInstanceShape(context, vault, request.body.properties, "properties");
+      const shape = instanceInBody(context, vault, request.body, "BackupInstanceResource", "properties");
       if (isFailure(shape)) return fail(context, shape);
       const slice = sliceOf(context);
       const name = request.params.backupInstanceName ?? "";
@@ -333,7 +370,8 @@ export function createDataProtectionProvider(): EmulatorProvider {
       };
       instance.properties = shape.properties;
       delete instance.nextScheduledMs;
-      if (isObject(request.body.tags)) instance.tags = request.body.tags as Record<string, string>;
+      const tags = isObject(request.body) ? request.body.tags : undefined;
+      if (isObject(tags)) instance.tags = tags as Record<string, string>;
       if (!existing || existing.protectionStatus === "ConfiguringProtectionFailed") {
         instance.protectionStatus = "ConfiguringProtection";
         instance.currentProtectionState = "ConfiguringProtection";
@@ -381,9 +419,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
       instance.protectionStatus = "SoftDeleting";
       instance.currentProtectionState = "SoftDeleting";
       instance.provisioningState = "Deleting";
-      const lro = context.lro.start({
-        ...lroPaths(vault, request, true),
-        durationInMs: settingsOf(context).deleteDurationInMs,
+      return accepted(context, vault, request, settingsOf(context).deleteDurationInMs, {
         complete: () => {
           const current = sliceOf(context).instances[k];
           if (current) {
@@ -406,7 +442,6 @@ export function createDataProtectionProvider(): EmulatorProvider {
           return { status: "Succeeded" };
         },
       });
-      return context.respond.empty(202, lro.headers);
     }),
     instanceRoute(
       "POST",
@@ -465,16 +500,13 @@ export function createDataProtectionProvider(): EmulatorProvider {
         const jobId = full
           ? `/subscriptions/${vault.subscriptionId}/resourcegroups/${vault.resourceGroupName}/providers/Microsoft.DataProtection/BackupVaults/${vault.name}/backupJobs/${job.name}`
           : job.name;
-        const lro = context.lro.start({
-          ...lroPaths(vault, request, true),
-          durationInMs: settings.adhocDurationInMs,
+        return accepted(context, vault, request, settings.adhocDurationInMs, {
           complete: () => ({
             status: "Succeeded",
             result: { jobId, objectType: "OperationJobExtendedInfo" },
             properties: { jobId, objectType: "OperationJobExtendedInfo" },
           }),
         });
-        return context.respond.empty(202, lro.headers);
       },
     ),
     ...(
@@ -517,9 +549,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
             `'${action}' is not allowed for backup instance '${instance.name}' in state '${instance.currentProtectionState}'.`,
           );
         }
-        const lro = context.lro.start({
-          ...lroPaths(vault, request, true),
-          durationInMs: settingsOf(context).actionDurationInMs,
+        return accepted(context, vault, request, settingsOf(context).actionDurationInMs, {
           complete: () => {
             instance.protectionStatus = status;
             instance.currentProtectionState = state;
@@ -531,29 +561,20 @@ export function createDataProtectionProvider(): EmulatorProvider {
             return { status: "Succeeded" };
           },
         });
-        return context.respond.empty(202, lro.headers);
       }),
     ),
 
     // ---------- deleted instances ----------
-    vaultRoute(
-      "GET",
-      `${VAULT}/deletedBackupInstances`,
-      "DeletedBackupInstances_List",
-      (request, context, vault) =>
-        listInVault(request, context, vault, sliceOf(context).deletedInstances, deletedInstanceResource),
-    ),
-    vaultRoute(
-      "GET",
-      `${VAULT}/deletedBackupInstances/{backupInstanceName}`,
-      "DeletedBackupInstances_Get",
-      (request, context, vault) =>
-        getChild(context, vault, sliceOf(context).deletedInstances, deletedInstanceResource, {
-          collection: "backupInstances",
-          name: request.params.backupInstanceName ?? "",
-          type: "deletedBackupInstances",
-        }),
-    ),
+    ...childReadRoutes({
+      type: "deletedBackupInstances",
+      nameParam: "backupInstanceName",
+      listOperation: "DeletedBackupInstances_List",
+      getOperation: "DeletedBackupInstances_Get",
+      records: (context) => sliceOf(context).deletedInstances,
+      render: deletedInstanceResource,
+      // Deleted instances keep their instance's id.
+      collection: "backupInstances",
+    }),
 
     // ---------- jobs ----------
     vaultRoute("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context, vault) => {

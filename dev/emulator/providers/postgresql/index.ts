@@ -10,9 +10,11 @@ import { DEFAULT_SERVER_SKU, defaultServerProperties, serverIdFor } from "../../
 import { isObject } from "../../core/json.js";
 import { serverEvent, type ServerOperation } from "../../core/serverEvent.js";
 import { locationRequired, resourceGroupNotFound } from "../../core/responses.js";
+import { routeBuilder } from "../routes.js";
 
 /** What `@azure/arm-postgresql-flexible` 9 sends. */
 export const POSTGRES_API_VERSIONS = ["2025-08-01", "2024-08-01", "2025-06-01-preview"] as const;
+const route = routeBuilder(POSTGRES_API_VERSIONS);
 const TYPE = "Microsoft.DBforPostgreSQL/flexibleServers";
 const SERVER_PATH =
   "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{serverName}";
@@ -158,34 +160,34 @@ export function createPostgresProvider(): EmulatorProvider {
     allowedFrom: readonly ServerState[],
     transient: ServerState,
     final: ServerState,
-  ) => ({
-    method: "POST" as const,
-    path: `${SERVER_PATH}/${verb}`,
-    apiVersions: POSTGRES_API_VERSIONS,
-    operationName: `Servers_${verb[0]?.toUpperCase()}${verb.slice(1)}`,
-    handler: (request: EmulatorRequest): EmulatorResponse => {
-      const server = lookup(context, request);
-      if (!server) return notFound(context, request);
-      if (!allowedFrom.includes(server.properties.state)) {
-        return context.respond.error(
-          409,
-          "InvalidServerState",
-          `Operation '${verb}' is not allowed when the server is in state '${server.properties.state}'.`,
+  ) =>
+    route(
+      "POST",
+      `${SERVER_PATH}/${verb}`,
+      `Servers_${verb[0]?.toUpperCase()}${verb.slice(1)}`,
+      (request) => {
+        const server = lookup(context, request);
+        if (!server) return notFound(context, request);
+        if (!allowedFrom.includes(server.properties.state)) {
+          return context.respond.error(
+            409,
+            "InvalidServerState",
+            `Operation '${verb}' is not allowed when the server is in state '${server.properties.state}'.`,
+          );
+        }
+        return startTransition(
+          context,
+          request,
+          server,
+          transient,
+          context.options.provisioningDelayInMs / 4,
+          () => {
+            server.properties.state = final;
+          },
+          verb,
         );
-      }
-      return startTransition(
-        context,
-        request,
-        server,
-        transient,
-        context.options.provisioningDelayInMs / 4,
-        () => {
-          server.properties.state = final;
-        },
-        verb,
-      );
-    },
-  });
+      },
+    );
 
   return {
     name: "postgresql",
@@ -193,22 +195,20 @@ export function createPostgresProvider(): EmulatorProvider {
       action(context, "start", ["Stopped"], "Starting", "Ready"),
       action(context, "stop", ["Ready"], "Stopping", "Stopped"),
       action(context, "restart", ["Ready"], "Restarting", "Ready"),
-      {
-        method: "GET",
-        path: "/subscriptions/{subscriptionId}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
-        apiVersions: POSTGRES_API_VERSIONS,
-        operationName: "Servers_ListBySubscription",
-        handler: (request) => {
+      route(
+        "GET",
+        "/subscriptions/{subscriptionId}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
+        "Servers_ListBySubscription",
+        (request) => {
           const servers = context.servers.list({ subscriptionId: request.params.subscriptionId ?? "" });
           return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
         },
-      },
-      {
-        method: "GET",
-        path: "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
-        apiVersions: POSTGRES_API_VERSIONS,
-        operationName: "Servers_ListByResourceGroup",
-        handler: (request) => {
+      ),
+      route(
+        "GET",
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers",
+        "Servers_ListByResourceGroup",
+        (request) => {
           const { subscriptionId = "", resourceGroupName = "" } = request.params;
           if (!context.state.getResourceGroup(subscriptionId, resourceGroupName)) {
             return resourceGroupNotFound(resourceGroupName);
@@ -216,155 +216,131 @@ export function createPostgresProvider(): EmulatorProvider {
           const servers = context.servers.list({ subscriptionId, resourceGroupName });
           return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
         },
-      },
-      {
-        method: "GET",
-        path: SERVER_PATH,
-        apiVersions: POSTGRES_API_VERSIONS,
-        operationName: "Servers_Get",
-        handler: (request) => {
-          const server = lookup(context, request);
-          return server ? context.respond.json(200, toResource(server)) : notFound(context, request);
-        },
-      },
-      {
-        method: "PUT",
-        path: SERVER_PATH,
-        apiVersions: POSTGRES_API_VERSIONS,
-        operationName: "Servers_CreateOrUpdate",
-        handler: (request) => {
-          const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
-          if (!SERVER_NAME.test(serverName)) {
-            return context.respond.error(
-              400,
-              "InvalidResourceName",
-              `The resource name '${serverName}' is invalid. Server names must be 3 to 63 characters of lower-case letters, digits and hyphens, and cannot start or end with a hyphen.`,
-            );
-          }
-          const checked = serverBody(context, request);
-          if ("error" in checked) return checked.error;
-          const { body } = checked;
-          if (typeof body.location !== "string" || body.location === "") {
-            return locationRequired();
-          }
-          const properties = isObject(body.properties) ? body.properties : {};
-          const existing = lookup(context, request);
-          const conflict = busy(context, existing, serverName);
-          if (conflict) return conflict;
-          if (existing) {
-            mergeProperties(existing, properties);
-            if (body.tags !== undefined) existing.tags = { ...(body.tags as Record<string, string>) };
-            if (isObject(body.sku)) existing.sku = body.sku as ServerRecord["sku"];
-            return startTransition(
-              context,
-              request,
-              existing,
-              "Updating",
-              context.options.provisioningDelayInMs / 4,
-              () => {
-                existing.properties.state = "Ready";
-              },
-            );
-          }
-          context.state.ensureResourceGroup(subscriptionId, resourceGroupName, body.location);
-          const storage = isObject(properties.storage) ? properties.storage : {};
-          const defaults = defaultServerProperties(
-            serverName,
-            typeof properties.version === "string" ? properties.version : undefined,
-            typeof storage.storageSizeGB === "number" ? storage.storageSizeGB : undefined,
+      ),
+      route("GET", SERVER_PATH, "Servers_Get", (request) => {
+        const server = lookup(context, request);
+        return server ? context.respond.json(200, toResource(server)) : notFound(context, request);
+      }),
+      route("PUT", SERVER_PATH, "Servers_CreateOrUpdate", (request) => {
+        const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
+        if (!SERVER_NAME.test(serverName)) {
+          return context.respond.error(
+            400,
+            "InvalidResourceName",
+            `The resource name '${serverName}' is invalid. Server names must be 3 to 63 characters of lower-case letters, digits and hyphens, and cannot start or end with a hyphen.`,
           );
-          const server: ServerRecord = {
-            id: serverIdFor(subscriptionId, resourceGroupName, serverName),
-            subscriptionId: subscriptionId.toLowerCase(),
-            resourceGroupName,
-            name: serverName,
-            location: body.location,
-            tags: { ...((body.tags as Record<string, string> | undefined) ?? {}) },
-            properties: {
-              ...(merge(defaults, stripSecrets(properties)) as ServerRecord["properties"]),
-              state: "Provisioning",
-              fullyQualifiedDomainName: `${serverName}.postgres.database.azure.com`,
-            },
-            sku: isObject(body.sku) ? (body.sku as ServerRecord["sku"]) : { ...DEFAULT_SERVER_SKU },
-            systemData: { createdAt: context.clock.nowIso() },
-          };
-          context.state.servers.set(server.id.toLowerCase(), server);
+        }
+        const checked = serverBody(context, request);
+        if ("error" in checked) return checked.error;
+        const { body } = checked;
+        if (typeof body.location !== "string" || body.location === "") {
+          return locationRequired();
+        }
+        const properties = isObject(body.properties) ? body.properties : {};
+        const existing = lookup(context, request);
+        const conflict = busy(context, existing, serverName);
+        if (conflict) return conflict;
+        if (existing) {
+          mergeProperties(existing, properties);
+          if (body.tags !== undefined) existing.tags = { ...(body.tags as Record<string, string>) };
+          if (isObject(body.sku)) existing.sku = body.sku as ServerRecord["sku"];
           return startTransition(
             context,
             request,
-            server,
-            "Provisioning",
-            context.options.provisioningDelayInMs,
-            () => {
-              server.properties.state = "Ready";
-            },
-          );
-        },
-      },
-      {
-        method: "PATCH",
-        path: SERVER_PATH,
-        apiVersions: POSTGRES_API_VERSIONS,
-        operationName: "Servers_Update",
-        handler: (request) => {
-          const server = lookup(context, request);
-          if (!server) return notFound(context, request);
-          const checked = serverBody(context, request);
-          if ("error" in checked) return checked.error;
-          const { body } = checked;
-          const conflict = busy(context, server, server.name);
-          if (conflict) return conflict;
-          const before = server.properties.state;
-          if (body.tags !== undefined) server.tags = { ...(body.tags as Record<string, string>) };
-          if (isObject(body.sku))
-            server.sku = {
-              ...(server.sku ?? { name: "", tier: "" }),
-              ...(body.sku as object),
-            } as ServerRecord["sku"];
-          if (isObject(body.properties)) mergeProperties(server, body.properties);
-          // A stopped or disabled server stays so after an update; others return to Ready.
-          const after: ServerState =
-            before === "Stopped" || before === "Disabled" || before === "Inaccessible" ? before : "Ready";
-          return startTransition(
-            context,
-            request,
-            server,
+            existing,
             "Updating",
             context.options.provisioningDelayInMs / 4,
             () => {
-              server.properties.state = after;
+              existing.properties.state = "Ready";
             },
           );
-        },
-      },
-      {
-        method: "DELETE",
-        path: SERVER_PATH,
-        apiVersions: POSTGRES_API_VERSIONS,
-        operationName: "Servers_Delete",
-        handler: (request) => {
-          const server = lookup(context, request);
-          if (!server) return context.respond.empty(204);
-          if (server.properties.state === "Dropping") {
-            return context.respond.error(
-              409,
-              "AnotherOperationInProgress",
-              `Server '${server.name}' is being deleted.`,
-            );
-          }
-          return startTransition(
-            context,
-            request,
-            server,
-            "Dropping",
-            context.options.provisioningDelayInMs / 4,
-            () => {
-              context.state.servers.delete(server.id.toLowerCase());
-            },
-            "delete",
+        }
+        context.state.ensureResourceGroup(subscriptionId, resourceGroupName, body.location);
+        const storage = isObject(properties.storage) ? properties.storage : {};
+        const defaults = defaultServerProperties(
+          serverName,
+          typeof properties.version === "string" ? properties.version : undefined,
+          typeof storage.storageSizeGB === "number" ? storage.storageSizeGB : undefined,
+        );
+        const server: ServerRecord = {
+          id: serverIdFor(subscriptionId, resourceGroupName, serverName),
+          subscriptionId: subscriptionId.toLowerCase(),
+          resourceGroupName,
+          name: serverName,
+          location: body.location,
+          tags: { ...((body.tags as Record<string, string> | undefined) ?? {}) },
+          properties: {
+            ...(merge(defaults, stripSecrets(properties)) as ServerRecord["properties"]),
+            state: "Provisioning",
+            fullyQualifiedDomainName: `${serverName}.postgres.database.azure.com`,
+          },
+          sku: isObject(body.sku) ? (body.sku as ServerRecord["sku"]) : { ...DEFAULT_SERVER_SKU },
+          systemData: { createdAt: context.clock.nowIso() },
+        };
+        context.state.servers.set(server.id.toLowerCase(), server);
+        return startTransition(
+          context,
+          request,
+          server,
+          "Provisioning",
+          context.options.provisioningDelayInMs,
+          () => {
+            server.properties.state = "Ready";
+          },
+        );
+      }),
+      route("PATCH", SERVER_PATH, "Servers_Update", (request) => {
+        const server = lookup(context, request);
+        if (!server) return notFound(context, request);
+        const checked = serverBody(context, request);
+        if ("error" in checked) return checked.error;
+        const { body } = checked;
+        const conflict = busy(context, server, server.name);
+        if (conflict) return conflict;
+        const before = server.properties.state;
+        if (body.tags !== undefined) server.tags = { ...(body.tags as Record<string, string>) };
+        if (isObject(body.sku))
+          server.sku = {
+            ...(server.sku ?? { name: "", tier: "" }),
+            ...(body.sku as object),
+          } as ServerRecord["sku"];
+        if (isObject(body.properties)) mergeProperties(server, body.properties);
+        // A stopped or disabled server stays so after an update; others return to Ready.
+        const after: ServerState =
+          before === "Stopped" || before === "Disabled" || before === "Inaccessible" ? before : "Ready";
+        return startTransition(
+          context,
+          request,
+          server,
+          "Updating",
+          context.options.provisioningDelayInMs / 4,
+          () => {
+            server.properties.state = after;
+          },
+        );
+      }),
+      route("DELETE", SERVER_PATH, "Servers_Delete", (request) => {
+        const server = lookup(context, request);
+        if (!server) return context.respond.empty(204);
+        if (server.properties.state === "Dropping") {
+          return context.respond.error(
+            409,
+            "AnotherOperationInProgress",
+            `Server '${server.name}' is being deleted.`,
           );
-        },
-      },
+        }
+        return startTransition(
+          context,
+          request,
+          server,
+          "Dropping",
+          context.options.provisioningDelayInMs / 4,
+          () => {
+            context.state.servers.delete(server.id.toLowerCase());
+          },
+          "delete",
+        );
+      }),
     ],
   };
 }

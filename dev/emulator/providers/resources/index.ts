@@ -8,6 +8,7 @@ import { lower, normalizeScope, parseResourceId } from "../../core/ids.js";
 import { isObject } from "../../core/json.js";
 import { serverEvent } from "../../core/serverEvent.js";
 import { locationRequired, resourceGroupNotFound } from "../../core/responses.js";
+import { routeBuilder } from "../routes.js";
 
 /** Microsoft.Resources: subscriptions, resource groups and the Tags API. */
 export const RESOURCES_API_VERSIONS = [
@@ -24,6 +25,8 @@ export const RESOURCES_API_VERSIONS = [
   "2025-04-01",
 ];
 export const SUBSCRIPTIONS_API_VERSIONS = ["2016-06-01", "2020-01-01", "2021-01-01", "2022-12-01"];
+const subscriptionsRoute = routeBuilder(SUBSCRIPTIONS_API_VERSIONS);
+const resourcesRoute = routeBuilder(RESOURCES_API_VERSIONS);
 
 const RG_PATH = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}";
 const TAGS_PATH = "{*scope}/providers/Microsoft.Resources/tags/default";
@@ -161,147 +164,91 @@ export function createResourcesProvider(): EmulatorProvider {
   return {
     name: "resources",
     routes: (context) => [
-      {
-        method: "GET",
-        path: "/subscriptions",
-        apiVersions: SUBSCRIPTIONS_API_VERSIONS,
-        operationName: "Subscriptions_List",
-        handler: (request) =>
-          context.respond.json(
-            200,
-            context.pager.page(request, [...context.state.subscriptions.values()].map(subscriptionResource)),
-          ),
-      },
-      {
-        method: "GET",
-        path: "/subscriptions/{subscriptionId}",
-        apiVersions: SUBSCRIPTIONS_API_VERSIONS,
-        operationName: "Subscriptions_Get",
-        handler: (request) => {
-          const sub = context.state.getSubscription(request.params.subscriptionId ?? "");
-          return sub
-            ? context.respond.json(200, subscriptionResource(sub))
-            : context.respond.error(
-                404,
-                "SubscriptionNotFound",
-                `The subscription '${request.params.subscriptionId}' could not be found.`,
-              );
-        },
-      },
-      {
-        method: "GET",
-        path: "/subscriptions/{subscriptionId}/resourcegroups",
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "ResourceGroups_List",
-        handler: (request) => {
+      subscriptionsRoute("GET", "/subscriptions", "Subscriptions_List", (request) =>
+        context.respond.json(
+          200,
+          context.pager.page(request, [...context.state.subscriptions.values()].map(subscriptionResource)),
+        ),
+      ),
+      subscriptionsRoute("GET", "/subscriptions/{subscriptionId}", "Subscriptions_Get", (request) => {
+        const sub = context.state.getSubscription(request.params.subscriptionId ?? "");
+        return sub
+          ? context.respond.json(200, subscriptionResource(sub))
+          : context.respond.error(
+              404,
+              "SubscriptionNotFound",
+              `The subscription '${request.params.subscriptionId}' could not be found.`,
+            );
+      }),
+      resourcesRoute(
+        "GET",
+        "/subscriptions/{subscriptionId}/resourcegroups",
+        "ResourceGroups_List",
+        (request) => {
           const sub = lower(request.params.subscriptionId ?? "");
           const groups = [...context.state.resourceGroups.values()].filter(
             (g) => lower(g.subscriptionId) === sub,
           );
           return context.respond.json(200, context.pager.page(request, groups.map(groupResource)));
         },
-      },
-      {
-        method: "GET",
-        path: RG_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "ResourceGroups_Get",
-        handler: (request) => {
-          const { subscriptionId = "", resourceGroupName = "" } = request.params;
-          const group = context.state.getResourceGroup(subscriptionId, resourceGroupName);
-          return group
-            ? context.respond.json(200, groupResource(group))
-            : resourceGroupNotFound(resourceGroupName);
-        },
-      },
-      {
-        method: "HEAD",
-        path: RG_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "ResourceGroups_CheckExistence",
-        handler: (request) => {
-          const { subscriptionId = "", resourceGroupName = "" } = request.params;
-          return context.respond.empty(
-            context.state.getResourceGroup(subscriptionId, resourceGroupName) ? 204 : 404,
-          );
-        },
-      },
-      {
-        method: "PUT",
-        path: RG_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "ResourceGroups_CreateOrUpdate",
-        handler: (request) => {
-          const { subscriptionId = "", resourceGroupName = "" } = request.params;
-          const body = isObject(request.body) ? request.body : {};
-          if (typeof body.location !== "string" || body.location === "") {
-            return locationRequired();
-          }
-          const existed = context.state.getResourceGroup(subscriptionId, resourceGroupName) !== undefined;
-          const group = context.state.ensureResourceGroup(subscriptionId, resourceGroupName, body.location);
-          if (body.tags !== undefined) {
-            const tags = stringTags(body.tags);
-            if (typeof tags === "string") return context.respond.error(400, "InvalidTag", tags);
-            group.tags = { ...tags };
-          }
-          return context.respond.json(existed ? 200 : 201, groupResource(group));
-        },
-      },
-      {
-        method: "DELETE",
-        path: RG_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "ResourceGroups_Delete",
-        handler: (request) => {
-          const { subscriptionId = "", resourceGroupName = "" } = request.params;
-          const group = context.state.getResourceGroup(subscriptionId, resourceGroupName);
-          if (!group) return context.respond.empty(204);
-          for (const server of context.servers.list({ subscriptionId, resourceGroupName })) {
-            context.state.servers.delete(lower(server.id));
-            context.events.publish(serverEvent(server, "delete"));
-          }
-          context.state.resourceGroups.delete(lower(`${subscriptionId}/${resourceGroupName}`));
-          return context.respond.empty(200);
-        },
-      },
-      {
-        method: "GET",
-        path: TAGS_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "Tags_GetAtScope",
-        handler: (request) => {
-          const scope = request.params.scope ?? "/";
-          const target = tagTarget(context, scope);
-          return "get" in target ? context.respond.json(200, tagsResource(scope, target.get())) : target;
-        },
-      },
-      {
-        method: "PUT",
-        path: TAGS_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "Tags_CreateOrUpdateAtScope",
-        handler: (request) => writeTags(context, request, false),
-      },
-      {
-        method: "PATCH",
-        path: TAGS_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "Tags_UpdateAtScope",
-        handler: (request) => writeTags(context, request, true),
-      },
-      {
-        method: "DELETE",
-        path: TAGS_PATH,
-        apiVersions: RESOURCES_API_VERSIONS,
-        operationName: "Tags_DeleteAtScope",
-        handler: (request) => {
-          const scope = request.params.scope ?? "/";
-          const target = tagTarget(context, scope);
-          if (!("get" in target)) return target;
-          target.set({});
-          return context.respond.empty(200);
-        },
-      },
+      ),
+      resourcesRoute("GET", RG_PATH, "ResourceGroups_Get", (request) => {
+        const { subscriptionId = "", resourceGroupName = "" } = request.params;
+        const group = context.state.getResourceGroup(subscriptionId, resourceGroupName);
+        return group
+          ? context.respond.json(200, groupResource(group))
+          : resourceGroupNotFound(resourceGroupName);
+      }),
+      resourcesRoute("HEAD", RG_PATH, "ResourceGroups_CheckExistence", (request) => {
+        const { subscriptionId = "", resourceGroupName = "" } = request.params;
+        return context.respond.empty(
+          context.state.getResourceGroup(subscriptionId, resourceGroupName) ? 204 : 404,
+        );
+      }),
+      resourcesRoute("PUT", RG_PATH, "ResourceGroups_CreateOrUpdate", (request) => {
+        const { subscriptionId = "", resourceGroupName = "" } = request.params;
+        const body = isObject(request.body) ? request.body : {};
+        if (typeof body.location !== "string" || body.location === "") {
+          return locationRequired();
+        }
+        const existed = context.state.getResourceGroup(subscriptionId, resourceGroupName) !== undefined;
+        const group = context.state.ensureResourceGroup(subscriptionId, resourceGroupName, body.location);
+        if (body.tags !== undefined) {
+          const tags = stringTags(body.tags);
+          if (typeof tags === "string") return context.respond.error(400, "InvalidTag", tags);
+          group.tags = { ...tags };
+        }
+        return context.respond.json(existed ? 200 : 201, groupResource(group));
+      }),
+      resourcesRoute("DELETE", RG_PATH, "ResourceGroups_Delete", (request) => {
+        const { subscriptionId = "", resourceGroupName = "" } = request.params;
+        const group = context.state.getResourceGroup(subscriptionId, resourceGroupName);
+        if (!group) return context.respond.empty(204);
+        for (const server of context.servers.list({ subscriptionId, resourceGroupName })) {
+          context.state.servers.delete(lower(server.id));
+          context.events.publish(serverEvent(server, "delete"));
+        }
+        context.state.resourceGroups.delete(lower(`${subscriptionId}/${resourceGroupName}`));
+        return context.respond.empty(200);
+      }),
+      resourcesRoute("GET", TAGS_PATH, "Tags_GetAtScope", (request) => {
+        const scope = request.params.scope ?? "/";
+        const target = tagTarget(context, scope);
+        return "get" in target ? context.respond.json(200, tagsResource(scope, target.get())) : target;
+      }),
+      resourcesRoute("PUT", TAGS_PATH, "Tags_CreateOrUpdateAtScope", (request) =>
+        writeTags(context, request, false),
+      ),
+      resourcesRoute("PATCH", TAGS_PATH, "Tags_UpdateAtScope", (request) =>
+        writeTags(context, request, true),
+      ),
+      resourcesRoute("DELETE", TAGS_PATH, "Tags_DeleteAtScope", (request) => {
+        const scope = request.params.scope ?? "/";
+        const target = tagTarget(context, scope);
+        if (!("get" in target)) return target;
+        target.set({});
+        return context.respond.empty(200);
+      }),
     ],
   };
 }
