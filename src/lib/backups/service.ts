@@ -97,19 +97,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
           },
         );
       }
-      const running = await deps.activeJobs.listForServer(serverId, { vaultId: server.vaultId, ...options });
-      const first = running[0];
-      if (first) {
-        throw new ApiError(
-          409,
-          "BackupAlreadyRunning",
-          `A backup of ${ref.serverName} is already running: job ${first.jobId}.`,
-          {
-            target: first.jobId,
-            fix: `Follow it with GET /api/jobs/${first.jobId} and retry when it ends.`,
-          },
-        );
-      }
+      await refuseIfRunning(serverId, server.vaultId, ref, options);
 
       // One start per server at a time: a concurrent request sees the claim and gets the same 409.
       if (!(await deps.activeJobs.claimServer(server.vaultId, serverId, now(), options))) {
@@ -139,6 +127,27 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     },
   };
 
+  /** 409 BackupAlreadyRunning naming the job when the server has one running. */
+  async function refuseIfRunning(
+    serverId: string,
+    vaultId: string,
+    ref: ServerRef,
+    options: { abortSignal?: AbortSignal },
+  ): Promise<void> {
+    const running = (await deps.activeJobs.listForServer(serverId, { vaultId, ...options }))[0];
+    if (running) {
+      throw new ApiError(
+        409,
+        "BackupAlreadyRunning",
+        `A backup of ${ref.serverName} is already running: job ${running.jobId}.`,
+        {
+          target: running.jobId,
+          fix: `Follow it with GET /api/jobs/${running.jobId} and retry when it ends.`,
+        },
+      );
+    }
+  }
+
   async function startClaimed(
     server: ServerRecord & { vaultId: string; instanceName: string },
     serverId: string,
@@ -147,20 +156,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     options: { abortSignal?: AbortSignal },
   ): Promise<JobRecord> {
     // Re-check under the claim: a job may have been recorded between the first check and the claim.
-    const runningNow = (
-      await deps.activeJobs.listForServer(serverId, { vaultId: server.vaultId, ...options })
-    )[0];
-    if (runningNow) {
-      throw new ApiError(
-        409,
-        "BackupAlreadyRunning",
-        `A backup of ${ref.serverName} is already running: job ${runningNow.jobId}.`,
-        {
-          target: runningNow.jobId,
-          fix: `Follow it with GET /api/jobs/${runningNow.jobId} and retry when it ends.`,
-        },
-      );
-    }
+    await refuseIfRunning(serverId, server.vaultId, ref, options);
     let started: { jobId: string; jobResourceId?: string };
     try {
       started = await deps.gateway.startAdhocBackup(
