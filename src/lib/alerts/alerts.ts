@@ -1,6 +1,6 @@
 import { ensureError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
-import type { AlertKind, AlertRecord, AlertStore } from "../store/alerts.js";
+import type { AlertRecord, AlertStore } from "../store/alerts.js";
 import type { JobRecord } from "../store/jobs.js";
 
 /** Where an alert goes: the Event Grid topic (CloudEvents) and/or a chat webhook. */
@@ -9,15 +9,11 @@ export interface AlertPublisher {
   publish(alert: AlertRecord, options?: { abortSignal?: AbortSignal }): Promise<void>;
 }
 
-export interface AlertInput {
-  kind: AlertKind;
-  dedupKey: string;
-  serverId: string;
-  jobId?: string;
-  title: string;
-  message: string;
-  recommendedAction?: string;
-}
+/** What an alert says; the store adds when it was raised and how its delivery stands. */
+export type AlertInput = Pick<
+  AlertRecord,
+  "kind" | "dedupKey" | "serverId" | "jobId" | "title" | "message" | "recommendedAction"
+>;
 
 export interface Alerter {
   /** Raises the alert unless one with the same kind and key was raised before; true when this call raised it. */
