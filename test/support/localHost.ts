@@ -1,6 +1,6 @@
-import { afterAll, beforeAll } from "vitest";
 import { startLocalHost, type LocalHost, type StartLocalHostOptions } from "../../dev/host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
+import { useStarted } from "./suite.js";
 
 /**
  * A local Functions host per suite. Options may be a function, evaluated in `beforeAll`, so they can
@@ -12,33 +12,26 @@ export function useLocalHost(
 ): LocalHost & {
   readonly log: readonly string[];
 } {
-  let host: LocalHost | undefined;
   const log = captureLogger();
-  beforeAll(async () => {
-    const resolved = typeof options === "function" ? options() : options;
-    host = await startLocalHost({
-      port: 0,
-      timers: "off",
-      queuePollIntervalInMs: 200,
-      logger: log,
-      ...resolved,
-    });
-  });
-  afterAll(async () => {
-    await host?.stop();
-  });
-  const current = (): LocalHost => {
-    if (!host)
-      throw new Error("The local host is not running: use it inside tests or hooks, after beforeAll.");
-    return host;
-  };
-  return new Proxy({} as LocalHost & { readonly log: readonly string[] }, {
-    get(_target, property) {
-      if (property === "log") return log.lines;
-      const value = current()[property as keyof LocalHost];
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(current()) : value;
+  return useStarted(
+    () => {
+      const resolved = typeof options === "function" ? options() : options;
+      return startLocalHost({
+        port: 0,
+        timers: "off",
+        queuePollIntervalInMs: 200,
+        logger: log,
+        ...resolved,
+      });
     },
-  });
+    (host) => host.stop(),
+    "The local host is not running: use it inside tests or hooks, after beforeAll.",
+    {
+      get log(): readonly string[] {
+        return log.lines;
+      },
+    },
+  );
 }
 
 /** A logger that keeps every line (level and text) for assertions and failure output. */
