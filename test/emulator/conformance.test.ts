@@ -1,7 +1,7 @@
 import { basename, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EmulatorSeed, RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, startCoreEmulator, type RawResponse } from "./helpers.js";
+import { raw, useCoreEmulator, type RawResponse } from "./helpers.js";
 import {
   HAS_REFERENCE,
   listJson,
@@ -117,14 +117,7 @@ async function untilDone(emulator: RunningEmulator, response: RawResponse): Prom
 }
 
 describe.skipIf(!HAS_REFERENCE)("conformance with the official specs and examples", () => {
-  let emulator: RunningEmulator;
-
-  beforeAll(async () => {
-    emulator = await startCoreEmulator({ timeScale: 10_000 });
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
+  const emulator = useCoreEmulator({ timeScale: 10_000 });
 
   describe("Microsoft.DBforPostgreSQL/flexibleServers 2025-08-01", () => {
     const dir = join(REFERENCE_DIR, "postgresql-flexible-2025-08-01");

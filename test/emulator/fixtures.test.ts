@@ -3,9 +3,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { raw, serverPath, useCoreEmulator, SUB_A } from "./helpers.js";
 
 // The project's own small schemas (test/fixtures/emulator): these run wherever the official specs are absent.
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "emulator");
@@ -26,15 +25,8 @@ const conforms = (name: string, body: unknown): string => {
 const createBody = readFileSync(join(FIXTURES, "create-server.request.json"), "utf8");
 
 describe("emulator responses against the project's fixtures", () => {
-  let emulator: RunningEmulator;
+  const emulator = useCoreEmulator({ pageSize: 1, timeScale: 1 });
   const path = `${serverPath(SUB_A, "rg-fixtures", "fixture-db")}?api-version=2025-08-01`;
-
-  beforeAll(async () => {
-    emulator = await startCoreEmulator({ pageSize: 1, timeScale: 1 });
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
 
   it("answers a create with 202 and an operation status in the recorded shape", async () => {
     const created = await raw(emulator, "PUT", path, { body: createBody });

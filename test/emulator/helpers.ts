@@ -8,6 +8,7 @@ import {
 import createAuthorizationProvider from "../../dev/emulator/providers/authorization/index.js";
 import createPostgresProvider from "../../dev/emulator/providers/postgresql/index.js";
 import createResourcesProvider from "../../dev/emulator/providers/resources/index.js";
+import { useStarted } from "../support/suite.js";
 
 export const SUB_A = "11111111-1111-4111-8111-111111111111";
 export const SUB_B = "22222222-2222-4222-8222-222222222222";
@@ -28,6 +29,15 @@ export function startCoreEmulator(options: StartEmulatorOptions = {}): Promise<R
     providers: [createResourcesProvider, createPostgresProvider, createAuthorizationProvider],
     ...options,
   });
+}
+
+/** `startCoreEmulator(options)` for one suite: started in `beforeAll`, stopped in `afterAll`. */
+export function useCoreEmulator(options: StartEmulatorOptions = {}): RunningEmulator {
+  return useStarted(
+    () => startCoreEmulator(options),
+    (emulator) => emulator.stop(),
+    "The emulator is not running: use it inside tests or hooks, after beforeAll.",
+  );
 }
 
 export interface RawResponse {

@@ -1,36 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { raw, serverPath, startCoreEmulator, useCoreEmulator, SUB_A, SUB_B } from "./helpers.js";
 
 const TAGS = "/providers/Microsoft.Resources/tags/default?api-version=2021-04-01";
 
 describe("subscriptions, resource groups and the Tags API", () => {
-  let emulator: RunningEmulator;
-
-  beforeAll(async () => {
-    emulator = await startCoreEmulator({
-      seed: {
-        subscriptions: [
-          { subscriptionId: SUB_A, displayName: "Production" },
-          { subscriptionId: SUB_B, displayName: "Development" },
-        ],
-        resourceGroups: [
-          { subscriptionId: SUB_A, name: "rg-explicit", location: "westeurope", tags: { team: "data" } },
-        ],
-        servers: [
-          {
-            subscriptionId: SUB_A,
-            resourceGroupName: "rg-implicit",
-            name: "alpha-db",
-            location: "eastus",
-            tags: { keep: "yes" },
-          },
-        ],
-      },
-    });
-  });
-  afterAll(async () => {
-    await emulator.stop();
+  const emulator = useCoreEmulator({
+    seed: {
+      subscriptions: [
+        { subscriptionId: SUB_A, displayName: "Production" },
+        { subscriptionId: SUB_B, displayName: "Development" },
+      ],
+      resourceGroups: [
+        { subscriptionId: SUB_A, name: "rg-explicit", location: "westeurope", tags: { team: "data" } },
+      ],
+      servers: [
+        {
+          subscriptionId: SUB_A,
+          resourceGroupName: "rg-implicit",
+          name: "alpha-db",
+          location: "eastus",
+          tags: { keep: "yes" },
+        },
+      ],
+    },
   });
 
   it("lists the seeded subscriptions", async () => {

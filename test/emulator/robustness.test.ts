@@ -1,24 +1,12 @@
 import { request } from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { raw, serverPath, useCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 const SERVER = serverPath(SUB_A, "rg-one", "alpha-db");
 const ASSIGNMENTS = `/subscriptions/${SUB_A}/providers/Microsoft.Authorization/roleAssignments`;
 
 describe("malformed input never crashes the emulator", () => {
-  let emulator: RunningEmulator;
-
-  beforeAll(async () => {
-    emulator = await startCoreEmulator({
-      seed: {
-        servers: [ALPHA_DB],
-      },
-    });
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
+  const emulator = useCoreEmulator({ seed: { servers: [ALPHA_DB] } });
 
   const cases: Array<[string, string, string | undefined, number]> = [
     ["GET", "/%E0%A4%A?api-version=2025-08-01", undefined, 400],

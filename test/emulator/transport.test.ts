@@ -1,23 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningEmulator } from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { raw, serverPath, useCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 const SERVER = serverPath(SUB_A, "rg-one", "alpha-db");
 
 describe("ARM transport and bad input", () => {
-  let emulator: RunningEmulator;
-
-  beforeAll(async () => {
-    emulator = await startCoreEmulator({
-      maxBodyBytes: 1024,
-      seed: {
-        servers: [ALPHA_DB],
-      },
-    });
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
+  const emulator = useCoreEmulator({ maxBodyBytes: 1024, seed: { servers: [ALPHA_DB] } });
 
   it("answers 401 AuthenticationFailed without a bearer token", async () => {
     const response = await raw(emulator, "GET", `${SERVER}?api-version=2025-08-01`, { bearer: null });

@@ -1,26 +1,11 @@
 import { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  staticTokenCredential,
-  trustEmulatorCertificate,
-  type RunningEmulator,
-} from "../../dev/emulator/index.js";
-import { startCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { staticTokenCredential, trustEmulatorCertificate } from "../../dev/emulator/index.js";
+import { useCoreEmulator, SUB_A, ALPHA_DB } from "./helpers.js";
 
 // Its own file: trusting the certificate changes this worker process's TLS defaults.
 describe("trusting the emulator certificate process-wide", () => {
-  let emulator: RunningEmulator;
-
-  beforeAll(async () => {
-    emulator = await startCoreEmulator({
-      seed: {
-        servers: [ALPHA_DB],
-      },
-    });
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
+  const emulator = useCoreEmulator({ seed: { servers: [ALPHA_DB] } });
 
   it("lets an SDK client built without TLS options call the emulator", async () => {
     const before = new PostgreSQLManagementFlexibleServerClient(staticTokenCredential(), SUB_A, {
