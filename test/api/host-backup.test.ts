@@ -1,10 +1,6 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TableClient } from "@azure/data-tables";
 import { trustEmulatorCertificate } from "../../dev/emulator/index.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
-import type { StorageConnection } from "../../src/lib/store/connection.js";
 import {
   aPgFlexPolicy,
   startWorld,
@@ -15,6 +11,8 @@ import {
   type DpWorld,
 } from "../emulator/dataprotection/helpers.js";
 import { useAzurite } from "../support/azurite.js";
+import { useJwksServer } from "../support/jwks.js";
+import { tablesAt } from "../support/tables.js";
 import { useLocalHost } from "../support/localHost.js";
 import { AUDIENCE, TENANT, aKeySet } from "../fixtures/jobs/tokens.js";
 import { aServer } from "../fixtures/jobs/stores.js";
@@ -24,21 +22,14 @@ import { aServer } from "../fixtures/jobs/stores.js";
  * the job ends in the emulator, read it back; and the scheduledBackups timer starting a selected server.
  */
 const keySet = await aKeySet();
-let jwksUrl = "";
-const jwks = createServer((_req, res) => {
-  res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify(keySet.jwks));
-});
+const jwks = useJwksServer(keySet.jwks);
 let world: DpWorld;
 beforeAll(async () => {
-  await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
-  jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/keys`;
   world = await startWorld({ timeScale: 4000 });
   trustEmulatorCertificate(world.emulator.caCert);
   await world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "pgflex-weekly", aPgFlexPolicy());
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => jwks.close(() => resolve()));
   await world?.stop();
 });
 
@@ -49,7 +40,7 @@ const host = useLocalHost(() => ({
     PGFLEX_SCOPES: sub,
     PGFLEX_AUTH_TENANT_ID: TENANT,
     PGFLEX_AUTH_AUDIENCE: AUDIENCE,
-    PGFLEX_AUTH_JWKS_URI: jwksUrl,
+    PGFLEX_AUTH_JWKS_URI: jwks.url,
     PGFLEX_ARM_ENDPOINT: world.emulator.url,
     PGFLEX_ARM_CREDENTIAL: "emulator",
     PGFLEX_SCHEDULED_BACKUPS: JSON.stringify([
@@ -58,19 +49,9 @@ const host = useLocalHost(() => ({
   },
 }));
 
-function storage(): StorageConnection {
-  return {
-    tableClient: (name) =>
-      TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true }),
-    queueClient: () => {
-      throw new Error("unused");
-    },
-  };
-}
-
 async function protect(name: string, tagValue: string): Promise<void> {
   const serverId = await world.protectServer(name);
-  await createServerStore(storage()).create(
+  await createServerStore(tablesAt(azurite.connectionString)).create(
     aServer(name, {
       resourceId: serverId,
       instanceName: `${name}-bi`,

@@ -1,11 +1,9 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TableClient } from "@azure/data-tables";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createServerStore } from "../../src/lib/store/servers.js";
 import { createJobStore } from "../../src/lib/store/jobs.js";
-import type { StorageConnection } from "../../src/lib/store/connection.js";
 import { useAzurite } from "../support/azurite.js";
+import { useJwksServer } from "../support/jwks.js";
+import { tablesAt } from "../support/tables.js";
 import { useLocalHost } from "../support/localHost.js";
 import { AUDIENCE, TENANT, aKeySet } from "../fixtures/jobs/tokens.js";
 import { SUB, aServer, serverId } from "../fixtures/jobs/stores.js";
@@ -15,16 +13,7 @@ import { SUB, aServer, serverId } from "../fixtures/jobs/stores.js";
  * tokens checked in the app against a JWKS served on loopback, tables in Azurite.
  */
 const keySet = await aKeySet();
-let jwksUrl = "";
-const jwks = createServer((_req, res) => {
-  res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify(keySet.jwks));
-});
-beforeAll(async () => {
-  await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
-  jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/discovery/v2.0/keys`;
-});
-afterAll(() => new Promise<void>((resolve) => jwks.close(() => resolve())));
+const jwks = useJwksServer(keySet.jwks, "/discovery/v2.0/keys");
 
 const azurite = useAzurite();
 const host = useLocalHost(() => ({
@@ -33,21 +22,11 @@ const host = useLocalHost(() => ({
     PGFLEX_SCOPES: SUB,
     PGFLEX_AUTH_TENANT_ID: TENANT,
     PGFLEX_AUTH_AUDIENCE: AUDIENCE,
-    PGFLEX_AUTH_JWKS_URI: jwksUrl,
+    PGFLEX_AUTH_JWKS_URI: jwks.url,
     PGFLEX_ARM_ENDPOINT: "https://127.0.0.1:9",
     PGFLEX_ARM_CREDENTIAL: "emulator",
   },
 }));
-
-function storage(): StorageConnection {
-  return {
-    tableClient: (name) =>
-      TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true }),
-    queueClient: () => {
-      throw new Error("unused");
-    },
-  };
-}
 
 async function call(
   path: string,
@@ -75,14 +54,14 @@ async function call(
 
 describe("API through the local host", () => {
   beforeAll(async () => {
-    await createServerStore(storage()).create(
+    await createServerStore(tablesAt(azurite.connectionString)).create(
       aServer("pg-two", {
         state: "UnknownPolicyTag",
         fix: "Use a backup tag value listed in PGFLEX_POLICY_MAP.",
       }),
     );
-    await createServerStore(storage()).create(aServer("pg-one"));
-    await createJobStore(storage()).saveAll([
+    await createServerStore(tablesAt(azurite.connectionString)).create(aServer("pg-one"));
+    await createJobStore(tablesAt(azurite.connectionString)).saveAll([
       {
         jobId: "984f46df-cf32-4880-a934-5a4dbad70eab",
         serverId: serverId("pg-one"),
