@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
 import { useAzurite } from "../support/azurite.js";
+import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
 import { createStorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
@@ -22,24 +23,17 @@ const azurite = useAzurite();
 beforeAll(async () => {
   emulator = await startEmulator({ timeScale: TIME_SCALE });
   trustEmulatorCertificate(emulator.caCert);
-  const res = await fetch(new URL("/_emulator/dataprotection/vaults", emulator.url), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      subscriptionId: SUB,
-      resourceGroupName: "rg-backup",
-      name: "bv-burst",
-      location: "westeurope",
-    }),
+  const principalId = await addEmulatorVault(emulator, {
+    subscriptionId: SUB,
+    resourceGroupName: "rg-backup",
+    name: "bv-burst",
+    location: "westeurope",
   });
-  const vault = (await res.json()) as { identity: { principalId: string } };
   // Roles at subscription scope: every server of the burst inherits them.
   for (const role of ["acdd72a7-3385-48ef-bd42-f606fba81ae7", "c088a766-074b-43ba-90d4-1fb21feae531"]) {
     await emulator.control.loadState(
       {
-        roleAssignments: [
-          { scope: `/subscriptions/${SUB}`, roleDefinitionId: role, principalId: vault.identity.principalId },
-        ],
+        roleAssignments: [{ scope: `/subscriptions/${SUB}`, roleDefinitionId: role, principalId }],
       },
       { merge: true },
     );

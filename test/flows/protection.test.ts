@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
 import { useAzurite } from "../support/azurite.js";
+import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { deliverEventGrid, useLocalHost, waitFor } from "../support/localHost.js";
 import { createStorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore, type ProtectionState, type ServerRecord } from "../../src/lib/store/servers.js";
@@ -51,23 +52,14 @@ async function arm(method: string, path: string, body?: unknown): Promise<unknow
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
-/** Adds a Backup vault through the emulator's control API; returns its identity's principal id. */
-async function addVault(
+/** Adds a Backup vault in SUB and westeurope unless `options` say otherwise; returns its identity's principal id. */
+function addVault(
   rg: string,
   name: string,
   options: { subscriptionId?: string; location?: string; tags?: Record<string, string> } = {},
 ): Promise<string> {
   const { subscriptionId = SUB, location = "westeurope", tags } = options;
-  const res = await fetch(new URL("/_emulator/dataprotection/vaults", emulator.url), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ subscriptionId, resourceGroupName: rg, name, location, tags }),
-  });
-  if (!res.ok) throw new Error(`addVault: HTTP ${res.status} ${await res.text()}`);
-  const vault = (await res.json()) as { identity?: { principalId?: string } };
-  const id = vault.identity?.principalId;
-  if (!id) throw new Error("The emulator's vault has no identity.");
-  return id;
+  return addEmulatorVault(emulator, { subscriptionId, resourceGroupName: rg, name, location, tags });
 }
 
 async function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
@@ -97,6 +89,8 @@ async function createServer(
     rg?: string;
     location?: string;
     state?: "Ready" | "Provisioning";
+    /** Announce the server with ResourceWriteSuccess (default true); false creates it unseen. */
+    publishEvent?: boolean;
   } = {},
 ) {
   return emulator.control.createServer({
@@ -106,7 +100,7 @@ async function createServer(
     location: options.location ?? "westeurope",
     state: options.state ?? "Ready",
     tags: options.tags ?? {},
-    publishEvent: true,
+    publishEvent: options.publishEvent ?? true,
   });
 }
 
@@ -366,13 +360,7 @@ describe("auto-protection in enforce mode", () => {
     const other = await addVault("rg-backup", "bv-other");
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, other);
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, other);
-    const server = await emulator.control.createServer({
-      subscriptionId: SUB,
-      resourceGroupName: "rg-app",
-      name: "pg-elsewhere",
-      location: "westeurope",
-      tags: {},
-    });
+    const server = await createServer("pg-elsewhere", { publishEvent: false });
     const otherVault = vaultIdOf("rg-backup", "bv-other");
     await arm("PUT", `${otherVault}/backupPolicies/p1`, weeklyPolicyDefinition("P4W"));
     await protectManually(otherVault, "manual-1", server.id, `${otherVault}/backupPolicies/p1`);
@@ -385,13 +373,7 @@ describe("auto-protection in enforce mode", () => {
   });
 
   it("records a server already protected here by another instance as Protected, without a second one", async () => {
-    const server = await emulator.control.createServer({
-      subscriptionId: SUB,
-      resourceGroupName: "rg-app",
-      name: "pg-here",
-      location: "westeurope",
-      tags: {},
-    });
+    const server = await createServer("pg-here", { publishEvent: false });
     await protectManually(VAULT, "manual-here", server.id, `${VAULT}/backupPolicies/pgflex-weekly`);
 
     await setTags(server.id, { backup: "weekly" });
@@ -453,13 +435,7 @@ describe("auto-protection in enforce mode", () => {
   });
 
   it("creates exactly one instance from 50 duplicate deliveries handled by concurrent workers", async () => {
-    const server = await emulator.control.createServer({
-      subscriptionId: SUB,
-      resourceGroupName: "rg-app",
-      name: "pg-dup",
-      location: "westeurope",
-      tags: { backup: "weekly" },
-    });
+    const server = await createServer("pg-dup", { tags: { backup: "weekly" }, publishEvent: false });
     const event = {
       id: randomUUID(),
       topic: `/subscriptions/${SUB}`,
@@ -568,13 +544,7 @@ describe("a worker killed between validate and create", () => {
         },
         settings: protectionSettingsFromConfig(config),
       });
-    const server = await emulator.control.createServer({
-      subscriptionId: SUB,
-      resourceGroupName: "rg-app",
-      name: "pg-crash",
-      location: "westeurope",
-      tags: { backup: "weekly" },
-    });
+    const server = await createServer("pg-crash", { tags: { backup: "weekly" }, publishEvent: false });
     const first = make();
     let outcome = await first.process(
       createProtectionMessage(server.id, { kind: "event", eventId: "crash-1" }),
