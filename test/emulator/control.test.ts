@@ -1,11 +1,7 @@
-import { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
+import type { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  emulatorClientOptions,
-  staticTokenCredential,
-  type RunningEmulator,
-} from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B, ALPHA_DB } from "./helpers.js";
+import type { RunningEmulator } from "../../dev/emulator/index.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B, ALPHA_DB, postgresClient } from "./helpers.js";
 
 const NO_RETRY = { retryOptions: { maxRetries: 0 } };
 
@@ -15,10 +11,7 @@ describe("control API, counters, throttling and faults", () => {
 
   beforeAll(async () => {
     emulator = await startCoreEmulator({ faultSeed: 42 });
-    client = new PostgreSQLManagementFlexibleServerClient(staticTokenCredential(), SUB_A, {
-      ...emulatorClientOptions(emulator),
-      ...NO_RETRY,
-    });
+    client = postgresClient(emulator, SUB_A, NO_RETRY);
   });
   afterAll(async () => {
     await emulator.stop();
@@ -72,11 +65,7 @@ describe("control API, counters, throttling and faults", () => {
     await emulator.control.reset();
     await emulator.control.loadState(exported);
     expect(await emulator.control.exportState()).toEqual(exported);
-    const other = new PostgreSQLManagementFlexibleServerClient(
-      staticTokenCredential(),
-      SUB_B,
-      emulatorClientOptions(emulator),
-    );
+    const other = postgresClient(emulator, SUB_B);
     const server = await other.servers.get("rg-b", "stopped-db");
     expect(server.state).toBe("Stopped");
     expect(server.tags).toEqual({ backup: "daily" });

@@ -1,12 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
+import type { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  emulatorClientOptions,
-  staticTokenCredential,
-  type RunningEmulator,
-} from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A } from "./helpers.js";
+import type { RunningEmulator } from "../../dev/emulator/index.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, postgresClient } from "./helpers.js";
 
 interface Received {
   method: string;
@@ -75,11 +71,7 @@ describe("Event Grid system topic", () => {
   beforeAll(async () => {
     await new Promise<void>((resolve) => hook.server.listen(0, "127.0.0.1", resolve));
     emulator = await startCoreEmulator({ timeScale: 10_000, faultSeed: 1 });
-    client = new PostgreSQLManagementFlexibleServerClient(
-      staticTokenCredential(),
-      SUB_A,
-      emulatorClientOptions(emulator),
-    );
+    client = postgresClient(emulator);
   });
   afterAll(async () => {
     await emulator.stop();

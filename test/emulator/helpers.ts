@@ -1,5 +1,11 @@
 import { request } from "node:https";
 import {
+  PostgreSQLManagementFlexibleServerClient,
+  type PostgreSQLManagementFlexibleServerClientOptionalParams,
+} from "@azure/arm-postgresql-flexible";
+import {
+  emulatorClientOptions,
+  staticTokenCredential,
   startEmulator,
   type RunningEmulator,
   type SeedServer,
@@ -38,6 +44,18 @@ export function useCoreEmulator(options: StartEmulatorOptions = {}): RunningEmul
     (emulator) => emulator.stop(),
     "The emulator is not running: use it inside tests or hooks, after beforeAll.",
   );
+}
+
+/** An `@azure/arm-postgresql-flexible` client of `subscriptionId` that trusts the emulator's certificate. */
+export function postgresClient(
+  emulator: RunningEmulator,
+  subscriptionId = SUB_A,
+  options: PostgreSQLManagementFlexibleServerClientOptionalParams = {},
+): PostgreSQLManagementFlexibleServerClient {
+  return new PostgreSQLManagementFlexibleServerClient(staticTokenCredential(), subscriptionId, {
+    ...emulatorClientOptions(emulator),
+    ...options,
+  });
 }
 
 export interface RawResponse {

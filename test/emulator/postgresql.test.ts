@@ -1,11 +1,7 @@
-import { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
+import type { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  emulatorClientOptions,
-  staticTokenCredential,
-  type RunningEmulator,
-} from "../../dev/emulator/index.js";
-import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B } from "./helpers.js";
+import type { RunningEmulator } from "../../dev/emulator/index.js";
+import { raw, serverPath, startCoreEmulator, SUB_A, SUB_B, postgresClient } from "./helpers.js";
 
 const POLL = { updateIntervalInMs: 5 };
 
@@ -38,11 +34,7 @@ describe("PostgreSQL flexible servers through @azure/arm-postgresql-flexible", (
         ],
       },
     });
-    client = new PostgreSQLManagementFlexibleServerClient(
-      staticTokenCredential(),
-      SUB_A,
-      emulatorClientOptions(emulator),
-    );
+    client = postgresClient(emulator);
   });
   afterAll(async () => {
     await emulator.stop();
