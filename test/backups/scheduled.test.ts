@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createBackupService } from "../../src/lib/backups/service.js";
 import {
   createScheduledBackups,
   isDue,
   type ScheduledBackupSelector,
 } from "../../src/lib/backups/scheduled.js";
 import { useAzurite } from "../support/azurite.js";
+import { backupServiceOver } from "../support/backups.js";
 import { aFakeAzure } from "../fixtures/jobs/azure.js";
 import { SUB, aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
 
@@ -22,13 +22,7 @@ const nightlyGold: ScheduledBackupSelector = {
 async function setup(now: { value: Date }) {
   const storage = aStorage(azurite.connectionString);
   const azure = aFakeAzure();
-  const backups = createBackupService({
-    servers: storage.servers,
-    jobs: storage.jobs,
-    activeJobs: storage.activeJobs,
-    gateway: azure.gateway,
-    scopes: [SUB],
-  });
+  const backups = backupServiceOver(storage, azure.gateway, [SUB]);
   const scheduled = createScheduledBackups({
     selectors: [nightlyGold],
     cursors: storage.cursors,

@@ -5,7 +5,6 @@ import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createAlerter } from "../../src/lib/alerts/alerts.js";
 import { createAzureBackupGateway } from "../../src/lib/backups/azureGateway.js";
 import { createJobOutcomeHandler } from "../../src/lib/backups/outcomes.js";
-import { createBackupService } from "../../src/lib/backups/service.js";
 import { createJobPoller } from "../../src/lib/jobs/poller.js";
 import type { AlertRecord } from "../../src/lib/store/alerts.js";
 import type { JobRecord } from "../../src/lib/store/jobs.js";
@@ -19,6 +18,7 @@ import {
   type DpWorld,
 } from "../emulator/dataprotection/helpers.js";
 import { useAzurite } from "../support/azurite.js";
+import { backupServiceOver } from "../support/backups.js";
 import { aServer, aStorage } from "../fixtures/jobs/stores.js";
 
 /** On-demand backups and the poller against the ARM emulator's Data Protection provider (time-scaled). */
@@ -43,13 +43,7 @@ function setup() {
     store: storage.alerts,
     publishers: [{ name: "capture", publish: async (a) => void published.push(a) }],
   });
-  const backups = createBackupService({
-    servers: storage.servers,
-    jobs: storage.jobs,
-    activeJobs: storage.activeJobs,
-    gateway,
-    scopes: [sub],
-  });
+  const backups = backupServiceOver(storage, gateway, [sub]);
   const poller = createJobPoller({
     gateway,
     jobs: storage.jobs,

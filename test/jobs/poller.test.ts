@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createAlerter, type AlertPublisher } from "../../src/lib/alerts/alerts.js";
 import { createJobOutcomeHandler } from "../../src/lib/backups/outcomes.js";
-import { createBackupService } from "../../src/lib/backups/service.js";
 import { createJobPoller, type JobPollerDeps } from "../../src/lib/jobs/poller.js";
 import type { AlertRecord } from "../../src/lib/store/alerts.js";
 import { useAzurite } from "../support/azurite.js";
+import { backupServiceOver } from "../support/backups.js";
 import { aFakeAzure, aJob } from "../fixtures/jobs/azure.js";
 import { SUB, VAULT, aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
 
@@ -175,13 +175,7 @@ describe("job poller", () => {
   it("lets the server take a new backup once its vanished job is recorded Unknown", async () => {
     const { azure, poller, storage } = setup();
     await storage.servers.create(aServer("pg-one"));
-    const backups = createBackupService({
-      servers: storage.servers,
-      jobs: storage.jobs,
-      activeJobs: storage.activeJobs,
-      gateway: azure.gateway,
-      scopes: [SUB],
-    });
+    const backups = backupServiceOver(storage, azure.gateway, [SUB]);
     const ref = { subscriptionId: SUB, resourceGroup: "rg-db", serverName: "pg-one" };
     const first = await backups.start(ref, { origin: "api" });
     await expect(backups.start(ref, { origin: "api" })).rejects.toMatchObject({
