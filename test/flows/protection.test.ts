@@ -25,7 +25,7 @@ import {
   protectionSettingsFromConfig,
   resetProtectionRuntime,
 } from "../../src/lib/protection/index.js";
-import { weeklyPolicyDefinition } from "../../src/lib/protection/policyDefinition.js";
+import { pgFlexWeeklyPolicy } from "../../src/lib/azure/dataprotection/policies.js";
 import { anInstanceFor } from "../emulator/dataprotection/helpers.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";
@@ -362,7 +362,7 @@ describe("auto-protection in enforce mode", () => {
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, other);
     const server = await createServer("pg-elsewhere", { publishEvent: false });
     const otherVault = vaultIdOf("rg-backup", "bv-other");
-    await arm("PUT", `${otherVault}/backupPolicies/p1`, weeklyPolicyDefinition("P4W"));
+    await arm("PUT", `${otherVault}/backupPolicies/p1`, pgFlexWeeklyPolicy({ retention: "P4W" }));
     await protectManually(otherVault, "manual-1", server.id, `${otherVault}/backupPolicies/p1`);
 
     await setTags(server.id, { backup: "weekly" });
@@ -589,7 +589,11 @@ describe("auto-protection with a marked vault in a central backup subscription",
     });
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, central);
     await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, central);
-    await arm("PUT", `${CENTRAL_VAULT}/backupPolicies/pgflex-weekly`, weeklyPolicyDefinition("P12W"));
+    await arm(
+      "PUT",
+      `${CENTRAL_VAULT}/backupPolicies/pgflex-weekly`,
+      pgFlexWeeklyPolicy({ retention: "P12W" }),
+    );
     await subscribe(host, "EventGridSchema");
   });
   afterAll(async () => {

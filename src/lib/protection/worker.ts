@@ -38,7 +38,7 @@ import {
 import type { VaultResolver } from "./vaults.js";
 import { createVaultResolver } from "./vaults.js";
 import { createTtlCache } from "./cache.js";
-import { weeklyPolicyDefinition } from "./policyDefinition.js";
+import { pgFlexWeeklyPolicy } from "../azure/dataprotection/policies.js";
 import type { ProtectionSettings } from "./settings.js";
 
 export interface ProtectionWorkerDeps {
@@ -814,7 +814,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         const created = await arm.dataProtection.createPolicy(
           vault.id,
           policyName,
-          weeklyPolicyDefinition(s.policyRetention),
+          pgFlexWeeklyPolicy({ retention: s.policyRetention }),
           { abortSignal: this.signal },
         );
         await audit.append(
