@@ -146,10 +146,23 @@ function listInVault<T extends { vaultKey: string }>(
   records: Record<string, T>,
   render: (record: T) => unknown,
 ): EmulatorResponse {
-  const items = Object.values(records)
-    .filter((r) => r.vaultKey === key(vault.id))
-    .map(render);
-  return context.respond.json(200, context.pager.page(request, items));
+  return renderedPage(
+    request,
+    context,
+    Object.values(records).filter((r) => r.vaultKey === key(vault.id)),
+    render,
+  );
+}
+
+/** One page of `records`, rendering only that page's items (a large vault's list stays linear in pages). */
+function renderedPage<T>(
+  request: EmulatorRequest,
+  context: ProviderContext,
+  records: T[],
+  render: (record: T) => unknown,
+): EmulatorResponse {
+  const page = context.pager.page(request, records);
+  return context.respond.json(200, { ...page, value: page.value.map(render) });
 }
 
 /**
@@ -581,10 +594,8 @@ export function createDataProtectionProvider(): EmulatorProvider {
       const jobs = Object.values(sliceOf(context).jobs).filter((j) => j.vaultKey === key(vault.id));
       const filtered = filterJobs(jobs, request.query["$filter"]);
       if (isFailure(filtered)) return fail(context, filtered);
-      const items = filtered
-        .sort((a, b) => b.startMs - a.startMs || a.name.localeCompare(b.name))
-        .map((j) => jobResource(context, j));
-      return context.respond.json(200, context.pager.page(request, items));
+      const sorted = filtered.sort((a, b) => b.startMs - a.startMs || a.name.localeCompare(b.name));
+      return renderedPage(request, context, sorted, (j) => jobResource(context, j));
     }),
     vaultRoute("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context, vault) =>
       getChild(context, vault, sliceOf(context).jobs, (job) => jobResource(context, job), {
