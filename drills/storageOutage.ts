@@ -8,6 +8,7 @@ import { startWorld } from "../bench/lib/world.js";
 import { mapLimit } from "../src/lib/azure/inventory.js";
 import { checkEndState, endState, outcomeOf, waitQuiet } from "./lib/state.js";
 import { startProxy, type Proxy } from "./lib/proxy.js";
+import { scaledHostJson } from "./lib/scaledHostJson.js";
 
 /**
  * Storage outage: Azurite (on disk, behind fixed-port proxies) is stopped mid-run while servers are being
@@ -43,7 +44,12 @@ export const storageOutage: Runnable = {
     };
     // ×100: a 30 s outage is 50 emulated minutes, well inside Event Grid's 24 h retry budget.
     const timeScale = size === "tiny" ? 1000 : 100;
-    const world = await startWorld({ timeScale, storage, queuePollIntervalInMs: 50 });
+    const world = await startWorld({
+      timeScale,
+      storage,
+      queuePollIntervalInMs: 50,
+      hostJson: await scaledHostJson(timeScale),
+    });
     try {
       const names = Array.from({ length: serverCount }, (_, i) => `pg-outage-${String(i).padStart(3, "0")}`);
       const half = Math.ceil(serverCount / 2);
@@ -67,8 +73,8 @@ export const storageOutage: Runnable = {
       proxies.table.retarget(azurite.tablePort);
       const upAt = performance.now();
       log(`Azurite restarted after ${Math.round((upAt - downAt) / 1000)} s`);
-      // A message received before the outage stays hidden for its processing visibility (2 min in the
-      // local host, as in Azure), so recovery may take that long.
+      // A message received just before the outage, whose invocation then failed on Storage, stays hidden for
+      // the host's processing visibility (2 min with the scaled functionTimeout), so recovery may take that long.
       await waitQuiet(world, names, 240_000);
       // Event Grid may still hold retries of deliveries that failed during the outage: let them land, then
       // let their work settle too.

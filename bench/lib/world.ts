@@ -7,7 +7,7 @@ import {
 import { createDataProtectionControl } from "../../dev/emulator/providers/dataprotection/control.js";
 import { ROLE_LTR_BACKUP, ROLE_READER } from "../../dev/emulator/providers/dataprotection/state.js";
 import { startAzurite, type AzuriteHandle } from "../../dev/azurite/index.js";
-import { startLocalHost, type LocalHost } from "../../dev/host/index.js";
+import { startLocalHost, type HostJson, type LocalHost } from "../../dev/host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
 import { resetBackupApp } from "../../src/lib/backups/app.js";
 import { resetComplianceApp } from "../../src/lib/compliance/app.js";
@@ -49,6 +49,8 @@ export interface WorldOptions {
   logger?: Logger;
   /** Storage to use instead of a fresh in-memory Azurite (the caller stops it), e.g. behind a proxy. */
   storage?: AzuriteHandle;
+  /** host.json for the local host (default: the repo's). */
+  hostJson?: HostJson;
 }
 
 export interface World {
@@ -136,6 +138,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         port: 0,
         timers: "off",
         env,
+        ...(options.hostJson ? { hostJson: options.hostJson } : {}),
         queuePollIntervalInMs: options.queuePollIntervalInMs ?? 100,
         // host.json's 10 s between retries of a failed message, time-scaled (the host rounds up to whole seconds).
         visibilityTimeoutInMs: options.visibilityTimeoutInMs ?? Math.max(1, Math.round(10_000 / timeScale)),

@@ -107,15 +107,23 @@ export async function waitQuiet(
   const deadline = Date.now() + timeoutInMs;
   for (;;) {
     let settled = 0;
+    const stuck: string[] = [];
     for await (const row of view.servers.list()) {
-      if (servers.includes(row.serverName) && !IN_PROGRESS.has(row.state)) settled++;
+      if (!servers.includes(row.serverName)) continue;
+      if (IN_PROGRESS.has(row.state)) stuck.push(`${row.serverName}=${row.state}`);
+      else settled++;
     }
     if (settled === servers.length && (await queueLength(view.connection, "protect-requests")) === 0) {
       await world.host?.idle();
       return;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutInMs} ms: ${settled}/${servers.length} servers settled.`);
+      const queued = await queueLength(view.connection, "protect-requests");
+      throw new Error(
+        `Timed out after ${timeoutInMs} ms: ${settled}/${servers.length} servers settled` +
+          ` (in progress: ${stuck.slice(0, 5).join(", ") || "none"}${stuck.length > 5 ? ", …" : ""};` +
+          ` ${servers.length - settled - stuck.length} without a row; ${queued} protect-requests queued).`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
