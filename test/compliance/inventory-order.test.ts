@@ -7,15 +7,21 @@ import { SUB_A, SUB_B, serverIdOf, vaultIdOf } from "../fixtures/compliance/esta
  * The order of the ARM inventory's reads: a vault's instance and job chains are the longest part of a
  * sweep, so they must not wait for unrelated listings. Orders are observed through events, never timed.
  */
+/** Single-page listings that note, in order, when each one answered; `wait` answers a turn later. */
+function eventRecorder() {
+  const events: string[] = [];
+  async function* once<T>(event: string, items: T[], wait = false) {
+    if (wait) await nextTurn();
+    events.push(event);
+    yield items;
+  }
+  return { events, once };
+}
+
 describe("ARM inventory read order", () => {
   it("starts reading a vault's instances and jobs before the other subscriptions' vaults are listed", async () => {
     const vault = vaultIdOf("bv-weu");
-    const events: string[] = [];
-    async function* once<T>(event: string, items: T[], wait = false) {
-      if (wait) await nextTurn();
-      events.push(event);
-      yield items;
-    }
+    const { events, once } = eventRecorder();
     const readers: ArmListReaders = {
       listSubscriptions: () => once("subscriptions", []),
       listServers: (sub) => once(`servers ${sub}`, [{ id: serverIdOf("pg-1", sub) }], true),
@@ -45,12 +51,7 @@ describe("ARM inventory read order", () => {
 
   it("reads a mapped vault before any subscription's vaults are listed, and once when discovery finds it too", async () => {
     const vault = vaultIdOf("bv-weu");
-    const events: string[] = [];
-    async function* once<T>(event: string, items: T[], wait = false) {
-      if (wait) await nextTurn();
-      events.push(event);
-      yield items;
-    }
+    const { events, once } = eventRecorder();
     const readers: ArmListReaders = {
       listSubscriptions: () => once("subscriptions", []),
       listServers: () => once("servers", []),
