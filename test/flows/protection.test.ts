@@ -11,6 +11,7 @@ import { deliverEventGrid, useLocalHost, waitFor } from "../support/localHost.js
 import { createStorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore, type ProtectionState, type ServerRecord } from "../../src/lib/store/servers.js";
 import { createAuditLog } from "../../src/lib/store/audit.js";
+import { ALERTS_TABLE } from "../../src/lib/store/alerts.js";
 import type { Config } from "../../src/lib/config/index.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { createArmClients } from "../../src/lib/azure/clients.js";
@@ -346,6 +347,14 @@ describe("auto-protection in enforce mode", () => {
         "(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)",
     );
     expect(await instancesOf(server.id)).toEqual([]);
+    const alerts = [];
+    for await (const a of connection()
+      .tableClient(ALERTS_TABLE)
+      .listEntities<{ serverId: string; title: string; recommendedAction: string }>({
+        queryOptions: { filter: "PartitionKey eq 'ProtectionFailed'" },
+      }))
+      if (a.serverId === id) alerts.push([a.title, a.recommendedAction]);
+    expect(alerts).toEqual([["pg-norbac is not protected: MissingPermissions", row.fix]]);
   });
 
   it("says which region has no vault", async () => {

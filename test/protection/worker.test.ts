@@ -9,6 +9,7 @@ import {
   type ProtectionMessage,
   type ProtectionSettings,
 } from "../../src/lib/protection/index.js";
+import type { AlertInput, Alerter } from "../../src/lib/alerts/alerts.js";
 import { createInMemoryServerStore } from "../../src/lib/store/servers.js";
 import { createInMemoryAuditLog } from "../../src/lib/store/audit.js";
 import {
@@ -41,6 +42,7 @@ function setup(overrides: Partial<ProtectionSettings> = {}) {
       arm: { ...azure.arm, dataProtection: { ...azure.dataProtectionPort, ...change.dataProtection } },
       settings: testSettings({ ...overrides, ...change.settings }),
       now: clock.now,
+      ...(change.alerter ? { alerter: change.alerter } : {}),
     });
   const worker = workerWith();
   /** Processes `message`, then every message it re-enqueues (time jumps over each delay), to the end. */
@@ -60,6 +62,20 @@ function setup(overrides: Partial<ProtectionSettings> = {}) {
 interface WorkerChange {
   dataProtection?: Partial<DataProtectionPort>;
   settings?: Partial<ProtectionSettings>;
+  alerter?: Pick<Alerter, "raise">;
+}
+
+/** Records raised alerts; `fail` makes raising throw, as a Storage outage would. */
+function recordingAlerter(options: { fail?: boolean } = {}) {
+  const raised: AlertInput[] = [];
+  return {
+    raised,
+    raise: async (input: AlertInput) => {
+      if (options.fail) throw new Error("alerts table unavailable");
+      raised.push(input);
+      return true;
+    },
+  };
 }
 
 const event = (id: string, resourceId: string, action: "protect" | "delete" = "protect"): ProtectionMessage =>
@@ -312,6 +328,69 @@ describe("protection worker", () => {
     });
     expect(t.azure.count("createRole")).toBe(0);
     expect(t.azure.instances.size).toBe(0);
+  });
+
+  it("alerts once when a server stops on missing permissions, not again while it stays there", async () => {
+    const alerter = recordingAlerter();
+    const worker = t.workerWith({ alerter });
+    const s = t.azure.addServer(aServer({ name: "pg-alert" }));
+
+    await t.drain(event("e1", s.id), worker);
+    await t.drain(event("e2", s.id), worker);
+
+    const row = await t.store.get(s.id);
+    expect(alerter.raised).toEqual([
+      {
+        kind: "ProtectionFailed",
+        dedupKey: `${s.id.toLowerCase()}|MissingPermissions|MissingPermissions|event:e1`,
+        serverId: s.id.toLowerCase(),
+        title: "pg-alert is not protected: MissingPermissions",
+        message: `${s.id.toLowerCase()} is MissingPermissions (MissingPermissions): ${row?.lastErrorMessage}`,
+        recommendedAction: row?.fix,
+      },
+    ]);
+  });
+
+  it("alerts again when a server that was fixed and protected falls into a stop again", async () => {
+    const alerter = recordingAlerter();
+    const worker = t.workerWith({ alerter });
+    const s = t.azure.addServer(aServer({ name: "pg-relapse" }));
+    await t.drain(event("e1", s.id), worker);
+    t.azure.grantAll(s.id);
+    expect(await t.drain(event("e2", s.id), worker)).toEqual({ kind: "settled", state: "Protected" });
+
+    t.azure.instances.clear();
+    t.azure.roles = [];
+    await t.drain(event("e3", s.id), worker);
+
+    expect(alerter.raised.map((a) => a.dedupKey.split("|").slice(1))).toEqual([
+      ["MissingPermissions", "MissingPermissions", "event:e1"],
+      ["MissingPermissions", "MissingPermissions", "event:e3"],
+    ]);
+  });
+
+  it("alerts when transient failures run out, and protects anyway when the alert cannot be raised", async () => {
+    const alerter = recordingAlerter();
+    const failing = t.azure.addGrantedServer(aServer({ name: "pg-down" }));
+    t.azure.beforeCreate = () => {
+      throw anArmError(503, "ServiceUnavailable", "The service is unavailable.");
+    };
+
+    await t.drain(event("e1", failing.id), t.workerWith({ alerter }));
+
+    expect(alerter.raised.map((a) => [a.title, a.message])).toEqual([
+      [
+        "pg-down is not protected: Failed",
+        `${failing.id.toLowerCase()} is Failed (ServiceUnavailable): Gave up after 11 attempts over 30 min: The service is unavailable.`,
+      ],
+    ]);
+    t.azure.beforeCreate = undefined;
+    const fine = t.azure.addServer(aServer({ name: "pg-noroles" }));
+    const outcome = await t.drain(
+      event("e2", fine.id),
+      t.workerWith({ alerter: recordingAlerter({ fail: true }) }),
+    );
+    expect(outcome).toEqual({ kind: "settled", state: "MissingPermissions" });
   });
 
   it("grants the missing roles when allowed, then validates again and protects", async () => {

@@ -2,6 +2,7 @@ import { ensureError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { AlertRecord, AlertStore } from "../store/alerts.js";
 import type { JobRecord } from "../store/jobs.js";
+import type { ServerRecord } from "../store/servers.js";
 
 /** Where an alert goes: the Event Grid topic (CloudEvents) and/or a chat webhook. */
 export interface AlertPublisher {
@@ -111,5 +112,21 @@ export function staleBackupAlert(
       : `${serverId} has no successful backup on record within ${hours} h of protection (policy period plus grace).`,
     recommendedAction:
       "Check the server's recent backup jobs in the Backup vault, then start an on-demand backup: POST /api/servers/{subscriptionId}/{resourceGroup}/{serverName}/backups.",
+  };
+}
+
+/**
+ * The alert for a server the app could not protect: one per server, stop (state and code) and the request
+ * that ended there, so a redelivery does not repeat it and the worker raises it only on entering the stop.
+ */
+export function protectionFailedAlert(row: ServerRecord, cause: string): AlertInput {
+  const code = row.lastErrorCode ?? row.state;
+  return {
+    kind: "ProtectionFailed",
+    dedupKey: `${row.resourceId.toLowerCase()}|${row.state}|${code}|${cause}`,
+    serverId: row.resourceId.toLowerCase(),
+    title: `${row.serverName} is not protected: ${row.state}`,
+    message: `${row.resourceId} is ${row.state} (${code})${row.lastErrorMessage ? `: ${row.lastErrorMessage}` : "."}`,
+    ...(row.fix ? { recommendedAction: row.fix } : {}),
   };
 }

@@ -1,2 +1,3 @@
 export * from "./alerts.js";
 export * from "./publishers.js";
+export * from "./configured.js";

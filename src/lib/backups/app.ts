@@ -13,14 +13,12 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
     { createJobStore },
     { createActiveJobStore },
     { createCursorStore },
-    { createAlertStore },
     { createServerStore },
   ] = await Promise.all([
     import("../store/connection.js"),
     import("../store/jobs.js"),
     import("../store/activeJobs.js"),
     import("../store/cursors.js"),
-    import("../store/alerts.js"),
     import("../store/servers.js"),
   ]);
   const { createArmClients } = await import("../azure/clients.js");
@@ -37,18 +35,12 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
   const { createAzureBackupGateway } = await import("./azureGateway.js");
   const gateway = createAzureBackupGateway(clients);
 
-  const { createAlerter, createEventGridPublisher, createWebhookPublisher } =
-    await import("../alerts/index.js");
-  const publishers = [];
-  if (config.alertEventGridEndpoint)
-    publishers.push(
-      createEventGridPublisher({
-        endpoint: config.alertEventGridEndpoint,
-        credential: await clients.credential(),
-      }),
-    );
-  if (config.alertWebhookUrl) publishers.push(createWebhookPublisher({ url: config.alertWebhookUrl }));
-  const alerter = createAlerter({ store: createAlertStore(connection), publishers, logger });
+  const { createConfiguredAlerter } = await import("../alerts/configured.js");
+  const alerter = await createConfiguredAlerter(config, {
+    connection,
+    credential: () => clients.credential(),
+    logger,
+  });
 
   const { createBackupService } = await import("./service.js");
   const backups = createBackupService({ servers, jobs, activeJobs, gateway, scopes: config.scopes, logger });

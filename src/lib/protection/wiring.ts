@@ -17,6 +17,7 @@ import { createServersClient } from "../azure/servers.js";
 import { createRolesClient } from "../azure/roles.js";
 import { isRestError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { Alerter } from "../alerts/alerts.js";
 import type { StorageConnection } from "../store/connection.js";
 import { createStorageConnection } from "../store/connection.js";
 import { createServerStore } from "../store/servers.js";
@@ -171,6 +172,8 @@ export interface ProtectionRuntimeOptions {
   /** Scaled durations for tests and the local host. */
   overrides?: Partial<ProtectionSettings>;
   logger?: Logger;
+  /** Where `ProtectionFailed` alerts go; default: the configured topic and webhook (see createConfiguredAlerter). */
+  alerter?: Pick<Alerter, "raise">;
 }
 
 /** Builds the worker and the event handler from configuration. */
@@ -190,6 +193,13 @@ export async function createProtectionRuntime(
   const settings = protectionSettingsFromConfig(config, options.overrides);
   const queue = createProtectionQueue(connection);
   const servers = createServerStore(connection);
+  const alerter =
+    options.alerter ??
+    (await import("../alerts/configured.js")).createConfiguredAlerter(config, {
+      connection,
+      credential: () => clients.credential(),
+      logger: options.logger,
+    });
   const worker = createProtectionWorker({
     servers,
     audit: createAuditLog(connection),
@@ -201,6 +211,7 @@ export async function createProtectionRuntime(
     },
     settings,
     logger: options.logger,
+    alerter: await alerter,
   });
   const events = createResourceEventHandler({
     queue,

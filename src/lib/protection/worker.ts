@@ -40,6 +40,7 @@ import { createVaultResolver } from "./vaults.js";
 import { createTtlCache } from "./cache.js";
 import { pgFlexWeeklyPolicy } from "../azure/dataprotection/policies.js";
 import type { ProtectionSettings } from "./settings.js";
+import { protectionFailedAlert, type Alerter } from "../alerts/alerts.js";
 
 export interface ProtectionWorkerDeps {
   servers: ServerStore;
@@ -52,6 +53,8 @@ export interface ProtectionWorkerDeps {
   vaults?: VaultResolver;
   now?: () => Date;
   logger?: Logger;
+  /** Told when a server enters a state that needs someone (Failed, MissingPermissions, …); optional. */
+  alerter?: Pick<Alerter, "raise">;
 }
 
 export interface ProcessOptions {
@@ -80,6 +83,14 @@ export interface ProtectionWorker {
 const SETTLED: ReadonlySet<ProtectionState> = new Set<ProtectionState>(
   ProtectionStates.filter((state) => !InProgressStates.includes(state)),
 );
+
+/** Stops that only a person can resolve: entering one raises a `ProtectionFailed` alert. */
+const NEEDS_ATTENTION: ReadonlySet<ProtectionState> = new Set<ProtectionState>([
+  "Failed",
+  "MissingPermissions",
+  "NoVaultForRegion",
+  "UnknownPolicyTag",
+]);
 
 /** "45 s" or "31 min", for messages people read. */
 function durationText(ms: number): string {
@@ -162,6 +173,21 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     });
   const policies = createTtlCache<string>(s.cacheTtlInMs, () => now().getTime());
 
+  /** `state|code` of a stop that needs someone; undefined for every other state. */
+  function attentionKey(state: ProtectionState, code: string | undefined): string | undefined {
+    return NEEDS_ATTENTION.has(state) ? `${state}|${code ?? state}` : undefined;
+  }
+
+  /** Raises the alert for a row that has just entered a stop; an alert never fails the run. */
+  async function raiseAlert(row: ServerRecord, cause: string, log: Logger): Promise<void> {
+    if (!deps.alerter) return;
+    try {
+      await deps.alerter.raise(protectionFailedAlert(row, cause));
+    } catch (e) {
+      log.warn(`${row.resourceId}: could not raise the alert: ${ensureError(e).message}`);
+    }
+  }
+
   /** One run for one message; `row` is always the latest stored version this run knows. */
   class Run {
     row!: ServerRecord;
@@ -239,8 +265,12 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       state: ProtectionState,
       extra: Partial<ServerRecord> & { lastErrorCode?: string; lastErrorMessage?: string; fix?: string } = {},
     ): Promise<never> {
+      // The row remembers which stop it alerted for, so re-evaluations (a daily sweep) stay quiet.
+      const alertedFor = attentionKey(state, extra.lastErrorCode);
+      const alert = !!alertedFor && this.row.alertedFor !== alertedFor;
       await this.write({
         state,
+        alertedFor,
         lastErrorCode: undefined,
         lastErrorMessage: undefined,
         fix: undefined,
@@ -253,9 +283,9 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         ...(state === "Protected" && !this.row.protectedAt ? { protectedAt: now().toISOString() } : {}),
         ...extra,
       });
-      (this.options.logger ?? baseLog).info(
-        `${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`,
-      );
+      const log = this.options.logger ?? baseLog;
+      log.info(`${this.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`);
+      if (alert) await raiseAlert(this.row, this.cause, log);
       const recheck = this.replaced?.recheckCause;
       if (recheck) {
         const cause = parseCause(recheck);
@@ -1033,7 +1063,12 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
   }
 
   /** Leaves the row visibly `Failed` (a protected row keeps its state) with why the request gave up. */
-  async function recordPoison(message: ProtectionMessage, error: Error, gaveUpAfter: string): Promise<void> {
+  async function recordPoison(
+    message: ProtectionMessage,
+    error: Error,
+    gaveUpAfter: string,
+    log: Logger = baseLog,
+  ): Promise<void> {
     for (let i = 0; i < 5; i++) {
       const row = await store.get(message.resourceId);
       if (!row) return;
@@ -1043,10 +1078,14 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           row.state === "Protected" ||
           row.state === "ProtectedUntagged" ||
           row.state === "ProtectedElsewhere";
-        await store.update({
+        const state = keep ? row.state : "Failed";
+        const code = errorCode(error) ?? error.name;
+        const alertedFor = attentionKey(state, code);
+        const written = await store.update({
           ...row,
-          state: keep ? row.state : "Failed",
-          lastErrorCode: errorCode(error) ?? error.name,
+          state,
+          alertedFor: alertedFor ?? row.alertedFor,
+          lastErrorCode: code,
           lastErrorMessage: `Gave up after ${gaveUpAfter}: ${error.message}`,
           fix: "Fix the cause named above, then re-tag the server (or run `pgflex-autoprotect protect <server>`) to retry.",
           leaseOwner: undefined,
@@ -1064,6 +1103,8 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           result: "failed",
           detail: `${row.state} -> ${keep ? row.state : "Failed"} (poison)`,
         });
+        if (alertedFor && row.alertedFor !== alertedFor)
+          await raiseAlert(written, causeToString(message.cause), log);
         return;
       } catch (e) {
         if (!(e instanceof ConflictError)) throw e;
@@ -1101,14 +1142,14 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
             log.error(
               `${message.resourceId}: giving up after ${failures} transient failures: ${error.message}`,
             );
-            await recordPoison(message, error, `${failures} attempts over ${waited}`);
+            await recordPoison(message, error, `${failures} attempts over ${waited}`, log);
             return { kind: "settled", state: "Failed" };
           }
         }
         const dequeueCount = options.dequeueCount ?? 1;
         if (dequeueCount >= s.maxDequeueCount) {
           log.error(`${message.resourceId}: giving up after ${dequeueCount} deliveries: ${error.message}`);
-          await recordPoison(message, error, `${dequeueCount} deliveries`);
+          await recordPoison(message, error, `${dequeueCount} deliveries`, log);
           return { kind: "settled", state: "Failed" };
         }
         log.warn(

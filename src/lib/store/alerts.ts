@@ -8,11 +8,14 @@ import { ConflictError, isRestError } from "../errors.js";
 /** One row per raised alert (PK kind, RK encoded dedup key); creating it is the dedup. */
 export const ALERTS_TABLE = "alerts";
 
-export type AlertKind = "JobFailed" | "BackupStale";
+export type AlertKind = "JobFailed" | "BackupStale" | "ProtectionFailed";
 
 export interface AlertRecord {
   kind: AlertKind;
-  /** Identity of the incident: job id for failures, `server|last success` for staleness. */
+  /**
+   * Identity of the incident: job id for failures, `server|last success` for staleness, `server|state|code|
+   * since` for a protection that needs attention.
+   */
   dedupKey: string;
   serverId: string;
   jobId?: string;

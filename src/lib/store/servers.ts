@@ -73,6 +73,8 @@ export interface ServerRecord {
   lastBackupAt?: string;
   lastBackupStatus?: string;
   lastJobId?: string;
+  /** `state|code` of the stop a `ProtectionFailed` alert was raised for; cleared when the server leaves it. */
+  alertedFor?: string;
   /** ISO timestamp of the last write by this product. */
   updatedAt: string;
   /** ETag of the row as read; absent for a record not yet stored. */
@@ -170,6 +172,7 @@ const RECORD_FIELDS = [
   "lastBackupAt",
   "lastBackupStatus",
   "lastJobId",
+  "alertedFor",
   "updatedAt",
 ] as const;
 
