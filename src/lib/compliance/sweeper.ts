@@ -10,7 +10,7 @@ import type {
   VaultInventory,
 } from "../azure/inventory.js";
 import { instancesOfSubscription, mapLimit, toFailure } from "../azure/inventory.js";
-import type { QueueSender } from "../store/queues.js";
+import { decodeQueuePayload, type QueueSender } from "../store/queues.js";
 import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer } from "./classify.js";
@@ -61,15 +61,7 @@ export interface SweepScopeMessage {
 
 /** Parses a `sweep-scopes` payload (object, JSON or base64 JSON); undefined for anything else. */
 export function parseSweepScopeMessage(payload: unknown): SweepScopeMessage | undefined {
-  let value = payload;
-  if (typeof value === "string") {
-    const text = value.trim();
-    try {
-      value = JSON.parse(text.startsWith("{") ? text : Buffer.from(text, "base64").toString("utf8"));
-    } catch {
-      return undefined;
-    }
-  }
+  const value = decodeQueuePayload(payload);
   if (!value || typeof value !== "object") return undefined;
   const { sweepId, unit } = value as Record<string, unknown>;
   if (typeof sweepId !== "string" || !/^\d{8}T\d{6}(\d{3})?Z-[a-z0-9]+$/i.test(sweepId)) return undefined;

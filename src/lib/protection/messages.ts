@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { QueueSender, SendMessageOptions } from "../store/queues.js";
-import { createQueueSender, QueueNames } from "../store/queues.js";
+import { createQueueSender, decodeQueuePayload, QueueNames } from "../store/queues.js";
 import type { StorageConnection } from "../store/connection.js";
 import { parseServerId } from "../store/servers.js";
 
@@ -98,16 +98,7 @@ export function createProtectionMessage(
 
 /** Parses a queue payload (object, JSON text or base64 JSON); undefined when it is not a protection message. */
 export function parseProtectionMessage(payload: unknown): ProtectionMessage | undefined {
-  let value = payload;
-  if (typeof value === "string") {
-    const text = value.trim();
-    try {
-      value = JSON.parse(text.startsWith("{") ? text : Buffer.from(text, "base64").toString("utf8"));
-    } catch {
-      return undefined;
-    }
-  }
-  const result = messageSchema.safeParse(value);
+  const result = messageSchema.safeParse(decodeQueuePayload(payload));
   if (!result.success) return undefined;
   return { ...result.data, resourceId: result.data.resourceId.toLowerCase() } as ProtectionMessage;
 }

@@ -56,3 +56,17 @@ export async function ensureQueue(client: QueueClient): Promise<void> {
     throw e;
   }
 }
+
+/**
+ * A queue trigger's payload as a value: the object the host already parsed, JSON text, or base64 JSON (how
+ * the SDK's default encoding stores it); undefined when the text is neither.
+ */
+export function decodeQueuePayload(payload: unknown): unknown {
+  if (typeof payload !== "string") return payload;
+  const text = payload.trim();
+  try {
+    return JSON.parse(text.startsWith("{") ? text : Buffer.from(text, "base64").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
