@@ -2,36 +2,18 @@ import { randomUUID } from "node:crypto";
 import { backupInstanceName } from "../../src/lib/protection/naming.js";
 import type { EmulatorSeed } from "../emulator/index.js";
 import type { Estate } from "./estate.js";
+import type { JobRecord } from "../emulator/providers/dataprotection/state.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** A finished backup job as the emulator's Data Protection provider stores it (its `JobRecord`). */
-export interface DemoJob {
-  id: string;
-  name: string;
-  vaultKey: string;
-  instanceKey: string;
-  instanceName: string;
-  friendlyName: string;
-  datasourceId: string;
-  datasourceLocation: string;
-  datasourceName: string;
-  datasourceType: string;
-  sourceResourceGroup: string;
-  sourceSubscriptionId: string;
-  policyId: string;
-  policyName: string;
+/** A finished scheduled backup job, stored as the emulator's Data Protection provider stores any job. */
+export type DemoJob = JobRecord & {
   operation: "ScheduledBackup";
   isUserTriggered: false;
   retentionTag: "Default";
-  activityId: string;
-  startMs: number;
-  endMs: number;
   status: "Completed" | "Failed";
-  outcome: { status: "Completed" | "Failed"; errorCode?: string; errorMessage?: string };
-  dataTransferredInBytes: number;
-}
+};
 
 /**
  * Seven days of scheduled backups in the vaults, for the servers the app will protect, so the first sweep and
