@@ -10,6 +10,7 @@ import {
   VAULT_OTHER,
   aServer,
   anInstance,
+  expectedClasses,
   serverIdOf,
 } from "../fixtures/compliance/estate.js";
 import { createFakeInventory, defaultVaults, type FakeEstate } from "../fixtures/compliance/fakes.js";
@@ -92,19 +93,9 @@ describe("sweeper", () => {
   it("classifies one server of each class and enqueues protection only for TaggedUnprotected and WrongPolicy", async () => {
     const { sweeper, enqueued } = setup();
     const { summary, rows } = await sweeper.runSweep({ cause: "test" });
-    expect(Object.fromEntries(rows.map((r) => [r.serverId.split("/").pop(), r.class]))).toEqual({
-      "pg-protected": "Protected",
-      "pg-stale": "ProtectedStale",
-      "pg-unprotected": "TaggedUnprotected",
-      "pg-failed": "ProtectionFailed",
-      "pg-wrong": "WrongPolicy",
-      "pg-untagged-protected": "ProtectedUntagged",
-      "pg-opted-out": "OptedOut",
-      "pg-elsewhere": "ProtectedElsewhere",
-      "pg-untagged": "Untagged",
-      "pg-malformed": "Unclassified",
-      "pg-gone": "Deleted",
-    });
+    expect(Object.fromEntries(rows.map((r) => [r.serverId.split("/").pop(), r.class]))).toEqual(
+      expectedClasses,
+    );
     expect(enqueued.map((e) => [e.serverId, e.reason])).toEqual([
       [serverIdOf("pg-unprotected"), "TaggedUnprotected"],
       [serverIdOf("pg-wrong"), "WrongPolicy"],
