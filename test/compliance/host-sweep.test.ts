@@ -3,32 +3,17 @@
  * `sweep-scopes`; the queue-triggered `sweepScope` runs it against the ARM emulator and completes it;
  * GET /api/sweeps/{id} and /latest report it; the timer starts one the same way.
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
+import { describe, expect, it } from "vitest";
 import { useAzurite } from "../support/azurite.js";
+import { useEmulator } from "../support/emulator.js";
+import { useJwksServer } from "../support/jwks.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
 import { AUDIENCE, TENANT, aKeySet } from "../fixtures/jobs/tokens.js";
 import { SUB, complianceEstate } from "../fixtures/compliance/emulatorEstate.js";
 
 const keySet = await aKeySet();
-let jwksUrl = "";
-const jwks = createServer((_req, res) => {
-  res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify(keySet.jwks));
-});
-let emulator: RunningEmulator;
-beforeAll(async () => {
-  await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
-  jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/discovery/v2.0/keys`;
-  emulator = await startEmulator({ seed: complianceEstate(Date.now()) });
-  trustEmulatorCertificate(emulator.caCert);
-});
-afterAll(async () => {
-  await emulator?.stop();
-  await new Promise<void>((resolve) => jwks.close(() => resolve()));
-});
+const jwks = useJwksServer(keySet.jwks, "/discovery/v2.0/keys");
+const emulator = useEmulator(() => ({ seed: complianceEstate(Date.now()) }));
 
 const azurite = useAzurite();
 const host = useLocalHost(() => ({
@@ -39,7 +24,7 @@ const host = useLocalHost(() => ({
     PGFLEX_POLICY_MAP: "weekly=pgflex-weekly,gold=pgflex-gold",
     PGFLEX_AUTH_TENANT_ID: TENANT,
     PGFLEX_AUTH_AUDIENCE: AUDIENCE,
-    PGFLEX_AUTH_JWKS_URI: jwksUrl,
+    PGFLEX_AUTH_JWKS_URI: jwks.url,
     PGFLEX_ARM_ENDPOINT: emulator.url,
     PGFLEX_ARM_CREDENTIAL: "emulator",
   },

@@ -3,8 +3,7 @@
  * policies, vault discovery) happen once per sweep, not once per subscription unit, counted on the
  * emulator's request log; classification is the same as an in-process sweep.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
+import { describe, expect, it } from "vitest";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createInventorySource } from "../../src/lib/azure/inventory/armReaders.js";
 import { createSweeper, sweepConfigFrom, type SweepScopeMessage } from "../../src/lib/compliance/sweeper.js";
@@ -12,17 +11,9 @@ import type { SweepRow } from "../../src/lib/compliance/types.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
 import { SUB, SUB_DENIED, complianceEstate, expectedClasses } from "../fixtures/compliance/emulatorEstate.js";
+import { useEmulator } from "../support/emulator.js";
 
-let emulator: RunningEmulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ seed: complianceEstate(Date.now()), pageSize: 3 });
-  trustEmulatorCertificate(emulator.caCert);
-});
-
-afterAll(async () => {
-  await emulator?.stop();
-});
+const emulator = useEmulator(() => ({ seed: complianceEstate(Date.now()), pageSize: 3 }));
 
 function aSweeper(useResourceGraph: boolean, fanOutMinSubscriptions: number) {
   const config = loadConfig({

@@ -4,13 +4,13 @@
  * protection queue (Azurite), the report and its diff in the sweep tables.
  */
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createComplianceApp } from "../../src/lib/compliance/app.js";
 import type { SweepRow } from "../../src/lib/compliance/types.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { useAzurite } from "../support/azurite.js";
+import { useEmulator } from "../support/emulator.js";
 import {
   DAY,
   SUB,
@@ -24,16 +24,7 @@ import {
 } from "../fixtures/compliance/emulatorEstate.js";
 
 const azurite = useAzurite();
-let emulator: RunningEmulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ seed: complianceEstate(Date.now()), pageSize: 3 });
-  trustEmulatorCertificate(emulator.caCert);
-});
-
-afterAll(async () => {
-  await emulator?.stop();
-});
+const emulator = useEmulator(() => ({ seed: complianceEstate(Date.now()), pageSize: 3 }));
 
 function appFor(env: Record<string, string>, pacing: Record<string, number> = {}) {
   const config = loadConfig({

@@ -2,8 +2,8 @@
  * A burst of tagged servers through the whole path (emulator events → local host → Azurite queue → worker →
  * emulator), checking the per-server ARM budget: exactly two writes and at most eight requests per server.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
@@ -17,12 +17,10 @@ const TIME_SCALE = 100;
 const SERVERS = 60;
 const VAULT = `/subscriptions/${SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-burst`;
 
-let emulator: RunningEmulator;
 const azurite = useAzurite();
+const emulator = useEmulator(() => ({ timeScale: TIME_SCALE }));
 
 beforeAll(async () => {
-  emulator = await startEmulator({ timeScale: TIME_SCALE });
-  trustEmulatorCertificate(emulator.caCert);
   const principalId = await addEmulatorVault(emulator, {
     subscriptionId: SUB,
     resourceGroupName: "rg-backup",
@@ -39,10 +37,6 @@ beforeAll(async () => {
     );
   }
   resetProtectionRuntime();
-});
-
-afterAll(async () => {
-  await emulator?.stop();
 });
 
 describe("a burst of tagged servers", () => {

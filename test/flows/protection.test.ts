@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
+import { useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { deliverEventGrid, useLocalHost, waitFor } from "../support/localHost.js";
@@ -37,7 +37,6 @@ const vaultIdOf = (rg: string, name: string) =>
   `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.DataProtection/backupVaults/${name}`;
 const VAULT = vaultIdOf("rg-backup", "bv-weu");
 
-let emulator: RunningEmulator;
 let principalId: string;
 
 async function arm(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -143,19 +142,14 @@ function hostEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 const azurite = useAzurite();
+const emulator = useEmulator(() => ({ timeScale: TIME_SCALE }));
 
 beforeAll(async () => {
-  emulator = await startEmulator({ timeScale: TIME_SCALE });
-  trustEmulatorCertificate(emulator.caCert);
   principalId = await addVault("rg-backup", "bv-weu");
   // The app's servers live in rg-app, where the vault identity has both roles; rg-norbac has none.
   await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, principalId);
   await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, principalId);
   resetProtectionRuntime();
-});
-
-afterAll(async () => {
-  await emulator?.stop();
 });
 
 function connection() {
