@@ -173,6 +173,11 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     });
   const policies = createTtlCache<string>(s.cacheTtlInMs, () => now().getTime());
 
+  /** The row's lease has not run out (whoever holds it). */
+  function leaseLive(row: ServerRecord): boolean {
+    return !!row.leaseUntil && Date.parse(row.leaseUntil) > now().getTime();
+  }
+
   /** `state|code` of a stop that needs someone; undefined for every other state. */
   function attentionKey(state: ProtectionState, code: string | undefined): string | undefined {
     return NEEDS_ATTENTION.has(state) ? `${state}|${code ?? state}` : undefined;
@@ -208,12 +213,12 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     }
 
     leaseValidForOther(row: ServerRecord): boolean {
-      return (
-        !!row.leaseOwner &&
-        row.leaseOwner !== this.message.requestId &&
-        !!row.leaseUntil &&
-        Date.parse(row.leaseUntil) > now().getTime()
-      );
+      return !!row.leaseOwner && row.leaseOwner !== this.message.requestId && leaseLive(row);
+    }
+
+    /** True while `row` (default: the latest this run knows) is leased to this run's request. */
+    holdsLease(row: ServerRecord | undefined = this.row): boolean {
+      return !!row && row.leaseOwner === this.message.requestId && leaseLive(row);
     }
 
     /**
@@ -321,25 +326,14 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
       throw new Stop({ kind: "requeued", state, delayInMs });
     }
 
-    /** True while this run holds the server's lease (it claimed it, or continues its own request). */
-    holdsLease(): boolean {
-      return (
-        !!this.row &&
-        this.row.leaseOwner === this.message.requestId &&
-        !!this.row.leaseUntil &&
-        Date.parse(this.row.leaseUntil) > now().getTime()
-      );
-    }
-
     /**
      * A transient Azure failure (5xx, 429 after the client's own retries, a reset connection): show it on the
      * row and try again in a fresh message after a backoff, so a flaky minute never spends the queue's few
-     * deliveries. Undefined once the retries have waited `transientRetryDeadlineInMs`: the caller gives up.
+     * deliveries. Only while `mayRetryTransient()`.
      */
-    async retryTransient(error: Error): Promise<Extract<ProcessOutcome, { kind: "requeued" }> | undefined> {
+    async retryTransient(error: Error): Promise<Extract<ProcessOutcome, { kind: "requeued" }>> {
       const failures = (this.message.transientFailures ?? 0) + 1;
       const waited = this.message.retriedForInMs ?? 0;
-      if (waited >= s.transientRetryDeadlineInMs) return undefined;
       const delayInMs = backoffInMs(failures - 1, s.transientRetryBaseInMs, s.transientRetryCapInMs);
       const left = s.transientRetryDeadlineInMs - waited;
       await this.write({
@@ -353,6 +347,11 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         { visibilityTimeoutInMs: delayInMs, abortSignal: this.signal },
       );
       return { kind: "requeued", state: this.row.state, delayInMs };
+    }
+
+    /** The retries of transient failures have not yet waited `transientRetryDeadlineInMs` in all. */
+    mayRetryTransient(): boolean {
+      return (this.message.retriedForInMs ?? 0) < s.transientRetryDeadlineInMs;
     }
 
     async claim(): Promise<ProcessOutcome | undefined> {
@@ -394,11 +393,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           }
           return { kind: "skipped", reason: `another request holds ${id}` };
         }
-        if (
-          row.leaseOwner === this.message.requestId &&
-          row.leaseUntil &&
-          Date.parse(row.leaseUntil) > now().getTime()
-        ) {
+        if (this.holdsLease(row)) {
           // A continuation of this request: the lease is still ours, no claim write needed.
           this.row = row;
           return undefined;
@@ -1101,7 +1096,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
           cause: causeToString(message.cause),
           mode: s.mode,
           result: "failed",
-          detail: `${row.state} -> ${keep ? row.state : "Failed"} (poison)`,
+          detail: `${row.state} -> ${state} (poison)`,
         });
         if (alertedFor && row.alertedFor !== alertedFor)
           await raiseAlert(written, causeToString(message.cause), log);
@@ -1125,18 +1120,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
         if (e instanceof LeaseLostError) return { kind: "skipped", reason: e.message };
         const error = ensureError(e);
         if (isTransientFailure(error) && run.holdsLease() && !options.abortSignal?.aborted) {
-          const retried = await run.retryTransient(error).catch((writeError: unknown) => {
-            // Storage is failing too: leave the message to the queue's own redelivery.
-            log.warn(`${message.resourceId}: could not schedule a retry: ${ensureError(writeError).message}`);
-            return null;
-          });
-          if (retried) {
-            log.warn(
-              `${message.resourceId}: transient failure, retrying in ${retried.delayInMs} ms: ${error.message}`,
-            );
-            return retried;
-          }
-          if (retried === undefined) {
+          if (!run.mayRetryTransient()) {
             const failures = (message.transientFailures ?? 0) + 1;
             const waited = durationText(message.retriedForInMs ?? 0);
             log.error(
@@ -1144,6 +1128,16 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
             );
             await recordPoison(message, error, `${failures} attempts over ${waited}`, log);
             return { kind: "settled", state: "Failed" };
+          }
+          try {
+            const retried = await run.retryTransient(error);
+            log.warn(
+              `${message.resourceId}: transient failure, retrying in ${retried.delayInMs} ms: ${error.message}`,
+            );
+            return retried;
+          } catch (writeError) {
+            // Storage is failing too: leave the message to the queue's own redelivery.
+            log.warn(`${message.resourceId}: could not schedule a retry: ${ensureError(writeError).message}`);
           }
         }
         const dequeueCount = options.dequeueCount ?? 1;
