@@ -8,8 +8,8 @@ import { createEventGridPublisher, createWebhookPublisher } from "./publishers.j
 
 /**
  * The alerter the configuration asks for: the Event Grid topic (PGFLEX_ALERT_EVENTGRID_ENDPOINT, with the
- * app's identity) and/or the webhook (PGFLEX_ALERT_WEBHOOK_URL). With neither, alerts are still recorded in
- * the `alerts` table, so the dashboard and the API show them.
+ * app's identity) and/or the webhook (PGFLEX_ALERT_WEBHOOK_URL). With neither, alerts are only recorded in
+ * the `alerts` table.
  */
 export async function createConfiguredAlerter(
   config: Pick<Config, "alertEventGridEndpoint" | "alertWebhookUrl">,

@@ -193,13 +193,14 @@ export async function createProtectionRuntime(
   const settings = protectionSettingsFromConfig(config, options.overrides);
   const queue = createProtectionQueue(connection);
   const servers = createServerStore(connection);
+  const { createConfiguredAlerter } = await import("../alerts/configured.js");
   const alerter =
     options.alerter ??
-    (await import("../alerts/configured.js")).createConfiguredAlerter(config, {
+    (await createConfiguredAlerter(config, {
       connection,
       credential: () => clients.credential(),
       logger: options.logger,
-    });
+    }));
   const worker = createProtectionWorker({
     servers,
     audit: createAuditLog(connection),
@@ -211,7 +212,7 @@ export async function createProtectionRuntime(
     },
     settings,
     logger: options.logger,
-    alerter: await alerter,
+    alerter,
   });
   const events = createResourceEventHandler({
     queue,
