@@ -304,6 +304,12 @@ export async function mapLimit<T>(
   await Promise.all(workers);
 }
 
+/** Starts `promise` now to await it later: a rejection meanwhile (abort) is not reported as unhandled. */
+export function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /** Runs at most `limit` tasks at once, in the order they were handed in. */
 export function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   let running = 0;
@@ -579,9 +585,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
         details.set(vaultId, d);
         if (listed) completeVaultIds.push(vaultId);
       });
-      // Awaited after discovery; until then a rejection (abort) must not count as unhandled.
-      read.catch(() => undefined);
-      vaultReads.set(vaultId, read);
+      vaultReads.set(vaultId, awaitedLater(read)); // awaited after discovery
     };
     for (const id of scope.vaultIds ?? []) readVault(id);
     let vaultDiscoveryComplete = true;

@@ -9,7 +9,7 @@ import type {
   InventorySource,
   VaultInventory,
 } from "../azure/inventory.js";
-import { instancesOfSubscription, mapLimit, toFailure } from "../azure/inventory.js";
+import { awaitedLater, instancesOfSubscription, mapLimit, toFailure } from "../azure/inventory.js";
 import { decodeQueuePayload, type QueueSender } from "../store/queues.js";
 import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
@@ -153,12 +153,6 @@ const DAY_IN_MS = 86_400_000;
 const VAULTS_PART = "vaults";
 const PG_SERVER_ID =
   /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/;
-
-/** Starts `promise` now, awaited later: a rejection meanwhile (abort) is not reported as unhandled. */
-function settled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 function subscriptionOf(id: string): string {
   return /^\/subscriptions\/([^/]+)/i.exec(id)?.[1]?.toLowerCase() ?? "";
@@ -335,8 +329,8 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     const inScope = new Set(scope.subscriptionIds);
     // The worker's records and the previous sweep's rows are Table reads independent of the inventory:
     // they run while ARM pages arrive.
-    const recordsRead = settled(readRecords(inScope, abortSignal));
-    const previousRead = settled(readPreviousRows(summary, unit, inScope, abortSignal));
+    const recordsRead = awaitedLater(readRecords(inScope, abortSignal));
+    const previousRead = awaitedLater(readPreviousRows(summary, unit, inScope, abortSignal));
     const vaults = await storedVaultInventory(summary, unit, abortSignal);
     const snap: InventorySnapshot = await deps.inventory.collect(scope, {
       abortSignal,
