@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REPO_ROOT, type HostJson } from "../../dev/host/index.js";
+import { hostSettings, readHostJson } from "../../dev/host/hostJson.js";
 
 /**
  * The repo's host.json with `functionTimeout` divided by the time scale. A message whose invocation dies with
@@ -8,9 +8,11 @@ import { REPO_ROOT, type HostJson } from "../../dev/host/index.js";
  * + 1 min as in Azure: unscaled, 11 minutes of real time, longer than a drill waits.
  */
 export async function scaledHostJson(timeScale: number): Promise<HostJson> {
-  const hostJson = JSON.parse(await readFile(join(REPO_ROOT, "host.json"), "utf8")) as HostJson;
-  const seconds = Math.max(1, Math.round(600 / (timeScale || 1)));
+  const hostJson = await readHostJson(join(REPO_ROOT, "host.json"));
+  const seconds = Math.max(
+    1,
+    Math.round(hostSettings(hostJson).functionTimeoutInMs / 1000 / (timeScale || 1)),
+  );
   const minutes = String(Math.floor(seconds / 60)).padStart(2, "0");
-  hostJson.functionTimeout = `00:${minutes}:${String(seconds % 60).padStart(2, "0")}`;
-  return hostJson;
+  return { ...hostJson, functionTimeout: `00:${minutes}:${String(seconds % 60).padStart(2, "0")}` };
 }
