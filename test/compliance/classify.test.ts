@@ -4,7 +4,7 @@ import {
   classifyServer,
   type ClassifyServerInput,
 } from "../../src/lib/compliance/classify.js";
-import { readBackupTag } from "../../src/lib/compliance/tags.js";
+import { readBackupTag } from "../../src/lib/domain/backupTag.js";
 import {
   DAY,
   HOUR,

@@ -1,5 +1,5 @@
 import type { Classification, ClassificationRules, InventoryInstance, InventoryServer } from "./types.js";
-import { readBackupTag } from "./tags.js";
+import { readBackupTag } from "../domain/backupTag.js";
 
 /**
  * Pure classification: no I/O, no clock (the caller passes `now`). Every branch here has a test in

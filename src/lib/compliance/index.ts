@@ -1,5 +1,4 @@
 export * from "./types.js";
-export * from "./tags.js";
 export * from "./classify.js";
 export * from "./report.js";
 export * from "./sweeper.js";

@@ -14,7 +14,7 @@ import { decodeQueuePayload, type QueueSender } from "../store/queues.js";
 import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer } from "./classify.js";
-import { readBackupTag } from "./tags.js";
+import { readBackupTag } from "../domain/backupTag.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
 import type {
   ClassificationRules,

@@ -1,0 +1,40 @@
+import { GUID_PATTERN } from "./guid.js";
+
+/** A PostgreSQL Flexible Server's resource id, split into its parts (all lower-case: ARM ids compare case-insensitively). */
+export interface ServerRef {
+  resourceId: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  serverName: string;
+}
+
+// Resource group: 1-90 of letters, digits, `-_.()`, not ending in `.`; server: 3-63 of lower-case letters, digits, `-`.
+const SERVER_ID = new RegExp(
+  `^/subscriptions/(${GUID_PATTERN})/resourcegroups/([-\\w.()]{1,90})/providers/microsoft\\.dbforpostgresql/flexibleservers/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$`,
+  "i",
+);
+
+/** Server resource id → its parts; undefined for anything that is not a flexible server id. */
+export function parseServerId(resourceId: string): ServerRef | undefined {
+  const trimmed = resourceId.trim();
+  const match = SERVER_ID.exec(trimmed);
+  if (!match) return undefined;
+  const [, subscriptionId, resourceGroup, serverName] = match as unknown as [string, string, string, string];
+  if (!/^[a-z0-9-]+$/.test(serverName.toLowerCase()) || resourceGroup.endsWith(".")) return undefined;
+  return {
+    resourceId: trimmed.toLowerCase(),
+    subscriptionId: subscriptionId.toLowerCase(),
+    resourceGroup: resourceGroup.toLowerCase(),
+    serverName: serverName.toLowerCase(),
+  };
+}
+
+/** The server id of `/subscriptions/{s}/resourceGroups/{rg}/.../flexibleServers/{name}`, lower-case. */
+export function formatServerId(ref: Omit<ServerRef, "resourceId">): string {
+  return `/subscriptions/${ref.subscriptionId}/resourcegroups/${ref.resourceGroup}/providers/microsoft.dbforpostgresql/flexibleservers/${ref.serverName}`.toLowerCase();
+}
+
+/** The resource group scope that holds a server (where the vault identity needs Reader). */
+export function resourceGroupScopeOf(serverId: string): string {
+  return serverId.replace(/\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/i, "");
+}
