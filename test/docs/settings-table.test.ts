@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { README, renderSettingsTable, withTable } from "../../dev/docs/settings-table.js";
+import { SETTINGS_DOC, renderSettingsTable, withTable } from "../../dev/docs/settings-table.js";
 import { allSettings } from "../../src/lib/config/settings.js";
 
-describe("README configuration table", () => {
+describe("docs/configuration.md settings table", () => {
   it("matches src/lib/config/settings.ts (run npx tsx dev/docs/settings-table.ts --write when this fails)", async () => {
-    const readme = await readFile(README, "utf8");
-    expect(readme).toBe(withTable(readme));
+    const doc = await readFile(SETTINGS_DOC, "utf8");
+    expect(doc).toBe(withTable(doc));
   });
 
   it("has one row per setting, in the order of the list", () => {
@@ -27,7 +27,7 @@ describe("README configuration table", () => {
     expect(table.split("\n")[2]).toBe("| `X` | a \\| b | — | `1` | no |");
   });
 
-  it("refuses a README without the markers", () => {
-    expect(() => withTable("# nothing here")).toThrow(/README.md has no settings table markers/);
+  it("refuses a document without the markers", () => {
+    expect(() => withTable("# nothing here")).toThrow(/docs\/configuration.md has no settings table markers/);
   });
 });

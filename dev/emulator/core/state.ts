@@ -37,7 +37,7 @@ export interface SeedRoleAssignment {
   createdOn?: string;
 }
 
-/** The seed / export format (see README "ARM emulator"). */
+/** The seed / export format (see dev/emulator/README.md, "Seed format"). */
 export interface EmulatorSeed {
   subscriptions?: Array<Partial<SubscriptionRecord> & { subscriptionId: string }>;
   resourceGroups?: Array<{
