@@ -2,19 +2,19 @@
 import { ensureError, isRestError, isTransientStatus, TransientError } from "../errors.js";
 import type { VaultInfo } from "./ports.js";
 
-export const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
+const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
 /** The vault identity lacks roles on the datasource (not the app: its 403s are `AuthorizationFailed`). */
-export const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission/i;
-export const NOT_READY = /NotReady/i;
+const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission/i;
+const NOT_READY = /NotReady/i;
 
 /** True when `text` names `word` as a whole name (not as part of a longer name such as `bv-weu-2`). */
-export function mentions(text: string, word: string): boolean {
+function mentions(text: string, word: string): boolean {
   const escaped = word.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`(^|[^\\w-])${escaped}([^\\w-]|$)`).test(text.toLowerCase());
 }
 
 /** Does an "already protected" message point at this vault (by id or by name)? */
-export function namesVault(message: string, vault: VaultInfo): boolean {
+function namesVault(message: string, vault: VaultInfo): boolean {
   return mentions(message, vault.id) || mentions(message, vault.name);
 }
 

@@ -2,52 +2,13 @@
  * Validate, then create: the steps that protect a server, each ending in a stop or a later message so a
  * ~40 s validation or a configuring instance never holds a worker. Resumable from the row at every step.
  */
-import { classifyProtectFailure } from "./armErrors.js";
-import {
-  appMayNotActOnVault,
-  instanceReportsError,
-  policyNotFound,
-  protectedByAnotherInstanceInVault,
-  protectedElsewhere,
-  serverNotReadyInTime,
-  stepFailed,
-  vaultHasNoIdentity,
-  waitingForServer,
-} from "./guidance.js";
+import { instanceReportsError, policyNotFound, vaultHasNoIdentity } from "./guidance.js";
 import { instanceProperties, policyNameOf, sameName } from "./instance.js";
-import { backupInstanceName } from "./naming.js";
-import { fixPermissions } from "./permissions.js";
 import { ensurePolicy } from "./policies.js";
 import type { BackupInstanceInfo, FlexibleServerInfo, VaultInfo } from "./ports.js";
-import { changePolicy } from "./reevaluate.js";
+import { onProtectError } from "./protectFailures.js";
 import type { ProtectTarget, Run, StepOutcome } from "./run.js";
-import { continueLater, nextBackoffInMs, requeue, settle } from "./transitions.js";
-
-type Step = "validateForBackup" | "createBackupInstance";
-
-/** Waits for the server to be Ready, up to `waitForServerDeadlineInMs` since the wait began. */
-export async function waitForServer(
-  run: Run,
-  serverState: string,
-  target: Partial<ProtectTarget>,
-): Promise<StepOutcome> {
-  const deadlineInMs = run.settings.waitForServerDeadlineInMs;
-  const since = run.row.waitingSince ?? run.nowIso();
-  if (run.ctx.now().getTime() - Date.parse(since) >= deadlineInMs) {
-    return settle(run, "Failed", { ...target, ...serverNotReadyInTime(deadlineInMs, serverState) });
-  }
-  return requeue(
-    run,
-    "WaitingForServer",
-    {
-      ...target,
-      waitingSince: since,
-      lastErrorCode: undefined,
-      lastErrorMessage: waitingForServer(serverState),
-    },
-    nextBackoffInMs(run),
-  );
-}
+import { continueLater, settle } from "./transitions.js";
 
 /**
  * A validation or configuration in flight continues from the row without reading the server again (its
@@ -257,60 +218,4 @@ async function checkConfigured(
     return settle(run, "Failed", instanceReportsError(instance.name, reported));
   }
   return continueLater(run, "Configuring", {}, run.settings.configurePollInMs);
-}
-
-/** What Azure's refusal of a step means for the server; transient and unknown errors are rethrown. */
-async function onProtectError(
-  run: Run,
-  e: unknown,
-  server: FlexibleServerInfo,
-  vault: VaultInfo,
-  step: Step,
-): Promise<StepOutcome> {
-  const instanceName = backupInstanceName(run.row.resourceId);
-  const failure = classifyProtectFailure(e, vault, instanceName);
-  switch (failure.kind) {
-    case "ownInstanceExists":
-      return ownInstanceFound(run, server, vault, instanceName);
-    case "otherInstanceInVault":
-      return settle(run, "Protected", protectedByAnotherInstanceInVault(vault.name, failure.message));
-    case "otherVault":
-      return settle(run, "ProtectedElsewhere", protectedElsewhere(failure.code, failure.message));
-    case "vaultIdentityLacksRoles":
-      return fixPermissions(run, server, vault, { ...failure, step });
-    case "appForbidden":
-      return settle(
-        run,
-        "Failed",
-        appMayNotActOnVault(failure.code, step, vault.name, vault.id, failure.message),
-      );
-    case "serverNotReady":
-      return waitForServer(run, `not ready for backup (${failure.code})`, {});
-    case "rejected":
-      return settle(run, "Failed", stepFailed(failure.code, step, failure.message));
-    case "unexpected":
-      throw e;
-  }
-}
-
-/**
- * Validation found this app's own deterministic instance (e.g. the row was lost): protected, and moved to
- * the tag's policy if it has another one.
- */
-async function ownInstanceFound(
-  run: Run,
-  server: FlexibleServerInfo,
-  vault: VaultInfo,
-  instanceName: string,
-): Promise<StepOutcome> {
-  const target = run.target;
-  if (target) {
-    const existing = await getInstance(run, vault, instanceName);
-    const current = policyNameOf(existing?.policyId);
-    if (existing && current && !sameName(current, target.policyName)) {
-      const seen = { region: target.region, tagValue: target.tagValue };
-      return changePolicy(run, server, vault, existing, { from: current, to: target.policyName }, seen);
-    }
-  }
-  return settle(run, "Protected", { ...target, instanceName, vaultId: vault.id });
 }

@@ -52,7 +52,7 @@ function appGrantCommand(roleName: string, scope: string): string {
   return grantCommand("<app principal id>", { roleName, scope });
 }
 
-export function unknownTagMessage(backupTag: string, tagValue: string, allowed: readonly string[]): string {
+function unknownTagMessage(backupTag: string, tagValue: string, allowed: readonly string[]): string {
   return `Backup tag "${backupTag}" has the value ${quoteTagValue(tagValue)}, which maps to no backup policy. Allowed values: ${allowed.join(", ")}.`;
 }
 

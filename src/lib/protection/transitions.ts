@@ -5,11 +5,10 @@ import type { ServerRecord } from "../store/servers.js";
 import { attentionKey, raiseAlert } from "./alerting.js";
 import { backoffInMs } from "./decide.js";
 import type { Guidance } from "./guidance.js";
-import { operationTimedOut, retryingTransient } from "./guidance.js";
-import { errorCode, statusOf } from "./armErrors.js";
+import { operationTimedOut, serverNotReadyInTime, waitingForServer } from "./guidance.js";
 import { leaseUntil, writeRow } from "./lease.js";
 import { createProtectionMessage, parseCause } from "./queueMessages.js";
-import type { Requeued, Run, Settled } from "./run.js";
+import type { ProtectTarget, Requeued, Run, Settled, StepOutcome } from "./run.js";
 
 /** The fields a stop writes: any of the row's, plus the guidance a person reads. */
 export type StopFields = Partial<ServerRecord> & Partial<Guidance>;
@@ -96,29 +95,26 @@ export async function continueLater(
   return requeue(run, state, { ...patch, waitingSince: since }, delayInMs);
 }
 
-/** The retries of transient failures have not yet waited `transientRetryDeadlineInMs` in all. */
-export function mayRetryTransient(run: Run): boolean {
-  return (run.message.retriedForInMs ?? 0) < run.settings.transientRetryDeadlineInMs;
-}
-
-/**
- * A transient Azure failure (5xx, 429 after the client's own retries, a reset connection): show it on the
- * row and try again in a fresh message after a backoff, so a flaky minute never spends the queue's few
- * deliveries. Only while `mayRetryTransient`.
- */
-export async function retryTransient(run: Run, error: Error): Promise<Requeued> {
-  const s = run.settings;
-  const failures = (run.message.transientFailures ?? 0) + 1;
-  const waited = run.message.retriedForInMs ?? 0;
-  const delayInMs = backoffInMs(failures - 1, s.transientRetryBaseInMs, s.transientRetryCapInMs);
-  const code = errorCode(error) ?? (statusOf(error) ? `HTTP${statusOf(error)}` : error.name);
-  await writeRow(run, {
-    ...retryingTransient(code, failures, delayInMs, s.transientRetryDeadlineInMs - waited, error.message),
-    leaseUntil: leaseUntil(run, delayInMs),
-  });
-  await run.ctx.queue.send(
-    { ...run.message, transientFailures: failures, retriedForInMs: waited + delayInMs },
-    { visibilityTimeoutInMs: delayInMs, abortSignal: run.signal },
+/** Waits for the server to be Ready, up to `waitForServerDeadlineInMs` since the wait began. */
+export async function waitForServer(
+  run: Run,
+  serverState: string,
+  target: Partial<ProtectTarget>,
+): Promise<StepOutcome> {
+  const deadlineInMs = run.settings.waitForServerDeadlineInMs;
+  const since = run.row.waitingSince ?? run.nowIso();
+  if (run.ctx.now().getTime() - Date.parse(since) >= deadlineInMs) {
+    return settle(run, "Failed", { ...target, ...serverNotReadyInTime(deadlineInMs, serverState) });
+  }
+  return requeue(
+    run,
+    "WaitingForServer",
+    {
+      ...target,
+      waitingSince: since,
+      lastErrorCode: undefined,
+      lastErrorMessage: waitingForServer(serverState),
+    },
+    nextBackoffInMs(run),
   );
-  return { kind: "requeued", state: run.row.state, delayInMs };
 }

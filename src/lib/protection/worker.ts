@@ -5,21 +5,22 @@ import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import type { AuditLog } from "../store/audit.js";
 import type { ServerStore } from "../store/servers.js";
-import { errorCode, isTransientFailure, statusOf } from "./armErrors.js";
+import { errorCode, statusOf } from "./armErrors.js";
 import { createTtlCache } from "./cache.js";
-import { continueInFlight, protect, waitForServer } from "./configure.js";
+import { continueInFlight, protect } from "./configure.js";
 import { decideFromTags } from "./decide.js";
 import * as guidance from "./guidance.js";
-import { claim, holdsLease, LeaseLostError } from "./lease.js";
+import { claim, LeaseLostError } from "./lease.js";
 import { backupInstanceName } from "./naming.js";
 import { recordGaveUp } from "./poison.js";
 import type { DataProtectionPort, FlexibleServerInfo, RolesPort, ServersPort } from "./ports.js";
 import type { ProtectionMessage, ProtectionQueue } from "./queueMessages.js";
 import { reevaluateProtected } from "./reevaluate.js";
+import { onRunError } from "./retries.js";
 import type { ProcessOptions, ProcessOutcome, WorkerContext } from "./run.js";
 import { Run } from "./run.js";
 import type { ProtectionSettings } from "./settings.js";
-import { mayRetryTransient, retryTransient, settle } from "./transitions.js";
+import { settle, waitForServer } from "./transitions.js";
 import type { VaultResolver } from "./vaults.js";
 import { createVaultResolver } from "./vaults.js";
 
@@ -159,39 +160,4 @@ async function evaluate(run: Run): Promise<ProcessOutcome> {
   }
   if (server.state.toLowerCase() !== "ready") return waitForServer(run, server.state, target);
   return protect(run, server, vault, target);
-}
-
-/**
- * A run failed with an error: a transient one is retried in a fresh message while the run holds the lease
- * and the retry budget lasts; anything else goes back to the queue, and the last delivery gives up.
- */
-async function onRunError(run: Run, error: Error): Promise<ProcessOutcome> {
-  const { message, options, log } = run;
-  if (isTransientFailure(error) && holdsLease(run) && !options.abortSignal?.aborted) {
-    if (!mayRetryTransient(run)) {
-      const failures = (message.transientFailures ?? 0) + 1;
-      const waited = guidance.durationText(message.retriedForInMs ?? 0);
-      log.error(`${message.resourceId}: giving up after ${failures} transient failures: ${error.message}`);
-      await recordGaveUp(run.ctx, message, error, `${failures} attempts over ${waited}`, log);
-      return { kind: "settled", state: "Failed" };
-    }
-    try {
-      const retried = await retryTransient(run, error);
-      log.warn(
-        `${message.resourceId}: transient failure, retrying in ${retried.delayInMs} ms: ${error.message}`,
-      );
-      return retried;
-    } catch (writeError) {
-      // Storage is failing too: leave the message to the queue's own redelivery.
-      log.warn(`${message.resourceId}: could not schedule a retry: ${ensureError(writeError).message}`);
-    }
-  }
-  const dequeueCount = options.dequeueCount ?? 1;
-  if (dequeueCount >= run.settings.maxDequeueCount) {
-    log.error(`${message.resourceId}: giving up after ${dequeueCount} deliveries: ${error.message}`);
-    await recordGaveUp(run.ctx, message, error, `${dequeueCount} deliveries`, log);
-    return { kind: "settled", state: "Failed" };
-  }
-  log.warn(`${message.resourceId}: attempt ${dequeueCount} failed, the queue will retry: ${error.message}`);
-  throw error;
 }
