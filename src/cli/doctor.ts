@@ -1,6 +1,7 @@
 import { BackupRoles, scopeCovers, type RoleAssignmentInfo } from "../lib/azure/roles.js";
 import type { SweepRow } from "../lib/compliance/types.js";
-import { grantCommand, requiredRoles } from "../lib/protection/decide.js";
+import { requiredRoles } from "../lib/protection/decide.js";
+import { grantCommand } from "../lib/protection/guidance.js";
 import { createVaultResolver } from "../lib/protection/vaults.js";
 import type { VaultInfo } from "../lib/protection/ports.js";
 import type { CliServices } from "./services.js";

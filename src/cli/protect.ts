@@ -1,4 +1,4 @@
-import { createProtectionMessage } from "../lib/protection/messages.js";
+import { createProtectionMessage } from "../lib/protection/queueMessages.js";
 import type { ServerRecord } from "../lib/store/servers.js";
 import type { CliServices } from "./services.js";
 

@@ -11,7 +11,7 @@ import { createProtectionWorker, type ProtectionWorker } from "../lib/protection
 import { createDataProtectionPort, scaledPacing } from "../lib/protection/wiring.js";
 import type { DataProtectionPort, RolesPort, ServersPort } from "../lib/protection/ports.js";
 import { protectionSettingsFromConfig } from "../lib/protection/settings.js";
-import type { ProtectionMessage } from "../lib/protection/messages.js";
+import type { ProtectionMessage } from "../lib/protection/queueMessages.js";
 import { createInMemoryServerStore, type ServerRecord } from "../lib/store/servers.js";
 import { createInMemoryAuditLog } from "../lib/store/audit.js";
 import { createInMemorySweepStore } from "../lib/store/sweeps.js";

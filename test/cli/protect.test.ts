@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { protectNow } from "../../src/cli/protect.js";
 import type { CliServices } from "../../src/cli/services.js";
 import type { ProcessOutcome } from "../../src/lib/protection/worker.js";
-import type { ProtectionMessage } from "../../src/lib/protection/messages.js";
+import type { ProtectionMessage } from "../../src/lib/protection/queueMessages.js";
 import { table } from "../../src/cli/format.js";
 
 const SERVER =

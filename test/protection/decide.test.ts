@@ -7,11 +7,10 @@ import {
   decideFromTags,
   parseCause,
   enqueueProtection,
-  grantCommand,
   parseProtectionMessage,
-  quoteTagValue,
   requiredRoles,
 } from "../../src/lib/protection/index.js";
+import { grantCommand, quoteTagValue } from "../../src/lib/protection/guidance.js";
 import { createTtlCache } from "../../src/lib/protection/cache.js";
 import { FakeQueue, serverId } from "./fakes.js";
 
@@ -41,6 +40,27 @@ describe("decideFromTags", () => {
       kind: "unknown",
       tagValue: "toString",
       allowed: ["gold", "weekly-3m", "none", "off"],
+    });
+  });
+});
+
+describe("decideFromTags on a malformed tag", () => {
+  it("reads the tag as the compliance sweep does: twice with different values, or empty, is malformed", () => {
+    expect(decideFromTags({ backup: "gold", BACKUP: "weekly-3m" }, rules)).toEqual({
+      kind: "malformed",
+      problem: 'tag "backup" appears 2 times with different values ("backup", "BACKUP")',
+    });
+    expect(decideFromTags({ backup: "  " }, rules)).toEqual({
+      kind: "malformed",
+      problem: 'tag "backup" is empty',
+    });
+  });
+
+  it("keeps the value as written when the copies of the tag agree", () => {
+    expect(decideFromTags({ backup: "Gold", BACKUP: "gold" }, rules)).toEqual({
+      kind: "protect",
+      tagValue: "Gold",
+      policyName: "pgflex-gold",
     });
   });
 });

@@ -225,7 +225,7 @@ describe("protection worker", () => {
   });
 
   it("names the allowed values when the tag value maps to no policy", async () => {
-    const s = t.azure.addServer(aServer({ name: "pg-odd", tags: { backup: "plat\u0000inum" } }));
+    const s = t.azure.addServer(aServer({ name: "pg-odd", tags: { backup: "platinum" } }));
 
     await t.worker.process(event("e1", s.id));
 
@@ -233,8 +233,50 @@ describe("protection worker", () => {
       state: "UnknownPolicyTag",
       lastErrorCode: "UnknownPolicyTag",
       lastErrorMessage:
-        'Backup tag "backup" has the value "plat?inum", which maps to no backup policy. Allowed values: gold, weekly, none, off.',
+        'Backup tag "backup" has the value "platinum", which maps to no backup policy. Allowed values: gold, weekly, none, off.',
     });
+  });
+
+  it("stops on a malformed backup tag with the problem and the fix, as the sweep reads it, and touches nothing", async () => {
+    const twice = t.azure.addServer(
+      aServer({ name: "pg-twice", tags: { backup: "gold", Backup: "weekly" } }),
+    );
+    const control = t.azure.addServer(aServer({ name: "pg-control", tags: { backup: "plat\u0000inum" } }));
+
+    await t.worker.process(event("e1", twice.id));
+    await t.worker.process(event("e1", control.id));
+
+    const fix = (id: string) =>
+      `Set exactly one "backup" tag with a policy value on ${id.toLowerCase()}, e.g. az tag update --resource-id ${id.toLowerCase()} --operation merge --tags backup=<value>.`;
+    expect(await t.store.get(twice.id)).toMatchObject({
+      state: "UnknownPolicyTag",
+      lastErrorCode: "MalformedTag",
+      lastErrorMessage:
+        'The backup tag is malformed: tag "backup" appears 2 times with different values ("backup", "Backup").',
+      fix: fix(twice.id),
+    });
+    expect((await t.store.get(twice.id))?.tagValue).toBeUndefined();
+    expect(await t.store.get(control.id)).toMatchObject({
+      state: "UnknownPolicyTag",
+      lastErrorCode: "MalformedTag",
+      lastErrorMessage: 'The backup tag is malformed: tag "backup" contains control characters.',
+      fix: fix(control.id),
+    });
+    expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("keeps protection when a protected server's backup tag becomes malformed", async () => {
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-garbled" }));
+    await t.drain(event("e1", s.id));
+
+    s.tags = { backup: "" };
+    await t.drain(event("e2", s.id));
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "ProtectedUntagged",
+      lastErrorMessage: 'The backup tag is malformed: tag "backup" is empty. Protection continues unchanged.',
+    });
+    expect(t.azure.instances.size).toBe(1);
   });
 
   it("says which region lacks a vault", async () => {

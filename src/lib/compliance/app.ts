@@ -45,7 +45,7 @@ export async function createComplianceApp(
   ]);
   const { createArmClients } = await import("../azure/clients.js");
   const { createInventorySource } = await import("../azure/inventory/armReaders.js");
-  const { createProtectionQueue, enqueueProtection } = await import("../protection/messages.js");
+  const { createProtectionQueue, enqueueProtection } = await import("../protection/queueMessages.js");
   const { createSweeper, sweepConfigFrom } = await import("./sweeper.js");
   const { createSweepsApi } = await import("./api.js");
 

@@ -3,8 +3,8 @@ import { silentLogger } from "../logger.js";
 import { ConflictError } from "../errors.js";
 import type { ServerStore } from "../store/servers.js";
 import { parseServerId } from "../store/servers.js";
-import type { ProtectionQueue } from "../protection/messages.js";
-import { enqueueProtection } from "../protection/messages.js";
+import type { ProtectionQueue } from "../protection/queueMessages.js";
+import { enqueueProtection } from "../protection/queueMessages.js";
 import { parseResourceEvents, type ResourceEvent } from "./resourceEvents.js";
 
 export interface ResourceEventHandlerDeps {

@@ -1,4 +1,4 @@
-export * from "./messages.js";
+export * from "./queueMessages.js";
 export * from "./naming.js";
 export * from "./decide.js";
 export * from "./ports.js";

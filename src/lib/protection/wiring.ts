@@ -23,7 +23,7 @@ import { createStorageConnection } from "../store/connection.js";
 import { createServerStore } from "../store/servers.js";
 import { createAuditLog } from "../store/audit.js";
 import type { BackupInstanceInfo, DataProtectionPort, VaultInfo } from "./ports.js";
-import { createProtectionQueue } from "./messages.js";
+import { createProtectionQueue } from "./queueMessages.js";
 import { createProtectionWorker, type ProtectionWorker } from "./worker.js";
 import { protectionSettingsFromConfig, type ProtectionSettings } from "./settings.js";
 import { createResourceEventHandler, type ResourceEventHandler } from "../events/handler.js";

@@ -1,0 +1,120 @@
+/** How a run ends: a stop the row settles in, or a later message that carries on with the lease kept. */
+import type { ProtectionState } from "../domain/protectionStates.js";
+import { RunEndedStates } from "../domain/protectionStates.js";
+import type { ServerRecord } from "../store/servers.js";
+import { attentionKey, raiseAlert } from "./alerting.js";
+import { backoffInMs } from "./decide.js";
+import type { Guidance } from "./guidance.js";
+import { operationTimedOut, serverNotReadyInTime, waitingForServer } from "./guidance.js";
+import { leaseUntil, writeRow } from "./lease.js";
+import { createProtectionMessage, parseCause } from "./queueMessages.js";
+import type { ProtectTarget, Requeued, Run, Settled, StepOutcome } from "./run.js";
+
+/** The fields a stop writes: any of the row's, plus the guidance a person reads. */
+export type StopFields = Partial<ServerRecord> & Partial<Guidance>;
+
+/**
+ * Ends the run in `state`, releasing the lease and the run's counters. Raises the alert for a new stop
+ * that needs someone, and sends the cause noted by another request while this run held the lease.
+ */
+export async function settle(run: Run, state: ProtectionState, extra: StopFields = {}): Promise<Settled> {
+  const alertedFor = attentionKey(state, extra.lastErrorCode);
+  const alert = !!alertedFor && run.row.alertedFor !== alertedFor;
+  await writeRow(run, {
+    state,
+    alertedFor,
+    lastErrorCode: undefined,
+    lastErrorMessage: undefined,
+    fix: undefined,
+    leaseOwner: undefined,
+    leaseUntil: undefined,
+    waitingSince: undefined,
+    operationState: undefined,
+    recheckCause: undefined,
+    ...(RunEndedStates.includes(state) ? { attempts: 0 } : {}),
+    ...(state === "Protected" && !run.row.protectedAt ? { protectedAt: run.nowIso() } : {}),
+    ...extra,
+  });
+  run.log.info(`${run.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`);
+  if (alert) await raiseAlert(run.ctx, run.row, run.cause, run.log);
+  const recheck = run.replaced?.recheckCause;
+  const cause = recheck && recheck !== run.cause ? parseCause(recheck) : undefined;
+  if (cause) {
+    await run.ctx.queue.send(createProtectionMessage(run.row.resourceId, cause, { now: run.ctx.now() }), {
+      abortSignal: run.signal,
+    });
+  }
+  return { kind: "settled", state };
+}
+
+/** Keeps the lease and sends the same request again after `delayInMs`. */
+export async function requeue(
+  run: Run,
+  state: ProtectionState,
+  patch: Partial<ServerRecord>,
+  delayInMs: number,
+): Promise<Requeued> {
+  await writeRow(run, {
+    state,
+    // A validation in flight is kept only when the caller passes it on.
+    operationState: undefined,
+    // The run got past the transient failure shown on the row.
+    ...(run.message.transientFailures
+      ? { lastErrorCode: undefined, lastErrorMessage: undefined, fix: undefined }
+      : {}),
+    ...patch,
+    attempts: (run.row.attempts ?? 0) + 1,
+    leaseOwner: run.message.requestId,
+    leaseUntil: leaseUntil(run, delayInMs),
+  });
+  const { transientFailures: _failures, retriedForInMs: _waited, ...next } = run.message;
+  await run.ctx.queue.send(
+    { ...next, attempt: run.message.attempt + 1 },
+    { visibilityTimeoutInMs: delayInMs, abortSignal: run.signal },
+  );
+  return { kind: "requeued", state, delayInMs };
+}
+
+/** The backoff before the next generation of a retry-later request. */
+export function nextBackoffInMs(run: Run): number {
+  return backoffInMs(run.message.attempt, run.settings.retryBaseInMs, run.settings.retryCapInMs);
+}
+
+/** Keeps the lease and checks back after `delayInMs`, unless the run has taken longer than the deadline. */
+export async function continueLater(
+  run: Run,
+  state: ProtectionState,
+  patch: Partial<ServerRecord>,
+  delayInMs: number,
+): Promise<Settled | Requeued> {
+  const deadlineInMs = run.settings.waitForServerDeadlineInMs;
+  const since = patch.waitingSince ?? run.row.waitingSince ?? run.nowIso();
+  if (run.ctx.now().getTime() - Date.parse(since) >= deadlineInMs) {
+    return settle(run, "Failed", operationTimedOut(state, deadlineInMs));
+  }
+  return requeue(run, state, { ...patch, waitingSince: since }, delayInMs);
+}
+
+/** Waits for the server to be Ready, up to `waitForServerDeadlineInMs` since the wait began. */
+export async function waitForServer(
+  run: Run,
+  serverState: string,
+  target: Partial<ProtectTarget>,
+): Promise<StepOutcome> {
+  const deadlineInMs = run.settings.waitForServerDeadlineInMs;
+  const since = run.row.waitingSince ?? run.nowIso();
+  if (run.ctx.now().getTime() - Date.parse(since) >= deadlineInMs) {
+    return settle(run, "Failed", { ...target, ...serverNotReadyInTime(deadlineInMs, serverState) });
+  }
+  return requeue(
+    run,
+    "WaitingForServer",
+    {
+      ...target,
+      waitingSince: since,
+      lastErrorCode: undefined,
+      lastErrorMessage: waitingForServer(serverState),
+    },
+    nextBackoffInMs(run),
+  );
+}
