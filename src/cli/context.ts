@@ -9,7 +9,10 @@ export interface CliIo {
 /** What every command works with; `runCli` builds one per run. */
 export interface CliContext {
   readonly io: CliIo;
-  /** Created on first use, so a wrong command line never reads the settings. */
+  /**
+   * Created on first use, so a wrong command line never reads the settings. Commands ask for them before
+   * starting a terminal spinner: invalid settings throw here, and a spinner left running keeps the process alive.
+   */
   services(): CliServices;
   /** Writes to stdout. */
   write(text: string): void;

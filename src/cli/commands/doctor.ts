@@ -213,8 +213,9 @@ export function addDoctorCommand(program: Command, cli: CliContext): void {
     .command("doctor")
     .description("Check a deployment's prerequisites and print each problem with its fix.")
     .action(async () => {
+      const services = cli.services();
       const spin = progress(cli.io.stderr, "Checking");
-      const findings = await runDoctor(cli.services()).finally(() => spin.done());
+      const findings = await runDoctor(services).finally(() => spin.done());
       const problems = findings.filter((finding) => finding.status === "problem");
       cli.setExitCode(problems.length ? ExitCodes.attention : ExitCodes.ok);
       if (cli.json()) return cli.write(`${JSON.stringify(findings, null, 2)}\n`);

@@ -10,11 +10,9 @@ export function addServersCommand(program: Command, cli: CliContext): void {
     )
     .addOption(new Option("--class <class>", "only servers of this class"))
     .action(async (opts: { class?: string }) => {
+      const services = cli.services();
       const spin = progress(cli.io.stderr, "Reading the estate");
-      const report = await cli
-        .services()
-        .sweep({ dryRun: true })
-        .finally(() => spin.done());
+      const report = await services.sweep({ dryRun: true }).finally(() => spin.done());
       const rows = report.rows
         .filter((row) => !opts.class || row.class.toLowerCase() === opts.class.toLowerCase())
         .sort((a, b) => a.serverId.localeCompare(b.serverId));

@@ -9,11 +9,9 @@ export function addStatusCommand(program: Command, cli: CliContext): void {
     .command("status")
     .description("Compliance in one line per class: how many servers are protected, and what is owed.")
     .action(async () => {
+      const services = cli.services();
       const spin = progress(cli.io.stderr, "Reading the estate");
-      const report = await cli
-        .services()
-        .sweep({ dryRun: true })
-        .finally(() => spin.done());
+      const report = await services.sweep({ dryRun: true }).finally(() => spin.done());
       const summary = report.summary;
       const owed = Object.entries(summary.counts).filter(
         ([complianceClass, count]) => NonCompliantClasses.has(complianceClass as never) && (count ?? 0) > 0,
