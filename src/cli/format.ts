@@ -1,3 +1,5 @@
+import type { SweepSummary } from "../lib/store/sweeps.js";
+
 /** Human output: aligned plain-text tables (no colour codes, so pipes and logs stay clean). */
 export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -11,13 +13,26 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
 
 export const lastSegment = (id: string | undefined): string => (id ? (id.split("/").pop() ?? id) : "");
 
+/** A fix under the line it belongs to, its continuation lines aligned after `Fix: `. */
+export const indentedFix = (fix: string): string => `  Fix: ${fix.replace(/\n/g, "\n       ")}`;
+
+/** Seconds up to two minutes, then minutes; empty when unknown. */
+export const shortDuration = (ms: number | undefined): string =>
+  ms === undefined ? "" : ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 60_000)}m`;
+
 export function age(iso: string | undefined, now: Date): string {
   if (!iso) return "";
-  const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
-  if (s < 90) return `${s}s ago`;
-  if (s < 5400) return `${Math.round(s / 60)}m ago`;
-  if (s < 36 * 3600) return `${Math.round(s / 3600)}h ago`;
-  return `${Math.round(s / 86400)}d ago`;
+  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  if (seconds < 90) return `${seconds}s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86400)}d ago`;
+}
+
+/** A sweep summary as `--json` prints it: without the store's etag and work units. */
+export function summaryForJson(summary: SweepSummary): Omit<SweepSummary, "etag" | "scopeUnits"> {
+  const { etag: _etag, scopeUnits: _scopeUnits, ...shown } = summary;
+  return shown;
 }
 
 export interface Progress {
@@ -29,10 +44,10 @@ export interface Progress {
 export function progress(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string): Progress {
   if (!stream.isTTY) return { update() {}, done() {} };
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-  let i = 0;
+  let tick = 0;
   let detail = "";
   const timer = setInterval(() => {
-    stream.write(`\r\x1b[2K${frames[i++ % frames.length]} ${label}${detail ? `: ${detail}` : ""}`);
+    stream.write(`\r\x1b[2K${frames[tick++ % frames.length]} ${label}${detail ? `: ${detail}` : ""}`);
   }, 120);
   return {
     update(text) {

@@ -14,14 +14,15 @@ export interface ParsedJobId {
  * `Backupvaults`, `resourcegroups`); undefined for anything else.
  */
 export function parseJobId(value: string): ParsedJobId | undefined {
-  const v = value.trim();
-  if (GUID.test(v)) return { jobId: v.toLowerCase() };
-  const m = JOB_ID.exec(v);
-  if (!m || !GUID.test(m[4] ?? "")) return undefined;
+  const trimmed = value.trim();
+  if (GUID.test(trimmed)) return { jobId: trimmed.toLowerCase() };
+  const parts = JOB_ID.exec(trimmed);
+  if (!parts || !GUID.test(parts[4] ?? "")) return undefined;
+  const [, subscriptionId, resourceGroup, vaultName, jobId] = parts;
   return {
-    jobId: (m[4] ?? "").toLowerCase(),
+    jobId: (jobId ?? "").toLowerCase(),
     vaultId:
-      `/subscriptions/${m[1]}/resourceGroups/${m[2]}/providers/Microsoft.DataProtection/backupVaults/${m[3]}`.toLowerCase(),
+      `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.DataProtection/backupVaults/${vaultName}`.toLowerCase(),
   };
 }
 

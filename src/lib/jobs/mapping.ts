@@ -25,15 +25,18 @@ export function parseDurationInMs(value: string | null | undefined): number | un
   if (!value) return undefined;
   const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
   if (iso) {
-    const [, d, h, m, s] = iso;
+    const [, days, hours, minutes, seconds] = iso;
     return Math.round(
-      ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(m ?? 0)) * 60_000 + Number(s ?? 0) * 1000,
+      ((Number(days ?? 0) * 24 + Number(hours ?? 0)) * 60 + Number(minutes ?? 0)) * 60_000 +
+        Number(seconds ?? 0) * 1000,
     );
   }
   const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value);
   if (span) {
-    const [, d, h, m, s] = span;
-    return Math.round(((Number(d ?? 0) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000);
+    const [, days, hours, minutes, seconds] = span;
+    return Math.round(
+      ((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60_000 + Number(seconds) * 1000,
+    );
   }
   return undefined;
 }
@@ -55,30 +58,30 @@ export function observeJob(
   job: BackupJob,
   vaultId: string,
 ): Omit<JobRecord, "origin" | "updatedAt" | "etag"> | undefined {
-  const p = job.properties;
+  const properties = job.properties;
   const parsed = parseJobId(job.id ?? "") ?? parseJobId(job.name ?? "");
-  const server = p ? parseServerId(p.dataSourceId) : undefined;
-  if (!p || !parsed || !server) return undefined;
-  const status = canonicalStatus(p.status);
-  const firstError = p.errorDetails?.[0];
-  const endTime = p.endTime ?? undefined;
+  const server = properties ? parseServerId(properties.dataSourceId) : undefined;
+  if (!properties || !parsed || !server) return undefined;
+  const status = canonicalStatus(properties.status);
+  const firstError = properties.errorDetails?.[0];
+  const endTime = properties.endTime ?? undefined;
   // The service reports `PT0S` until it fills the duration in; the end time is then the better source.
-  const reported = parseDurationInMs(p.duration);
+  const reported = parseDurationInMs(properties.duration);
   const durationInMs =
-    reported || !endTime ? reported : new Date(endTime).getTime() - new Date(p.startTime).getTime();
-  const bytes = p.extendedInfo?.dataTransferredInBytes;
-  const retentionTag = p.extendedInfo?.additionalDetails?.["RetentionTag"];
+    reported || !endTime ? reported : new Date(endTime).getTime() - new Date(properties.startTime).getTime();
+  const bytes = properties.extendedInfo?.dataTransferredInBytes;
+  const retentionTag = properties.extendedInfo?.additionalDetails?.["RetentionTag"];
   return {
     jobId: parsed.jobId,
     ...(job.id ? { jobResourceId: job.id } : {}),
     serverId: server.resourceId,
     serverName: server.serverName,
     vaultId: (parsed.vaultId ?? vaultId).toLowerCase(),
-    ...(p.backupInstanceId ? { instanceName: p.backupInstanceId.split("/").pop() } : {}),
-    ...(p.policyName ? { policyName: p.policyName } : {}),
-    ...(p.operation ? { operation: p.operation } : {}),
+    ...(properties.backupInstanceId ? { instanceName: properties.backupInstanceId.split("/").pop() } : {}),
+    ...(properties.policyName ? { policyName: properties.policyName } : {}),
+    ...(properties.operation ? { operation: properties.operation } : {}),
     status,
-    startTime: new Date(p.startTime).toISOString(),
+    startTime: new Date(properties.startTime).toISOString(),
     ...(endTime ? { endTime: new Date(endTime).toISOString() } : {}),
     ...(durationInMs !== undefined && (endTime || durationInMs > 0) ? { durationInMs } : {}),
     ...(typeof bytes === "number" ? { bytesTransferred: bytes } : {}),

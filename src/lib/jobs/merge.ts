@@ -37,10 +37,10 @@ export function mergeJob(existing: JobRecord, observed: Observed, now: Date): Jo
     delete next.recommendedAction;
     delete next.endTime;
   }
-  for (const f of OBSERVED_FIELDS) {
-    const v = observed[f];
-    if (v !== undefined && v !== existing[f]) {
-      (next as unknown as Record<string, unknown>)[f] = v;
+  for (const field of OBSERVED_FIELDS) {
+    const value = observed[field];
+    if (value !== undefined && value !== existing[field]) {
+      (next as unknown as Record<string, unknown>)[field] = value;
       changed = true;
     }
   }

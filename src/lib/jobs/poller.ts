@@ -249,9 +249,9 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     const ended: ActiveJobRecord[] = [];
     const finished: JobRecord[] = [];
     const savedById = new Map(saved.map((c) => [c.record.jobId, c]));
-    for (const c of changes) {
-      const s = savedById.get(c.record.jobId);
-      const record = s?.record ?? c.record;
+    for (const change of changes) {
+      const savedChange = savedById.get(change.record.jobId);
+      const record = savedChange?.record ?? change.record;
       const row: ActiveJobRecord = {
         vaultId,
         jobId: record.jobId,
@@ -264,9 +264,9 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
         if (followed.has(record.jobId)) ended.push(row);
         // A vanished job has no outcome to act on (no last backup, no failure alert).
         if (
-          s &&
+          savedChange &&
           record.status !== UNKNOWN_JOB_STATUS &&
-          (s.previousStatus === undefined || !isTerminalStatus(s.previousStatus))
+          (savedChange.previousStatus === undefined || !isTerminalStatus(savedChange.previousStatus))
         )
           finished.push(record);
       } else if (!followed.has(record.jobId) || followed.get(record.jobId)?.status !== record.status) {

@@ -300,9 +300,9 @@ export function createJobStore(
   ): Promise<WriteJobsResult> {
     await ensure();
     const byPartition = new Map<string, JobRecord[]>();
-    for (const r of records) {
-      const pk = jobKeys(r).partitionKey;
-      byPartition.set(pk, [...(byPartition.get(pk) ?? []), r]);
+    for (const record of records) {
+      const pk = jobKeys(record).partitionKey;
+      byPartition.set(pk, [...(byPartition.get(pk) ?? []), record]);
     }
     const chunks: JobRecord[][] = [];
     for (const rows of byPartition.values())
@@ -310,12 +310,12 @@ export function createJobStore(
     const saved: JobRecord[] = [];
     const conflicted: JobRecord[] = [];
     await runWithLimit(chunks, options.concurrency ?? 16, async (chunk) => {
-      const actions: TransactionAction[] = chunk.map((r) =>
-        r.etag === "*"
-          ? ["update", toJobEntity(r), "Merge"]
-          : r.etag
-            ? ["update", toJobEntity(r), "Replace", { etag: r.etag }]
-            : ["create", toJobEntity(r)],
+      const actions: TransactionAction[] = chunk.map((record) =>
+        record.etag === "*"
+          ? ["update", toJobEntity(record), "Merge"]
+          : record.etag
+            ? ["update", toJobEntity(record), "Replace", { etag: record.etag }]
+            : ["create", toJobEntity(record)],
       );
       try {
         const response = await client.submitTransaction(actions, { abortSignal: options.abortSignal });
@@ -329,17 +329,17 @@ export function createJobStore(
     // The index is idempotent (same pointer for the same job): upserted after the rows, one batch per index partition.
     const byIndexPartition = new Map<string, TransactionAction[]>();
     const created = new Set(records.filter((r) => !r.etag).map((r) => r.jobId));
-    for (const r of saved) {
-      if (!created.has(r.jobId)) continue;
-      const keys = jobKeys(r);
-      const ik = indexKeys(r.jobId);
+    for (const record of saved) {
+      if (!created.has(record.jobId)) continue;
+      const keys = jobKeys(record);
+      const ik = indexKeys(record.jobId);
       const action: TransactionAction = [
         "upsert",
         {
           ...ik,
           jobPartitionKey: keys.partitionKey,
           jobRowKey: keys.rowKey,
-          startedAt: new Date(r.startTime),
+          startedAt: new Date(record.startTime),
         },
         "Replace",
       ];
@@ -355,9 +355,9 @@ export function createJobStore(
     // replaces). Thrown failures leave the caller's follow rows unchanged, so the next cycle writes again.
     const blind = new Set(records.filter((r) => r.etag === "*").map((r) => r.jobId));
     const byDayPartition = new Map<string, TransactionAction[]>();
-    for (const r of saved) {
-      const entity = { ...toJobEntity(r), ...jobDayKeys(r) };
-      const action: TransactionAction = ["upsert", entity, blind.has(r.jobId) ? "Merge" : "Replace"];
+    for (const record of saved) {
+      const entity = { ...toJobEntity(record), ...jobDayKeys(record) };
+      const action: TransactionAction = ["upsert", entity, blind.has(record.jobId) ? "Merge" : "Replace"];
       byDayPartition.set(entity.partitionKey, [...(byDayPartition.get(entity.partitionKey) ?? []), action]);
     }
     const dayChunks: TransactionAction[][] = [];
@@ -383,8 +383,8 @@ export function createJobStore(
     if (options.since) parts.push(odata`startedAt ge ${options.since}`);
     if (options.until) parts.push(odata`startedAt lt ${options.until}`);
     if (options.status) {
-      const settled = SETTLED.map((t) => odata`status ne ${t}`).join(" and ");
-      parts.push(`(${odata`status eq ${options.status}`} or (${settled}))`);
+      const unfinished = FINAL_KNOWN_STATUSES.map((status) => odata`status ne ${status}`).join(" and ");
+      parts.push(`(${odata`status eq ${options.status}`} or (${unfinished}))`);
     }
     if (after) {
       parts.push(
@@ -399,10 +399,10 @@ export function createJobStore(
         abortSignal: options.abortSignal,
       })
       .byPage({ maxPageSize: top })) {
-      for (const e of page)
+      for (const entity of page)
         copies.push({
-          record: fromJobEntity(e),
-          keys: { partitionKey: e.partitionKey ?? "", rowKey: e.rowKey ?? "" },
+          record: fromJobEntity(entity),
+          keys: { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" },
         });
       if (copies.length >= top) {
         more = copies.length > top || Boolean(page.continuationToken);
@@ -412,10 +412,12 @@ export function createJobStore(
     }
     const items: Array<JobRecord | undefined> = copies.map((c) => c.record);
     await runWithLimit(
-      copies.map((c, n) => ({ c: c.record, n })).filter(({ c }) => !isSettled(c.status)),
+      copies
+        .map((copy, position) => ({ record: copy.record, position }))
+        .filter(({ record }) => !isFinalAndKnown(record.status)),
       16,
-      async ({ c, n }) => {
-        items[n] = await get(jobKeys(c), options);
+      async ({ record, position }) => {
+        items[position] = await get(jobKeys(record), options);
       },
     );
     const kept = items.filter(
@@ -490,14 +492,14 @@ export function createJobStore(
     async deleteStartedBefore(cutoff, options = {}) {
       await ensure();
       const byPartition = new Map<string, Array<{ rowKey: string; jobId: string }>>();
-      for await (const e of client.listEntities<{ jobId?: string }>({
+      for await (const entity of client.listEntities<{ jobId?: string }>({
         queryOptions: { filter: odata`startedAt lt ${cutoff}`, select: ["PartitionKey", "RowKey", "jobId"] },
         abortSignal: options.abortSignal,
       })) {
-        if (!e.partitionKey || !e.rowKey) continue;
-        byPartition.set(e.partitionKey, [
-          ...(byPartition.get(e.partitionKey) ?? []),
-          { rowKey: e.rowKey, jobId: e.jobId ?? "" },
+        if (!entity.partitionKey || !entity.rowKey) continue;
+        byPartition.set(entity.partitionKey, [
+          ...(byPartition.get(entity.partitionKey) ?? []),
+          { rowKey: entity.rowKey, jobId: entity.jobId ?? "" },
         ]);
       }
       let removed = 0;
@@ -511,9 +513,9 @@ export function createJobStore(
           );
           removed += chunk.length;
         }
-        for (const r of rows) {
-          if (!GUID.test(r.jobId)) continue;
-          const ik = indexKeys(r.jobId);
+        for (const row of rows) {
+          if (!GUID.test(row.jobId)) continue;
+          const ik = indexKeys(row.jobId);
           indexDeletes.set(ik.partitionKey, [
             ...(indexDeletes.get(ik.partitionKey) ?? []),
             ["delete", { ...ik }] as TransactionAction,
@@ -524,9 +526,9 @@ export function createJobStore(
         for (let i = 0; i < actions.length; i += 100) {
           try {
             await index.submitTransaction(actions.slice(i, i + 100), { abortSignal: options.abortSignal });
-          } catch (e) {
+          } catch (error) {
             // An index row already gone fails the batch; fall back to single deletes that tolerate 404.
-            if (!(isRestError(e) && e.statusCode === 404)) throw e;
+            if (!(isRestError(error) && error.statusCode === 404)) throw error;
             for (const [, entity] of actions.slice(i, i + 100) as Array<[string, JobKeys]>) {
               await index.deleteEntity(entity.partitionKey, entity.rowKey).catch((err: unknown) => {
                 if (!(isRestError(err) && err.statusCode === 404)) throw err;
@@ -547,10 +549,10 @@ export function createJobStore(
         copied += actions.length;
         byPartition.delete(pk);
       };
-      for await (const e of client.listEntities<Record<string, unknown>>({
+      for await (const stored of client.listEntities<Record<string, unknown>>({
         abortSignal: options.abortSignal,
       })) {
-        const record = fromJobEntity(e);
+        const record = fromJobEntity(stored);
         const entity = { ...toJobEntity(record), ...jobDayKeys(record) };
         const actions = [
           ...(byPartition.get(entity.partitionKey) ?? []),
@@ -588,10 +590,10 @@ export function createJobStore(
 }
 
 /** Final statuses whose copy in the day table is as good as the row (`Unknown` can still change). */
-const SETTLED = TerminalJobStatuses.filter((t) => t !== UNKNOWN_JOB_STATUS);
+const FINAL_KNOWN_STATUSES = TerminalJobStatuses.filter((status) => status !== UNKNOWN_JOB_STATUS);
 
-function isSettled(status: string): boolean {
-  return SETTLED.some((t) => t.toLowerCase() === status.toLowerCase());
+function isFinalAndKnown(status: string): boolean {
+  return FINAL_KNOWN_STATUSES.some((final) => final.toLowerCase() === status.toLowerCase());
 }
 
 /**

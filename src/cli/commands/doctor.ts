@@ -1,10 +1,14 @@
-import { BackupRoles, scopeCovers, type RoleAssignmentInfo } from "../lib/azure/roles.js";
-import type { SweepRow } from "../lib/compliance/types.js";
-import { requiredRoles } from "../lib/protection/decide.js";
-import { grantCommand } from "../lib/protection/guidance.js";
-import { createVaultResolver } from "../lib/protection/vaults.js";
-import type { VaultInfo } from "../lib/protection/ports.js";
-import type { CliServices } from "./services.js";
+import type { Command } from "commander";
+import { BackupRoles, scopeCovers, type RoleAssignmentInfo } from "../../lib/azure/roles.js";
+import type { SweepRow } from "../../lib/compliance/types.js";
+import { requiredRoles } from "../../lib/protection/decide.js";
+import { grantCommand } from "../../lib/protection/guidance.js";
+import { createVaultResolver } from "../../lib/protection/vaults.js";
+import type { VaultInfo } from "../../lib/protection/ports.js";
+import type { CliContext } from "../context.js";
+import { ExitCodes } from "../exitCodes.js";
+import { progress } from "../format.js";
+import type { CliServices } from "../services.js";
 
 export interface Finding {
   check: "settings" | "inventory" | "vaults" | "identity" | "roles" | "policies" | "eventGrid";
@@ -129,12 +133,17 @@ export async function runDoctor(
   for (const [row, vault] of serverVault) {
     if (!vault.principalId || row.class === "Protected") continue;
     const assignments: RoleAssignmentInfo[] = [];
-    for await (const a of services.roles.listForPrincipal(parent(row.serverId), vault.principalId, call))
-      assignments.push(a);
+    for await (const assignment of services.roles.listForPrincipal(
+      parent(row.serverId),
+      vault.principalId,
+      call,
+    ))
+      assignments.push(assignment);
     const missing = requiredRoles(row.serverId).filter(
       (need) =>
         !assignments.some(
-          (a) => a.roleDefinitionGuid === need.roleDefinitionGuid && scopeCovers(a.scope, need.scope),
+          (held) =>
+            held.roleDefinitionGuid === need.roleDefinitionGuid && scopeCovers(held.scope, need.scope),
         ),
     );
     if (missing.length === 0) continue;
@@ -142,10 +151,10 @@ export async function runDoctor(
     findings.push({
       check: "roles",
       status: config.autoGrantRoles ? "info" : "problem",
-      message: `Vault ${vault.name}'s identity lacks ${missing.map((m) => m.roleName).join(" and ")} for ${nameOf(row.serverId)}${config.autoGrantRoles ? " (PGFLEX_AUTO_GRANT_ROLES=true: the app grants them)" : ""}.`,
+      message: `Vault ${vault.name}'s identity lacks ${missing.map((role) => role.roleName).join(" and ")} for ${nameOf(row.serverId)}${config.autoGrantRoles ? " (PGFLEX_AUTO_GRANT_ROLES=true: the app grants them)" : ""}.`,
       ...(config.autoGrantRoles
         ? {}
-        : { fix: missing.map((m) => grantCommand(vault.principalId ?? "", m)).join("\n") }),
+        : { fix: missing.map((role) => grantCommand(vault.principalId ?? "", role)).join("\n") }),
     });
   }
   if (missingRoles === 0)
@@ -196,4 +205,25 @@ function isOptOut(row: SweepRow, optOut: readonly string[]): boolean {
     row.class === "Untagged" ||
     optOut.includes((row.tagValue ?? "").toLowerCase())
   );
+}
+
+const STATUS_MARKS = { ok: "✔", problem: "✖", warning: "!", info: "i" } as const;
+
+export function addDoctorCommand(program: Command, cli: CliContext): void {
+  program
+    .command("doctor")
+    .description("Check a deployment's prerequisites and print each problem with its fix.")
+    .action(async () => {
+      const services = cli.services();
+      const spin = progress(cli.io.stderr, "Checking");
+      const findings = await runDoctor(services).finally(() => spin.done());
+      const problems = findings.filter((finding) => finding.status === "problem");
+      cli.setExitCode(problems.length ? ExitCodes.attention : ExitCodes.ok);
+      if (cli.json()) return cli.write(`${JSON.stringify(findings, null, 2)}\n`);
+      for (const finding of findings) {
+        cli.write(`${STATUS_MARKS[finding.status]} ${finding.check}: ${finding.message}\n`);
+        if (finding.fix) cli.write(`    ${finding.fix.replace(/\n/g, "\n    ")}\n`);
+      }
+      cli.write(problems.length ? `${problems.length} problems.\n` : "No problems.\n");
+    });
 }

@@ -19,8 +19,8 @@ export interface ProtectNowResult {
   timedOut: boolean;
 }
 
-/** States that leave nothing for a person to do. */
-export const SETTLED_OK = new Set([
+/** The protect command's successful outcomes: row states that leave nothing for a person to do. */
+export const SUCCESSFUL_PROTECT_OUTCOMES: ReadonlySet<string> = new Set([
   "Protected",
   "OptedOut",
   "ProtectedElsewhere",

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { protectNow } from "../../src/cli/protect.js";
+import { protectNow } from "../../src/cli/protectNow.js";
 import type { CliServices } from "../../src/cli/services.js";
 import type { ProcessOutcome } from "../../src/lib/protection/worker.js";
 import type { ProtectionMessage } from "../../src/lib/protection/queueMessages.js";
-import { table } from "../../src/cli/format.js";
 
 const SERVER =
   "/subscriptions/11111111-1111-4111-8111-111111111111/resourcegroups/rg/providers/microsoft.dbforpostgresql/flexibleservers/pg-one";
@@ -70,19 +69,5 @@ describe("protectNow", () => {
     const result = await protectNow(w.services, SERVER, { sleep: w.sleep, followWaitingForServer: false });
     expect(result).toMatchObject({ state: "WaitingForServer", timedOut: true });
     expect(w.seen).toHaveLength(1);
-  });
-});
-
-describe("table", () => {
-  it("aligns columns under a rule and trims trailing spaces", () => {
-    expect(
-      table(
-        ["NAME", "STATE"],
-        [
-          ["orders-db", "Protected"],
-          ["a", ""],
-        ],
-      ),
-    ).toBe("NAME       STATE\n---------  ---------\norders-db  Protected\na\n");
   });
 });
