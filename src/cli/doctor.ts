@@ -1,5 +1,5 @@
 import { BackupRoles, scopeCovers, type RoleAssignmentInfo } from "../lib/azure/roles.js";
-import type { SweepRow } from "../lib/compliance/types.js";
+import type { SweepRow } from "../lib/store/sweeps.js";
 import { grantCommand, requiredRoles } from "../lib/protection/decide.js";
 import { createVaultResolver } from "../lib/protection/vaults.js";
 import type { VaultInfo } from "../lib/protection/ports.js";

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, type Config } from "../lib/config/index.js";
-import { NonCompliantClasses, type SweepRow } from "../lib/compliance/types.js";
+import { NonCompliantClasses } from "../lib/domain/compliance.js";
+import type { SweepRow } from "../lib/store/sweeps.js";
 import type { BackupJob } from "../lib/backups/gateway.js";
 import { ensureError, isRestError } from "../lib/errors.js";
 import { runDoctor, type Finding } from "./doctor.js";
