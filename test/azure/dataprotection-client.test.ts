@@ -7,7 +7,7 @@ import { isArmRestError, knownArmErrorCodes } from "../../src/lib/azure/arm-erro
 import type { ArmRestError } from "../../src/lib/azure/arm-error.js";
 import { toArray } from "../../src/lib/azure/paging.js";
 import { normalizeJobId, parseVaultId } from "../../src/lib/azure/ids.js";
-import { jobOutcome, statusIs } from "../../src/lib/azure/dataprotection/index.js";
+import { jobOutcome, statusIs } from "../../src/lib/azure/dataprotection/status.js";
 
 const sub = "11111111-1111-1111-1111-111111111111";
 const base = "https://arm.test";
