@@ -79,8 +79,3 @@ export async function authorize(request: AuthRequest, requiredRole: Role): Promi
     });
   return (await shared)(request, requiredRole);
 }
-
-/** For tests and the local host after changing the environment. */
-export function resetAuthorizer(): void {
-  shared = undefined;
-}

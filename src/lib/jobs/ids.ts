@@ -24,7 +24,3 @@ export function parseJobId(value: string): ParsedJobId | undefined {
       `/subscriptions/${m[1]}/resourceGroups/${m[2]}/providers/Microsoft.DataProtection/backupVaults/${m[3]}`.toLowerCase(),
   };
 }
-
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
-}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isArmRestError } from "../../../src/lib/azure/arm-error.js";
-import { toArray } from "../../../src/lib/azure/paging.js";
+import { toArray } from "../../support/asyncIterables.js";
 import type {
   AzureBackupJobResource,
   BackupInstanceResource,

@@ -30,7 +30,7 @@ import type {
  * Typed client for Microsoft.DataProtection (api-version 2024-04-01), shaped like the official
  * `@azure/arm-dataprotection` (operation groups, names and argument order), which is not available here.
  * Lists are async iterators, LROs are core-lro pollers (`serialize()` / `resumeFrom`), and every non-success
- * answer is a `RestError` whose `code` is ARM's `error.code` (see `knownArmErrorCodes`).
+ * answer is a `RestError` whose `code` is ARM's `error.code` (see ../arm-error.ts).
  */
 
 export interface DataProtectionClientOptions extends Omit<ArmRestClientOptions, "apiVersion"> {
@@ -89,14 +89,6 @@ export class DataProtectionClient {
     this.deletedBackupInstances = new DeletedBackupInstances(ctx);
     this.jobs = new Jobs(ctx);
   }
-}
-
-export function createDataProtectionClient(
-  credential: TokenCredential,
-  subscriptionId?: string,
-  options?: DataProtectionClientOptions,
-): DataProtectionClient {
-  return new DataProtectionClient(credential, subscriptionId, options);
 }
 
 interface Ctx {
