@@ -8,7 +8,7 @@ import { parseCircular, parseDependencyTree } from "dpdm";
  * are dropped (dpdm's transform): they vanish at run time. `npm run lint` runs it over src.
  */
 export interface ImportCycles {
-  /** Module cycles, paths relative to the root, each starting at its first module. */
+  /** Module cycles as dpdm reports them, paths relative to the root. */
   modules: string[][];
   /** Folder cycles (see {@link folderOf}), each as the folders in import order. */
   folders: string[][];
@@ -124,13 +124,18 @@ function withoutExcused(cycles: ImportCycles, excused: readonly (readonly string
   return { modules: cycles.modules, folders: cycles.folders.filter((cycle) => !skip.has(key(cycle))) };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = process.argv[2] ?? "src";
+/** The cycles `npm run lint` fails on, one line each: all of them but those eslint.config.js excuses. */
+export async function importCycleProblems(root: string): Promise<string[]> {
   const lintConfig = pathToFileURL(path.join(repoRoot, "eslint.config.js")).href;
   const { temporaryExceptions } = (await import(lintConfig)) as {
     temporaryExceptions: { folderCycles: string[][] };
   };
-  const problems = describe(withoutExcused(await findImportCycles(root), temporaryExceptions.folderCycles));
+  return describe(withoutExcused(await findImportCycles(root), temporaryExceptions.folderCycles));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = process.argv[2] ?? "src";
+  const problems = await importCycleProblems(root);
   for (const line of problems) console.error(line);
   if (problems.length) {
     console.error(
