@@ -4,12 +4,12 @@ import { ConflictError, ensureError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import type {
+  InventoryInstance,
   InventoryScope,
   InventorySnapshot,
   InventorySource,
   VaultInventory,
 } from "../azure/inventory/types.js";
-import type { InventoryInstance } from "../azure/inventory/types.js";
 import { instancesOfSubscription } from "../azure/inventory/compose.js";
 import { awaitedLater, mapLimit } from "../azure/inventory/concurrency.js";
 import { toFailure } from "../azure/inventory/normalize.js";
