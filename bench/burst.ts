@@ -1,5 +1,5 @@
 import { defaultSettings as dataProtectionTimings } from "../dev/emulator/providers/dataprotection/state.js";
-import { mapLimit } from "../src/lib/azure/inventory.js";
+import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
 import { defaultProtectionSettings } from "../src/lib/protection/settings.js";
 import { appView, sleep, statesOf, until } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";

@@ -2,7 +2,7 @@ import { createArmClients } from "../src/lib/azure/clients.js";
 import { createAzureBackupGateway } from "../src/lib/backups/azureGateway.js";
 import { createBackupService } from "../src/lib/backups/service.js";
 import { loadConfig } from "../src/lib/config/index.js";
-import { mapLimit } from "../src/lib/azure/inventory.js";
+import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
 import { createJobPoller } from "../src/lib/jobs/poller.js";
 import { createStorageConnection } from "../src/lib/store/connection.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";

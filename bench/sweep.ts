@@ -1,6 +1,6 @@
 import { createArmClients } from "../src/lib/azure/clients.js";
 import { createComplianceApp } from "../src/lib/compliance/app.js";
-import { createArmPerServerBaselineDeps, runPerServerBaseline } from "../src/lib/compliance/baseline.js";
+import { createArmPerServerBaselineDeps, runPerServerBaseline } from "./lib/perServerBaseline.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { largeEstate } from "../test/fixtures/compliance/emulatorEstate.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";

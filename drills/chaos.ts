@@ -2,7 +2,7 @@ import { sliceOf } from "../dev/emulator/providers/dataprotection/engine.js";
 import { appView, callApi, sleep } from "../bench/lib/app.js";
 import type { Check, Runnable } from "../bench/lib/types.js";
 import { SERVER_RG, SUBSCRIPTION, startWorld } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory.js";
+import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
 import { seededRandom } from "./lib/events.js";

@@ -1,4 +1,4 @@
-import { mapLimit } from "../src/lib/azure/inventory.js";
+import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
 import type { Runnable } from "../bench/lib/types.js";
 import { startWorld, type World } from "../bench/lib/world.js";
 import { deliver, serverWriteEvent, shuffle } from "./lib/events.js";

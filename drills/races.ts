@@ -2,7 +2,7 @@ import { startLocalHost } from "../dev/host/index.js";
 import { appView, callApi, sleep } from "../bench/lib/app.js";
 import type { Check, Runnable } from "../bench/lib/types.js";
 import { SERVER_RG, SUBSCRIPTION, silentLogger, startWorld } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory.js";
+import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
 import { createBackupApp } from "../src/lib/backups/app.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";

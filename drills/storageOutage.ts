@@ -5,7 +5,7 @@ import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, startAzurite, type AzuriteHandle } f
 import { sleep } from "../bench/lib/app.js";
 import type { Runnable } from "../bench/lib/types.js";
 import { startWorld } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory.js";
+import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
 import { checkEndState, endState, outcomeOf, waitQuiet } from "./lib/state.js";
 import { startProxy, type Proxy } from "./lib/proxy.js";
 import { scaledHostJson } from "./lib/scaledHostJson.js";

@@ -29,8 +29,6 @@ export const VAULT_PRINCIPAL = "aaaaaaaa-0000-4000-8000-000000000001";
 
 export const vaultIdOf = (subscriptionId = SUBSCRIPTION): string =>
   `/subscriptions/${subscriptionId}/resourceGroups/${VAULT_RG}/providers/Microsoft.DataProtection/backupVaults/${VAULT_NAME}`;
-export const serverIdOf = (name: string, subscriptionId = SUBSCRIPTION, rg = SERVER_RG): string =>
-  `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`;
 
 export interface WorldOptions {
   /** Emulator time runs this many times faster; the app's waits are divided by it (PGFLEX_TIME_SCALE). */

@@ -1,4 +1,4 @@
-import type { SweepRow } from "../lib/compliance/types.js";
+import type { SweepRow } from "../lib/store/sweeps.js";
 import { CliError, ExitCodes } from "./exitCodes.js";
 import { lastSegment } from "./format.js";
 

@@ -1,23 +1,9 @@
 /**
  * The small error taxonomy every capability uses. SDK calls throw `unknown`: normalise once with
- * {@link ensureError}, then decide between retrying ({@link TransientError}), telling a person how to
- * fix something ({@link UserError}), or rethrowing a bug.
+ * {@link ensureError}, then decide between retrying ({@link TransientError}), re-reading after a
+ * conflict ({@link ConflictError}), or rethrowing a bug. Errors a person must fix are typed where they
+ * arise (ApiError, AuthError) and carry their fix.
  */
-
-/** A problem a person must fix; `fix` says what to do next (a command, a setting, a role). */
-export class UserError extends Error {
-  override readonly name: string = "UserError";
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly fix: string,
-    options?: { cause?: unknown; target?: string },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.target = options?.target;
-  }
-  readonly target: string | undefined;
-}
 
 /** Worth retrying later: throttling, 5xx, timeouts, RBAC still propagating. */
 export class TransientError extends Error {
@@ -60,15 +46,4 @@ export function isRestError(value: unknown): value is RestErrorLike {
 
 export function isTransientStatus(status: number | undefined): boolean {
   return status === undefined || status === 408 || status === 429 || status >= 500;
-}
-
-export function isDefined<T>(value: T | null | undefined): value is T {
-  return value !== undefined && value !== null;
-}
-
-/** Reads a property the caller is sure about, failing with a message that names it instead of `!`. */
-export function nonNullProp<T, K extends keyof T>(source: T, key: K): NonNullable<T[K]> {
-  const value = source[key];
-  if (value === undefined || value === null) throw new Error(`Internal error: "${String(key)}" is missing.`);
-  return value as NonNullable<T[K]>;
 }

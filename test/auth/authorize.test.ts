@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createAuthorizer } from "../../src/lib/auth/authorize.js";
 import { createTokenValidator } from "../../src/lib/auth/tokens.js";
-import { ApiError } from "../../src/lib/http/errors.js";
+import { AuthError } from "../../src/lib/auth/errors.js";
 import { AUDIENCE, TENANT, aKeySet } from "../fixtures/jobs/tokens.js";
 import { aRequest } from "../fixtures/jobs/requests.js";
 
@@ -22,7 +22,7 @@ async function setup() {
       );
       return undefined;
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
+      if (!(e instanceof AuthError)) throw e;
       return { status: e.status, code: e.code, message: e.message };
     }
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toArray } from "../../src/lib/azure/paging.js";
+import { toArray } from "../support/asyncIterables.js";
 import { isArmRestError } from "../../src/lib/azure/arm-error.js";
-import { pgFlexWeeklyPolicy } from "../../src/lib/azure/dataprotection/index.js";
+import { pgFlexWeeklyPolicy } from "../../src/lib/azure/dataprotection/policies.js";
 import {
   aPgFlexPolicy,
   anInstanceFor,

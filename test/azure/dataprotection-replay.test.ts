@@ -9,7 +9,7 @@ import type {
   TriggerBackupRequest,
   ValidateForBackupRequest,
 } from "../../src/lib/azure/dataprotection/models.js";
-import { toArray } from "../../src/lib/azure/paging.js";
+import { toArray } from "../support/asyncIterables.js";
 import { REFERENCE_DIR } from "../emulator/spec.js";
 import { startReplayServer } from "./replay-server.js";
 import type { RecordedEntry, ReplayServer } from "./replay-server.js";

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import {
-  createArmInventory,
-  createResourceGraphInventory,
-  type ArmListReaders,
-  type RawJob,
-  type RawResource,
-  type ResourceGraphRequest,
-} from "../../src/lib/azure/inventory.js";
+import { createArmInventory } from "../../src/lib/azure/inventory/armLists.js";
+import { createResourceGraphInventory } from "../../src/lib/azure/inventory/resourceGraph.js";
+import type {
+  ArmListReaders,
+  RawJob,
+  RawResource,
+  ResourceGraphRequest,
+} from "../../src/lib/azure/inventory/types.js";
 import { createSweeper, type SweepConfig, type SweepScopeMessage } from "../../src/lib/compliance/sweeper.js";
 import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
 import { DAY, NOW, serverIdOf, vaultIdOf } from "../fixtures/compliance/estate.js";

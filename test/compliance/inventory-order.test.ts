@@ -1,6 +1,8 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { createArmInventory, limiter, type ArmListReaders } from "../../src/lib/azure/inventory.js";
+import { createArmInventory } from "../../src/lib/azure/inventory/armLists.js";
+import { limiter } from "../../src/lib/azure/inventory/concurrency.js";
+import type { ArmListReaders } from "../../src/lib/azure/inventory/types.js";
 import { SUB_A, SUB_B, serverIdOf, vaultIdOf } from "../fixtures/compliance/estate.js";
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createInventorySource } from "../../src/lib/azure/inventory/armReaders.js";
 import { createSweeper, sweepConfigFrom, type SweepScopeMessage } from "../../src/lib/compliance/sweeper.js";
-import type { SweepRow } from "../../src/lib/compliance/types.js";
+import type { SweepRow } from "../../src/lib/store/sweeps.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
 import { SUB, SUB_DENIED, complianceEstate, expectedClasses } from "../fixtures/compliance/emulatorEstate.js";

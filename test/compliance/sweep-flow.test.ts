@@ -7,7 +7,7 @@ import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createComplianceApp } from "../../src/lib/compliance/app.js";
-import type { SweepRow } from "../../src/lib/compliance/types.js";
+import type { SweepRow } from "../../src/lib/store/sweeps.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { useAzurite } from "../support/azurite.js";
 import { useEmulator } from "../support/emulator.js";

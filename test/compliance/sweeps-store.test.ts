@@ -1,6 +1,6 @@
 import { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
-import type { SweepRow } from "../../src/lib/compliance/types.js";
+import type { SweepRow } from "../../src/lib/store/sweeps.js";
 import { ConflictError } from "../../src/lib/errors.js";
 import {
   createInMemorySweepStore,

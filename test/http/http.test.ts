@@ -4,7 +4,7 @@ import { readJsonBody } from "../../src/lib/http/body.js";
 import { ApiError, errorResponse } from "../../src/lib/http/errors.js";
 import { parseQuery, queryParameters } from "../../src/lib/http/query.js";
 import { requestIdOf } from "../../src/lib/http/requestId.js";
-import { UserError } from "../../src/lib/errors.js";
+import { AuthError } from "../../src/lib/auth/errors.js";
 import { aRequest } from "../fixtures/jobs/requests.js";
 
 const schema = z.object({ reason: z.string().max(10).optional() }).strict();
@@ -132,10 +132,21 @@ describe("errorResponse", () => {
     });
   });
 
-  it("maps a user error to 400 with its fix", () => {
-    expect(errorResponse(new UserError("BadTag", "Bad tag.", "Fix the tag."), "r2")).toMatchObject({
-      status: 400,
-      jsonBody: { error: { code: "BadTag", message: "Bad tag.", fix: "Fix the tag." } },
+  it("answers a refused token with its status, challenge header and fix", () => {
+    const refused = new AuthError(401, "MissingToken", "The request has no bearer token.", {
+      fix: "Send a token.",
+      headers: { "www-authenticate": 'Bearer realm="pgflex-autoprotect"' },
+    });
+    expect(errorResponse(refused, "r2")).toEqual({
+      status: 401,
+      headers: {
+        "x-request-id": "r2",
+        "content-type": "application/json",
+        "www-authenticate": 'Bearer realm="pgflex-autoprotect"',
+      },
+      jsonBody: {
+        error: { code: "MissingToken", message: "The request has no bearer token.", fix: "Send a token." },
+      },
     });
   });
 

@@ -67,16 +67,6 @@ export interface RouteDefinition {
   handler: RouteHandler;
 }
 
-/** `{"error":{"code","message","details"?}}` */
-export interface ArmErrorBody {
-  error: {
-    code: string;
-    message: string;
-    target?: string;
-    details?: Array<{ code: string; message: string; target?: string }>;
-  };
-}
-
 export interface ResponseHelpers {
   json(status: number, body: unknown, headers?: Record<string, string>): EmulatorResponse;
   /** ARM error body. */
@@ -375,7 +365,3 @@ export interface EmulatorProvider {
 }
 
 export type EmulatorProviderFactory = (options: ProviderFactoryOptions) => EmulatorProvider;
-
-export function isProviderFactory(value: unknown): value is EmulatorProviderFactory {
-  return typeof value === "function";
-}

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ComplianceClass } from "../../lib/compliance/types.js";
+import type { ComplianceClass } from "../../lib/domain/compliance.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCodes } from "../exitCodes.js";
 import { lastSegment, progress, shortDuration } from "../format.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { BackupRoles, scopeCovers, type RoleAssignmentInfo } from "../../lib/azure/roles.js";
-import type { SweepRow } from "../../lib/compliance/types.js";
+import type { SweepRow } from "../../lib/store/sweeps.js";
 import { requiredRoles } from "../../lib/protection/decide.js";
 import { grantCommand } from "../../lib/protection/guidance.js";
 import { createVaultResolver } from "../../lib/protection/vaults.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { NonCompliantClasses } from "../../lib/compliance/types.js";
+import { NonCompliantClasses } from "../../lib/domain/compliance.js";
 import type { CliContext } from "../context.js";
 import { ExitCodes } from "../exitCodes.js";
 import { indentedFix, lastSegment, progress, summaryForJson, table } from "../format.js";

@@ -1,11 +1,15 @@
 import type { Config } from "../config/index.js";
 import { getConfig } from "../config/index.js";
-import { ApiError } from "../http/errors.js";
-import type { ApiRequest } from "../http/types.js";
+import { AuthError } from "./errors.js";
 import { hasRole, type Role } from "./roles.js";
 import { createTokenValidator, defaultIssuers, type Principal, type TokenValidator } from "./tokens.js";
 
-export type Authorize = (request: Pick<ApiRequest, "headers">, requiredRole: Role) => Promise<Principal>;
+/** The part of a request authorization reads; an API request satisfies it. */
+export interface AuthRequest {
+  readonly headers: { get(name: string): string | null };
+}
+
+export type Authorize = (request: AuthRequest, requiredRole: Role) => Promise<Principal>;
 
 /**
  * Checks the bearer token and the app role. 401 when the token is missing or invalid, 403 when it lacks
@@ -16,21 +20,21 @@ export function createAuthorizer(validator: TokenValidator): Authorize {
   return async (request, requiredRole) => {
     const header = request.headers.get("authorization");
     if (!header) {
-      throw new ApiError(401, "MissingToken", "The request has no bearer token.", {
+      throw new AuthError(401, "MissingToken", "The request has no bearer token.", {
         fix: "Send Authorization: Bearer <token> with a Microsoft Entra ID token for this API.",
         headers: { "www-authenticate": 'Bearer realm="pgflex-autoprotect"' },
       });
     }
     const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(header);
     if (!match?.[1]) {
-      throw new ApiError(401, "InvalidToken", "The Authorization header is not a bearer token.", {
+      throw new AuthError(401, "InvalidToken", "The Authorization header is not a bearer token.", {
         fix: "Send Authorization: Bearer <token>.",
         headers: { "www-authenticate": 'Bearer error="invalid_request"' },
       });
     }
     const principal = await validator.validate(match[1]);
     if (!hasRole(principal.roles, requiredRole)) {
-      throw new ApiError(403, "MissingRole", `The caller does not have the app role ${requiredRole}.`, {
+      throw new AuthError(403, "MissingRole", `The caller does not have the app role ${requiredRole}.`, {
         fix: `Assign the app role ${requiredRole} to the caller in the API's enterprise application (Microsoft Entra ID).`,
         headers: { "www-authenticate": `Bearer error="insufficient_scope"` },
       });
@@ -44,7 +48,7 @@ export async function createTokenValidatorFromConfig(config: Config): Promise<To
   const tenantId = config.authTenantId;
   const audience = config.authAudience;
   if (!tenantId || !audience) {
-    throw new ApiError(500, "AuthNotConfigured", "API authentication is not configured.", {
+    throw new AuthError(500, "AuthNotConfigured", "API authentication is not configured.", {
       fix: "Set PGFLEX_AUTH_TENANT_ID and PGFLEX_AUTH_AUDIENCE.",
     });
   }
@@ -66,10 +70,7 @@ export async function createTokenValidatorFromConfig(config: Config): Promise<To
 let shared: Promise<Authorize> | undefined;
 
 /** The app's authorizer, built once per process from {@link getConfig}. */
-export async function authorize(
-  request: Pick<ApiRequest, "headers">,
-  requiredRole: Role,
-): Promise<Principal> {
+export async function authorize(request: AuthRequest, requiredRole: Role): Promise<Principal> {
   shared ??= createTokenValidatorFromConfig(getConfig())
     .then(createAuthorizer)
     .catch((e: unknown) => {
@@ -77,9 +78,4 @@ export async function authorize(
       throw e;
     });
   return (await shared)(request, requiredRole);
-}
-
-/** For tests and the local host after changing the environment. */
-export function resetAuthorizer(): void {
-  shared = undefined;
 }

@@ -1,5 +1,5 @@
 import type { JWTVerifyGetKey } from "jose";
-import { ApiError } from "../http/errors.js";
+import { AuthError } from "./errors.js";
 
 /** Who called: taken from a validated token only. */
 export interface Principal {
@@ -63,7 +63,7 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
         const tid = typeof payload["tid"] === "string" ? payload["tid"] : undefined;
         return { id, roles, ...(name ? { name } : {}), ...(tid ? { tenantId: tid } : {}) };
       } catch (e) {
-        if (e instanceof ApiError) throw e;
+        if (e instanceof AuthError) throw e;
         if (e instanceof errors.JWTExpired) throw invalid("The token has expired.", "TokenExpired");
         if (e instanceof errors.JWTClaimValidationFailed) {
           if (e.claim === "aud")
@@ -80,7 +80,7 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
         if (e instanceof errors.JOSEAlgNotAllowed)
           throw invalid("The token's signing algorithm is not accepted.", "InvalidSignature");
         if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) {
-          throw new ApiError(
+          throw new AuthError(
             503,
             "KeysUnavailable",
             "The tenant's signing keys could not be loaded; try again shortly.",
@@ -93,8 +93,8 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
   };
 }
 
-function invalid(message: string, code = "InvalidToken"): ApiError {
-  return new ApiError(401, code, message, {
+function invalid(message: string, code = "InvalidToken"): AuthError {
+  return new AuthError(401, code, message, {
     fix,
     headers: {
       "www-authenticate": `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`,

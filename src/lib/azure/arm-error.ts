@@ -19,18 +19,6 @@ import type { PipelineRequest, PipelineResponse } from "@azure/core-rest-pipelin
  * The first two are the service's documented codes; for the others no public reference gives the exact
  * string, so these are the ones the local emulator answers.
  */
-export const knownArmErrorCodes = {
-  missingPermissions: "UserErrorMissingRequiredPermissions",
-  alreadyProtected: "UserErrorDppDatasourceAlreadyProtected",
-  regionMismatch: "UserErrorDatasourceAndVaultRegionMismatch",
-  datasourceNotReady: "UserErrorDatasourceNotReady",
-  datasourceNotFound: "UserErrorDatasourceNotFound",
-  policyNotFound: "UserErrorPolicyNotFound",
-  invalidRequestParameter: "UserErrorInvalidRequestParameter",
-  notProtected: "UserErrorBackupInstanceNotProtected",
-  resourceNotFound: "ResourceNotFound",
-  throttled: "SubscriptionRequestsThrottled",
-} as const;
 
 /** One entry of ARM's `error.details`. */
 export interface ArmErrorDetail {

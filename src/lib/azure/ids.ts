@@ -22,14 +22,6 @@ export function vaultId(ref: VaultRef): string {
   return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroupName}/providers/Microsoft.DataProtection/backupVaults/${ref.vaultName}`;
 }
 
-export function backupPolicyId(ref: VaultRef, policyName: string): string {
-  return `${vaultId(ref)}/backupPolicies/${policyName}`;
-}
-
-export function backupInstanceId(ref: VaultRef, backupInstanceName: string): string {
-  return `${vaultId(ref)}/backupInstances/${backupInstanceName}`;
-}
-
 export function backupJobId(ref: VaultRef, jobGuid: string): string {
   return `${vaultId(ref)}/backupJobs/${jobGuid}`;
 }
@@ -42,13 +34,4 @@ export function normalizeJobId(jobId: string): string {
   const last = jobId.trim().replace(/\/+$/, "").split("/").pop() ?? "";
   if (!GUID.test(last)) throw new TypeError(`"${jobId}" is neither a backup job id nor a job GUID.`);
   return last.toLowerCase();
-}
-
-/** Last segment of a resource id. */
-export function resourceName(id: string): string {
-  return id.replace(/\/+$/, "").split("/").pop() ?? "";
-}
-
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
 }

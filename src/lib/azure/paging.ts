@@ -54,10 +54,3 @@ export function createPagedIterator<T>(
   };
   return paged;
 }
-
-/** Collects every element; for small lists (a vault's policies) and tests. */
-export async function toArray<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iter) out.push(x);
-  return out;
-}

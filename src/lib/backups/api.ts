@@ -314,5 +314,3 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
       }),
   };
 }
-
-export type BackupApi = ReturnType<typeof createBackupApi>;

@@ -5,7 +5,7 @@ import { ApiError, jsonResponse } from "../http/errors.js";
 import { handleApi, type HandleApiOptions } from "../http/handler.js";
 import { parseQuery, queryParameters } from "../http/query.js";
 import type { ApiRequest, ApiResponse } from "../http/types.js";
-import { ComplianceClasses } from "./types.js";
+import { ComplianceClasses } from "../domain/compliance.js";
 import type { SweepSummary } from "../store/sweeps.js";
 import { sweepStartFromId } from "../store/sweeps.js";
 import type { Sweeper } from "./sweeper.js";

@@ -1,5 +1,20 @@
-import type { Classification, ClassificationRules, InventoryInstance, InventoryServer } from "./types.js";
+import type { InventoryInstance, InventoryServer } from "../azure/inventory/types.js";
+import type { Classification } from "../domain/compliance.js";
 import { readBackupTag } from "../domain/backupTag.js";
+
+/** Rules of classification, from configuration. */
+export interface ClassificationRules {
+  /** Tag name that asks for protection (compared case-insensitively). */
+  backupTag: string;
+  /** Tag value (lower-case) → policy name. */
+  policyMap: Readonly<Record<string, string>>;
+  /** Tag values (lower-case) that opt out. */
+  optOutValues: readonly string[];
+  /** Added to the policy period before a last backup counts as stale. */
+  staleGraceInMs: number;
+  /** Period used when the policy's period is unknown (PG Flexible vaulted backups are weekly). */
+  defaultPolicyPeriodInMs: number;
+}
 
 /**
  * Pure classification: no I/O, no clock (the caller passes `now`). Every branch here has a test in

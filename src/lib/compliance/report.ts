@@ -1,7 +1,8 @@
 import type { ScopeResult, SweepChange, SweepDiff, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS } from "../store/sweeps.js";
-import type { ComplianceClass, SweepFailure, SweepRow } from "./types.js";
-import { CompliantClasses, NonCompliantClasses } from "./types.js";
+import type { ComplianceClass, SweepFailure } from "../domain/compliance.js";
+import { CompliantClasses, NonCompliantClasses } from "../domain/compliance.js";
+import type { SweepRow } from "../store/sweeps.js";
 
 /** Pure report arithmetic: counts, compliance percentage, diff against the previous sweep, merging scopes. */
 

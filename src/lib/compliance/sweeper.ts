@@ -4,26 +4,23 @@ import { ConflictError, ensureError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import type {
+  InventoryInstance,
   InventoryScope,
   InventorySnapshot,
   InventorySource,
   VaultInventory,
-} from "../azure/inventory.js";
-import { awaitedLater, instancesOfSubscription, mapLimit, toFailure } from "../azure/inventory.js";
+} from "../azure/inventory/types.js";
+import { instancesOfSubscription } from "../azure/inventory/compose.js";
+import { awaitedLater, mapLimit } from "../azure/inventory/concurrency.js";
+import { toFailure } from "../azure/inventory/normalize.js";
+import type { ComplianceClass, SweepFailure } from "../domain/compliance.js";
+import { RemediatedClasses } from "../domain/compliance.js";
 import { decodeQueuePayload, type QueueSender } from "../store/queues.js";
-import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
+import type { ScopeResult, SweepRow, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
-import { classifyOrphan, classifyServer } from "./classify.js";
+import { classifyOrphan, classifyServer, type ClassificationRules } from "./classify.js";
 import { readBackupTag } from "../domain/backupTag.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
-import type {
-  ClassificationRules,
-  ComplianceClass,
-  InventoryInstance,
-  SweepFailure,
-  SweepRow,
-} from "./types.js";
-import { RemediatedClasses } from "./types.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
 export interface SweepConfig {

@@ -1,8 +1,7 @@
 import type { z } from "zod";
 import { settings, type SettingDefinition, type Settings } from "./settings.js";
 
-export { settings, allSettings, normalizeRegion } from "./settings.js";
-export type { SettingDefinition } from "./settings.js";
+export { settings } from "./settings.js";
 
 type Parsed<K extends keyof Settings> = z.output<Settings[K]["schema"]>;
 

@@ -477,5 +477,4 @@ export const settings = {
 } as const;
 
 export type Settings = typeof settings;
-export type SettingKey = keyof Settings;
 export const allSettings: ReadonlyArray<SettingDefinition> = Object.values(settings);

@@ -1,4 +1,5 @@
-import { ConflictError, TransientError, UserError, ensureError } from "../errors.js";
+import { AuthError } from "../auth/errors.js";
+import { ConflictError, TransientError, ensureError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ApiResponse } from "./types.js";
 import { REQUEST_ID_HEADER } from "./requestId.js";
@@ -47,18 +48,11 @@ export function errorBody(
  */
 export function errorResponse(error: unknown, requestId: string, logger?: Logger): ApiResponse {
   const headers = { [REQUEST_ID_HEADER]: requestId, "content-type": "application/json" };
-  if (error instanceof ApiError) {
+  if (error instanceof ApiError || error instanceof AuthError) {
     return {
       status: error.status,
       headers: { ...headers, ...error.details.headers },
       jsonBody: errorBody(error.code, error.message, error.details),
-    };
-  }
-  if (error instanceof UserError) {
-    return {
-      status: 400,
-      headers,
-      jsonBody: errorBody(error.code, error.message, { target: error.target, fix: error.fix }),
     };
   }
   if (error instanceof ConflictError) {

@@ -25,7 +25,3 @@ export function parseJobId(value: string): ParsedJobId | undefined {
       `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.DataProtection/backupVaults/${vaultName}`.toLowerCase(),
   };
 }
-
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
-}

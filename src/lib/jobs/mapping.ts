@@ -49,10 +49,6 @@ export function isServerBackupJob(job: BackupJob): boolean {
   return category === "backup" && parseServerId(p.dataSourceId) !== undefined;
 }
 
-export interface ObservedJob {
-  readonly fields: Omit<JobRecord, "origin" | "updatedAt" | "etag">;
-}
-
 /** What Azure says about a job, as history fields (no origin: that is ours to know). */
 export function observeJob(
   job: BackupJob,

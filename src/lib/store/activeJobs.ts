@@ -3,7 +3,7 @@ import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
-import { ConflictError, isRestError } from "../errors.js";
+import { isRestError } from "../errors.js";
 import type { JobOrigin } from "./jobs.js";
 
 /** Non-terminal jobs the poller follows (PK encoded vault id, RK job id). Small: rows leave when jobs end. */
@@ -200,5 +200,3 @@ export function createActiveJobStore(
     },
   };
 }
-
-export { ConflictError };

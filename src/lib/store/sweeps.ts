@@ -3,7 +3,7 @@ import type { StorageConnection } from "./connection.js";
 import { ensureTable } from "./connection.js";
 import { encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
-import type { ComplianceClass, SweepFailure, SweepRow } from "../compliance/types.js";
+import type { Classification, ComplianceClass, SweepFailure } from "../domain/compliance.js";
 
 /**
  * Sweep reports (DESIGN): `sweeps` holds one summary per sweep (PartitionKey `sweep`, RowKey inverted
@@ -39,6 +39,17 @@ export function chunkText(text: string, size = MAX_CHUNK_CHARS): string[] {
     i = end;
   }
   return out.length ? out : [""];
+}
+
+/** One row of a sweep report. */
+export interface SweepRow extends Classification {
+  serverId: string;
+  subscriptionId: string;
+  location?: string;
+  /** Class in the previous complete sweep, when the server was in it. */
+  previousClass?: ComplianceClass;
+  /** `enqueued` when enforce mode asked the protection worker to act, `wouldEnqueue` in report mode / dry run. */
+  remediation?: "enqueued" | "wouldEnqueue" | "failed";
 }
 
 export type SweepStatus = "Running" | "Complete" | "Partial" | "Incomplete";

@@ -9,7 +9,7 @@ import { createResourceGraphProvider } from "../../../dev/emulator/providers/res
 import { createResourcesProvider } from "../../../dev/emulator/providers/resources/index.js";
 import { parseQuery, runQuery } from "../../../dev/emulator/providers/resourcegraph/kql.js";
 import { createArmClients } from "../../../src/lib/azure/clients.js";
-import { ResourceGraphQueries } from "../../../src/lib/azure/inventory.js";
+import { ResourceGraphQueries } from "../../../src/lib/azure/inventory/resourceGraph.js";
 import {
   createInventorySource,
   createResourceGraphQuery,

@@ -30,7 +30,7 @@ import type {
  * Typed client for Microsoft.DataProtection (api-version 2024-04-01), shaped like the official
  * `@azure/arm-dataprotection` (operation groups, names and argument order), which is not available here.
  * Lists are async iterators, LROs are core-lro pollers (`serialize()` / `resumeFrom`), and every non-success
- * answer is a `RestError` whose `code` is ARM's `error.code` (see `knownArmErrorCodes`).
+ * answer is a `RestError` whose `code` is ARM's `error.code` (see ../arm-error.ts).
  */
 
 export interface DataProtectionClientOptions extends Omit<ArmRestClientOptions, "apiVersion"> {
@@ -61,9 +61,6 @@ export class DataProtectionClient {
   readonly backupInstances: BackupInstances;
   readonly deletedBackupInstances: DeletedBackupInstances;
   readonly jobs: Jobs;
-  readonly operationStatus: OperationStatus;
-  readonly operationStatusBackupVaultContext: OperationStatusBackupVaultContext;
-  readonly operationResult: OperationResult;
   /** The transport, for calls this client does not model. */
   readonly rest: ArmRestClient;
 
@@ -91,18 +88,7 @@ export class DataProtectionClient {
     this.backupInstances = new BackupInstances(ctx);
     this.deletedBackupInstances = new DeletedBackupInstances(ctx);
     this.jobs = new Jobs(ctx);
-    this.operationStatus = new OperationStatus(ctx);
-    this.operationStatusBackupVaultContext = new OperationStatusBackupVaultContext(ctx);
-    this.operationResult = new OperationResult(ctx);
   }
-}
-
-export function createDataProtectionClient(
-  credential: TokenCredential,
-  subscriptionId?: string,
-  options?: DataProtectionClientOptions,
-): DataProtectionClient {
-  return new DataProtectionClient(credential, subscriptionId, options);
 }
 
 interface Ctx {
@@ -209,17 +195,6 @@ export class BackupPolicies {
     const path = this.path(resourceGroupName, vaultName, backupPolicyName);
     return (await this.ctx.rest.send<BaseBackupPolicyResource>("PUT", path, { ...options, body: parameters }))
       .body;
-  }
-
-  /** Succeeds when the policy is already gone. */
-  async delete(
-    resourceGroupName: string,
-    vaultName: string,
-    backupPolicyName: string,
-    options?: OperationOptions,
-  ): Promise<void> {
-    const path = this.path(resourceGroupName, vaultName, backupPolicyName);
-    await this.ctx.rest.send("DELETE", path, { ...options, expected: [200, 204, 404] });
   }
 
   private path(resourceGroupName: string, vaultName: string, backupPolicyName: string): string {
@@ -352,82 +327,6 @@ export class BackupInstances {
       throw err;
     }
   }
-
-  beginStopProtection(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): DataProtectionPoller<void> {
-    return this.action(rg, vaultName, backupInstanceName, "stopProtection", options);
-  }
-  async beginStopProtectionAndWait(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): Promise<void> {
-    await andWait(this.beginStopProtection(rg, vaultName, backupInstanceName, options), options);
-  }
-  beginSuspendBackups(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): DataProtectionPoller<void> {
-    return this.action(rg, vaultName, backupInstanceName, "suspendBackups", options);
-  }
-  async beginSuspendBackupsAndWait(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): Promise<void> {
-    await andWait(this.beginSuspendBackups(rg, vaultName, backupInstanceName, options), options);
-  }
-  beginResumeProtection(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): DataProtectionPoller<void> {
-    return this.action(rg, vaultName, backupInstanceName, "resumeProtection", options);
-  }
-  async beginResumeProtectionAndWait(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): Promise<void> {
-    await andWait(this.beginResumeProtection(rg, vaultName, backupInstanceName, options), options);
-  }
-  beginResumeBackups(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): DataProtectionPoller<void> {
-    return this.action(rg, vaultName, backupInstanceName, "resumeBackups", options);
-  }
-  async beginResumeBackupsAndWait(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    options?: LroOperationOptions,
-  ): Promise<void> {
-    await andWait(this.beginResumeBackups(rg, vaultName, backupInstanceName, options), options);
-  }
-
-  private action(
-    rg: string,
-    vaultName: string,
-    backupInstanceName: string,
-    name: string,
-    options?: LroOperationOptions,
-  ): DataProtectionPoller<void> {
-    const path = this.path(rg, vaultName, backupInstanceName, name);
-    return begin(this.ctx, { method: "POST", path, toResult: toVoid }, options);
-  }
 }
 
 export class DeletedBackupInstances {
@@ -483,47 +382,6 @@ export class Jobs {
   ): PagedAsyncIterableIterator<AzureBackupJobResource> {
     const path = vaultPath(this.ctx, resourceGroupName, vaultName, "backupJobs");
     return list(this.ctx, path, options, { $filter: options?.filter });
-  }
-}
-
-export class OperationStatus {
-  constructor(private readonly ctx: Ctx) {}
-
-  async get(location: string, operationId: string, options?: OperationOptions): Promise<OperationResource> {
-    const path = providerPath(this.ctx, undefined, "locations", location, "operationStatus", operationId);
-    return get(this.ctx, path, options);
-  }
-}
-
-export class OperationStatusBackupVaultContext {
-  constructor(private readonly ctx: Ctx) {}
-
-  async get(
-    resourceGroupName: string,
-    vaultName: string,
-    operationId: string,
-    options?: OperationOptions,
-  ): Promise<OperationResource> {
-    return get(
-      this.ctx,
-      vaultPath(this.ctx, resourceGroupName, vaultName, "operationStatus", operationId),
-      options,
-    );
-  }
-}
-
-export class OperationResult {
-  constructor(private readonly ctx: Ctx) {}
-
-  /** Location of a POST operation: the OperationJobExtendedInfo once done (202 with no body while running). */
-  async get(
-    operationId: string,
-    location: string,
-    options?: OperationOptions,
-  ): Promise<OperationJobExtendedInfo | undefined> {
-    const path = providerPath(this.ctx, undefined, "locations", location, "operationResults", operationId);
-    const r = await this.ctx.rest.send<OperationJobExtendedInfo | undefined>("GET", path, options);
-    return r.status === 202 ? undefined : r.body;
   }
 }
 

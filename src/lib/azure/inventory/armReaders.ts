@@ -10,8 +10,9 @@ import type {
   RawJob,
   RawResource,
   ResourceGraphQuery,
-} from "../inventory.js";
-import { createArmInventory, createResourceGraphInventory } from "../inventory.js";
+} from "./types.js";
+import { createArmInventory } from "./armLists.js";
+import { createResourceGraphInventory } from "./resourceGraph.js";
 
 /** api-version of `GET /subscriptions` (Microsoft.Resources). */
 export const SUBSCRIPTIONS_API_VERSION = "2022-12-01";

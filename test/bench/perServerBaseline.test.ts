@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runPerServerBaseline } from "../../src/lib/compliance/baseline.js";
+import { runPerServerBaseline } from "../../bench/lib/perServerBaseline.js";
 
 describe("runPerServerBaseline", () => {
   it("makes two ARM calls per existing server and one per missing server", async () => {

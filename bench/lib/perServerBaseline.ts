@@ -1,6 +1,6 @@
-import type { ArmClients } from "../azure/clients.js";
-import { mapLimit } from "../azure/inventory.js";
-import { isRestError } from "../errors.js";
+import type { ArmClients } from "../../src/lib/azure/clients.js";
+import { mapLimit } from "../../src/lib/azure/inventory/concurrency.js";
+import { isRestError } from "../../src/lib/errors.js";
 
 /**
  * The naive way to answer "is everything backed up?", kept so the benchmark can measure what the sweep

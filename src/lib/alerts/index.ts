@@ -1,3 +1,0 @@
-export * from "./alerts.js";
-export * from "./publishers.js";
-export * from "./configured.js";

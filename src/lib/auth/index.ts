@@ -1,3 +1,0 @@
-export * from "./roles.js";
-export * from "./tokens.js";
-export * from "./authorize.js";

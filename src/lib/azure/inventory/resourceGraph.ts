@@ -1,0 +1,142 @@
+import type { SweepFailure } from "../../domain/compliance.js";
+import {
+  addMappedVaults,
+  composeInventory,
+  counter,
+  enrich,
+  vaultDetails,
+  type Counter,
+  type VaultDetails,
+} from "./compose.js";
+import { mapLimit } from "./concurrency.js";
+import { toFailure, toInventoryInstance, toInventoryServer, toInventoryVault } from "./normalize.js";
+import type {
+  ArmListReaders,
+  CollectInventoryOptions,
+  InventoryInstance,
+  InventoryOptions,
+  InventoryScope,
+  InventoryServer,
+  InventorySource,
+  InventoryVault,
+  RawResource,
+  ResourceGraphQuery,
+  VaultInventory,
+} from "./types.js";
+
+/** The inventory from Azure Resource Graph queries (one paged query covers every subscription). */
+
+/** KQL sent to Resource Graph; the emulator's provider supports exactly this subset. */
+export const ResourceGraphQueries = {
+  // Only the state of a server's properties: a page of 1,000 full server bodies is ten times larger.
+  servers:
+    "resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project id, name, type, location, subscriptionId, resourceGroup, tags, state = properties.state",
+  vaults:
+    "resources | where type =~ 'microsoft.dataprotection/backupvaults' | project id, name, type, location, subscriptionId, resourceGroup, tags",
+  instances:
+    "resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' | project id, name, type, subscriptionId, properties",
+  /** Instances protecting servers of one subscription (a fanned-out unit). */
+  instancesOf: (subscriptionId: string): string =>
+    `resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' and properties.dataSourceInfo.resourceID startswith '/subscriptions/${subscriptionId.replace(/[^0-9a-f-]/gi, "")}/' | project id, name, type, subscriptionId, properties`,
+};
+
+/** Rows per Resource Graph page (the service's maximum). */
+export const RESOURCE_GRAPH_PAGE_SIZE = 1000;
+
+export function createResourceGraphInventory(
+  query: ResourceGraphQuery,
+  readers: Pick<ArmListReaders, "listSubscriptions" | "listJobs" | "listPolicies" | "getServer">,
+  options: InventoryOptions = {},
+): InventorySource {
+  const concurrency = options.concurrency ?? 16;
+
+  /** Every page of one query; undefined (failure listed) when any page fails. */
+  async function all(
+    kql: string,
+    subscriptions: readonly string[],
+    requests: Counter,
+    failures: SweepFailure[],
+    o: CollectInventoryOptions,
+  ): Promise<RawResource[] | undefined> {
+    const out: RawResource[] = [];
+    let skipToken: string | undefined;
+    try {
+      do {
+        o.abortSignal?.throwIfAborted();
+        requests.count();
+        const page = await query(
+          {
+            query: kql,
+            subscriptions: [...subscriptions],
+            top: RESOURCE_GRAPH_PAGE_SIZE,
+            ...(skipToken ? { skipToken } : {}),
+          },
+          o,
+        );
+        out.push(...(page.data as RawResource[]));
+        skipToken = page.skipToken || undefined;
+      } while (skipToken);
+      return out;
+    } catch (e) {
+      if (o.abortSignal?.aborted) throw e;
+      failures.push(toFailure("subscription", subscriptions.join(","), e));
+      return undefined;
+    }
+  }
+
+  async function listServers(
+    scope: InventoryScope,
+    requests: Counter,
+    failures: SweepFailure[],
+    o: CollectInventoryOptions,
+  ): Promise<{ servers: InventoryServer[]; completeSubscriptionIds: Set<string> }> {
+    const subs = [...scope.subscriptionIds];
+    const raw = subs.length ? await all(ResourceGraphQueries.servers, subs, requests, failures, o) : [];
+    return {
+      servers: (raw ?? []).map(toInventoryServer).filter((s): s is InventoryServer => !!s),
+      // Resource Graph answers for all requested subscriptions at once, or fails as a whole.
+      completeSubscriptionIds: new Set(raw ? subs : []),
+    };
+  }
+
+  async function collectVaults(
+    scope: InventoryScope,
+    o: CollectInventoryOptions = {},
+  ): Promise<VaultInventory> {
+    const requests = counter();
+    const failures: SweepFailure[] = [];
+    const vaultSubs = [...new Set([...scope.vaultSubscriptionIds])];
+    const instancesQuery = scope.datasourceSubscriptionId
+      ? ResourceGraphQueries.instancesOf(scope.datasourceSubscriptionId)
+      : ResourceGraphQueries.instances;
+    const [rawVaults, rawInstances] = await Promise.all([
+      vaultSubs.length ? all(ResourceGraphQueries.vaults, vaultSubs, requests, failures, o) : [],
+      vaultSubs.length ? all(instancesQuery, vaultSubs, requests, failures, o) : [],
+    ]);
+    const vaults = new Map<string, InventoryVault>();
+    for (const raw of rawVaults ?? []) {
+      const v = toInventoryVault(raw);
+      if (v) vaults.set(v.id, v);
+    }
+    addMappedVaults(vaults, scope);
+    const instances = (rawInstances ?? [])
+      .map(toInventoryInstance)
+      .filter((i): i is InventoryInstance => !!i);
+
+    const details = new Map<string, VaultDetails>();
+    await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
+      details.set(vaultId, await vaultDetails(readers, vaultId, requests.count, failures, o));
+    });
+    enrich(instances, details);
+    return {
+      vaults: [...vaults.values()],
+      instances,
+      failures,
+      completeVaultIds: rawInstances ? [...vaults.keys()] : [],
+      vaultDiscoveryComplete: rawVaults !== undefined,
+      armRequests: requests.value,
+    };
+  }
+
+  return composeInventory("resourceGraph", readers, listServers, collectVaults);
+}

@@ -1,3 +1,0 @@
-export * from "./connection.js";
-export * from "./keys.js";
-export * from "./queues.js";
