@@ -1,5 +1,6 @@
 import { createProtectionMessage } from "../lib/protection/messages.js";
 import type { ServerRecord } from "../lib/store/servers.js";
+import { SatisfiedStates } from "../lib/domain/protectionStates.js";
 import type { CliServices } from "./services.js";
 
 export interface ProtectNowOptions {
@@ -20,14 +21,7 @@ export interface ProtectNowResult {
 }
 
 /** States that leave nothing for a person to do. */
-export const SETTLED_OK = new Set([
-  "Protected",
-  "OptedOut",
-  "ProtectedElsewhere",
-  "ProtectedUntagged",
-  "Deleted",
-  "WouldProtect",
-]);
+export const SETTLED_OK: ReadonlySet<string> = new Set(SatisfiedStates);
 
 /**
  * Runs the app's protection worker for one server in this process, following its retry-later messages

@@ -1,6 +1,6 @@
 import type { ArmClients } from "./clients.js";
 import { isRestError } from "../errors.js";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
 
 /** What protection needs to know about a PostgreSQL Flexible Server. */
 export interface FlexibleServerInfo {

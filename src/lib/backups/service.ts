@@ -6,17 +6,11 @@ import { observeJob } from "../jobs/mapping.js";
 import type { ActiveJobStore } from "../store/activeJobs.js";
 import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { formatServerId, type ServerRef as DomainServerRef } from "../domain/serverId.js";
 import type { BackupGateway } from "./gateway.js";
 
-export interface ServerRef {
-  subscriptionId: string;
-  resourceGroup: string;
-  serverName: string;
-}
-
-export function serverIdOf(ref: ServerRef): string {
-  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${ref.serverName}`.toLowerCase();
-}
+/** The server a backup request names, as the API's path gives it. */
+export type ServerRef = Omit<DomainServerRef, "resourceId">;
 
 export interface StartBackupRequest {
   retentionTag?: string;
@@ -72,7 +66,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
   const logger = deps.logger ?? silentLogger;
   return {
     async start(ref, request, options = {}) {
-      const serverId = serverIdOf(ref);
+      const serverId = formatServerId(ref);
       if (deps.scopes.length && !deps.scopes.includes(ref.subscriptionId.toLowerCase())) {
         throw new ApiError(
           403,

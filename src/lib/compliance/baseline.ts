@@ -1,6 +1,7 @@
 import type { ArmClients } from "../azure/clients.js";
 import { mapLimit } from "../azure/inventory.js";
 import { isRestError } from "../errors.js";
+import { parseServerId } from "../domain/serverId.js";
 
 /**
  * The naive way to answer "is everything backed up?", kept so the benchmark can measure what the sweep
@@ -86,14 +87,11 @@ export function createArmPerServerBaselineDeps(
   return {
     serverIds,
     async getServer(serverId, o = {}) {
-      const m =
-        /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([^/]+)$/i.exec(
-          serverId,
-        );
-      if (!m) return undefined;
-      const pg = await clients.postgres(m[1] as string);
+      const server = parseServerId(serverId);
+      if (!server) return undefined;
+      const pg = await clients.postgres(server.subscriptionId);
       try {
-        return await pg.servers.get(m[2] as string, m[3] as string, { abortSignal: o.abortSignal });
+        return await pg.servers.get(server.resourceGroup, server.serverName, { abortSignal: o.abortSignal });
       } catch (e) {
         if (notFound(e)) return undefined;
         throw e;

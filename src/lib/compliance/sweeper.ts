@@ -15,6 +15,7 @@ import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer } from "./classify.js";
 import { readBackupTag } from "../domain/backupTag.js";
+import { parseServerId } from "../domain/serverId.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
 import type {
   ClassificationRules,
@@ -151,8 +152,6 @@ export interface Sweeper {
 const DAY_IN_MS = 86_400_000;
 /** Stored part of a fanned-out sweep's vault inventory shared by all units (instances are per subscription). */
 const VAULTS_PART = "vaults";
-const PG_SERVER_ID =
-  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/;
 
 function subscriptionOf(id: string): string {
   return /^\/subscriptions\/([^/]+)/i.exec(id)?.[1]?.toLowerCase() ?? "";
@@ -399,7 +398,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     }
     const orphans: Array<[string, InventoryInstance[]]> = [];
     for (const [datasourceId, instances] of byDatasource) {
-      if (seen.has(datasourceId) || !PG_SERVER_ID.test(datasourceId)) continue;
+      if (seen.has(datasourceId) || !parseServerId(datasourceId)) continue;
       const sub = subscriptionOf(datasourceId);
       // Another unit's (or an out-of-scope) server; or its subscription could not be listed: not "gone".
       if (!inScope.has(sub) || !snap.completeSubscriptionIds.has(sub)) continue;

@@ -2,7 +2,7 @@ import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import { ConflictError } from "../errors.js";
 import type { ServerStore } from "../store/servers.js";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
 import type { ProtectionQueue } from "../protection/messages.js";
 import { enqueueProtection } from "../protection/messages.js";
 import { parseResourceEvents, type ResourceEvent } from "./resourceEvents.js";

@@ -1,5 +1,5 @@
 import { EventGridDeserializer } from "@azure/eventgrid";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
 
 /** The ARM events protection listens to. */
 export const ResourceEventTypes = {

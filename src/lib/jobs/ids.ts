@@ -1,4 +1,5 @@
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isGuid } from "../domain/guid.js";
+
 const JOB_ID =
   /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dataprotection\/backupvaults\/([^/]+)\/backupjobs\/([0-9a-f-]{36})$/i;
 
@@ -15,16 +16,12 @@ export interface ParsedJobId {
  */
 export function parseJobId(value: string): ParsedJobId | undefined {
   const v = value.trim();
-  if (GUID.test(v)) return { jobId: v.toLowerCase() };
+  if (isGuid(v)) return { jobId: v.toLowerCase() };
   const m = JOB_ID.exec(v);
-  if (!m || !GUID.test(m[4] ?? "")) return undefined;
+  if (!m || !isGuid(m[4] ?? "")) return undefined;
   return {
     jobId: (m[4] ?? "").toLowerCase(),
     vaultId:
       `/subscriptions/${m[1]}/resourceGroups/${m[2]}/providers/Microsoft.DataProtection/backupVaults/${m[3]}`.toLowerCase(),
   };
-}
-
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { QueueSender, SendMessageOptions } from "../store/queues.js";
 import { createQueueSender, decodeQueuePayload, QueueNames } from "../store/queues.js";
 import type { StorageConnection } from "../store/connection.js";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
 
 /** Why protection was requested; recorded on the server row and in every audit row. */
 export type ProtectionCause =

@@ -1,6 +1,7 @@
 import type { AuditLog } from "../store/audit.js";
-import type { ProtectionState, ServerRecord, ServerStore } from "../store/servers.js";
-import { InProgressStates, ProtectionStates, parseServerId } from "../store/servers.js";
+import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { InProgressStates, ProtectionStates, type ProtectionState } from "../domain/protectionStates.js";
+import { parseServerId } from "../domain/serverId.js";
 import { normalizeRegion } from "../config/settings.js";
 import { ConflictError, ensureError, isRestError, isTransientStatus, TransientError } from "../errors.js";
 import {

@@ -4,6 +4,7 @@ import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
+import { isGuid } from "../domain/guid.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
 export const JOBS_TABLE = "jobs";
@@ -232,8 +233,6 @@ export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>
   return out as unknown as JobRecord;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** 16 index partitions (first hex digit): few enough that a cycle's new jobs share batches. */
 function indexKeys(jobId: string): JobKeys {
   const id = jobId.toLowerCase();
@@ -429,7 +428,7 @@ export function createJobStore(
     get,
     async getById(jobId, options = {}) {
       const id = jobId.toLowerCase();
-      if (!GUID.test(id)) return undefined;
+      if (!isGuid(id)) return undefined;
       await ensure();
       try {
         const pointer = await index.getEntity<{ jobPartitionKey: string; jobRowKey: string }>(
@@ -512,7 +511,7 @@ export function createJobStore(
           removed += chunk.length;
         }
         for (const r of rows) {
-          if (!GUID.test(r.jobId)) continue;
+          if (!isGuid(r.jobId)) continue;
           const ik = indexKeys(r.jobId);
           indexDeletes.set(ik.partitionKey, [
             ...(indexDeletes.get(ik.partitionKey) ?? []),

@@ -3,36 +3,10 @@ import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { encodeKey } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
+import type { ProtectionState } from "../domain/protectionStates.js";
 
 /** Table holding one row per known server (DESIGN: PartitionKey subscription id, RowKey encoded server id). */
 export const SERVERS_TABLE = "servers";
-
-/** Protection state of a server; see docs/architecture.md for the transitions. */
-export const ProtectionStates = [
-  "Pending",
-  "WaitingForServer",
-  "Validating",
-  "Configuring",
-  "Protected",
-  "OptedOut",
-  "UnknownPolicyTag",
-  "NoVaultForRegion",
-  "MissingPermissions",
-  "ProtectedElsewhere",
-  "Failed",
-  "Deleted",
-  "ProtectedUntagged",
-  "WouldProtect",
-] as const;
-export type ProtectionState = (typeof ProtectionStates)[number];
-
-/** States in which the worker still owes work (a message for the server should be processed). */
-export const InProgressStates: readonly ProtectionState[] = [
-  "Pending",
-  "WaitingForServer",
-  "Validating",
-  "Configuring",
-];
 
 /** One server as this product knows it. Optional fields are absent until known. */
 export interface ServerRecord {
@@ -109,25 +83,6 @@ export interface ServerStore {
    * Prefer create/update for state transitions.
    */
   upsert(record: ServerRecord, options?: ServerWriteOptions): Promise<ServerRecord>;
-}
-
-/** Server resource id → `{subscriptionId, resourceGroup, serverName}`; undefined for other shapes. */
-export function parseServerId(
-  resourceId: string,
-): { resourceId: string; subscriptionId: string; resourceGroup: string; serverName: string } | undefined {
-  const m =
-    /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourcegroups\/([-\w.()]{1,90})\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/i.exec(
-      resourceId.trim(),
-    );
-  if (!m) return undefined;
-  const [, sub, rg, name] = m as unknown as [string, string, string, string];
-  if (!/^[a-z0-9-]+$/.test(name.toLowerCase()) || rg.endsWith(".")) return undefined;
-  return {
-    resourceId: resourceId.trim().toLowerCase(),
-    subscriptionId: sub.toLowerCase(),
-    resourceGroup: rg.toLowerCase(),
-    serverName: name.toLowerCase(),
-  };
 }
 
 export function serverKeys(resourceId: string): { partitionKey: string; rowKey: string } {
