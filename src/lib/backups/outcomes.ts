@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import { jobFailedAlert, staleBackupAlert, type Alerter } from "../alerts/alerts.js";
 import { isSuccessStatus, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
-import { mapWithLimit } from "../jobs/limit.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 
 export interface JobOutcomeDeps {
   servers: Pick<ServerStore, "get" | "update" | "list">;
@@ -22,7 +22,7 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
   const logger = deps.logger ?? silentLogger;
   const concurrency = deps.concurrency ?? 8;
   return async (jobs) => {
-    await mapWithLimit(
+    await mapWithConcurrency(
       jobs.filter((j) => j.status.toLowerCase() === "failed"),
       concurrency,
       async (job) => {
@@ -43,7 +43,7 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
     if (newest.size > (deps.listThreshold ?? 20)) {
       for await (const s of deps.servers.list()) if (newest.has(s.resourceId)) snapshot.set(s.resourceId, s);
     }
-    await mapWithLimit([...newest.values()], concurrency, async (job) => {
+    await mapWithConcurrency([...newest.values()], concurrency, async (job) => {
       let server = snapshot.get(job.serverId);
       for (let attempt = 0; attempt < 5; attempt++) {
         server ??= await deps.servers.get(job.serverId);

@@ -1,7 +1,7 @@
 import type { ArmClients } from "../azure/clients.js";
-import { mapLimit } from "../azure/inventory.js";
 import { isRestError } from "../errors.js";
 import { parseServerId } from "../domain/serverId.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 
 /**
  * The naive way to answer "is everything backed up?", kept so the benchmark can measure what the sweep
@@ -52,7 +52,7 @@ export async function runPerServerBaseline(
     armRequests: 0,
     durationInMs: 0,
   };
-  await mapLimit(deps.serverIds, options.concurrency ?? 1, async (id) => {
+  await mapWithConcurrency(deps.serverIds, options.concurrency ?? 1, async (id) => {
     options.abortSignal?.throwIfAborted();
     result.servers++;
     result.armRequests++;

@@ -9,7 +9,8 @@ import type {
   InventorySource,
   VaultInventory,
 } from "../azure/inventory.js";
-import { awaitedLater, instancesOfSubscription, mapLimit, toFailure } from "../azure/inventory.js";
+import { awaitedLater, instancesOfSubscription, toFailure } from "../azure/inventory.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 import { decodeQueuePayload, type QueueSender } from "../store/queues.js";
 import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
@@ -405,7 +406,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       orphans.push([datasourceId, instances]);
     }
     // Listings can lag or omit what the identity cannot read: "Deleted" only after a GET says 404.
-    await mapLimit(orphans, 8, async ([datasourceId, instances]) => {
+    await mapWithConcurrency(orphans, 8, async ([datasourceId, instances]) => {
       try {
         if (await deps.inventory.serverExists(datasourceId, { abortSignal })) {
           failures.push({
@@ -435,7 +436,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       for (const r of owed) r.remediation = "wouldEnqueue";
       remediation.wouldEnqueue = owed.length;
     } else {
-      await mapLimit(owed, deps.remediationConcurrency ?? 16, async (r) => {
+      await mapWithConcurrency(owed, deps.remediationConcurrency ?? 16, async (r) => {
         try {
           await deps.enqueueProtection(
             { serverId: r.serverId, sweepId: summary.id, reason: r.class },

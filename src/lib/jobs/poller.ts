@@ -10,7 +10,7 @@ import {
   type JobRecord,
   type JobStore,
 } from "../store/jobs.js";
-import { mapWithLimit } from "./limit.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
 import type { JobsGateway } from "./model.js";
@@ -119,7 +119,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       { ...options, concurrency },
     );
     const out: Change[] = saved.map((record) => ({ record, previousStatus: previous.get(record.jobId) }));
-    await mapWithLimit(conflicted, concurrency, async (lost) => {
+    await mapWithConcurrency(conflicted, concurrency, async (lost) => {
       const source = observedById.get(lost.jobId);
       if (!source) return;
       for (let attempt = 0; ; attempt++) {
@@ -199,7 +199,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     const at = now();
     const cursorTime = cursor ? new Date(cursor.value).getTime() : Number.NEGATIVE_INFINITY;
     const changes: Change[] = [];
-    await mapWithLimit([...observedById.values()], concurrency, async ({ observed, origin }) => {
+    await mapWithConcurrency([...observedById.values()], concurrency, async ({ observed, origin }) => {
       const active = followed.get(observed.jobId);
       if (active && active.status === observed.status && !isTerminalStatus(observed.status)) return;
       if (active && isTerminalStatus(observed.status) && observed.status !== UNKNOWN_JOB_STATUS) {
@@ -328,7 +328,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       for (const c of await deps.cursors.list("jobs", options)) vaults.add(c.name.toLowerCase());
       for (const v of (await deps.knownVaults?.(options)) ?? []) vaults.add(v.toLowerCase());
       result.vaults = vaults.size;
-      await mapWithLimit([...vaults], concurrency, async (vaultId) => {
+      await mapWithConcurrency([...vaults], concurrency, async (vaultId) => {
         try {
           await pollVault(vaultId, followedByVault.get(vaultId) ?? new Map(), result, options);
         } catch (e) {

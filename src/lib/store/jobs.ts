@@ -5,6 +5,7 @@ import { ensureTablesOnce } from "./connection.js";
 import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 import { isGuid } from "../domain/guid.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
 export const JOBS_TABLE = "jobs";
@@ -239,18 +240,6 @@ function indexKeys(jobId: string): JobKeys {
   return { partitionKey: id.slice(0, 1), rowKey: id };
 }
 
-async function runWithLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
-
 /** Table-backed {@link JobStore}; creates its tables on first use. */
 export function createJobStore(
   connection: StorageConnection,
@@ -308,7 +297,7 @@ export function createJobStore(
       for (let i = 0; i < rows.length; i += 100) chunks.push(rows.slice(i, i + 100));
     const saved: JobRecord[] = [];
     const conflicted: JobRecord[] = [];
-    await runWithLimit(chunks, options.concurrency ?? 16, async (chunk) => {
+    await mapWithConcurrency(chunks, options.concurrency ?? 16, async (chunk) => {
       const actions: TransactionAction[] = chunk.map((r) =>
         r.etag === "*"
           ? ["update", toJobEntity(r), "Merge"]
@@ -347,7 +336,7 @@ export function createJobStore(
     const indexChunks: TransactionAction[][] = [];
     for (const actions of byIndexPartition.values())
       for (let i = 0; i < actions.length; i += 100) indexChunks.push(actions.slice(i, i + 100));
-    await runWithLimit(indexChunks, options.concurrency ?? 16, async (actions) => {
+    await mapWithConcurrency(indexChunks, options.concurrency ?? 16, async (actions) => {
       await index.submitTransaction(actions, { abortSignal: options.abortSignal });
     });
     // The cross-server copy follows what was saved, in the same mode (blind final data merges, the rest
@@ -362,7 +351,7 @@ export function createJobStore(
     const dayChunks: TransactionAction[][] = [];
     for (const actions of byDayPartition.values())
       for (let i = 0; i < actions.length; i += 100) dayChunks.push(actions.slice(i, i + 100));
-    await runWithLimit(dayChunks, options.concurrency ?? 16, async (actions) => {
+    await mapWithConcurrency(dayChunks, options.concurrency ?? 16, async (actions) => {
       await byDay.submitTransaction(actions, { abortSignal: options.abortSignal });
     });
     return { saved, conflicted };
@@ -410,7 +399,7 @@ export function createJobStore(
       }
     }
     const items: Array<JobRecord | undefined> = copies.map((c) => c.record);
-    await runWithLimit(
+    await mapWithConcurrency(
       copies.map((c, n) => ({ c: c.record, n })).filter(({ c }) => !isSettled(c.status)),
       16,
       async ({ c, n }) => {
