@@ -1,7 +1,7 @@
 import type { ArmClients } from "../azure/clients.js";
-import { isRestError } from "../errors.js";
 import { parseServerId } from "../domain/serverId.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
+import { getOrUndefined } from "../util/notFound.js";
 
 /**
  * The naive way to answer "is everything backed up?", kept so the benchmark can measure what the sweep
@@ -83,19 +83,15 @@ export function createArmPerServerBaselineDeps(
     instanceName: (serverId: string) => string;
   },
 ): PerServerBaselineDeps {
-  const notFound = (e: unknown): boolean => isRestError(e) && e.statusCode === 404;
   return {
     serverIds,
     async getServer(serverId, o = {}) {
       const server = parseServerId(serverId);
       if (!server) return undefined;
       const pg = await clients.postgres(server.subscriptionId);
-      try {
-        return await pg.servers.get(server.resourceGroup, server.serverName, { abortSignal: o.abortSignal });
-      } catch (e) {
-        if (notFound(e)) return undefined;
-        throw e;
-      }
+      return getOrUndefined(() =>
+        pg.servers.get(server.resourceGroup, server.serverName, { abortSignal: o.abortSignal }),
+      );
     },
     async getBackupInstance(serverId, location, o = {}) {
       const vault = options.vaultForRegion(location.replace(/\s+/g, "").toLowerCase());
@@ -106,14 +102,12 @@ export function createArmPerServerBaselineDeps(
         );
       if (!m) return undefined;
       const dp = await clients.dataProtection(m[1] as string);
-      try {
-        return (await dp.backupInstances.get(m[2] as string, m[3] as string, options.instanceName(serverId), {
-          abortSignal: o.abortSignal,
-        })) as { properties?: Record<string, unknown> };
-      } catch (e) {
-        if (notFound(e)) return undefined;
-        throw e;
-      }
+      return getOrUndefined(
+        async () =>
+          (await dp.backupInstances.get(m[2] as string, m[3] as string, options.instanceName(serverId), {
+            abortSignal: o.abortSignal,
+          })) as { properties?: Record<string, unknown> },
+      );
     },
   };
 }

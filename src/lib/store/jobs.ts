@@ -6,6 +6,9 @@ import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 import { isGuid } from "../domain/guid.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
+import { getOrUndefined, isNotFound } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
+import { definedFields, storedFields, type Entity, type EntityKeys } from "./entities.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
 export const JOBS_TABLE = "jobs";
@@ -82,10 +85,7 @@ export interface JobRecord {
   etag?: string;
 }
 
-export interface JobKeys {
-  partitionKey: string;
-  rowKey: string;
-}
+export type JobKeys = EntityKeys;
 
 export function jobKeys(record: Pick<JobRecord, "serverId" | "startTime" | "jobId">): JobKeys {
   return {
@@ -108,9 +108,7 @@ export function jobDayKeys(record: Pick<JobRecord, "startTime" | "jobId">): JobK
   };
 }
 
-export interface JobStoreOptions {
-  abortSignal?: AbortSignal;
-}
+export type JobStoreOptions = OperationOptions;
 
 export interface ListJobsOptions extends JobStoreOptions {
   serverId?: string;
@@ -201,12 +199,8 @@ const FIELDS = [
   "updatedAt",
 ] as const;
 
-export function toJobEntity(record: JobRecord): Record<string, unknown> & JobKeys {
-  const entity: Record<string, unknown> & JobKeys = { ...jobKeys(record) };
-  for (const f of FIELDS) {
-    const v = record[f];
-    if (v !== undefined) entity[f] = v;
-  }
+export function toJobEntity(record: JobRecord): Entity {
+  const entity: Entity = { ...jobKeys(record), ...definedFields(record, FIELDS) };
   entity.jobId = record.jobId.toLowerCase();
   entity.serverId = record.serverId.toLowerCase();
   entity.vaultId = record.vaultId.toLowerCase();
@@ -218,11 +212,7 @@ export function toJobEntity(record: JobRecord): Record<string, unknown> & JobKey
 }
 
 export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>): JobRecord {
-  const out: Record<string, unknown> = {};
-  for (const f of FIELDS) {
-    const v = entity[f];
-    if (v !== undefined && v !== null) out[f] = v;
-  }
+  const out = storedFields(entity, FIELDS);
   const bytes = entity.bytesTransferred as unknown;
   if (bytes !== undefined && bytes !== null) {
     out.bytesTransferred =
@@ -234,10 +224,26 @@ export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>
   return out as unknown as JobRecord;
 }
 
+/** A job's copy in {@link JOBS_BY_DAY_TABLE}: the same columns under the day keys. */
+function toJobDayEntity(record: JobRecord): Entity {
+  return { ...toJobEntity(record), ...jobDayKeys(record) };
+}
+
 /** 16 index partitions (first hex digit): few enough that a cycle's new jobs share batches. */
 function indexKeys(jobId: string): JobKeys {
   const id = jobId.toLowerCase();
   return { partitionKey: id.slice(0, 1), rowKey: id };
+}
+
+/** The {@link JOB_INDEX_TABLE} row pointing at a job's row. */
+function toJobIndexEntity(record: JobRecord): Entity {
+  const keys = jobKeys(record);
+  return {
+    ...indexKeys(record.jobId),
+    jobPartitionKey: keys.partitionKey,
+    jobRowKey: keys.rowKey,
+    startedAt: new Date(record.startTime),
+  };
 }
 
 /** Table-backed {@link JobStore}; creates its tables on first use. */
@@ -252,14 +258,10 @@ export function createJobStore(
 
   async function get(keys: JobKeys, options: JobStoreOptions = {}): Promise<JobRecord | undefined> {
     await ensure();
-    try {
-      return fromJobEntity(
-        await client.getEntity(keys.partitionKey, keys.rowKey, { abortSignal: options.abortSignal }),
-      );
-    } catch (e) {
-      if (isRestError(e) && e.statusCode === 404) return undefined;
-      throw e;
-    }
+    const entity = await getOrUndefined(() =>
+      client.getEntity(keys.partitionKey, keys.rowKey, { abortSignal: options.abortSignal }),
+    );
+    return entity && fromJobEntity(entity);
   }
 
   function filterOf(options: ListJobsOptions): string | undefined {
@@ -319,19 +321,12 @@ export function createJobStore(
     const created = new Set(records.filter((r) => !r.etag).map((r) => r.jobId));
     for (const r of saved) {
       if (!created.has(r.jobId)) continue;
-      const keys = jobKeys(r);
-      const ik = indexKeys(r.jobId);
-      const action: TransactionAction = [
-        "upsert",
-        {
-          ...ik,
-          jobPartitionKey: keys.partitionKey,
-          jobRowKey: keys.rowKey,
-          startedAt: new Date(r.startTime),
-        },
-        "Replace",
-      ];
-      byIndexPartition.set(ik.partitionKey, [...(byIndexPartition.get(ik.partitionKey) ?? []), action]);
+      const entity = toJobIndexEntity(r);
+      const action: TransactionAction = ["upsert", entity, "Replace"];
+      byIndexPartition.set(entity.partitionKey, [
+        ...(byIndexPartition.get(entity.partitionKey) ?? []),
+        action,
+      ]);
     }
     const indexChunks: TransactionAction[][] = [];
     for (const actions of byIndexPartition.values())
@@ -344,7 +339,7 @@ export function createJobStore(
     const blind = new Set(records.filter((r) => r.etag === "*").map((r) => r.jobId));
     const byDayPartition = new Map<string, TransactionAction[]>();
     for (const r of saved) {
-      const entity = { ...toJobEntity(r), ...jobDayKeys(r) };
+      const entity = toJobDayEntity(r);
       const action: TransactionAction = ["upsert", entity, blind.has(r.jobId) ? "Merge" : "Replace"];
       byDayPartition.set(entity.partitionKey, [...(byDayPartition.get(entity.partitionKey) ?? []), action]);
     }
@@ -419,17 +414,12 @@ export function createJobStore(
       const id = jobId.toLowerCase();
       if (!isGuid(id)) return undefined;
       await ensure();
-      try {
-        const pointer = await index.getEntity<{ jobPartitionKey: string; jobRowKey: string }>(
-          indexKeys(id).partitionKey,
-          id,
-          { abortSignal: options.abortSignal },
-        );
-        return await get({ partitionKey: pointer.jobPartitionKey, rowKey: pointer.jobRowKey }, options);
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+      const pointer = await getOrUndefined(() =>
+        index.getEntity<{ jobPartitionKey: string; jobRowKey: string }>(indexKeys(id).partitionKey, id, {
+          abortSignal: options.abortSignal,
+        }),
+      );
+      return pointer && get({ partitionKey: pointer.jobPartitionKey, rowKey: pointer.jobRowKey }, options);
     },
     async saveAll(records, options = {}) {
       const { saved, conflicted } = await writeAll(records, options);
@@ -514,10 +504,10 @@ export function createJobStore(
             await index.submitTransaction(actions.slice(i, i + 100), { abortSignal: options.abortSignal });
           } catch (e) {
             // An index row already gone fails the batch; fall back to single deletes that tolerate 404.
-            if (!(isRestError(e) && e.statusCode === 404)) throw e;
+            if (!isNotFound(e)) throw e;
             for (const [, entity] of actions.slice(i, i + 100) as Array<[string, JobKeys]>) {
               await index.deleteEntity(entity.partitionKey, entity.rowKey).catch((err: unknown) => {
-                if (!(isRestError(err) && err.statusCode === 404)) throw err;
+                if (!isNotFound(err)) throw err;
               });
             }
           }
@@ -538,8 +528,7 @@ export function createJobStore(
       for await (const e of client.listEntities<Record<string, unknown>>({
         abortSignal: options.abortSignal,
       })) {
-        const record = fromJobEntity(e);
-        const entity = { ...toJobEntity(record), ...jobDayKeys(record) };
+        const entity = toJobDayEntity(fromJobEntity(e));
         const actions = [
           ...(byPartition.get(entity.partitionKey) ?? []),
           ["upsert", entity, "Replace"] as TransactionAction,
