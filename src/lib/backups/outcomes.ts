@@ -4,6 +4,7 @@ import { jobFailedAlert, staleBackupAlert, type Alerter } from "../alerts/alerts
 import { isSuccessStatus, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
+import type { OperationOptions } from "../util/options.js";
 
 export interface JobOutcomeDeps {
   servers: Pick<ServerStore, "get" | "update" | "list">;
@@ -90,7 +91,7 @@ export interface StaleCheckDeps {
 
 /** Raises one alert per server whose last successful backup is older than its policy period plus the grace. */
 export function createStaleBackupCheck(deps: StaleCheckDeps): {
-  run(options?: { abortSignal?: AbortSignal }): Promise<number>;
+  run(options?: OperationOptions): Promise<number>;
 } {
   const now = deps.now ?? (() => new Date());
   let lastRunAt = Number.NEGATIVE_INFINITY;

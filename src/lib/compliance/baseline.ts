@@ -2,6 +2,7 @@ import type { ArmClients } from "../azure/clients.js";
 import { parseServerId } from "../domain/serverId.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { getOrUndefined } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
 
 /**
  * The naive way to answer "is everything backed up?", kept so the benchmark can measure what the sweep
@@ -14,20 +15,19 @@ export interface PerServerBaselineDeps {
   /** GET of the server; undefined when it is gone (404). */
   getServer(
     serverId: string,
-    options?: { abortSignal?: AbortSignal },
+    options?: OperationOptions,
   ): Promise<{ location?: string; tags?: unknown } | undefined>;
   /** GET of the server's backup instance in the vault serving `location`; undefined when there is none (404). */
   getBackupInstance(
     serverId: string,
     location: string,
-    options?: { abortSignal?: AbortSignal },
+    options?: OperationOptions,
   ): Promise<{ properties?: Record<string, unknown> } | undefined>;
 }
 
-export interface PerServerBaselineOptions {
+export interface PerServerBaselineOptions extends OperationOptions {
   /** Parallel servers; default 1 (the script people write first). */
   concurrency?: number;
-  abortSignal?: AbortSignal;
 }
 
 export interface PerServerBaselineResult {

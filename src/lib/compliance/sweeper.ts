@@ -26,6 +26,7 @@ import type {
   SweepRow,
 } from "./types.js";
 import { RemediatedClasses } from "./types.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
 export interface SweepConfig {
@@ -74,7 +75,7 @@ export function parseSweepScopeMessage(payload: unknown): SweepScopeMessage | un
 /** Asks the auto-protection worker to (re)protect a server; the same queue Event Grid events feed. */
 export type EnqueueProtection = (
   request: { serverId: string; sweepId: string; reason: string },
-  options?: { abortSignal?: AbortSignal },
+  options?: OperationOptions,
 ) => Promise<void>;
 
 /** The auto-protection worker's row for a server (servers table), when it has one. */
@@ -100,7 +101,7 @@ export interface SweeperDeps {
    * MissingPermissions, NoVaultForRegion, UnknownPolicyTag) and Protected, whose `protectedAt` keeps a new
    * instance from counting as stale before its first backup is due. One paged query per state. Optional.
    */
-  listServerRecords?: (options?: { abortSignal?: AbortSignal }) => AsyncIterable<ServerRecordLike>;
+  listServerRecords?: (options?: OperationOptions) => AsyncIterable<ServerRecordLike>;
   now?: () => Date;
   /** Random part of sweep ids (tests make it deterministic). */
   newId?: () => string;
@@ -113,12 +114,17 @@ export interface SweeperDeps {
   remediationConcurrency?: number;
 }
 
-export interface SweepOptions {
+export interface ListSweepRowsOptions extends OperationOptions {
+  class?: ComplianceClass;
+  top?: number;
+  continuationToken?: string;
+}
+
+export interface SweepOptions extends OperationOptions {
   /** Classify and report, change nothing (also implied by PGFLEX_MODE=report). */
   dryRun?: boolean;
   /** `timer`, `api`, `bench`… */
   cause?: string;
-  abortSignal?: AbortSignal;
 }
 
 export interface SweepReport {
@@ -132,22 +138,17 @@ export interface Sweeper {
   /** Records a Running sweep and enqueues its units on `sweep-scopes`; the queue worker does the rest. */
   startSweep(options?: SweepOptions): Promise<SweepSummary>;
   /** Queue worker: runs one unit, records its result, and completes the sweep when it was the last. Idempotent. */
-  processScope(message: SweepScopeMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  processScope(message: SweepScopeMessage, options?: OperationOptions): Promise<void>;
   /** Poison handler: a unit the queue gave up on makes its sweep Incomplete (never complete). */
   abandonScope(message: SweepScopeMessage, reason: string): Promise<void>;
-  getSweep(id: string, options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+  getSweep(id: string, options?: OperationOptions): Promise<SweepSummary | undefined>;
   /** One page of a sweep's rows, optionally of one class. */
   listRows(
     sweepId: string,
-    options?: {
-      class?: ComplianceClass;
-      top?: number;
-      continuationToken?: string;
-      abortSignal?: AbortSignal;
-    },
+    options?: ListSweepRowsOptions,
   ): Promise<{ rows: SweepRow[]; continuationToken?: string }>;
   /** Newest sweep (any status). */
-  latestSweep(options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+  latestSweep(options?: OperationOptions): Promise<SweepSummary | undefined>;
 }
 
 const DAY_IN_MS = 86_400_000;

@@ -14,6 +14,7 @@ import { mapWithConcurrency } from "../util/concurrency.js";
 import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
 import type { JobsGateway } from "./model.js";
+import type { OperationOptions } from "../util/options.js";
 
 type Observed = NonNullable<ReturnType<typeof observeJob>>;
 
@@ -23,7 +24,7 @@ export interface JobPollerDeps {
   activeJobs: ActiveJobStore;
   cursors: CursorStore;
   /** Vaults to list besides those with followed jobs or a cursor (e.g. the vaults of protected servers). */
-  knownVaults?: (options: { abortSignal?: AbortSignal }) => Promise<readonly string[]>;
+  knownVaults?: (options: OperationOptions) => Promise<readonly string[]>;
   /** Called once per vault and cycle with the jobs this poller moved to a final status (alerts, last backup). */
   onFinished?: (jobs: readonly JobRecord[]) => Promise<void>;
   now?: () => Date;
@@ -39,9 +40,7 @@ export interface JobPollerDeps {
   concurrency?: number;
 }
 
-export interface PollOptions {
-  abortSignal?: AbortSignal;
-}
+export type PollOptions = OperationOptions;
 
 export interface PollResult {
   vaults: number;
