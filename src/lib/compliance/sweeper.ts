@@ -16,6 +16,7 @@ import type { ScopeResult, SweepStore, SweepSummary } from "../store/sweeps.js";
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer } from "./classify.js";
 import { readBackupTag } from "../domain/backupTag.js";
+import { isGuid } from "../domain/guid.js";
 import { parseServerId } from "../domain/serverId.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
 import type {
@@ -68,7 +69,7 @@ export function parseSweepScopeMessage(payload: unknown): SweepScopeMessage | un
   if (!value || typeof value !== "object") return undefined;
   const { sweepId, unit } = value as Record<string, unknown>;
   if (typeof sweepId !== "string" || !/^\d{8}T\d{6}(\d{3})?Z-[a-z0-9]+$/i.test(sweepId)) return undefined;
-  if (typeof unit !== "string" || !(unit === "all" || /^[0-9a-f-]{36}$/i.test(unit))) return undefined;
+  if (typeof unit !== "string" || !(unit === "all" || isGuid(unit))) return undefined;
   return { sweepId, unit: unit.toLowerCase() };
 }
 

@@ -1,7 +1,9 @@
-import { isGuid } from "../domain/guid.js";
+import { GUID_PATTERN, isGuid } from "../domain/guid.js";
 
-const JOB_ID =
-  /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dataprotection\/backupvaults\/([^/]+)\/backupjobs\/([0-9a-f-]{36})$/i;
+const JOB_ID = new RegExp(
+  `^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\\.dataprotection/backupvaults/([^/]+)/backupjobs/(${GUID_PATTERN})$`,
+  "i",
+);
 
 export interface ParsedJobId {
   /** Lower-cased GUID. */
@@ -18,7 +20,7 @@ export function parseJobId(value: string): ParsedJobId | undefined {
   const v = value.trim();
   if (isGuid(v)) return { jobId: v.toLowerCase() };
   const m = JOB_ID.exec(v);
-  if (!m || !isGuid(m[4] ?? "")) return undefined;
+  if (!m) return undefined;
   return {
     jobId: (m[4] ?? "").toLowerCase(),
     vaultId:
