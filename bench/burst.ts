@@ -1,5 +1,5 @@
 import { defaultSettings as dataProtectionTimings } from "../dev/emulator/providers/dataprotection/state.js";
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { defaultProtectionSettings } from "../src/lib/protection/settings.js";
 import { appView, sleep, statesOf, until } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
@@ -44,7 +44,7 @@ export async function runBurst({ servers, timeScale }: BurstOptions, log: (line:
     await control.clearRequests();
     const started = performance.now();
     const names = Array.from({ length: servers }, (_, i) => `pg-burst-${String(i).padStart(4, "0")}`);
-    await mapLimit(names, 16, async (name) => {
+    await mapWithConcurrency(names, 16, async (name) => {
       await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
     });
     log(`created ${servers} tagged servers in ${round((performance.now() - started) / 1000, 1)} s`);

@@ -2,7 +2,7 @@ import { createArmClients } from "../src/lib/azure/clients.js";
 import { createAzureBackupGateway } from "../src/lib/backups/azureGateway.js";
 import { createBackupService } from "../src/lib/backups/service.js";
 import { loadConfig } from "../src/lib/config/index.js";
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { createJobPoller } from "../src/lib/jobs/poller.js";
 import { createStorageConnection } from "../src/lib/store/connection.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
@@ -59,7 +59,7 @@ export const poller: Runnable = {
         scopes: config.scopes,
         logger: silentLogger,
       });
-      await mapLimit(estate.serverIds, 16, async (id) => {
+      await mapWithConcurrency(estate.serverIds, 16, async (id) => {
         const [, , sub = "", , rg = "", , , , name = ""] = id.split("/");
         await servers.create({
           resourceId: id.toLowerCase(),
@@ -104,7 +104,7 @@ export const poller: Runnable = {
       // Baseline: one GET per followed job, 8 at a time (the poller's own concurrency).
       await control.resetCounters();
       const t0 = performance.now();
-      await mapLimit(followed, 8, async (row) => {
+      await mapWithConcurrency(followed, 8, async (row) => {
         await gateway.getJob(vaultId, row.jobId);
       });
       const baselineInMs = performance.now() - t0;

@@ -2,7 +2,7 @@ import { sliceOf } from "../dev/emulator/providers/dataprotection/engine.js";
 import { appView, callApi, sleep } from "../bench/lib/app.js";
 import type { Check, Runnable } from "../bench/lib/types.js";
 import { SERVER_RG, SUBSCRIPTION, startWorld } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
 import { seededRandom } from "./lib/events.js";
@@ -55,7 +55,7 @@ export const chaos: Runnable = {
       })().catch(() => undefined);
 
       const names = Array.from({ length: serverCount }, (_, i) => `pg-chaos-${String(i).padStart(3, "0")}`);
-      await mapLimit(names, 8, async (name) => {
+      await mapWithConcurrency(names, 8, async (name) => {
         await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
       });
       log(`created ${serverCount} tagged servers`);
@@ -64,7 +64,7 @@ export const chaos: Runnable = {
       const operator = await world.tokens.mint({ roles: ["Backup.Operator"] });
       const accepted: string[] = [];
       let apiRetries = 0;
-      await mapLimit(names.slice(0, backupCount), 8, async (name) => {
+      await mapWithConcurrency(names.slice(0, backupCount), 8, async (name) => {
         let last = "";
         for (let attempt = 0; attempt < 400; attempt++) {
           const res = await callApi(host, `servers/${SUBSCRIPTION}/${SERVER_RG}/${name}/backups`, {

@@ -8,7 +8,7 @@ import { repoRoot } from "../bench/lib/cli.js";
 import { appView, callApi, sleep } from "../bench/lib/app.js";
 import type { Check, Runnable } from "../bench/lib/types.js";
 import { SERVER_RG, SUBSCRIPTION, startWorld, type World } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
 import { seededRandom } from "./lib/events.js";
@@ -173,14 +173,14 @@ export const crash: Runnable = {
       })().catch(() => undefined);
 
       if (size === "full") {
-        await mapLimit(names, 8, async (name) => {
+        await mapWithConcurrency(names, 8, async (name) => {
           await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
         });
       }
       // Tiny: protect first, then kill only while backups and polls run. A message a killed host holds stays
       // invisible for its processing visibility (2 min, as in Azure): too long for the test suite.
       if (size === "tiny") {
-        await mapLimit(names, 8, async (name) => {
+        await mapWithConcurrency(names, 8, async (name) => {
           await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
         });
         await waitQuiet(world, names, 60_000);

@@ -1,4 +1,4 @@
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import type { Runnable } from "../bench/lib/types.js";
 import { startWorld, type World } from "../bench/lib/world.js";
 import { deliver, serverWriteEvent, shuffle } from "./lib/events.js";
@@ -41,7 +41,7 @@ async function runOnce(names: readonly string[], copies: number, seed: number) {
           );
     await world.emulator.control.resetCounters();
     if (copies === 1) for (const e of deliveries) await deliver(host, [e]);
-    else await mapLimit(deliveries, 8, async (e) => void (await deliver(host, [e])));
+    else await mapWithConcurrency(deliveries, 8, async (e) => void (await deliver(host, [e])));
     await waitQuiet(world, names);
     const counters = await world.emulator.control.getCounters();
     return { state: await endState(world), deliveries: deliveries.length, counters };

@@ -2,7 +2,7 @@ import { startLocalHost } from "../dev/host/index.js";
 import { appView, callApi, sleep } from "../bench/lib/app.js";
 import type { Check, Runnable } from "../bench/lib/types.js";
 import { SERVER_RG, SUBSCRIPTION, silentLogger, startWorld } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { createBackupApp } from "../src/lib/backups/app.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
@@ -35,7 +35,7 @@ export const races: Runnable = {
       const first = world.host;
       if (!first) throw new Error("no host");
       const names = Array.from({ length: serverCount }, (_, i) => `pg-race-${String(i).padStart(3, "0")}`);
-      await mapLimit(names, 8, async (name) => {
+      await mapWithConcurrency(names, 8, async (name) => {
         const id = await world.addServer(name, { tags: { backup: "weekly" } });
         const event = serverWriteEvent(id, { backup: "weekly" });
         await Promise.all([deliver(first, [event]), deliver(second, [event])]);
@@ -46,7 +46,7 @@ export const races: Runnable = {
 
       const operator = await world.tokens.mint({ roles: ["Backup.Operator"] });
       const accepted = new Map<string, string>();
-      await mapLimit(names, 8, async (name) => {
+      await mapWithConcurrency(names, 8, async (name) => {
         const res = await callApi(first, `servers/${SUBSCRIPTION}/${SERVER_RG}/${name}/backups`, {
           method: "POST",
           token: operator,

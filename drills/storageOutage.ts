@@ -5,7 +5,7 @@ import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, startAzurite, type AzuriteHandle } f
 import { sleep } from "../bench/lib/app.js";
 import type { Runnable } from "../bench/lib/types.js";
 import { startWorld } from "../bench/lib/world.js";
-import { mapLimit } from "../src/lib/azure/inventory/concurrency.js";
+import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { checkEndState, endState, outcomeOf, waitQuiet } from "./lib/state.js";
 import { startProxy, type Proxy } from "./lib/proxy.js";
 import { scaledHostJson } from "./lib/scaledHostJson.js";
@@ -53,7 +53,7 @@ export const storageOutage: Runnable = {
     try {
       const names = Array.from({ length: serverCount }, (_, i) => `pg-outage-${String(i).padStart(3, "0")}`);
       const half = Math.ceil(serverCount / 2);
-      await mapLimit(names.slice(0, half), 8, async (name) => {
+      await mapWithConcurrency(names.slice(0, half), 8, async (name) => {
         await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
       });
       // Mid-run: the first half is being protected when storage goes away.
@@ -63,7 +63,7 @@ export const storageOutage: Runnable = {
       for (const p of Object.values(proxies)) p.dropConnections();
       await azurite.stop();
       log("Azurite stopped");
-      await mapLimit(names.slice(half), 8, async (name) => {
+      await mapWithConcurrency(names.slice(half), 8, async (name) => {
         await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
       });
       await sleep(Math.max(0, outageInMs - (performance.now() - downAt)));

@@ -1,6 +1,8 @@
 import type { ArmClients } from "../../src/lib/azure/clients.js";
-import { mapLimit } from "../../src/lib/azure/inventory/concurrency.js";
-import { isRestError } from "../../src/lib/errors.js";
+import { parseServerId } from "../../src/lib/domain/serverId.js";
+import { mapWithConcurrency } from "../../src/lib/util/concurrency.js";
+import { getOrUndefined } from "../../src/lib/util/notFound.js";
+import type { OperationOptions } from "../../src/lib/util/options.js";
 
 /**
  * The naive way to answer "is everything backed up?", kept so the benchmark can measure what the sweep
@@ -13,20 +15,19 @@ export interface PerServerBaselineDeps {
   /** GET of the server; undefined when it is gone (404). */
   getServer(
     serverId: string,
-    options?: { abortSignal?: AbortSignal },
+    options?: OperationOptions,
   ): Promise<{ location?: string; tags?: unknown } | undefined>;
   /** GET of the server's backup instance in the vault serving `location`; undefined when there is none (404). */
   getBackupInstance(
     serverId: string,
     location: string,
-    options?: { abortSignal?: AbortSignal },
+    options?: OperationOptions,
   ): Promise<{ properties?: Record<string, unknown> } | undefined>;
 }
 
-export interface PerServerBaselineOptions {
+export interface PerServerBaselineOptions extends OperationOptions {
   /** Parallel servers; default 1 (the script people write first). */
   concurrency?: number;
-  abortSignal?: AbortSignal;
 }
 
 export interface PerServerBaselineResult {
@@ -51,7 +52,7 @@ export async function runPerServerBaseline(
     armRequests: 0,
     durationInMs: 0,
   };
-  await mapLimit(deps.serverIds, options.concurrency ?? 1, async (id) => {
+  await mapWithConcurrency(deps.serverIds, options.concurrency ?? 1, async (id) => {
     options.abortSignal?.throwIfAborted();
     result.servers++;
     result.armRequests++;
@@ -82,22 +83,15 @@ export function createArmPerServerBaselineDeps(
     instanceName: (serverId: string) => string;
   },
 ): PerServerBaselineDeps {
-  const notFound = (e: unknown): boolean => isRestError(e) && e.statusCode === 404;
   return {
     serverIds,
     async getServer(serverId, o = {}) {
-      const m =
-        /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([^/]+)$/i.exec(
-          serverId,
-        );
-      if (!m) return undefined;
-      const pg = await clients.postgres(m[1] as string);
-      try {
-        return await pg.servers.get(m[2] as string, m[3] as string, { abortSignal: o.abortSignal });
-      } catch (e) {
-        if (notFound(e)) return undefined;
-        throw e;
-      }
+      const server = parseServerId(serverId);
+      if (!server) return undefined;
+      const pg = await clients.postgres(server.subscriptionId);
+      return getOrUndefined(() =>
+        pg.servers.get(server.resourceGroup, server.serverName, { abortSignal: o.abortSignal }),
+      );
     },
     async getBackupInstance(serverId, location, o = {}) {
       const vault = options.vaultForRegion(location.replace(/\s+/g, "").toLowerCase());
@@ -108,14 +102,12 @@ export function createArmPerServerBaselineDeps(
         );
       if (!m) return undefined;
       const dp = await clients.dataProtection(m[1] as string);
-      try {
-        return (await dp.backupInstances.get(m[2] as string, m[3] as string, options.instanceName(serverId), {
-          abortSignal: o.abortSignal,
-        })) as { properties?: Record<string, unknown> };
-      } catch (e) {
-        if (notFound(e)) return undefined;
-        throw e;
-      }
+      return getOrUndefined(
+        async () =>
+          (await dp.backupInstances.get(m[2] as string, m[3] as string, options.instanceName(serverId), {
+            abortSignal: o.abortSignal,
+          })) as { properties?: Record<string, unknown> },
+      );
     },
   };
 }

@@ -1,14 +1,15 @@
 import { createProtectionMessage } from "../lib/protection/queueMessages.js";
 import type { ServerRecord } from "../lib/store/servers.js";
+import { SatisfiedStates } from "../lib/domain/protectionStates.js";
+import type { OperationOptions } from "../lib/util/options.js";
 import type { CliServices } from "./services.js";
 
-export interface ProtectNowOptions {
+export interface ProtectNowOptions extends OperationOptions {
   /** Give up (the work continues at the next event or sweep) after this long. Default 10 min. */
   timeoutInMs?: number;
   onProgress?: (state: string) => void;
   /** Follow a server that is not Ready yet (default true); a sweep leaves it to the next event or sweep. */
   followWaitingForServer?: boolean;
-  abortSignal?: AbortSignal;
   /** Injected in tests. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -20,14 +21,7 @@ export interface ProtectNowResult {
 }
 
 /** The protect command's successful outcomes: row states that leave nothing for a person to do. */
-export const SUCCESSFUL_PROTECT_OUTCOMES: ReadonlySet<string> = new Set([
-  "Protected",
-  "OptedOut",
-  "ProtectedElsewhere",
-  "ProtectedUntagged",
-  "Deleted",
-  "WouldProtect",
-]);
+export const SUCCESSFUL_PROTECT_OUTCOMES: ReadonlySet<string> = new Set(SatisfiedStates);
 
 /**
  * Runs the app's protection worker for one server in this process, following its retry-later messages

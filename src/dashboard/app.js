@@ -3,17 +3,13 @@
 // the page URL, bearer token from sign-in). Everything user-visible is set with textContent, never HTML.
 "use strict";
 (() => {
+  const $ = (id) => document.getElementById(id);
   const DAY = 86_400_000;
   const STALE_AFTER_MS = 8 * DAY; // weekly policy + 24 h grace (PGFLEX_STALE_GRACE_HOURS default)
-  const BUSY = new Set(["Pending", "WaitingForServer", "Validating", "Configuring"]);
-  const FINE = new Set([
-    "Protected",
-    "OptedOut",
-    "ProtectedUntagged",
-    "ProtectedElsewhere",
-    "Deleted",
-    "WouldProtect",
-  ]);
+  // The server's own state sets (src/lib/domain/protectionStates.ts), inlined by page.ts.
+  const states = JSON.parse($("states").textContent);
+  const BUSY = new Set(states.inProgress);
+  const FINE = new Set(states.satisfied);
   const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
   const COLORS = {
     Completed: "#2da44e",
@@ -22,7 +18,6 @@
     InProgress: "#0969da",
     Cancelled: "#8c959f",
   };
-  const $ = (id) => document.getElementById(id);
   const el = (tag, props = {}, ...children) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(props)) {

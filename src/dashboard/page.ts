@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InProgressStates, SatisfiedStates } from "../lib/domain/protectionStates.js";
 
 /**
  * The dashboard as one self-contained HTML response: page, styles, Chart.js and the page script inline,
@@ -48,6 +49,11 @@ async function loadAssets(): Promise<Assets> {
 /** `</script` inside inline code would end the element early. */
 const inline = (code: string): string => code.replace(/<\/(script|style)/gi, "<\\/$1");
 
+/** The state sets the page script colours rows by, from the one definition the server uses. */
+const statesJson = (): string =>
+  // `<` escaped: JSON inside a script element must not be able to close it.
+  JSON.stringify({ inProgress: InProgressStates, satisfied: SatisfiedStates }).replace(/</g, "\\u003c");
+
 export async function renderDashboard(nonce: string): Promise<DashboardPage> {
   assets ??= loadAssets().catch((e: unknown) => {
     assets = undefined;
@@ -58,6 +64,7 @@ export async function renderDashboard(nonce: string): Promise<DashboardPage> {
   const body = template
     .replaceAll("{{NONCE}}", () => nonce)
     .replace("/* @inline style.css */", () => inline(style))
+    .replace("/* @inline states */", statesJson)
     .replace("/* @inline chart.js */", () => inline(chart))
     .replace("/* @inline app.js */", () => inline(script));
   return {

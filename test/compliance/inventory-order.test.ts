@@ -1,7 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { createArmInventory } from "../../src/lib/azure/inventory/armLists.js";
-import { limiter } from "../../src/lib/azure/inventory/concurrency.js";
 import type { ArmListReaders } from "../../src/lib/azure/inventory/types.js";
 import { SUB_A, SUB_B, serverIdOf, vaultIdOf } from "../fixtures/compliance/estate.js";
 
@@ -72,24 +71,5 @@ describe("ARM inventory read order", () => {
     expect(events).toEqual(["instances", "jobs", `vaults ${SUB_A}`]);
     expect(v.vaults.map((x) => [x.id, x.location])).toEqual([[vault, "westeurope"]]);
     expect(v.armRequests).toBe(3);
-  });
-
-  it("runs at most `limit` tasks at once, the rest in the order they came", async () => {
-    const slot = limiter(2);
-    const log: string[] = [];
-    let running = 0;
-    let most = 0;
-    await Promise.all(
-      ["a", "b", "c", "d"].map((name) =>
-        slot(async () => {
-          most = Math.max(most, ++running);
-          log.push(`start ${name}`);
-          await nextTurn();
-          running--;
-        }),
-      ),
-    );
-    expect(most).toBe(2);
-    expect(log).toEqual(["start a", "start b", "start c", "start d"]);
   });
 });

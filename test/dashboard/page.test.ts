@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderDashboard } from "../../src/dashboard/page.js";
+import { InProgressStates, SatisfiedStates } from "../../src/lib/domain/protectionStates.js";
 import { dashboard } from "../../src/functions/dashboard.js";
 import { declarations } from "../../src/functions/registry.js";
 
@@ -16,7 +17,18 @@ describe("dashboard page", () => {
     expect(page.body).toContain("Chart.js v4.");
     expect(page.body).toContain("fetch(path, { ...init, headers })");
     expect(page.body).not.toContain("@inline");
-    expect(page.body.match(/<\/script>/gi)).toHaveLength(2); // nothing inlined closes a script early
+    expect(page.body.match(/<\/script>/gi)).toHaveLength(3); // nothing inlined closes a script early
+  });
+
+  it("hands the page script the server's own state sets as a JSON data block under the nonce", async () => {
+    const page = await renderDashboard("bm9uY2UtMQ==");
+    const block = /<script type="application\/json" id="states" nonce="bm9uY2UtMQ==">([^<]*)<\/script>/.exec(
+      page.body,
+    );
+    expect(JSON.parse(block?.[1] ?? "null")).toEqual({
+      inProgress: [...InProgressStates],
+      satisfied: [...SatisfiedStates],
+    });
   });
 
   it("answers with a fresh nonce each time", async () => {

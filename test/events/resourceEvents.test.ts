@@ -99,6 +99,29 @@ describe("parseResourceEvents", () => {
     });
   });
 
+  it("drops an event whose backup tag the compliance sweep calls malformed, naming the problem", async () => {
+    const event = structuredClone(fixture("cloudevents-server-write.json")) as {
+      data: Record<string, unknown>;
+    };
+    event.data.tags = { backup: "weekly", BACKUP: "gold" };
+    const [parsed] = await parseResourceEvents(event);
+    expect(parsed).toMatchObject({
+      accepted: false,
+      level: "warn",
+      reason:
+        'the "backup" tag is malformed: tag "backup" appears 2 times with different values ("backup", "BACKUP")',
+    });
+  });
+
+  it("accepts an event whose backup tag value is well-formed once trimmed", async () => {
+    const event = structuredClone(fixture("cloudevents-server-write.json")) as {
+      data: Record<string, unknown>;
+    };
+    event.data.tags = { " Backup ": " Weekly\n" };
+    const [parsed] = await parseResourceEvents(event);
+    expect(parsed).toMatchObject({ accepted: true, event: { kind: "write", resourceId: SERVER } });
+  });
+
   it("drops an event whose subject and resourceUri disagree", async () => {
     const event = structuredClone(fixture("cloudevents-server-write.json")) as {
       data: Record<string, unknown>;

@@ -5,12 +5,12 @@ import type { Config } from "../../src/lib/config/index.js";
 import {
   createInMemoryServerStore,
   createServerStore,
-  parseServerId,
   serverKeys,
   type ServerRecord,
   type ServerStore,
 } from "../../src/lib/store/servers.js";
 import { ConflictError } from "../../src/lib/errors.js";
+import { parseServerId } from "../../src/lib/domain/serverId.js";
 import { encodeKey } from "../../src/lib/store/keys.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";

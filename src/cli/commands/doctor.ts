@@ -9,6 +9,7 @@ import type { CliContext } from "../context.js";
 import { ExitCodes } from "../exitCodes.js";
 import { progress } from "../format.js";
 import type { CliServices } from "../services.js";
+import type { OperationOptions } from "../../lib/util/options.js";
 
 export interface Finding {
   check: "settings" | "inventory" | "vaults" | "identity" | "roles" | "policies" | "eventGrid";
@@ -28,7 +29,7 @@ const nameOf = (id: string): string => id.split("/").pop() ?? id;
  */
 export async function runDoctor(
   services: Pick<CliServices, "config" | "sweep" | "dataProtection" | "roles">,
-  options: { abortSignal?: AbortSignal } = {},
+  options: OperationOptions = {},
 ): Promise<Finding[]> {
   const { config } = services;
   const findings: Finding[] = [];

@@ -3,11 +3,12 @@ import { silentLogger, type Logger } from "../logger.js";
 import type { AlertRecord, AlertStore } from "../store/alerts.js";
 import type { JobRecord } from "../store/jobs.js";
 import type { ServerRecord } from "../store/servers.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** Where an alert goes: the Event Grid topic (CloudEvents) and/or a chat webhook. */
 export interface AlertPublisher {
   readonly name: string;
-  publish(alert: AlertRecord, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  publish(alert: AlertRecord, options?: OperationOptions): Promise<void>;
 }
 
 /** What an alert says; the store adds when it was raised and how its delivery stands. */
@@ -18,9 +19,9 @@ export type AlertInput = Pick<
 
 export interface Alerter {
   /** Raises the alert unless one with the same kind and key was raised before; true when this call raised it. */
-  raise(input: AlertInput, options?: { abortSignal?: AbortSignal }): Promise<boolean>;
+  raise(input: AlertInput, options?: OperationOptions): Promise<boolean>;
   /** Re-sends alerts whose delivery failed earlier; returns how many are now delivered. */
-  retryPending(options?: { abortSignal?: AbortSignal }): Promise<number>;
+  retryPending(options?: OperationOptions): Promise<number>;
 }
 
 export interface AlerterDeps {
@@ -34,7 +35,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silentLogger;
 
-  async function deliver(alert: AlertRecord, options: { abortSignal?: AbortSignal }): Promise<boolean> {
+  async function deliver(alert: AlertRecord, options: OperationOptions): Promise<boolean> {
     const errors: string[] = [];
     for (const p of deps.publishers) {
       try {

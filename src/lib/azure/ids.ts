@@ -1,6 +1,6 @@
 /** Parsing and building of the ARM resource ids this app handles. Ids compare case-insensitively in ARM. */
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isGuid } from "../domain/guid.js";
 
 export interface VaultRef {
   subscriptionId: string;
@@ -32,6 +32,6 @@ export function backupJobId(ref: VaultRef, jobGuid: string): string {
  */
 export function normalizeJobId(jobId: string): string {
   const last = jobId.trim().replace(/\/+$/, "").split("/").pop() ?? "";
-  if (!GUID.test(last)) throw new TypeError(`"${jobId}" is neither a backup job id nor a job GUID.`);
+  if (!isGuid(last)) throw new TypeError(`"${jobId}" is neither a backup job id nor a job GUID.`);
   return last.toLowerCase();
 }

@@ -1,20 +1,8 @@
 import type { AbortSignalLike } from "@azure/abort-controller";
+import type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";
 
-/** Same shape as `PagedAsyncIterableIterator` of @azure/core-paging, which the official SDK clients return. */
-export interface PageSettings {
-  continuationToken?: string;
-  maxPageSize?: number;
-}
-
-export interface PagedAsyncIterableIterator<
-  TElement,
-  TPage = TElement[],
-  TPageSettings extends PageSettings = PageSettings,
-> {
-  next(): Promise<IteratorResult<TElement>>;
-  [Symbol.asyncIterator](): PagedAsyncIterableIterator<TElement, TPage, TPageSettings>;
-  byPage(settings?: TPageSettings): AsyncIterableIterator<TPage & { continuationToken?: string }>;
-}
+/** One page of elements with the `nextLink` to resume from, as the official SDK clients' pages carry it. */
+export type ContinuablePage<T> = T[] & { continuationToken?: string };
 
 export interface Page<T> {
   items: T[];
@@ -28,17 +16,15 @@ export interface Page<T> {
 export function createPagedIterator<T>(
   fetchPage: (nextLink: string | undefined, abortSignal?: AbortSignalLike) => Promise<Page<T>>,
   abortSignal?: AbortSignalLike,
-): PagedAsyncIterableIterator<T> {
-  async function* pages(
-    settings?: PageSettings,
-  ): AsyncIterableIterator<T[] & { continuationToken?: string }> {
+): PagedAsyncIterableIterator<T, ContinuablePage<T>> {
+  async function* pages(settings?: PageSettings): AsyncIterableIterator<ContinuablePage<T>> {
     let link = settings?.continuationToken;
     let first = link === undefined;
     while (first || link) {
       first = false;
       const page = await fetchPage(link, abortSignal);
       link = page.nextLink || undefined;
-      const out = page.items as T[] & { continuationToken?: string };
+      const out: ContinuablePage<T> = page.items;
       out.continuationToken = link;
       yield out;
     }
@@ -47,7 +33,7 @@ export function createPagedIterator<T>(
     for await (const page of pages()) yield* page;
   }
   const iter = items();
-  const paged: PagedAsyncIterableIterator<T> = {
+  const paged: PagedAsyncIterableIterator<T, ContinuablePage<T>> = {
     next: () => iter.next(),
     [Symbol.asyncIterator]: () => paged,
     byPage: (settings) => pages(settings),

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ArmClients } from "./clients.js";
 import { isRestError } from "../errors.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** Built-in role ids the vault identity needs to protect a PostgreSQL Flexible Server. */
 export const BackupRoles = {
@@ -19,9 +20,7 @@ export interface RoleAssignmentInfo {
   principalId: string;
 }
 
-export interface RolesOptions {
-  abortSignal?: AbortSignal;
-}
+export type RolesOptions = OperationOptions;
 
 export interface RolesClient {
   /** Assignments of `principalId` at, above or below `scope` (one paged read). */

@@ -1,6 +1,7 @@
 import type { ArmClients } from "./clients.js";
-import { isRestError } from "../errors.js";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
+import { getOrUndefined } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** What protection needs to know about a PostgreSQL Flexible Server. */
 export interface FlexibleServerInfo {
@@ -14,9 +15,7 @@ export interface FlexibleServerInfo {
   tags: Record<string, string>;
 }
 
-export interface GetServerOptions {
-  abortSignal?: AbortSignal;
-}
+export type GetServerOptions = OperationOptions;
 
 export interface ServersClient {
   /** The server, or undefined when ARM answers 404 (deleted or never existed). */
@@ -33,21 +32,18 @@ export function createServersClient(clients: Pick<ArmClients, "postgres">): Serv
       const parts = parseServerId(resourceId);
       if (!parts) throw new TypeError(`"${resourceId}" is not a PostgreSQL Flexible Server resource id.`);
       const client = await clients.postgres(parts.subscriptionId);
-      try {
-        const s = await client.servers.get(parts.resourceGroup, parts.serverName, {
-          abortSignal: opts.abortSignal,
-        });
-        return {
+      const s = await getOrUndefined(() =>
+        client.servers.get(parts.resourceGroup, parts.serverName, { abortSignal: opts.abortSignal }),
+      );
+      return (
+        s && {
           id: s.id ?? resourceId,
           name: s.name ?? parts.serverName,
           location: s.location,
           state: s.state ?? "Unknown",
           tags: s.tags ?? {},
-        };
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+        }
+      );
     },
   };
 }

@@ -7,9 +7,12 @@ import { parseQuery, queryParameters } from "../http/query.js";
 import type { ApiRequest, ApiResponse } from "../http/types.js";
 import { parseJobId } from "../jobs/ids.js";
 import { InvalidContinuationTokenError, type JobRecord, type JobStore } from "../store/jobs.js";
-import { ProtectionStates, parseServerId, type ServerRecord, type ServerStore } from "../store/servers.js";
+import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { GUID_REGEX, isGuid } from "../domain/guid.js";
+import { ProtectionStates } from "../domain/protectionStates.js";
+import { formatServerId, isResourceGroupName, isServerName, parseServerId } from "../domain/serverId.js";
 import { createListServerPager, type ServerPager } from "./serverPages.js";
-import { serverIdOf, type BackupService, type ServerRef } from "./service.js";
+import type { BackupService, ServerRef } from "./service.js";
 
 export interface BackupApiDeps {
   backups: BackupService;
@@ -23,20 +26,16 @@ export interface BackupApiDeps {
 
 export type BackupApiOptions = Omit<HandleApiOptions, "role">;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
-const SERVER_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-
 /** Path parameters to a server reference; 400 naming the first bad one. */
 export function serverRefFromParams(params: Readonly<Record<string, string | undefined>>): ServerRef {
   const subscriptionId = params["subscriptionId"] ?? "";
   const resourceGroup = params["resourceGroup"] ?? "";
   const serverName = params["serverName"] ?? "";
-  if (!GUID.test(subscriptionId)) throw badId("subscriptionId", "a subscription GUID");
-  if (!RESOURCE_GROUP.test(resourceGroup) || resourceGroup.endsWith(".")) {
+  if (!isGuid(subscriptionId)) throw badId("subscriptionId", "a subscription GUID");
+  if (!isResourceGroupName(resourceGroup)) {
     throw badId("resourceGroup", "1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'");
   }
-  if (!SERVER_NAME.test(serverName)) throw badId("serverName", "3-63 lower-case letters, digits and hyphens");
+  if (!isServerName(serverName)) throw badId("serverName", "3-63 lower-case letters, digits and hyphens");
   return {
     subscriptionId: subscriptionId.toLowerCase(),
     resourceGroup: resourceGroup.toLowerCase(),
@@ -273,7 +272,7 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
     listServers: (request: ApiRequest): Promise<ApiResponse> =>
       handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
         const q = parseQuery(request, {
-          subscriptionId: queryParameters.string(GUID, "a subscription GUID", 36),
+          subscriptionId: queryParameters.string(GUID_REGEX, "a subscription GUID", 36),
           state: queryParameters.oneOf(ProtectionStates),
           top: queryParameters.integer(1, 1000),
           continuationToken: queryParameters.string(/^[A-Za-z0-9_-]+$/, "a token returned by this API", 2048),
@@ -299,13 +298,13 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
             403,
             "OutOfScope",
             `Subscription ${ref.subscriptionId} is not in this app's scope.`,
-            { target: serverIdOf(ref) },
+            { target: formatServerId(ref) },
           );
         }
-        const server = await deps.servers.get(serverIdOf(ref));
+        const server = await deps.servers.get(formatServerId(ref));
         if (!server) {
           throw new ApiError(404, "ServerNotFound", `Server ${ref.serverName} is not known to this app.`, {
-            target: serverIdOf(ref),
+            target: formatServerId(ref),
             fix: "Tag the server with backup=<policy>; it appears after the next event or sweep.",
           });
         }

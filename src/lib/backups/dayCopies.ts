@@ -2,6 +2,7 @@ import { ensureError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CursorStore } from "../store/cursors.js";
 import { JOBS_BY_DAY_TABLE, type JobStore } from "../store/jobs.js";
+import type { OperationOptions } from "../util/options.js";
 
 export interface DayCopyMigrationDeps {
   jobs: Pick<JobStore, "copyAllToDayTable">;
@@ -15,7 +16,7 @@ export interface DayCopyMigration {
    * Copies job rows written before the `jobsByDay` table existed, once per deployment (a `migrations`
    * cursor records it) and checked once per process. A failure is logged and retried on the next call.
    */
-  ensure(options?: { abortSignal?: AbortSignal }): Promise<void>;
+  ensure(options?: OperationOptions): Promise<void>;
 }
 
 export function createDayCopyMigration(deps: DayCopyMigrationDeps): DayCopyMigration {

@@ -1,9 +1,9 @@
 import type { BackupJob, JobsGateway } from "../jobs/model.js";
+import type { OperationOptions } from "../util/options.js";
 
-export interface StartAdhocBackupOptions {
+export interface StartAdhocBackupOptions extends OperationOptions {
   /** Policy retention tag to keep this backup under (e.g. `Default`, `Weekly`). */
   retentionTag?: string;
-  abortSignal?: AbortSignal;
 }
 
 export interface ProtectedInstance {
@@ -23,7 +23,7 @@ export interface BackupGateway extends JobsGateway {
   getPolicyPeriodInMs?(
     vaultId: string,
     policyName: string,
-    options?: { abortSignal?: AbortSignal },
+    options?: OperationOptions,
   ): Promise<number | undefined>;
 }
 

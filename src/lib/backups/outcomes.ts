@@ -3,7 +3,8 @@ import { silentLogger, type Logger } from "../logger.js";
 import { jobFailedAlert, staleBackupAlert, type Alerter } from "../alerts/alerts.js";
 import { isSuccessStatus, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
-import { mapWithLimit } from "../jobs/limit.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
+import type { OperationOptions } from "../util/options.js";
 
 export interface JobOutcomeDeps {
   servers: Pick<ServerStore, "get" | "update" | "list">;
@@ -22,7 +23,7 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
   const logger = deps.logger ?? silentLogger;
   const concurrency = deps.concurrency ?? 8;
   return async (jobs) => {
-    await mapWithLimit(
+    await mapWithConcurrency(
       jobs.filter((j) => j.status.toLowerCase() === "failed"),
       concurrency,
       async (job) => {
@@ -43,7 +44,7 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
     if (newest.size > (deps.listThreshold ?? 20)) {
       for await (const s of deps.servers.list()) if (newest.has(s.resourceId)) snapshot.set(s.resourceId, s);
     }
-    await mapWithLimit([...newest.values()], concurrency, async (job) => {
+    await mapWithConcurrency([...newest.values()], concurrency, async (job) => {
       let server = snapshot.get(job.serverId);
       for (let attempt = 0; attempt < 5; attempt++) {
         server ??= await deps.servers.get(job.serverId);
@@ -90,7 +91,7 @@ export interface StaleCheckDeps {
 
 /** Raises one alert per server whose last successful backup is older than its policy period plus the grace. */
 export function createStaleBackupCheck(deps: StaleCheckDeps): {
-  run(options?: { abortSignal?: AbortSignal }): Promise<number>;
+  run(options?: OperationOptions): Promise<number>;
 } {
   const now = deps.now ?? (() => new Date());
   let lastRunAt = Number.NEGATIVE_INFINITY;

@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import type { CursorStore } from "../store/cursors.js";
 import type { ServerRecord } from "../store/servers.js";
 import type { BackupService } from "./service.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** One entry of PGFLEX_SCHEDULED_BACKUPS. */
 export interface ScheduledBackupSelector {
@@ -19,10 +20,7 @@ export interface ScheduledBackupsDeps {
   selectors: readonly ScheduledBackupSelector[];
   cursors: CursorStore;
   /** Protected servers whose tag `tag` equals `value` (case-insensitive). */
-  selectServers(
-    selector: ScheduledBackupSelector,
-    options: { abortSignal?: AbortSignal },
-  ): AsyncIterable<ServerRecord>;
+  selectServers(selector: ScheduledBackupSelector, options: OperationOptions): AsyncIterable<ServerRecord>;
   backups: BackupService;
   now?: () => Date;
   logger?: Logger;
@@ -39,7 +37,7 @@ export interface ScheduledRunResult {
 
 export interface ScheduledBackups {
   /** Starts backups for every selector whose schedule fell due since its last run. */
-  runDue(options?: { abortSignal?: AbortSignal }): Promise<ScheduledRunResult>;
+  runDue(options?: OperationOptions): Promise<ScheduledRunResult>;
 }
 
 export async function isDue(schedule: string, lastRun: Date, now: Date): Promise<boolean> {

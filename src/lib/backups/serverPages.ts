@@ -3,9 +3,9 @@ import { odata } from "@azure/data-tables";
 import { isRestError } from "../errors.js";
 import { InvalidContinuationTokenError } from "../store/jobs.js";
 import { decodeKey } from "../store/keys.js";
+import { parseServerId } from "../domain/serverId.js";
 import {
   fromServerEntity,
-  parseServerId,
   serverKeys,
   type ListServersOptions,
   type ServerRecord,

@@ -6,17 +6,12 @@ import { observeJob } from "../jobs/mapping.js";
 import type { ActiveJobStore } from "../store/activeJobs.js";
 import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { formatServerId, type ServerRef as DomainServerRef } from "../domain/serverId.js";
 import type { BackupGateway } from "./gateway.js";
+import type { OperationOptions } from "../util/options.js";
 
-export interface ServerRef {
-  subscriptionId: string;
-  resourceGroup: string;
-  serverName: string;
-}
-
-export function serverIdOf(ref: ServerRef): string {
-  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${ref.serverName}`.toLowerCase();
-}
+/** The server a backup request names, as the API's path gives it. */
+export type ServerRef = Omit<DomainServerRef, "resourceId">;
 
 export interface StartBackupRequest {
   retentionTag?: string;
@@ -42,11 +37,7 @@ export interface BackupService {
    * Starts an on-demand backup once every check passed, records the job and follows it. Throws
    * ApiError 403 (out of scope), 409 NotProtected / BackupAlreadyRunning, 502 when Azure refuses.
    */
-  start(
-    ref: ServerRef,
-    request: StartBackupRequest,
-    options?: { abortSignal?: AbortSignal },
-  ): Promise<JobRecord>;
+  start(ref: ServerRef, request: StartBackupRequest, options?: OperationOptions): Promise<JobRecord>;
 }
 
 const FIX_BY_STATE: Partial<Record<string, string>> = {
@@ -72,7 +63,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
   const logger = deps.logger ?? silentLogger;
   return {
     async start(ref, request, options = {}) {
-      const serverId = serverIdOf(ref);
+      const serverId = formatServerId(ref);
       if (deps.scopes.length && !deps.scopes.includes(ref.subscriptionId.toLowerCase())) {
         throw new ApiError(
           403,
@@ -132,7 +123,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     serverId: string,
     vaultId: string,
     ref: ServerRef,
-    options: { abortSignal?: AbortSignal },
+    options: OperationOptions,
   ): Promise<void> {
     const running = (await deps.activeJobs.listForServer(serverId, { vaultId, ...options }))[0];
     if (running) {
@@ -153,7 +144,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     serverId: string,
     ref: ServerRef,
     request: StartBackupRequest,
-    options: { abortSignal?: AbortSignal },
+    options: OperationOptions,
   ): Promise<JobRecord> {
     // Re-check under the claim: a job may have been recorded between the first check and the claim.
     await refuseIfRunning(serverId, server.vaultId, ref, options);

@@ -11,7 +11,7 @@ import type {
   VaultInventory,
 } from "../azure/inventory/types.js";
 import { instancesOfSubscription } from "../azure/inventory/compose.js";
-import { awaitedLater, mapLimit } from "../azure/inventory/concurrency.js";
+import { awaitedLater, mapWithConcurrency } from "../util/concurrency.js";
 import { toFailure } from "../azure/inventory/normalize.js";
 import type { ComplianceClass, SweepFailure } from "../domain/compliance.js";
 import { RemediatedClasses } from "../domain/compliance.js";
@@ -20,7 +20,10 @@ import type { ScopeResult, SweepRow, SweepStore, SweepSummary } from "../store/s
 import { MAX_LISTED_ITEMS, newSweepId } from "../store/sweeps.js";
 import { classifyOrphan, classifyServer, type ClassificationRules } from "./classify.js";
 import { readBackupTag } from "../domain/backupTag.js";
+import { isGuid } from "../domain/guid.js";
+import { parseServerId } from "../domain/serverId.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
 export interface SweepConfig {
@@ -62,14 +65,14 @@ export function parseSweepScopeMessage(payload: unknown): SweepScopeMessage | un
   if (!value || typeof value !== "object") return undefined;
   const { sweepId, unit } = value as Record<string, unknown>;
   if (typeof sweepId !== "string" || !/^\d{8}T\d{6}(\d{3})?Z-[a-z0-9]+$/i.test(sweepId)) return undefined;
-  if (typeof unit !== "string" || !(unit === "all" || /^[0-9a-f-]{36}$/i.test(unit))) return undefined;
+  if (typeof unit !== "string" || !(unit === "all" || isGuid(unit))) return undefined;
   return { sweepId, unit: unit.toLowerCase() };
 }
 
 /** Asks the auto-protection worker to (re)protect a server; the same queue Event Grid events feed. */
 export type EnqueueProtection = (
   request: { serverId: string; sweepId: string; reason: string },
-  options?: { abortSignal?: AbortSignal },
+  options?: OperationOptions,
 ) => Promise<void>;
 
 /** The auto-protection worker's row for a server (servers table), when it has one. */
@@ -95,7 +98,7 @@ export interface SweeperDeps {
    * MissingPermissions, NoVaultForRegion, UnknownPolicyTag) and Protected, whose `protectedAt` keeps a new
    * instance from counting as stale before its first backup is due. One paged query per state. Optional.
    */
-  listServerRecords?: (options?: { abortSignal?: AbortSignal }) => AsyncIterable<ServerRecordLike>;
+  listServerRecords?: (options?: OperationOptions) => AsyncIterable<ServerRecordLike>;
   now?: () => Date;
   /** Random part of sweep ids (tests make it deterministic). */
   newId?: () => string;
@@ -108,12 +111,17 @@ export interface SweeperDeps {
   remediationConcurrency?: number;
 }
 
-export interface SweepOptions {
+export interface ListSweepRowsOptions extends OperationOptions {
+  class?: ComplianceClass;
+  top?: number;
+  continuationToken?: string;
+}
+
+export interface SweepOptions extends OperationOptions {
   /** Classify and report, change nothing (also implied by PGFLEX_MODE=report). */
   dryRun?: boolean;
   /** `timer`, `api`, `bench`… */
   cause?: string;
-  abortSignal?: AbortSignal;
 }
 
 export interface SweepReport {
@@ -127,29 +135,22 @@ export interface Sweeper {
   /** Records a Running sweep and enqueues its units on `sweep-scopes`; the queue worker does the rest. */
   startSweep(options?: SweepOptions): Promise<SweepSummary>;
   /** Queue worker: runs one unit, records its result, and completes the sweep when it was the last. Idempotent. */
-  processScope(message: SweepScopeMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  processScope(message: SweepScopeMessage, options?: OperationOptions): Promise<void>;
   /** Poison handler: a unit the queue gave up on makes its sweep Incomplete (never complete). */
   abandonScope(message: SweepScopeMessage, reason: string): Promise<void>;
-  getSweep(id: string, options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+  getSweep(id: string, options?: OperationOptions): Promise<SweepSummary | undefined>;
   /** One page of a sweep's rows, optionally of one class. */
   listRows(
     sweepId: string,
-    options?: {
-      class?: ComplianceClass;
-      top?: number;
-      continuationToken?: string;
-      abortSignal?: AbortSignal;
-    },
+    options?: ListSweepRowsOptions,
   ): Promise<{ rows: SweepRow[]; continuationToken?: string }>;
   /** Newest sweep (any status). */
-  latestSweep(options?: { abortSignal?: AbortSignal }): Promise<SweepSummary | undefined>;
+  latestSweep(options?: OperationOptions): Promise<SweepSummary | undefined>;
 }
 
 const DAY_IN_MS = 86_400_000;
 /** Stored part of a fanned-out sweep's vault inventory shared by all units (instances are per subscription). */
 const VAULTS_PART = "vaults";
-const PG_SERVER_ID =
-  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/;
 
 function subscriptionOf(id: string): string {
   return /^\/subscriptions\/([^/]+)/i.exec(id)?.[1]?.toLowerCase() ?? "";
@@ -396,14 +397,14 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     }
     const orphans: Array<[string, InventoryInstance[]]> = [];
     for (const [datasourceId, instances] of byDatasource) {
-      if (seen.has(datasourceId) || !PG_SERVER_ID.test(datasourceId)) continue;
+      if (seen.has(datasourceId) || !parseServerId(datasourceId)) continue;
       const sub = subscriptionOf(datasourceId);
       // Another unit's (or an out-of-scope) server; or its subscription could not be listed: not "gone".
       if (!inScope.has(sub) || !snap.completeSubscriptionIds.has(sub)) continue;
       orphans.push([datasourceId, instances]);
     }
     // Listings can lag or omit what the identity cannot read: "Deleted" only after a GET says 404.
-    await mapLimit(orphans, 8, async ([datasourceId, instances]) => {
+    await mapWithConcurrency(orphans, 8, async ([datasourceId, instances]) => {
       try {
         if (await deps.inventory.serverExists(datasourceId, { abortSignal })) {
           failures.push({
@@ -433,7 +434,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       for (const r of owed) r.remediation = "wouldEnqueue";
       remediation.wouldEnqueue = owed.length;
     } else {
-      await mapLimit(owed, deps.remediationConcurrency ?? 16, async (r) => {
+      await mapWithConcurrency(owed, deps.remediationConcurrency ?? 16, async (r) => {
         try {
           await deps.enqueueProtection(
             { serverId: r.serverId, sweepId: summary.id, reason: r.class },

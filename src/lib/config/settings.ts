@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GUID_REGEX, isGuid } from "../domain/guid.js";
 
 /**
  * Every environment variable the app reads, in one list. The config loader, the README table,
@@ -19,8 +20,6 @@ export interface SettingDefinition<T = unknown> {
   readonly secret?: boolean;
   readonly schema: z.ZodType<T>;
 }
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const bool = z
   .string()
@@ -69,7 +68,7 @@ const subscriptionList = z
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
   )
-  .refine((ids) => ids.every((id) => GUID.test(id)), "must be a comma-separated list of subscription GUIDs");
+  .refine((ids) => ids.every(isGuid), "must be a comma-separated list of subscription GUIDs");
 
 /** `value=policyName` pairs separated by commas, or a JSON object. Tag values compare case-insensitively. */
 const policyMap = z
@@ -204,14 +203,14 @@ export const settings = {
     description: "Client id of the user-assigned managed identity used for Storage (Azure).",
     example: "00000000-0000-0000-0000-000000000000",
     requiredInAzure: true,
-    schema: z.string().trim().regex(GUID, "must be a GUID"),
+    schema: z.string().trim().regex(GUID_REGEX, "must be a GUID"),
   }),
   azureClientId: setting({
     name: "AZURE_CLIENT_ID",
     description: "Client id of the user-assigned managed identity the app uses for ARM calls (Azure).",
     example: "00000000-0000-0000-0000-000000000000",
     requiredInAzure: true,
-    schema: z.string().trim().regex(GUID, "must be a GUID"),
+    schema: z.string().trim().regex(GUID_REGEX, "must be a GUID"),
   }),
   mode: setting({
     name: "PGFLEX_MODE",
@@ -407,7 +406,7 @@ export const settings = {
     description: "Microsoft Entra tenant whose tokens the API accepts.",
     example: "33333333-3333-3333-3333-333333333333",
     requiredInAzure: true,
-    schema: z.string().trim().regex(GUID, "must be a GUID"),
+    schema: z.string().trim().regex(GUID_REGEX, "must be a GUID"),
   }),
   authAudience: setting({
     name: "PGFLEX_AUTH_AUDIENCE",

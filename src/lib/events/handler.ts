@@ -2,10 +2,11 @@ import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import { ConflictError } from "../errors.js";
 import type { ServerStore } from "../store/servers.js";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
 import type { ProtectionQueue } from "../protection/queueMessages.js";
 import { enqueueProtection } from "../protection/queueMessages.js";
 import { parseResourceEvents, type ResourceEvent } from "./resourceEvents.js";
+import type { OperationOptions } from "../util/options.js";
 
 export interface ResourceEventHandlerDeps {
   queue: ProtectionQueue;
@@ -25,7 +26,12 @@ export interface HandleSummary {
 
 export interface ResourceEventHandler {
   /** Parses a delivery, drops what is not ours, enqueues one protection message per accepted event. */
-  handle(payload: unknown, options?: { abortSignal?: AbortSignal; logger?: Logger }): Promise<HandleSummary>;
+  handle(payload: unknown, options?: HandleEventsOptions): Promise<HandleSummary>;
+}
+
+export interface HandleEventsOptions extends OperationOptions {
+  /** The invocation's logger, so a delivery's lines carry its invocation id. */
+  logger?: Logger;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { EventGridDeserializer } from "@azure/eventgrid";
-import { parseServerId } from "../store/servers.js";
+import { readBackupTag } from "../domain/backupTag.js";
+import { parseServerId } from "../domain/serverId.js";
 
 /** The ARM events protection listens to. */
 export const ResourceEventTypes = {
@@ -47,9 +48,6 @@ function safeId(v: unknown): string | undefined {
   const s = str(v);
   return s && /^[\x21-\x7e]{1,128}$/.test(s) ? s : undefined;
 }
-
-// eslint-disable-next-line no-control-regex
-const ODD = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /**
  * Parses one delivery (a single event or a batch, Event Grid or CloudEvents 1.0 schema, as an object or
@@ -184,17 +182,18 @@ async function parseOne(item: unknown, backupTag: string): Promise<ParsedEvent> 
       eventId,
     };
   }
-  const tags = isObject(data.tags) ? data.tags : undefined;
-  if (tags) {
-    const entry = Object.entries(tags).find(([k]) => k.toLowerCase() === backupTag.toLowerCase());
-    if (entry && (typeof entry[1] !== "string" || ODD.test(entry[1]) || entry[1].length > 256)) {
-      return {
-        accepted: false,
-        level: "warn",
-        reason: `the "${backupTag}" tag value has characters this app does not accept`,
-        eventId,
-      };
-    }
+  // A tag the sweep calls malformed is not acted on here either: it needs a person, not a protection run.
+  const tag = readBackupTag(data.tags, backupTag);
+  if (tag.kind === "malformed") {
+    return {
+      accepted: false,
+      level: "warn",
+      reason:
+        tag.defect === "unprintable"
+          ? `the "${backupTag}" tag value has characters this app does not accept`
+          : `the "${backupTag}" tag is malformed: ${tag.problem}`,
+      eventId,
+    };
   }
   return {
     accepted: true,

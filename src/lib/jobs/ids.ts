@@ -1,6 +1,9 @@
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const JOB_ID =
-  /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dataprotection\/backupvaults\/([^/]+)\/backupjobs\/([0-9a-f-]{36})$/i;
+import { GUID_PATTERN, isGuid } from "../domain/guid.js";
+
+const JOB_ID = new RegExp(
+  `^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\\.dataprotection/backupvaults/([^/]+)/backupjobs/(${GUID_PATTERN})$`,
+  "i",
+);
 
 export interface ParsedJobId {
   /** Lower-cased GUID. */
@@ -15,9 +18,9 @@ export interface ParsedJobId {
  */
 export function parseJobId(value: string): ParsedJobId | undefined {
   const trimmed = value.trim();
-  if (GUID.test(trimmed)) return { jobId: trimmed.toLowerCase() };
+  if (isGuid(trimmed)) return { jobId: trimmed.toLowerCase() };
   const parts = JOB_ID.exec(trimmed);
-  if (!parts || !GUID.test(parts[4] ?? "")) return undefined;
+  if (!parts) return undefined;
   const [, subscriptionId, resourceGroup, vaultName, jobId] = parts;
   return {
     jobId: (jobId ?? "").toLowerCase(),

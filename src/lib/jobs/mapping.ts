@@ -1,5 +1,5 @@
 import type { JobOrigin, JobRecord } from "../store/jobs.js";
-import { parseServerId } from "../store/servers.js";
+import { parseServerId } from "../domain/serverId.js";
 import { parseJobId } from "./ids.js";
 import type { BackupJob } from "./model.js";
 

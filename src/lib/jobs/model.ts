@@ -1,3 +1,5 @@
+import type { OperationOptions } from "../util/options.js";
+
 /**
  * The slice of a Data Protection job (`AzureBackupJobResource`, api-version 2024-04-01) the poller reads.
  * Structural, so the app's client, the official SDK and test fakes all fit.
@@ -33,9 +35,7 @@ export interface BackupJob {
   };
 }
 
-export interface JobsGatewayOptions {
-  abortSignal?: AbortSignal;
-}
+export type JobsGatewayOptions = OperationOptions;
 
 export interface ListBackupJobsOptions extends JobsGatewayOptions {
   /** Only jobs that started at or after this time (sent as the listing's start-time filter). */

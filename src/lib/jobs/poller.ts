@@ -10,10 +10,11 @@ import {
   type JobRecord,
   type JobStore,
 } from "../store/jobs.js";
-import { mapWithLimit } from "./limit.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
 import type { JobsGateway } from "./model.js";
+import type { OperationOptions } from "../util/options.js";
 
 type Observed = NonNullable<ReturnType<typeof observeJob>>;
 
@@ -23,7 +24,7 @@ export interface JobPollerDeps {
   activeJobs: ActiveJobStore;
   cursors: CursorStore;
   /** Vaults to list besides those with followed jobs or a cursor (e.g. the vaults of protected servers). */
-  knownVaults?: (options: { abortSignal?: AbortSignal }) => Promise<readonly string[]>;
+  knownVaults?: (options: OperationOptions) => Promise<readonly string[]>;
   /** Called once per vault and cycle with the jobs this poller moved to a final status (alerts, last backup). */
   onFinished?: (jobs: readonly JobRecord[]) => Promise<void>;
   now?: () => Date;
@@ -39,9 +40,7 @@ export interface JobPollerDeps {
   concurrency?: number;
 }
 
-export interface PollOptions {
-  abortSignal?: AbortSignal;
-}
+export type PollOptions = OperationOptions;
 
 export interface PollResult {
   vaults: number;
@@ -119,7 +118,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       { ...options, concurrency },
     );
     const out: Change[] = saved.map((record) => ({ record, previousStatus: previous.get(record.jobId) }));
-    await mapWithLimit(conflicted, concurrency, async (lost) => {
+    await mapWithConcurrency(conflicted, concurrency, async (lost) => {
       const source = observedById.get(lost.jobId);
       if (!source) return;
       for (let attempt = 0; ; attempt++) {
@@ -199,7 +198,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     const at = now();
     const cursorTime = cursor ? new Date(cursor.value).getTime() : Number.NEGATIVE_INFINITY;
     const changes: Change[] = [];
-    await mapWithLimit([...observedById.values()], concurrency, async ({ observed, origin }) => {
+    await mapWithConcurrency([...observedById.values()], concurrency, async ({ observed, origin }) => {
       const active = followed.get(observed.jobId);
       if (active && active.status === observed.status && !isTerminalStatus(observed.status)) return;
       if (active && isTerminalStatus(observed.status) && observed.status !== UNKNOWN_JOB_STATUS) {
@@ -328,7 +327,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       for (const c of await deps.cursors.list("jobs", options)) vaults.add(c.name.toLowerCase());
       for (const v of (await deps.knownVaults?.(options)) ?? []) vaults.add(v.toLowerCase());
       result.vaults = vaults.size;
-      await mapWithLimit([...vaults], concurrency, async (vaultId) => {
+      await mapWithConcurrency([...vaults], concurrency, async (vaultId) => {
         try {
           await pollVault(vaultId, followedByVault.get(vaultId) ?? new Map(), result, options);
         } catch (e) {

@@ -4,12 +4,11 @@
  */
 import type { FlexibleServerInfo } from "../azure/servers.js";
 import type { RoleAssignmentInfo } from "../azure/roles.js";
+import type { OperationOptions } from "../util/options.js";
 
 export type { FlexibleServerInfo, RoleAssignmentInfo };
 
-export interface CallOptions {
-  abortSignal?: AbortSignal;
-}
+export type CallOptions = OperationOptions;
 
 export interface VaultInfo {
   id: string;

@@ -10,11 +10,11 @@ import type { ProtectionMessage, ProtectionQueue } from "./queueMessages.js";
 import { causeToString } from "./queueMessages.js";
 import type { ProtectionSettings } from "./settings.js";
 import type { VaultResolver } from "./vaults.js";
+import type { OperationOptions } from "../util/options.js";
 
-export interface ProcessOptions {
+export interface ProcessOptions extends OperationOptions {
   /** Delivery count of the queue message (host `dequeueCount`); 1 on first delivery. */
   dequeueCount?: number;
-  abortSignal?: AbortSignal;
   /** Invocation logger (overrides the worker's). */
   logger?: Logger;
 }

@@ -3,7 +3,10 @@ import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
-import { isRestError } from "../errors.js";
+import { ConflictError, isRestError } from "../errors.js";
+import { isNotFound } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
+import { replaceEntity, type Entity } from "./entities.js";
 import type { JobOrigin } from "./jobs.js";
 
 /** Non-terminal jobs the poller follows (PK encoded vault id, RK job id). Small: rows leave when jobs end. */
@@ -20,9 +23,7 @@ export interface ActiveJobRecord {
   etag?: string;
 }
 
-export interface ActiveJobStoreOptions {
-  abortSignal?: AbortSignal;
-}
+export type ActiveJobStoreOptions = OperationOptions;
 
 export interface ActiveJobStore {
   /** Every followed job, grouped by nothing; one query over a small table. */
@@ -56,7 +57,7 @@ export interface ActiveJobStore {
 const CLAIM_PREFIX = "claim-";
 const isClaim = (rowKey: unknown): boolean => String(rowKey).startsWith(CLAIM_PREFIX);
 
-function toEntity(r: ActiveJobRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+function toActiveJobEntity(r: ActiveJobRecord): Entity {
   return {
     partitionKey: encodeKey(r.vaultId),
     rowKey: r.jobId.toLowerCase(),
@@ -67,7 +68,7 @@ function toEntity(r: ActiveJobRecord): Record<string, unknown> & { partitionKey:
   };
 }
 
-function fromEntity(
+function fromActiveJobEntity(
   e: Record<string, unknown> & { partitionKey?: string; rowKey?: string; etag?: string },
 ): ActiveJobRecord {
   return {
@@ -102,7 +103,7 @@ export function createActiveJobStore(
       for await (const e of client.listEntities<Record<string, unknown>>({
         abortSignal: options.abortSignal,
       })) {
-        if (!isClaim(e.rowKey)) yield fromEntity(e);
+        if (!isClaim(e.rowKey)) yield fromActiveJobEntity(e);
       }
     },
     async listForServer(serverId, options = {}) {
@@ -115,7 +116,7 @@ export function createActiveJobStore(
         queryOptions: { filter },
         abortSignal: options.abortSignal,
       })) {
-        if (!isClaim(e.rowKey)) out.push(fromEntity(e));
+        if (!isClaim(e.rowKey)) out.push(fromActiveJobEntity(e));
       }
       return out;
     },
@@ -124,7 +125,7 @@ export function createActiveJobStore(
       for (const rows of groupByVault(records).values()) {
         for (let i = 0; i < rows.length; i += 100) {
           await client.submitTransaction(
-            rows.slice(i, i + 100).map((r): TransactionAction => ["upsert", toEntity(r), "Replace"]),
+            rows.slice(i, i + 100).map((r): TransactionAction => ["upsert", toActiveJobEntity(r), "Replace"]),
             { abortSignal: options.abortSignal },
           );
         }
@@ -144,13 +145,13 @@ export function createActiveJobStore(
               { abortSignal: options.abortSignal },
             );
           } catch (e) {
-            if (!(isRestError(e) && e.statusCode === 404)) throw e;
+            if (!isNotFound(e)) throw e;
             // Someone removed one of them first: delete one by one, tolerating the gone ones.
             for (const r of chunk) {
               await client
                 .deleteEntity(pk, r.jobId.toLowerCase(), { abortSignal: options.abortSignal })
                 .catch((err: unknown) => {
-                  if (!(isRestError(err) && err.statusCode === 404)) throw err;
+                  if (!isNotFound(err)) throw err;
                 });
             }
           }
@@ -178,13 +179,15 @@ export function createActiveJobStore(
       )
         return false;
       try {
-        await client.updateEntity(entity, "Replace", {
-          etag: current.etag,
+        // Take over only the stale claim read: another starter that took it first wins.
+        await replaceEntity(client, entity, {
           abortSignal: options.abortSignal,
+          etag: current.etag,
+          row: `Backup claim for ${serverId}`,
         });
         return true;
       } catch (e) {
-        if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 404)) return false;
+        if (e instanceof ConflictError) return false;
         throw e;
       }
     },
@@ -195,7 +198,7 @@ export function createActiveJobStore(
           abortSignal: options.abortSignal,
         })
         .catch((e: unknown) => {
-          if (!(isRestError(e) && e.statusCode === 404)) throw e;
+          if (!isNotFound(e)) throw e;
         });
     },
   };

@@ -3,7 +3,9 @@ import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { encodeKey } from "./keys.js";
-import { ConflictError, isRestError } from "../errors.js";
+import { isRestError } from "../errors.js";
+import type { OperationOptions } from "../util/options.js";
+import { definedFields, replaceEntity, storedFields, type Entity } from "./entities.js";
 
 /** One row per raised alert (PK kind, RK encoded dedup key); creating it is the dedup. */
 export const ALERTS_TABLE = "alerts";
@@ -30,9 +32,7 @@ export interface AlertRecord {
   etag?: string;
 }
 
-export interface AlertStoreOptions {
-  abortSignal?: AbortSignal;
-}
+export type AlertStoreOptions = OperationOptions;
 
 export interface AlertStore {
   /** Creates the row; returns undefined when an alert with the same kind and key already exists. */
@@ -56,20 +56,12 @@ const FIELDS = [
   "lastError",
 ] as const;
 
-function toEntity(r: AlertRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
-  const e: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-    partitionKey: r.kind,
-    rowKey: encodeKey(r.dedupKey),
-  };
-  for (const f of FIELDS) if (r[f] !== undefined) e[f] = r[f];
-  return e;
+function toAlertEntity(r: AlertRecord): Entity {
+  return { partitionKey: r.kind, rowKey: encodeKey(r.dedupKey), ...definedFields(r, FIELDS) };
 }
 
-function fromEntity(e: Record<string, unknown>): AlertRecord {
-  const out: Record<string, unknown> = {};
-  for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
-  out.etag = e.etag;
-  return out as unknown as AlertRecord;
+function fromAlertEntity(e: Record<string, unknown>): AlertRecord {
+  return { ...storedFields(e, FIELDS), etag: e.etag } as unknown as AlertRecord;
 }
 
 export function createAlertStore(
@@ -82,7 +74,7 @@ export function createAlertStore(
     async tryCreate(record, options = {}) {
       await ensure();
       try {
-        const res = await client.createEntity(toEntity(record), { abortSignal: options.abortSignal });
+        const res = await client.createEntity(toAlertEntity(record), { abortSignal: options.abortSignal });
         return { ...record, etag: res.etag };
       } catch (e) {
         if (isRestError(e) && e.statusCode === 409) return undefined;
@@ -96,27 +88,19 @@ export function createAlertStore(
         queryOptions: { filter: odata`state eq ${"pending"}` },
         abortSignal: options.abortSignal,
       })) {
-        out.push(fromEntity(e));
+        out.push(fromAlertEntity(e));
       }
       return out;
     },
     async update(record, options = {}) {
       await ensure();
       if (!record.etag) throw new TypeError("Alert update needs the etag that was read.");
-      try {
-        const res = await client.updateEntity(toEntity(record), "Replace", {
-          etag: record.etag,
-          abortSignal: options.abortSignal,
-        });
-        return { ...record, etag: res.etag };
-      } catch (e) {
-        if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 404)) {
-          throw new ConflictError(`Alert ${record.kind}/${record.dedupKey} changed concurrently.`, {
-            cause: e,
-          });
-        }
-        throw e;
-      }
+      const etag = await replaceEntity(client, toAlertEntity(record), {
+        ...options,
+        etag: record.etag,
+        row: `Alert ${record.kind}/${record.dedupKey}`,
+      });
+      return { ...record, etag };
     },
   };
 }

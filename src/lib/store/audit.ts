@@ -3,6 +3,8 @@ import type { TableClient } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { dayKey, invertedTimestamp } from "./keys.js";
+import type { OperationOptions } from "../util/options.js";
+import { definedFields, storedFields, type Entity } from "./entities.js";
 
 /** Append-only log of every change this product made in Azure (DESIGN: PartitionKey day, RowKey newest first). */
 export const AUDIT_TABLE = "audit";
@@ -34,9 +36,7 @@ export interface AuditRecord extends Required<Pick<AuditEntry, "action" | "targe
   result?: string;
 }
 
-export interface AuditOptions {
-  abortSignal?: AbortSignal;
-}
+export type AuditOptions = OperationOptions;
 
 export interface ListAuditOptions extends AuditOptions {
   /** Day to list (UTC); defaults to today. */
@@ -54,17 +54,28 @@ export interface AuditLogDeps {
   now?: () => Date;
 }
 
+const OPTIONAL_FIELDS = ["serverId", "detail", "mode", "result"] as const;
+const FIELDS = ["id", "action", "target", "cause", "at", ...OPTIONAL_FIELDS] as const;
+
 function toRecord(entry: AuditEntry, now: () => Date): AuditRecord {
-  const record: AuditRecord = {
+  return {
     id: randomUUID(),
     action: entry.action,
     target: entry.target,
     cause: entry.cause,
     at: entry.at ?? now().toISOString(),
+    ...definedFields(entry, OPTIONAL_FIELDS),
   };
-  for (const k of ["serverId", "detail", "mode", "result"] as const)
-    if (entry[k] !== undefined) record[k] = entry[k];
-  return record;
+}
+
+/** Day partition, newest first within it; the id keeps entries of the same millisecond apart. */
+function toAuditEntity(record: AuditRecord): Entity {
+  const at = new Date(record.at);
+  return { partitionKey: dayKey(at), rowKey: `${invertedTimestamp(at)}-${record.id}`, ...record };
+}
+
+function fromAuditEntity(entity: Record<string, unknown>): AuditRecord {
+  return storedFields(entity, FIELDS) as unknown as AuditRecord;
 }
 
 /** Table-backed {@link AuditLog}; rows are only ever created, never updated. */
@@ -76,11 +87,7 @@ export function createAuditLog(connection: StorageConnection, deps: AuditLogDeps
     async append(entry, options = {}) {
       await ensure();
       const record = toRecord(entry, now);
-      const at = new Date(record.at);
-      await client.createEntity(
-        { partitionKey: dayKey(at), rowKey: `${invertedTimestamp(at)}-${record.id}`, ...record },
-        { abortSignal: options.abortSignal },
-      );
+      await client.createEntity(toAuditEntity(record), { abortSignal: options.abortSignal });
       return record;
     },
     async *list(options = {}) {
@@ -90,11 +97,7 @@ export function createAuditLog(connection: StorageConnection, deps: AuditLogDeps
         queryOptions: { filter: `PartitionKey eq '${day}'` },
         abortSignal: options.abortSignal,
       })) {
-        const r: Record<string, unknown> = {};
-        for (const k of ["id", "action", "target", "cause", "at", "serverId", "detail", "mode", "result"]) {
-          if (e[k] !== undefined && e[k] !== null) r[k] = e[k];
-        }
-        yield r as unknown as AuditRecord;
+        yield fromAuditEntity(e);
       }
     },
   };

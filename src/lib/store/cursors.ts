@@ -3,7 +3,9 @@ import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { decodeKey, encodeKey } from "./keys.js";
-import { ConflictError, isRestError } from "../errors.js";
+import { getOrUndefined } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
+import { replaceEntity, type Entity } from "./entities.js";
 
 /**
  * Progress markers: PK `jobs` (RK encoded vault id: newest job start seen), `schedules` (RK selector name:
@@ -22,9 +24,7 @@ export interface CursorRecord {
   etag?: string;
 }
 
-export interface CursorStoreOptions {
-  abortSignal?: AbortSignal;
-}
+export type CursorStoreOptions = OperationOptions;
 
 export interface CursorStore {
   get(
@@ -37,35 +37,35 @@ export interface CursorStore {
   put(record: CursorRecord, options?: CursorStoreOptions): Promise<CursorRecord>;
 }
 
+function toCursorEntity(record: CursorRecord): Entity {
+  return { partitionKey: record.partition, rowKey: encodeKey(record.name), value: record.value };
+}
+
+function fromCursorEntity(
+  partition: CursorPartition,
+  e: { rowKey?: string; value?: unknown; etag?: string },
+): CursorRecord {
+  return {
+    partition,
+    name: decodeKey(String(e.rowKey)),
+    value: String(e.value),
+    ...(e.etag ? { etag: e.etag } : {}),
+  };
+}
+
 export function createCursorStore(
   connection: StorageConnection,
   deps: { tableClient?: TableClient } = {},
 ): CursorStore {
   const client = deps.tableClient ?? connection.tableClient(CURSORS_TABLE);
   const ensure = ensureTablesOnce(client);
-  const from = (
-    partition: CursorPartition,
-    e: { rowKey?: string; value?: unknown; etag?: string },
-  ): CursorRecord => ({
-    partition,
-    name: decodeKey(String(e.rowKey)),
-    value: String(e.value),
-    ...(e.etag ? { etag: e.etag } : {}),
-  });
   return {
     async get(partition, name, options = {}) {
       await ensure();
-      try {
-        return from(
-          partition,
-          await client.getEntity<{ value: string }>(partition, encodeKey(name), {
-            abortSignal: options.abortSignal,
-          }),
-        );
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+      const entity = await getOrUndefined(() =>
+        client.getEntity<{ value: string }>(partition, encodeKey(name), { abortSignal: options.abortSignal }),
+      );
+      return entity && fromCursorEntity(partition, entity);
     },
     async list(partition, options = {}) {
       await ensure();
@@ -74,29 +74,18 @@ export function createCursorStore(
         queryOptions: { filter: odata`PartitionKey eq ${partition}` },
         abortSignal: options.abortSignal,
       })) {
-        out.push(from(partition, e));
+        out.push(fromCursorEntity(partition, e));
       }
       return out;
     },
     async put(record, options = {}) {
       await ensure();
-      const entity = { partitionKey: record.partition, rowKey: encodeKey(record.name), value: record.value };
-      try {
-        const res = record.etag
-          ? await client.updateEntity(entity, "Replace", {
-              etag: record.etag,
-              abortSignal: options.abortSignal,
-            })
-          : await client.upsertEntity(entity, "Replace", { abortSignal: options.abortSignal });
-        return { ...record, etag: res.etag };
-      } catch (e) {
-        if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 404)) {
-          throw new ConflictError(`Cursor ${record.partition}/${record.name} changed concurrently.`, {
-            cause: e,
-          });
-        }
-        throw e;
-      }
+      const etag = await replaceEntity(client, toCursorEntity(record), {
+        ...options,
+        ...(record.etag ? { etag: record.etag } : {}),
+        row: `Cursor ${record.partition}/${record.name}`,
+      });
+      return { ...record, etag };
     },
   };
 }

@@ -4,6 +4,11 @@ import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
+import { isGuid } from "../domain/guid.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
+import { getOrUndefined, isNotFound } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
+import { definedFields, storedFields, type Entity, type EntityKeys } from "./entities.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
 export const JOBS_TABLE = "jobs";
@@ -80,10 +85,7 @@ export interface JobRecord {
   etag?: string;
 }
 
-export interface JobKeys {
-  partitionKey: string;
-  rowKey: string;
-}
+export type JobKeys = EntityKeys;
 
 export function jobKeys(record: Pick<JobRecord, "serverId" | "startTime" | "jobId">): JobKeys {
   return {
@@ -106,9 +108,7 @@ export function jobDayKeys(record: Pick<JobRecord, "startTime" | "jobId">): JobK
   };
 }
 
-export interface JobStoreOptions {
-  abortSignal?: AbortSignal;
-}
+export type JobStoreOptions = OperationOptions;
 
 export interface ListJobsOptions extends JobStoreOptions {
   serverId?: string;
@@ -199,12 +199,8 @@ const FIELDS = [
   "updatedAt",
 ] as const;
 
-export function toJobEntity(record: JobRecord): Record<string, unknown> & JobKeys {
-  const entity: Record<string, unknown> & JobKeys = { ...jobKeys(record) };
-  for (const f of FIELDS) {
-    const v = record[f];
-    if (v !== undefined) entity[f] = v;
-  }
+export function toJobEntity(record: JobRecord): Entity {
+  const entity: Entity = { ...jobKeys(record), ...definedFields(record, FIELDS) };
   entity.jobId = record.jobId.toLowerCase();
   entity.serverId = record.serverId.toLowerCase();
   entity.vaultId = record.vaultId.toLowerCase();
@@ -216,11 +212,7 @@ export function toJobEntity(record: JobRecord): Record<string, unknown> & JobKey
 }
 
 export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>): JobRecord {
-  const out: Record<string, unknown> = {};
-  for (const f of FIELDS) {
-    const v = entity[f];
-    if (v !== undefined && v !== null) out[f] = v;
-  }
+  const out = storedFields(entity, FIELDS);
   const bytes = entity.bytesTransferred as unknown;
   if (bytes !== undefined && bytes !== null) {
     out.bytesTransferred =
@@ -232,7 +224,10 @@ export function fromJobEntity(entity: TableEntityResult<Record<string, unknown>>
   return out as unknown as JobRecord;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A job's copy in {@link JOBS_BY_DAY_TABLE}: the same columns under the day keys. */
+function toJobDayEntity(record: JobRecord): Entity {
+  return { ...toJobEntity(record), ...jobDayKeys(record) };
+}
 
 /** 16 index partitions (first hex digit): few enough that a cycle's new jobs share batches. */
 function indexKeys(jobId: string): JobKeys {
@@ -240,16 +235,15 @@ function indexKeys(jobId: string): JobKeys {
   return { partitionKey: id.slice(0, 1), rowKey: id };
 }
 
-async function runWithLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
+/** The {@link JOB_INDEX_TABLE} row pointing at a job's row. */
+function toJobIndexEntity(record: JobRecord): Entity {
+  const keys = jobKeys(record);
+  return {
+    ...indexKeys(record.jobId),
+    jobPartitionKey: keys.partitionKey,
+    jobRowKey: keys.rowKey,
+    startedAt: new Date(record.startTime),
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** Table-backed {@link JobStore}; creates its tables on first use. */
@@ -264,14 +258,10 @@ export function createJobStore(
 
   async function get(keys: JobKeys, options: JobStoreOptions = {}): Promise<JobRecord | undefined> {
     await ensure();
-    try {
-      return fromJobEntity(
-        await client.getEntity(keys.partitionKey, keys.rowKey, { abortSignal: options.abortSignal }),
-      );
-    } catch (e) {
-      if (isRestError(e) && e.statusCode === 404) return undefined;
-      throw e;
-    }
+    const entity = await getOrUndefined(() =>
+      client.getEntity(keys.partitionKey, keys.rowKey, { abortSignal: options.abortSignal }),
+    );
+    return entity && fromJobEntity(entity);
   }
 
   function filterOf(options: ListJobsOptions): string | undefined {
@@ -309,7 +299,7 @@ export function createJobStore(
       for (let i = 0; i < rows.length; i += 100) chunks.push(rows.slice(i, i + 100));
     const saved: JobRecord[] = [];
     const conflicted: JobRecord[] = [];
-    await runWithLimit(chunks, options.concurrency ?? 16, async (chunk) => {
+    await mapWithConcurrency(chunks, options.concurrency ?? 16, async (chunk) => {
       const actions: TransactionAction[] = chunk.map((record) =>
         record.etag === "*"
           ? ["update", toJobEntity(record), "Merge"]
@@ -331,24 +321,17 @@ export function createJobStore(
     const created = new Set(records.filter((r) => !r.etag).map((r) => r.jobId));
     for (const record of saved) {
       if (!created.has(record.jobId)) continue;
-      const keys = jobKeys(record);
-      const ik = indexKeys(record.jobId);
-      const action: TransactionAction = [
-        "upsert",
-        {
-          ...ik,
-          jobPartitionKey: keys.partitionKey,
-          jobRowKey: keys.rowKey,
-          startedAt: new Date(record.startTime),
-        },
-        "Replace",
-      ];
-      byIndexPartition.set(ik.partitionKey, [...(byIndexPartition.get(ik.partitionKey) ?? []), action]);
+      const entity = toJobIndexEntity(record);
+      const action: TransactionAction = ["upsert", entity, "Replace"];
+      byIndexPartition.set(entity.partitionKey, [
+        ...(byIndexPartition.get(entity.partitionKey) ?? []),
+        action,
+      ]);
     }
     const indexChunks: TransactionAction[][] = [];
     for (const actions of byIndexPartition.values())
       for (let i = 0; i < actions.length; i += 100) indexChunks.push(actions.slice(i, i + 100));
-    await runWithLimit(indexChunks, options.concurrency ?? 16, async (actions) => {
+    await mapWithConcurrency(indexChunks, options.concurrency ?? 16, async (actions) => {
       await index.submitTransaction(actions, { abortSignal: options.abortSignal });
     });
     // The cross-server copy follows what was saved, in the same mode (blind final data merges, the rest
@@ -356,14 +339,14 @@ export function createJobStore(
     const blind = new Set(records.filter((r) => r.etag === "*").map((r) => r.jobId));
     const byDayPartition = new Map<string, TransactionAction[]>();
     for (const record of saved) {
-      const entity = { ...toJobEntity(record), ...jobDayKeys(record) };
+      const entity = toJobDayEntity(record);
       const action: TransactionAction = ["upsert", entity, blind.has(record.jobId) ? "Merge" : "Replace"];
       byDayPartition.set(entity.partitionKey, [...(byDayPartition.get(entity.partitionKey) ?? []), action]);
     }
     const dayChunks: TransactionAction[][] = [];
     for (const actions of byDayPartition.values())
       for (let i = 0; i < actions.length; i += 100) dayChunks.push(actions.slice(i, i + 100));
-    await runWithLimit(dayChunks, options.concurrency ?? 16, async (actions) => {
+    await mapWithConcurrency(dayChunks, options.concurrency ?? 16, async (actions) => {
       await byDay.submitTransaction(actions, { abortSignal: options.abortSignal });
     });
     return { saved, conflicted };
@@ -411,7 +394,7 @@ export function createJobStore(
       }
     }
     const items: Array<JobRecord | undefined> = copies.map((c) => c.record);
-    await runWithLimit(
+    await mapWithConcurrency(
       copies
         .map((copy, position) => ({ record: copy.record, position }))
         .filter(({ record }) => !isFinalAndKnown(record.status)),
@@ -431,19 +414,14 @@ export function createJobStore(
     get,
     async getById(jobId, options = {}) {
       const id = jobId.toLowerCase();
-      if (!GUID.test(id)) return undefined;
+      if (!isGuid(id)) return undefined;
       await ensure();
-      try {
-        const pointer = await index.getEntity<{ jobPartitionKey: string; jobRowKey: string }>(
-          indexKeys(id).partitionKey,
-          id,
-          { abortSignal: options.abortSignal },
-        );
-        return await get({ partitionKey: pointer.jobPartitionKey, rowKey: pointer.jobRowKey }, options);
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+      const pointer = await getOrUndefined(() =>
+        index.getEntity<{ jobPartitionKey: string; jobRowKey: string }>(indexKeys(id).partitionKey, id, {
+          abortSignal: options.abortSignal,
+        }),
+      );
+      return pointer && get({ partitionKey: pointer.jobPartitionKey, rowKey: pointer.jobRowKey }, options);
     },
     async saveAll(records, options = {}) {
       const { saved, conflicted } = await writeAll(records, options);
@@ -514,7 +492,7 @@ export function createJobStore(
           removed += chunk.length;
         }
         for (const row of rows) {
-          if (!GUID.test(row.jobId)) continue;
+          if (!isGuid(row.jobId)) continue;
           const ik = indexKeys(row.jobId);
           indexDeletes.set(ik.partitionKey, [
             ...(indexDeletes.get(ik.partitionKey) ?? []),
@@ -528,10 +506,10 @@ export function createJobStore(
             await index.submitTransaction(actions.slice(i, i + 100), { abortSignal: options.abortSignal });
           } catch (error) {
             // An index row already gone fails the batch; fall back to single deletes that tolerate 404.
-            if (!(isRestError(error) && error.statusCode === 404)) throw error;
+            if (!isNotFound(error)) throw error;
             for (const [, entity] of actions.slice(i, i + 100) as Array<[string, JobKeys]>) {
               await index.deleteEntity(entity.partitionKey, entity.rowKey).catch((err: unknown) => {
-                if (!(isRestError(err) && err.statusCode === 404)) throw err;
+                if (!isNotFound(err)) throw err;
               });
             }
           }
@@ -552,8 +530,7 @@ export function createJobStore(
       for await (const stored of client.listEntities<Record<string, unknown>>({
         abortSignal: options.abortSignal,
       })) {
-        const record = fromJobEntity(stored);
-        const entity = { ...toJobEntity(record), ...jobDayKeys(record) };
+        const entity = toJobDayEntity(fromJobEntity(stored));
         const actions = [
           ...(byPartition.get(entity.partitionKey) ?? []),
           ["upsert", entity, "Replace"] as TransactionAction,

@@ -1,6 +1,7 @@
 import type { QueueClient } from "@azure/storage-queue";
 import type { StorageConnection } from "./connection.js";
 import { isRestError } from "../errors.js";
+import type { OperationOptions } from "../util/options.js";
 
 /** Queue names shared by the producers and the queue-triggered functions. */
 export const QueueNames = {
@@ -11,10 +12,9 @@ export const QueueNames = {
 /** Storage queue messages are at most 64 KiB; the Functions host expects base64 text (host.json messageEncoding). */
 export const MAX_QUEUE_MESSAGE_BYTES = 64 * 1024;
 
-export interface SendMessageOptions {
+export interface SendMessageOptions extends OperationOptions {
   /** Hide the message for this long before a worker may see it (backoff, retry later). */
   visibilityTimeoutInMs?: number;
-  abortSignal?: AbortSignal;
 }
 
 export interface QueueSender<T> {

@@ -2,37 +2,14 @@ import type { TableClient, TableEntityResult } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { encodeKey } from "./keys.js";
-import { ConflictError, isRestError } from "../errors.js";
+import { ConflictError } from "../errors.js";
+import type { ProtectionState } from "../domain/protectionStates.js";
+import { getOrUndefined } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
+import { createEntity, replaceEntity, storedFields, type Entity } from "./entities.js";
 
 /** Table holding one row per known server (DESIGN: PartitionKey subscription id, RowKey encoded server id). */
 export const SERVERS_TABLE = "servers";
-
-/** Protection state of a server; see docs/architecture.md for the transitions. */
-export const ProtectionStates = [
-  "Pending",
-  "WaitingForServer",
-  "Validating",
-  "Configuring",
-  "Protected",
-  "OptedOut",
-  "UnknownPolicyTag",
-  "NoVaultForRegion",
-  "MissingPermissions",
-  "ProtectedElsewhere",
-  "Failed",
-  "Deleted",
-  "ProtectedUntagged",
-  "WouldProtect",
-] as const;
-export type ProtectionState = (typeof ProtectionStates)[number];
-
-/** States in which the worker still owes work (a message for the server should be processed). */
-export const InProgressStates: readonly ProtectionState[] = [
-  "Pending",
-  "WaitingForServer",
-  "Validating",
-  "Configuring",
-];
 
 /** One server as this product knows it. Optional fields are absent until known. */
 export interface ServerRecord {
@@ -81,15 +58,12 @@ export interface ServerRecord {
   etag?: string;
 }
 
-export interface ListServersOptions {
+export interface ListServersOptions extends OperationOptions {
   subscriptionId?: string;
   state?: ProtectionState;
-  abortSignal?: AbortSignal;
 }
 
-export interface ServerWriteOptions {
-  abortSignal?: AbortSignal;
-}
+export type ServerWriteOptions = OperationOptions;
 
 export interface ServerStore {
   /** The row for `resourceId`, or undefined. */
@@ -111,25 +85,6 @@ export interface ServerStore {
   upsert(record: ServerRecord, options?: ServerWriteOptions): Promise<ServerRecord>;
 }
 
-/** Server resource id → `{subscriptionId, resourceGroup, serverName}`; undefined for other shapes. */
-export function parseServerId(
-  resourceId: string,
-): { resourceId: string; subscriptionId: string; resourceGroup: string; serverName: string } | undefined {
-  const m =
-    /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourcegroups\/([-\w.()]{1,90})\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/i.exec(
-      resourceId.trim(),
-    );
-  if (!m) return undefined;
-  const [, sub, rg, name] = m as unknown as [string, string, string, string];
-  if (!/^[a-z0-9-]+$/.test(name.toLowerCase()) || rg.endsWith(".")) return undefined;
-  return {
-    resourceId: resourceId.trim().toLowerCase(),
-    subscriptionId: sub.toLowerCase(),
-    resourceGroup: rg.toLowerCase(),
-    serverName: name.toLowerCase(),
-  };
-}
-
 export function serverKeys(resourceId: string): { partitionKey: string; rowKey: string } {
   const lower = resourceId.toLowerCase();
   const sub = /^\/subscriptions\/([^/]+)/.exec(lower)?.[1];
@@ -137,11 +92,12 @@ export function serverKeys(resourceId: string): { partitionKey: string; rowKey: 
   return { partitionKey: sub, rowKey: encodeKey(lower) };
 }
 
-type ServerEntity = { partitionKey: string; rowKey: string } & Omit<ServerRecord, "etag">;
+type ServerEntity = Entity & Omit<ServerRecord, "etag">;
 
 export function toServerEntity(record: ServerRecord): ServerEntity {
   const { etag: _etag, ...rest } = record;
-  const entity: Record<string, unknown> = { ...serverKeys(record.resourceId) };
+  const entity: Entity = { ...serverKeys(record.resourceId) };
+  // Every set field, not just RECORD_FIELDS: columns other capabilities added survive a read-modify-write.
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) entity[k] = v;
   entity.resourceId = record.resourceId.toLowerCase();
   return entity as ServerEntity;
@@ -179,11 +135,7 @@ const RECORD_FIELDS = [
 const SYSTEM_COLUMNS = new Set(["partitionKey", "rowKey", "etag", "timestamp", "Timestamp"]);
 
 export function fromServerEntity(entity: TableEntityResult<Record<string, unknown>>): ServerRecord {
-  const out: Record<string, unknown> = {};
-  for (const f of RECORD_FIELDS) {
-    const v = entity[f];
-    if (v !== undefined && v !== null) out[f] = v;
-  }
+  const out = storedFields(entity, RECORD_FIELDS);
   // Columns added later by other capabilities survive a read-modify-write of this module.
   for (const [k, v] of Object.entries(entity)) {
     if (!(k in out) && !SYSTEM_COLUMNS.has(k) && !k.startsWith("odata") && v !== undefined && v !== null)
@@ -210,40 +162,23 @@ export function createServerStore(connection: StorageConnection, deps: ServerSto
   ): Promise<ServerRecord | undefined> {
     await ensure();
     const { partitionKey, rowKey } = serverKeys(resourceId);
-    try {
-      const entity = await client.getEntity<Record<string, unknown>>(partitionKey, rowKey, {
-        abortSignal: options.abortSignal,
-      });
-      return fromServerEntity(entity);
-    } catch (e) {
-      if (isRestError(e) && e.statusCode === 404) return undefined;
-      throw e;
-    }
+    const entity = await getOrUndefined(() =>
+      client.getEntity<Record<string, unknown>>(partitionKey, rowKey, { abortSignal: options.abortSignal }),
+    );
+    return entity && fromServerEntity(entity);
   }
 
-  function conflict(resourceId: string, e: unknown): unknown {
-    if (isRestError(e) && (e.statusCode === 412 || e.statusCode === 409 || e.statusCode === 404)) {
-      return new ConflictError(`Server row for ${resourceId} changed concurrently (HTTP ${e.statusCode}).`, {
-        cause: e,
-      });
-    }
-    return e;
-  }
+  const rowName = (resourceId: string): string => `Server row for ${resourceId}`;
 
   async function replace(record: ServerRecord, options: ServerWriteOptions): Promise<ServerRecord> {
     await ensure();
     const entity = toServerEntity(record);
-    try {
-      const res = record.etag
-        ? await client.updateEntity(entity, "Replace", {
-            etag: record.etag,
-            abortSignal: options.abortSignal,
-          })
-        : await client.upsertEntity(entity, "Replace", { abortSignal: options.abortSignal });
-      return { ...record, resourceId: entity.resourceId, etag: res.etag };
-    } catch (e) {
-      throw conflict(record.resourceId, e);
-    }
+    const etag = await replaceEntity(client, entity, {
+      ...options,
+      ...(record.etag ? { etag: record.etag } : {}),
+      row: rowName(record.resourceId),
+    });
+    return { ...record, resourceId: entity.resourceId, etag };
   }
 
   return {
@@ -266,12 +201,8 @@ export function createServerStore(connection: StorageConnection, deps: ServerSto
     async create(record, options = {}) {
       await ensure();
       const entity = toServerEntity(record);
-      try {
-        const res = await client.createEntity(entity, { abortSignal: options.abortSignal });
-        return { ...record, resourceId: entity.resourceId, etag: res.etag };
-      } catch (e) {
-        throw conflict(record.resourceId, e);
-      }
+      const etag = await createEntity(client, entity, { ...options, row: rowName(record.resourceId) });
+      return { ...record, resourceId: entity.resourceId, etag };
     },
     async update(record, options = {}) {
       if (!record.etag) throw new TypeError(`update of ${record.resourceId} needs the etag that was read.`);

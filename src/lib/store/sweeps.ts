@@ -3,7 +3,10 @@ import type { StorageConnection } from "./connection.js";
 import { ensureTable } from "./connection.js";
 import { encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
+import { mapWithConcurrency } from "../util/concurrency.js";
 import type { Classification, ComplianceClass, SweepFailure } from "../domain/compliance.js";
+import { getOrUndefined, isNotFound } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
 
 /**
  * Sweep reports (DESIGN): `sweeps` holds one summary per sweep (PartitionKey `sweep`, RowKey inverted
@@ -115,9 +118,7 @@ export interface ScopeResult {
   finishedAt: string;
 }
 
-export interface SweepStoreOptions {
-  abortSignal?: AbortSignal;
-}
+export type SweepStoreOptions = OperationOptions;
 
 export interface ListRowsOptions extends SweepStoreOptions {
   subscriptionId?: string;
@@ -247,21 +248,6 @@ function quote(v: string): string {
   return `'${v.replace(/'/g, "''")}'`;
 }
 
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
 export interface SweepStoreDeps {
   summaries?: TableClient;
   rows?: TableClient;
@@ -346,15 +332,12 @@ export function createSweepStore(
       if (!sweepStartFromId(id)) return undefined;
       await ensure(summaries);
       requests++;
-      try {
-        const e = await summaries.getEntity<Record<string, unknown>>(SUMMARY_PARTITION, sweepRowKey(id), {
+      const entity = await getOrUndefined(() =>
+        summaries.getEntity<Record<string, unknown>>(SUMMARY_PARTITION, sweepRowKey(id), {
           abortSignal: options.abortSignal,
-        });
-        return fromSummaryEntity(e);
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+        }),
+      );
+      return entity && fromSummaryEntity(entity);
     },
     async listSweeps(options = {}) {
       await ensure(summaries);
@@ -379,7 +362,7 @@ export function createSweepStore(
       for (let i = 0; i < rows.length; i += MAX_BATCH_OPERATIONS) {
         batches.push(rows.slice(i, i + MAX_BATCH_OPERATIONS).map((r) => toRowEntity(sweepId, r)));
       }
-      await mapLimit(batches, concurrency, async (batch) => {
+      await mapWithConcurrency(batches, concurrency, async (batch) => {
         options.abortSignal?.throwIfAborted();
         requests++;
         try {
@@ -521,7 +504,7 @@ export function createSweepStore(
         await summaries
           .deleteEntity(SUMMARY_PARTITION, String(e.rowKey), { abortSignal: options.abortSignal })
           .catch((err: unknown) => {
-            if (!(isRestError(err) && err.statusCode === 404)) throw err;
+            if (!isNotFound(err)) throw err;
           });
         removed.push(id);
       }

@@ -32,3 +32,9 @@ export function createConcurrencyLimiter(limit: number): <T>(task: () => Promise
     }
   };
 }
+
+/** Starts `promise` now to await it later: a rejection meanwhile (abort) is not reported as unhandled. */
+export function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}

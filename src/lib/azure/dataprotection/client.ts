@@ -11,7 +11,7 @@ import type {
 import { isArmRestError } from "../arm-error.js";
 import { backupJobId, normalizeJobId } from "../ids.js";
 import { createPagedIterator } from "../paging.js";
-import type { PagedAsyncIterableIterator } from "../paging.js";
+import type { PagedAsyncIterableIterator } from "@azure/core-paging";
 import { dataProtectionApiVersion } from "./models.js";
 import type {
   AdhocBackupResult,

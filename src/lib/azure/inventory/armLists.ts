@@ -8,7 +8,7 @@ import {
   type Counter,
   type VaultDetails,
 } from "./compose.js";
-import { awaitedLater, limiter, mapLimit } from "./concurrency.js";
+import { awaitedLater, createConcurrencyLimiter, mapWithConcurrency } from "../../util/concurrency.js";
 import { toFailure, toInventoryInstance, toInventoryServer, toInventoryVault } from "./normalize.js";
 import type {
   ArmListReaders,
@@ -34,7 +34,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
   ): Promise<{ servers: InventoryServer[]; completeSubscriptionIds: Set<string> }> {
     const servers: InventoryServer[] = [];
     const completeSubscriptionIds = new Set<string>();
-    await mapLimit(scope.subscriptionIds, concurrency, async (sub) => {
+    await mapWithConcurrency(scope.subscriptionIds, concurrency, async (sub) => {
       const mine: InventoryServer[] = [];
       try {
         for await (const page of readers.listServers(sub, o)) {
@@ -70,7 +70,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
     // chains start as soon as the vault is known (mapped, or its subscription's page listed it), not after
     // every subscription's vaults were listed.
     const vaultReads = new Map<string, Promise<void>>();
-    const readSlot = limiter(concurrency);
+    const readSlot = createConcurrencyLimiter(concurrency);
     const readVault = (vaultId: string): void => {
       if (vaultReads.has(vaultId)) return;
       const read = readSlot(async () => {
@@ -103,7 +103,7 @@ export function createArmInventory(readers: ArmListReaders, options: InventoryOp
     };
     for (const id of scope.vaultIds ?? []) readVault(id);
     let vaultDiscoveryComplete = true;
-    await mapLimit(scope.vaultSubscriptionIds, concurrency, async (sub) => {
+    await mapWithConcurrency(scope.vaultSubscriptionIds, concurrency, async (sub) => {
       try {
         for await (const page of readers.listVaults(sub, o)) {
           requests.count();

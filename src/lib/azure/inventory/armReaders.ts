@@ -1,5 +1,4 @@
 import type { ArmClients } from "../clients.js";
-import { isRestError } from "../../errors.js";
 import { parseVaultId } from "../ids.js";
 import type {
   ArmListReaders,
@@ -13,6 +12,8 @@ import type {
 } from "./types.js";
 import { createArmInventory } from "./armLists.js";
 import { createResourceGraphInventory } from "./resourceGraph.js";
+import { parseServerId } from "../../domain/serverId.js";
+import { getOrUndefined } from "../../util/notFound.js";
 
 /** api-version of `GET /subscriptions` (Microsoft.Resources). */
 export const SUBSCRIPTIONS_API_VERSION = "2022-12-01";
@@ -58,20 +59,15 @@ export function createArmListReaders(clients: ArmClients, options: ArmReadersOpt
       }
     },
     async getServer(serverId, o = {}) {
-      const m =
-        /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/([^/]+)$/i.exec(
-          serverId,
-        );
-      if (!m) throw new TypeError(`"${serverId}" is not a PostgreSQL Flexible Server id.`);
-      const pg = await clients.postgres(m[1] as string);
-      try {
-        return (await pg.servers.get(m[2] as string, m[3] as string, {
-          abortSignal: o.abortSignal,
-        })) as RawResource;
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+      const server = parseServerId(serverId);
+      if (!server) throw new TypeError(`"${serverId}" is not a PostgreSQL Flexible Server id.`);
+      const pg = await clients.postgres(server.subscriptionId);
+      return getOrUndefined(
+        async () =>
+          (await pg.servers.get(server.resourceGroup, server.serverName, {
+            abortSignal: o.abortSignal,
+          })) as RawResource,
+      );
     },
     async *listVaults(subscriptionId, o = {}): PageStream<RawResource> {
       const dp = await clients.dataProtection(subscriptionId);

@@ -8,7 +8,7 @@ import {
   type Counter,
   type VaultDetails,
 } from "./compose.js";
-import { mapLimit } from "./concurrency.js";
+import { mapWithConcurrency } from "../../util/concurrency.js";
 import { toFailure, toInventoryInstance, toInventoryServer, toInventoryVault } from "./normalize.js";
 import type {
   ArmListReaders,
@@ -124,7 +124,7 @@ export function createResourceGraphInventory(
       .filter((i): i is InventoryInstance => !!i);
 
     const details = new Map<string, VaultDetails>();
-    await mapLimit([...vaults.keys()], concurrency, async (vaultId) => {
+    await mapWithConcurrency([...vaults.keys()], concurrency, async (vaultId) => {
       details.set(vaultId, await vaultDetails(readers, vaultId, requests.count, failures, o));
     });
     enrich(instances, details);

@@ -1,4 +1,5 @@
 import type { SweepFailure } from "../../domain/compliance.js";
+import type { OperationOptions } from "../../util/options.js";
 
 /**
  * Inventory of everything a compliance sweep classifies: servers with their tags, Backup vaults, backup
@@ -106,8 +107,7 @@ export interface VaultInventory {
   armRequests: number;
 }
 
-export interface CollectInventoryOptions {
-  abortSignal?: AbortSignal;
+export interface CollectInventoryOptions extends OperationOptions {
   /**
    * Vault-wide inventory already read for this sweep (see {@link VaultInventory}): `collect` then lists only
    * the scope's servers, and takes vaults and instances from here (instances of other subscriptions'
@@ -163,9 +163,7 @@ export interface RawJob {
   };
 }
 
-export interface ListOptions {
-  abortSignal?: AbortSignal;
-}
+export type ListOptions = OperationOptions;
 
 /** A page of a list call; each page is one ARM request. */
 export type PageStream<T> = AsyncIterable<T[]>;
