@@ -28,9 +28,10 @@ async function setup(now: { value: Date }) {
     cursors: storage.cursors,
     backups,
     now: () => now.value,
-    async *selectServers(selector) {
-      for await (const s of storage.servers.list({ state: "Protected" }))
-        if (s.tagValue === selector.value) yield s;
+    servers: storage.servers,
+    backupTag: "backup",
+    readServerTags: async () => {
+      throw new Error("the backup tag is on the row: no ARM read");
     },
   });
   return { storage, azure, scheduled };

@@ -8,7 +8,7 @@ import type { ApiRequest, ApiResponse } from "../http/types.js";
 import { parseJobId } from "../jobs/ids.js";
 import { InvalidContinuationTokenError, type JobRecord, type JobStore } from "../store/jobs.js";
 import { ProtectionStates, parseServerId, type ServerRecord, type ServerStore } from "../store/servers.js";
-import { createListServerPager, type ServerPager } from "./serverPages.js";
+import { createListServerPager, type ServerPager } from "../store/serverPages.js";
 import { serverIdOf, type BackupService, type ServerRef } from "./service.js";
 
 export interface BackupApiDeps {

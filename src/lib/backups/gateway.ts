@@ -1,18 +1,9 @@
-import type { BackupJob, JobsGateway } from "../jobs/model.js";
+import type { BackupJob, ProtectedInstance, StartAdhocBackupOptions } from "../azure/backupOperations.js";
+import type { JobsGateway } from "../jobs/model.js";
 
-export interface StartAdhocBackupOptions {
-  /** Policy retention tag to keep this backup under (e.g. `Default`, `Weekly`). */
-  retentionTag?: string;
-  abortSignal?: AbortSignal;
-}
+export type { BackupJob, ProtectedInstance, StartAdhocBackupOptions };
 
-export interface ProtectedInstance {
-  vaultId: string;
-  instanceName: string;
-  policyName?: string;
-}
-
-/** What on-demand backups need from Azure; the job reads are the poller's. */
+/** What on-demand backups need from Azure (`src/lib/azure/backupOperations.ts`); the job reads are the poller's. */
 export interface BackupGateway extends JobsGateway {
   /** Starts an ad hoc backup and waits until Azure accepted it (the operation returned a job id). */
   startAdhocBackup(
@@ -26,5 +17,3 @@ export interface BackupGateway extends JobsGateway {
     options?: { abortSignal?: AbortSignal },
   ): Promise<number | undefined>;
 }
-
-export type { BackupJob };
