@@ -1,4 +1,4 @@
-import { TableClient, TableServiceClient } from "@azure/data-tables";
+import { TableClient } from "@azure/data-tables";
 import { QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import type { TokenCredential } from "@azure/core-auth";
 import type { Config } from "../config/index.js";
@@ -71,4 +71,3 @@ export function ensureTablesOnce(...clients: TableClient[]): () => Promise<void>
       }));
 }
 
-export { TableServiceClient };
