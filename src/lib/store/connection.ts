@@ -70,4 +70,3 @@ export function ensureTablesOnce(...clients: TableClient[]): () => Promise<void>
         throw e;
       }));
 }
-
