@@ -104,69 +104,79 @@ export function createAzureOperations(config: Config, clients = createArmClients
   };
 }
 
+/** What every capability is built over: one of each, shared. */
+interface Shared {
+  config: Config;
+  overrides: AppOverrides;
+  logger: Logger;
+  azure: AzureOperations;
+  connection: StorageConnection;
+  servers: ServerStore;
+  protectionQueue: ProtectionQueue;
+  alerts: Alerter;
+}
+
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createConsoleLogger("pgflex-autoprotect");
   const azure = createAzureOperations(config, overrides.clients);
-  const { clients } = azure;
-
-  const [
-    { createStorageConnection },
-    { createServerStore },
-    { createAuditLog },
-    { createSweepStore },
-    { createJobStore },
-    { createActiveJobStore },
-    { createCursorStore },
-    { createQueueSender, QueueNames },
-    { createTableServerPager },
-  ] = await Promise.all([
+  const [{ createStorageConnection }, { createServerStore }, { createProtectionQueue }] = await Promise.all([
     import("./store/connection.js"),
     import("./store/servers.js"),
-    import("./store/audit.js"),
-    import("./store/sweeps.js"),
-    import("./store/jobs.js"),
-    import("./store/activeJobs.js"),
-    import("./store/cursors.js"),
-    import("./store/queues.js"),
-    import("./store/serverPages.js"),
+    import("./protection/messages.js"),
   ]);
   // In Azure, Storage is identity-based and shares the ARM credential.
   const connection =
     overrides.connection ??
     createStorageConnection(
       config,
-      config.storageConnection ? {} : { credential: await clients.credential() },
+      config.storageConnection ? {} : { credential: await azure.clients.credential() },
     );
-  const { createProtectionQueue, enqueueProtection } = await import("./protection/messages.js");
-  const stores = overrides.stores ?? {};
-  const servers = stores.servers ?? createServerStore(connection);
-  const protectionQueue = stores.protectionQueue ?? createProtectionQueue(connection);
-  const jobs = createJobStore(connection);
-  const activeJobs = createActiveJobStore(connection);
-  const cursors = createCursorStore(connection);
-
   const alerts =
     overrides.alerter ??
     (await (
       await import("./alerts/configured.js")
-    ).createConfiguredAlerter(config, { connection, credential: () => clients.credential(), logger }));
+    ).createConfiguredAlerter(config, { connection, credential: () => azure.clients.credential(), logger }));
+  const shared: Shared = {
+    config,
+    overrides,
+    logger,
+    azure,
+    connection,
+    servers: overrides.stores?.servers ?? createServerStore(connection),
+    protectionQueue: overrides.stores?.protectionQueue ?? createProtectionQueue(connection),
+    alerts,
+  };
+  const [protection, backups, compliance] = await Promise.all([
+    wireProtection(shared),
+    wireBackups(shared),
+    wireCompliance(shared),
+  ]);
+  return { config, azure, ...protection, ...backups, compliance, alerts };
+}
 
-  // Protection and the events that request it.
-  const [{ protectionSettingsFromConfig }, { createProtectionWorker }, { createResourceEventHandler }] =
-    await Promise.all([
-      import("./protection/settings.js"),
-      import("./protection/worker.js"),
-      import("./events/handler.js"),
-    ]);
+/** The protection worker and the events that request its work. */
+async function wireProtection(shared: Shared): Promise<Pick<App, "protection" | "events">> {
+  const { config, overrides, logger, azure, connection, servers, protectionQueue } = shared;
+  const [
+    { protectionSettingsFromConfig },
+    { createProtectionWorker },
+    { createResourceEventHandler },
+    { createAuditLog },
+  ] = await Promise.all([
+    import("./protection/settings.js"),
+    import("./protection/worker.js"),
+    import("./events/handler.js"),
+    import("./store/audit.js"),
+  ]);
   const settings = protectionSettingsFromConfig(config, overrides.protectionSettings);
   const worker = createProtectionWorker({
     servers,
-    audit: stores.audit ?? createAuditLog(connection),
+    audit: overrides.stores?.audit ?? createAuditLog(connection),
     queue: protectionQueue,
     arm: { servers: azure.servers, roles: azure.roles, dataProtection: azure.protection },
     settings,
     logger,
-    alerter: alerts,
+    alerter: shared.alerts,
   });
   const events = createResourceEventHandler({
     queue: protectionQueue,
@@ -175,9 +185,17 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     backupTag: config.backupTag,
     logger,
   });
+  return { protection: { worker, settings }, events };
+}
 
-  // On-demand and scheduled backups, and the job history.
+/** On-demand and scheduled backups, and the job history with its poller. */
+async function wireBackups(shared: Shared): Promise<Pick<App, "backups" | "jobs">> {
+  const { config, overrides, logger, azure, connection, servers, alerts } = shared;
   const [
+    { createJobStore },
+    { createActiveJobStore },
+    { createCursorStore },
+    { createTableServerPager },
     { createBackupService },
     { createBackupApi },
     { createScheduledBackups },
@@ -186,6 +204,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     { createJobPoller },
     { createKnownVaults },
   ] = await Promise.all([
+    import("./store/jobs.js"),
+    import("./store/activeJobs.js"),
+    import("./store/cursors.js"),
+    import("./store/serverPages.js"),
     import("./backups/service.js"),
     import("./backups/api.js"),
     import("./backups/scheduled.js"),
@@ -194,6 +216,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     import("./jobs/poller.js"),
     import("./jobs/knownVaults.js"),
   ]);
+  const jobs = createJobStore(connection);
+  const activeJobs = createActiveJobStore(connection);
+  const cursors = createCursorStore(connection);
   const gateway = azure.backups;
   const service = createBackupService({ servers, jobs, activeJobs, gateway, scopes: config.scopes, logger });
   const api = createBackupApi(
@@ -202,7 +227,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       jobs,
       servers,
       // Keyset pages straight on the table; a replaced store is paged through its own listing.
-      ...(stores.servers ? {} : { serverPages: createTableServerPager(connection) }),
+      ...(overrides.stores?.servers ? {} : { serverPages: createTableServerPager(connection) }),
       scopes: config.scopes,
     },
     { logger },
@@ -243,23 +268,43 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       return jobPoller.pollOnce(options);
     },
   };
+  return {
+    backups: {
+      api,
+      service,
+      scheduled,
+      staleCheck,
+      purgeHistory: (now = new Date()) =>
+        jobs.deleteStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
+    },
+    jobs: { poller },
+  };
+}
 
-  // Compliance sweeps.
+/** Compliance sweeps: inventory (Resource Graph or ARM lists), the sweep tables and the `sweep-scopes` queue. */
+async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
+  const { config, overrides, logger, azure, connection, servers, protectionQueue } = shared;
   const [
+    { createSweepStore },
+    { createQueueSender, QueueNames },
+    { enqueueProtection },
     { createInventorySource },
     { createSweeper, sweepConfigFrom },
     { createSweepsApi },
     { createRecordedServers },
   ] = await Promise.all([
+    import("./store/sweeps.js"),
+    import("./store/queues.js"),
+    import("./protection/messages.js"),
     import("./azure/inventory/armReaders.js"),
     import("./compliance/sweeper.js"),
     import("./compliance/api.js"),
     import("./compliance/recordedServers.js"),
   ]);
-  const sweeps = stores.sweeps ?? createSweepStore(connection);
+  const store = overrides.stores?.sweeps ?? createSweepStore(connection);
   const sweeper = createSweeper({
-    inventory: createInventorySource(clients, config.useResourceGraph),
-    store: sweeps,
+    inventory: createInventorySource(azure.clients, config.useResourceGraph),
+    store,
     config: sweepConfigFrom(config),
     enqueueProtection:
       overrides.enqueueProtection ??
@@ -276,29 +321,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     logger,
     ...(overrides.remediationConcurrency ? { remediationConcurrency: overrides.remediationConcurrency } : {}),
   });
-
   return {
-    config,
-    azure,
-    protection: { worker, settings },
-    events,
-    backups: {
-      api,
-      service,
-      scheduled,
-      staleCheck,
-      purgeHistory: (now = new Date()) =>
-        jobs.deleteStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
-    },
-    jobs: { poller },
-    compliance: {
-      sweeper,
-      api: createSweepsApi({ sweeper }, { logger }),
-      store: sweeps,
-      purgeSweeps: (now = new Date()) =>
-        sweeps.deleteSweepsStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
-    },
-    alerts,
+    sweeper,
+    api: createSweepsApi({ sweeper }, { logger }),
+    store,
+    purgeSweeps: (now = new Date()) =>
+      store.deleteSweepsStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
   };
 }
 
