@@ -58,23 +58,6 @@ const boundary = (files, ...patterns) => ({
 
 const srcRules = [notTooling, tablesAndQueues, armSdks];
 
-// TEMPORARY: removed when the composition root lands. Violations in files other helpers are rewriting
-// (issue #13): azure/servers.ts reads parseServerId from store until it moves to domain/serverId.ts, and
-// backups/serverPages.ts holds a Table client until the store owns it. tools/importCycles.ts reads
-// `folderCycles`: events <-> protection ends when protection/wiring.ts gives way to src/lib/app.ts.
-export const temporaryExceptions = {
-  boundaries: [
-    boundary(
-      ["src/lib/azure/servers.ts"],
-      notTooling,
-      tablesAndQueues,
-      libImports(["http", "auth", ...capabilities, "app", ...entryPoints], azureOnly.message),
-    ),
-    boundary(["src/lib/backups/serverPages.ts"], notTooling, armSdks, capabilityOnly),
-  ],
-  folderCycles: [["lib/events", "lib/protection"]],
-};
-
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "coverage/", "bench/results/", "**/*.min.js"] },
   js.configs.recommended,
@@ -117,5 +100,4 @@ export default tseslint.config(
   boundary(["src/lib/http/**/*.ts"], ...srcRules, httpOnly),
   boundary(["src/lib/auth/**/*.ts"], ...srcRules, authOnly),
   boundary([`src/lib/{${capabilities.join(",")}}/**/*.ts`], ...srcRules, capabilityOnly),
-  ...temporaryExceptions.boundaries,
 );

@@ -1,15 +1,9 @@
-import { createArmClients } from "../src/lib/azure/clients.js";
-import { createAzureBackupGateway } from "../src/lib/backups/azureGateway.js";
-import { createBackupService } from "../src/lib/backups/service.js";
+import { createApp } from "../src/lib/app.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
-import { createJobPoller } from "../src/lib/jobs/poller.js";
-import { createStorageConnection } from "../src/lib/store/connection.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
-import { createCursorStore } from "../src/lib/store/cursors.js";
-import { createJobStore } from "../src/lib/store/jobs.js";
-import { createServerStore } from "../src/lib/store/servers.js";
 import { largeEstate } from "../test/fixtures/compliance/emulatorEstate.js";
+import { appView } from "./lib/app.js";
 import { median } from "./lib/stats.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
 import { silentLogger, startWorld } from "./lib/world.js";
@@ -43,22 +37,11 @@ export const poller: Runnable = {
     try {
       world.emulator.core.state.import(estate.seed, { merge: true });
       world.emulator.core.notifyStateLoaded();
-      const config = loadConfig(world.env);
-      const connection = createStorageConnection(config);
-      const servers = createServerStore(connection);
-      const jobs = createJobStore(connection);
+      const app = await createApp(loadConfig(world.env), { logger: silentLogger });
+      const { servers, connection } = appView(world);
       const activeJobs = createActiveJobStore(connection);
-      const cursors = createCursorStore(connection);
-      const clients = createArmClients(config);
-      const gateway = createAzureBackupGateway(clients);
-      const backups = createBackupService({
-        servers,
-        jobs,
-        activeJobs,
-        gateway,
-        scopes: config.scopes,
-        logger: silentLogger,
-      });
+      const backups = app.backups.service;
+      const gateway = app.azure.backups;
       await mapWithConcurrency(estate.serverIds, 16, async (id) => {
         const [, , sub = "", , rg = "", , , , name = ""] = id.split("/");
         await servers.create({
@@ -78,15 +61,9 @@ export const poller: Runnable = {
         await backups.start({ subscriptionId: sub, resourceGroup: rg, serverName: name }, { origin: "api" });
       });
       log(`started ${inFlight} on-demand backups`);
-      const poll = createJobPoller({
-        gateway,
-        jobs,
-        activeJobs,
-        cursors,
-        logger: silentLogger,
-        knownVaults: async () => [vaultId],
-      });
-      await poll.pollOnce(); // first cycle sets the vault's cursor
+      // The vault map and every row name the one vault: the app's poller lists only it.
+      const poll = app.jobs.poller;
+      await poll.pollOnce(); // first cycle sets the vault's cursor (and copies day rows, once)
       const control = world.emulator.control;
       const calls: number[] = [];
       const times: number[] = [];

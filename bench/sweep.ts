@@ -1,5 +1,5 @@
 import { createArmClients } from "../src/lib/azure/clients.js";
-import { createComplianceApp } from "../src/lib/compliance/app.js";
+import { createApp } from "../src/lib/app.js";
 import { createArmPerServerBaselineDeps, runPerServerBaseline } from "./lib/perServerBaseline.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { largeEstate } from "../test/fixtures/compliance/emulatorEstate.js";
@@ -39,8 +39,7 @@ export const sweep: Runnable = {
       const config = loadConfig(world.env);
       const control = world.emulator.control;
 
-      const sweepClients = createArmClients(config);
-      const app = await createComplianceApp(config, { clients: sweepClients, logger: silentLogger });
+      const { compliance: app } = await createApp(config, { logger: silentLogger });
       await control.resetCounters();
       await control.clearRequests();
       const tableRequestsBefore = app.store.requestCount;

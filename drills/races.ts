@@ -3,7 +3,7 @@ import { appView, callApi, sleep } from "../bench/lib/app.js";
 import type { Check, Runnable } from "../bench/lib/types.js";
 import { SERVER_RG, SUBSCRIPTION, silentLogger, startWorld } from "../bench/lib/world.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
-import { createBackupApp } from "../src/lib/backups/app.js";
+import { createApp } from "../src/lib/app.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
@@ -58,8 +58,8 @@ export const races: Runnable = {
       });
       const config = loadConfig(world.env);
       const pollers = [
-        (await createBackupApp(config, silentLogger)).poller,
-        (await createBackupApp(config, silentLogger)).poller,
+        (await createApp(config, { logger: silentLogger })).jobs.poller,
+        (await createApp(config, { logger: silentLogger })).jobs.poller,
       ];
       const view = appView(world);
       const jobs = createJobStore(view.connection);

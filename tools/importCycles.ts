@@ -1,5 +1,5 @@
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseCircular, parseDependencyTree } from "dpdm";
 
 /**
@@ -21,10 +21,13 @@ export interface FindImportCyclesOptions {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The folder a module belongs to: `lib/<capability>` under lib, else its top folder (`functions`, `cli`). */
+/**
+ * The folder a module belongs to: `lib/<capability>` under lib, else its top folder (`functions`, `cli`). A
+ * module directly in lib (`app.ts`, `errors.ts`) stands alone: the root and the base files are different layers.
+ */
 export function folderOf(relativePath: string): string {
   const parts = relativePath.split("/");
-  if (parts[0] === "lib" && parts.length > 2) return `lib/${parts[1]}`;
+  if (parts[0] === "lib") return parts.length > 2 ? `lib/${parts[1]}` : relativePath;
   return parts.length > 1 ? (parts[0] as string) : relativePath;
 }
 
@@ -117,20 +120,9 @@ function describe(cycles: ImportCycles): string[] {
   ];
 }
 
-/** Drops folder cycles the lint config excuses for now (its TEMPORARY block), matched as sets of folders. */
-function withoutExcused(cycles: ImportCycles, excused: readonly (readonly string[])[]): ImportCycles {
-  const key = (cycle: readonly string[]): string => [...cycle].sort().join(" ");
-  const skip = new Set(excused.map(key));
-  return { modules: cycles.modules, folders: cycles.folders.filter((cycle) => !skip.has(key(cycle))) };
-}
-
-/** The cycles `npm run lint` fails on, one line each: all of them but those eslint.config.js excuses. */
+/** The cycles `npm run lint` fails on, one line each. */
 export async function importCycleProblems(root: string): Promise<string[]> {
-  const lintConfig = pathToFileURL(path.join(repoRoot, "eslint.config.js")).href;
-  const { temporaryExceptions } = (await import(lintConfig)) as {
-    temporaryExceptions: { folderCycles: string[][] };
-  };
-  return describe(withoutExcused(await findImportCycles(root), temporaryExceptions.folderCycles));
+  return describe(await findImportCycles(root));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -9,9 +9,7 @@ import { ROLE_LTR_BACKUP, ROLE_READER } from "../../dev/emulator/providers/datap
 import { startAzurite, type AzuriteHandle } from "../../dev/azurite/index.js";
 import { startLocalHost, type HostJson, type LocalHost } from "../../dev/host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
-import { resetBackupApp } from "../../src/lib/backups/app.js";
-import { resetComplianceApp } from "../../src/lib/compliance/app.js";
-import { resetProtectionRuntime } from "../../src/lib/protection/wiring.js";
+import { resetApp } from "../../src/lib/app.js";
 import { AUDIENCE, TENANT, startTokenIssuer, type TokenIssuer } from "./tokens.js";
 
 /**
@@ -127,10 +125,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       ...options.hostEnv,
     };
     let host: LocalHost | undefined;
-    // The app keeps one runtime per process; a new world (new emulator, new Azurite) needs fresh ones.
-    resetProtectionRuntime();
-    resetBackupApp();
-    resetComplianceApp();
+    // The app is kept per process; a new world (new emulator, new Azurite) needs a fresh one.
+    resetApp();
     if (options.host ?? true) {
       host = await startLocalHost({
         port: 0,

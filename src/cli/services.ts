@@ -1,25 +1,21 @@
 import type { Config } from "../lib/config/index.js";
-import { createArmClients, type ArmClients } from "../lib/azure/clients.js";
-import { createInventorySource } from "../lib/azure/inventory/armReaders.js";
-import { createServersClient } from "../lib/azure/servers.js";
-import { createRolesClient } from "../lib/azure/roles.js";
-import { createAzureBackupGateway } from "../lib/backups/azureGateway.js";
+import { createApp, createAzureOperations, type App } from "../lib/app.js";
+import type { Alerter } from "../lib/alerts/alerts.js";
+import type { ArmClients } from "../lib/azure/clients.js";
 import type { BackupGateway } from "../lib/backups/gateway.js";
-import { createSweeper, sweepConfigFrom, type SweepReport } from "../lib/compliance/sweeper.js";
+import type { SweepReport } from "../lib/compliance/sweeper.js";
 import { silentLogger } from "../lib/logger.js";
-import { createProtectionWorker, type ProtectionWorker } from "../lib/protection/worker.js";
-import { createDataProtectionPort, scaledPacing } from "../lib/protection/wiring.js";
+import type { ProtectionWorker } from "../lib/protection/worker.js";
 import type { DataProtectionPort, RolesPort, ServersPort } from "../lib/protection/ports.js";
-import { protectionSettingsFromConfig } from "../lib/protection/settings.js";
 import type { ProtectionMessage } from "../lib/protection/queueMessages.js";
 import { createInMemoryServerStore, type ServerRecord } from "../lib/store/servers.js";
 import { createInMemoryAuditLog } from "../lib/store/audit.js";
 import { createInMemorySweepStore } from "../lib/store/sweeps.js";
 
 /**
- * What the CLI does, on src/lib directly against ARM: the sweep classifies in this process (nothing is
- * written to the app's tables), protection runs the app's own worker in this process, backups and jobs go
- * through the same Data Protection gateway as the app.
+ * What the CLI does, on the app's own capabilities against ARM: the sweep classifies in this process
+ * (nothing is written to the app's tables), protection runs the app's worker in this process, backups and
+ * jobs go through the same Data Protection operations as the app.
  */
 export interface CliServices {
   readonly config: Config;
@@ -42,48 +38,59 @@ export interface CliServices {
   readonly clients: ArmClients;
 }
 
+/** The CLI reports failures in its own output; it raises no alerts. */
+const noAlerts: Alerter = {
+  raise: async () => false,
+  retryPending: async () => 0,
+};
+
 export function createCliServices(config: Config, options: { clients?: ArmClients } = {}): CliServices {
-  const clients =
-    options.clients ?? createArmClients(config, { pacing: scaledPacing(config.timeScale ?? 1) });
-  const dataProtection = createDataProtectionPort(clients);
-  const roles = createRolesClient(clients);
-  const servers = createServersClient(clients);
+  const azure = createAzureOperations(config, options.clients);
+  // Every app of this process shares the clients, hence one pacer; Storage is replaced by memory.
+  const inMemoryApp = (overrides: Parameters<typeof createApp>[1] = {}): Promise<App> =>
+    createApp(config, { clients: azure.clients, logger: silentLogger, alerter: noAlerts, ...overrides });
   return {
     config,
-    clients,
-    dataProtection,
-    roles,
-    servers,
-    backups: createAzureBackupGateway(clients),
+    clients: azure.clients,
+    dataProtection: azure.protection,
+    roles: azure.roles,
+    servers: azure.servers,
+    backups: azure.backups,
     async sweep({ dryRun, remediate, abortSignal }) {
-      const sweeper = createSweeper({
-        inventory: createInventorySource(clients, config.useResourceGraph),
-        store: createInMemorySweepStore(),
-        config: sweepConfigFrom(config),
+      const app = await inMemoryApp({
+        stores: { servers: createInMemoryServerStore(), sweeps: createInMemorySweepStore() },
         enqueueProtection: async (request) => {
           await remediate?.(request.serverId);
         },
-        logger: silentLogger,
         remediationConcurrency: 1,
       });
-      return sweeper.runSweep({ dryRun, cause: "cli", ...(abortSignal ? { abortSignal } : {}) });
+      return app.compliance.sweeper.runSweep({
+        dryRun,
+        cause: "cli",
+        ...(abortSignal ? { abortSignal } : {}),
+      });
     },
     protectionWorker() {
-      const store = createInMemoryServerStore();
+      const servers = createInMemoryServerStore();
       const queued: Array<{ message: ProtectionMessage; delayInMs: number }> = [];
-      const worker = createProtectionWorker({
-        servers: store,
-        audit: createInMemoryAuditLog(),
-        queue: {
-          async send(message, sendOptions = {}) {
-            queued.push({ message, delayInMs: sendOptions.visibilityTimeoutInMs ?? 0 });
+      const app = inMemoryApp({
+        stores: {
+          servers,
+          audit: createInMemoryAuditLog(),
+          protectionQueue: {
+            async send(message, sendOptions = {}) {
+              queued.push({ message, delayInMs: sendOptions.visibilityTimeoutInMs ?? 0 });
+            },
           },
         },
-        arm: { servers, roles, dataProtection },
-        settings: protectionSettingsFromConfig(config),
-        logger: silentLogger,
       });
-      return { worker, queued, row: (serverId) => store.get(serverId) };
+      const worker: ProtectionWorker = {
+        process: async (message, processOptions) =>
+          (await app).protection.worker.process(message, processOptions),
+        recordPoison: async (message, reason, dequeueCount) =>
+          (await app).protection.worker.recordPoison(message, reason, dequeueCount),
+      };
+      return { worker, queued, row: (serverId) => servers.get(serverId) };
     },
   };
 }

@@ -3,8 +3,8 @@ import { declareHttp } from "./registry.js";
 
 /** POST /api/servers/{subscriptionId}/{resourceGroup}/{serverName}/backups: start an on-demand backup (Backup.Operator). */
 export async function apiStartBackup(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  return (await getBackupApp()).api.startBackup(request);
+  const { getApp } = await import("../lib/app.js");
+  return (await getApp()).backups.api.startBackup(request);
 }
 
 declareHttp("apiStartBackup", {

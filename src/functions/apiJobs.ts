@@ -6,8 +6,8 @@ import { declareHttp } from "./registry.js";
  * or full job id) (Backup.Reader). One function: a catch-all route also matches the bare `jobs` path.
  */
 export async function apiJobs(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  const { api } = await getBackupApp();
+  const { getApp } = await import("../lib/app.js");
+  const { api } = (await getApp()).backups;
   return request.params["jobId"] ? api.getJob(request) : api.listJobs(request);
 }
 

@@ -3,14 +3,14 @@ import { declareHttp } from "./registry.js";
 
 /** GET /api/servers (Backup.Reader). */
 export async function apiListServers(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  return (await getBackupApp()).api.listServers(request);
+  const { getApp } = await import("../lib/app.js");
+  return (await getApp()).backups.api.listServers(request);
 }
 
 /** GET /api/servers/{subscriptionId}/{resourceGroup}/{serverName} (Backup.Reader). */
 export async function apiGetServer(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  return (await getBackupApp()).api.getServer(request);
+  const { getApp } = await import("../lib/app.js");
+  return (await getApp()).backups.api.getServer(request);
 }
 
 declareHttp("apiListServers", { methods: ["GET"], route: "servers", handler: apiListServers });

@@ -3,20 +3,20 @@ import { declareHttp } from "./registry.js";
 
 /** POST /api/sweeps `{ dryRun? }`: starts a compliance sweep (Backup.Operator). */
 export async function apiStartSweep(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getComplianceApp } = await import("../lib/compliance/app.js");
-  return (await getComplianceApp()).api.start(request);
+  const { getApp } = await import("../lib/app.js");
+  return (await getApp()).compliance.api.start(request);
 }
 
 /** GET /api/sweeps/{id} and /api/sweeps/latest: summary, counts, diff, failures (Backup.Reader). */
 export async function apiGetSweep(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getComplianceApp } = await import("../lib/compliance/app.js");
-  return (await getComplianceApp()).api.get(request);
+  const { getApp } = await import("../lib/app.js");
+  return (await getApp()).compliance.api.get(request);
 }
 
 /** GET /api/sweeps/{id}/rows?class=&top=&continuationToken=: per-server rows of a sweep (Backup.Reader). */
 export async function apiListSweepRows(request: HttpRequest): Promise<HttpResponseInit> {
-  const { getComplianceApp } = await import("../lib/compliance/app.js");
-  return (await getComplianceApp()).api.listRows(request);
+  const { getApp } = await import("../lib/app.js");
+  return (await getApp()).compliance.api.listRows(request);
 }
 
 declareHttp("apiStartSweep", { methods: ["POST"], route: "sweeps", handler: apiStartSweep });

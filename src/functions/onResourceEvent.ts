@@ -1,6 +1,5 @@
 import type { EventGridEvent, InvocationContext } from "@azure/functions";
 import { declareEventGrid } from "./registry.js";
-import { getConfig } from "../lib/config/index.js";
 import { loggerFromContext } from "../lib/logger.js";
 
 /**
@@ -9,9 +8,9 @@ import { loggerFromContext } from "../lib/logger.js";
  * A failure (Storage down) throws, so Event Grid redelivers.
  */
 export async function onResourceEvent(event: EventGridEvent, context: InvocationContext): Promise<void> {
-  const { getProtectionRuntime } = await import("../lib/protection/wiring.js");
+  const { getApp } = await import("../lib/app.js");
   const logger = loggerFromContext(context);
-  const { events } = await getProtectionRuntime(getConfig());
+  const { events } = await getApp();
   const summary = await events.handle(event, { logger });
   if (summary.enqueued.length === 0) logger.debug(`Event ${String(event.id)} needs no protection work.`);
 }

@@ -6,11 +6,11 @@ import { declareTimer } from "./registry.js";
 /** Follows every unfinished backup job to its end, picks up policy-scheduled jobs, raises alerts. */
 export async function pollJobs(_timer: Timer, context: InvocationContext): Promise<void> {
   const logger = loggerFromContext(context);
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  const app = await getBackupApp();
-  const result = await app.poller.pollOnce();
-  const stale = await app.staleCheck.run();
-  const resent = await app.alerter.retryPending();
+  const { getApp } = await import("../lib/app.js");
+  const app = await getApp();
+  const result = await app.jobs.poller.pollOnce();
+  const stale = await app.backups.staleCheck.run();
+  const resent = await app.alerts.retryPending();
   logger.info(
     `Poll: ${result.vaults} vault(s), ${result.listed} listed, ${result.fetched} fetched, ${result.inserted} new, ${result.updated} updated, ${result.finished} finished, ${stale} stale alert(s), ${resent} alert(s) re-sent.`,
   );

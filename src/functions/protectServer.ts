@@ -1,12 +1,14 @@
 import type { InvocationContext } from "@azure/functions";
 import { declareStorageQueue } from "./registry.js";
-import { getConfig } from "../lib/config/index.js";
 import { loggerFromContext } from "../lib/logger.js";
 import { QueueNames } from "../lib/store/queues.js";
 
 /** Protection worker: one `protect-requests` message moves one server towards `Protected` or a stop. */
 export async function protectServer(item: unknown, context: InvocationContext): Promise<void> {
-  const { getProtectionRuntime, parseProtectionMessage } = await import("../lib/protection/index.js");
+  const [{ getApp }, { parseProtectionMessage }] = await Promise.all([
+    import("../lib/app.js"),
+    import("../lib/protection/queueMessages.js"),
+  ]);
   const logger = loggerFromContext(context);
   const message = parseProtectionMessage(item);
   if (!message) {
@@ -14,7 +16,7 @@ export async function protectServer(item: unknown, context: InvocationContext): 
     return;
   }
   const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
-  const { worker } = await getProtectionRuntime(getConfig());
+  const { worker } = (await getApp()).protection;
   const outcome = await worker.process(message, { dequeueCount, logger });
   logger.info(
     `${message.resourceId}: ${outcome.kind === "skipped" ? `skipped (${outcome.reason})` : `${outcome.kind} ${outcome.state}`}`,
@@ -23,10 +25,13 @@ export async function protectServer(item: unknown, context: InvocationContext): 
 
 /** Messages the host gave up on (e.g. a worker died on every delivery): leave the row visibly Failed. */
 export async function protectServerPoison(item: unknown, context: InvocationContext): Promise<void> {
-  const { getProtectionRuntime, parseProtectionMessage } = await import("../lib/protection/index.js");
+  const [{ getApp }, { parseProtectionMessage }] = await Promise.all([
+    import("../lib/app.js"),
+    import("../lib/protection/queueMessages.js"),
+  ]);
   const message = parseProtectionMessage(item);
   if (!message) return;
-  const { worker } = await getProtectionRuntime(getConfig());
+  const { worker } = (await getApp()).protection;
   await worker.recordPoison(message, "the message reached the poison queue");
   loggerFromContext(context).warn(`${message.resourceId}: protection request poisoned; row marked Failed.`);
 }

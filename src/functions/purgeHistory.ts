@@ -4,12 +4,10 @@ import { declareTimer } from "./registry.js";
 
 /** Removes job history rows and sweep reports older than PGFLEX_HISTORY_RETENTION_DAYS, daily. */
 export async function purgeHistory(_timer: Timer, context: InvocationContext): Promise<void> {
-  const [{ getBackupApp }, { getComplianceApp }] = await Promise.all([
-    import("../lib/backups/app.js"),
-    import("../lib/compliance/app.js"),
-  ]);
-  const removed = await (await getBackupApp()).purgeHistory();
-  const sweeps = await (await getComplianceApp()).purgeSweeps();
+  const { getApp } = await import("../lib/app.js");
+  const app = await getApp();
+  const removed = await app.backups.purgeHistory();
+  const sweeps = await app.compliance.purgeSweeps();
   loggerFromContext(context).info(`Purged ${removed} job history row(s) and ${sweeps.length} sweep(s).`);
 }
 

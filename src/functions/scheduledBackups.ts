@@ -5,8 +5,8 @@ import { declareTimer } from "./registry.js";
 
 /** Starts the on-demand backups PGFLEX_SCHEDULED_BACKUPS has due, skipping servers with a running job. */
 export async function scheduledBackups(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { getBackupApp } = await import("../lib/backups/app.js");
-  const result = await (await getBackupApp()).scheduled.runDue();
+  const { getApp } = await import("../lib/app.js");
+  const result = await (await getApp()).backups.scheduled.runDue();
   loggerFromContext(context).info(
     `Scheduled backups: due ${result.due.join(", ") || "none"}; started ${result.started.length}, skipped ${result.skipped.length}, failed ${result.failed.length}.`,
   );

@@ -5,8 +5,8 @@ import { declareStorageQueue } from "./registry.js";
 
 /** One unit of a sweep (all subscriptions, or one): inventory, classify, remediate, write rows; the last unit completes the sweep. */
 export async function sweepScope(item: unknown, context: InvocationContext): Promise<void> {
-  const [{ getComplianceApp }, { parseSweepScopeMessage }] = await Promise.all([
-    import("../lib/compliance/app.js"),
+  const [{ getApp }, { parseSweepScopeMessage }] = await Promise.all([
+    import("../lib/app.js"),
     import("../lib/compliance/sweeper.js"),
   ]);
   const message = parseSweepScopeMessage(item);
@@ -14,18 +14,18 @@ export async function sweepScope(item: unknown, context: InvocationContext): Pro
     loggerFromContext(context).warn("Dropped a sweep-scopes message that is not a sweep unit.");
     return;
   }
-  await (await getComplianceApp()).sweeper.processScope(message);
+  await (await getApp()).compliance.sweeper.processScope(message);
 }
 
 /** A unit the host gave up on: its sweep is reported Incomplete, never complete. */
 export async function sweepScopePoison(item: unknown, context: InvocationContext): Promise<void> {
-  const [{ getComplianceApp }, { parseSweepScopeMessage }] = await Promise.all([
-    import("../lib/compliance/app.js"),
+  const [{ getApp }, { parseSweepScopeMessage }] = await Promise.all([
+    import("../lib/app.js"),
     import("../lib/compliance/sweeper.js"),
   ]);
   const message = parseSweepScopeMessage(item);
   if (!message) return;
-  await (await getComplianceApp()).sweeper.abandonScope(message, "the message reached the poison queue");
+  await (await getApp()).compliance.sweeper.abandonScope(message, "the message reached the poison queue");
   loggerFromContext(context).warn(
     `Sweep ${message.sweepId}: unit ${message.unit} poisoned; sweep marked Incomplete.`,
   );

@@ -5,8 +5,8 @@ import { declareTimer } from "./registry.js";
 
 /** Daily compliance sweep (PGFLEX_SWEEP_SCHEDULE): records a sweep and fans its units out on `sweep-scopes`. */
 export async function sweepTimer(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { getComplianceApp } = await import("../lib/compliance/app.js");
-  const summary = await (await getComplianceApp()).sweeper.startSweep({ cause: "timer" });
+  const { getApp } = await import("../lib/app.js");
+  const summary = await (await getApp()).compliance.sweeper.startSweep({ cause: "timer" });
   loggerFromContext(context).info(
     `Sweep ${summary.id} started over ${summary.subscriptionIds.length} subscription(s) in ${summary.scopeUnits.length} unit(s).`,
   );

@@ -19,18 +19,25 @@ const nightlyGold: ScheduledBackupSelector = {
   retentionTag: "Weekly",
 };
 
-async function setup(now: { value: Date }) {
+/** `liveTags`: the servers' tags in ARM by server name (only read for a selector on another tag). */
+async function setup(
+  now: { value: Date },
+  options: { selectors?: ScheduledBackupSelector[]; liveTags?: Record<string, Record<string, string>> } = {},
+) {
   const storage = aStorage(azurite.connectionString);
   const azure = aFakeAzure();
   const backups = backupServiceOver(storage, azure.gateway, [SUB]);
+  const liveTags = options.liveTags;
   const scheduled = createScheduledBackups({
-    selectors: [nightlyGold],
+    selectors: options.selectors ?? [nightlyGold],
     cursors: storage.cursors,
     backups,
     now: () => now.value,
-    async *selectServers(selector) {
-      for await (const s of storage.servers.list({ state: "Protected" }))
-        if (s.tagValue === selector.value) yield s;
+    servers: storage.servers,
+    backupTag: "backup",
+    readServerTags: async (id) => {
+      if (!liveTags) throw new Error("the backup tag is on the row: no ARM read");
+      return liveTags[id.split("/").pop() ?? ""];
     },
   });
   return { storage, azure, scheduled };
@@ -80,6 +87,28 @@ describe("scheduled on-demand backups", () => {
     ]);
     const job = await storage.jobs.getById(result.started[0]?.jobId ?? "");
     expect(job).toMatchObject({ origin: "schedule", schedule: "nightly-gold", retentionTag: "Weekly" });
+  });
+
+  it("selects by another tag from the servers' tags in ARM, case-insensitively, skipping a server that is gone", async () => {
+    const now = { value: new Date("2026-11-25T01:02:00Z") };
+    const byTier: ScheduledBackupSelector = {
+      ...nightlyGold,
+      name: "nightly-tier1",
+      tag: "Tier",
+      value: "one",
+    };
+    const { storage, scheduled } = await setup(now, {
+      selectors: [byTier],
+      liveTags: { "pg-a": { tier: "ONE" }, "pg-b": { TIER: "two" }, "pg-c": { backup: "one" } },
+    });
+    for (const name of ["pg-a", "pg-b", "pg-c", "pg-gone"])
+      await storage.servers.create(aServer(name, { tagValue: "gold" }));
+
+    const result = await scheduled.runDue();
+
+    expect(result.started.map((s) => s.serverId)).toEqual([serverId("pg-a")]);
+    expect(result.skipped).toEqual([]);
+    expect(result.failed).toEqual([]);
   });
 
   it("starts nothing again within the same schedule period and fires again on the next one", async () => {

@@ -6,7 +6,7 @@
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createArmClients } from "../../src/lib/azure/clients.js";
-import { createComplianceApp } from "../../src/lib/compliance/app.js";
+import { createApp } from "../../src/lib/app.js";
 import type { SweepRow } from "../../src/lib/store/sweeps.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { useAzurite } from "../support/azurite.js";
@@ -26,7 +26,7 @@ import {
 const azurite = useAzurite();
 const emulator = useEmulator(() => ({ seed: complianceEstate(Date.now()), pageSize: 3 }));
 
-function appFor(env: Record<string, string>, pacing: Record<string, number> = {}) {
+async function appFor(env: Record<string, string>, pacing: Record<string, number> = {}) {
   const config = loadConfig({
     AzureWebJobsStorage: azurite.connectionString,
     PGFLEX_ARM_ENDPOINT: emulator.url,
@@ -39,7 +39,8 @@ function appFor(env: Record<string, string>, pacing: Record<string, number> = {}
     tlsOptions: { ca: emulator.caCert },
     pacing: { retryDelayInMs: 1, maxTransientRetries: 1, ...pacing },
   });
-  return createComplianceApp(config, { clients, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+  const app = await createApp(config, { clients, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+  return app.compliance;
 }
 
 function protectQueue(): QueueClient {

@@ -10,7 +10,7 @@ import { useLocalHost, waitFor } from "../support/localHost.js";
 import { createStorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
 import type { Config } from "../../src/lib/config/index.js";
-import { resetProtectionRuntime } from "../../src/lib/protection/index.js";
+import { resetApp } from "../../src/lib/app.js";
 
 const SUB = "33333333-3333-3333-3333-333333333333";
 const TIME_SCALE = 100;
@@ -36,7 +36,7 @@ beforeAll(async () => {
       { merge: true },
     );
   }
-  resetProtectionRuntime();
+  resetApp();
 });
 
 describe("a burst of tagged servers", () => {

@@ -20,13 +20,13 @@ import { createServersClient } from "../../src/lib/azure/servers.js";
 import { createRolesClient } from "../../src/lib/azure/roles.js";
 import {
   backupInstanceName,
-  createDataProtectionPort,
   createProtectionMessage,
   createProtectionWorker,
   type ProtectionMessage,
   protectionSettingsFromConfig,
-  resetProtectionRuntime,
 } from "../../src/lib/protection/index.js";
+import { resetApp } from "../../src/lib/app.js";
+import { createProtectionOperations } from "../../src/lib/azure/protectionOperations.js";
 import { pgFlexWeeklyPolicy } from "../../src/lib/azure/dataprotection/policies.js";
 import { anInstanceFor } from "../emulator/dataprotection/helpers.js";
 
@@ -150,7 +150,7 @@ beforeAll(async () => {
   // The app's servers live in rg-app, where the vault identity has both roles; rg-norbac has none.
   await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, READER, principalId);
   await assignRole(`/subscriptions/${SUB}/resourceGroups/rg-app`, LTR, principalId);
-  resetProtectionRuntime();
+  resetApp();
 });
 
 function connection() {
@@ -476,7 +476,7 @@ describe("auto-protection in enforce mode", () => {
 describe("auto-protection with auto-grant", () => {
   const host = useFlowHost({ PGFLEX_AUTO_GRANT_ROLES: "true" });
   beforeAll(async () => {
-    resetProtectionRuntime();
+    resetApp();
     await subscribe(host, "CloudEventSchemaV1_0");
   });
   afterAll(async () => {
@@ -500,7 +500,7 @@ describe("auto-protection with auto-grant", () => {
 describe("auto-protection in report mode", () => {
   const host = useFlowHost({ PGFLEX_MODE: "report" });
   beforeAll(async () => {
-    resetProtectionRuntime();
+    resetApp();
     await subscribe(host, "EventGridSchema");
   });
 
@@ -524,7 +524,7 @@ describe("a worker killed between validate and create", () => {
     const config = loadConfig(hostEnv());
     const clients = createArmClients(config);
     const connection = createStorageConnection(config);
-    const dataProtection = createDataProtectionPort(clients);
+    const dataProtection = createProtectionOperations(clients);
     const sent: ProtectionMessage[] = [];
     let killed = false;
     const make = () =>
@@ -584,7 +584,7 @@ describe("auto-protection with a marked vault in a central backup subscription",
   const CENTRAL_VAULT = `/subscriptions/${CENTRAL}/resourceGroups/rg-central/providers/Microsoft.DataProtection/backupVaults/bv-central-neu`;
   const host = useFlowHost({ PGFLEX_VAULT_MAP: "", PGFLEX_SCOPES: `${SUB},${CENTRAL}` });
   beforeAll(async () => {
-    resetProtectionRuntime();
+    resetApp();
     await removeEventSubscribers();
     const central = await addVault("rg-central", "bv-central-neu", {
       subscriptionId: CENTRAL,

@@ -3,7 +3,7 @@ import { staticTokenCredential } from "../../dev/emulator/index.js";
 import { sliceOf } from "../../dev/emulator/providers/dataprotection/engine.js";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createAlerter } from "../../src/lib/alerts/alerts.js";
-import { createAzureBackupGateway } from "../../src/lib/backups/azureGateway.js";
+import { createBackupOperations } from "../../src/lib/azure/backupOperations.js";
 import { createJobOutcomeHandler } from "../../src/lib/backups/outcomes.js";
 import { createJobPoller } from "../../src/lib/jobs/poller.js";
 import type { AlertRecord } from "../../src/lib/store/alerts.js";
@@ -37,7 +37,7 @@ function setup() {
     { armEndpoint: world.emulator.url, armCredential: "emulator", azureClientId: undefined },
     { credential: staticTokenCredential(), tlsOptions: { ca: world.emulator.caCert }, updateIntervalInMs: 5 },
   );
-  const gateway = createAzureBackupGateway(clients, { updateIntervalInMs: 5 });
+  const gateway = createBackupOperations(clients, { updateIntervalInMs: 5 });
   const published: AlertRecord[] = [];
   const alerter = createAlerter({
     store: storage.alerts,

@@ -12,8 +12,9 @@ import type { AbortSignalLike } from "@azure/abort-controller";
 
 /**
  * The one place that builds ARM clients. Every client shares one credential, the configured endpoint
- * (`PGFLEX_ARM_ENDPOINT`, the emulator locally) and one pacing policy, so the local token buckets see all
- * of the app's ARM traffic. SDK modules are loaded with `import()` on first use to keep cold start small.
+ * (`PGFLEX_ARM_ENDPOINT`, the emulator locally) and one pacing policy. The app calls this once per process
+ * (`src/lib/app.ts`), so the local token buckets see all of the app's ARM traffic. SDK modules are loaded
+ * with `import()` on first use to keep cold start small.
  */
 
 export interface ArmClients {

@@ -11,7 +11,7 @@ import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { GUID_REGEX, isGuid } from "../domain/guid.js";
 import { ProtectionStates } from "../domain/protectionStates.js";
 import { formatServerId, isResourceGroupName, isServerName, parseServerId } from "../domain/serverId.js";
-import { createListServerPager, type ServerPager } from "./serverPages.js";
+import { createListServerPager, type ServerPager } from "../store/serverPages.js";
 import type { BackupService, ServerRef } from "./service.js";
 
 export interface BackupApiDeps {
@@ -159,6 +159,8 @@ function pagedResponse(
 }
 
 /** The HTTP operations, each authenticated first and answering the stable error shape. */
+export type BackupApi = ReturnType<typeof createBackupApi>;
+
 export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions = {}) {
   const serverPages = deps.serverPages ?? createListServerPager(deps.servers);
   const inScope = (subscriptionId: string) =>

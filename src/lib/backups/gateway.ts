@@ -1,18 +1,10 @@
-import type { BackupJob, JobsGateway } from "../jobs/model.js";
+import type { BackupJob, ProtectedInstance, StartAdhocBackupOptions } from "../azure/backupOperations.js";
+import type { JobsGateway } from "../jobs/model.js";
 import type { OperationOptions } from "../util/options.js";
 
-export interface StartAdhocBackupOptions extends OperationOptions {
-  /** Policy retention tag to keep this backup under (e.g. `Default`, `Weekly`). */
-  retentionTag?: string;
-}
+export type { BackupJob, ProtectedInstance, StartAdhocBackupOptions };
 
-export interface ProtectedInstance {
-  vaultId: string;
-  instanceName: string;
-  policyName?: string;
-}
-
-/** What on-demand backups need from Azure; the job reads are the poller's. */
+/** What on-demand backups need from Azure (`src/lib/azure/backupOperations.ts`); the job reads are the poller's. */
 export interface BackupGateway extends JobsGateway {
   /** Starts an ad hoc backup and waits until Azure accepted it (the operation returned a job id). */
   startAdhocBackup(
@@ -26,5 +18,3 @@ export interface BackupGateway extends JobsGateway {
     options?: OperationOptions,
   ): Promise<number | undefined>;
 }
-
-export type { BackupJob };

@@ -2,7 +2,7 @@ import { ConflictError, ensureError } from "../errors.js";
 import { ApiError } from "../http/errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CursorStore } from "../store/cursors.js";
-import type { ServerRecord } from "../store/servers.js";
+import type { ServerRecord, ServerStore } from "../store/servers.js";
 import type { BackupService } from "./service.js";
 import type { OperationOptions } from "../util/options.js";
 
@@ -19,8 +19,11 @@ export interface ScheduledBackupSelector {
 export interface ScheduledBackupsDeps {
   selectors: readonly ScheduledBackupSelector[];
   cursors: CursorStore;
-  /** Protected servers whose tag `tag` equals `value` (case-insensitive). */
-  selectServers(selector: ScheduledBackupSelector, options: OperationOptions): AsyncIterable<ServerRecord>;
+  servers: Pick<ServerStore, "list">;
+  /** PGFLEX_BACKUP_TAG: its value is on each row, so selecting by it needs no ARM read. */
+  backupTag: string;
+  /** The server's tags as ARM has them now; undefined when the server is gone. */
+  readServerTags(serverId: string, options: OperationOptions): Promise<Record<string, string> | undefined>;
   backups: BackupService;
   now?: () => Date;
   logger?: Logger;
@@ -49,6 +52,26 @@ export async function isDue(schedule: string, lastRun: Date, now: Date): Promise
 export function createScheduledBackups(deps: ScheduledBackupsDeps): ScheduledBackups {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silentLogger;
+
+  /** Protected servers whose tag `tag` equals `value` (case-insensitive). */
+  async function* selectServers(
+    selector: ScheduledBackupSelector,
+    options: { abortSignal?: AbortSignal },
+  ): AsyncIterable<ServerRecord> {
+    const wanted = selector.value.toLowerCase();
+    const byBackupTag = selector.tag.toLowerCase() === deps.backupTag.toLowerCase();
+    for await (const server of deps.servers.list({ state: "Protected", ...options })) {
+      if (byBackupTag) {
+        if (server.tagValue?.toLowerCase() === wanted) yield server;
+        continue;
+      }
+      // Other tags live on the server in ARM, not in the table.
+      const tags = (await deps.readServerTags(server.resourceId, options)) ?? {};
+      const value = Object.entries(tags).find(([k]) => k.toLowerCase() === selector.tag.toLowerCase())?.[1];
+      if (value?.toLowerCase() === wanted) yield server;
+    }
+  }
+
   return {
     async runDue(options = {}) {
       const result: ScheduledRunResult = { due: [], started: [], skipped: [], failed: [] };
@@ -72,7 +95,7 @@ export function createScheduledBackups(deps: ScheduledBackupsDeps): ScheduledBac
           throw e;
         }
         result.due.push(selector.name);
-        for await (const server of deps.selectServers(selector, options)) {
+        for await (const server of selectServers(selector, options)) {
           try {
             const job = await deps.backups.start(
               {

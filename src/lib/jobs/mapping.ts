@@ -1,7 +1,8 @@
 import type { JobOrigin, JobRecord } from "../store/jobs.js";
 import { parseServerId } from "../domain/serverId.js";
 import { parseJobId } from "./ids.js";
-import type { BackupJob } from "./model.js";
+import type { BackupJob } from "../azure/backupOperations.js";
+import { parseDurationInMs } from "../azure/durations.js";
 
 const CANONICAL = [
   "InProgress",
@@ -18,27 +19,6 @@ const CANONICAL = [
 /** The service's status in one spelling (it varies in casing between endpoints). */
 export function canonicalStatus(status: string): string {
   return CANONICAL.find((s) => s.toLowerCase() === status.toLowerCase()) ?? status;
-}
-
-/** ISO 8601 (`PT12M15.82S`) or .NET TimeSpan (`00:00:00`, `1.02:03:04.5`) durations, in ms. */
-export function parseDurationInMs(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
-  if (iso) {
-    const [, days, hours, minutes, seconds] = iso;
-    return Math.round(
-      ((Number(days ?? 0) * 24 + Number(hours ?? 0)) * 60 + Number(minutes ?? 0)) * 60_000 +
-        Number(seconds ?? 0) * 1000,
-    );
-  }
-  const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value);
-  if (span) {
-    const [, days, hours, minutes, seconds] = span;
-    return Math.round(
-      ((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60_000 + Number(seconds) * 1000,
-    );
-  }
-  return undefined;
 }
 
 /** True for backup jobs of PostgreSQL Flexible Servers: the only jobs the history holds. */

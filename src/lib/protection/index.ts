@@ -5,4 +5,3 @@ export * from "./ports.js";
 export * from "./vaults.js";
 export * from "./worker.js";
 export * from "./settings.js";
-export * from "./wiring.js";

@@ -1,19 +1,95 @@
-import type { ArmClients } from "../azure/clients.js";
-import type { BaseBackupPolicyResource } from "../azure/dataprotection/models.js";
-import { parseVaultId } from "../azure/ids.js";
+/**
+ * The Data Protection calls of on-demand backups and the job history: list and read a vault's jobs,
+ * start an ad hoc backup, read a policy's backup period. Job listings are filtered by start time when the
+ * caller gives one, so a cycle pages only through recent jobs.
+ */
+import type { ArmClients } from "./clients.js";
+import type { BaseBackupPolicyResource } from "./dataprotection/models.js";
+import { parseDurationInMs } from "./durations.js";
+import { parseVaultId } from "./ids.js";
 import { isRestError } from "../errors.js";
-import { parseDurationInMs } from "../jobs/mapping.js";
-import type { BackupJob } from "../jobs/model.js";
-import type { BackupGateway } from "./gateway.js";
 
 /**
- * {@link BackupGateway} over the app's Data Protection client. Job listings are filtered by start time
- * when the caller gives one, so a cycle pages only through recent jobs.
+ * The slice of a Data Protection job (`AzureBackupJobResource`, api-version 2024-04-01) the poller reads.
+ * Structural, so the app's client, the official SDK and test fakes all fit.
  */
-export function createAzureBackupGateway(
-  clients: ArmClients,
-  options: { updateIntervalInMs?: number } = {},
-): BackupGateway {
+export interface BackupJobError {
+  code?: string;
+  message?: string;
+  recommendedAction?: string[];
+}
+
+export interface BackupJob {
+  id?: string;
+  name?: string;
+  properties?: {
+    dataSourceId: string;
+    dataSourceName?: string;
+    dataSourceType?: string;
+    operationCategory?: string;
+    operation?: string;
+    status: string;
+    startTime: string;
+    endTime?: string | null;
+    duration?: string | null;
+    isUserTriggered?: boolean;
+    policyName?: string | null;
+    backupInstanceId?: string | null;
+    backupInstanceFriendlyName?: string;
+    errorDetails?: BackupJobError[] | null;
+    extendedInfo?: {
+      dataTransferredInBytes?: number | null;
+      additionalDetails?: Record<string, string> | null;
+    } | null;
+  };
+}
+
+export interface BackupOperationOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface ListBackupJobsOptions extends BackupOperationOptions {
+  /** Only jobs that started at or after this time (sent as the listing's start-time filter). */
+  startedSince?: Date;
+}
+
+export interface StartAdhocBackupOptions extends BackupOperationOptions {
+  /** Policy retention tag to keep this backup under (e.g. `Default`, `Weekly`). */
+  retentionTag?: string;
+}
+
+export interface ProtectedInstance {
+  vaultId: string;
+  instanceName: string;
+  policyName?: string;
+}
+
+export interface BackupOperations {
+  listJobs(vaultId: string, options?: ListBackupJobsOptions): AsyncIterable<BackupJob>;
+  /** The job, or undefined when the service answers 404. */
+  getJob(vaultId: string, jobId: string, options?: BackupOperationOptions): Promise<BackupJob | undefined>;
+  /** Starts an ad hoc backup and waits until Azure accepted it (the operation returned a job id). */
+  startAdhocBackup(
+    instance: ProtectedInstance,
+    options?: StartAdhocBackupOptions,
+  ): Promise<{ jobId: string; jobResourceId?: string }>;
+  /** The policy's backup period in ms (e.g. P1W), undefined when unknown. */
+  getPolicyPeriodInMs(
+    vaultId: string,
+    policyName: string,
+    options?: BackupOperationOptions,
+  ): Promise<number | undefined>;
+}
+
+export interface BackupOperationsOptions {
+  /** LRO poll interval of the ad hoc backup. */
+  updateIntervalInMs?: number;
+}
+
+export function createBackupOperations(
+  clients: Pick<ArmClients, "dataProtection">,
+  options: BackupOperationsOptions = {},
+): BackupOperations {
   const policies = new Map<string, Promise<BaseBackupPolicyResource>>();
   const policy = async (
     vaultId: string,

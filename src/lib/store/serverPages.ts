@@ -1,16 +1,17 @@
-import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import { isRestError } from "../errors.js";
-import { InvalidContinuationTokenError } from "../store/jobs.js";
-import { decodeKey } from "../store/keys.js";
+import type { StorageConnection } from "./connection.js";
+import { InvalidContinuationTokenError } from "./jobs.js";
+import { decodeKey } from "./keys.js";
 import { parseServerId } from "../domain/serverId.js";
 import {
+  SERVERS_TABLE,
   fromServerEntity,
   serverKeys,
   type ListServersOptions,
   type ServerRecord,
   type ServerStore,
-} from "../store/servers.js";
+} from "./servers.js";
 
 export interface ListServersPageOptions extends ListServersOptions {
   /** Default 1000, at most 1000. */
@@ -71,7 +72,8 @@ function pageSize(options: ListServersPageOptions): number {
  * Keyset paging straight on the servers table: each page is one query (more only when the service
  * answers short pages) starting after the token's keys.
  */
-export function createTableServerPager(client: TableClient): ServerPager {
+export function createTableServerPager(connection: StorageConnection): ServerPager {
+  const client = connection.tableClient(SERVERS_TABLE);
   return {
     async listPage(options = {}) {
       const top = pageSize(options);

@@ -6,8 +6,8 @@ import {
   decodeServerToken,
   encodeServerToken,
   type ServerPager,
-} from "../../src/lib/backups/serverPages.js";
-import { SERVERS_TABLE, createInMemoryServerStore } from "../../src/lib/store/servers.js";
+} from "../../src/lib/store/serverPages.js";
+import { createInMemoryServerStore } from "../../src/lib/store/servers.js";
 import { useAzurite } from "../support/azurite.js";
 import { aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
 
@@ -28,7 +28,7 @@ async function seeded(kind: "table" | "memory"): Promise<ServerPager> {
   }
   const storage = aStorage(azurite.connectionString);
   for (const r of rows) await storage.servers.create(r);
-  return createTableServerPager(storage.connection.tableClient(SERVERS_TABLE));
+  return createTableServerPager(storage.connection);
 }
 
 async function walk(pager: ServerPager, options: { maxPageSize: number; state?: "Protected" }) {

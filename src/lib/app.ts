@@ -1,0 +1,353 @@
+/**
+ * The one composition root: builds every capability from configuration over one set of ARM clients (so
+ * one pacer sees all of the process's ARM traffic), one Storage connection, one alerter and one logger.
+ * Functions, the CLI, the local host, benchmarks, drills and tests all start here. Heavy modules load
+ * with `import()` on first use: the Functions entry module must stay light (cold start is measured).
+ */
+import type { Config } from "./config/index.js";
+import { getConfig } from "./config/index.js";
+import type { Logger } from "./logger.js";
+import { createConsoleLogger } from "./logger.js";
+// The ARM adapters are light: the SDKs behind them load on first use (see azure/clients.ts).
+import { createArmClients, type ArmClients } from "./azure/clients.js";
+import { createBackupOperations, type BackupOperations } from "./azure/backupOperations.js";
+import { createProtectionOperations, type ProtectionOperations } from "./azure/protectionOperations.js";
+import { createRolesClient, type RolesClient } from "./azure/roles.js";
+import { createServersClient, type ServersClient } from "./azure/servers.js";
+import type { Alerter } from "./alerts/alerts.js";
+import type { BackupApi } from "./backups/api.js";
+import type { BackupService } from "./backups/service.js";
+import type { ScheduledBackups } from "./backups/scheduled.js";
+import type { SweepsApi } from "./compliance/api.js";
+import type { EnqueueProtection, Sweeper } from "./compliance/sweeper.js";
+import type { ResourceEventHandler } from "./events/handler.js";
+import type { JobPoller } from "./jobs/poller.js";
+import type { ProtectionQueue } from "./protection/queueMessages.js";
+import type { ProtectionSettings } from "./protection/settings.js";
+import type { ProtectionWorker } from "./protection/worker.js";
+import type { AuditLog } from "./store/audit.js";
+import type { StorageConnection } from "./store/connection.js";
+import type { ServerStore } from "./store/servers.js";
+import type { SweepStore } from "./store/sweeps.js";
+
+const DAY_IN_MS = 86_400_000;
+
+/** The Azure operations the capabilities use, over one {@link ArmClients}. */
+export interface AzureOperations {
+  readonly clients: ArmClients;
+  readonly servers: ServersClient;
+  readonly roles: RolesClient;
+  readonly protection: ProtectionOperations;
+  readonly backups: BackupOperations;
+}
+
+/** Stores that replace their Storage tables and queues (the CLI keeps nothing in Storage). */
+export interface AppStores {
+  servers?: ServerStore;
+  audit?: AuditLog;
+  sweeps?: SweepStore;
+  /** Where protection requests go instead of the `protect-requests` queue. */
+  protectionQueue?: ProtectionQueue;
+}
+
+export interface AppOverrides {
+  /** Default: `createArmClients(config)`; tests pass clients with faster pacing or a recording policy. */
+  clients?: ArmClients;
+  /** Default: the configured Storage account (identity-based in Azure, sharing the ARM credential). */
+  connection?: StorageConnection;
+  /** Default: the configured Event Grid topic and/or webhook (see `createConfiguredAlerter`). */
+  alerter?: Alerter;
+  logger?: Logger;
+  /** Scaled durations for tests and the local host. */
+  protectionSettings?: Partial<ProtectionSettings>;
+  stores?: AppStores;
+  /** How a sweep protects what it owes; default: a message on the protection queue. */
+  enqueueProtection?: EnqueueProtection;
+  /** Parallel protection enqueues of a sweep (the sweeper's default otherwise). */
+  remediationConcurrency?: number;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly azure: AzureOperations;
+  readonly protection: { worker: ProtectionWorker; settings: ProtectionSettings };
+  readonly events: ResourceEventHandler;
+  readonly backups: {
+    api: BackupApi;
+    service: BackupService;
+    scheduled: ScheduledBackups;
+    staleCheck: { run(options?: { abortSignal?: AbortSignal }): Promise<number> };
+    /** Removes job rows older than PGFLEX_HISTORY_RETENTION_DAYS; the number removed. */
+    purgeHistory(now?: Date): Promise<number>;
+  };
+  /** The job poller; each process copies day rows once before its first cycle. */
+  readonly jobs: { poller: JobPoller };
+  readonly compliance: {
+    sweeper: Sweeper;
+    api: SweepsApi;
+    /** The sweep tables (benchmarks read `requestCount`: the report's Table requests). */
+    store: SweepStore;
+    /** Removes sweeps (summaries, rows, scope results) older than PGFLEX_HISTORY_RETENTION_DAYS; the ids removed. */
+    purgeSweeps(now?: Date): Promise<string[]>;
+  };
+  readonly alerts: Alerter;
+}
+
+/** The Azure operations alone, for callers that need no Storage (the CLI's ARM-only commands). */
+export function createAzureOperations(config: Config, clients = createArmClients(config)): AzureOperations {
+  return {
+    clients,
+    servers: createServersClient(clients),
+    roles: createRolesClient(clients),
+    protection: createProtectionOperations(clients),
+    backups: createBackupOperations(clients),
+  };
+}
+
+/** What every capability is built over: one of each, shared. */
+interface Shared {
+  config: Config;
+  overrides: AppOverrides;
+  logger: Logger;
+  azure: AzureOperations;
+  connection: StorageConnection;
+  servers: ServerStore;
+  protectionQueue: ProtectionQueue;
+  alerts: Alerter;
+}
+
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const logger = overrides.logger ?? createConsoleLogger("pgflex-autoprotect");
+  const azure = createAzureOperations(config, overrides.clients);
+  const [{ createStorageConnection }, { createServerStore }, { createProtectionQueue }] = await Promise.all([
+    import("./store/connection.js"),
+    import("./store/servers.js"),
+    import("./protection/queueMessages.js"),
+  ]);
+  // In Azure, Storage is identity-based and shares the ARM credential.
+  const connection =
+    overrides.connection ??
+    createStorageConnection(
+      config,
+      config.storageConnection ? {} : { credential: await azure.clients.credential() },
+    );
+  const alerts =
+    overrides.alerter ??
+    (await (
+      await import("./alerts/configured.js")
+    ).createConfiguredAlerter(config, { connection, credential: () => azure.clients.credential(), logger }));
+  const shared: Shared = {
+    config,
+    overrides,
+    logger,
+    azure,
+    connection,
+    servers: overrides.stores?.servers ?? createServerStore(connection),
+    protectionQueue: overrides.stores?.protectionQueue ?? createProtectionQueue(connection),
+    alerts,
+  };
+  const [protection, backups, compliance] = await Promise.all([
+    wireProtection(shared),
+    wireBackups(shared),
+    wireCompliance(shared),
+  ]);
+  return { config, azure, ...protection, ...backups, compliance, alerts };
+}
+
+/** The protection worker and the events that request its work. */
+async function wireProtection(shared: Shared): Promise<Pick<App, "protection" | "events">> {
+  const { config, overrides, logger, azure, connection, servers, protectionQueue } = shared;
+  const [
+    { protectionSettingsFromConfig },
+    { createProtectionWorker },
+    { createResourceEventHandler },
+    { createAuditLog },
+  ] = await Promise.all([
+    import("./protection/settings.js"),
+    import("./protection/worker.js"),
+    import("./events/handler.js"),
+    import("./store/audit.js"),
+  ]);
+  const settings = protectionSettingsFromConfig(config, overrides.protectionSettings);
+  const worker = createProtectionWorker({
+    servers,
+    audit: overrides.stores?.audit ?? createAuditLog(connection),
+    queue: protectionQueue,
+    arm: { servers: azure.servers, roles: azure.roles, dataProtection: azure.protection },
+    settings,
+    logger,
+    alerter: shared.alerts,
+  });
+  const events = createResourceEventHandler({
+    queue: protectionQueue,
+    servers,
+    scopes: config.scopes,
+    backupTag: config.backupTag,
+    logger,
+  });
+  return { protection: { worker, settings }, events };
+}
+
+/** On-demand and scheduled backups, and the job history with its poller. */
+async function wireBackups(shared: Shared): Promise<Pick<App, "backups" | "jobs">> {
+  const { config, overrides, logger, azure, connection, servers, alerts } = shared;
+  const [
+    { createJobStore },
+    { createActiveJobStore },
+    { createCursorStore },
+    { createTableServerPager },
+    { createBackupService },
+    { createBackupApi },
+    { createScheduledBackups },
+    { createJobOutcomeHandler, createStaleBackupCheck },
+    { createDayCopyMigration },
+    { createJobPoller },
+    { createKnownVaults },
+  ] = await Promise.all([
+    import("./store/jobs.js"),
+    import("./store/activeJobs.js"),
+    import("./store/cursors.js"),
+    import("./store/serverPages.js"),
+    import("./backups/service.js"),
+    import("./backups/api.js"),
+    import("./backups/scheduled.js"),
+    import("./backups/outcomes.js"),
+    import("./backups/dayCopies.js"),
+    import("./jobs/poller.js"),
+    import("./jobs/knownVaults.js"),
+  ]);
+  const jobs = createJobStore(connection);
+  const activeJobs = createActiveJobStore(connection);
+  const cursors = createCursorStore(connection);
+  const gateway = azure.backups;
+  const service = createBackupService({ servers, jobs, activeJobs, gateway, scopes: config.scopes, logger });
+  const api = createBackupApi(
+    {
+      backups: service,
+      jobs,
+      servers,
+      // Keyset pages straight on the table; a replaced store is paged through its own listing.
+      ...(overrides.stores?.servers ? {} : { serverPages: createTableServerPager(connection) }),
+      scopes: config.scopes,
+    },
+    { logger },
+  );
+  const scheduled = createScheduledBackups({
+    selectors: config.scheduledBackups,
+    cursors,
+    servers,
+    backupTag: config.backupTag,
+    readServerTags: async (serverId, options) => (await azure.servers.getServer(serverId, options))?.tags,
+    backups: service,
+    logger,
+    firstLookBackInMs: 5 * 60_000,
+  });
+  const staleCheck = createStaleBackupCheck({
+    servers,
+    jobs,
+    alerter: alerts,
+    graceInMs: config.staleGraceHours * 3_600_000,
+    intervalInMs: 15 * 60_000,
+    periodInMs: (vaultId, policyName) => gateway.getPolicyPeriodInMs(vaultId, policyName),
+  });
+  const jobPoller = createJobPoller({
+    gateway,
+    jobs,
+    activeJobs,
+    cursors,
+    logger,
+    onFinished: createJobOutcomeHandler({ servers, alerter: alerts, logger }),
+    maxLookBackInMs: config.historyRetentionDays * DAY_IN_MS,
+    knownVaults: createKnownVaults({ vaultMap: config.vaultMap, servers }),
+  });
+  const dayCopies = createDayCopyMigration({ jobs, cursors, logger });
+  // Rows older than the cross-server day table are copied once, before the first cycle of each process.
+  const poller: JobPoller = {
+    async pollOnce(options = {}) {
+      await dayCopies.ensure(options);
+      return jobPoller.pollOnce(options);
+    },
+  };
+  return {
+    backups: {
+      api,
+      service,
+      scheduled,
+      staleCheck,
+      purgeHistory: (now = new Date()) =>
+        jobs.deleteStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
+    },
+    jobs: { poller },
+  };
+}
+
+/** Compliance sweeps: inventory (Resource Graph or ARM lists), the sweep tables and the `sweep-scopes` queue. */
+async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
+  const { config, overrides, logger, azure, connection, servers, protectionQueue } = shared;
+  const [
+    { createSweepStore },
+    { createQueueSender, QueueNames },
+    { enqueueProtection },
+    { createInventorySource },
+    { createSweeper, sweepConfigFrom },
+    { createSweepsApi },
+    { createRecordedServers },
+  ] = await Promise.all([
+    import("./store/sweeps.js"),
+    import("./store/queues.js"),
+    import("./protection/queueMessages.js"),
+    import("./azure/inventory/armReaders.js"),
+    import("./compliance/sweeper.js"),
+    import("./compliance/api.js"),
+    import("./compliance/recordedServers.js"),
+  ]);
+  const store = overrides.stores?.sweeps ?? createSweepStore(connection);
+  const sweeper = createSweeper({
+    inventory: createInventorySource(azure.clients, config.useResourceGraph),
+    store,
+    config: sweepConfigFrom(config),
+    enqueueProtection:
+      overrides.enqueueProtection ??
+      (async (request, options) => {
+        await enqueueProtection(
+          protectionQueue,
+          request.serverId,
+          { kind: "sweep", sweepId: request.sweepId },
+          options,
+        );
+      }),
+    scopeQueue: createQueueSender(connection, QueueNames.sweepScopes),
+    listServerRecords: createRecordedServers(servers),
+    logger,
+    ...(overrides.remediationConcurrency ? { remediationConcurrency: overrides.remediationConcurrency } : {}),
+  });
+  return {
+    sweeper,
+    api: createSweepsApi({ sweeper }, { logger }),
+    store,
+    purgeSweeps: (now = new Date()) =>
+      store.deleteSweepsStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
+  };
+}
+
+let cached: { config: Config; app: Promise<App> } | undefined;
+
+/**
+ * One app per process and configuration, so caches (vaults, policies, token buckets) serve every
+ * invocation; a new configuration object (the local host reloads settings) builds a new app.
+ */
+export function getApp(config: Config = getConfig()): Promise<App> {
+  if (cached?.config !== config) {
+    const app = createApp(config);
+    cached = { config, app };
+    app.catch(() => {
+      if (cached?.app === app) cached = undefined;
+    });
+  }
+  return cached.app;
+}
+
+/** For tests and the local host after the environment changed. */
+export function resetApp(): void {
+  cached = undefined;
+}
