@@ -11,20 +11,22 @@ import type { ProtectionMessage } from "../lib/protection/queueMessages.js";
 import { createInMemoryServerStore, type ServerRecord } from "../lib/store/servers.js";
 import { createInMemoryAuditLog } from "../lib/store/audit.js";
 import { createInMemorySweepStore } from "../lib/store/sweeps.js";
+import type { OperationOptions } from "../lib/util/options.js";
 
 /**
  * What the CLI does, on the app's own capabilities against ARM: the sweep classifies in this process
  * (nothing is written to the app's tables), protection runs the app's worker in this process, backups and
  * jobs go through the same Data Protection operations as the app.
  */
+export interface CliSweepOptions extends OperationOptions {
+  dryRun: boolean;
+  remediate?: (serverId: string) => Promise<void>;
+}
+
 export interface CliServices {
   readonly config: Config;
   /** Inventory and classify every server in scope; `remediate` receives each server enforce mode would protect. */
-  sweep(options: {
-    dryRun: boolean;
-    remediate?: (serverId: string) => Promise<void>;
-    abortSignal?: AbortSignal;
-  }): Promise<SweepReport>;
+  sweep(options: CliSweepOptions): Promise<SweepReport>;
   /** A protection worker with its own in-memory row store; `queued` collects its retry-later messages. */
   protectionWorker(): {
     worker: ProtectionWorker;

@@ -29,6 +29,7 @@ import type { AuditLog } from "./store/audit.js";
 import type { StorageConnection } from "./store/connection.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
+import type { OperationOptions } from "./util/options.js";
 
 const DAY_IN_MS = 86_400_000;
 
@@ -76,7 +77,7 @@ export interface App {
     api: BackupApi;
     service: BackupService;
     scheduled: ScheduledBackups;
-    staleCheck: { run(options?: { abortSignal?: AbortSignal }): Promise<number> };
+    staleCheck: { run(options?: OperationOptions): Promise<number> };
     /** Removes job rows older than PGFLEX_HISTORY_RETENTION_DAYS; the number removed. */
     purgeHistory(now?: Date): Promise<number>;
   };

@@ -7,7 +7,8 @@ import type { ArmClients } from "./clients.js";
 import type { BaseBackupPolicyResource } from "./dataprotection/models.js";
 import { parseDurationInMs } from "./durations.js";
 import { parseVaultId } from "./ids.js";
-import { isRestError } from "../errors.js";
+import { getOrUndefined } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
 
 /**
  * The slice of a Data Protection job (`AzureBackupJobResource`, api-version 2024-04-01) the poller reads.
@@ -44,9 +45,7 @@ export interface BackupJob {
   };
 }
 
-export interface BackupOperationOptions {
-  abortSignal?: AbortSignal;
-}
+export type BackupOperationOptions = OperationOptions;
 
 export interface ListBackupJobsOptions extends BackupOperationOptions {
   /** Only jobs that started at or after this time (sent as the listing's start-time filter). */
@@ -123,14 +122,12 @@ export function createBackupOperations(
     async getJob(vaultId, jobId, getOptions = {}) {
       const v = parseVaultId(vaultId);
       const client = await clients.dataProtection(v.subscriptionId);
-      try {
-        return (await client.jobs.get(v.resourceGroupName, v.vaultName, jobId, {
-          abortSignal: getOptions.abortSignal,
-        })) as BackupJob;
-      } catch (e) {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
-        throw e;
-      }
+      return getOrUndefined(
+        async () =>
+          (await client.jobs.get(v.resourceGroupName, v.vaultName, jobId, {
+            abortSignal: getOptions.abortSignal,
+          })) as BackupJob,
+      );
     },
     async startAdhocBackup(instance, startOptions = {}) {
       const v = parseVaultId(instance.vaultId);

@@ -11,11 +11,10 @@ import type {
   ValidateForBackupRequest,
 } from "./dataprotection/models.js";
 import { parseVaultId } from "./ids.js";
-import { isRestError } from "../errors.js";
+import { isNotFound } from "../util/notFound.js";
+import type { OperationOptions } from "../util/options.js";
 
-export interface ProtectionOperationOptions {
-  abortSignal?: AbortSignal;
-}
+export type ProtectionOperationOptions = OperationOptions;
 
 export interface VaultInfo {
   id: string;
@@ -106,10 +105,6 @@ export interface ProtectionOperations {
   ): Promise<BackupInstanceInfo | undefined>;
 }
 
-function notFound(e: unknown): boolean {
-  return isRestError(e) && e.statusCode === 404;
-}
-
 function toVault(v: BackupVaultResource): VaultInfo {
   return {
     id: v.id ?? "",
@@ -146,7 +141,7 @@ export function createProtectionOperations(
       try {
         return toVault(await client.backupVaults.get(ref.resourceGroupName, ref.vaultName, options));
       } catch (e) {
-        if (notFound(e)) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     },
@@ -160,7 +155,7 @@ export function createProtectionOperations(
         const p = await client.backupPolicies.get(ref.resourceGroupName, ref.vaultName, policyName, options);
         return p.id ?? `${vaultId}/backupPolicies/${policyName}`;
       } catch (e) {
-        if (notFound(e)) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     },
@@ -182,7 +177,7 @@ export function createProtectionOperations(
           await client.backupInstances.get(ref.resourceGroupName, ref.vaultName, instanceName, options),
         );
       } catch (e) {
-        if (notFound(e)) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     },

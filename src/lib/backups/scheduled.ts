@@ -56,7 +56,7 @@ export function createScheduledBackups(deps: ScheduledBackupsDeps): ScheduledBac
   /** Protected servers whose tag `tag` equals `value` (case-insensitive). */
   async function* selectServers(
     selector: ScheduledBackupSelector,
-    options: { abortSignal?: AbortSignal },
+    options: OperationOptions,
   ): AsyncIterable<ServerRecord> {
     const wanted = selector.value.toLowerCase();
     const byBackupTag = selector.tag.toLowerCase() === deps.backupTag.toLowerCase();

@@ -1,4 +1,6 @@
 import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { NeedsAttentionStates } from "../domain/protectionStates.js";
+import type { OperationOptions } from "../util/options.js";
 
 /**
  * The rows a sweep compares with Azure: the states a person may have to act on, and Protected rows, which
@@ -6,15 +8,9 @@ import type { ServerRecord, ServerStore } from "../store/servers.js";
  */
 export function createRecordedServers(
   servers: Pick<ServerStore, "list">,
-): (options?: { abortSignal?: AbortSignal }) => AsyncIterable<ServerRecord> {
+): (options?: OperationOptions) => AsyncIterable<ServerRecord> {
   return async function* (options) {
-    for (const state of [
-      "Failed",
-      "MissingPermissions",
-      "NoVaultForRegion",
-      "UnknownPolicyTag",
-      "Protected",
-    ] as const) {
+    for (const state of [...NeedsAttentionStates, "Protected"] as const) {
       yield* servers.list({ state, ...options });
     }
   };

@@ -1,4 +1,5 @@
 import type { ServerStore } from "../store/servers.js";
+import type { OperationOptions } from "../util/options.js";
 
 /**
  * The vaults the poller lists: every vault of PGFLEX_VAULT_MAP plus the vault of each Protected server
@@ -7,7 +8,7 @@ import type { ServerStore } from "../store/servers.js";
 export function createKnownVaults(deps: {
   vaultMap: Readonly<Record<string, string>>;
   servers: Pick<ServerStore, "list">;
-}): (options: { abortSignal?: AbortSignal }) => Promise<readonly string[]> {
+}): (options: OperationOptions) => Promise<readonly string[]> {
   return async (options) => {
     const vaults = new Set<string>(Object.values(deps.vaultMap));
     for await (const s of deps.servers.list({ state: "Protected", ...options }))

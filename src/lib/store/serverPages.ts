@@ -1,5 +1,4 @@
 import { odata } from "@azure/data-tables";
-import { isRestError } from "../errors.js";
 import type { StorageConnection } from "./connection.js";
 import { InvalidContinuationTokenError } from "./jobs.js";
 import { decodeKey } from "./keys.js";
@@ -12,6 +11,8 @@ import {
   type ServerRecord,
   type ServerStore,
 } from "./servers.js";
+import { isNotFound } from "../util/notFound.js";
+import { isGuid } from "../domain/guid.js";
 
 export interface ListServersPageOptions extends ListServersOptions {
   /** Default 1000, at most 1000. */
@@ -35,8 +36,6 @@ interface Position {
   rowKey: string;
 }
 
-const SUBSCRIPTION = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** Our own token (not the SDK's): base64url JSON of the last server's keys, so it can be checked in full. */
 export function encodeServerToken(server: Pick<ServerRecord, "resourceId">): string {
   const { partitionKey, rowKey } = serverKeys(server.resourceId);
@@ -52,7 +51,8 @@ export function decodeServerToken(token: string): Position {
     if (!/^[A-Za-z0-9_-]{1,2048}$/.test(token)) throw new Error();
     const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
     const { pk, rk } = (parsed ?? {}) as { pk?: unknown; rk?: unknown };
-    if (typeof pk !== "string" || typeof rk !== "string" || !SUBSCRIPTION.test(pk)) throw new Error();
+    if (typeof pk !== "string" || typeof rk !== "string" || !isGuid(pk) || pk !== pk.toLowerCase())
+      throw new Error();
     if (!/^[A-Za-z0-9_-]{1,1400}$/.test(rk)) throw new Error();
     const server = parseServerId(decodeKey(rk));
     if (!server || server.subscriptionId !== pk || serverKeys(server.resourceId).rowKey !== rk) {
@@ -106,7 +106,7 @@ export function createTableServerPager(connection: StorageConnection): ServerPag
         }
       } catch (e) {
         // No table yet: nothing was ever recorded.
-        if (!(isRestError(e) && e.statusCode === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
       const last = items.at(-1);
       return more && last ? { items, continuationToken: encodeServerToken(last) } : { items };
