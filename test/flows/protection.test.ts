@@ -3,7 +3,7 @@
  * Event Grid trigger enqueues on Azurite and whose queue worker protects servers against the emulator.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
@@ -342,14 +342,20 @@ describe("auto-protection in enforce mode", () => {
         "(or set PGFLEX_AUTO_GRANT_ROLES=true to let this app grant them)",
     );
     expect(await instancesOf(server.id)).toEqual([]);
-    const alerts = [];
-    for await (const a of connection()
-      .tableClient(ALERTS_TABLE)
-      .listEntities<{ serverId: string; title: string; recommendedAction: string }>({
-        queryOptions: { filter: "PartitionKey eq 'ProtectionFailed'" },
-      }))
-      if (a.serverId === id) alerts.push([a.title, a.recommendedAction]);
-    expect(alerts).toEqual([["pg-norbac is not protected: MissingPermissions", row.fix]]);
+    // The alert follows the row's settling write, so on a busy machine it can trail the state by a moment.
+    await vi.waitFor(
+      async () => {
+        const alerts = [];
+        for await (const a of connection()
+          .tableClient(ALERTS_TABLE)
+          .listEntities<{ serverId: string; title: string; recommendedAction: string }>({
+            queryOptions: { filter: "PartitionKey eq 'ProtectionFailed'" },
+          }))
+          if (a.serverId === id) alerts.push([a.title, a.recommendedAction]);
+        expect(alerts).toEqual([["pg-norbac is not protected: MissingPermissions", row.fix]]);
+      },
+      { timeout: 20_000, interval: 200 },
+    );
   });
 
   it("says which region has no vault", async () => {
