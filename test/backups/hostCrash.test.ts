@@ -1,7 +1,7 @@
 import type { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import type { BackupGateway } from "../../src/lib/backups/gateway.js";
-import { createBackupService } from "../../src/lib/backups/service.js";
+import { createBackupService, startClaimStaleAfterInMs } from "../../src/lib/backups/service.js";
 import { createJobPoller } from "../../src/lib/jobs/poller.js";
 import { createActiveJobStore } from "../../src/lib/store/activeJobs.js";
 import type { StorageConnection } from "../../src/lib/store/connection.js";
@@ -17,21 +17,21 @@ const azurite = useAzurite();
 /** Each test replays a whole start or cycle once per kill point, over fresh tables each time. */
 const PER_KILL_POINT_TEST_TIMEOUT_IN_MS = 240_000;
 
-/** The claim a dead starter leaves is taken over after this long (the store's default). */
-const CLAIM_STALE_AFTER_IN_MS = 10 * 60_000;
-
 class HostKilled extends Error {
   override readonly name = "HostKilled";
 }
 
 /**
- * A host that is SIGKILLed before its (limit+1)th call to Storage or Azure: that call and everything after
- * it never happen, whatever the code would have done next. `calls` counts what a clean run makes.
+ * A host that is SIGKILLed before its (limit+1)th call to Storage or Azure, or before it would start a backup
+ * in Azure (`diesStarting`): that call and everything after it never happen, whatever the code would do next.
+ * `calls` counts what a clean run makes.
  */
-function aMortalHost(limit = Number.POSITIVE_INFINITY) {
+function aMortalHost({ limit = Number.POSITIVE_INFINITY, diesStarting = false } = {}) {
   let calls = 0;
-  const step = () => {
-    if (calls >= limit) throw new HostKilled(`killed before call ${calls + 1}`);
+  let dead = false;
+  const step = (starting = false) => {
+    dead ||= calls >= limit || (starting && diesStarting);
+    if (dead) throw new HostKilled(`killed before call ${calls + 1}`);
     calls++;
   };
   const mortal = (client: TableClient): TableClient =>
@@ -63,7 +63,7 @@ function aMortalHost(limit = Number.POSITIVE_INFINITY) {
           return gateway.getJob(vaultId, jobId, options);
         },
         startAdhocBackup: async (instance, options) => {
-          step();
+          step(true);
           return gateway.startAdhocBackup(instance, options);
         },
       };
@@ -129,7 +129,7 @@ describe("a backup start cut off by the host's death", () => {
       const broken: Array<{ killedBefore: number; azureJobs: number; status: Record<string, string> }> = [];
       for (let limit = 0; limit < clean.calls; limit++) {
         const world = await aWorld();
-        const host = aMortalHost(limit);
+        const host = aMortalHost({ limit });
         // Dead before its last call (the claim's release, whose failure is only logged) it still "answers".
         await createBackupService({
           ...storesOver(host.connection(world.storage.connection)),
@@ -146,7 +146,7 @@ describe("a backup start cut off by the host's death", () => {
             ...storesOver(world.storage.connection),
             gateway: world.azure.gateway,
             scopes: [SUB],
-            now: () => new Date(Date.now() + CLAIM_STALE_AFTER_IN_MS + 1_000),
+            now: () => new Date(Date.now() + startClaimStaleAfterInMs() + 1_000),
           }).start(pgOne, { origin: "api" });
         }
         await restartAndFollow(world);
@@ -183,7 +183,7 @@ describe("a backup start cut off by the host's death", () => {
         const world = await aWorld();
         world.azure.add(aJob({ server: "pg-one", startTime: new Date().toISOString() }));
         // A cycle that dies reports its vault as failed, or throws before it reaches one.
-        await cycle(world, aMortalHost(limit)).catch((e: unknown) => {
+        await cycle(world, aMortalHost({ limit })).catch((e: unknown) => {
           if (!(e instanceof HostKilled)) throw e;
         });
         await restartAndFollow(world);
@@ -195,4 +195,38 @@ describe("a backup start cut off by the host's death", () => {
     },
     PER_KILL_POINT_TEST_TIMEOUT_IN_MS,
   );
+
+  it("refuses a retry while the dead starter's claim stands and takes it over after, at the emulator's pace", async () => {
+    const { storage, azure } = await aWorld();
+    const host = aMortalHost({ diesStarting: true });
+    await createBackupService({
+      ...storesOver(host.connection(storage.connection)),
+      gateway: host.gateway(azure.gateway),
+      scopes: [SUB],
+    })
+      .start(pgOne, { origin: "api" })
+      .catch((e: unknown) => {
+        if (!(e instanceof HostKilled)) throw e;
+      });
+    expect(azure.jobs.size).toBe(0);
+    const retryAfter = (ms: number) =>
+      createBackupService({
+        ...storesOver(storage.connection),
+        gateway: azure.gateway,
+        scopes: [SUB],
+        startClaimStaleAfterInMs: startClaimStaleAfterInMs(20),
+        now: () => new Date(Date.now() + ms),
+      }).start(pgOne, { origin: "api" });
+
+    await expect(retryAfter(55_000)).rejects.toMatchObject({ status: 409, code: "BackupAlreadyRunning" });
+    await expect(retryAfter(65_000)).resolves.toMatchObject({ status: "InProgress", origin: "api" });
+    expect(azure.jobs.size).toBe(1);
+  });
+
+  it("lets a start claim stand 10 minutes in Azure, divided by the time scale but at least a minute against an emulator", () => {
+    expect(startClaimStaleAfterInMs()).toBe(600_000);
+    expect(startClaimStaleAfterInMs(2)).toBe(300_000);
+    expect(startClaimStaleAfterInMs(10)).toBe(60_000);
+    expect(startClaimStaleAfterInMs(1000)).toBe(60_000);
+  });
 });

@@ -42,8 +42,16 @@ export async function createBackupApp(config: Config, logger: Logger = createLog
     logger,
   });
 
-  const { createBackupService } = await import("./service.js");
-  const backups = createBackupService({ servers, jobs, activeJobs, gateway, scopes: config.scopes, logger });
+  const { createBackupService, startClaimStaleAfterInMs } = await import("./service.js");
+  const backups = createBackupService({
+    servers,
+    jobs,
+    activeJobs,
+    gateway,
+    scopes: config.scopes,
+    startClaimStaleAfterInMs: startClaimStaleAfterInMs(config.timeScale),
+    logger,
+  });
 
   const [{ createBackupApi }, { createTableServerPager }, { SERVERS_TABLE }] = await Promise.all([
     import("./api.js"),
