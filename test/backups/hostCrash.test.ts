@@ -114,9 +114,9 @@ async function statusById(world: World): Promise<Record<string, string>> {
   return out;
 }
 
-describe("a backup start cut off by the host's death", () => {
+describe("backup jobs when the host is SIGKILLed mid-step", () => {
   it(
-    "is tracked to its end by id whichever call the host dies before",
+    "tracks a backup it was starting to a final row found by id, whichever call the host dies before",
     async () => {
       const clean = aMortalHost();
       const cleanWorld = await aWorld();
@@ -162,7 +162,7 @@ describe("a backup start cut off by the host's death", () => {
   );
 
   it(
-    "is tracked to its end by id whichever call a poll cycle dies before",
+    "tracks a job a poll cycle was recording to a final row found by id, whichever call the cycle dies before",
     async () => {
       const cycle = async (world: World, host: ReturnType<typeof aMortalHost>) => {
         const stores = storesOver(host.connection(world.storage.connection));
@@ -196,7 +196,7 @@ describe("a backup start cut off by the host's death", () => {
     PER_KILL_POINT_TEST_TIMEOUT_IN_MS,
   );
 
-  it("refuses a retry while the dead starter's claim stands and takes it over after, at the emulator's pace", async () => {
+  it("refuses a retry while a dead starter's claim stands and takes the claim over after, at the emulator's pace", async () => {
     const { storage, azure } = await aWorld();
     const host = aMortalHost({ diesStarting: true });
     await createBackupService({
