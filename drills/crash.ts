@@ -102,7 +102,8 @@ export const crash: Runnable = {
   async run({ size, log }) {
     const serverCount = size === "tiny" ? 4 : 40;
     const kills = size === "tiny" ? 2 : 20;
-    const seed = 1337;
+    // Another seed gives other kill times: `PGFLEX_DRILL_SEED=7 npm run drills -- --only crash`.
+    const seed = Number(process.env.PGFLEX_DRILL_SEED ?? "") || 1337;
     const random = seededRandom(seed);
     // A restart takes seconds of real time: at ×1000 that would be most of an emulated hour of downtime
     // per kill, past Event Grid's retry budget. ×20 keeps a restart near a minute of emulated time.
@@ -127,6 +128,8 @@ export const crash: Runnable = {
       const operator = await world.tokens.mint({ roles: ["Backup.Operator"] });
       const api = { url: host.url, functionKey: host.keys.functionKey };
       const accepted = new Map<string, string>();
+      /** server name → the last answer other than 202, to name why a server has no backup. */
+      const refused = new Map<string, string>();
 
       // Background work: backups for protected servers (retried while the host is down) and poll cycles.
       backups = (async () => {
@@ -150,6 +153,7 @@ export const crash: Runnable = {
                 body: "{}",
               });
               if (res.status === 202) accepted.set(name, String((res.body as { jobId?: string }).jobId));
+              else refused.set(name, `${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
             } catch {
               // host down: try again later
             }
@@ -194,7 +198,7 @@ export const crash: Runnable = {
       }
       log(`${kills} kills done`);
       const quiet = await settleWithin(world, names, 240_000);
-      if (!quiet) log("not every server settled within 300 s");
+      if (!quiet) log("not every server settled within 240 s");
       const jobs = createJobStore(appView(world).connection);
       const activeJobs = createActiveJobStore(appView(world).connection);
       // The vault's on-demand jobs are the truth: a backup whose answer a kill cut off still runs in Azure.
@@ -219,10 +223,34 @@ export const crash: Runnable = {
       const state = await endState(world);
       const checks: Check[] = checkEndState(state, names);
       const open = await untracked();
+      const followed = new Set<string>();
+      for await (const a of activeJobs.list()) followed.add(a.jobId);
+      // Name what is open, so a broken run says which of start, record or follow went missing.
+      const openDetail = await Promise.all(
+        open.slice(0, 3).map(async (j) => {
+          const row = await jobs.getById(j.name);
+          let rowText = row ? `row ${row.status} from ${row.startTime}` : "no row";
+          if (!row) {
+            // A row that the id lookup misses is recorded but unreachable by GET /api/jobs/{id}.
+            for await (const r of jobs.list({ serverId: j.datasourceId.toLowerCase() }))
+              if (r.jobId === j.name) rowText = `row ${r.status} from ${r.startTime} but no id pointer`;
+          }
+          return `${j.datasourceName}: job ${j.name} ${j.status} in Azure from ${new Date(j.startMs).toISOString()}, ${rowText}, ${followed.has(j.name) ? "followed" : "not followed"}`;
+        }),
+      );
+      const without = names.filter((n) => !withBackup().has(n));
       checks.push({
         name: "every backup job in the vault tracked to its end",
         passed: withBackup().size === names.length && open.length === 0,
-        detail: `${vaultJobs().length} on-demand jobs for ${withBackup().size}/${names.length} servers (${accepted.size} answered 202, the rest cut off by a kill), ${open.length} not tracked to a final row`,
+        detail:
+          `${vaultJobs().length} on-demand jobs for ${withBackup().size}/${names.length} servers (${accepted.size} answered 202, the rest cut off by a kill), ${open.length} not tracked to a final row` +
+          (openDetail.length ? `: ${openDetail.join("; ")}` : "") +
+          (without.length
+            ? `; without a backup: ${without
+                .slice(0, 3)
+                .map((n) => `${n} (last answer: ${refused.get(n) ?? "none"})`)
+                .join(", ")}`
+            : ""),
       });
       const counters = await world.emulator.control.getCounters();
       return {

@@ -1,6 +1,8 @@
+import os from "node:os";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
+import { startCpuLoad } from "./cpuLoad.js";
 import { mergeReports, readLatestReport, renderMarkdown, writeReport, type Report } from "./report.js";
 import { runAll } from "./runner.js";
 import type { RunSize, Runnable } from "./types.js";
@@ -9,8 +11,10 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."
 export const resultsDirectory = join(repoRoot, "bench", "results");
 
 /**
- * `npm run bench|drills [-- --size tiny|full] [--only a,b] [--out dir] [--list]`: runs, prints the Markdown
- * report and writes it with its JSON. Exit code 1 when a run failed (a missed target is not a failure).
+ * `npm run bench|drills [-- --size tiny|full] [--only a,b] [--out dir] [--cpu-load n] [--list]`: runs, prints
+ * the Markdown report and writes it with its JSON. Exit code 1 when a run failed (a missed target is not a
+ * failure). `--cpu-load n` keeps n busy-looping threads running for the whole run; full-size drills default
+ * to one per core, since their invariants must also hold on a machine busy with other work.
  */
 export async function main(
   kind: Report["kind"],
@@ -24,6 +28,7 @@ export async function main(
       only: { type: "string" },
       out: { type: "string" },
       list: { type: "boolean", default: false },
+      "cpu-load": { type: "string" },
     },
   });
   if (values.list) {
@@ -35,6 +40,13 @@ export async function main(
     return 2;
   }
   const size: RunSize = values.size;
+  const cpuLoad = Number(
+    values["cpu-load"] ?? (kind === "drills" && size === "full" ? os.availableParallelism() : 0),
+  );
+  if (!Number.isInteger(cpuLoad) || cpuLoad < 0) {
+    process.stderr.write(`--cpu-load must be a whole number of threads, not '${values["cpu-load"]}'.\n`);
+    return 2;
+  }
   const only = values.only
     ?.split(",")
     .map((s) => s.trim())
@@ -46,7 +58,14 @@ export async function main(
   }
   const command = `npm run ${kind}${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`;
   const directory = values.out ?? resultsDirectory;
-  const ran = await runAll(runnables, { kind, size, command, only });
+  const load = startCpuLoad(cpuLoad);
+  const unloaded = await runAll(runnables, { kind, size, command, only }).finally(() => load.stop());
+  // Each section names its load too, so a section kept by a later `--only` run still says how it ran.
+  const ran: Report = {
+    ...unloaded,
+    cpuLoad,
+    results: unloaded.results.map((r) => ({ ...r, parameters: { ...r.parameters, cpuLoad } })),
+  };
   // `--only` refreshes its sections of the latest report and keeps the others.
   const report = only?.length
     ? mergeReports(

@@ -9,6 +9,8 @@ export interface Report {
   size: RunSize;
   startedAt: string;
   machine: MachineInfo;
+  /** Busy-looping threads kept running for the whole run (`--cpu-load`); absent in older reports. */
+  cpuLoad?: number;
   results: RunResult[];
 }
 
@@ -41,6 +43,9 @@ export function renderMarkdown(report: Report): string {
     "",
     `- Command: \`${report.command}\` (size: ${report.size})`,
     `- Machine: ${machineLine(report.machine)}`,
+    ...(report.cpuLoad
+      ? [`- CPU load: ${report.cpuLoad} busy-looping worker thread(s) for the whole run (--cpu-load)`]
+      : []),
     "",
   ];
   for (const r of report.results) {

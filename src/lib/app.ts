@@ -197,7 +197,7 @@ async function wireBackups(shared: Shared): Promise<Pick<App, "backups" | "jobs"
     { createActiveJobStore },
     { createCursorStore },
     { createTableServerPager },
-    { createBackupService },
+    { createBackupService, startClaimStaleAfterInMs },
     { createBackupApi },
     { createScheduledBackups },
     { createJobOutcomeHandler, createStaleBackupCheck },
@@ -221,7 +221,15 @@ async function wireBackups(shared: Shared): Promise<Pick<App, "backups" | "jobs"
   const activeJobs = createActiveJobStore(connection);
   const cursors = createCursorStore(connection);
   const gateway = azure.backups;
-  const service = createBackupService({ servers, jobs, activeJobs, gateway, scopes: config.scopes, logger });
+  const service = createBackupService({
+    servers,
+    jobs,
+    activeJobs,
+    gateway,
+    scopes: config.scopes,
+    logger,
+    startClaimStaleAfterInMs: startClaimStaleAfterInMs(config.timeScale),
+  });
   const api = createBackupApi(
     {
       backups: service,

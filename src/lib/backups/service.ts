@@ -3,7 +3,7 @@ import { ConflictError, TransientError, isRestError, isTransientStatus } from ".
 import { ApiError } from "../http/errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { observeJob } from "../jobs/mapping.js";
-import type { ActiveJobStore } from "../store/activeJobs.js";
+import { DEFAULT_CLAIM_STALE_AFTER_IN_MS, type ActiveJobStore } from "../store/activeJobs.js";
 import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { formatServerId, type ServerRef as DomainServerRef } from "../domain/serverId.js";
@@ -28,6 +28,8 @@ export interface BackupServiceDeps {
   gateway: BackupGateway;
   /** Subscriptions in scope; empty means all. */
   scopes: readonly string[];
+  /** A start claim older than this is a dead starter's and is taken over; see {@link startClaimStaleAfterInMs}. */
+  startClaimStaleAfterInMs?: number;
   now?: () => Date;
   logger?: Logger;
 }
@@ -56,6 +58,16 @@ export function notProtectedFix(server: ServerRecord | undefined): string {
     FIX_BY_STATE[server.state] ??
     "Wait until the server's protection state is Protected, then retry."
   );
+}
+
+/**
+ * How long a start claim stands: 10 minutes in Azure. Against an emulator `timeScale` times faster, a host
+ * killed mid-start must not keep the server refused for 10 real minutes (hours of emulated time), yet a live
+ * start's own Storage and ARM round trips do not speed up, so the claim stands at least a real minute.
+ */
+export function startClaimStaleAfterInMs(timeScale = 1): number {
+  if (timeScale <= 1) return DEFAULT_CLAIM_STALE_AFTER_IN_MS;
+  return Math.max(60_000, Math.round(DEFAULT_CLAIM_STALE_AFTER_IN_MS / timeScale));
 }
 
 export function createBackupService(deps: BackupServiceDeps): BackupService {
@@ -91,7 +103,11 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
       await refuseIfRunning(serverId, server.vaultId, ref, options);
 
       // One start per server at a time: a concurrent request sees the claim and gets the same 409.
-      if (!(await deps.activeJobs.claimServer(server.vaultId, serverId, now(), options))) {
+      const claimOptions = {
+        ...options,
+        ...(deps.startClaimStaleAfterInMs ? { staleAfterInMs: deps.startClaimStaleAfterInMs } : {}),
+      };
+      if (!(await deps.activeJobs.claimServer(server.vaultId, serverId, now(), claimOptions))) {
         throw new ApiError(
           409,
           "BackupAlreadyRunning",

@@ -53,6 +53,9 @@ export interface ActiveJobStore {
   releaseServer(vaultId: string, serverId: string, options?: ActiveJobStoreOptions): Promise<void>;
 }
 
+/** How long a start claim stands before it is taken as a crashed starter's, unless the caller says otherwise. */
+export const DEFAULT_CLAIM_STALE_AFTER_IN_MS = 10 * 60_000;
+
 /** Claim rows share the vault partition; job rows use the job GUID as RowKey, so the prefix cannot clash. */
 const CLAIM_PREFIX = "claim-";
 const isClaim = (rowKey: unknown): boolean => String(rowKey).startsWith(CLAIM_PREFIX);
@@ -175,7 +178,8 @@ export function createActiveJobStore(
         .catch(() => undefined);
       if (
         !current?.claimedAt ||
-        now.getTime() - new Date(current.claimedAt).getTime() < (options.staleAfterInMs ?? 10 * 60_000)
+        now.getTime() - new Date(current.claimedAt).getTime() <
+          (options.staleAfterInMs ?? DEFAULT_CLAIM_STALE_AFTER_IN_MS)
       )
         return false;
       try {

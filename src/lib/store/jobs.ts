@@ -289,6 +289,25 @@ export function createJobStore(
     options: WriteJobsOptions = {},
   ): Promise<WriteJobsResult> {
     await ensure();
+    // A new row's id pointer is written before the row (idempotent: the same pointer for the same job), so a
+    // host that dies between the two leaves a pointer to nothing yet, read as absent and rewritten by whoever
+    // creates the row, instead of a row that no id lookup ever finds. One batch per index partition.
+    const byIndexPartition = new Map<string, TransactionAction[]>();
+    for (const record of records) {
+      if (record.etag) continue;
+      const entity = toJobIndexEntity(record);
+      const action: TransactionAction = ["upsert", entity, "Replace"];
+      byIndexPartition.set(entity.partitionKey, [
+        ...(byIndexPartition.get(entity.partitionKey) ?? []),
+        action,
+      ]);
+    }
+    const indexChunks: TransactionAction[][] = [];
+    for (const actions of byIndexPartition.values())
+      for (let i = 0; i < actions.length; i += 100) indexChunks.push(actions.slice(i, i + 100));
+    await mapWithConcurrency(indexChunks, options.concurrency ?? 16, async (actions) => {
+      await index.submitTransaction(actions, { abortSignal: options.abortSignal });
+    });
     const byPartition = new Map<string, JobRecord[]>();
     for (const record of records) {
       const pk = jobKeys(record).partitionKey;
@@ -315,24 +334,6 @@ export function createJobStore(
         if (status === 409 || status === 412 || status === 404) conflicted.push(...chunk);
         else throw e;
       }
-    });
-    // The index is idempotent (same pointer for the same job): upserted after the rows, one batch per index partition.
-    const byIndexPartition = new Map<string, TransactionAction[]>();
-    const created = new Set(records.filter((r) => !r.etag).map((r) => r.jobId));
-    for (const record of saved) {
-      if (!created.has(record.jobId)) continue;
-      const entity = toJobIndexEntity(record);
-      const action: TransactionAction = ["upsert", entity, "Replace"];
-      byIndexPartition.set(entity.partitionKey, [
-        ...(byIndexPartition.get(entity.partitionKey) ?? []),
-        action,
-      ]);
-    }
-    const indexChunks: TransactionAction[][] = [];
-    for (const actions of byIndexPartition.values())
-      for (let i = 0; i < actions.length; i += 100) indexChunks.push(actions.slice(i, i + 100));
-    await mapWithConcurrency(indexChunks, options.concurrency ?? 16, async (actions) => {
-      await index.submitTransaction(actions, { abortSignal: options.abortSignal });
     });
     // The cross-server copy follows what was saved, in the same mode (blind final data merges, the rest
     // replaces). Thrown failures leave the caller's follow rows unchanged, so the next cycle writes again.
