@@ -1,7 +1,9 @@
 /**
  * Relative links in the project's Markdown that do not resolve: a file that is not there, or an #anchor
- * no heading of the target makes (GitHub's heading slugs). Absolute URLs are not fetched.
- *   npx tsx dev/docs/links.ts    print every broken link, exit 1 when there is one
+ * no heading of the target makes (GitHub's heading slugs). Absolute URLs are not fetched. In README.md and
+ * docs/*.md, also the repository paths named in inline code (`src/lib/app.ts`, `protection/worker.ts`)
+ * that do not exist.
+ *   npx tsx dev/docs/links.ts    print every broken link and missing path, exit 1 when there is one
  */
 import { existsSync, readFileSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
@@ -46,22 +48,30 @@ export async function documentedFiles(root: string = repoRoot): Promise<string[]
 /** Links of a Markdown text, outside code fences and inline code, that are neither URLs nor mail addresses. */
 export function relativeLinks(markdown: string): MarkdownLink[] {
   const links: MarkdownLink[] = [];
+  for (const { text, line } of proseLines(markdown)) {
+    const prose = text.replace(/`[^`]*`/g, "");
+    const inline = [...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]);
+    const definition = /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/.exec(prose)?.[1];
+    for (const target of [...inline, ...(definition ? [definition] : [])]) {
+      if (target && !/^[a-z][a-z0-9+.-]*:/i.test(target)) links.push({ target, line });
+    }
+  }
+  return links;
+}
+
+/** The lines of a Markdown text outside code fences, numbered from 1. */
+function proseLines(markdown: string): { text: string; line: number }[] {
+  const lines: { text: string; line: number }[] = [];
   let fence: string | undefined;
   markdown.split("\n").forEach((text, index) => {
     const marker = /^\s*(```|~~~)/.exec(text)?.[1];
     if (marker && (fence === undefined || fence === marker)) {
       fence = fence === undefined ? marker : undefined;
-      return;
-    }
-    if (fence !== undefined) return;
-    const prose = text.replace(/`[^`]*`/g, "");
-    const inline = [...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]);
-    const definition = /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/.exec(prose)?.[1];
-    for (const target of [...inline, ...(definition ? [definition] : [])]) {
-      if (target && !/^[a-z][a-z0-9+.-]*:/i.test(target)) links.push({ target, line: index + 1 });
+    } else if (fence === undefined) {
+      lines.push({ text, line: index + 1 });
     }
   });
-  return links;
+  return lines;
 }
 
 /** GitHub's anchor of each heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
@@ -121,6 +131,93 @@ function folderOf(file: string): string {
   return folder === "." ? "the repository root" : `${folder}/`;
 }
 
+/** A repository path named in inline code, and where. */
+export interface PathMention {
+  path: string;
+  line: number;
+}
+
+/** A named path that does not exist, and where it is named. */
+export interface MissingPath {
+  file: string;
+  line: number;
+  path: string;
+  problem: string;
+}
+
+/**
+ * Top-level folders whose paths the docs name from the repository root (`src/lib/app.ts`, `test/infra`).
+ * Build output and local folders (`dist/`, `.local/`, `node_modules/`) are not listed: they may be absent.
+ */
+const ROOT_FOLDERS = [
+  "src",
+  "dev",
+  "test",
+  "bench",
+  "drills",
+  "tools",
+  "infra",
+  "scripts",
+  "docs",
+  "bin",
+  ".ci",
+];
+
+/** Folder that module paths like `protection/worker.ts` or `azure/inventory/types.ts` start from. */
+const LIB_FOLDER = "src/lib";
+
+/**
+ * Inline code spans outside code fences that are nothing but a relative path with a folder in it:
+ * `src/lib/app.ts`, `dev/start/`, `azure/inventory/types.ts`. Globs, placeholders, URLs, package names and
+ * anything with spaces (`src/functions/*`, `src/lib/<capability>/`, `@azure/functions`) are not paths.
+ */
+export function repositoryPaths(markdown: string): PathMention[] {
+  const paths: PathMention[] = [];
+  for (const { text, line } of proseLines(markdown)) {
+    for (const [, code] of text.matchAll(/`([^`]+)`/g)) {
+      if (code && /^[\w.-]+(\/[\w.-]+)*\/?$/.test(code) && code.includes("/"))
+        paths.push({ path: code, line });
+    }
+  }
+  return paths;
+}
+
+/** Whether README.md or a file in docs/: the documents whose named paths are checked. */
+function namesCheckedPaths(file: string): boolean {
+  return file === "README.md" || /^docs\/[^/]+\.md$/.test(file);
+}
+
+/**
+ * Paths named in README.md and docs/*.md that do not exist. A path starting with a top-level folder
+ * (`src/`, `dev/`, `test/`, …) is read from the repository root; one starting with a folder of `src/lib`
+ * (`protection/`, `azure/`, `store/`, …) from `src/lib`; any other (`dist/`, `chart.js/dist/…`) is not ours
+ * to check.
+ */
+export function findMissingPaths(source: LinkCheckSource): MissingPath[] {
+  const missing: MissingPath[] = [];
+  for (const [file, text] of source.documents) {
+    if (!namesCheckedPaths(file)) continue;
+    for (const { path, line } of repositoryPaths(text)) {
+      const first = path.split("/")[0] ?? "";
+      const fromRoot = ROOT_FOLDERS.includes(first);
+      if (!fromRoot && !source.exists(`${LIB_FOLDER}/${first}`)) continue;
+      const resolved = posix.normalize(fromRoot ? path : `${LIB_FOLDER}/${path}`).replace(/\/$/, "");
+      if (source.exists(resolved)) continue;
+      missing.push({
+        file,
+        line,
+        path,
+        problem: `${resolved} does not exist; name the file where it is now, or drop the mention`,
+      });
+    }
+  }
+  return missing;
+}
+
+export function describeMissingPath(m: MissingPath): string {
+  return `${m.file}:${m.line}: path "${m.path}": ${m.problem}`;
+}
+
 /** The repository's documents as a link-check source. */
 export async function repositorySource(root: string = repoRoot): Promise<LinkCheckSource> {
   const files = await documentedFiles(root);
@@ -139,8 +236,12 @@ export function describeBrokenLink(b: BrokenLink): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const broken = findBrokenLinks(await repositorySource());
-  for (const b of broken) console.error(describeBrokenLink(b));
-  if (broken.length > 0) process.exit(1);
-  console.log("Every relative link resolves.");
+  const source = await repositorySource();
+  const problems = [
+    ...findBrokenLinks(source).map(describeBrokenLink),
+    ...findMissingPaths(source).map(describeMissingPath),
+  ];
+  for (const p of problems) console.error(p);
+  if (problems.length > 0) process.exit(1);
+  console.log("Every relative link resolves and every named path exists.");
 }

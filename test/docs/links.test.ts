@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
   describeBrokenLink,
+  describeMissingPath,
   documentedFiles,
   findBrokenLinks,
+  findMissingPaths,
   headingAnchors,
   relativeLinks,
+  repositoryPaths,
   repositorySource,
   type LinkCheckSource,
 } from "../../dev/docs/links.js";
@@ -40,6 +43,72 @@ describe("relative links in the project's Markdown", () => {
         "drills/README.md",
       ]),
     );
+  });
+});
+
+describe("repository paths named in the README and docs", () => {
+  it("all exist (npx tsx dev/docs/links.ts lists the ones that do not)", async () => {
+    const missing = findMissingPaths(await repositorySource());
+    expect(missing.map(describeMissingPath).join("\n")).toBe("");
+  });
+});
+
+describe("the named-path checker", () => {
+  const tree = ["src/lib/app.ts", "src/lib/protection", "src/lib/protection/worker.ts", "dev/start"];
+
+  it("names the file, the line, the path and the fix for a path that does not exist", () => {
+    const source = aSource(
+      {
+        "docs/architecture.md":
+          "# A\n\nThe root is `src/lib/app.ts`; the inventory `src/lib/azure/inventory.ts`.\n",
+      },
+      tree,
+    );
+    expect(findMissingPaths(source).map(describeMissingPath)).toEqual([
+      'docs/architecture.md:3: path "src/lib/azure/inventory.ts": src/lib/azure/inventory.ts does not exist; name the file where it is now, or drop the mention',
+    ]);
+  });
+
+  it("reads a path that starts with a folder of src/lib from src/lib", () => {
+    const source = aSource(
+      {
+        "README.md":
+          "`protection/worker.ts` runs it, `protection/messages.ts` no longer exists, `dev/start/` starts it",
+      },
+      tree,
+    );
+    expect(findMissingPaths(source).map((m) => m.problem)).toEqual([
+      "src/lib/protection/messages.ts does not exist; name the file where it is now, or drop the mention",
+    ]);
+  });
+
+  it("checks README.md and docs/*.md only", () => {
+    const text = "`src/lib/gone.ts`";
+    const source = aSource({ "README.md": text, "docs/ops.md": text, "bench/README.md": text }, tree);
+    expect(findMissingPaths(source).map((m) => m.file)).toEqual(["README.md", "docs/ops.md"]);
+  });
+
+  it("takes only inline code that is a path, outside code fences", () => {
+    const markdown = [
+      "`src/functions/*` `src/lib/<capability>/` `@azure/functions` `https://x.io/a.md` `npm run lint`",
+      "`PGFLEX_MODE` `a.ts` [link](src/lib/linked.ts)",
+      "```",
+      "`src/lib/fenced.ts`",
+      "```",
+      "`src/lib/app.ts` and `dev/start/`",
+    ].join("\n");
+    expect(repositoryPaths(markdown)).toEqual([
+      { path: "src/lib/app.ts", line: 6 },
+      { path: "dev/start/", line: 6 },
+    ]);
+  });
+
+  it("leaves alone paths outside the repository's own folders (build output, packages)", () => {
+    const source = aSource(
+      { "docs/a.md": "`dist/` `chart.js/dist/chart.umd.js` `.local/npm-start.log`" },
+      tree,
+    );
+    expect(findMissingPaths(source)).toEqual([]);
   });
 });
 
