@@ -1,16 +1,22 @@
-import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { declareHttp } from "./registry.js";
 
 /** GET /api/servers (Backup.Reader). */
-export async function apiListServers(request: HttpRequest): Promise<HttpResponseInit> {
+export async function apiListServers(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   const { getApp } = await import("../lib/app.js");
-  return (await getApp()).backups.api.listServers(request);
+  return (await getApp()).backups.api.listServers(request, context);
 }
 
 /** GET /api/servers/{subscriptionId}/{resourceGroup}/{serverName} (Backup.Reader). */
-export async function apiGetServer(request: HttpRequest): Promise<HttpResponseInit> {
+export async function apiGetServer(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   const { getApp } = await import("../lib/app.js");
-  return (await getApp()).backups.api.getServer(request);
+  return (await getApp()).backups.api.getServer(request, context);
 }
 
 declareHttp("apiListServers", { methods: ["GET"], route: "servers", handler: apiListServers });

@@ -245,8 +245,9 @@ describe("GET /api/jobs", () => {
   it("finds a job by bare GUID and by full id", async () => {
     const t = await anApi(azurite.connectionString);
     const job = aJob({ server: "pg-one" });
-    await t.storage.jobs.saveAll([aJobRow({ jobId: job.name ?? "", jobResourceId: job.id ?? "" })]);
-    for (const id of [job.name ?? "", job.id ?? ""]) {
+    const vaultId = (job.id ?? "").split(/\/backupJobs\//i)[0] ?? "";
+    await t.storage.jobs.saveAll([aJobRow({ jobId: job.name ?? "", jobResourceId: job.id ?? "", vaultId })]);
+    for (const id of [job.name ?? "", job.id ?? "", (job.id ?? "").toUpperCase()]) {
       const res = await t.api.getJob(
         aRequest({
           url: `http://localhost:7071/api/jobs/${id}`,
@@ -259,6 +260,35 @@ describe("GET /api/jobs", () => {
         jsonBody: { jobId: job.name, status: "Completed", serverName: "pg-one" },
       });
     }
+  });
+
+  it.each([
+    [
+      "another subscription, group and vault",
+      (id: string) =>
+        id
+          .replace(
+            /\/subscriptions\/[^/]+\/resourceGroups\/[^/]+/i,
+            "/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg-other",
+          )
+          .replace(/backupVaults\/[^/]+/i, "backupVaults/bv-other"),
+    ],
+    [
+      "another vault of the same group",
+      (id: string) => id.replace(/backupVaults\/[^/]+/i, "backupVaults/bv-other"),
+    ],
+  ])("answers 404 JobNotFound for a full job id naming %s", async (_name, rename) => {
+    const t = await anApi(azurite.connectionString);
+    const job = aJob({ server: "pg-one" });
+    const vaultId = (job.id ?? "").split(/\/backupJobs\//i)[0] ?? "";
+    await t.storage.jobs.saveAll([aJobRow({ jobId: job.name ?? "", jobResourceId: job.id ?? "", vaultId })]);
+    const other = rename(job.id ?? "");
+    expect(other).not.toBe(job.id);
+    const res = await t.api.getJob(aRequest({ params: { jobId: other.slice(1) }, token: await t.reader() }));
+    expect(res).toMatchObject({
+      status: 404,
+      jsonBody: { error: { code: "JobNotFound", message: `Job ${job.name} is not in the backup history.` } },
+    });
   });
 
   it("answers 404 for an unknown job and 400 for a malformed id", async () => {
@@ -311,8 +341,46 @@ describe("GET /api/jobs", () => {
     ).toEqual(["1"]);
   });
 
+  it("refuses one server's continuation token on another server's jobs", async () => {
+    const t = await anApi(azurite.connectionString);
+    await t.storage.jobs.saveAll(
+      [1, 2, 3].flatMap((n) =>
+        ["pg-one", "pg-other"].map((name) =>
+          aJobRow({
+            jobId: `00000000-0000-0000-0000-0000000${name === "pg-one" ? "1" : "2"}000${n}`,
+            serverId: serverId(name),
+            serverName: name,
+            startTime: `2026-11-2${n}T10:00:00.000Z`,
+          }),
+        ),
+      ),
+    );
+    const list = (name: string, token?: string) => {
+      const url = new URL("http://localhost:7071/api/jobs?top=2");
+      url.searchParams.set("server", serverId(name));
+      if (token) url.searchParams.set("continuationToken", token);
+      return t.reader().then((reader) => t.api.listJobs(aRequest({ url: url.toString(), token: reader })));
+    };
+    const first = (await list("pg-one")).jsonBody as { continuationToken?: string };
+    expect(first.continuationToken).toBeDefined();
+    expect(await list("pg-other", first.continuationToken)).toMatchObject({
+      status: 400,
+      jsonBody: { error: { code: "InvalidContinuationToken", target: "continuationToken" } },
+    });
+    const rest = (await list("pg-one", first.continuationToken)).jsonBody as {
+      value: Array<{ jobId: string }>;
+    };
+    expect(rest.value.map((j) => j.jobId.slice(-5))).toEqual(["10001"]);
+  });
+
   it.each([
     ["an unknown parameter", "stauts=Failed", "UnknownQueryParameter"],
+    ["30 February", "since=2026-02-30T00:00:00Z", "InvalidQueryParameter"],
+    [
+      "a token shaped like the Tables SDK's",
+      `continuationToken=${Buffer.from(JSON.stringify({ nextPartitionKey: "x", nextRowKey: "y" })).toString("base64")}`,
+      "InvalidContinuationToken",
+    ],
     ["a quote in the server filter", "server=x' or PartitionKey ne 'a", "InvalidQueryParameter"],
     ["an unknown status", "status=Done", "InvalidQueryParameter"],
     ["a date without zone", "since=2026-11-20T10:00", "InvalidQueryParameter"],

@@ -48,6 +48,7 @@ async function call(
   return {
     status: res.status,
     requestId: res.headers.get("x-request-id"),
+    headers: res.headers,
     body: json && text ? (JSON.parse(text) as unknown) : text,
   };
 }
@@ -84,7 +85,7 @@ describe("API through the local host", () => {
   });
 
   it("refuses a call with the function key but no token, echoing the request id", async () => {
-    const res = await call("jobs");
+    const { headers: _headers, ...res } = await call("jobs");
     expect(res).toEqual({
       status: 401,
       requestId: "e2e-1",
@@ -105,6 +106,20 @@ describe("API through the local host", () => {
     expect((await call("jobs", { token: await keySet.mint({ aud: "api://other" }) })).body).toMatchObject({
       error: { code: "InvalidAudience" },
     });
+  });
+
+  it("answers a list, a refusal and the liveness probe with nosniff and no-store", async () => {
+    const token = await keySet.mint({ roles: ["Backup.Reader"] });
+    const answers = [
+      await call("servers", { token }),
+      await call("jobs?%3Cb%3Ehi%3C%2Fb%3E=1", { token }),
+      await call("health"),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 200]);
+    for (const answer of answers) {
+      expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(answer.headers.get("cache-control")).toBe("no-store");
+    }
   });
 
   it("lists the job history and reads one job with a reader token", async () => {

@@ -13,6 +13,8 @@ export interface Expectation {
   code?: string;
   /** `error.message` of a JSON error body, or the whole plain-text body. */
   message?: string;
+  /** Response headers (lower-case names) that must have exactly these values. */
+  headers?: Record<string, string>;
 }
 
 interface Generated {
@@ -52,10 +54,26 @@ export function loadCorpus(name: "api" | "eventgrid"): Corpus {
 export interface Placeholders {
   sub: string;
   otherSub: string;
+  /** A job in the backup history (of the protected server). */
+  jobId: string;
+  /** A finished sweep. */
+  sweepId: string;
 }
 
 function fill(text: string, p: Placeholders): string {
-  return text.replaceAll("{sub}", p.sub).replaceAll("{otherSub}", p.otherSub);
+  return text
+    .replaceAll("{sub}", p.sub)
+    .replaceAll("{otherSub}", p.otherSub)
+    .replaceAll("{jobId}", p.jobId)
+    .replaceAll("{sweepId}", p.sweepId);
+}
+
+/** The case's expected answer with its placeholders filled. */
+export function expectationOf(c: HostileCase, p: Placeholders): Expectation {
+  return {
+    ...c.expect,
+    ...(c.expect.message === undefined ? {} : { message: fill(c.expect.message, p) }),
+  };
 }
 
 function generate(g: Generated): string {
@@ -121,19 +139,24 @@ export interface Answer {
   status: number;
   code?: string;
   message?: string;
+  headers?: Record<string, string>;
 }
 
-async function answerOf(res: Response): Promise<Answer> {
+/** Status, error code and message, and the values of the headers the case names (absent ones as ""). */
+async function answerOf(res: Response, expected: Expectation): Promise<Answer> {
   const text = await res.text();
+  const headers = expected.headers
+    ? { headers: Object.fromEntries(Object.keys(expected.headers).map((h) => [h, res.headers.get(h) ?? ""])) }
+    : {};
   try {
     const json = JSON.parse(text) as { error?: { code?: string; message?: string } };
     if (json && typeof json === "object" && json.error) {
-      return { status: res.status, code: json.error.code, message: json.error.message };
+      return { status: res.status, code: json.error.code, message: json.error.message, ...headers };
     }
   } catch {
     // plain text
   }
-  return { status: res.status, ...(text ? { message: text.trim() } : {}) };
+  return { status: res.status, ...(text ? { message: text.trim() } : {}), ...headers };
 }
 
 /** Sends one API case through the host (function key gate, then the app). */
@@ -156,7 +179,7 @@ export async function sendApiCase(
     headers,
     ...(body === undefined ? {} : { body }),
   });
-  return answerOf(res);
+  return answerOf(res, c.expect);
 }
 
 /** Sends one Event Grid case to the onResourceEvent webhook. */
@@ -180,5 +203,5 @@ export async function sendEventGridCase(
     },
     body,
   });
-  return answerOf(res);
+  return answerOf(res, c.expect);
 }

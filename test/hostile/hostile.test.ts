@@ -1,15 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appView, queueLength, settled, type AppView } from "../../bench/lib/app.js";
-import { SUBSCRIPTION, startWorld, type World } from "../../bench/lib/world.js";
-import { loadCorpus, sendApiCase, sendEventGridCase, type HostileCase } from "./corpus.js";
+import { appView, callApi, queueLength, settled, until, type AppView } from "../../bench/lib/app.js";
+import { SERVER_RG, SUBSCRIPTION, startWorld, type World } from "../../bench/lib/world.js";
+import {
+  expectationOf,
+  loadCorpus,
+  sendApiCase,
+  sendEventGridCase,
+  type HostileCase,
+  type Placeholders,
+} from "./corpus.js";
 
 /**
  * The hostile-input corpus (test/fixtures/hostile/*.json) against the real app in the local host, with a
- * protected server in place: each case gets its expected status and message, and nothing is enqueued,
+ * protected server, one of its backup jobs and a finished sweep in place: each case gets its expected status and message, and nothing is enqueued,
  * written in ARM, or added to the tables; the host keeps answering.
  */
 const OTHER_SUBSCRIPTION = "22222222-2222-4222-8222-222222222222";
-const placeholders = { sub: SUBSCRIPTION, otherSub: OTHER_SUBSCRIPTION };
+const placeholders: Placeholders = {
+  sub: SUBSCRIPTION,
+  otherSub: OTHER_SUBSCRIPTION,
+  jobId: "",
+  sweepId: "",
+};
 const QUEUES = ["protect-requests", "protect-requests-poison", "sweep-scopes", "sweep-scopes-poison"];
 
 let world: World;
@@ -42,6 +54,22 @@ beforeAll(async () => {
   view = appView(world);
   const id = await world.addServer("pg-hostile", { tags: { backup: "weekly" }, publishEvent: true });
   expect((await settled(view.servers, id)).state).toBe("Protected");
+  // A job in the history and a finished sweep, so cases can name them ({jobId}, {sweepId}).
+  const operator = await world.tokens.mint({ roles: ["Backup.Operator"] });
+  const backup = await callApi(host(), `servers/${SUBSCRIPTION}/${SERVER_RG}/pg-hostile/backups`, {
+    method: "POST",
+    token: operator,
+    body: "{}",
+  });
+  expect(backup.status).toBe(202);
+  placeholders.jobId = (backup.body as { jobId: string }).jobId;
+  const sweep = await callApi(host(), "sweeps", { method: "POST", token: operator, body: "{}" });
+  expect(sweep.status).toBe(202);
+  placeholders.sweepId = (sweep.body as { id: string }).id;
+  await until(async () => {
+    const read = await callApi(host(), `sweeps/${placeholders.sweepId}`, { token: operator });
+    return (read.body as { status?: string }).status === "Running" ? undefined : read;
+  }, "the sweep to finish");
   last = await footprint();
 });
 afterAll(async () => world?.stop());
@@ -55,7 +83,7 @@ async function expectHarmless(c: HostileCase, send: () => Promise<unknown>): Pro
   const before = last;
   const answer = await send();
   last = await footprint();
-  expect(answer, c.name).toEqual(c.expect);
+  expect(answer, c.name).toEqual(expectationOf(c, placeholders));
   expect(last, `${c.name}: queues, ARM requests and rows`).toEqual(before);
   const health = await fetch(`${host().url}/api/health`, {
     headers: { "x-functions-key": host().functionKey },

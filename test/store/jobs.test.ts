@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  InvalidContinuationTokenError,
-  JOBS_TABLE,
-  jobKeys,
-  toJobEntity,
-  type JobRecord,
-  type JobStore,
-} from "../../src/lib/store/jobs.js";
+import { InvalidContinuationTokenError } from "../../src/lib/util/pageToken.js";
+import { JOBS_TABLE, jobKeys, toJobEntity, type JobRecord, type JobStore } from "../../src/lib/store/jobs.js";
 import { ConflictError } from "../../src/lib/errors.js";
 import { useAzurite } from "../support/azurite.js";
 import { aStorage, serverId } from "../fixtures/jobs/stores.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidContinuationTokenError } from "../../src/lib/store/jobs.js";
+import { InvalidContinuationTokenError } from "../../src/lib/util/pageToken.js";
 import {
   createListServerPager,
   createTableServerPager,

@@ -2,11 +2,13 @@ import { z } from "zod";
 import { Roles } from "../auth/roles.js";
 import { readJsonBody } from "../http/body.js";
 import { ApiError, jsonResponse } from "../http/errors.js";
-import { handleApi, type HandleApiOptions } from "../http/handler.js";
+import { createApiRunner, type HandleApiOptions } from "../http/handler.js";
+import { pagedResponse } from "../http/paging.js";
 import { parseQuery, queryParameters } from "../http/query.js";
 import type { ApiRequest, ApiResponse } from "../http/types.js";
+import type { ContextLike } from "../logger.js";
 import { parseJobId } from "../jobs/ids.js";
-import { InvalidContinuationTokenError, type JobRecord, type JobStore } from "../store/jobs.js";
+import type { JobRecord, JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { GUID_REGEX, isGuid } from "../domain/guid.js";
 import { ProtectionStates } from "../domain/protectionStates.js";
@@ -129,45 +131,17 @@ function baseUrl(request: ApiRequest): string {
   return `${url.protocol}//${url.host}`;
 }
 
-/** A store's refusal of a token becomes 400 InvalidContinuationToken. */
-async function withTokenCheck<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (e) {
-    if (e instanceof InvalidContinuationTokenError) {
-      throw new ApiError(400, "InvalidContinuationToken", e.message, {
-        target: "continuationToken",
-        fix: "Use the nextLink of the previous page.",
-      });
-    }
-    throw e;
-  }
-}
-
-/** `{ value }`, plus `continuationToken` and a `nextLink` (without the function key) when there is more. */
-function pagedResponse(
-  request: ApiRequest,
-  value: unknown[],
-  continuationToken: string | undefined,
-  requestId: string,
-): ApiResponse {
-  if (!continuationToken) return jsonResponse(200, { value }, requestId);
-  const next = new URL(request.url);
-  next.searchParams.delete("code");
-  next.searchParams.set("continuationToken", continuationToken);
-  return jsonResponse(200, { value, continuationToken, nextLink: next.toString() }, requestId);
-}
-
 /** The HTTP operations, each authenticated first and answering the stable error shape. */
 export type BackupApi = ReturnType<typeof createBackupApi>;
 
 export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions = {}) {
   const serverPages = deps.serverPages ?? createListServerPager(deps.servers);
+  const run = createApiRunner(options);
   const inScope = (subscriptionId: string) =>
     deps.scopes.length === 0 || deps.scopes.includes(subscriptionId.toLowerCase());
   return {
-    startBackup: (request: ApiRequest): Promise<ApiResponse> =>
-      handleApi(request, { ...options, role: Roles.operator }, async ({ requestId, principal }) => {
+    startBackup: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
+      run(request, context, Roles.operator, async ({ requestId, principal }) => {
         const ref = serverRefFromParams(request.params);
         parseQuery(request, {});
         const body = await readJsonBody(request, startBody, { optional: true });
@@ -183,8 +157,8 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
         });
       }),
 
-    getJob: (request: ApiRequest): Promise<ApiResponse> =>
-      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+    getJob: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
+      run(request, context, Roles.reader, async ({ requestId }) => {
         parseQuery(request, {});
         // A catch-all route hands over a full id without its leading slash.
         const raw = safeDecode(request.params["jobId"] ?? "").replace(/^(?=subscriptions\/)/i, "/");
@@ -198,7 +172,10 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
           );
         }
         const job = await deps.jobs.getById(parsed.jobId);
-        if (!job || !inScope(job.serverId.split("/")[2] ?? "")) {
+        // A full id names its vault: the GUID alone does not make it this job (jobs of two vaults may share
+        // nothing but a GUID someone copied), so a different vault is not found rather than another job.
+        const otherVault = parsed.vaultId !== undefined && job?.vaultId.toLowerCase() !== parsed.vaultId;
+        if (!job || otherVault || !inScope(job.serverId.split("/")[2] ?? "")) {
           throw new ApiError(404, "JobNotFound", `Job ${parsed.jobId} is not in the backup history.`, {
             target: parsed.jobId,
             fix: "Jobs appear within one poll cycle of starting; check the id or list jobs with GET /api/jobs.",
@@ -207,8 +184,8 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
         return jsonResponse(200, jobView(job), requestId);
       }),
 
-    listJobs: (request: ApiRequest): Promise<ApiResponse> =>
-      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+    listJobs: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
+      run(request, context, Roles.reader, async ({ requestId }) => {
         const q = parseQuery(request, {
           server: queryParameters.string(
             /^\/subscriptions\/[^']+$/i,
@@ -226,11 +203,7 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
           since: queryParameters.dateTime(),
           until: queryParameters.dateTime(),
           top: queryParameters.integer(1, 1000),
-          continuationToken: queryParameters.string(
-            /^[A-Za-z0-9+/=_-]+$/,
-            "a token returned by this API",
-            2048,
-          ),
+          continuationToken: queryParameters.continuationToken(),
         });
         const server = q.server === undefined ? undefined : parseServerId(q.server);
         if (q.server !== undefined && !server) {
@@ -257,42 +230,38 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
             { target: "server" },
           );
         }
-        const page = await withTokenCheck(() =>
-          deps.jobs.listPage({
-            ...(server ? { serverId: server.resourceId } : {}),
-            ...(q.status ? { status: q.status } : {}),
-            ...(q.since ? { since: q.since } : {}),
-            ...(q.until ? { until: q.until } : {}),
-            maxPageSize: q.top ?? 50,
-            ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
-          }),
-        );
+        const page = await deps.jobs.listPage({
+          ...(server ? { serverId: server.resourceId } : {}),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.since ? { since: q.since } : {}),
+          ...(q.until ? { until: q.until } : {}),
+          maxPageSize: q.top ?? 50,
+          ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
+        });
         const value = page.items.filter((j) => inScope(j.serverId.split("/")[2] ?? "")).map(jobView);
         return pagedResponse(request, value, page.continuationToken, requestId);
       }),
 
-    listServers: (request: ApiRequest): Promise<ApiResponse> =>
-      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+    listServers: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
+      run(request, context, Roles.reader, async ({ requestId }) => {
         const q = parseQuery(request, {
           subscriptionId: queryParameters.string(GUID_REGEX, "a subscription GUID", 36),
           state: queryParameters.oneOf(ProtectionStates),
           top: queryParameters.integer(1, 1000),
-          continuationToken: queryParameters.string(/^[A-Za-z0-9_-]+$/, "a token returned by this API", 2048),
+          continuationToken: queryParameters.continuationToken(),
         });
-        const page = await withTokenCheck(() =>
-          serverPages.listPage({
-            ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}),
-            ...(q.state ? { state: q.state } : {}),
-            maxPageSize: q.top ?? 1000,
-            ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
-          }),
-        );
+        const page = await serverPages.listPage({
+          ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}),
+          ...(q.state ? { state: q.state } : {}),
+          maxPageSize: q.top ?? 1000,
+          ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
+        });
         const value = page.items.filter((s) => inScope(s.subscriptionId)).map((s) => serverView(s));
         return pagedResponse(request, value, page.continuationToken, requestId);
       }),
 
-    getServer: (request: ApiRequest): Promise<ApiResponse> =>
-      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+    getServer: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
+      run(request, context, Roles.reader, async ({ requestId }) => {
         const ref = serverRefFromParams(request.params);
         parseQuery(request, {});
         if (!inScope(ref.subscriptionId)) {

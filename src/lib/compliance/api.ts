@@ -2,9 +2,11 @@ import { z } from "zod";
 import { Roles } from "../auth/roles.js";
 import { readJsonBody } from "../http/body.js";
 import { ApiError, jsonResponse } from "../http/errors.js";
-import { handleApi, type HandleApiOptions } from "../http/handler.js";
+import { createApiRunner, type HandleApiOptions } from "../http/handler.js";
+import { pagedResponse } from "../http/paging.js";
 import { parseQuery, queryParameters } from "../http/query.js";
 import type { ApiRequest, ApiResponse } from "../http/types.js";
+import type { ContextLike } from "../logger.js";
 import { ComplianceClasses } from "../domain/compliance.js";
 import type { SweepSummary } from "../store/sweeps.js";
 import { sweepStartFromId } from "../store/sweeps.js";
@@ -13,11 +15,11 @@ import type { Sweeper } from "./sweeper.js";
 /** `/api/sweeps`: start a sweep (Backup.Operator), read one or the latest (Backup.Reader). */
 export interface SweepsApi {
   /** POST /api/sweeps `{ dryRun?: boolean }` → 202 with the Running sweep and a Location. */
-  start(request: ApiRequest): Promise<ApiResponse>;
+  start(request: ApiRequest, context?: ContextLike): Promise<ApiResponse>;
   /** GET /api/sweeps/{id} or /api/sweeps/latest → 200 summary, 404 when unknown. */
-  get(request: ApiRequest): Promise<ApiResponse>;
-  /** GET /api/sweeps/{id}/rows?class=&top=&continuationToken= → one page of per-server rows. */
-  listRows(request: ApiRequest): Promise<ApiResponse>;
+  get(request: ApiRequest, context?: ContextLike): Promise<ApiResponse>;
+  /** GET /api/sweeps/{id}/rows?class=&top=&continuationToken= → one page of per-server rows (and a nextLink). */
+  listRows(request: ApiRequest, context?: ContextLike): Promise<ApiResponse>;
 }
 
 export type SweepsApiOptions = Omit<HandleApiOptions, "role">;
@@ -33,9 +35,11 @@ export function createSweepsApi(
   deps: { sweeper: Pick<Sweeper, "startSweep" | "getSweep" | "latestSweep" | "listRows"> },
   options: SweepsApiOptions = {},
 ): SweepsApi {
+  const run = createApiRunner(options);
   return {
-    start: (request) =>
-      handleApi(request, { ...options, role: Roles.operator }, async ({ requestId, principal }) => {
+    start: (request, context) =>
+      run(request, context, Roles.operator, async ({ requestId, principal }) => {
+        parseQuery(request, {});
         const body = await readJsonBody(request, startBody, { optional: true });
         const summary = await deps.sweeper.startSweep({
           ...(body.dryRun === undefined ? {} : { dryRun: body.dryRun }),
@@ -44,9 +48,10 @@ export function createSweepsApi(
         const location = `/api/sweeps/${summary.id}`;
         return jsonResponse(202, { ...sweepView(summary), location }, requestId, { location });
       }),
-    get: (request) =>
-      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+    get: (request, context) =>
+      run(request, context, Roles.reader, async ({ requestId }) => {
         const id = request.params["id"] ?? "";
+        parseQuery(request, {});
         if (id.toLowerCase() === "latest") {
           const latest = await deps.sweeper.latestSweep();
           if (!latest)
@@ -69,8 +74,8 @@ export function createSweepsApi(
         if (!summary) throw new ApiError(404, "NotFound", `Sweep ${id} does not exist.`, { target: "id" });
         return jsonResponse(200, sweepView(summary), requestId);
       }),
-    listRows: (request) =>
-      handleApi(request, { ...options, role: Roles.reader }, async ({ requestId }) => {
+    listRows: (request, context) =>
+      run(request, context, Roles.reader, async ({ requestId }) => {
         const id = request.params["id"] ?? "";
         if (!sweepStartFromId(id)) {
           throw new ApiError(
@@ -85,11 +90,7 @@ export function createSweepsApi(
         const q = parseQuery(request, {
           class: queryParameters.oneOf(ComplianceClasses),
           top: queryParameters.integer(1, 1000),
-          continuationToken: queryParameters.string(
-            /^[A-Za-z0-9+/=_.,:-]+$/,
-            "a token from a previous page",
-            2048,
-          ),
+          continuationToken: queryParameters.continuationToken(),
         });
         if (!(await deps.sweeper.getSweep(id))) {
           throw new ApiError(404, "NotFound", `Sweep ${id} does not exist.`, { target: "id" });
@@ -99,14 +100,7 @@ export function createSweepsApi(
           ...(q.top ? { top: q.top } : {}),
           ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
         });
-        return jsonResponse(
-          200,
-          {
-            value: page.rows,
-            ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
-          },
-          requestId,
-        );
+        return pagedResponse(request, page.rows, page.continuationToken, requestId);
       }),
   };
 }

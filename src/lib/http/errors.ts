@@ -1,8 +1,18 @@
 import { AuthError } from "../auth/errors.js";
 import { ConflictError, TransientError, ensureError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { InvalidContinuationTokenError } from "../util/pageToken.js";
 import type { ApiResponse } from "./types.js";
 import { REQUEST_ID_HEADER } from "./requestId.js";
+
+/**
+ * Headers `handleApi` puts on every API answer, success or error: never sniffed as anything but its
+ * content type (error messages quote what the caller sent) and never cached (answers depend on the token).
+ */
+export const HARDENING_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+};
 
 /** The one error body every endpoint returns: `{ error: { code, message, target?, fix? } }`. */
 export interface ApiErrorBody {
@@ -53,6 +63,16 @@ export function errorResponse(error: unknown, requestId: string, logger?: Logger
       status: error.status,
       headers: { ...headers, ...error.details.headers },
       jsonBody: errorBody(error.code, error.message, error.details),
+    };
+  }
+  if (error instanceof InvalidContinuationTokenError) {
+    return {
+      status: 400,
+      headers,
+      jsonBody: errorBody("InvalidContinuationToken", error.message, {
+        target: "continuationToken",
+        fix: "Follow the nextLink (or send the continuationToken) of the previous page unchanged, or leave the parameter out to start from the first page.",
+      }),
     };
   }
   if (error instanceof ConflictError) {

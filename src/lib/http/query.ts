@@ -1,3 +1,4 @@
+import { decodePageToken, InvalidContinuationTokenError } from "../util/pageToken.js";
 import { ApiError } from "./errors.js";
 import type { ApiRequest } from "./types.js";
 
@@ -20,12 +21,18 @@ export function parseQuery<P extends Record<string, QueryParameter<unknown>>>(
     if (name === "code") continue; // the function key travels as ?code= when not sent as a header
     const parameter = parameters[name];
     if (!parameter) {
+      const allowed = Object.keys(parameters);
       throw new ApiError(
         400,
         "UnknownQueryParameter",
-        `Unknown query parameter "${name}". Allowed: ${Object.keys(parameters).join(", ")}.`,
+        allowed.length
+          ? `Unknown query parameter "${name}". Allowed: ${allowed.join(", ")}.`
+          : `Unknown query parameter "${name}": this route takes no query parameters.`,
         {
           target: name,
+          fix: allowed.length
+            ? "Remove the parameter or correct its name."
+            : "Remove the query string (a function key may still travel as ?code=).",
         },
       );
     }
@@ -37,6 +44,8 @@ export function parseQuery<P extends Record<string, QueryParameter<unknown>>>(
     try {
       out[name] = parameter.parse(value);
     } catch (e) {
+      // A token is refused with its own code (rendered by errorResponse), not as a bad value.
+      if (e instanceof InvalidContinuationTokenError) throw e;
       throw new ApiError(
         400,
         "InvalidQueryParameter",
@@ -75,8 +84,23 @@ export const queryParameters = {
           throw new Error("must be an ISO 8601 date or date-time with a zone, e.g. 2026-01-31T00:00:00Z");
         }
         const date = new Date(value);
-        if (Number.isNaN(date.getTime())) throw new Error("is not a valid date");
+        if (Number.isNaN(date.getTime()) || !fieldsMatch(value, date)) {
+          throw new Error(`"${value}" is not a date and time that exists (e.g. 2026-01-31T00:00:00Z)`);
+        }
         return date;
+      },
+    };
+  },
+  /**
+   * A token this API returned with a page (`continuationToken`, also inside `nextLink`): the one check every
+   * list runs before a store sees it; anything else is 400 InvalidContinuationToken. The store then checks
+   * that the position belongs to the list asked for.
+   */
+  continuationToken(): QueryParameter<string> {
+    return {
+      parse(value) {
+        decodePageToken(value);
+        return value;
       },
     };
   },
@@ -91,3 +115,30 @@ export const queryParameters = {
     };
   },
 };
+
+/**
+ * Whether `date` (parsed from `value`) still has the calendar and clock fields written in `value`: `Date`
+ * rolls 2026-02-30 over to 2 March and 24:00 to the next day instead of refusing them.
+ */
+function fieldsMatch(value: string, date: Date): boolean {
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?(?:\.\d+)?(Z|([+-])(\d{2}):(\d{2}))?$/.exec(
+      value,
+    );
+  if (!m) return false;
+  const [, year, month, day, hour = "00", minute = "00", second = "00", , sign, offsetHours, offsetMinutes] =
+    m;
+  if (Number(offsetHours ?? 0) > 23 || Number(offsetMinutes ?? 0) > 59) return false;
+  const offsetInMinutes =
+    (sign === "-" ? -1 : 1) * (Number(offsetHours ?? 0) * 60 + Number(offsetMinutes ?? 0));
+  // The wall-clock time written, in UTC fields: shift the instant by the zone's offset.
+  const local = new Date(date.getTime() + offsetInMinutes * 60_000);
+  return (
+    local.getUTCFullYear() === Number(year) &&
+    local.getUTCMonth() + 1 === Number(month) &&
+    local.getUTCDate() === Number(day) &&
+    local.getUTCHours() === Number(hour) &&
+    local.getUTCMinutes() === Number(minute) &&
+    local.getUTCSeconds() === Number(second)
+  );
+}

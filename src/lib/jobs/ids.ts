@@ -1,7 +1,7 @@
 import { GUID_PATTERN, isGuid } from "../domain/guid.js";
 
 const JOB_ID = new RegExp(
-  `^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\\.dataprotection/backupvaults/([^/]+)/backupjobs/(${GUID_PATTERN})$`,
+  `^/subscriptions/(${GUID_PATTERN})/resourcegroups/([-\\w.()]{1,90})/providers/microsoft\\.dataprotection/backupvaults/([^/]+)/backupjobs/(${GUID_PATTERN})$`,
   "i",
 );
 

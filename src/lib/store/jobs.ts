@@ -8,6 +8,12 @@ import { isGuid } from "../domain/guid.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { getOrUndefined, isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
+import {
+  afterPositionFilter,
+  decodePageToken,
+  encodePageToken,
+  InvalidContinuationTokenError,
+} from "../util/pageToken.js";
 import { definedFields, storedFields, type Entity, type EntityKeys } from "./entities.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
@@ -168,10 +174,6 @@ export interface JobStore {
    * Safe beside live writers: a copy that loses a race is unfinished and re-read when listed.
    */
   copyAllToDayTable(options?: JobStoreOptions): Promise<number>;
-}
-
-export class InvalidContinuationTokenError extends RangeError {
-  override readonly name = "InvalidContinuationTokenError";
 }
 
 const FIELDS = [
@@ -370,11 +372,7 @@ export function createJobStore(
       const unfinished = FINAL_KNOWN_STATUSES.map((status) => odata`status ne ${status}`).join(" and ");
       parts.push(`(${odata`status eq ${options.status}`} or (${unfinished}))`);
     }
-    if (after) {
-      parts.push(
-        odata`(PartitionKey gt ${after.partitionKey} or (PartitionKey eq ${after.partitionKey} and RowKey gt ${after.rowKey}))`,
-      );
-    }
+    if (after) parts.push(afterPositionFilter(after));
     const copies: Array<{ record: JobRecord; keys: JobKeys }> = [];
     let more = false;
     for await (const page of byDay
@@ -408,7 +406,45 @@ export function createJobStore(
       (r): r is JobRecord => r !== undefined && (!options.status || r.status === options.status),
     );
     const last = copies.at(-1);
-    return more && last ? { items: kept, continuationToken: encodeDayToken(last.keys) } : { items: kept };
+    return more && last ? { items: kept, continuationToken: encodePageToken(last.keys) } : { items: kept };
+  }
+
+  /**
+   * One server's jobs newest first (its partition in key order), one query per page, resumed after the
+   * token's keys: the token is ours, so nothing a caller sends reaches the SDK as a token.
+   */
+  async function listOfServer(options: ListJobsPageOptions & { serverId: string }): Promise<JobPage> {
+    const top = Math.max(1, Math.min(options.maxPageSize ?? 50, 1000));
+    const partitionKey = encodeKey(options.serverId);
+    const after = options.continuationToken ? decodePageToken(options.continuationToken) : undefined;
+    if (after && (after.partitionKey !== partitionKey || !JOB_ROW_KEY.test(after.rowKey))) {
+      throw new InvalidContinuationTokenError();
+    }
+    const filter = [filterOf(options), ...(after ? [afterPositionFilter(after)] : [])]
+      .filter((part): part is string => part !== undefined)
+      .join(" and ");
+    const rows: Array<{ record: JobRecord; keys: JobKeys }> = [];
+    let more = false;
+    for await (const page of client
+      .listEntities<Record<string, unknown>>({
+        queryOptions: { filter },
+        abortSignal: options.abortSignal,
+      })
+      .byPage({ maxPageSize: top })) {
+      for (const entity of page)
+        rows.push({
+          record: fromJobEntity(entity),
+          keys: { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" },
+        });
+      if (rows.length >= top) {
+        more = rows.length > top || Boolean(page.continuationToken);
+        rows.length = top;
+        break;
+      }
+    }
+    const last = rows.at(-1);
+    const items = rows.map((r) => r.record);
+    return more && last ? { items, continuationToken: encodePageToken(last.keys) } : { items };
   }
 
   return {
@@ -437,21 +473,7 @@ export function createJobStore(
     async listPage(options = {}) {
       await ensure();
       if (!options.serverId) return listAcrossServers(options);
-      const filter = filterOf(options);
-      const pager = client
-        .listEntities<Record<string, unknown>>({
-          queryOptions: filter ? { filter } : undefined,
-          abortSignal: options.abortSignal,
-        })
-        .byPage({
-          maxPageSize: Math.min(options.maxPageSize ?? 50, 1000),
-          continuationToken: checkToken(options.continuationToken),
-        });
-      const page = await pager.next();
-      if (page.done) return { items: [] };
-      const items = page.value.map(fromJobEntity);
-      const token = page.value.continuationToken;
-      return token ? { items, continuationToken: token } : { items };
+      return listOfServer({ ...options, serverId: options.serverId });
     },
     list,
     async latest(serverId, options = {}) {
@@ -574,46 +596,14 @@ function isFinalAndKnown(status: string): boolean {
   return FINAL_KNOWN_STATUSES.some((final) => final.toLowerCase() === status.toLowerCase());
 }
 
-/**
- * Cross-server tokens are ours: base64url JSON of the last copy's keys (`{ pk, rk }`), resumed with a key
- * filter, so every part can be checked (the service's own keys are opaque).
- */
-function encodeDayToken(keys: JobKeys): string {
-  return Buffer.from(JSON.stringify({ pk: keys.partitionKey, rk: keys.rowKey }), "utf8").toString(
-    "base64url",
-  );
-}
+/** Row key of a `jobs` or `jobsByDay` row: inverted start, then the job id. */
+const JOB_ROW_KEY = /^\d{16}_[0-9a-z-]{1,64}$/;
 
+/** A cross-server token names a `jobsByDay` row (inverted day, then a job row key); anything else is refused. */
 function decodeDayToken(token: string): JobKeys {
-  try {
-    if (!/^[A-Za-z0-9_-]{1,512}$/.test(token)) throw new Error();
-    const { pk, rk } = (JSON.parse(Buffer.from(token, "base64url").toString("utf8")) ?? {}) as {
-      pk?: unknown;
-      rk?: unknown;
-    };
-    if (typeof pk !== "string" || !/^\d{8}$/.test(pk)) throw new Error();
-    if (typeof rk !== "string" || !/^\d{16}_[0-9a-z-]{1,64}$/.test(rk)) throw new Error();
-    return { partitionKey: pk, rowKey: rk };
-  } catch {
-    throw new InvalidContinuationTokenError("The continuation token is not one this API returned.");
+  const position = decodePageToken(token);
+  if (!/^\d{8}$/.test(position.partitionKey) || !JOB_ROW_KEY.test(position.rowKey)) {
+    throw new InvalidContinuationTokenError();
   }
-}
-
-/** The SDK's continuation token is base64 JSON naming the next keys; anything else is refused up front. */
-function checkToken(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined;
-  try {
-    if (!/^[A-Za-z0-9+/=_-]{1,2048}$/.test(token)) throw new Error();
-    const parsed: unknown = JSON.parse(Buffer.from(token, "base64").toString("utf8"));
-    if (
-      !parsed ||
-      typeof parsed !== "object" ||
-      typeof (parsed as { nextPartitionKey?: unknown }).nextPartitionKey !== "string"
-    ) {
-      throw new Error();
-    }
-    return token;
-  } catch {
-    throw new InvalidContinuationTokenError("The continuation token is not one this API returned.");
-  }
+  return position;
 }

@@ -1,6 +1,12 @@
 import { odata } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
-import { InvalidContinuationTokenError } from "./jobs.js";
+import {
+  decodePageToken,
+  encodePageToken,
+  afterPositionFilter,
+  InvalidContinuationTokenError,
+  type PagePosition,
+} from "../util/pageToken.js";
 import { decodeKey } from "./keys.js";
 import { parseServerId } from "../domain/serverId.js";
 import {
@@ -31,37 +37,24 @@ export interface ServerPager {
   listPage(options?: ListServersPageOptions): Promise<ServerPage>;
 }
 
-interface Position {
-  partitionKey: string;
-  rowKey: string;
-}
-
-/** Our own token (not the SDK's): base64url JSON of the last server's keys, so it can be checked in full. */
+/** The one page-token format of the API, for the last server of a page. */
 export function encodeServerToken(server: Pick<ServerRecord, "resourceId">): string {
-  const { partitionKey, rowKey } = serverKeys(server.resourceId);
-  return Buffer.from(JSON.stringify({ pk: partitionKey, rk: rowKey }), "utf8").toString("base64url");
+  return encodePageToken(serverKeys(server.resourceId));
 }
 
 /**
  * The position a token names; InvalidContinuationTokenError unless it is exactly what
  * {@link encodeServerToken} makes for a well-formed server id.
  */
-export function decodeServerToken(token: string): Position {
-  try {
-    if (!/^[A-Za-z0-9_-]{1,2048}$/.test(token)) throw new Error();
-    const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-    const { pk, rk } = (parsed ?? {}) as { pk?: unknown; rk?: unknown };
-    if (typeof pk !== "string" || typeof rk !== "string" || !isGuid(pk) || pk !== pk.toLowerCase())
-      throw new Error();
-    if (!/^[A-Za-z0-9_-]{1,1400}$/.test(rk)) throw new Error();
-    const server = parseServerId(decodeKey(rk));
-    if (!server || server.subscriptionId !== pk || serverKeys(server.resourceId).rowKey !== rk) {
-      throw new Error();
-    }
-    return { partitionKey: pk, rowKey: rk };
-  } catch {
-    throw new InvalidContinuationTokenError("The continuation token is not one this API returned.");
-  }
+export function decodeServerToken(token: string): PagePosition {
+  const position = decodePageToken(token);
+  const server = parseServerId(decodeKey(position.rowKey));
+  const matches =
+    isGuid(position.partitionKey) &&
+    server?.subscriptionId === position.partitionKey &&
+    serverKeys(server.resourceId).rowKey === position.rowKey;
+  if (!matches) throw new InvalidContinuationTokenError();
+  return position;
 }
 
 function pageSize(options: ListServersPageOptions): number {
@@ -83,9 +76,7 @@ export function createTableServerPager(connection: StorageConnection): ServerPag
         filters.push(odata`PartitionKey eq ${options.subscriptionId.toLowerCase()}`);
       if (options.state) filters.push(odata`state eq ${options.state}`);
       if (after) {
-        filters.push(
-          odata`(PartitionKey gt ${after.partitionKey} or (PartitionKey eq ${after.partitionKey} and RowKey gt ${after.rowKey}))`,
-        );
+        filters.push(afterPositionFilter(after));
       }
       const items: ServerRecord[] = [];
       let more = false;

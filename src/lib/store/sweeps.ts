@@ -7,6 +7,13 @@ import { mapWithConcurrency } from "../util/concurrency.js";
 import type { Classification, ComplianceClass, SweepFailure } from "../domain/compliance.js";
 import { getOrUndefined, isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
+import {
+  afterPositionFilter,
+  decodePageToken,
+  encodePageToken,
+  InvalidContinuationTokenError,
+  type PagePosition,
+} from "../util/pageToken.js";
 
 /**
  * Sweep reports (DESIGN): `sweeps` holds one summary per sweep (PartitionKey `sweep`, RowKey inverted
@@ -180,8 +187,10 @@ export function newSweepId(startedAt: Date, random: string): string {
 export function sweepStartFromId(id: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z-[a-z0-9]+$/i.exec(id);
   if (!m) return undefined;
-  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7] ?? "000"}Z`);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  const written = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7] ?? "000"}Z`;
+  const d = new Date(written);
+  // `Date` rolls 30 February over to 2 March: an id whose time does not exist names no sweep.
+  return Number.isNaN(d.getTime()) || d.toISOString() !== written ? undefined : d;
 }
 
 export function sweepRowKey(id: string): string {
@@ -242,6 +251,18 @@ function fromRowEntity(e: Record<string, unknown>): SweepRow {
   const out: Record<string, unknown> = {};
   for (const f of ROW_FIELDS) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
   return out as unknown as SweepRow;
+}
+
+function rowsPageSize(options: ListRowsPageOptions): number {
+  return Math.max(1, Math.min(1000, options.top ?? 100));
+}
+
+/** The row a token resumes after; it must name a row of this sweep. */
+function rowsPagePosition(sweepId: string, token: string | undefined): PagePosition | undefined {
+  if (token === undefined) return undefined;
+  const position = decodePageToken(token);
+  if (position.partitionKey !== sweepId) throw new InvalidContinuationTokenError();
+  return position;
 }
 
 function quote(v: string): string {
@@ -404,25 +425,36 @@ export function createSweepStore(
     },
     async listRowsPage(sweepId, options = {}) {
       await ensure(rowsClient);
+      const top = rowsPageSize(options);
+      const after = rowsPagePosition(sweepId, options.continuationToken);
       const filters = [`PartitionKey eq ${quote(sweepId)}`];
       if (options.class) filters.push(`class eq ${quote(options.class)}`);
+      if (after) filters.push(afterPositionFilter(after));
+      const rows: SweepRow[] = [];
+      let lastKeys: PagePosition | undefined;
+      let more = false;
       const pages = rowsClient
         .listEntities<Record<string, unknown>>({
           queryOptions: { filter: filters.join(" and ") },
           abortSignal: options.abortSignal,
         })
-        .byPage({
-          maxPageSize: Math.min(1000, options.top ?? 100),
-          ...(options.continuationToken ? { continuationToken: options.continuationToken } : {}),
-        });
+        .byPage({ maxPageSize: top });
       for await (const page of pages) {
         requests++;
-        return {
-          rows: page.map(fromRowEntity),
-          ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
-        };
+        for (const entity of page) {
+          if (rows.length === top) {
+            more = true;
+            break;
+          }
+          rows.push(fromRowEntity(entity));
+          lastKeys = { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" };
+        }
+        if (rows.length === top) {
+          more ||= Boolean(page.continuationToken);
+          break;
+        }
       }
-      return { rows: [] };
+      return more && lastKeys ? { rows, continuationToken: encodePageToken(lastKeys) } : { rows };
     },
     async putScopeResult(sweepId, result, options = {}) {
       await ensure(summaries);
@@ -638,11 +670,16 @@ export function createInMemorySweepStore(): SweepStore & {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([, r]) => r)
         .filter((r) => !options.class || r.class === options.class);
-      const start = options.continuationToken ? Number(options.continuationToken) : 0;
-      const top = Math.min(1000, options.top ?? 100);
-      const page = all.slice(start, start + top).map((r) => structuredClone(r));
-      return start + top < all.length
-        ? { rows: page, continuationToken: String(start + top) }
+      const after = rowsPagePosition(sweepId, options.continuationToken);
+      const rest = after ? all.filter((r) => encodeKey(r.serverId) > after.rowKey) : all;
+      const top = rowsPageSize(options);
+      const page = rest.slice(0, top).map((r) => structuredClone(r));
+      const last = page.at(-1);
+      return rest.length > top && last
+        ? {
+            rows: page,
+            continuationToken: encodePageToken({ partitionKey: sweepId, rowKey: encodeKey(last.serverId) }),
+          }
         : { rows: page };
     },
     async putScopeResult(sweepId, result) {
