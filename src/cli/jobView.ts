@@ -1,4 +1,5 @@
 import type { BackupJob } from "../lib/backups/gateway.js";
+import { parseDurationInMs } from "../lib/jobs/mapping.js";
 import { lastSegment } from "./format.js";
 
 /** A backup job as `backup --wait` and `jobs` print it. */
@@ -18,6 +19,10 @@ export function jobView(job: BackupJob): JobView {
   const properties = job.properties;
   const end = properties?.endTime ?? undefined;
   const error = properties?.errorDetails?.[0];
+  // The service's own `duration` when filled in (as the job history records it), else end less start.
+  const durationInMs = end
+    ? parseDurationInMs(properties?.duration) || Date.parse(end) - Date.parse(properties?.startTime ?? end)
+    : undefined;
   return {
     jobId: job.name ?? lastSegment(job.id),
     status: properties?.status ?? "Unknown",
@@ -25,9 +30,7 @@ export function jobView(job: BackupJob): JobView {
     serverId: (properties?.dataSourceId ?? "").toLowerCase(),
     operation: properties?.operation ?? properties?.operationCategory ?? "",
     startTime: properties?.startTime ?? "",
-    ...(end
-      ? { endTime: end, durationInMs: Date.parse(end) - Date.parse(properties?.startTime ?? end) }
-      : {}),
+    ...(end ? { endTime: end, durationInMs } : {}),
     ...(error ? { error: (error as { message?: string }).message ?? JSON.stringify(error) } : {}),
   };
 }

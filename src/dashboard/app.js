@@ -95,14 +95,23 @@
   });
 
   const lastSegment = (id) => (id ? id.split("/").pop() : "");
+  // Times come from other clocks (Azure's, a time-scaled emulator's) that may run a little ahead of this
+  // browser's: a time after now is shown as "just now", never as a future time or a negative age.
+  const JUST_NOW = "just now";
   const ago = (ms) => {
-    const s = Math.max(0, Math.round(ms / 1000));
+    if (ms < 1000) return JUST_NOW;
+    const s = Math.round(ms / 1000);
     if (s < 90) return `${s} s ago`;
     if (s < 5400) return `${Math.round(s / 60)} min ago`;
     if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
     return `${Math.round(s / 86400)} d ago`;
   };
-  const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  const when = (iso, now = Date.now()) =>
+    Date.parse(iso) > now
+      ? JUST_NOW
+      : new Date(iso).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  /** Epoch ms of `iso`, no later than `now` (chart positions). */
+  const atMost = (iso, now) => Math.min(Date.parse(iso), now);
   const duration = (ms) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
 
   let trendChart;
@@ -234,8 +243,9 @@
         text: s.state,
       });
       const backup = el("td");
-      if (good) {
-        backup.append(el("span", { text: when(good) }));
+      if (good && Date.parse(good) > now) backup.append(el("span", { text: JUST_NOW }));
+      else if (good) {
+        backup.append(el("span", { text: when(good, now) }));
         backup.append(
           el("span", { className: `sub age ${stale ? "stale" : ""}`, text: ago(now - Date.parse(good)) }),
         );
@@ -301,7 +311,7 @@
         data: jobs
           .filter((j) => j.status === status)
           .map((j) => ({
-            x: [Date.parse(j.startTime), j.endTime ? Date.parse(j.endTime) : now],
+            x: [atMost(j.startTime, now), j.endTime ? atMost(j.endTime, now) : now],
             y: j.serverName,
             job: j,
           })),
@@ -332,7 +342,7 @@
               label: (ctx) => {
                 const j = ctx.raw.job;
                 const took = j.durationInMs !== undefined ? `, ${duration(j.durationInMs)}` : "";
-                return `${j.serverName}: ${j.status}, ${j.origin}, started ${when(j.startTime)}${took}`;
+                return `${j.serverName}: ${j.status}, ${j.origin}, started ${when(j.startTime, now)}${took}`;
               },
             },
           },

@@ -58,6 +58,22 @@ describe("router", () => {
   });
 });
 
+describe("clock", () => {
+  it("reports an emulator instant at the wall-clock time it passed, never ahead of the wall clock", () => {
+    const startedAt = Date.parse("2026-01-05T21:00:00.000Z");
+    const clock = createClock(120, startedAt);
+    // Before the start (seeded history) times are as they are; after it, elapsed emulator time shrinks.
+    expect(clock.reportedIso(startedAt - 3_600_000)).toBe("2026-01-05T20:00:00.000Z");
+    expect(clock.reportedIso(startedAt + 120 * 60_000)).toBe("2026-01-05T21:01:00.000Z");
+    // Now, whatever the emulator's own time has run to, is reported as the wall clock.
+    const before = Date.now();
+    const now = Date.parse(clock.nowIso());
+    expect(now).toBeGreaterThanOrEqual(before);
+    expect(now).toBeLessThanOrEqual(Date.now());
+    expect(clock.reported(clock.now())).toBeLessThanOrEqual(Date.now());
+  });
+});
+
 describe("throttler", () => {
   it("refills with emulator time and refuses when empty", () => {
     const clock = createClock(1);

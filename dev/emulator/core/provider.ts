@@ -170,9 +170,21 @@ export interface SharedState {
 // ---------- time ----------
 
 export interface EmulatorClock {
-  /** Emulator time in ms since epoch: starts at real time, runs `timeScale` times faster. */
+  /**
+   * Emulator time in ms since epoch: starts at real time, runs `timeScale` times faster. Use it for due times
+   * and pacing; never put it in a response as a timestamp (see `reported`).
+   */
   now(): number;
+  /** The current time as reported: ISO 8601 of `reported(now())`, i.e. the wall clock. */
   nowIso(): string;
+  /**
+   * Wall-clock ms at which emulator instant `emulatedMs` passed: unchanged up to the emulator's start, then
+   * the start plus the elapsed emulator time divided by `timeScale`. Monotonic; never after `Date.now()` for an
+   * instant not after `now()`. Every timestamp a response carries goes through it; durations do not.
+   */
+  reported(emulatedMs: number): number;
+  /** ISO 8601 of `reported(emulatedMs)`. */
+  reportedIso(emulatedMs: number): string;
   /** Speed-up factor (e.g. 100 ⇒ a 60 s service delay takes 0.6 s of real time). */
   readonly timeScale: number;
   /** Real ms for an emulated duration. */

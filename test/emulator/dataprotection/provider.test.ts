@@ -290,6 +290,28 @@ describe("Data Protection provider", () => {
       );
     });
 
+    it("reports a time-scaled job's times on the wall clock, never after it, with the emulated duration", async () => {
+      await protect("pg-clock");
+      const done = await backupAndWait("pg-clock-bi");
+      const job = await world.client.jobs.get(vaultRg, vaultName, done.name ?? "");
+      const readAt = Date.now();
+      const p = job.properties;
+      const startTime = Date.parse(p?.startTime ?? "");
+      const endTime = Date.parse(p?.endTime ?? "");
+      const recoveryPointTime = Date.parse(p?.extendedInfo?.targetRecoverPoint?.recoveryPointTime ?? "");
+      // The emulator runs 2000 times faster: the 12 min 15 s job took well under a second of real time.
+      expect(p?.status).toBe("Completed");
+      expect(p?.duration).toBe("PT12M15S");
+      expect(startTime).toBeLessThanOrEqual(recoveryPointTime);
+      expect(recoveryPointTime).toBeLessThanOrEqual(endTime);
+      expect(endTime).toBeLessThanOrEqual(readAt);
+      // A client that filters on the start time it read gets the job back.
+      const since = await toArray(
+        world.client.jobs.list(vaultRg, vaultName, { filter: `startTime ge '${p?.startTime ?? ""}'` }),
+      );
+      expect(since.map((j) => j.name)).toContain(job.name);
+    });
+
     it("answers the ad hoc job id as a full id and as a bare GUID in turn", async () => {
       await protect("pg-ids");
       world.control.configure({ jobIdForm: "alternate" });
@@ -335,7 +357,14 @@ describe("Data Protection provider", () => {
           j.properties?.isUserTriggered,
           j.properties?.startTime?.slice(0, 19),
         ]),
-      ).toEqual([["pg-sched", false, start.slice(0, 19)]]);
+      ).toEqual([
+        [
+          "pg-sched",
+          false,
+          // The slot is paced in emulator time and reported at the wall-clock instant the emulator reached it.
+          new Date(world.emulator.core.context.clock.reported(Date.parse(start))).toISOString().slice(0, 19),
+        ],
+      ]);
     });
 
     it("rejects a job filter it does not understand", async () => {

@@ -232,7 +232,7 @@ export function createAuthorizationProvider(): EmulatorProvider {
           roleDefinitionId: roleDefinitionIdFor(parseResourceId(scope).subscriptionId, roleGuid),
           principalId: properties.principalId,
           principalType: principalType as RoleAssignmentRecord["principalType"],
-          createdOn: new Date(now).toISOString(),
+          createdOn: context.clock.reportedIso(now),
           effectiveFromMs: now + context.options.rbacPropagationDelayInMs,
         };
         context.state.roleAssignments.set(lower(id), assignment);

@@ -5,8 +5,14 @@ import type { JobRecord } from "./state.js";
 /**
  * The job list's `$filter`: `startTime ge|gt|le|lt|eq '<ISO>'`, `status eq '<s>'`, `operation eq '<o>'`,
  * `isUserTriggered eq true|false`, joined with `and` (what job pollers send to read only new jobs).
+ * `startTime` is compared with the time the job reports (`reported`, the clock's), so a client that filters on
+ * a start time it read gets that job back.
  */
-export function filterJobs(jobs: JobRecord[], filter: string | undefined): JobRecord[] | Failure {
+export function filterJobs(
+  jobs: JobRecord[],
+  filter: string | undefined,
+  reported: (emulatedMs: number) => number = (ms) => ms,
+): JobRecord[] | Failure {
   if (filter === undefined || filter.trim() === "") return jobs;
   const predicates: Array<(j: JobRecord) => boolean> = [];
   for (const clause of filter.split(/\s+and\s+/i)) {
@@ -28,7 +34,7 @@ export function filterJobs(jobs: JobRecord[], filter: string | undefined): JobRe
       };
       const f = cmp[op];
       if (!f) return unsupported(filter);
-      predicates.push((j) => f(j.startMs));
+      predicates.push((j) => f(reported(j.startMs)));
     } else if (
       (field === "status" || field === "operation" || field === "isusertriggered") &&
       (op === "eq" || op === "ne")

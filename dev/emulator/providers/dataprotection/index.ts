@@ -444,10 +444,11 @@ export function createDataProtectionProvider(): EmulatorProvider {
                 protectionStatus: "SoftDeleted",
                 currentProtectionState: "SoftDeleted",
                 provisioningState: "Succeeded",
-                deletionTime: new Date(now).toISOString(),
-                scheduledPurgeTime: new Date(
+                deletionTime: context.clock.reportedIso(now),
+                // A deadline, so in the future: when the emulator's clock reaches it, on the wall clock.
+                scheduledPurgeTime: context.clock.reportedIso(
                   now + vault.softDeleteRetentionInDays * 86_400_000,
-                ).toISOString(),
+                ),
                 deleteActivityID: context.newGuid(),
               };
             }
@@ -592,7 +593,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
     // ---------- jobs ----------
     vaultRoute("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context, vault) => {
       const jobs = Object.values(sliceOf(context).jobs).filter((j) => j.vaultKey === key(vault.id));
-      const filtered = filterJobs(jobs, request.query["$filter"]);
+      const filtered = filterJobs(jobs, request.query["$filter"], context.clock.reported);
       if (isFailure(filtered)) return fail(context, filtered);
       const sorted = filtered.sort((a, b) => b.startMs - a.startMs || a.name.localeCompare(b.name));
       return renderedPage(request, context, sorted, (j) => jobResource(context, j));

@@ -94,7 +94,8 @@ export function jobResource(context: ProviderContext, job: JobRecord): Record<st
   const vault = sliceOf(context).vaults[job.vaultKey];
   const done = job.status !== "InProgress";
   const now = context.clock.now();
-  const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$10000Z");
+  // Times as reported (the wall clock's, never ahead of it); `duration` stays the emulated run time.
+  const iso = (ms: number): string => context.clock.reportedIso(ms).replace(/\.(\d{3})Z$/, ".$10000Z");
   const failed = job.status === "Failed";
   const warnings = job.status === "CompletedWithWarnings";
   return {
