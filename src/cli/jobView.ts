@@ -1,5 +1,5 @@
 import type { BackupJob } from "../lib/backups/gateway.js";
-import { parseDurationInMs } from "../lib/jobs/mapping.js";
+import { parseDurationInMs } from "../lib/azure/durations.js";
 import { lastSegment } from "./format.js";
 
 /** A backup job as `backup --wait` and `jobs` print it. */
