@@ -636,6 +636,22 @@ describe("protection worker", () => {
     expect(alerter.raised).toEqual([]);
   });
 
+  it("passes on a cause noted while it removed a never-known server's row, so that cause is evaluated too", async () => {
+    const id = serverId("pg-never");
+    let noted: ProcessOutcome | undefined;
+    // While the first run reads the server, a tag write arrives and is noted on the leased row.
+    t.azure.latency = async () => {
+      if (!noted) noted = await t.worker.process(event("e2", id));
+    };
+
+    const outcome = await t.worker.process(event("e1", id));
+
+    expect(noted).toEqual({ kind: "skipped", reason: `another request holds ${id.toLowerCase()}` });
+    expect(outcome).toEqual({ kind: "settled", state: "Deleted", removed: true });
+    expect(await t.store.get(id)).toBeUndefined();
+    expect(t.queue.sent.map((m) => m.message.cause)).toEqual([{ kind: "event", eventId: "e2" }]);
+  });
+
   it("creates a mapped policy that the vault lacks, once", async () => {
     t.azure.policies.clear();
     const s = t.azure.addGrantedServer(aServer({ name: "pg-pol" }));
