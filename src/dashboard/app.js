@@ -172,7 +172,7 @@
     const latest = sweeps[sweeps.length - 1];
     $("compliance-percent").textContent = latest ? `${latest.compliancePercent}%` : "–";
     $("compliance-detail").textContent = latest
-      ? `${latest.total} servers, sweep ${latest.status.toLowerCase()} ${when(latest.finishedAt || latest.startedAt)}`
+      ? `${latest.total - (latest.counts?.Deleted ?? 0)} servers, sweep ${latest.status.toLowerCase()} ${when(latest.finishedAt || latest.startedAt)}`
       : "no sweep yet";
     const labels = sweeps.map((s) => when(s.startedAt));
     const data = sweeps.map((s) => s.compliancePercent);
@@ -280,7 +280,8 @@
     body.replaceChildren(...rows);
     const protectedCount = servers.filter((s) => s.state === "Protected").length;
     $("kpi-protected").textContent = String(protectedCount);
-    $("kpi-servers").textContent = `of ${servers.length} servers`;
+    // A Deleted row is history (shown in the table until purged), not a server.
+    $("kpi-servers").textContent = `of ${servers.filter((s) => s.state !== "Deleted").length} servers`;
     $("kpi-attention").textContent = String(attention);
   }
 

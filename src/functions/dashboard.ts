@@ -1,15 +1,16 @@
 import { randomBytes } from "node:crypto";
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import { requestIdHeader } from "../lib/http/requestId.js";
 import { declareHttp } from "./registry.js";
 
 /**
  * GET /api/dashboard?code=<function key>: the dashboard page. It holds no data; the page reads
  * /api/servers, /api/jobs and /api/sweeps with the caller's Entra ID token, so readers see and operators act.
  */
-export async function dashboard(_request: HttpRequest): Promise<HttpResponseInit> {
+export async function dashboard(request: HttpRequest): Promise<HttpResponseInit> {
   const { renderDashboard } = await import("../dashboard/page.js");
   const page = await renderDashboard(randomBytes(16).toString("base64"));
-  return { status: 200, headers: page.headers, body: page.body };
+  return { status: 200, headers: { ...requestIdHeader(request), ...page.headers }, body: page.body };
 }
 
 declareHttp("dashboard", { methods: ["GET"], route: "dashboard", handler: dashboard });

@@ -71,7 +71,12 @@ export interface AppOverrides {
 export interface App {
   readonly config: Config;
   readonly azure: AzureOperations;
-  readonly protection: { worker: ProtectionWorker; settings: ProtectionSettings };
+  readonly protection: {
+    worker: ProtectionWorker;
+    settings: ProtectionSettings;
+    /** Removes `Deleted` server rows older than PGFLEX_HISTORY_RETENTION_DAYS; the ids removed. */
+    purgeDeleted(now?: Date): Promise<string[]>;
+  };
   readonly events: ResourceEventHandler;
   readonly backups: {
     api: BackupApi;
@@ -163,16 +168,19 @@ async function wireProtection(shared: Shared): Promise<Pick<App, "protection" | 
     { createProtectionWorker },
     { createResourceEventHandler },
     { createAuditLog },
+    { purgeDeletedServers },
   ] = await Promise.all([
     import("./protection/settings.js"),
     import("./protection/worker.js"),
     import("./events/handler.js"),
     import("./store/audit.js"),
+    import("./protection/purge.js"),
   ]);
   const settings = protectionSettingsFromConfig(config, overrides.protectionSettings);
+  const audit = overrides.stores?.audit ?? createAuditLog(connection);
   const worker = createProtectionWorker({
     servers,
-    audit: overrides.stores?.audit ?? createAuditLog(connection),
+    audit,
     queue: protectionQueue,
     arm: { servers: azure.servers, roles: azure.roles, dataProtection: azure.protection },
     settings,
@@ -186,7 +194,9 @@ async function wireProtection(shared: Shared): Promise<Pick<App, "protection" | 
     backupTag: config.backupTag,
     logger,
   });
-  return { protection: { worker, settings }, events };
+  const purgeDeleted = (now = new Date()) =>
+    purgeDeletedServers({ servers, audit, retentionDays: config.historyRetentionDays }, now);
+  return { protection: { worker, settings, purgeDeleted }, events };
 }
 
 /** On-demand and scheduled backups, and the job history with its poller. */

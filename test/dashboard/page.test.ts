@@ -32,8 +32,8 @@ describe("dashboard page", () => {
   });
 
   it("answers with a fresh nonce each time", async () => {
-    const a = await dashboard({} as never);
-    const b = await dashboard({} as never);
+    const a = await dashboard({ headers: new Headers() } as never);
+    const b = await dashboard({ headers: new Headers() } as never);
     const nonce = (csp: unknown) => /'nonce-([^']+)'/.exec(String(csp))?.[1];
     expect(a.status).toBe(200);
     expect(nonce(a.headers && (a.headers as Record<string, string>)["content-security-policy"])).not.toBe(

@@ -12,6 +12,7 @@ import {
 import type { AlertInput, Alerter } from "../../src/lib/alerts/alerts.js";
 import { createInMemoryServerStore } from "../../src/lib/store/servers.js";
 import { createInMemoryAuditLog } from "../../src/lib/store/audit.js";
+import { parseServerId } from "../../src/lib/domain/serverId.js";
 import {
   aServer,
   anArmError,
@@ -565,17 +566,90 @@ describe("protection worker", () => {
     expect(t.audit.entries.map((e) => e.action)).toEqual(["stateChange"]);
   });
 
-  it("records a deleted server as Deleted and deletes nothing", async () => {
-    const id = serverId("pg-gone");
+  it("records a known server that is gone as Deleted, keeps its row and deletes nothing", async () => {
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-gone" }));
+    await t.drain(event("e1", s.id));
+    expect((await t.store.get(s.id))?.state).toBe("Protected");
+    t.azure.servers.delete(s.id.toLowerCase());
 
-    await t.worker.process(event("e1", id, "delete"));
+    const outcome = await t.worker.process(event("e2", s.id, "delete"));
 
-    expect(await t.store.get(id)).toMatchObject({
+    expect(outcome).toEqual({ kind: "settled", state: "Deleted" });
+    expect(await t.store.get(s.id)).toMatchObject({
       state: "Deleted",
       lastErrorMessage:
         "The server was deleted. Its backups, if any, are kept: this product never deletes them.",
     });
+    expect(t.audit.entries.map((e) => e.action)).not.toContain("removeRow");
+    expect(t.azure.count("createBackupInstance")).toBe(1);
+  });
+
+  it("removes the row of a server Azure never knew, with an audit entry saying why", async () => {
+    const id = serverId("pg-never");
+    const alerter = recordingAlerter();
+    const worker = t.workerWith({ alerter });
+    // The event handler records the server as Pending before the worker reads it.
+    await t.store.create({
+      ...parseServerId(id)!,
+      state: "Pending",
+      attempts: 0,
+      lastCause: "event:e1",
+      updatedAt: t.clock.now().toISOString(),
+    });
+
+    const outcome = await worker.process(event("e1", id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Deleted", removed: true });
+    expect(await t.store.get(id)).toBeUndefined();
+    expect(t.audit.entries).toMatchObject([
+      {
+        action: "removeRow",
+        target: id.toLowerCase(),
+        serverId: id.toLowerCase(),
+        cause: "event:e1",
+        detail:
+          "Row removed: Azure Resource Manager answers 404 for the server and it never got past Pending, so there is no protection or history to keep. A later event for the server records it again.",
+      },
+    ]);
+    expect(alerter.raised).toEqual([]);
+    expect(t.queue.sent).toEqual([]);
     expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("removes a never-known server's row again on each redelivery, without looping or alerting", async () => {
+    const id = serverId("pg-never");
+    const alerter = recordingAlerter();
+    const worker = t.workerWith({ alerter });
+    const message = event("e1", id);
+
+    // A delete event, then the same delivery twice (the worker creates the row on first sight each time).
+    expect(await worker.process(event("e0", id, "delete"))).toMatchObject({
+      state: "Deleted",
+      removed: true,
+    });
+    expect(await worker.process(message)).toMatchObject({ state: "Deleted", removed: true });
+    expect(await worker.process(message)).toMatchObject({ state: "Deleted", removed: true });
+
+    expect([...t.store.rows.keys()]).toEqual([]);
+    expect(t.audit.entries.map((e) => e.action)).toEqual(["removeRow", "removeRow", "removeRow"]);
+    expect(t.queue.sent).toEqual([]);
+    expect(alerter.raised).toEqual([]);
+  });
+
+  it("passes on a cause noted while it removed a never-known server's row, so that cause is evaluated too", async () => {
+    const id = serverId("pg-never");
+    let noted: ProcessOutcome | undefined;
+    // While the first run reads the server, a tag write arrives and is noted on the leased row.
+    t.azure.latency = async () => {
+      if (!noted) noted = await t.worker.process(event("e2", id));
+    };
+
+    const outcome = await t.worker.process(event("e1", id));
+
+    expect(noted).toEqual({ kind: "skipped", reason: `another request holds ${id.toLowerCase()}` });
+    expect(outcome).toEqual({ kind: "settled", state: "Deleted", removed: true });
+    expect(await t.store.get(id)).toBeUndefined();
+    expect(t.queue.sent.map((m) => m.message.cause)).toEqual([{ kind: "event", eventId: "e2" }]);
   });
 
   it("creates a mapped policy that the vault lacks, once", async () => {

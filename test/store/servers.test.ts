@@ -85,6 +85,39 @@ function contract(name: string, make: () => ServerStore) {
       expect(await store.get(ID)).toMatchObject({ state: "Protected", complianceNote: "ok" });
     });
 
+    it("purges Deleted rows last written before the cutoff and keeps the rest", async () => {
+      const store = make();
+      const at = (name: string) => ({ ...parseServerId(ID.replace("pg-orders", name))! });
+      await store.create(
+        aRecord({ ...at("pg-old"), state: "Deleted", updatedAt: "2026-08-01T00:00:00.000Z" }),
+      );
+      await store.create(
+        aRecord({ ...at("pg-recent"), state: "Deleted", updatedAt: "2026-11-20T00:00:00.000Z" }),
+      );
+      await store.create(
+        aRecord({ ...at("pg-live"), state: "Protected", updatedAt: "2026-08-01T00:00:00.000Z" }),
+      );
+
+      const removed = await store.deleteDeletedBefore(new Date("2026-09-01T00:00:00.000Z"));
+
+      expect(removed).toEqual([at("pg-old").resourceId]);
+      const left: string[] = [];
+      for await (const r of store.list()) left.push(`${r.serverName}:${r.state}`);
+      expect(left.sort()).toEqual(["pg-live:Protected", "pg-recent:Deleted"]);
+    });
+
+    it("deletes a row only with the etag read, and a row already gone is no error", async () => {
+      const store = make();
+      const first = await store.create(aRecord());
+      const second = await store.update({ ...first, state: "Validating" });
+
+      await expect(store.delete(first)).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.get(ID)).toMatchObject({ state: "Validating" });
+      await store.delete(second);
+      expect(await store.get(ID)).toBeUndefined();
+      await expect(store.delete(second)).resolves.toBeUndefined();
+    });
+
     it("lists rows by subscription and state", async () => {
       const store = make();
       await store.create(aRecord());

@@ -18,8 +18,10 @@ export function addStatusCommand(program: Command, cli: CliContext): void {
       );
       cli.setExitCode(owed.length > 0 || summary.failureCount > 0 ? ExitCodes.attention : ExitCodes.ok);
       if (cli.json()) return cli.write(`${JSON.stringify(summaryForJson(summary), null, 2)}\n`);
+      // Deleted counts instances whose server is gone: history, not servers.
+      const servers = summary.total - (summary.counts.Deleted ?? 0);
       cli.write(
-        `Compliance: ${summary.compliancePercent}% of ${summary.total} servers in ${summary.subscriptionIds.length} subscriptions (${summary.mode} mode)\n`,
+        `Compliance: ${summary.compliancePercent}% of ${servers} servers in ${summary.subscriptionIds.length} subscriptions (${summary.mode} mode)\n`,
       );
       cli.write(
         table(

@@ -16,3 +16,8 @@ export function requestIdOf(request: Pick<ApiRequest, "headers">): string {
   }
   return randomUUID();
 }
+
+/** The `x-request-id` header for an answer built outside `handleApi` (health, the dashboard page). */
+export function requestIdHeader(request: Pick<ApiRequest, "headers">): Record<string, string> {
+  return { [REQUEST_ID_HEADER]: requestIdOf(request) };
+}

@@ -83,6 +83,10 @@ export const serverDeleted: Guidance = {
   lastErrorMessage: "The server was deleted. Its backups, if any, are kept: this product never deletes them.",
 };
 
+/** The audit detail of a row removed because its server never existed for this app. */
+export const neverKnownRemoved =
+  "Row removed: Azure Resource Manager answers 404 for the server and it never got past Pending, so there is no protection or history to keep. A later event for the server records it again.";
+
 export function untagged(backupTag: string): Guidance {
   return { lastErrorMessage: `The server has no "${backupTag}" tag; add it to ask for protection.` };
 }

@@ -118,3 +118,26 @@ export async function writeRow(run: Run, patch: Partial<ServerRecord>): Promise<
     return run.row;
   }
 }
+
+/**
+ * Deletes the run's row, guarded by the ETag the run last read. On 412 it re-reads and tries again while the
+ * run still holds the lease (another request may have noted a cause on it); a row already gone is done.
+ * Returns the version deleted, or undefined when it was gone; throws `LeaseLostError` once another request
+ * holds it.
+ */
+export async function deleteRow(run: Run): Promise<ServerRecord | undefined> {
+  const call = { abortSignal: run.signal };
+  for (let i = 0; ; i++) {
+    const row = run.row;
+    try {
+      await run.ctx.store.delete(row, call);
+      return row;
+    } catch (e) {
+      if (!(e instanceof ConflictError) || i >= CONFLICT_ATTEMPTS - 1) throw e;
+      const fresh = await run.ctx.store.get(row.resourceId, call);
+      if (!fresh) return undefined;
+      if (!holdsLease(run, fresh)) throw new LeaseLostError(`Lost the lease on ${row.resourceId}.`);
+      run.row = fresh;
+    }
+  }
+}

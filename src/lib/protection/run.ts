@@ -20,8 +20,11 @@ export interface ProcessOptions extends OperationOptions {
 }
 
 export type ProcessOutcome =
-  /** The row reached `state` (a stop or `Protected`). */
-  | { kind: "settled"; state: ProtectionState }
+  /**
+   * The row reached `state` (a stop or `Protected`). `removed`: the server never existed for this app (ARM
+   * answers 404 and the row never got past `Pending`), so no row is kept.
+   */
+  | { kind: "settled"; state: ProtectionState; removed?: true }
   /** Work continues in a later message (`WaitingForServer`, RBAC propagation, configuring). */
   | { kind: "requeued"; state: ProtectionState; delayInMs: number }
   /** Another request holds the server, or this exact cause was already handled: nothing to do. */

@@ -5,8 +5,8 @@ import type { ServerRecord } from "../store/servers.js";
 import { attentionKey, raiseAlert } from "./alerting.js";
 import { backoffInMs } from "./decide.js";
 import type { Guidance } from "./guidance.js";
-import { operationTimedOut, serverNotReadyInTime, waitingForServer } from "./guidance.js";
-import { leaseUntil, writeRow } from "./lease.js";
+import { neverKnownRemoved, operationTimedOut, serverNotReadyInTime, waitingForServer } from "./guidance.js";
+import { deleteRow, leaseUntil, writeRow } from "./lease.js";
 import { createProtectionMessage, parseCause } from "./queueMessages.js";
 import type { ProtectTarget, Requeued, Run, Settled, StepOutcome } from "./run.js";
 
@@ -37,14 +37,35 @@ export async function settle(run: Run, state: ProtectionState, extra: StopFields
   });
   run.log.info(`${run.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`);
   if (alert) await raiseAlert(run.ctx, run.row, run.cause, run.log);
-  const recheck = run.replaced?.recheckCause;
+  await sendRecheck(run, run.replaced?.recheckCause);
+  return { kind: "settled", state };
+}
+
+/**
+ * Ends the run of a server ARM answers 404 for whose row never got past `Pending` (an event for a server
+ * that never existed, or was gone before the worker saw it): the row is removed, not kept as `Deleted`, with
+ * one audit row saying why. A redelivery records it again and removes it again: one row write and one
+ * delete per delivery, no alert.
+ */
+export async function removeNeverKnown(run: Run): Promise<Settled> {
+  const id = run.row.resourceId;
+  const deleted = await deleteRow(run);
+  if (deleted) {
+    await run.audit("removeRow", id, id, neverKnownRemoved);
+    run.log.info(`${id}: not found in Azure and never known; its Pending row was removed.`);
+  }
+  await sendRecheck(run, deleted?.recheckCause);
+  return { kind: "settled", state: "Deleted", removed: true };
+}
+
+/** Sends the cause another request noted while this run held the lease, so it is evaluated too. */
+async function sendRecheck(run: Run, recheck: string | undefined): Promise<void> {
   const cause = recheck && recheck !== run.cause ? parseCause(recheck) : undefined;
   if (cause) {
     await run.ctx.queue.send(createProtectionMessage(run.row.resourceId, cause, { now: run.ctx.now() }), {
       abortSignal: run.signal,
     });
   }
-  return { kind: "settled", state };
 }
 
 /** Keeps the lease and sends the same request again after `delayInMs`. */

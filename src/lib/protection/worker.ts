@@ -20,7 +20,7 @@ import { onRunError } from "./retries.js";
 import type { ProcessOptions, ProcessOutcome, WorkerContext } from "./run.js";
 import { Run } from "./run.js";
 import type { ProtectionSettings } from "./settings.js";
-import { settle, waitForServer } from "./transitions.js";
+import { removeNeverKnown, settle, waitForServer } from "./transitions.js";
 import type { VaultResolver } from "./vaults.js";
 import { createVaultResolver } from "./vaults.js";
 
@@ -112,7 +112,12 @@ async function evaluate(run: Run): Promise<ProcessOutcome> {
       guidance.appMayNotReadServer(code, ensureError(e).message, run.row.subscriptionId),
     );
   }
-  if (!server) return settle(run, "Deleted", guidance.serverDeleted);
+  if (!server) {
+    // A row that never got past Pending is no server anyone knew: removed, not kept as history.
+    return run.row.state === "Pending"
+      ? removeNeverKnown(run)
+      : settle(run, "Deleted", guidance.serverDeleted);
+  }
 
   const region = normalizeRegion(server.location);
   const decision = decideFromTags(server.tags, s);

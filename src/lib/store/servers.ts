@@ -2,9 +2,10 @@ import type { TableClient, TableEntityResult } from "@azure/data-tables";
 import type { StorageConnection } from "./connection.js";
 import { ensureTablesOnce } from "./connection.js";
 import { encodeKey } from "./keys.js";
-import { ConflictError } from "../errors.js";
+import { odata } from "@azure/data-tables";
+import { ConflictError, isRestError } from "../errors.js";
 import type { ProtectionState } from "../domain/protectionStates.js";
-import { getOrUndefined } from "../util/notFound.js";
+import { getOrUndefined, isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
 import { createEntity, replaceEntity, storedFields, type Entity } from "./entities.js";
 
@@ -83,6 +84,22 @@ export interface ServerStore {
    * Prefer create/update for state transitions.
    */
   upsert(record: ServerRecord, options?: ServerWriteOptions): Promise<ServerRecord>;
+  /**
+   * Deletes the row guarded by `record.etag` (required): ConflictError on 412 (someone wrote it since it was
+   * read); a row already gone is success.
+   */
+  delete(record: ServerRecord, options?: ServerWriteOptions): Promise<void>;
+  /**
+   * Deletes the `Deleted` rows last written before `cutoff` (history past its retention), each guarded by the
+   * ETag listed so a row written meanwhile stays; the ids removed.
+   */
+  deleteDeletedBefore(cutoff: Date, options?: ServerWriteOptions): Promise<string[]>;
+}
+
+/** True for a `Deleted` row whose last write is older than `cutoff`. */
+function deletedBefore(record: ServerRecord, cutoff: Date): boolean {
+  const at = Date.parse(record.updatedAt);
+  return record.state === "Deleted" && Number.isFinite(at) && at < cutoff.getTime();
 }
 
 export function serverKeys(resourceId: string): { partitionKey: string; rowKey: string } {
@@ -181,6 +198,26 @@ export function createServerStore(connection: StorageConnection, deps: ServerSto
     return { ...record, resourceId: entity.resourceId, etag };
   }
 
+  async function remove(record: ServerRecord, options: ServerWriteOptions = {}): Promise<void> {
+    if (!record.etag) throw new TypeError(`delete of ${record.resourceId} needs the etag that was read.`);
+    await ensure();
+    const { partitionKey, rowKey } = serverKeys(record.resourceId);
+    try {
+      await client.deleteEntity(partitionKey, rowKey, {
+        etag: record.etag,
+        abortSignal: options.abortSignal,
+      });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      if (isRestError(e) && e.statusCode === 412) {
+        throw new ConflictError(`${rowName(record.resourceId)} changed concurrently (HTTP 412).`, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
   return {
     get: read,
     async *list(options = {}) {
@@ -209,6 +246,26 @@ export function createServerStore(connection: StorageConnection, deps: ServerSto
       return replace(record, options);
     },
     upsert: (record, options = {}) => replace(record, options),
+    delete: remove,
+    async deleteDeletedBefore(cutoff, options = {}) {
+      await ensure();
+      const removed: string[] = [];
+      for await (const entity of client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`state eq ${"Deleted"}` },
+        abortSignal: options.abortSignal,
+      })) {
+        const record = fromServerEntity(entity);
+        if (!deletedBefore(record, cutoff)) continue;
+        try {
+          await remove(record, options);
+          removed.push(record.resourceId);
+        } catch (e) {
+          // Written since it was listed (a new event for the server): no longer history to purge.
+          if (!(e instanceof ConflictError)) throw e;
+        }
+      }
+      return removed;
+    },
   };
 }
 
@@ -255,6 +312,24 @@ export function createInMemoryServerStore(): ServerStore & { rows: Map<string, S
         throw new ConflictError(`Server row for ${record.resourceId} changed concurrently (HTTP 412).`);
       }
       return put(record);
+    },
+    async delete(record) {
+      if (!record.etag) throw new TypeError(`delete of ${record.resourceId} needs the etag that was read.`);
+      const current = rows.get(key(record.resourceId));
+      if (!current) return;
+      if (current.etag !== record.etag) {
+        throw new ConflictError(`Server row for ${record.resourceId} changed concurrently (HTTP 412).`);
+      }
+      rows.delete(key(record.resourceId));
+    },
+    async deleteDeletedBefore(cutoff) {
+      const removed: string[] = [];
+      for (const [id, row] of [...rows]) {
+        if (!deletedBefore(row, cutoff)) continue;
+        rows.delete(id);
+        removed.push(row.resourceId);
+      }
+      return removed;
     },
   };
 }
