@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
-import { requestIdHeader } from "../lib/http/requestId.js";
 import { declareHttp } from "./registry.js";
 
 /**
@@ -8,7 +7,10 @@ import { declareHttp } from "./registry.js";
  * /api/servers, /api/jobs and /api/sweeps with the caller's Entra ID token, so readers see and operators act.
  */
 export async function dashboard(request: HttpRequest): Promise<HttpResponseInit> {
-  const { renderDashboard } = await import("../dashboard/page.js");
+  const [{ renderDashboard }, { requestIdHeader }] = await Promise.all([
+    import("../dashboard/page.js"),
+    import("../lib/http/requestId.js"),
+  ]);
   const page = await renderDashboard(randomBytes(16).toString("base64"));
   return { status: 200, headers: { ...requestIdHeader(request), ...page.headers }, body: page.body };
 }
