@@ -398,7 +398,9 @@ describe("Data Protection provider", () => {
       });
       await expect(
         control.invoke("PUT", "/dataprotection/outcomes", { target: "*", outcome: { status: "Bogus" } }),
-      ).rejects.toThrow("Job status must be Completed, Failed or CompletedWithWarnings, not 'Bogus'.");
+      ).rejects.toThrow(
+        "Job status must be one of Completed, Failed, CompletedWithWarnings, Cancelled, Canceled, not 'Bogus'.",
+      );
 
       await protect("pg-finish");
       world.control.configure({ backupJobDurationInMs: 86_400_000 });
@@ -416,6 +418,30 @@ describe("Data Protection provider", () => {
       );
       expect(finished.properties.status).toBe("Failed");
       expect((await world.client.jobs.get(vaultRg, vaultName, r.jobId)).properties?.status).toBe("Failed");
+    });
+
+    it("ends a running job Canceled on request, as ARM spells it, with an end time and no data", async () => {
+      const control = world.emulator.control;
+      await protect("pg-cancel");
+      world.control.configure({ backupJobDurationInMs: 86_400_000 });
+      const r = await world.client.backupInstances.beginAdhocBackupAndWait(
+        vaultRg,
+        vaultName,
+        "pg-cancel-bi",
+        { backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} } },
+      );
+      world.control.configure({ backupJobDurationInMs: 735_000 });
+      await control.invoke("POST", "/dataprotection/jobs/finish", {
+        jobId: r.jobResourceId,
+        status: "Canceled",
+      });
+      const job = await world.client.jobs.get(vaultRg, vaultName, r.jobId);
+      expect(job.properties?.status).toBe("Canceled");
+      expect(job.properties?.endTime).toBeDefined();
+      expect(job.properties?.extendedInfo?.dataTransferredInBytes ?? 0).toBe(0);
+      await expect(
+        control.invoke("POST", "/dataprotection/jobs/finish", { jobId: r.jobResourceId, status: "Stopped" }),
+      ).rejects.toThrow("not 'Stopped'");
     });
 
     it("keeps its state through export and import", async () => {

@@ -2,7 +2,7 @@ import { isObject } from "../../core/json.js";
 import type { EmulatorRequest, ProviderContext, RouteDefinition } from "../../core/provider.js";
 import { advance, sliceOf } from "./engine.js";
 import { jobResource, vaultResource } from "./render.js";
-import { API_VERSIONS, key, vaultIdOf } from "./state.js";
+import { API_VERSIONS, JOB_OUTCOME_STATUSES, key, vaultIdOf } from "./state.js";
 import type { DataProtectionSettings, JobOutcome, VaultRecord } from "./state.js";
 
 /**
@@ -81,11 +81,7 @@ export function createDataProtectionControl(context: ProviderContext): DataProte
       const outcomes = sliceOf(context).outcomes;
       if (outcome === null) delete outcomes[key(target)];
       else {
-        if (!["Completed", "Failed", "CompletedWithWarnings"].includes(outcome.status)) {
-          throw new TypeError(
-            `Job status must be Completed, Failed or CompletedWithWarnings, not '${String(outcome.status)}'.`,
-          );
-        }
+        checkOutcomeStatus(outcome.status);
         outcomes[target === "*" ? "*" : key(target)] = outcome;
       }
     },
@@ -99,6 +95,7 @@ export function createDataProtectionControl(context: ProviderContext): DataProte
         (j) => key(j.id) === key(jobId) || j.name === jobId.toLowerCase(),
       );
       if (!job) throw new TypeError(`No backup job '${jobId}'.`);
+      if (status !== undefined) checkOutcomeStatus(status);
       if (job.status === "InProgress") {
         if (status) job.outcome = { ...job.outcome, status };
         job.endMs = Math.min(job.endMs, context.clock.now());
@@ -107,6 +104,14 @@ export function createDataProtectionControl(context: ProviderContext): DataProte
       return jobResource(context, job);
     },
   };
+}
+
+function checkOutcomeStatus(status: unknown): void {
+  if (!JOB_OUTCOME_STATUSES.includes(status as JobOutcome["status"])) {
+    throw new TypeError(
+      `Job status must be one of ${JOB_OUTCOME_STATUSES.join(", ")}, not '${String(status)}'.`,
+    );
+  }
 }
 
 /** The HTTP face of {@link createDataProtectionControl}: `EmulatorProvider.controlRoutes`. */

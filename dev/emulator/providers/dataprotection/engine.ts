@@ -301,7 +301,7 @@ export function advance(context: ProviderContext): void {
       jobs.delete(k);
     } else if (now >= job.endMs) {
       job.status = job.outcome.status;
-      job.dataTransferredInBytes = job.outcome.status === "Failed" ? 0 : 69_088;
+      job.dataTransferredInBytes = job.outcome.status.startsWith("Complete") ? 69_088 : 0;
       jobs.delete(k);
     }
   }

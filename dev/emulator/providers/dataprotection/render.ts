@@ -113,7 +113,7 @@ export function jobResource(context: ProviderContext, job: JobRecord): Record<st
       dataSourceName: job.datasourceName,
       sourceDataStoreName: null,
       sourceDataStoreType: null,
-      destinationDataStoreName: done && !failed ? "VaultStore" : null,
+      destinationDataStoreName: job.status.startsWith("Complete") ? "VaultStore" : null,
       progressEnabled: true,
       etag: `W/"datetime'${encodeURIComponent(iso(done ? job.endMs : job.startMs))}'"`,
       sourceSubscriptionID: job.sourceSubscriptionId,

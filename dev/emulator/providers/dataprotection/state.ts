@@ -15,7 +15,20 @@ export const ROLE_NAMES: Record<string, string> = {
   [ROLE_READER]: "Reader",
 };
 
-export type JobOutcomeStatus = "Completed" | "Failed" | "CompletedWithWarnings";
+/**
+ * How an emulated job ends. The spec spells a cancelled job `Cancelled` (JobStatus description); ARM elsewhere
+ * writes `Canceled` (provisioning and operation states), and the job status is a free string, so both are offered.
+ */
+export type JobOutcomeStatus = "Completed" | "Failed" | "CompletedWithWarnings" | "Cancelled" | "Canceled";
+
+/** Every {@link JobOutcomeStatus}, for validating control input. */
+export const JOB_OUTCOME_STATUSES: readonly JobOutcomeStatus[] = [
+  "Completed",
+  "Failed",
+  "CompletedWithWarnings",
+  "Cancelled",
+  "Canceled",
+];
 
 export interface JobOutcome {
   status: JobOutcomeStatus;
