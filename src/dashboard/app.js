@@ -10,14 +10,19 @@
   const states = JSON.parse($("states").textContent);
   const BUSY = new Set(states.inProgress);
   const FINE = new Set(states.satisfied);
-  const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
+  // Job statuses that end a job (src/lib/domain/jobStatuses.ts), compared case-insensitively; any other
+  // status, known or not, is shown as sent and keeps the job followed.
+  const TERMINAL_JOBS = new Set(states.terminalJobs.map((s) => s.toLowerCase()));
+  const isTerminalJob = (status) => TERMINAL_JOBS.has(String(status).toLowerCase());
   const COLORS = {
     Completed: "#2da44e",
     CompletedWithWarnings: "#bf8700",
     Failed: "#cf222e",
     InProgress: "#0969da",
     Cancelled: "#8c959f",
+    Canceled: "#8c959f",
   };
+  const OTHER_COLOR = "#6e7781";
   const el = (tag, props = {}, ...children) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(props)) {
@@ -304,10 +309,11 @@
         : [el("li", { className: "empty", text: "None." })]),
     );
     const servers = [...new Set(jobs.map((j) => j.serverName))].sort();
-    const datasets = Object.keys(COLORS)
+    // Every status gets a bar, one the page has no colour for (an unknown one) under its own name.
+    const datasets = [...new Set([...Object.keys(COLORS), ...jobs.map((j) => j.status)])]
       .map((status) => ({
         label: status,
-        backgroundColor: COLORS[status],
+        backgroundColor: COLORS[status] || OTHER_COLOR,
         minBarLength: 4,
         data: jobs
           .filter((j) => j.status === status)
@@ -399,7 +405,7 @@
 
   async function refreshTracked() {
     for (const [jobId, t] of tracked) {
-      if (TERMINAL.has(t.status)) continue;
+      if (isTerminalJob(t.status)) continue;
       try {
         const job = await api(`jobs/${jobId}`);
         t.status = job.status;
@@ -444,7 +450,7 @@
       showError(null);
       busy =
         jobs.some((j) => j.status === "InProgress") ||
-        [...tracked.values()].some((t) => !TERMINAL.has(t.status)) ||
+        [...tracked.values()].some((t) => !isTerminalJob(t.status)) ||
         servers.some((s) => BUSY.has(s.state));
       $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}${busy ? " — live" : ""}`;
       document.body.dataset.loaded = "true";

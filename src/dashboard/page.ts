@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TERMINAL_JOB_STATUSES } from "../lib/domain/jobStatuses.js";
 import { InProgressStates, SatisfiedStates } from "../lib/domain/protectionStates.js";
 
 /**
@@ -49,10 +50,14 @@ async function loadAssets(): Promise<Assets> {
 /** `</script` inside inline code would end the element early. */
 const inline = (code: string): string => code.replace(/<\/(script|style)/gi, "<\\/$1");
 
-/** The state sets the page script colours rows by, from the one definition the server uses. */
+/** The state sets the page script colours rows and ends job tracking by, from the one definition the server uses. */
 const statesJson = (): string =>
   // `<` escaped: JSON inside a script element must not be able to close it.
-  JSON.stringify({ inProgress: InProgressStates, satisfied: SatisfiedStates }).replace(/</g, "\\u003c");
+  JSON.stringify({
+    inProgress: InProgressStates,
+    satisfied: SatisfiedStates,
+    terminalJobs: TERMINAL_JOB_STATUSES,
+  }).replace(/</g, "\\u003c");
 
 export async function renderDashboard(nonce: string): Promise<DashboardPage> {
   assets ??= loadAssets().catch((e: unknown) => {

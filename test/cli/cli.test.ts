@@ -172,6 +172,20 @@ describe("pgflex-autoprotect CLI", () => {
     ]);
   });
 
+  it("stops waiting when the job ends Canceled and says so, exit 4", async () => {
+    await emulator.control.invoke("PUT", "/dataprotection/outcomes", {
+      target: "*",
+      outcome: { status: "Canceled" },
+    });
+    try {
+      const res = await cli("backup", "orders-db", "--wait", "--timeout", "60");
+      expect(res.stdout).toMatch(/^Backup of orders-db \(job [0-9a-f-]{36}\): Canceled in \d+m\n$/);
+      expect(res.code).toBe(4);
+    } finally {
+      await emulator.control.invoke("PUT", "/dataprotection/outcomes", { target: "*", outcome: null });
+    }
+  });
+
   it("rejects a --since that is neither a time nor a duration, exit 2", async () => {
     const res = await cli("jobs", "--since", "yesterday-ish");
     expect(res.code).toBe(2);

@@ -1,3 +1,4 @@
+import { TERMINAL_JOB_STATUSES } from "../../src/lib/domain/jobStatuses.js";
 import { describe, expect, it } from "vitest";
 import { renderDashboard } from "../../src/dashboard/page.js";
 import { InProgressStates, SatisfiedStates } from "../../src/lib/domain/protectionStates.js";
@@ -28,7 +29,9 @@ describe("dashboard page", () => {
     expect(JSON.parse(block?.[1] ?? "null")).toEqual({
       inProgress: [...InProgressStates],
       satisfied: [...SatisfiedStates],
+      terminalJobs: [...TERMINAL_JOB_STATUSES],
     });
+    expect(TERMINAL_JOB_STATUSES).toEqual(expect.arrayContaining(["Cancelled", "Canceled"]));
   });
 
   it("answers with a fresh nonce each time", async () => {

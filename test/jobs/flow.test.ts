@@ -118,6 +118,26 @@ describe("backups against the emulator", () => {
     expect(t.published.map((a) => [a.kind, a.jobId])).toEqual([["JobFailed", started.jobId]]);
   });
 
+  it("follows a job the service ends Canceled to its end: row final, no longer followed", async () => {
+    const serverId = await world.protectServer("pg-flow-cancel");
+    world.control.setJobOutcome(serverId, { status: "Canceled" });
+    const t = setup();
+    await t.recordProtected("pg-flow-cancel", serverId);
+
+    const started = await t.backups.start(
+      { subscriptionId: sub, resourceGroup: "rg-db", serverName: "pg-flow-cancel" },
+      { origin: "api" },
+    );
+    const done = await t.pollUntilDone(started.jobId);
+    await t.poller.pollOnce();
+
+    expect(done).toMatchObject({ status: "Canceled", origin: "api" });
+    expect(done?.endTime).toBeDefined();
+    const followed = [];
+    for await (const row of t.storage.activeJobs.list()) followed.push(row.jobId);
+    expect(followed).not.toContain(started.jobId);
+  });
+
   it("picks up a policy-scheduled backup it did not start", async () => {
     const serverId = await world.protectServer("pg-flow-policy");
     const t = setup();

@@ -125,6 +125,47 @@ describe("job poller", () => {
     expect(await active()).toEqual([]);
   });
 
+  it.each(["Canceled", "cancelled"])(
+    "records a job that ends %s as finished and stops following it",
+    async (status) => {
+      const { azure, poller, storage, active } = setup();
+      const id = azure.add(aJob({ server: "pg-two" })).name ?? "";
+      await poller.pollOnce();
+      azure.update(id, { status, endTime: "2026-11-25T10:01:00Z" });
+      expect(await poller.pollOnce()).toMatchObject({ updated: 1, finished: 1 });
+      expect(await storage.jobs.getById(id)).toMatchObject({
+        status: status === "cancelled" ? "Cancelled" : status,
+      });
+      expect(await active()).toEqual([]);
+    },
+  );
+
+  it("stores an unknown status verbatim, logs it once, and keeps following the job to its end", async () => {
+    const { azure, deps, storage, active } = setup();
+    const warnings: string[] = [];
+    const poller = createJobPoller({
+      ...deps,
+      logger: {
+        debug: () => {},
+        info: () => {},
+        error: () => {},
+        warn: (m: string) => void warnings.push(m),
+      },
+    });
+    const id = azure.add(aJob({ server: "pg-two" })).name ?? "";
+    await poller.pollOnce();
+    azure.update(id, { status: "Paused" });
+    await poller.pollOnce();
+    await poller.pollOnce();
+    expect(await storage.jobs.getById(id)).toMatchObject({ status: "Paused" });
+    expect((await active()).map((r) => [r.jobId, r.status])).toEqual([[id, "Paused"]]);
+    expect(warnings.filter((w) => w.includes(id))).toEqual([expect.stringContaining("'Paused'")]);
+
+    azure.update(id, { status: "Completed", endTime: "2026-11-25T10:01:00Z" });
+    expect(await poller.pollOnce()).toMatchObject({ finished: 1 });
+    expect(await active()).toEqual([]);
+  });
+
   it("reads a followed job alone only when the listing misses it", async () => {
     const { azure, poller, storage } = setup();
     const id = azure.add(aJob({ server: "pg-one" })).name ?? "";

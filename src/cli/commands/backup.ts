@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { ComplianceClass } from "../../lib/domain/compliance.js";
+import { isFinalKnownJobStatus } from "../../lib/domain/jobStatuses.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCodes } from "../exitCodes.js";
 import { lastSegment, progress, shortDuration } from "../format.js";
@@ -7,8 +8,6 @@ import { jobView, type JobView } from "../jobView.js";
 import { positiveSeconds } from "../optionParsers.js";
 import { resolveServer } from "../resolveServer.js";
 
-/** Job statuses `--wait` stops at, lower-cased. */
-const FINAL_JOB_STATUSES = new Set(["completed", "completedwithwarnings", "failed", "cancelled"]);
 /** Classes whose server has a backup instance to start a backup on. */
 const BACKUP_READY_CLASSES: ReadonlySet<ComplianceClass> = new Set<ComplianceClass>([
   "Protected",
@@ -17,8 +16,7 @@ const BACKUP_READY_CLASSES: ReadonlySet<ComplianceClass> = new Set<ComplianceCla
   "WrongPolicy",
 ]);
 
-const isFinal = (job: JobView | undefined): boolean =>
-  job !== undefined && FINAL_JOB_STATUSES.has(job.status.toLowerCase());
+const isFinal = (job: JobView | undefined): boolean => job !== undefined && isFinalKnownJobStatus(job.status);
 
 export function addBackupCommand(program: Command, cli: CliContext): void {
   program

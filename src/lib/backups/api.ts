@@ -198,6 +198,7 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
             "CompletedWithWarnings",
             "Failed",
             "Cancelled",
+            "Canceled",
             "Unknown",
           ] as const),
           since: queryParameters.dateTime(),

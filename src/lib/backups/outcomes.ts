@@ -1,7 +1,8 @@
 import { ConflictError, ensureError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { jobFailedAlert, staleBackupAlert, type Alerter } from "../alerts/alerts.js";
-import { isSuccessStatus, type JobRecord, type JobStore } from "../store/jobs.js";
+import { isSuccessJobStatus as isSuccessStatus } from "../domain/jobStatuses.js";
+import type { JobRecord, JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import type { OperationOptions } from "../util/options.js";

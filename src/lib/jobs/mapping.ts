@@ -1,25 +1,9 @@
 import type { JobOrigin, JobRecord } from "../store/jobs.js";
+import { canonicalJobStatus } from "../domain/jobStatuses.js";
 import { parseServerId } from "../domain/serverId.js";
 import { parseJobId } from "./ids.js";
 import type { BackupJob } from "../azure/backupOperations.js";
 import { parseDurationInMs } from "../azure/durations.js";
-
-const CANONICAL = [
-  "InProgress",
-  "Completed",
-  "Failed",
-  "CompletedWithWarnings",
-  "Cancelled",
-  "Cancelling",
-  "Started",
-  "Succeeded",
-  "SucceededWithWarnings",
-];
-
-/** The service's status in one spelling (it varies in casing between endpoints). */
-export function canonicalStatus(status: string): string {
-  return CANONICAL.find((s) => s.toLowerCase() === status.toLowerCase()) ?? status;
-}
 
 /** True for backup jobs of PostgreSQL Flexible Servers: the only jobs the history holds. */
 export function isServerBackupJob(job: BackupJob): boolean {
@@ -38,7 +22,7 @@ export function observeJob(
   const parsed = parseJobId(job.id ?? "") ?? parseJobId(job.name ?? "");
   const server = properties ? parseServerId(properties.dataSourceId) : undefined;
   if (!properties || !parsed || !server) return undefined;
-  const status = canonicalStatus(properties.status);
+  const status = canonicalJobStatus(properties.status);
   const firstError = properties.errorDetails?.[0];
   const endTime = properties.endTime ?? undefined;
   // The service reports `PT0S` until it fills the duration in; the end time is then the better source.

@@ -1,4 +1,5 @@
-import { UNKNOWN_JOB_STATUS, isTerminalStatus, type JobRecord } from "../store/jobs.js";
+import { UNKNOWN_JOB_STATUS, isTerminalJobStatus as isTerminalStatus } from "../domain/jobStatuses.js";
+import type { JobRecord } from "../store/jobs.js";
 
 type Observed = Omit<JobRecord, "origin" | "updatedAt" | "etag">;
 

@@ -4,12 +4,10 @@ import type { ActiveJobRecord, ActiveJobStore } from "../store/activeJobs.js";
 import type { CursorStore } from "../store/cursors.js";
 import {
   UNKNOWN_JOB_STATUS,
-  isTerminalStatus,
-  jobKeys,
-  type JobOrigin,
-  type JobRecord,
-  type JobStore,
-} from "../store/jobs.js";
+  isKnownJobStatus,
+  isTerminalJobStatus as isTerminalStatus,
+} from "../domain/jobStatuses.js";
+import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
@@ -241,6 +239,16 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     for (const c of saved) {
       if (c.previousStatus === undefined) result.inserted++;
       else result.updated++;
+    }
+    // A status this app does not know is kept verbatim and the job stays followed; said once per job and status
+    // (a followed job whose status did not move is not written again, so not logged again).
+    for (const c of saved) {
+      const { status, jobId } = c.record;
+      if (!isKnownJobStatus(status) && status !== UNKNOWN_JOB_STATUS && c.previousStatus !== status) {
+        logger.warn(
+          `Backup job ${jobId} in vault ${vaultId} reports status '${status}', which this app does not know; it is stored and shown as is and the job stays followed until it ends. Report the status so it can be classified.`,
+        );
+      }
     }
 
     // Follow what is still running; stop following what ended (including rows another poller finished).

@@ -5,6 +5,7 @@ import { ensureTablesOnce } from "./connection.js";
 import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 import { isGuid } from "../domain/guid.js";
+import { FINAL_KNOWN_JOB_STATUSES, isFinalKnownJobStatus } from "../domain/jobStatuses.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { getOrUndefined, isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
@@ -29,34 +30,6 @@ export const JOBS_BY_DAY_TABLE = "jobsByDay";
 
 /** Who started the job: this API, a scheduled on-demand backup, the vault's policy schedule, or someone else on demand. */
 export type JobOrigin = "api" | "schedule" | "policy" | "external";
-
-/** Statuses a job does not leave (compared case-insensitively; the service spells some differently). */
-export const TerminalJobStatuses = [
-  "Completed",
-  "CompletedWithWarnings",
-  "Failed",
-  "Cancelled",
-  "Succeeded",
-  "SucceededWithWarnings",
-  "Unknown",
-] as const;
-
-/**
- * Ours, not the service's: a followed job that the vault answers 404 for (deleted with its vault, or purged).
- * Terminal so nothing keeps following it, but a later sighting of the job replaces it.
- */
-export const UNKNOWN_JOB_STATUS = "Unknown";
-
-export function isTerminalStatus(status: string): boolean {
-  const s = status.toLowerCase();
-  return TerminalJobStatuses.some((t) => t.toLowerCase() === s);
-}
-
-export function isSuccessStatus(status: string): boolean {
-  return ["completed", "completedwithwarnings", "succeeded", "succeededwithwarnings"].includes(
-    status.toLowerCase(),
-  );
-}
 
 export interface JobRecord {
   /** Bare job GUID, lower-cased. */
@@ -369,7 +342,7 @@ export function createJobStore(
     if (options.since) parts.push(odata`startedAt ge ${options.since}`);
     if (options.until) parts.push(odata`startedAt lt ${options.until}`);
     if (options.status) {
-      const unfinished = FINAL_KNOWN_STATUSES.map((status) => odata`status ne ${status}`).join(" and ");
+      const unfinished = FINAL_KNOWN_JOB_STATUSES.map((status) => odata`status ne ${status}`).join(" and ");
       parts.push(`(${odata`status eq ${options.status}`} or (${unfinished}))`);
     }
     if (after) parts.push(afterPositionFilter(after));
@@ -396,7 +369,7 @@ export function createJobStore(
     await mapWithConcurrency(
       copies
         .map((copy, position) => ({ record: copy.record, position }))
-        .filter(({ record }) => !isFinalAndKnown(record.status)),
+        .filter(({ record }) => !isFinalKnownJobStatus(record.status)),
       16,
       async ({ record, position }) => {
         items[position] = await get(jobKeys(record), options);
@@ -587,13 +560,6 @@ export function createJobStore(
       }
     }
   }
-}
-
-/** Final statuses whose copy in the day table is as good as the row (`Unknown` can still change). */
-const FINAL_KNOWN_STATUSES = TerminalJobStatuses.filter((status) => status !== UNKNOWN_JOB_STATUS);
-
-function isFinalAndKnown(status: string): boolean {
-  return FINAL_KNOWN_STATUSES.some((final) => final.toLowerCase() === status.toLowerCase());
 }
 
 /** Row key of a `jobs` or `jobsByDay` row: inverted start, then the job id. */
