@@ -6,15 +6,11 @@ import { dayKey, encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
 import { isGuid } from "../domain/guid.js";
 import { FINAL_KNOWN_JOB_STATUSES, isFinalKnownJobStatus } from "../domain/jobStatuses.js";
+import { readKeysetPage } from "./keysetPages.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { getOrUndefined, isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
-import {
-  afterPositionFilter,
-  decodePageToken,
-  encodePageToken,
-  InvalidContinuationTokenError,
-} from "../util/pageToken.js";
+import { decodePageToken, InvalidContinuationTokenError } from "../util/pageToken.js";
 import { definedFields, storedFields, type Entity, type EntityKeys } from "./entities.js";
 
 /** One row per backup job, newest first per server (PK encoded server id, RK inverted start + job id). */
@@ -345,30 +341,15 @@ export function createJobStore(
       const unfinished = FINAL_KNOWN_JOB_STATUSES.map((status) => odata`status ne ${status}`).join(" and ");
       parts.push(`(${odata`status eq ${options.status}`} or (${unfinished}))`);
     }
-    if (after) parts.push(afterPositionFilter(after));
-    const copies: Array<{ record: JobRecord; keys: JobKeys }> = [];
-    let more = false;
-    for await (const page of byDay
-      .listEntities<Record<string, unknown>>({
-        queryOptions: parts.length ? { filter: parts.join(" and ") } : undefined,
-        abortSignal: options.abortSignal,
-      })
-      .byPage({ maxPageSize: top })) {
-      for (const entity of page)
-        copies.push({
-          record: fromJobEntity(entity),
-          keys: { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" },
-        });
-      if (copies.length >= top) {
-        more = copies.length > top || Boolean(page.continuationToken);
-        copies.length = top;
-        break;
-      }
-    }
-    const items: Array<JobRecord | undefined> = copies.map((c) => c.record);
+    const page = await readKeysetPage(
+      byDay,
+      { filters: parts, top, abortSignal: options.abortSignal, ...(after ? { after } : {}) },
+      fromJobEntity,
+    );
+    const items: Array<JobRecord | undefined> = [...page.items];
     await mapWithConcurrency(
-      copies
-        .map((copy, position) => ({ record: copy.record, position }))
+      page.items
+        .map((record, position) => ({ record, position }))
         .filter(({ record }) => !isFinalKnownJobStatus(record.status)),
       16,
       async ({ record, position }) => {
@@ -378,8 +359,9 @@ export function createJobStore(
     const kept = items.filter(
       (r): r is JobRecord => r !== undefined && (!options.status || r.status === options.status),
     );
-    const last = copies.at(-1);
-    return more && last ? { items: kept, continuationToken: encodePageToken(last.keys) } : { items: kept };
+    return page.continuationToken
+      ? { items: kept, continuationToken: page.continuationToken }
+      : { items: kept };
   }
 
   /**
@@ -393,31 +375,17 @@ export function createJobStore(
     if (after && (after.partitionKey !== partitionKey || !JOB_ROW_KEY.test(after.rowKey))) {
       throw new InvalidContinuationTokenError();
     }
-    const filter = [filterOf(options), ...(after ? [afterPositionFilter(after)] : [])]
-      .filter((part): part is string => part !== undefined)
-      .join(" and ");
-    const rows: Array<{ record: JobRecord; keys: JobKeys }> = [];
-    let more = false;
-    for await (const page of client
-      .listEntities<Record<string, unknown>>({
-        queryOptions: { filter },
+    const filter = filterOf(options);
+    return readKeysetPage(
+      client,
+      {
+        filters: filter ? [filter] : [],
+        top,
         abortSignal: options.abortSignal,
-      })
-      .byPage({ maxPageSize: top })) {
-      for (const entity of page)
-        rows.push({
-          record: fromJobEntity(entity),
-          keys: { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" },
-        });
-      if (rows.length >= top) {
-        more = rows.length > top || Boolean(page.continuationToken);
-        rows.length = top;
-        break;
-      }
-    }
-    const last = rows.at(-1);
-    const items = rows.map((r) => r.record);
-    return more && last ? { items, continuationToken: encodePageToken(last.keys) } : { items };
+        ...(after ? { after } : {}),
+      },
+      fromJobEntity,
+    );
   }
 
   return {

@@ -3,7 +3,6 @@ import type { StorageConnection } from "./connection.js";
 import {
   decodePageToken,
   encodePageToken,
-  afterPositionFilter,
   InvalidContinuationTokenError,
   type PagePosition,
 } from "../util/pageToken.js";
@@ -17,6 +16,7 @@ import {
   type ServerRecord,
   type ServerStore,
 } from "./servers.js";
+import { readKeysetPage } from "./keysetPages.js";
 import { isNotFound } from "../util/notFound.js";
 import { isGuid } from "../domain/guid.js";
 
@@ -75,32 +75,17 @@ export function createTableServerPager(connection: StorageConnection): ServerPag
       if (options.subscriptionId)
         filters.push(odata`PartitionKey eq ${options.subscriptionId.toLowerCase()}`);
       if (options.state) filters.push(odata`state eq ${options.state}`);
-      if (after) {
-        filters.push(afterPositionFilter(after));
-      }
-      const items: ServerRecord[] = [];
-      let more = false;
-      const pages = client
-        .listEntities<Record<string, unknown>>({
-          queryOptions: filters.length ? { filter: filters.join(" and ") } : undefined,
-          abortSignal: options.abortSignal,
-        })
-        .byPage({ maxPageSize: top });
       try {
-        for await (const page of pages) {
-          for (const entity of page) items.push(fromServerEntity(entity));
-          if (items.length >= top) {
-            more = items.length > top || Boolean(page.continuationToken);
-            items.length = top;
-            break;
-          }
-        }
+        return await readKeysetPage(
+          client,
+          { filters, top, abortSignal: options.abortSignal, ...(after ? { after } : {}) },
+          fromServerEntity,
+        );
       } catch (e) {
         // No table yet: nothing was ever recorded.
         if (!isNotFound(e)) throw e;
+        return { items: [] };
       }
-      const last = items.at(-1);
-      return more && last ? { items, continuationToken: encodeServerToken(last) } : { items };
     },
   };
 }

@@ -3,12 +3,12 @@ import type { StorageConnection } from "./connection.js";
 import { ensureTable } from "./connection.js";
 import { encodeKey, invertedTimestamp } from "./keys.js";
 import { ConflictError, isRestError } from "../errors.js";
+import { readKeysetPage } from "./keysetPages.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import type { Classification, ComplianceClass, SweepFailure } from "../domain/compliance.js";
 import { getOrUndefined, isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
 import {
-  afterPositionFilter,
   decodePageToken,
   encodePageToken,
   InvalidContinuationTokenError,
@@ -429,32 +429,20 @@ export function createSweepStore(
       const after = rowsPagePosition(sweepId, options.continuationToken);
       const filters = [`PartitionKey eq ${quote(sweepId)}`];
       if (options.class) filters.push(`class eq ${quote(options.class)}`);
-      if (after) filters.push(afterPositionFilter(after));
-      const rows: SweepRow[] = [];
-      let lastKeys: PagePosition | undefined;
-      let more = false;
-      const pages = rowsClient
-        .listEntities<Record<string, unknown>>({
-          queryOptions: { filter: filters.join(" and ") },
+      const page = await readKeysetPage(
+        rowsClient,
+        {
+          filters,
+          top,
           abortSignal: options.abortSignal,
-        })
-        .byPage({ maxPageSize: top });
-      for await (const page of pages) {
-        requests++;
-        for (const entity of page) {
-          if (rows.length === top) {
-            more = true;
-            break;
-          }
-          rows.push(fromRowEntity(entity));
-          lastKeys = { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" };
-        }
-        if (rows.length === top) {
-          more ||= Boolean(page.continuationToken);
-          break;
-        }
-      }
-      return more && lastKeys ? { rows, continuationToken: encodePageToken(lastKeys) } : { rows };
+          onPage: () => requests++,
+          ...(after ? { after } : {}),
+        },
+        fromRowEntity,
+      );
+      return page.continuationToken
+        ? { rows: page.items, continuationToken: page.continuationToken }
+        : { rows: page.items };
     },
     async putScopeResult(sweepId, result, options = {}) {
       await ensure(summaries);
