@@ -1,4 +1,4 @@
-import type { BackupJob } from "../lib/backups/gateway.js";
+import type { BackupJob } from "../lib/azure/backupOperations.js";
 import { parseDurationInMs } from "../lib/azure/durations.js";
 import { lastSegment } from "./format.js";
 

@@ -1,8 +1,6 @@
-import type { BackupJob, ProtectedInstance, StartAdhocBackupOptions } from "../azure/backupOperations.js";
+import type { ProtectedInstance, StartAdhocBackupOptions } from "../azure/backupOperations.js";
 import type { JobsGateway } from "../jobs/model.js";
 import type { OperationOptions } from "../util/options.js";
-
-export type { BackupJob, ProtectedInstance, StartAdhocBackupOptions };
 
 /** What on-demand backups need from Azure (`src/lib/azure/backupOperations.ts`); the job reads are the poller's. */
 export interface BackupGateway extends JobsGateway {
