@@ -250,6 +250,27 @@ export function instanceReportsError(instanceName: string, status: string | unde
   };
 }
 
+// A soft-deleted instance holding the deterministic name.
+
+export function undeletingInstance(instanceName: string, vaultName: string): string {
+  return `Backup instance "${instanceName}" was soft-deleted in Backup vault "${vaultName}"; undeleting it (its recovery points are kept), then resuming protection.`;
+}
+
+export function deletedInstanceOfAnotherServer(
+  instanceName: string,
+  vaultId: string,
+  dataSourceId: string,
+  purgeAt: string | undefined,
+): Guidance {
+  return {
+    lastErrorCode: "InstanceNameSoftDeleted",
+    lastErrorMessage: `Backup instance name "${instanceName}" is held by a soft-deleted instance of ${dataSourceId || "another datasource"}${purgeAt ? ` until ${purgeAt}` : ""}.`,
+    fix: thenRetry(
+      `Decide about that instance's recovery points in ${vaultId} (undelete it and move its server's protection, or let it be purged)`,
+    ),
+  };
+}
+
 // The vault identity's roles.
 
 export function rolesMissing(
