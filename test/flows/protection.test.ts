@@ -89,7 +89,7 @@ async function createServer(
     tags?: Record<string, string>;
     rg?: string;
     location?: string;
-    state?: "Ready" | "Provisioning";
+    state?: "Ready" | "Provisioning" | "Stopped";
     /** Announce the server with ResourceWriteSuccess (default true); false creates it unseen. */
     publishEvent?: boolean;
   } = {},
@@ -327,6 +327,31 @@ describe("auto-protection in enforce mode", () => {
     await emulator.control.setServerState(server.id, "Ready");
 
     await waitForState(server.id, "Protected");
+  });
+
+  it("parks a stopped server without a deadline and protects it when its start event arrives", async () => {
+    const server = await createServer("pg-stopped", { tags: { backup: "weekly" }, state: "Stopped" });
+    const parked = await waitForState(server.id, "WaitingForServer");
+    await host.idle();
+
+    expect(parked).toMatchObject({
+      lastErrorCode: "ServerStopped",
+      lastErrorMessage:
+        "The server is stopped, and Azure Backup takes no backups of a stopped server. Protection waits, without a deadline, until it starts (Azure starts a stopped server by itself after seven days): the start event or the next sweep resumes it.",
+      fix: `To protect it now, start it: az postgres flexible-server start --ids ${server.id.toLowerCase()}`,
+    });
+    // Parked: no lease, no deadline, no message coming back for it.
+    const still = await rows().get(server.id);
+    expect(still).toMatchObject({ state: "WaitingForServer", lastErrorCode: "ServerStopped" });
+    expect(still?.leaseOwner).toBeUndefined();
+    expect(still?.waitingSince).toBeUndefined();
+
+    await arm("POST", `${server.id}/start?api-version=2025-08-01`);
+
+    await waitForState(server.id, "Protected");
+    expect(
+      host.log.some((l) => l.includes(`(start) for ${server.id.toLowerCase()}: protection requested`)),
+    ).toBe(true);
   });
 
   it("names the missing roles and the commands when it may not grant them", async () => {

@@ -212,6 +212,16 @@ export function serverNotReadyInTime(deadlineInMs: number, serverState: string):
   };
 }
 
+/** A stopped server is parked: no deadline, no retries, no alert; its start event or a sweep resumes it. */
+export function serverStopped(serverId: string): Guidance {
+  return {
+    lastErrorCode: "ServerStopped",
+    lastErrorMessage:
+      "The server is stopped, and Azure Backup takes no backups of a stopped server. Protection waits, without a deadline, until it starts (Azure starts a stopped server by itself after seven days): the start event or the next sweep resumes it.",
+    fix: `To protect it now, start it: az postgres flexible-server start --ids ${serverId}`,
+  };
+}
+
 export function waitingForServer(serverState: string): string {
   return `Waiting for the server to be Ready (state: ${serverState}).`;
 }
