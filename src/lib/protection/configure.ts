@@ -7,6 +7,7 @@ import { instanceProperties, policyNameOf, sameName } from "./instance.js";
 import { ensurePolicy } from "./policies.js";
 import type { BackupInstanceInfo, FlexibleServerInfo, VaultInfo } from "./ports.js";
 import { onProtectError } from "./protectFailures.js";
+import { changePolicy } from "./reevaluate.js";
 import type { ProtectTarget, Run, StepOutcome } from "./run.js";
 import { findSoftDeleted, pollInstanceOperation, resumeUndeleted, undelete } from "./softDeleted.js";
 import { continueLater, settle } from "./transitions.js";
@@ -220,6 +221,11 @@ async function checkConfigured(
   }
   const wanted = run.row.policyName;
   const policy = policyNameOf(instance.policyId);
+  if (undeletedFor && status === "protectionconfigured" && wanted && policy && !sameName(policy, wanted)) {
+    // The undeleted instance came back with the policy it had; the tag now asks for another one.
+    const seen = { region: run.row.region ?? undeletedFor.location, tagValue: run.row.tagValue };
+    return changePolicy(run, undeletedFor, vault, instance, { from: policy, to: wanted }, seen);
+  }
   if (status === "protectionconfigured" && wanted && policy && !sameName(policy, wanted)) {
     // A policy change not yet visible on the instance: the PUT's operation is still running.
     return continueLater(run, "Configuring", {}, run.settings.configurePollInMs);
