@@ -96,8 +96,9 @@ export interface SweeperDeps {
   scopeQueue?: QueueSender<SweepScopeMessage>;
   /**
    * The worker's rows (servers table) that change a verdict: the states it gave up in (Failed,
-   * MissingPermissions, NoVaultForRegion, UnknownPolicyTag) and Protected, whose `protectedAt` keeps a new
-   * instance from counting as stale before its first backup is due. One paged query per state. Optional.
+   * MissingPermissions, NoVaultForRegion, UnknownPolicyTag), Protected, whose `protectedAt` keeps a new
+   * instance from counting as stale before its first backup is due, and WaitingForServer, re-enqueued once
+   * the server is Ready. One paged query per state. Optional.
    */
   listServerRecords?: (options?: OperationOptions) => AsyncIterable<ServerRecordLike>;
   now?: () => Date;
