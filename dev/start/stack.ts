@@ -147,6 +147,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
             includedEventTypes: [
               "Microsoft.Resources.ResourceWriteSuccess",
               "Microsoft.Resources.ResourceDeleteSuccess",
+              "Microsoft.Resources.ResourceActionSuccess",
             ],
           },
         });

@@ -1,4 +1,4 @@
-// Delivers a subscription's PostgreSQL Flexible Server writes, deletes and tag writes to the app's Event Grid
+// Delivers a subscription's PostgreSQL Flexible Server writes, deletes, starts and tag writes to the app's Event Grid
 // function. Created after the code is deployed: Event Grid checks that the function exists.
 @description('Name of the system topic (in this resource group).')
 param topicName string
@@ -20,6 +20,7 @@ param operationNames string[] = [
   'Microsoft.DBforPostgreSQL/flexibleServers/write'
   'Microsoft.DBforPostgreSQL/flexibleServers/delete'
   'Microsoft.Resources/tags/write'
+  'Microsoft.DBforPostgreSQL/flexibleServers/start/action'
 ]
 
 @description('Delivery attempts before an event is dead-lettered.')
@@ -53,6 +54,8 @@ resource eventSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
       includedEventTypes: [
         'Microsoft.Resources.ResourceWriteSuccess'
         'Microsoft.Resources.ResourceDeleteSuccess'
+        // A stopped server's start: it is parked until then (Azure Backup takes no backups while stopped).
+        'Microsoft.Resources.ResourceActionSuccess'
       ]
       // Tag writes on a server have the server's id in the subject; its child resources are excluded
       // by the operation name.

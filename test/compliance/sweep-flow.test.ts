@@ -7,6 +7,10 @@ import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createArmClients } from "../../src/lib/azure/clients.js";
 import { createApp } from "../../src/lib/app.js";
+import type { Config } from "../../src/lib/config/index.js";
+import { parseServerId } from "../../src/lib/domain/serverId.js";
+import { createStorageConnection } from "../../src/lib/store/connection.js";
+import { createServerStore } from "../../src/lib/store/servers.js";
 import type { SweepRow } from "../../src/lib/store/sweeps.js";
 import { loadConfig } from "../../src/lib/config/index.js";
 import { useAzurite } from "../support/azurite.js";
@@ -220,5 +224,45 @@ describe("compliance sweep against the emulator", () => {
     } finally {
       await emulator.control.clearFaults();
     }
+  });
+});
+
+describe("a sweep and a server the worker could not protect because it was not Ready", () => {
+  it("leaves it alone while it is stopped and enqueues protection once the inventory shows it Ready", async () => {
+    if (await protectQueue().exists()) await protectQueue().clearMessages();
+    const server = await emulator.control.createServer({
+      subscriptionId: SUB,
+      resourceGroupName: "rg-db",
+      name: "pg-was-stopped",
+      location: "westeurope",
+      state: "Stopped",
+      tags: { backup: "weekly" },
+    });
+    const id = server.id.toLowerCase();
+    const parts = parseServerId(id)!;
+    await createServerStore(
+      createStorageConnection({ storageConnection: azurite.connectionString } as Config),
+    ).create({
+      ...parts,
+      state: "Failed",
+      lastErrorCode: "ServerNotReady",
+      lastErrorMessage: "The server was not Ready within 120 minutes (state: Stopped).",
+      attempts: 0,
+      updatedAt: new Date().toISOString(),
+    });
+    const app = await appFor({ PGFLEX_MODE: "enforce" });
+
+    const stopped = await app.sweeper.runSweep({ cause: "test" });
+    expect(stopped.rows.find((r) => r.serverId === id)).toMatchObject({ class: "ProtectionFailed" });
+    expect((await queuedProtections()).map((m) => m.resourceId)).not.toContain(id);
+
+    await emulator.control.setServerState(server.id, "Ready");
+    const ready = await app.sweeper.runSweep({ cause: "test" });
+
+    expect(ready.rows.find((r) => r.serverId === id)).toMatchObject({ remediation: "enqueued" });
+    expect(await queuedProtections()).toContainEqual({
+      resourceId: id,
+      cause: { kind: "sweep", sweepId: ready.summary.id },
+    });
   });
 });

@@ -314,6 +314,63 @@ describe("sweeper", () => {
     expect(s.enqueued.map((e) => e.reason)).toEqual(["WrongPolicy"]);
   });
 
+  it("re-enqueues servers the worker waits on or gave up on as not Ready once they are Ready, and leaves stopped ones to their start", async () => {
+    const estate = anEstate();
+    estate.servers.push(
+      aServer({ name: "pg-started" }),
+      aServer({ name: "pg-timed-out" }),
+      aServer({ name: "pg-still-stopped", state: "Stopped" }),
+    );
+    const s = setup(estate);
+    const sweeper = createSweeper({
+      inventory: s.inventory,
+      store: s.store,
+      config,
+      enqueueProtection: async (r) => void s.enqueued.push(r),
+      listServerRecords: async function* () {
+        yield {
+          resourceId: serverIdOf("pg-started"),
+          state: "WaitingForServer",
+          lastErrorCode: "ServerStopped",
+        };
+        yield {
+          resourceId: serverIdOf("pg-timed-out"),
+          state: "Failed",
+          lastErrorCode: "ServerNotReady",
+          lastErrorMessage: "The server was not Ready within 120 minutes (state: Stopped).",
+          fix: "Bring the server to Ready (start it or wait for the operation to finish), then re-apply the tag.",
+        };
+        yield {
+          resourceId: serverIdOf("pg-still-stopped"),
+          state: "WaitingForServer",
+          lastErrorCode: "ServerStopped",
+        };
+      },
+      now: () => NOW,
+    });
+
+    const { rows } = await sweeper.runSweep();
+
+    expect(s.enqueued.map((e) => e.serverId)).toEqual([
+      serverIdOf("pg-unprotected"),
+      serverIdOf("pg-wrong"),
+      serverIdOf("pg-started"),
+      serverIdOf("pg-timed-out"),
+    ]);
+    expect(rows.find((r) => r.serverId === serverIdOf("pg-timed-out"))).toMatchObject({
+      class: "ProtectionFailed",
+      remediation: "enqueued",
+    });
+    const stopped = rows.find((r) => r.serverId === serverIdOf("pg-still-stopped"));
+    expect(stopped).toMatchObject({
+      class: "TaggedUnprotected",
+      reason:
+        "pg-still-stopped asks for policy pgflex-weekly but is Stopped; Azure Backup takes no backups of a server that is not Ready, so protection waits until it is (Azure starts a stopped server by itself after seven days).",
+      fix: `Start the server to protect it now (az postgres flexible-server start --ids ${serverIdOf("pg-still-stopped")}); its start event, or the next sweep that sees it Ready, enqueues protection.`,
+    });
+    expect(stopped?.remediation).toBeUndefined();
+  });
+
   it("records a failed enqueue as a failure and goes on", async () => {
     const s = setup();
     const sweeper = createSweeper({

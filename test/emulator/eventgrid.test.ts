@@ -152,6 +152,36 @@ describe("Event Grid system topic", () => {
     });
   });
 
+  it("answers a stopped server's start as an LRO (202, Azure-AsyncOperation and Location) and delivers ResourceActionSuccess naming the start", async () => {
+    await emulator.control.createServer({
+      subscriptionId: SUB_A,
+      resourceGroupName: "rg-ev",
+      name: "started-db",
+      location: "eastus",
+      state: "Stopped",
+    });
+    await emulator.control.addEventSubscriber({ endpointUrl: hook.url() });
+    const started = await raw(
+      emulator,
+      "POST",
+      `${serverPath(SUB_A, "rg-ev", "started-db")}/start?api-version=2025-08-01`,
+    );
+    expect(started.status).toBe(202);
+    expect(started.headers["azure-asyncoperation"]).toMatch(
+      /\/providers\/Microsoft\.DBforPostgreSQL\/locations\/eastus\/azureAsyncOperation\/[^/?]+\?api-version=2025-08-01$/,
+    );
+    expect(started.headers.location).toMatch(
+      /\/providers\/Microsoft\.DBforPostgreSQL\/locations\/eastus\/operationResults\/[^/?]+\?api-version=2025-08-01$/,
+    );
+    const [delivery] = await eventually(() => (hook.received.length > 0 ? hook.received : undefined));
+    const [event] = delivery?.body as Array<Record<string, unknown>>;
+    expect(event).toMatchObject({
+      subject: serverPath(SUB_A, "rg-ev", "started-db"),
+      eventType: "Microsoft.Resources.ResourceActionSuccess",
+      data: { operationName: "Microsoft.DBforPostgreSQL/flexibleServers/start/action", status: "Succeeded" },
+    });
+  });
+
   it("delivers ResourceDeleteSuccess for each server of a deleted resource group", async () => {
     await emulator.control.createServer({
       subscriptionId: SUB_A,

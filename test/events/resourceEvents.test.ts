@@ -58,6 +58,52 @@ describe("parseResourceEvents", () => {
     });
   });
 
+  it("accepts a server's start action, and ignores its stop and restart at debug level", async () => {
+    const [write] = fixture("eventgrid-server-write.json") as Array<Record<string, unknown>>;
+    const action = (verb: string, id: string) => ({
+      ...write,
+      id,
+      eventType: "Microsoft.Resources.ResourceActionSuccess",
+      data: {
+        ...(write?.data as object),
+        operationName: `Microsoft.DBforPostgreSQL/flexibleServers/${verb}/action`,
+      },
+    });
+
+    const parsed = await parseResourceEvents([
+      action("start", "start-1"),
+      action("stop", "stop-1"),
+      action("restart", "restart-1"),
+    ]);
+
+    expect(parsed).toEqual([
+      {
+        accepted: true,
+        event: {
+          eventId: "start-1",
+          eventType: "Microsoft.Resources.ResourceActionSuccess",
+          kind: "start",
+          resourceId: SERVER,
+          subscriptionId: SUB,
+          operationName: "Microsoft.DBforPostgreSQL/flexibleServers/start/action",
+          schema: "EventGrid",
+        },
+      },
+      {
+        accepted: false,
+        level: "debug",
+        reason: 'operation "Microsoft.DBforPostgreSQL/flexibleServers/stop/action" is not handled',
+        eventId: "stop-1",
+      },
+      {
+        accepted: false,
+        level: "debug",
+        reason: 'operation "Microsoft.DBforPostgreSQL/flexibleServers/restart/action" is not handled',
+        eventId: "restart-1",
+      },
+    ]);
+  });
+
   it("ignores writes to other resource types at debug level", async () => {
     expect(await parseResourceEvents(fixture("eventgrid-storage-write.json"))).toEqual([
       {

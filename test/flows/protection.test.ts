@@ -89,7 +89,7 @@ async function createServer(
     tags?: Record<string, string>;
     rg?: string;
     location?: string;
-    state?: "Ready" | "Provisioning";
+    state?: "Ready" | "Provisioning" | "Stopped";
     /** Announce the server with ResourceWriteSuccess (default true); false creates it unseen. */
     publishEvent?: boolean;
   } = {},
@@ -329,6 +329,31 @@ describe("auto-protection in enforce mode", () => {
     await waitForState(server.id, "Protected");
   });
 
+  it("parks a stopped server without a deadline and protects it when its start event arrives", async () => {
+    const server = await createServer("pg-stopped", { tags: { backup: "weekly" }, state: "Stopped" });
+    const parked = await waitForState(server.id, "WaitingForServer");
+    await host.idle();
+
+    expect(parked).toMatchObject({
+      lastErrorCode: "ServerStopped",
+      lastErrorMessage:
+        "The server is stopped, and Azure Backup takes no backups of a stopped server. Protection waits, without a deadline, until it starts (Azure starts a stopped server by itself after seven days): the start event or the next sweep resumes it.",
+      fix: `To protect it now, start it: az postgres flexible-server start --ids ${server.id.toLowerCase()}`,
+    });
+    // Parked: no lease, no deadline, no message coming back for it.
+    const still = await rows().get(server.id);
+    expect(still).toMatchObject({ state: "WaitingForServer", lastErrorCode: "ServerStopped" });
+    expect(still?.leaseOwner).toBeUndefined();
+    expect(still?.waitingSince).toBeUndefined();
+
+    await arm("POST", `${server.id}/start?api-version=2025-08-01`);
+
+    await waitForState(server.id, "Protected");
+    expect(
+      host.log.some((l) => l.includes(`(start) for ${server.id.toLowerCase()}: protection requested`)),
+    ).toBe(true);
+  });
+
   it("names the missing roles and the commands when it may not grant them", async () => {
     const server = await createServer("pg-norbac", { tags: { backup: "weekly" }, rg: "rg-norbac" });
 
@@ -423,6 +448,62 @@ describe("auto-protection in enforce mode", () => {
     expect(audit).toEqual([
       `${VAULT.toLowerCase()}/backupinstances/${name} policy pgflex-weekly -> pgflex-gold`,
     ]);
+  });
+
+  it("undeletes its own soft-deleted instance instead of creating one, and resumes its protection", async () => {
+    const server = await createServer("pg-softdel", { tags: { backup: "weekly" } });
+    const protectedRow = await waitForState(server.id, "Protected");
+    const name = backupInstanceName(server.id);
+    await arm("POST", `${VAULT}/backupInstances/${name}/backup`, {
+      backupRuleOptions: { ruleName: "BackupWeekly", triggerOption: {} },
+      objectType: "TriggerBackupRequest",
+    });
+    // Someone deletes the instance; the vault's soft delete keeps it, and its name, for 14 days.
+    await arm("DELETE", `${VAULT}/backupInstances/${name}`);
+    await waitFor(
+      async () => (await instancesOf(server.id)).length === 0 || undefined,
+      "the instance to be soft-deleted",
+      { timeoutInMs: 10_000, intervalInMs: 50 },
+    );
+    await emulator.control.clearRequests();
+
+    await setTags(server.id, { backup: "weekly", owner: "team-a" });
+    const row = await waitForRow(
+      server.id,
+      (r) => r.state === "Protected" && r.updatedAt > protectedRow.updatedAt,
+      30_000,
+      "to be Protected again",
+    );
+
+    expect(row).toMatchObject({ vaultId: VAULT, instanceName: name, policyName: "pgflex-weekly" });
+    expect(row.lastErrorCode).toBeUndefined();
+    const instance = (await arm("GET", `${VAULT}/backupInstances/${name}`)) as {
+      properties: { currentProtectionState: string };
+    };
+    expect(instance.properties.currentProtectionState).toBe("ProtectionConfigured");
+    const writes = (await emulator.control.getRequests())
+      .filter((r) => r.kind === "write")
+      .map((r) => r.operationName);
+    expect(writes).toEqual([
+      "Tags_CreateOrUpdateAtScope",
+      "BackupInstances_ValidateForBackup",
+      "DeletedBackupInstances_Undelete",
+      "BackupInstances_ResumeProtection",
+    ]);
+    // The recovery points stay with the undeleted instance: its backup job is still listed under it.
+    const jobs = (await arm("GET", `${VAULT}/backupJobs`)) as {
+      value: Array<{ properties: { backupInstanceId: string; isUserTriggered: boolean } }>;
+    };
+    expect(
+      jobs.value.filter(
+        (j) =>
+          j.properties.isUserTriggered && j.properties.backupInstanceId.toLowerCase().endsWith(`/${name}`),
+      ),
+    ).toHaveLength(1);
+    const audit: string[] = [];
+    for await (const e of createAuditLog(connection()).list())
+      if (e.serverId === server.id.toLowerCase() && e.action !== "stateChange") audit.push(e.action);
+    expect(audit.sort()).toEqual(["createBackupInstance", "resumeProtection", "undeleteBackupInstance"]);
   });
 
   it("shows a failing Azure step on the row while retrying, then a visible Failed row at the deadline", async () => {

@@ -47,7 +47,7 @@ function storeTableNames(): string[] {
 /** ARM operations the Event Grid trigger handles, as written in src/lib/events/resourceEvents.ts. */
 function handledOperations(): string[] {
   const source = read("src/lib/events/resourceEvents.ts");
-  return [...source.matchAll(/"(microsoft\.[a-z]+\/[a-z/]+\/(?:write|delete))"/gi)]
+  return [...source.matchAll(/"(microsoft\.[a-z]+\/[a-z/]+\/(?:write|delete|start\/action))"/gi)]
     .map((m) => (m[1] ?? "").toLowerCase())
     .sort();
 }
@@ -274,6 +274,7 @@ describe.skipIf(reason !== undefined)(
         expect(operations).toEqual(handledOperations());
         expect(operations).toEqual([
           "microsoft.dbforpostgresql/flexibleservers/delete",
+          "microsoft.dbforpostgresql/flexibleservers/start/action",
           "microsoft.dbforpostgresql/flexibleservers/write",
           "microsoft.resources/tags/write",
         ]);

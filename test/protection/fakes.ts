@@ -66,6 +66,8 @@ export class FakeAzure {
   roles: RoleAssignmentInfo[] = [];
   instances = new Map<string, BackupInstanceInfo>();
   calls: Call[] = [];
+  /** Soft-deleted instances by name (`deletedBackupInstances`). */
+  deleted = new Map<string, BackupInstanceInfo>();
   /** Datasource ids protected by some other vault. */
   protectedElsewhere = new Set<string>();
   /** Status reads of a validation that still answer InProgress. */
@@ -254,6 +256,25 @@ export class FakeAzure {
           protectionStatus: "ConfiguringProtection",
         });
         return undefined;
+      },
+      getDeletedBackupInstance: async (vaultId, name) => {
+        await this.record("getDeletedBackupInstance", name, false);
+        return this.deleted.get(name);
+      },
+      beginUndeleteBackupInstance: async (vaultId, name) => {
+        await this.record("undeleteBackupInstance", name, true);
+        const gone = this.deleted.get(name);
+        if (gone) this.instances.set(name, { ...gone, protectionStatus: "ProtectionStopped" });
+        this.deleted.delete(name);
+        return JSON.stringify({ op: "undelete", name });
+      },
+      beginResumeProtection: async (vaultId, name) => {
+        await this.record("resumeProtection", name, true);
+        return JSON.stringify({ op: "resume", name });
+      },
+      pollInstanceOperation: async (vaultId, operationState) => {
+        await this.record("pollInstanceOperation", operationState, false);
+        return { done: true, operationState };
       },
     };
   }

@@ -1088,3 +1088,65 @@ describe("instances found by validation", () => {
     expect(t.azure.calls.map((c) => c.op)).toEqual(["getServer", "getServer"]);
   });
 });
+
+describe("protection worker: stopped servers and soft-deleted instances", () => {
+  it("parks a stopped server without a lease, a message, a deadline or an alert", async () => {
+    const alerter = recordingAlerter();
+    const t = setup();
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-stopped", state: "Stopped" }));
+
+    const outcome = await t.workerWith({ alerter }).process(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "WaitingForServer" });
+    const row = await t.store.get(s.id);
+    expect(row).toMatchObject({ state: "WaitingForServer", lastErrorCode: "ServerStopped", attempts: 0 });
+    expect(row?.fix).toBe(
+      `To protect it now, start it: az postgres flexible-server start --ids ${s.id.toLowerCase()}`,
+    );
+    expect(row?.leaseOwner).toBeUndefined();
+    expect(row?.waitingSince).toBeUndefined();
+    expect(t.queue.sent).toEqual([]);
+    expect(alerter.raised).toEqual([]);
+    expect(t.azure.writes()).toEqual([]);
+  });
+
+  it("undeletes its own soft-deleted instance, then moves it to the policy the tag asks for", async () => {
+    const t = setup();
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-undel" }));
+    const name = backupInstanceName(s.id);
+    t.azure.deleted.set(name, {
+      id: `${VAULT_ID}/deletedBackupInstances/${name}`,
+      name,
+      dataSourceId: s.id,
+      policyId: policyIdOf("pgflex-gold"),
+    });
+    t.azure.addPolicy("pgflex-gold");
+
+    const outcome = await t.drain(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.azure.writes().map((c) => c.op)).toEqual([
+      "validateForBackup",
+      "undeleteBackupInstance",
+      "createBackupInstance",
+    ]);
+    expect(t.azure.instances.get(name)?.policyId).toBe(policyIdOf("pgflex-weekly"));
+    expect(await t.store.get(s.id)).toMatchObject({ state: "Protected", policyName: "pgflex-weekly" });
+  });
+
+  it("leaves a soft-deleted instance of another server alone and says what holds the name", async () => {
+    const t = setup();
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-clash" }));
+    const name = backupInstanceName(s.id);
+    t.azure.deleted.set(name, { id: "", name, dataSourceId: serverId("pg-other") });
+
+    const outcome = await t.drain(event("e1", s.id));
+
+    expect(outcome).toEqual({ kind: "settled", state: "Failed" });
+    expect(await t.store.get(s.id)).toMatchObject({
+      lastErrorCode: "InstanceNameSoftDeleted",
+      lastErrorMessage: `Backup instance name "${name}" is held by a soft-deleted instance of ${serverId("pg-other")}.`,
+    });
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup"]);
+  });
+});

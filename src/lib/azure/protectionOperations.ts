@@ -8,6 +8,7 @@ import type {
   BackupInstanceResource,
   BaseBackupPolicyResource,
   BackupVaultResource,
+  DeletedBackupInstanceResource,
   ValidateForBackupRequest,
 } from "./dataprotection/models.js";
 import { parseVaultId } from "./ids.js";
@@ -37,6 +38,17 @@ export interface BackupInstanceInfo {
   /** `properties.currentProtectionState`. */
   currentProtectionState?: string;
   provisioningState?: string;
+}
+
+/** A soft-deleted backup instance (`deletedBackupInstances`): it keeps its name until it is purged. */
+export interface DeletedBackupInstanceInfo {
+  id: string;
+  name: string;
+  /** `properties.dataSourceInfo.resourceID` (or `resourceId`). */
+  dataSourceId: string;
+  policyId?: string;
+  /** `properties.deletionInfo.scheduledPurgeTime`: when the name and the recovery points go for good. */
+  scheduledPurgeTime?: string;
 }
 
 /** Body of validateForBackup and of the backup instance PUT (`properties`). */
@@ -103,6 +115,33 @@ export interface ProtectionOperations {
     properties: BackupInstanceProperties,
     options?: ProtectionOperationOptions,
   ): Promise<BackupInstanceInfo | undefined>;
+  /** The soft-deleted instance holding `instanceName`, or undefined when the name is free. */
+  getDeletedBackupInstance(
+    vaultId: string,
+    instanceName: string,
+    options?: ProtectionOperationOptions,
+  ): Promise<DeletedBackupInstanceInfo | undefined>;
+  /** POST undelete of a soft-deleted instance; returns the serialized operation to check later. */
+  beginUndeleteBackupInstance(
+    vaultId: string,
+    instanceName: string,
+    options?: ProtectionOperationOptions,
+  ): Promise<string>;
+  /** POST resumeProtection of a `ProtectionStopped` instance; returns the serialized operation. */
+  beginResumeProtection(
+    vaultId: string,
+    instanceName: string,
+    options?: ProtectionOperationOptions,
+  ): Promise<string>;
+  /**
+   * One status read of an undelete or resume started above; throws the operation's ARM error when it
+   * failed.
+   */
+  pollInstanceOperation(
+    vaultId: string,
+    operationState: string,
+    options?: ProtectionOperationOptions,
+  ): Promise<{ done: boolean; operationState: string }>;
 }
 
 function toVault(v: BackupVaultResource): VaultInfo {
@@ -125,6 +164,17 @@ function toInstance(r: BackupInstanceResource): BackupInstanceInfo {
     protectionStatus: r.properties?.protectionStatus?.status,
     currentProtectionState: r.properties?.currentProtectionState,
     provisioningState: r.properties?.provisioningState,
+  };
+}
+
+function toDeletedInstance(r: DeletedBackupInstanceResource): DeletedBackupInstanceInfo {
+  const ds = r.properties?.dataSourceInfo as { resourceID?: string; resourceId?: string } | undefined;
+  return {
+    id: r.id ?? "",
+    name: r.name ?? "",
+    dataSourceId: ds?.resourceID ?? ds?.resourceId ?? "",
+    policyId: r.properties?.policyInfo?.policyId,
+    scheduledPurgeTime: r.properties?.deletionInfo?.scheduledPurgeTime,
   };
 }
 
@@ -217,6 +267,54 @@ export function createProtectionOperations(
       );
       await poller.submitted();
       return undefined;
+    },
+    async getDeletedBackupInstance(vaultId, instanceName, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      try {
+        return toDeletedInstance(
+          await client.deletedBackupInstances.get(
+            ref.resourceGroupName,
+            ref.vaultName,
+            instanceName,
+            options,
+          ),
+        );
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async beginUndeleteBackupInstance(vaultId, instanceName, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      const poller = client.deletedBackupInstances.beginUndelete(
+        ref.resourceGroupName,
+        ref.vaultName,
+        instanceName,
+        { abortSignal: options.abortSignal },
+      );
+      await poller.submitted();
+      return poller.serialize();
+    },
+    async beginResumeProtection(vaultId, instanceName, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      const poller = client.backupInstances.beginResumeProtection(
+        ref.resourceGroupName,
+        ref.vaultName,
+        instanceName,
+        { abortSignal: options.abortSignal },
+      );
+      await poller.submitted();
+      return poller.serialize();
+    },
+    async pollInstanceOperation(vaultId, operationState, options = {}) {
+      const { ref, client } = await forVault(vaultId);
+      // The operation's URLs are in the serialized state: the path of the resumed call is not used.
+      const poller = client.backupInstances.beginResumeProtection(ref.resourceGroupName, ref.vaultName, "-", {
+        abortSignal: options.abortSignal,
+        resumeFrom: operationState,
+      });
+      await poller.poll({ abortSignal: options.abortSignal });
+      return { done: poller.isDone, operationState: await poller.serialize() };
     },
   };
 }

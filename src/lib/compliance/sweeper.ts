@@ -23,6 +23,7 @@ import { readBackupTag } from "../domain/backupTag.js";
 import { isGuid } from "../domain/guid.js";
 import { parseServerId } from "../domain/serverId.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
+import { serverWait, waitingForReady } from "./serverWait.js";
 import type { OperationOptions } from "../util/options.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
@@ -95,8 +96,9 @@ export interface SweeperDeps {
   scopeQueue?: QueueSender<SweepScopeMessage>;
   /**
    * The worker's rows (servers table) that change a verdict: the states it gave up in (Failed,
-   * MissingPermissions, NoVaultForRegion, UnknownPolicyTag) and Protected, whose `protectedAt` keeps a new
-   * instance from counting as stale before its first backup is due. One paged query per state. Optional.
+   * MissingPermissions, NoVaultForRegion, UnknownPolicyTag), Protected, whose `protectedAt` keeps a new
+   * instance from counting as stale before its first backup is due, and WaitingForServer, re-enqueued once
+   * the server is Ready. One paged query per state. Optional.
    */
   listServerRecords?: (options?: OperationOptions) => AsyncIterable<ServerRecordLike>;
   now?: () => Date;
@@ -371,11 +373,14 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     const at = now();
     const rows: SweepRow[] = [];
     const seen = new Set<string>();
+    // Servers the worker waits on: enqueued once Ready, left alone (with the reason) while still stopped.
+    const readyAgain = new Set<string>();
+    const stillStopped = new Set<string>();
     for (const server of snap.servers) {
       if (!inScope.has(server.subscriptionId) || seen.has(server.id)) continue;
       seen.add(server.id);
       const record = records.get(server.id);
-      const c = classifyServer({
+      let c = classifyServer({
         server,
         instances: byDatasource.get(server.id) ?? [],
         managedVaultIds: managed,
@@ -385,6 +390,12 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         rules,
         now: at,
       });
+      const wait = serverWait(record, server);
+      if (wait === "ready") readyAgain.add(server.id);
+      if (wait === "stopped" && c.class === "TaggedUnprotected") {
+        stillStopped.add(server.id);
+        c = waitingForReady(server, c);
+      }
       if (readBackupTag(server.tags, rules.backupTag).kind === "malformed") {
         failures.push({ scope: "server", target: server.id, code: "MalformedTags", message: c.reason });
       }
@@ -429,7 +440,9 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     });
 
     const remediation = { enqueued: 0, wouldEnqueue: 0, failed: 0 };
-    const owed = rows.filter((r) => RemediatedClasses.has(r.class));
+    const owed = rows.filter(
+      (r) => (RemediatedClasses.has(r.class) && !stillStopped.has(r.serverId)) || readyAgain.has(r.serverId),
+    );
     if (summary.dryRun) {
       for (const r of owed) r.remediation = "wouldEnqueue";
       remediation.wouldEnqueue = owed.length;

@@ -6,15 +6,19 @@ import { parseServerId } from "../domain/serverId.js";
 export const ResourceEventTypes = {
   writeSuccess: "Microsoft.Resources.ResourceWriteSuccess",
   deleteSuccess: "Microsoft.Resources.ResourceDeleteSuccess",
+  /** POST actions (start, stop, restart); only a server's start is handled. */
+  actionSuccess: "Microsoft.Resources.ResourceActionSuccess",
 } as const;
 
 const SERVER_WRITE = "microsoft.dbforpostgresql/flexibleservers/write";
 const SERVER_DELETE = "microsoft.dbforpostgresql/flexibleservers/delete";
 const TAGS_WRITE = "microsoft.resources/tags/write";
+/** A stopped server started (by a person, or by Azure after seven days): it can be protected now. */
+const SERVER_START = "microsoft.dbforpostgresql/flexibleservers/start/action";
 /** Tags written through the Tags API land on `{resourceId}/providers/Microsoft.Resources/tags/default`. */
 const TAGS_SUFFIX = /\/providers\/microsoft\.resources\/tags\/default$/i;
 
-export type ResourceEventKind = "write" | "tags" | "delete";
+export type ResourceEventKind = "write" | "tags" | "delete" | "start";
 
 /** An accepted event, reduced to what protection needs. */
 export interface ResourceEvent {
@@ -51,7 +55,7 @@ function safeId(v: unknown): string | undefined {
 
 /**
  * Parses one delivery (a single event or a batch, Event Grid or CloudEvents 1.0 schema, as an object or
- * JSON text) with `EventGridDeserializer`, then keeps server writes, tag writes and deletes.
+ * JSON text) with `EventGridDeserializer`, then keeps server writes, tag writes, deletes and starts.
  */
 export async function parseResourceEvents(
   payload: unknown,
@@ -113,7 +117,7 @@ async function parseOne(item: unknown, backupTag: string): Promise<ParsedEvent> 
     };
   }
   if (!eventId) return { accepted: false, level: "warn", reason: "event id is missing or not printable" };
-  if (eventType !== ResourceEventTypes.writeSuccess && eventType !== ResourceEventTypes.deleteSuccess) {
+  if (!(Object.values(ResourceEventTypes) as string[]).includes(eventType)) {
     return {
       accepted: false,
       level: "debug",
@@ -128,6 +132,7 @@ async function parseOne(item: unknown, backupTag: string): Promise<ParsedEvent> 
   if (eventType === ResourceEventTypes.deleteSuccess && op === SERVER_DELETE) kind = "delete";
   else if (eventType === ResourceEventTypes.writeSuccess && op === SERVER_WRITE) kind = "write";
   else if (eventType === ResourceEventTypes.writeSuccess && op === TAGS_WRITE) kind = "tags";
+  else if (eventType === ResourceEventTypes.actionSuccess && op === SERVER_START) kind = "start";
   else {
     return {
       accepted: false,

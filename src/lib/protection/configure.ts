@@ -7,7 +7,9 @@ import { instanceProperties, policyNameOf, sameName } from "./instance.js";
 import { ensurePolicy } from "./policies.js";
 import type { BackupInstanceInfo, FlexibleServerInfo, VaultInfo } from "./ports.js";
 import { onProtectError } from "./protectFailures.js";
+import { changePolicy } from "./reevaluate.js";
 import type { ProtectTarget, Run, StepOutcome } from "./run.js";
+import { findSoftDeleted, pollInstanceOperation, resumeUndeleted, undelete } from "./softDeleted.js";
 import { continueLater, settle } from "./transitions.js";
 
 /**
@@ -51,9 +53,14 @@ export async function protect(
     row.instanceName === target.instanceName &&
     row.vaultId?.toLowerCase() === vault.id.toLowerCase();
   if (resuming && row.state === "Configuring") {
+    // An undelete or resume of a soft-deleted instance in flight: follow it, then read the instance.
+    const operation = row.operationState
+      ? await pollInstanceOperation(run, server, vault, row.operationState)
+      : undefined;
+    if (operation) return operation;
     // The PUT was accepted earlier: read the instance; put it again only if it has gone.
     const existing = await getInstance(run, vault, target.instanceName);
-    if (existing) return checkConfigured(run, vault, existing);
+    if (existing) return checkConfigured(run, vault, existing, row.operationState ? server : undefined);
     return createWithPolicy(run, server, vault, target);
   }
   if (resuming && row.state === "Validating" && row.operationState) {
@@ -168,6 +175,9 @@ async function create(
   target: ProtectTarget,
   policyId: string,
 ): Promise<StepOutcome> {
+  // With soft delete on, a deleted instance keeps the name: the PUT would collide, so bring it back.
+  const deleted = await findSoftDeleted(run, vault, target);
+  if (deleted) return undelete(run, server, vault, target, deleted);
   let instance: BackupInstanceInfo | undefined;
   try {
     instance = await run.ctx.arm.dataProtection.createBackupInstance(
@@ -194,16 +204,28 @@ async function create(
   );
 }
 
-/** One look at the instance: `Protected`, `Failed`, or check back later. */
+/**
+ * One look at the instance: `Protected`, `Failed`, or check back later. `undeletedFor`: the instance was just
+ * undeleted (or resumed) for this server, so a `ProtectionStopped` one has its protection resumed.
+ */
 async function checkConfigured(
   run: Run,
   vault: VaultInfo,
   instance: BackupInstanceInfo,
+  undeletedFor?: FlexibleServerInfo,
 ): Promise<StepOutcome> {
   const reported = instance.protectionStatus ?? instance.currentProtectionState;
   const status = (reported ?? "").toLowerCase();
+  if (undeletedFor && status === "protectionstopped") {
+    return resumeUndeleted(run, undeletedFor, vault, instance.name || (run.row.instanceName ?? ""));
+  }
   const wanted = run.row.policyName;
   const policy = policyNameOf(instance.policyId);
+  if (undeletedFor && status === "protectionconfigured" && wanted && policy && !sameName(policy, wanted)) {
+    // The undeleted instance came back with the policy it had; the tag now asks for another one.
+    const seen = { region: run.row.region ?? undeletedFor.location, tagValue: run.row.tagValue };
+    return changePolicy(run, undeletedFor, vault, instance, { from: policy, to: wanted }, seen);
+  }
   if (status === "protectionconfigured" && wanted && policy && !sameName(policy, wanted)) {
     // A policy change not yet visible on the instance: the PUT's operation is still running.
     return continueLater(run, "Configuring", {}, run.settings.configurePollInMs);

@@ -212,6 +212,16 @@ export function serverNotReadyInTime(deadlineInMs: number, serverState: string):
   };
 }
 
+/** A stopped server is parked: no deadline, no retries, no alert; its start event or a sweep resumes it. */
+export function serverStopped(serverId: string): Guidance {
+  return {
+    lastErrorCode: "ServerStopped",
+    lastErrorMessage:
+      "The server is stopped, and Azure Backup takes no backups of a stopped server. Protection waits, without a deadline, until it starts (Azure starts a stopped server by itself after seven days): the start event or the next sweep resumes it.",
+    fix: `To protect it now, start it: az postgres flexible-server start --ids ${serverId}`,
+  };
+}
+
 export function waitingForServer(serverState: string): string {
   return `Waiting for the server to be Ready (state: ${serverState}).`;
 }
@@ -247,6 +257,27 @@ export function instanceReportsError(instanceName: string, status: string | unde
     lastErrorCode: "ProtectionError",
     lastErrorMessage: `Backup instance "${instanceName}" reports ${status}.`,
     fix: thenRetry("See the backup instance in the vault for details; fix it"),
+  };
+}
+
+// A soft-deleted instance holding the deterministic name.
+
+export function undeletingInstance(instanceName: string, vaultName: string): string {
+  return `Backup instance "${instanceName}" was soft-deleted in Backup vault "${vaultName}"; undeleting it (its recovery points are kept), then resuming protection.`;
+}
+
+export function deletedInstanceOfAnotherServer(
+  instanceName: string,
+  vaultId: string,
+  dataSourceId: string,
+  purgeAt: string | undefined,
+): Guidance {
+  return {
+    lastErrorCode: "InstanceNameSoftDeleted",
+    lastErrorMessage: `Backup instance name "${instanceName}" is held by a soft-deleted instance of ${dataSourceId || "another datasource"}${purgeAt ? ` until ${purgeAt}` : ""}.`,
+    fix: thenRetry(
+      `Decide about that instance's recovery points in ${vaultId} (undelete it and move its server's protection, or let it be purged)`,
+    ),
   };
 }
 

@@ -7,6 +7,7 @@ import type { RoleAssignmentInfo } from "../azure/roles.js";
 import type {
   BackupInstanceInfo,
   BackupInstanceProperties,
+  DeletedBackupInstanceInfo,
   ProtectionOperations,
   VaultInfo,
 } from "../azure/protectionOperations.js";
@@ -15,6 +16,7 @@ import type { OperationOptions } from "../util/options.js";
 export type {
   BackupInstanceInfo,
   BackupInstanceProperties,
+  DeletedBackupInstanceInfo,
   FlexibleServerInfo,
   RoleAssignmentInfo,
   VaultInfo,

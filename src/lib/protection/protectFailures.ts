@@ -14,7 +14,8 @@ import { changePolicy } from "./reevaluate.js";
 import type { Run, StepOutcome } from "./run.js";
 import { settle, waitForServer } from "./transitions.js";
 
-export type ProtectStep = "validateForBackup" | "createBackupInstance";
+export type ProtectStep =
+  "validateForBackup" | "createBackupInstance" | "undeleteBackupInstance" | "resumeProtection";
 
 /** What Azure's refusal of a step means for the server; transient and unknown errors are rethrown. */
 export async function onProtectError(

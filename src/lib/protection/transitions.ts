@@ -5,7 +5,13 @@ import type { ServerRecord } from "../store/servers.js";
 import { attentionKey, raiseAlert } from "./alerting.js";
 import { backoffInMs } from "./decide.js";
 import type { Guidance } from "./guidance.js";
-import { neverKnownRemoved, operationTimedOut, serverNotReadyInTime, waitingForServer } from "./guidance.js";
+import {
+  neverKnownRemoved,
+  operationTimedOut,
+  serverNotReadyInTime,
+  serverStopped,
+  waitingForServer,
+} from "./guidance.js";
 import { deleteRow, leaseUntil, writeRow } from "./lease.js";
 import { createProtectionMessage, parseCause } from "./queueMessages.js";
 import type { ProtectTarget, Requeued, Run, Settled, StepOutcome } from "./run.js";
@@ -116,12 +122,23 @@ export async function continueLater(
   return requeue(run, state, { ...patch, waitingSince: since }, delayInMs);
 }
 
-/** Waits for the server to be Ready, up to `waitForServerDeadlineInMs` since the wait began. */
+/**
+ * Waits for the server to be Ready, up to `waitForServerDeadlineInMs` since the wait began. A `Stopped`
+ * server may stay so for seven days: it is parked as `WaitingForServer` with the reason, its lease released,
+ * no message and no deadline; its start event or a sweep that sees it Ready starts a new run.
+ */
 export async function waitForServer(
   run: Run,
   serverState: string,
   target: Partial<ProtectTarget>,
 ): Promise<StepOutcome> {
+  if (serverState.toLowerCase() === "stopped") {
+    return settle(run, "WaitingForServer", {
+      ...target,
+      ...serverStopped(run.row.resourceId),
+      attempts: 0,
+    });
+  }
   const deadlineInMs = run.settings.waitForServerDeadlineInMs;
   const since = run.row.waitingSince ?? run.nowIso();
   if (run.ctx.now().getTime() - Date.parse(since) >= deadlineInMs) {

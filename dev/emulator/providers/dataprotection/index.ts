@@ -29,6 +29,7 @@ import {
 import { API_VERSIONS, key, PROVIDER_NAME, vaultIdOf } from "./state.js";
 import type { InstanceRecord, VaultRecord } from "./state.js";
 import { controlRoutes } from "./control.js";
+import { softDeletedConflict, undeleteInstance } from "./deleted.js";
 import { filterJobs } from "./filter.js";
 import { checkPolicyShape } from "./policy.js";
 import { routeBuilder } from "../routes.js";
@@ -352,6 +353,8 @@ export function createDataProtectionProvider(): EmulatorProvider {
       const name = request.params.backupInstanceName ?? "";
       const id = `${vault.id}/backupInstances/${name}`;
       const existing = slice.instances[key(id)];
+      const softDeleted = existing ? undefined : softDeletedConflict(context, vault, name);
+      if (softDeleted) return softDeleted;
       if (existing && existing.datasourceKey !== key(shape.datasourceId)) {
         return context.respond.error(
           400,
@@ -589,6 +592,15 @@ export function createDataProtectionProvider(): EmulatorProvider {
       // Deleted instances keep their instance's id.
       collection: "backupInstances",
     }),
+    vaultRoute(
+      "POST",
+      `${VAULT}/deletedBackupInstances/{backupInstanceName}/undelete`,
+      "DeletedBackupInstances_Undelete",
+      (request, context, vault) =>
+        undeleteInstance(context, vault, request, (complete) =>
+          accepted(context, vault, request, settingsOf(context).actionDurationInMs, { complete }),
+        ),
+    ),
 
     // ---------- jobs ----------
     vaultRoute("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context, vault) => {

@@ -83,8 +83,9 @@ export function deletedInstanceResource(instance: DeletedInstanceRecord): Record
         billingEndDate: instance.deletionTime,
         deleteActivityID: instance.deleteActivityID,
       },
+      objectType: "DeletedBackupInstance",
     },
-    id: instance.id,
+    id: instance.id.replace(/\/backupInstances\/([^/]+)$/i, "/deletedBackupInstances/$1"),
     name: instance.name,
     type: "Microsoft.DataProtection/backupVaults/deletedBackupInstances",
   };

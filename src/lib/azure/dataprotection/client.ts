@@ -303,6 +303,29 @@ export class BackupInstances {
     );
   }
 
+  /** Resumes protection of a `ProtectionStopped` instance (e.g. one just undeleted): 202, then `ProtectionConfigured`. */
+  beginResumeProtection(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    options?: LroOperationOptions,
+  ): DataProtectionPoller<void> {
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName, "resumeProtection");
+    return begin(this.ctx, { method: "POST", path, toResult: toVoid }, options);
+  }
+
+  async beginResumeProtectionAndWait(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    options?: LroOperationOptions,
+  ): Promise<void> {
+    return andWait(
+      this.beginResumeProtection(resourceGroupName, vaultName, backupInstanceName, options),
+      options,
+    );
+  }
+
   /** Deletes (soft-deletes, when the vault keeps deleted items) the instance; succeeds when it is already gone. */
   beginDelete(
     resourceGroupName: string,
@@ -358,6 +381,36 @@ export class DeletedBackupInstances {
       backupInstanceName,
     );
     return get(this.ctx, path, options);
+  }
+
+  /**
+   * Brings a soft-deleted instance back under its name, with its recovery points; it returns in
+   * `ProtectionStopped` (resume protection next). 202 + Azure-AsyncOperation + Location.
+   */
+  beginUndelete(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    options?: LroOperationOptions,
+  ): DataProtectionPoller<void> {
+    const path = vaultPath(
+      this.ctx,
+      resourceGroupName,
+      vaultName,
+      "deletedBackupInstances",
+      backupInstanceName,
+      "undelete",
+    );
+    return begin(this.ctx, { method: "POST", path, toResult: toVoid }, options);
+  }
+
+  async beginUndeleteAndWait(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    options?: LroOperationOptions,
+  ): Promise<void> {
+    return andWait(this.beginUndelete(resourceGroupName, vaultName, backupInstanceName, options), options);
   }
 }
 
