@@ -11,6 +11,8 @@ import { createPostgresProvider } from "../../dev/emulator/providers/postgresql/
 import { createResourceGraphProvider } from "../../dev/emulator/providers/resourcegraph/index.js";
 import { createResourcesProvider } from "../../dev/emulator/providers/resources/index.js";
 import { isArmRestError } from "../../src/lib/azure/arm-error.js";
+import { createArmClients } from "../../src/lib/azure/clients.js";
+import { createInventorySource } from "../../src/lib/azure/inventory/armReaders.js";
 import type { BackupInstanceResource } from "../../src/lib/azure/dataprotection/models.js";
 import {
   aPgFlexPolicy,
@@ -166,5 +168,23 @@ describe("PostgreSQL servers Azure Backup treats specially, in the emulator", ()
       replicationRole: "AsyncReplica",
       replica: { role: "AsyncReplica", capacity: 0, replicationState: "Active" },
     });
+  });
+
+  it("gives the sweep's inventory the replication role and storage size, from Resource Graph and from ARM lists", async () => {
+    const clients = createArmClients(
+      { armEndpoint: world.emulator.url, armCredential: "emulator", azureClientId: undefined },
+      { tlsOptions: { ca: world.emulator.caCert } },
+    );
+    for (const useResourceGraph of [true, false]) {
+      const inventory = createInventorySource(clients, useResourceGraph);
+      const snapshot = await inventory.collect({ subscriptionIds: [sub], vaultSubscriptionIds: [sub] });
+      const byName = Object.fromEntries(snapshot.servers.map((s) => [s.name, s]));
+      expect(byName["replica-db"], `resourceGraph=${useResourceGraph}`).toMatchObject({
+        replicationRole: "AsyncReplica",
+        storageSizeGB: 128,
+      });
+      expect(byName["big-db"]).toMatchObject({ replicationRole: "Primary", storageSizeGB: 2048 });
+      expect(byName["display-db"]).toMatchObject({ location: "westeurope" });
+    }
   });
 });
