@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { normalizeRegion } from "../../src/lib/domain/region.js";
 import type { EmulatorSeed } from "../emulator/index.js";
 
-/** The seed `npm start` loads: fifteen servers covering every protection case (edit it freely). */
+/** The seed `npm start` loads: seventeen servers covering every protection case (edit it freely). */
 export const DEMO_ESTATE_PATH = join(
   dirname(fileURLToPath(import.meta.url)),
   "..",
@@ -43,12 +44,13 @@ export function describeEstate(seed: EmulatorSeed): Estate {
       ...(seed.servers ?? []).flatMap((s) => (s.subscriptionId ? [s.subscriptionId.toLowerCase()] : [])),
     ]),
   ];
-  const regions = [...new Set((seed.servers ?? []).map((s) => s.location.toLowerCase()))].sort();
+  // Some servers' locations are display names ("East US"), as PostgreSQL answers them.
+  const regions = [...new Set((seed.servers ?? []).map((s) => normalizeRegion(s.location)))].sort();
   const slice = (seed.providers?.["dataprotection"] ?? {}) as { vaults?: Record<string, SeedVault> };
   const vaultMap: Record<string, string> = {};
   for (const vault of Object.values(slice.vaults ?? {})) {
     const marked = Object.keys(vault.tags ?? {}).some((t) => t.toLowerCase() === DEMO_MARKER_TAG);
-    if (marked) vaultMap[vault.location.toLowerCase()] = vault.id;
+    if (marked) vaultMap[normalizeRegion(vault.location)] = vault.id;
   }
   return { seed, subscriptionIds, regions, vaultMap, serverCount: (seed.servers ?? []).length };
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { backupInstanceName } from "../../src/lib/protection/naming.js";
+import { unsupportedForBackup, type BackupSupportFacts } from "../../src/lib/domain/backupSupport.js";
+import { normalizeRegion } from "../../src/lib/domain/region.js";
 import type { EmulatorSeed } from "../emulator/index.js";
 import type { Estate } from "./estate.js";
 import type { JobRecord } from "../emulator/providers/dataprotection/state.js";
@@ -27,10 +29,13 @@ export function demoJobHistory(estate: Estate, now: Date = new Date()): DemoJob[
     const tag = Object.entries(server.tags ?? {})
       .find(([k]) => k.toLowerCase() === "backup")?.[1]
       ?.toLowerCase();
-    const vaultId = estate.vaultMap[server.location.toLowerCase()];
+    const vaultId = estate.vaultMap[normalizeRegion(server.location)];
     if (!vaultId || !server.subscriptionId || !server.resourceGroupName || !server.name) return;
     if ((tag !== "gold" && tag !== "weekly") || server.state === "Provisioning") return;
     if (server.name.includes("legacy") || server.resourceGroupName.includes("analytics")) return;
+    // A read replica or a server over 1 TB: Azure Backup cannot protect it, so it has no history.
+    const properties = (server.properties ?? {}) as BackupSupportFacts;
+    if (unsupportedForBackup({ ...properties, storageSizeGB: server.storageSizeGB })) return;
     const serverId = `/subscriptions/${server.subscriptionId.toLowerCase()}/resourceGroups/${server.resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server.name}`;
     const instanceName = backupInstanceName(serverId);
     const policyName = tag === "gold" ? "pgflex-gold" : "pgflex-weekly";

@@ -125,6 +125,8 @@ export async function tellStory(
         location: s.location,
         tags: s.tags ?? {},
         ...(state ? { state: state as "Ready" } : {}),
+        // Size, replication role...: what decides whether Azure Backup can protect it.
+        ...(s.properties ? { properties: s.properties } : {}),
         publishEvent: true,
       });
     }
@@ -225,6 +227,17 @@ export async function tellStory(
     narrator.line(`! ${broken.name} is ${broken.state}: ${broken.lastError?.message ?? ""}`);
     narrator.line(`  Fix: ${broken.lastError?.fix ?? ""}`);
     return broken.name;
+  });
+
+  await run("Unsupported server", async () => {
+    const servers = await listServers(api);
+    const unsupported =
+      servers.find((s) => s.state === "Unsupported" && s.lastError?.code === "ReadReplicaNotSupported") ??
+      servers.find((s) => s.state === "Unsupported");
+    if (!unsupported) return "none";
+    narrator.line(`! ${unsupported.name} is Unsupported: ${unsupported.lastError?.message ?? ""}`);
+    narrator.line(`  Fix: ${unsupported.lastError?.fix ?? ""}`);
+    return unsupported.name;
   });
 
   await run("Second sweep", async () => {

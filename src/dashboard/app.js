@@ -10,6 +10,8 @@
   const states = JSON.parse($("states").textContent);
   const BUSY = new Set(states.inProgress);
   const FINE = new Set(states.satisfied);
+  // Settled where Azure Backup cannot protect the server: shown with its reason, not counted as a problem.
+  const UNSUPPORTED = new Set(states.unsupported);
   // Job statuses that end a job (src/lib/domain/jobStatuses.ts), compared case-insensitively; any other
   // status, known or not, is shown as sent and keeps the job followed.
   const TERMINAL_JOBS = new Set(states.terminalJobs.map((s) => s.toLowerCase()));
@@ -229,7 +231,7 @@
       const latest = latestJob(s, jobs);
       const failed = latest && latest.status === "Failed";
       const stale = s.state === "Protected" && good && now - Date.parse(good) > STALE_AFTER_MS;
-      const problem = !FINE.has(s.state) && !BUSY.has(s.state);
+      const problem = !FINE.has(s.state) && !BUSY.has(s.state) && !UNSUPPORTED.has(s.state);
       const cls = problem ? "problem" : failed ? "failed" : stale ? "stale" : "";
       if (cls) attention++;
       const name = el(

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TERMINAL_JOB_STATUSES } from "../lib/domain/jobStatuses.js";
-import { InProgressStates, SatisfiedStates } from "../lib/domain/protectionStates.js";
+import { InProgressStates, SatisfiedStates, UnsupportedStates } from "../lib/domain/protectionStates.js";
 
 /**
  * The dashboard as one self-contained HTML response: page, styles, Chart.js and the page script inline,
@@ -56,6 +56,7 @@ const statesJson = (): string =>
   JSON.stringify({
     inProgress: InProgressStates,
     satisfied: SatisfiedStates,
+    unsupported: UnsupportedStates,
     terminalJobs: TERMINAL_JOB_STATUSES,
   }).replace(/</g, "\\u003c");
 

@@ -102,9 +102,11 @@ describe("pgflex-autoprotect CLI", () => {
       compliancePercent: number;
       counts: Record<string, number>;
     };
-    expect(summary.total).toBe(15);
+    expect(summary.total).toBe(17);
+    // The read replica and the 2 TB server are Unsupported: outside the percentage, not owed.
     expect(summary.compliancePercent).toBe(33.3);
     expect(summary.counts).toEqual({
+      Unsupported: 2,
       TaggedUnprotected: 8,
       Untagged: 2,
       OptedOut: 2,
@@ -195,7 +197,7 @@ describe("pgflex-autoprotect CLI", () => {
   it("doctor prints each problem with its fix and exits 4", async () => {
     const res = await cli("doctor");
     expect(res.code).toBe(4);
-    expect(res.stdout).toContain("✔ inventory: Read 15 servers in 2 subscriptions.\n");
+    expect(res.stdout).toContain("✔ inventory: Read 17 servers in 2 subscriptions.\n");
     expect(res.stdout).toContain(
       "✖ vaults: No Backup vault serves region northeurope, where tagged servers are.\n    Add northeurope to PGFLEX_BACKUP_REGIONS and run azd provision",
     );
@@ -234,5 +236,6 @@ describe("pgflex-autoprotect CLI", () => {
     // call that stale, so both protected classes count.
     expect((status.counts["Protected"] ?? 0) + (status.counts["ProtectedStale"] ?? 0)).toBe(6);
     expect(status.counts["TaggedUnprotected"]).toBe(2); // analytics-db (roles) and search-db (not Ready)
+    expect(status.counts["Unsupported"]).toBe(2); // orders-replica (read replica) and warehouse-db (2 TB)
   }, 120_000);
 });

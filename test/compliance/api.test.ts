@@ -162,7 +162,7 @@ describe("/api/sweeps", () => {
       error: {
         code: "InvalidQueryParameter",
         message:
-          'Query parameter "class": must be one of Protected, ProtectedStale, TaggedUnprotected, ProtectionFailed, WrongPolicy, ProtectedUntagged, OptedOut, ProtectedElsewhere, Deleted, Untagged, Unclassified.',
+          'Query parameter "class": must be one of Protected, ProtectedStale, TaggedUnprotected, ProtectionFailed, WrongPolicy, ProtectedUntagged, OptedOut, ProtectedElsewhere, Deleted, Untagged, Unclassified, Unsupported.',
         target: "class",
       },
     });

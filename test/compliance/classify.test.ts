@@ -228,6 +228,42 @@ describe("classifyServer", () => {
     });
   });
 
+  it("is Unsupported, with the reason and the fix, when the tagged server is a read replica", () => {
+    const c = classifyServer(input({ server: aServer({ replicationRole: "GeoAsyncReplica" }) }));
+    expect(c).toEqual({
+      class: "Unsupported",
+      reason:
+        "pg-one is a read replica (replicationRole GeoAsyncReplica); Azure Backup protects primary servers only.",
+      fix: "Protect its primary server instead (tag the primary), and set its backup tag to none on the replica so nothing is owed.",
+      tagValue: "weekly",
+      expectedPolicyName: "pgflex-weekly",
+    });
+  });
+
+  it("is Unsupported when the tagged server is over 1 TB, even with an instance whose backups will fail", () => {
+    const big = aServer({ storageSizeGB: 1025 });
+    const c = classifyServer(input({ server: big, instances: [anInstance(big)] }));
+    expect(c).toMatchObject({
+      class: "Unsupported",
+      reason:
+        "pg-one has 1025 GB of storage; Azure Backup protects servers up to 1 TB (1024 GB), and backups of larger servers fail.",
+      instanceId: `${VAULT_WEU}/backupinstances/pg-one-pg-one-bi`,
+    });
+  });
+
+  it("keeps primaries up to 1 TB, and untagged or opted-out replicas, in their usual classes", () => {
+    const primary = aServer({ replicationRole: "Primary", storageSizeGB: 1024 });
+    expect(classifyServer(input({ server: primary })).class).toBe("TaggedUnprotected");
+    expect(classifyServer(input({ server: aServer({ replicationRole: "None" }) })).class).toBe(
+      "TaggedUnprotected",
+    );
+    const replica = { replicationRole: "AsyncReplica" };
+    expect(classifyServer(input({ server: aServer({ ...replica, tags: {} }) })).class).toBe("Untagged");
+    expect(classifyServer(input({ server: aServer({ ...replica, tags: { backup: "none" } }) })).class).toBe(
+      "OptedOut",
+    );
+  });
+
   it("is WrongPolicy when the tag asks for a policy other than the instance's", () => {
     const c = classifyServer(
       input({ server: aServer({ tags: { backup: "gold" } }), instances: [anInstance(server)] }),

@@ -80,7 +80,7 @@ describe("npm start", () => {
 
   it("tells the whole story and prints the dashboard URL", () => {
     const out = start.output();
-    expect(out).toMatch(/^✔ Sweep \S+: 15 servers, [\d.]+% compliant, \d+ protections started$/m);
+    expect(out).toMatch(/^✔ Sweep \S+: 17 servers, [\d.]+% compliant, \d+ protections started$/m);
     expect(out).toMatch(
       /^✔ Servers: .*Protected.*MissingPermissions.*$|^✔ Servers: .*MissingPermissions.*Protected.*$/m,
     );
@@ -88,6 +88,9 @@ describe("npm start", () => {
     expect(out).toContain("✔ Backup of orders-db: Completed");
     expect(out).toContain(
       '  Fix: az role assignment create --assignee-object-id 0e1d5c3a-7b2f-4c61-9a8e-3f4b5c6d7e02 --assignee-principal-type ServicePrincipal --role "PostgreSQL Flexible Server Long Term Retention Backup Role"',
+    );
+    expect(out).toContain(
+      "! orders-replica is Unsupported: orders-replica is a read replica (replicationRole AsyncReplica); Azure Backup protects primary servers only.",
     );
     expect(out).toMatch(/^Story complete in \d+ s\.$/m);
     expect(operatorUrl).toMatch(
@@ -153,6 +156,11 @@ describe("npm start", () => {
           "az role assignment create --assignee-object-id 0e1d5c3a-7b2f-4c61-9a8e-3f4b5c6d7e02",
         );
         expect(await page.getAttribute('#servers-body tr[data-server="catalog-db"]', "class")).toBe("failed");
+        // Azure Backup cannot protect a read replica: shown with its reason, not as a problem.
+        expect(await page.getAttribute('#servers-body tr[data-server="orders-replica"]', "class")).toBe("");
+        expect(await page.textContent('#servers-body tr[data-server="orders-replica"] .state')).toBe(
+          "Unsupported",
+        );
 
         await page.click('button[data-backup="customers-db"]');
         await page.waitForSelector("#activity li[data-job] .status.Completed", { timeout: 60_000 });

@@ -29,6 +29,7 @@ describe("dashboard page", () => {
     expect(JSON.parse(block?.[1] ?? "null")).toEqual({
       inProgress: [...InProgressStates],
       satisfied: [...SatisfiedStates],
+      unsupported: ["Unsupported"],
       terminalJobs: [...TERMINAL_JOB_STATUSES],
     });
     expect(TERMINAL_JOB_STATUSES).toEqual(expect.arrayContaining(["Cancelled", "Canceled"]));

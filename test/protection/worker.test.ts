@@ -394,6 +394,26 @@ describe("protection worker", () => {
     ]);
   });
 
+  it("settles a tagged read replica Unsupported with the reason, without an alert or a Data Protection call, and again the same on the next cause", async () => {
+    const alerter = recordingAlerter();
+    const worker = t.workerWith({ alerter });
+    const s = t.azure.addServer(aServer({ name: "pg-replica", replicationRole: "AsyncReplica" }));
+
+    await t.drain(event("e1", s.id), worker);
+    await t.drain(event("e2", s.id), worker);
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Unsupported",
+      policyName: "pgflex-weekly",
+      lastErrorCode: "ReadReplicaNotSupported",
+      lastErrorMessage:
+        "pg-replica is a read replica (replicationRole AsyncReplica); Azure Backup protects primary servers only.",
+    });
+    expect(alerter.raised).toEqual([]);
+    expect(t.azure.writes()).toEqual([]);
+    expect(t.azure.count("validateForBackup")).toBe(0);
+  });
+
   it("alerts again when a server that was fixed and protected falls into a stop again", async () => {
     const alerter = recordingAlerter();
     const worker = t.workerWith({ alerter });

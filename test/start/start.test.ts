@@ -74,7 +74,7 @@ describe("development tokens", () => {
 });
 
 describe("demo estate", () => {
-  it("has two subscriptions, three regions, vaults in two and fifteen servers covering every case", async () => {
+  it("has two subscriptions, three regions, vaults in two and seventeen servers covering every case", async () => {
     const estate = await loadEstate();
     expect(estate.subscriptionIds).toEqual([
       "11111111-1111-4111-8111-111111111111",
@@ -82,7 +82,7 @@ describe("demo estate", () => {
     ]);
     expect(estate.regions).toEqual(["eastus", "northeurope", "westeurope"]);
     expect(Object.keys(estate.vaultMap).sort()).toEqual(["eastus", "westeurope"]);
-    expect(estate.serverCount).toBe(15);
+    expect(estate.serverCount).toBe(17);
     const tags = (estate.seed.servers ?? []).map((s) => s.tags?.["backup"] ?? s.tags?.["Backup"] ?? "(none)");
     expect(new Set(tags)).toEqual(new Set(["weekly", "gold", "none", "off", "platinum", "(none)"]));
     expect((estate.seed.servers ?? []).filter((s) => s.state === "Provisioning").map((s) => s.name)).toEqual([

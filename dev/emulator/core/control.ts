@@ -31,6 +31,8 @@ export interface CreateServerSpec {
   tags?: Record<string, string>;
   version?: string;
   storageSizeGB?: number;
+  /** Properties over the defaults, as a seed's short form takes them (e.g. `replicationRole`). */
+  properties?: Record<string, unknown>;
   /** Publish `ResourceWriteSuccess` as if created through ARM (default false). */
   publishEvent?: boolean;
 }
@@ -160,6 +162,7 @@ export const handleControl: ControlHandler = async (request, core) => {
         tags: { ...(spec.tags ?? {}) },
         properties: {
           ...defaultServerProperties(spec.name, spec.version, spec.storageSizeGB),
+          ...(spec.properties ?? {}),
           state: spec.state ?? "Ready",
         },
         sku: { ...DEFAULT_SERVER_SKU },

@@ -13,6 +13,10 @@ export interface FlexibleServerInfo {
   /** `properties.state`: `Ready`, `Provisioning`, `Updating`, `Stopped`, ... */
   state: string;
   tags: Record<string, string>;
+  /** `properties.replicationRole` (`None`, `Primary`, `AsyncReplica`, `GeoAsyncReplica`) when ARM says. */
+  replicationRole?: string;
+  /** `properties.storage.storageSizeGB` when ARM says. */
+  storageSizeGB?: number;
 }
 
 export type GetServerOptions = OperationOptions;
@@ -42,6 +46,8 @@ export function createServersClient(clients: Pick<ArmClients, "postgres">): Serv
           location: s.location,
           state: s.state ?? "Unknown",
           tags: s.tags ?? {},
+          ...(s.replicationRole ? { replicationRole: s.replicationRole } : {}),
+          ...(typeof s.storage?.storageSizeGB === "number" ? { storageSizeGB: s.storage.storageSizeGB } : {}),
         }
       );
     },

@@ -1,6 +1,7 @@
 import type { InventoryInstance, InventoryServer } from "../azure/inventory/types.js";
 import type { Classification } from "../domain/compliance.js";
 import { readBackupTag } from "../domain/backupTag.js";
+import { unsupportedForBackup, unsupportedGuidance } from "../domain/backupSupport.js";
 
 /** Rules of classification, from configuration. */
 export interface ClassificationRules {
@@ -164,6 +165,18 @@ export function classifyServer(input: ClassifyServerInput): Classification {
     };
   }
   const base = { tagValue, expectedPolicyName };
+
+  const unsupported = unsupportedForBackup(server);
+  if (unsupported) {
+    const g = unsupportedGuidance(server.name, unsupported, rules);
+    return {
+      class: "Unsupported",
+      reason: g.reason,
+      fix: g.fix,
+      ...base,
+      ...about(pick(active, input.expectedVaultId)),
+    };
+  }
 
   const instance = pick(managed, input.expectedVaultId);
   if (!instance) {

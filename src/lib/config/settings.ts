@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GUID_REGEX, isGuid } from "../domain/guid.js";
+import { normalizeRegion } from "../domain/region.js";
 
 /**
  * Every environment variable the app reads, in one list. The config loader, the README table,
@@ -143,10 +144,6 @@ const scheduledBackups = z
     }
     return z.NEVER;
   });
-
-export function normalizeRegion(region: string): string {
-  return region.replace(/\s+/g, "").toLowerCase();
-}
 
 function parseMap(v: string): Array<[string, string]> | undefined {
   if (v === "") return [];

@@ -18,10 +18,18 @@ export const ComplianceClasses = [
   "Untagged",
   /** The sweep could not decide (malformed tags, or an inventory failure hid the facts); listed as a failure. */
   "Unclassified",
+  /**
+   * Tagged, but Azure Backup cannot protect it (a read replica, a server over 1 TB): neither compliant nor
+   * owed, never remediated, and left out of the compliance percentage.
+   */
+  "Unsupported",
 ] as const;
 export type ComplianceClass = (typeof ComplianceClasses)[number];
 
-/** Classes that need nothing from anyone. Deleted and Unclassified count in neither direction. */
+/**
+ * Classes that need nothing from anyone. Deleted, Unclassified and Unsupported count in neither direction:
+ * the compliance percentage is compliant / (compliant + non-compliant) over the other classes only.
+ */
 export const CompliantClasses: ReadonlySet<ComplianceClass> = new Set<ComplianceClass>([
   "Protected",
   "ProtectedUntagged",

@@ -17,6 +17,7 @@ export const ProtectionStates = [
   "Deleted",
   "ProtectedUntagged",
   "WouldProtect",
+  "Unsupported",
 ] as const;
 export type ProtectionState = (typeof ProtectionStates)[number];
 
@@ -50,6 +51,12 @@ export const SatisfiedStates: readonly ProtectionState[] = [
   "Deleted",
   "WouldProtect",
 ];
+
+/**
+ * Servers Azure Backup cannot protect (a read replica, a server over 1 TB): settled with the reason, neither
+ * satisfied nor needing a person's attention (no alert, no retry); only a change to the server moves them.
+ */
+export const UnsupportedStates: readonly ProtectionState[] = ["Unsupported"];
 
 export function isProtectionState(value: string): value is ProtectionState {
   return (ProtectionStates as readonly string[]).includes(value);

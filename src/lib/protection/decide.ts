@@ -1,6 +1,7 @@
 /** Pure decisions of protection: no I/O, so they are tested alone. */
 import { BackupRoles } from "../azure/roles.js";
 import { readBackupTag } from "../domain/backupTag.js";
+import { unsupportedForBackup, unsupportedGuidance } from "../domain/backupSupport.js";
 import { resourceGroupScopeOf } from "../domain/serverId.js";
 
 export type TagDecision =
@@ -46,6 +47,20 @@ function writtenValue(tags: Record<string, string>, tagName: string): string | u
   return Object.entries(tags).find(
     ([key, value]) => readBackupTag({ [key]: value }, tagName).kind === "value",
   )?.[1];
+}
+
+/**
+ * Why Azure Backup cannot protect this server (a read replica, over 1 TB), as the row's code, message and
+ * fix; undefined when it can. Checked before any Azure call, so such a server settles without retries.
+ */
+export function unsupportedServer(
+  server: { name: string; replicationRole?: string; storageSizeGB?: number },
+  rules: Pick<TagRules, "backupTag" | "optOutValues">,
+): { lastErrorCode: string; lastErrorMessage: string; fix: string } | undefined {
+  const why = unsupportedForBackup(server);
+  if (!why) return undefined;
+  const g = unsupportedGuidance(server.name, why, rules);
+  return { lastErrorCode: g.code, lastErrorMessage: g.reason, fix: g.fix };
 }
 
 export interface RequiredRole {

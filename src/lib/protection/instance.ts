@@ -1,7 +1,11 @@
 /** The backup instance this app makes for a server: its body and how its policy is compared. */
+import { normalizeRegion } from "../domain/region.js";
 import type { BackupInstanceProperties, FlexibleServerInfo } from "./ports.js";
 
-/** Body of validateForBackup and of the instance PUT for a PG Flexible server. */
+/**
+ * Body of validateForBackup and of the instance PUT for a PG Flexible server. The location is the region's
+ * name (`canadacentral`): PostgreSQL may answer its display name (`Canada Central`), which Data Protection refuses.
+ */
 export function instanceProperties(server: FlexibleServerInfo, policyId: string): BackupInstanceProperties {
   return {
     friendlyName: server.name,
@@ -12,7 +16,7 @@ export function instanceProperties(server: FlexibleServerInfo, policyId: string)
       resourceID: server.id,
       resourceName: server.name,
       resourceType: "Microsoft.DBforPostgreSQL/flexibleServers",
-      resourceLocation: server.location,
+      resourceLocation: normalizeRegion(server.location),
       resourceUri: "",
     },
     policyInfo: { policyId },

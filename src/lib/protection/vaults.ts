@@ -1,4 +1,4 @@
-import { normalizeRegion } from "../config/settings.js";
+import { normalizeRegion } from "../domain/region.js";
 import type { CallOptions, DataProtectionPort, VaultInfo } from "./ports.js";
 import { createTtlCache } from "./cache.js";
 

@@ -1,4 +1,4 @@
-import { normalizeRegion } from "../config/settings.js";
+import { normalizeRegion } from "../domain/region.js";
 import { ensureError } from "../errors.js";
 import type { Alerter } from "../alerts/alerts.js";
 import type { Logger } from "../logger.js";
@@ -8,7 +8,7 @@ import type { ServerStore } from "../store/servers.js";
 import { errorCode, statusOf } from "./armErrors.js";
 import { createTtlCache } from "./cache.js";
 import { continueInFlight, protect } from "./configure.js";
-import { decideFromTags } from "./decide.js";
+import { decideFromTags, unsupportedServer } from "./decide.js";
 import * as guidance from "./guidance.js";
 import { claim, LeaseLostError } from "./lease.js";
 import { backupInstanceName } from "./naming.js";
@@ -148,6 +148,8 @@ async function evaluate(run: Run): Promise<ProcessOutcome> {
   }
 
   const { policyName } = decision;
+  const unsupported = unsupportedServer(server, s);
+  if (unsupported) return settle(run, "Unsupported", { ...seen, policyName, ...unsupported });
   const vault = await run.ctx.vaults.resolve(region, run.row.subscriptionId, { abortSignal: run.signal });
   if (!vault) {
     return settle(run, "NoVaultForRegion", {

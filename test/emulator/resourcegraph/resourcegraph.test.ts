@@ -225,6 +225,8 @@ describe("Resource Graph provider", () => {
       location: "westeurope",
       tags: { backup: "weekly" },
       state: "Ready",
+      replicationRole: "Primary",
+      storageSizeGB: 128,
     });
     expect(snap.vaults.map((v) => v.id)).toEqual([vault.toLowerCase()]);
     expect(snap.instances).toMatchObject([

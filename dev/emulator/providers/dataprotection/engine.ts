@@ -1,5 +1,6 @@
 import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
+import { checkResourceLocations, refuseReplica, tooLargeOutcome } from "./serverLimits.js";
 import {
   defaultSettings,
   emptySlice,
@@ -104,6 +105,8 @@ export function checkInstanceShape(
       `The datasource type '${String(datasourceType)}' is not supported. Supported types: ${knownDatasourceTypes.join(", ")}.`,
     );
   }
+  const badLocation = checkResourceLocations(value, where, invalid);
+  if (badLocation) return badLocation;
   const policyInfo = value.policyInfo;
   if (!isObject(policyInfo) || typeof policyInfo.policyId !== "string")
     return invalid(`'${where}.policyInfo.policyId' is required.`);
@@ -176,6 +179,8 @@ export function checkProtectable(
       message: `The datasource is in region '${server.location}' but the Backup vault '${vault.name}' is in '${vault.location}'. A Backup vault protects datasources of its own region only.`,
     };
   }
+  const replica = refuseReplica(server);
+  if (replica) return replica;
   if (server.properties.state !== "Ready") {
     return {
       status: 400,
@@ -224,7 +229,9 @@ export function createJob(
   const ds = (instance.properties.dataSourceInfo ?? {}) as Record<string, unknown>;
   const datasourceId = String(ds.resourceID ?? "");
   const policyId = String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
-  const outcome = outcomeFor(context, instance.vaultKey, instance.datasourceKey);
+  const outcome =
+    tooLargeOutcome(context.servers.get(datasourceId)) ??
+    outcomeFor(context, instance.vaultKey, instance.datasourceKey);
   const guid = context.newGuid();
   const vaultId = vault?.id ?? instance.vaultKey;
   const m = /\/resourceGroups\/([^/]+)/i.exec(datasourceId);

@@ -70,11 +70,40 @@ function validateTags(tags: unknown): string | undefined {
   return undefined;
 }
 
+/** `Canada Central` → `canadacentral`. */
+function regionName(location: string): string {
+  return location.replace(/\s+/g, "").toLowerCase();
+}
+
+/**
+ * A replica's replication properties (`createMode: Replica` with `sourceServerResourceId`), as Azure answers
+ * them (2024-08-01 ReplicasListByServer example): `AsyncReplica` in the source's region, else `GeoAsyncReplica`.
+ */
+function replicaProperties(
+  properties: Record<string, unknown>,
+  location: string,
+  source: ServerRecord | undefined,
+): Record<string, unknown> {
+  if (String(properties.createMode ?? "").toLowerCase() !== "replica") return {};
+  const role =
+    source && regionName(source.location) !== regionName(location) ? "GeoAsyncReplica" : "AsyncReplica";
+  return {
+    replicationRole: role,
+    replicaCapacity: 0,
+    replica: { role, capacity: 0, replicationState: "Active" },
+  };
+}
+
 export function createPostgresProvider(): EmulatorProvider {
-  const operationPaths = (subscriptionId: string, location: string) => ({
-    statusPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/azureAsyncOperation`,
-    resultPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/operationResults`,
-  });
+  // A server's location is kept as written (a seed may give the display name, "Canada Central", as Azure
+  // answers for some servers); operation URLs use the region name.
+  const operationPaths = (subscriptionId: string, written: string) => {
+    const location = regionName(written);
+    return {
+      statusPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/azureAsyncOperation`,
+      resultPathPrefix: `/subscriptions/${subscriptionId}/providers/Microsoft.DBforPostgreSQL/locations/${location}/operationResults`,
+    };
+  };
 
   const notFound = (context: ProviderContext, request: EmulatorRequest): EmulatorResponse => {
     const { subscriptionId = "", resourceGroupName = "", serverName = "" } = request.params;
@@ -271,6 +300,13 @@ export function createPostgresProvider(): EmulatorProvider {
           tags: { ...((body.tags as Record<string, string> | undefined) ?? {}) },
           properties: {
             ...(merge(defaults, stripSecrets(properties)) as ServerRecord["properties"]),
+            ...replicaProperties(
+              properties,
+              body.location,
+              typeof properties.sourceServerResourceId === "string"
+                ? context.servers.get(properties.sourceServerResourceId)
+                : undefined,
+            ),
             state: "Provisioning",
             fullyQualifiedDomainName: `${serverName}.postgres.database.azure.com`,
           },

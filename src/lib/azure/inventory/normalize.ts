@@ -1,4 +1,4 @@
-import { normalizeRegion } from "../../config/settings.js";
+import { normalizeRegion } from "../../domain/region.js";
 import type { SweepFailure } from "../../domain/compliance.js";
 import { ensureError, isRestError } from "../../errors.js";
 import type { InventoryInstance, InventoryServer, InventoryVault, RawResource } from "./types.js";
@@ -17,6 +17,12 @@ export function toInventoryServer(raw: RawResource): InventoryServer | undefined
   if (!raw.id) return undefined;
   const id = lower(raw.id);
   const state = raw.state ?? (typeof raw.properties?.state === "string" ? raw.properties.state : undefined);
+  const props = raw.properties ?? {};
+  const role = str(raw.replicationRole) ?? str(props.replicationRole);
+  const storage = isRecord(props.storage) ? props.storage : {};
+  const size = [raw.storageSizeGB, raw.storage?.storageSizeGB, storage.storageSizeGB].find(
+    (v): v is number => typeof v === "number",
+  );
   return {
     id,
     name: lower(raw.name ?? id.slice(id.lastIndexOf("/") + 1)),
@@ -25,7 +31,13 @@ export function toInventoryServer(raw: RawResource): InventoryServer | undefined
     location: normalizeRegion(raw.location ?? ""),
     tags: raw.tags,
     ...(state ? { state } : {}),
+    ...(role ? { replicationRole: role } : {}),
+    ...(size !== undefined ? { storageSizeGB: size } : {}),
   };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export function toInventoryVault(raw: RawResource): InventoryVault | undefined {

@@ -28,9 +28,10 @@ import type {
 
 /** KQL sent to Resource Graph; the emulator's provider supports exactly this subset. */
 export const ResourceGraphQueries = {
-  // Only the state of a server's properties: a page of 1,000 full server bodies is ten times larger.
+  // Only the server properties the sweep reads (state, and what Azure Backup supports): a page of 1,000 full
+  // server bodies is ten times larger.
   servers:
-    "resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project id, name, type, location, subscriptionId, resourceGroup, tags, state = properties.state",
+    "resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project id, name, type, location, subscriptionId, resourceGroup, tags, state = properties.state, replicationRole = properties.replicationRole, storageSizeGB = properties.storage.storageSizeGB",
   vaults:
     "resources | where type =~ 'microsoft.dataprotection/backupvaults' | project id, name, type, location, subscriptionId, resourceGroup, tags",
   instances:

@@ -23,6 +23,10 @@ export interface InventoryServer {
   tags: unknown;
   /** `properties.state` (Ready, Stopped, ...) when known. */
   state?: string;
+  /** `properties.replicationRole` (None, Primary, AsyncReplica, GeoAsyncReplica) when known. */
+  replicationRole?: string;
+  /** `properties.storage.storageSizeGB` when known. */
+  storageSizeGB?: number;
 }
 
 export interface InventoryVault {
@@ -146,8 +150,14 @@ export interface RawResource {
   resourceGroup?: string;
   tags?: unknown;
   properties?: Record<string, unknown>;
-  /** The PG SDK flattens `properties.state` to `state`. */
+  /** The PG SDK flattens `properties.state` to `state` (and the Resource Graph query projects it so). */
   state?: string;
+  /** Flattened by the PG SDK and projected by the Resource Graph query, like `state`. */
+  replicationRole?: string;
+  /** The PG SDK's flattened `properties.storage`. */
+  storage?: { storageSizeGB?: number };
+  /** `properties.storage.storageSizeGB` as the Resource Graph query projects it. */
+  storageSizeGB?: number;
 }
 
 export interface RawJob {
