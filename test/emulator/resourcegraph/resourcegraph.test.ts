@@ -51,7 +51,7 @@ describe("KQL subset", () => {
       "Unsupported operator 'summarize'.",
     );
     expect(() => parseQuery("resourcecontainers | take 1")).toThrow(
-      "Unknown table 'resourcecontainers'. Only 'resources' is supported.",
+      "Unknown table 'resourcecontainers'. Only 'resources' and 'RecoveryServicesResources' are supported.",
     );
   });
 });
