@@ -338,7 +338,9 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     } catch (e) {
       options.abortSignal?.throwIfAborted();
       logger.warn(
-        `Reading recent backup jobs through Resource Graph failed; each vault's job list is read instead: ${ensureError(e).message}`,
+        "Reading recent backup jobs through Resource Graph failed; each vault's job list is read instead " +
+          "(one request per page of every vault's history). Check that the app's identity has Reader on the " +
+          `vaults' subscriptions. Cause: ${ensureError(e).message}`,
       );
       return undefined;
     }
