@@ -106,7 +106,7 @@ export function createAzureOperations(config: Config, clients = createArmClients
     servers: createServersClient(clients),
     roles: createRolesClient(clients),
     protection: createProtectionOperations(clients),
-    backups: createBackupOperations(clients),
+    backups: createBackupOperations(clients, { useResourceGraph: config.useResourceGraph }),
   };
 }
 

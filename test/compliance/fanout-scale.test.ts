@@ -42,6 +42,7 @@ function estate() {
       });
       const at = new Date(NOW.getTime() - 2 * DAY).toISOString();
       jobs.push({
+        id: `${vault}/backupjobs/job-${s}-${i}`,
         properties: { backupInstanceId: bi, operationCategory: "Backup", status: "Completed", endTime: at },
       });
     }
@@ -119,7 +120,9 @@ function countingReaders() {
           .map((s) => ({ ...s, subscriptionId: s.id?.split("/")[2] }))
       : /backupvaults'/.test(request.query)
         ? VAULTS.map((id, i) => ({ id, location: REGIONS[i], tags: { "pgflex-autoprotect": "" } }))
-        : e.instances;
+        : /backupjobs'/.test(request.query)
+          ? e.jobs
+          : e.instances;
     const start = Number(request.skipToken ?? 0);
     const next = start + (request.top ?? 1000);
     return { data: rows.slice(start, next), ...(next < rows.length ? { skipToken: String(next) } : {}) };
@@ -170,14 +173,14 @@ describe("a fanned-out sweep of 10,000 servers in 50 subscriptions and 5 vaults"
     expect(summary?.armRequests).toBe(355);
   });
 
-  it("reads each vault's job history and policies once, and instances in one query, with Resource Graph", async () => {
+  it("reads each vault's policies once, and instances and job histories in one query each, with Resource Graph", async () => {
     const { summary, calls } = await fannedOutSweep(true);
     expect(summary).toMatchObject({ status: "Complete", total: 10_000, counts: { Protected: 10_000 } });
     expect(calls).toEqual({
-      resourceGraph: 1 + 10 + 50, // vaults, instances (10 pages), then servers once per unit
-      listJobs: 5 * 20,
+      // vaults, instances (10 pages), every vault's jobs (10 pages), then servers once per unit
+      resourceGraph: 1 + 10 + 10 + 50,
       listPolicies: 5,
     });
-    expect(summary?.armRequests).toBe(166);
+    expect(summary?.armRequests).toBe(76);
   });
 });

@@ -129,10 +129,11 @@ describe("compliance sweep against the emulator", () => {
       diff: { changed: 0, added: 0, removed: 0, becameCompliant: 0, drifted: 0 },
     });
     expect(await queuedProtections()).toEqual([]);
-    const graph = (await emulator.control.getRequests()).filter((r) =>
-      /Microsoft.ResourceGraph/i.test(r.path),
-    );
-    expect(graph.length).toBe(3); // servers, vaults, instances: one page each (11 servers < 1,000 rows)
+    const requests = await emulator.control.getRequests();
+    const graph = requests.filter((r) => /Microsoft.ResourceGraph/i.test(r.path));
+    // servers, vaults, instances, every vault's jobs: one page each (11 servers < 1,000 rows)
+    expect(graph.length).toBe(4);
+    expect(requests.filter((r) => /\/backupJobs$/i.test(r.path.split("?")[0] ?? ""))).toEqual([]);
   });
 
   it("reports what became compliant and what drifted in report mode", async () => {

@@ -5,6 +5,7 @@ import { createJobPoller, type JobPollerDeps } from "../../src/lib/jobs/poller.j
 import type { AlertRecord } from "../../src/lib/store/alerts.js";
 import { useAzurite } from "../support/azurite.js";
 import { backupServiceOver } from "../support/backups.js";
+import type { BackupJob } from "../../src/lib/azure/backupOperations.js";
 import { aFakeAzure, aJob } from "../fixtures/jobs/azure.js";
 import { SUB, VAULT, aServer, aStorage, serverId } from "../fixtures/jobs/stores.js";
 
@@ -286,6 +287,50 @@ describe("job poller", () => {
     const second = await poller.pollOnce();
     expect(second).toMatchObject({ fetched: 0, inserted: 0, updated: 0 });
     expect(azure.calls.get).toBe(0);
+  });
+
+  it("reads every vault's recent jobs in one Resource Graph read, and each vault's list when that read fails", async () => {
+    const { azure, deps, storage } = setup();
+    const warnings: string[] = [];
+    const asked: Array<Array<{ vaultId: string; startedSince?: Date }>> = [];
+    let graphDown = false;
+    const first = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    const poller = createJobPoller({
+      ...deps,
+      gateway: {
+        ...azure.gateway,
+        async listRecentJobs(requests) {
+          asked.push([...requests]);
+          if (graphDown) throw new Error("Resource Graph answered 503");
+          const out = new Map<string, BackupJob[]>();
+          for await (const job of azure.gateway.listJobs(VAULT)) out.set(VAULT.toLowerCase(), [job]);
+          return out;
+        },
+      },
+      logger: {
+        debug: () => {},
+        info: () => {},
+        error: () => {},
+        warn: (m: string) => void warnings.push(m),
+      },
+    });
+    expect(await poller.pollOnce()).toMatchObject({ vaults: 1, inserted: 1, fetched: 0 });
+    expect(azure.calls.list).toBe(1); // the fake graph's own read; the poller listed nothing
+    expect(asked).toEqual([[{ vaultId: VAULT.toLowerCase() }]]);
+
+    graphDown = true;
+    azure.update(first, { status: "Completed", endTime: "2026-11-25T10:12:15Z" });
+    expect(await poller.pollOnce()).toMatchObject({ finished: 1 });
+    expect(await storage.jobs.getById(first)).toMatchObject({ status: "Completed" });
+    expect(asked[1]).toEqual([
+      {
+        vaultId: VAULT.toLowerCase(),
+        startedSince: new Date(Date.parse("2026-11-25T10:00:00Z") - 15 * 60_000),
+      },
+    ]);
+    expect(warnings).toEqual([
+      "Reading recent backup jobs through Resource Graph failed; each vault's job list is read instead (one request per page of every vault's history). Check that the app's identity has Reader on the vaults' subscriptions. Cause: Resource Graph answered 503",
+    ]);
   });
 
   it("reaches back no further than the history retention on a vault's first listing", async () => {

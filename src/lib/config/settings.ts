@@ -455,7 +455,7 @@ export const settings = {
   useResourceGraph: setting({
     name: "PGFLEX_USE_RESOURCE_GRAPH",
     description:
-      "Inventory servers and backup instances with Azure Resource Graph (one query for all subscriptions).",
+      "Read servers, backup instances and backup jobs with Azure Resource Graph (one query for all subscriptions): the sweeps' inventory and the job poller's recent jobs.",
     example: "true",
     defaultValue: "false",
     requiredInAzure: false,

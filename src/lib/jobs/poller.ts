@@ -13,6 +13,7 @@ import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
 import type { JobsGateway } from "./model.js";
 import type { OperationOptions } from "../util/options.js";
+import type { BackupJob } from "../azure/backupOperations.js";
 
 type Observed = NonNullable<ReturnType<typeof observeJob>>;
 
@@ -137,24 +138,43 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     return out;
   }
 
+  /**
+   * What can matter in a vault's listing: jobs since the cursor (less the overlap) and since the oldest
+   * followed job, no further back than the history keeps. Undefined: everything.
+   */
+  function listingSince(
+    cursorValue: string | undefined,
+    followed: Map<string, ActiveJobRecord>,
+  ): Date | undefined {
+    const threshold = cursorValue ? new Date(cursorValue).getTime() - overlapInMs : Number.NEGATIVE_INFINITY;
+    const oldestFollowed = Math.min(...[...followed.values()].map((a) => new Date(a.startTime).getTime()));
+    const lookBackLimit =
+      deps.maxLookBackInMs === undefined ? Number.NEGATIVE_INFINITY : now().getTime() - deps.maxLookBackInMs;
+    const since = Math.max(Math.min(threshold, oldestFollowed), lookBackLimit);
+    return Number.isFinite(since) ? new Date(since) : undefined;
+  }
+
+  /**
+   * One vault's pass. `listed`: its recent jobs already read for every vault at once (Resource Graph);
+   * otherwise its job list is read here (every page: the list takes no filter, jobs before the cutoff are
+   * dropped as they come).
+   */
   async function pollVault(
     vaultId: string,
     followed: Map<string, ActiveJobRecord>,
     result: PollResult,
     options: PollOptions,
+    listed?: readonly BackupJob[],
   ): Promise<void> {
     const cursor = await deps.cursors.get("jobs", vaultId, options);
     const threshold = cursor ? new Date(cursor.value).getTime() - overlapInMs : Number.NEGATIVE_INFINITY;
     let newest = cursor ? new Date(cursor.value).getTime() : Number.NEGATIVE_INFINITY;
     const observedById = new Map<string, { observed: Observed; origin: JobOrigin }>();
 
-    // List only what can matter: jobs since the cursor (less the overlap) and since the oldest followed job.
-    const oldestFollowed = Math.min(...[...followed.values()].map((a) => new Date(a.startTime).getTime()));
-    const lookBackLimit =
-      deps.maxLookBackInMs === undefined ? Number.NEGATIVE_INFINITY : now().getTime() - deps.maxLookBackInMs;
-    const since = Math.max(Math.min(threshold, oldestFollowed), lookBackLimit);
-    const listOptions = Number.isFinite(since) ? { ...options, startedSince: new Date(since) } : options;
-    for await (const job of deps.gateway.listJobs(vaultId, listOptions)) {
+    const since = listingSince(cursor?.value, followed);
+    const jobs =
+      listed ?? deps.gateway.listJobs(vaultId, since ? { ...options, startedSince: since } : options);
+    for await (const job of jobs) {
       result.listed++;
       if (!isServerBackupJob(job)) continue;
       const observed = observeJob(job, vaultId);
@@ -296,6 +316,36 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     }
   }
 
+  /**
+   * Every vault's recent jobs in one read when the gateway offers it (Resource Graph); undefined when it does
+   * not or the read failed, and each vault lists its own jobs.
+   */
+  async function listRecent(
+    vaults: readonly string[],
+    cursorValues: ReadonlyMap<string, string>,
+    followedByVault: ReadonlyMap<string, Map<string, ActiveJobRecord>>,
+    options: PollOptions,
+  ): Promise<Map<string, BackupJob[]> | undefined> {
+    if (!deps.gateway.listRecentJobs || !vaults.length) return undefined;
+    try {
+      return await deps.gateway.listRecentJobs(
+        vaults.map((vaultId) => {
+          const since = listingSince(cursorValues.get(vaultId), followedByVault.get(vaultId) ?? new Map());
+          return since ? { vaultId, startedSince: since } : { vaultId };
+        }),
+        options,
+      );
+    } catch (e) {
+      options.abortSignal?.throwIfAborted();
+      logger.warn(
+        "Reading recent backup jobs through Resource Graph failed; each vault's job list is read instead " +
+          "(one request per page of every vault's history). Check that the app's identity has Reader on the " +
+          `vaults' subscriptions. Cause: ${ensureError(e).message}`,
+      );
+      return undefined;
+    }
+  }
+
   async function advanceCursor(vaultId: string, value: string, options: PollOptions): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await deps.cursors.get("jobs", vaultId, options);
@@ -332,12 +382,23 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
         followedByVault.set(vault, map);
       }
       const vaults = new Set<string>(followedByVault.keys());
-      for (const c of await deps.cursors.list("jobs", options)) vaults.add(c.name.toLowerCase());
+      const cursorValues = new Map<string, string>();
+      for (const c of await deps.cursors.list("jobs", options)) {
+        vaults.add(c.name.toLowerCase());
+        cursorValues.set(c.name.toLowerCase(), c.value);
+      }
       for (const v of (await deps.knownVaults?.(options)) ?? []) vaults.add(v.toLowerCase());
       result.vaults = vaults.size;
+      const listed = await listRecent([...vaults], cursorValues, followedByVault, options);
       await mapWithConcurrency([...vaults], concurrency, async (vaultId) => {
         try {
-          await pollVault(vaultId, followedByVault.get(vaultId) ?? new Map(), result, options);
+          await pollVault(
+            vaultId,
+            followedByVault.get(vaultId) ?? new Map(),
+            result,
+            options,
+            listed?.get(vaultId),
+          );
         } catch (e) {
           options.abortSignal?.throwIfAborted();
           result.failedVaults.push(vaultId);

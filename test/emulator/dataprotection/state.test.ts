@@ -4,8 +4,6 @@ import {
   isoDuration,
   nextOccurrence,
 } from "../../../dev/emulator/providers/dataprotection/state.js";
-import { filterJobs } from "../../../dev/emulator/providers/dataprotection/filter.js";
-import type { JobRecord } from "../../../dev/emulator/providers/dataprotection/state.js";
 
 const week = 7 * 86_400_000;
 const start = Date.parse("2024-01-07T02:00:00Z");
@@ -30,27 +28,5 @@ describe("schedule arithmetic", () => {
     expect(durationInMs("12 weeks")).toBeUndefined();
     expect(isoDuration(735_822)).toBe("PT12M15.822S");
     expect(isoDuration(0)).toBe("PT0S");
-  });
-});
-
-describe("job $filter", () => {
-  const job = (name: string, startMs: number, status: JobRecord["status"]): JobRecord =>
-    ({ name, startMs, status, operation: "Backup", isUserTriggered: true }) as JobRecord;
-  const jobs = [
-    job("a", start, "Completed"),
-    job("b", start + 1000, "InProgress"),
-    job("c", start + 2000, "Failed"),
-  ];
-
-  it("keeps jobs started at or after a time, optionally of one status", () => {
-    expect(
-      (filterJobs(jobs, "startTime ge '2024-01-07T02:00:01Z'") as JobRecord[]).map((j) => j.name),
-    ).toEqual(["b", "c"]);
-    expect(
-      (filterJobs(jobs, "startTime gt '2024-01-07T02:00:00Z' and status eq 'failed'") as JobRecord[]).map(
-        (j) => j.name,
-      ),
-    ).toEqual(["c"]);
-    expect((filterJobs(jobs, undefined) as JobRecord[]).length).toBe(3);
   });
 });

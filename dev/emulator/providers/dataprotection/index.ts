@@ -30,7 +30,6 @@ import { API_VERSIONS, key, PROVIDER_NAME, vaultIdOf } from "./state.js";
 import type { InstanceRecord, VaultRecord } from "./state.js";
 import { controlRoutes } from "./control.js";
 import { softDeletedConflict, undeleteInstance } from "./deleted.js";
-import { filterJobs } from "./filter.js";
 import { checkPolicyShape } from "./policy.js";
 import { routeBuilder } from "../routes.js";
 
@@ -603,11 +602,11 @@ export function createDataProtectionProvider(): EmulatorProvider {
     ),
 
     // ---------- jobs ----------
+    // The spec gives this list no query parameter but api-version: a `$filter` is ignored, and every page of
+    // the vault's history is served, oldest first (the order of the spec's ListJobs example).
     vaultRoute("GET", `${VAULT}/backupJobs`, "Jobs_List", (request, context, vault) => {
       const jobs = Object.values(sliceOf(context).jobs).filter((j) => j.vaultKey === key(vault.id));
-      const filtered = filterJobs(jobs, request.query["$filter"], context.clock.reported);
-      if (isFailure(filtered)) return fail(context, filtered);
-      const sorted = filtered.sort((a, b) => b.startMs - a.startMs || a.name.localeCompare(b.name));
+      const sorted = jobs.sort((a, b) => a.startMs - b.startMs || a.name.localeCompare(b.name));
       return renderedPage(request, context, sorted, (j) => jobResource(context, j));
     }),
     vaultRoute("GET", `${VAULT}/backupJobs/{jobId}`, "Jobs_Get", (request, context, vault) =>

@@ -6,9 +6,9 @@ import type {
 } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { advance } from "../dataprotection/engine.js";
-import { instanceResource, policyResource, vaultResource } from "../dataprotection/render.js";
+import { instanceResource, jobResource, policyResource, vaultResource } from "../dataprotection/render.js";
 import { key, type DataProtectionSlice } from "../dataprotection/state.js";
-import { KqlError, parseQuery, runQuery, type ParsedQuery } from "./kql.js";
+import { KqlError, leadingType, parseQuery, runQuery } from "./kql.js";
 
 /**
  * Azure Resource Graph over the emulator's shared state: `POST /providers/Microsoft.ResourceGraph/resources`
@@ -17,6 +17,11 @@ import { KqlError, parseQuery, runQuery, type ParsedQuery } from "./kql.js";
  * vaults, backup instances, policies…), as in Azure where `microsoft.dataprotection/backupvaults/backupinstances`
  * are rows of `resources`. The Data Protection provider's slice is read through its own record layout (and its
  * lazy transitions applied first, as its own routes do); other slices are scanned for ARM-shaped objects.
+ *
+ * The `recoveryservicesresources` table holds what Azure Backup publishes there: Data Protection backup
+ * instances and backup jobs (`microsoft.dataprotection/backupvaults/backupjobs`), each row's `properties` the
+ * job's `AzureBackupJob` as `GET …/backupJobs/{id}` answers it (Az PowerShell's
+ * `Search-AzDataProtectionJobInAzGraph` reads its rows back as `AzureBackupJobResource`s).
  */
 export const RESOURCE_GRAPH_API_VERSIONS = [
   "2021-03-01",
@@ -175,14 +180,23 @@ function allRows(context: ProviderContext, type: string | undefined): Row[] {
   return [...rows.keys()].sort().map((k) => rows.get(k) as Row);
 }
 
-/** Lower-cased type of a leading `where type =~ '...'` / `==`, when the query has one. */
-function typeHint(parsed: ParsedQuery): string | undefined {
-  const first = parsed.stages[0];
-  if (first?.kind !== "where") return undefined;
-  const c = first.conditions.find(
-    (x) => x.path.length === 1 && x.path[0] === "type" && (x.op === "=~" || x.op === "=="),
-  );
-  return c?.values[0]?.toLowerCase();
+const JOB_TYPE = "microsoft.dataprotection/backupvaults/backupjobs";
+const INSTANCE_TYPE = "microsoft.dataprotection/backupvaults/backupinstances";
+
+/** The `recoveryservicesresources` table (Data Protection instances and jobs), sorted by id. */
+function recoveryServicesRows(context: ProviderContext, type: string | undefined): Row[] {
+  const dp = liveSlices(context).find(([name]) => name === DATA_PROTECTION);
+  if (!dp) return [];
+  advance(context);
+  const slice = dp[1] as DataProtectionSlice;
+  const rows = new Map<string, Row>();
+  if (type === undefined || type === INSTANCE_TYPE)
+    for (const i of Object.values(slice.instances ?? {}))
+      rows.set(key(i.id), toRow(instanceResource(i), i.id));
+  if (type === undefined || type === JOB_TYPE)
+    for (const j of Object.values(slice.jobs ?? {}))
+      rows.set(key(j.id), toRow(jobResource(context, j), j.id));
+  return [...rows.keys()].sort().map((k) => rows.get(k) as Row);
 }
 
 interface QueryBody {
@@ -263,9 +277,12 @@ function handleQuery(request: EmulatorRequest, context: ProviderContext, snapsho
   }
   let result = snapshotId ? snapshots.get(snapshotId)?.rows : undefined;
   if (!result) {
-    const scoped = allRows(context, typeHint(parsed)).filter(
-      (r) => !subs || subs.has(String(r.subscriptionId)),
-    );
+    const type = leadingType(parsed);
+    const table =
+      parsed.table === "recoveryservicesresources"
+        ? recoveryServicesRows(context, type)
+        : allRows(context, type);
+    const scoped = table.filter((r) => !subs || subs.has(String(r.subscriptionId)));
     result = runQuery(parsed, scoped);
     snapshotId = context.newGuid();
     snapshots.set(snapshotId, { rows: result });

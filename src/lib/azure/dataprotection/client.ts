@@ -44,14 +44,6 @@ export type OperationOptions = RequestOptions;
 export type LroOperationOptions = LroOptions;
 export type DataProtectionPoller<T> = PollerLike<OperationState<T>, T>;
 
-export interface JobsListOptions extends OperationOptions {
-  /**
-   * OData filter sent as `$filter`, e.g. `startTime ge '2024-04-10T00:00:00Z'`. Not in the 2024-04-01 spec,
-   * but honoured by the service's job listing (and the emulator); without it the vault's whole history is listed.
-   */
-  filter?: string;
-}
-
 const provider = "providers/Microsoft.DataProtection";
 
 export class DataProtectionClient {
@@ -428,13 +420,17 @@ export class Jobs {
     return get(this.ctx, path, options);
   }
 
+  /**
+   * Every job of the vault, page by page. The spec gives this list no query parameter but `api-version` (no
+   * `$filter`, no `$top`), so a time-bounded read is the caller's: cut off client-side, or Resource Graph.
+   */
   list(
     resourceGroupName: string,
     vaultName: string,
-    options?: JobsListOptions,
+    options?: OperationOptions,
   ): PagedAsyncIterableIterator<AzureBackupJobResource> {
     const path = vaultPath(this.ctx, resourceGroupName, vaultName, "backupJobs");
-    return list(this.ctx, path, options, { $filter: options?.filter });
+    return list(this.ctx, path, options);
   }
 }
 

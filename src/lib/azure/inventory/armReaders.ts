@@ -11,6 +11,7 @@ import type {
   ResourceGraphQuery,
 } from "./types.js";
 import { createArmInventory } from "./armLists.js";
+import { cutOffAndDeduplicate } from "./jobs.js";
 import { createResourceGraphInventory } from "./resourceGraph.js";
 import { parseServerId } from "../../domain/serverId.js";
 import { getOrUndefined } from "../../util/notFound.js";
@@ -19,11 +20,9 @@ import { getOrUndefined } from "../../util/notFound.js";
 export const SUBSCRIPTIONS_API_VERSION = "2022-12-01";
 
 export interface ArmReadersOptions {
-  /** Job history older than this is not read (last successful backup within it). Default 35 days. */
+  /** Jobs that started longer ago than this are left out (last successful backup within it). Default 35 days. */
   jobLookbackInMs?: number;
   now?: () => Date;
-  /** Parallel time slices of a vault's job history (default 4). */
-  jobSlices?: number;
 }
 
 export async function* pages<T>(iter: { byPage(): AsyncIterableIterator<T[]> }): AsyncIterable<T[]> {
@@ -34,7 +33,6 @@ export async function* pages<T>(iter: { byPage(): AsyncIterableIterator<T[]> }):
 export function createArmListReaders(clients: ArmClients, options: ArmReadersOptions = {}): ArmListReaders {
   const lookbackInMs = options.jobLookbackInMs ?? 35 * 86_400_000;
   const now = options.now ?? (() => new Date());
-  const jobSlices = Math.max(1, options.jobSlices ?? 4);
   return {
     async *listSubscriptions(o: ListOptions = {}): PageStream<{ subscriptionId?: string; state?: string }> {
       const dp = await clients.dataProtection();
@@ -85,28 +83,15 @@ export function createArmListReaders(clients: ArmClients, options: ArmReadersOpt
     async *listJobs(vaultId, o = {}): PageStream<RawJob> {
       const v = parseVaultId(vaultId);
       const dp = await clients.dataProtection(v.subscriptionId);
-      // The job list pages one nextLink at a time; splitting the lookback window into time slices read in
-      // parallel keeps a busy vault's history from becoming one long chain of round trips.
-      const end = now().getTime();
-      const start = end - lookbackInMs;
-      const step = lookbackInMs / jobSlices;
-      const filters = Array.from({ length: jobSlices }, (_, i) => {
-        const from = `startTime ge '${new Date(start + i * step).toISOString()}'`;
-        return i === jobSlices - 1
-          ? from
-          : `${from} and startTime lt '${new Date(start + (i + 1) * step).toISOString()}'`;
-      });
-      const slices = await Promise.all(
-        filters.map(async (filter) => {
-          const out: RawJob[][] = [];
-          for await (const page of dp.jobs
-            .list(v.resourceGroupName, v.vaultName, { abortSignal: o.abortSignal, filter })
-            .byPage())
-            out.push(page as RawJob[]);
-          return out;
-        }),
+      // The list takes no filter and its order is not specified: every page is read once (one chain of
+      // nextLinks), jobs older than the lookback dropped, each job given once.
+      const since = new Date(now().getTime() - lookbackInMs);
+      yield* cutOffAndDeduplicate(
+        pages(
+          dp.jobs.list(v.resourceGroupName, v.vaultName, { abortSignal: o.abortSignal }),
+        ) as PageStream<RawJob>,
+        since,
       );
-      for (const slice of slices) yield* slice;
     },
     async *listPolicies(vaultId, o = {}): PageStream<RawResource> {
       const v = parseVaultId(vaultId);
@@ -119,7 +104,7 @@ export function createArmListReaders(clients: ArmClients, options: ArmReadersOpt
 }
 
 /** One Resource Graph `resources` call through `@azure/arm-resourcegraph` (objectArray rows). */
-export function createResourceGraphQuery(clients: ArmClients): ResourceGraphQuery {
+export function createResourceGraphQuery(clients: Pick<ArmClients, "resourceGraph">): ResourceGraphQuery {
   return async (request, o = {}) => {
     const rg = await clients.resourceGraph();
     const response = await rg.resources(

@@ -29,19 +29,33 @@ export interface VaultDetails {
   jobsUnknown: boolean;
 }
 
+/**
+ * A vault's job history read elsewhere (one Resource Graph query for every vault): its jobs, or `undefined`
+ * when that read failed (its failure is already listed).
+ */
+export type KnownJobs = { jobs: readonly RawJob[] | undefined };
+
 export async function vaultDetails(
   readers: Pick<ArmListReaders, "listJobs" | "listPolicies">,
   vaultId: string,
   count: () => void,
   failures: SweepFailure[],
   options: CollectInventoryOptions,
+  known?: KnownJobs,
 ): Promise<VaultDetails> {
   const lastBackup = new Map<string, string>();
   const periods = new Map<string, number>();
-  let jobsUnknown = false;
+  let jobsUnknown = known !== undefined && known.jobs === undefined;
+  const pagesOf = async function* (): AsyncIterable<readonly RawJob[]> {
+    if (!known) {
+      for await (const page of readers.listJobs(vaultId, options)) {
+        count();
+        yield page;
+      }
+    } else if (known.jobs) yield known.jobs;
+  };
   try {
-    for await (const page of readers.listJobs(vaultId, options)) {
-      count();
+    for await (const page of pagesOf()) {
       options.abortSignal?.throwIfAborted();
       for (const job of page) {
         if (!isSuccessfulBackup(job)) continue;

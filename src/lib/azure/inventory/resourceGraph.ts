@@ -9,6 +9,7 @@ import {
   type VaultDetails,
 } from "./compose.js";
 import { mapWithConcurrency } from "../../util/concurrency.js";
+import { queryJobsByVault } from "./jobs.js";
 import { toFailure, toInventoryInstance, toInventoryServer, toInventoryVault } from "./normalize.js";
 import type {
   ArmListReaders,
@@ -19,6 +20,7 @@ import type {
   InventoryServer,
   InventorySource,
   InventoryVault,
+  RawJob,
   RawResource,
   ResourceGraphQuery,
   VaultInventory,
@@ -50,6 +52,8 @@ export function createResourceGraphInventory(
   options: InventoryOptions = {},
 ): InventorySource {
   const concurrency = options.concurrency ?? 16;
+  const jobLookbackInMs = options.jobLookbackInMs ?? 35 * 86_400_000;
+  const now = options.now ?? (() => new Date());
 
   /** Every page of one query; undefined (failure listed) when any page fails. */
   async function all(
@@ -124,9 +128,22 @@ export function createResourceGraphInventory(
       .map(toInventoryInstance)
       .filter((i): i is InventoryInstance => !!i);
 
+    // Every vault's recent jobs in one paged query (the job list itself takes no time filter).
+    const since = new Date(now().getTime() - jobLookbackInMs);
+    const jobSubs = [...new Set([...vaultSubs, ...[...vaults.values()].map((v) => v.subscriptionId)])];
+    let jobsByVault: Map<string, RawJob[]> | undefined;
+    try {
+      jobsByVault = jobSubs.length
+        ? await queryJobsByVault(query, jobSubs, since, { ...o, onPage: requests.count })
+        : new Map();
+    } catch (e) {
+      if (o.abortSignal?.aborted) throw e;
+      failures.push(toFailure("jobs", jobSubs.join(","), e));
+    }
     const details = new Map<string, VaultDetails>();
     await mapWithConcurrency([...vaults.keys()], concurrency, async (vaultId) => {
-      details.set(vaultId, await vaultDetails(readers, vaultId, requests.count, failures, o));
+      const known = { jobs: jobsByVault ? (jobsByVault.get(vaultId) ?? []) : undefined };
+      details.set(vaultId, await vaultDetails(readers, vaultId, requests.count, failures, o, known));
     });
     enrich(instances, details);
     return {

@@ -212,4 +212,7 @@ export type ResourceGraphQuery = (
 export interface InventoryOptions {
   /** Parallel ARM calls (subscriptions, vaults). Default 16. */
   concurrency?: number;
+  /** Jobs that started longer ago than this are not read (last successful backup within it). Default 35 days. */
+  jobLookbackInMs?: number;
+  now?: () => Date;
 }
