@@ -1,5 +1,6 @@
 import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
+import { onJobEnded } from "./recoveryPoints.js";
 import {
   defaultSettings,
   emptySlice,
@@ -300,6 +301,8 @@ export function advance(context: ProviderContext): void {
     if (!job || job.status !== "InProgress") {
       jobs.delete(k);
     } else if (now >= job.endMs) {
+      // Restores hold their job until the files are written; completed backups are dumped for restores.
+      if (onJobEnded(context, job)) continue;
       job.status = job.outcome.status;
       job.dataTransferredInBytes = job.outcome.status.startsWith("Complete") ? 69_088 : 0;
       jobs.delete(k);
