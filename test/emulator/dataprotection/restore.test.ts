@@ -412,6 +412,10 @@ describe("Data Protection restore as files", () => {
       });
       await fallback.blobUrl("pgflexfallback", "restores-fallback");
       fallback.world.grant(BLOB_CONTRIBUTOR, accountId("pgflexfallback"));
+      // The spelling some Azure answers use, beside the recorded sub task detail.
+      fallback.world.control.configure({ restoreBytesField: "dataTransferedInBytes" } as Parameters<
+        DpWorld["control"]["configure"]
+      >[0]);
       const backup = await fallback.backup();
       const pointId = (backup.extendedInfo as { targetRecoverPoint: { recoveryPointID: string } })
         .targetRecoverPoint.recoveryPointID;
@@ -421,6 +425,11 @@ describe("Data Protection restore as files", () => {
       });
       expect(job.status).toBe("Completed");
       const blobs = await expectRestoredFiles(azurite, "restores-fallback");
+      const bytes = [...blobs.values()].reduce((sum, b) => sum + b.length, 0);
+      expect(job.extendedInfo.dataTransferedInBytes).toBe(bytes);
+      expect(job.extendedInfo.subTasks).toMatchObject([
+        { additionalDetails: { DataTransferredInBytes: String(bytes) } },
+      ]);
       const restores = await fallback.world.emulator.control.invoke<
         Array<{ source: string; pgDumpVersion: string }>
       >("GET", "/dataprotection/restores");

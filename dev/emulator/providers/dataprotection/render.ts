@@ -1,5 +1,5 @@
 import type { ProviderContext } from "../../core/provider.js";
-import { sliceOf } from "./engine.js";
+import { settingsOf, sliceOf } from "./engine.js";
 import { restoreJobProperties } from "./restoreJob.js";
 import { isoDuration } from "./state.js";
 import type { DeletedInstanceRecord, InstanceRecord, JobRecord, PolicyRecord, VaultRecord } from "./state.js";
@@ -179,6 +179,9 @@ export function jobResource(context: ProviderContext, job: JobRecord): Record<st
     type: "Microsoft.DataProtection/backupVaults/backupJobs",
   };
   return job.restore
-    ? { ...resource, properties: restoreJobProperties(job, job.restore, resource.properties, iso) }
+    ? {
+        ...resource,
+        properties: restoreJobProperties(job, job.restore, resource.properties, iso, settingsOf(context)),
+      }
     : resource;
 }

@@ -8,14 +8,20 @@ export const writing = new Set<RestoreJobDetails>();
  * `Restore`, `sourceDataStoreType: VaultStore`, no destination data store, `sourceRecoverPoint` and
  * `recoveryDestination` set, the sub task `Trigger Restore` whose details carry `DataTransferredInBytes`
  * (a string) while `extendedInfo.dataTransferredInBytes` stays null, and the file prefix in
- * `additionalDetails`. `iso` reports an emulator instant on the wall clock.
+ * `additionalDetails`. `iso` reports an emulator instant on the wall clock. With the setting
+ * `restoreBytesField: "dataTransferedInBytes"` a completed restore also carries
+ * `extendedInfo.dataTransferedInBytes`, the spelling some of Azure's answers use (service-facts.md), so
+ * clients can be shown to read both.
  */
 export function restoreJobProperties(
   job: JobRecord,
   restore: RestoreJobDetails,
   properties: Record<string, unknown>,
   iso: (ms: number) => string,
+  settings: object,
 ): Record<string, unknown> {
+  const misspelled =
+    (settings as { restoreBytesField?: string }).restoreBytesField === "dataTransferedInBytes";
   const done = job.status !== "InProgress";
   const failed = job.status === "Failed";
   const bytes = (restore.files ?? []).reduce((sum, f) => sum + f.sizeInBytes, 0);
@@ -65,6 +71,7 @@ export function restoreJobProperties(
       ],
       additionalDetails: { "Restore File Prefix": restore.filePrefix },
       warningDetails: null,
+      ...(misspelled && done && !failed ? { dataTransferedInBytes: bytes } : {}),
     },
   };
 }
