@@ -136,3 +136,36 @@ describe("Microsoft.Storage through @azure/arm-storage, blobs in Azurite", () =>
     ).rejects.toMatchObject({ code: "AccountNameInvalid" });
   });
 });
+
+describe("the demo estate's restore target", () => {
+  it("is an account allowing cross-tenant replication, with its container in the stack's Azurite", async () => {
+    const azurite = await startAzurite();
+    const emulator = await startEmulator({
+      port: 0,
+      seed: "dev/emulator/seeds/demo-estate.json",
+      blobConnectionString: azurite.connectionString,
+    });
+    try {
+      const client = new StorageManagementClient(
+        staticTokenCredential(),
+        "11111111-1111-4111-8111-111111111111",
+        emulatorClientOptions(emulator) as ConstructorParameters<typeof StorageManagementClient>[2],
+      );
+      const account = await client.storageAccounts.getProperties("rg-backup", "pgflexrestoresdemo");
+      expect(account).toMatchObject({
+        allowCrossTenantReplication: true,
+        publicNetworkAccess: "Enabled",
+        primaryEndpoints: { blob: `${azurite.blobEndpoint}/` },
+      });
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+        "pgflex-restores",
+      );
+      for (let i = 0; i < 100 && !(await container.exists()); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await container.exists()).toBe(true);
+    } finally {
+      await emulator.stop();
+      await azurite.stop();
+    }
+  });
+});

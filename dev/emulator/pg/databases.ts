@@ -104,5 +104,10 @@ export function declarationsIn(value: unknown): ServerDatabases[] {
 export function databasesOf(context: ProviderContext, serverId: string): DatabaseDeclaration[] {
   const slice = context.state.slice<PgDataSlice>(PGDATA_SLICE, () => ({ servers: [] }));
   const wanted = serverId.toLowerCase();
-  return declarationsIn(slice).find((s) => s.serverId.toLowerCase() === wanted)?.databases ?? [];
+  const declared = declarationsIn(slice).find((s) => s.serverId.toLowerCase() === wanted)?.databases ?? [];
+  return declared.filter((db) => {
+    const problem = declarationProblem(db);
+    if (problem) context.log(`pgdata: ${serverId}: ${problem}; left out of backups and restores (fix the seed).`);
+    return !problem;
+  });
 }
