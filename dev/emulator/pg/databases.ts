@@ -107,7 +107,8 @@ export function databasesOf(context: ProviderContext, serverId: string): Databas
   const declared = declarationsIn(slice).find((s) => s.serverId.toLowerCase() === wanted)?.databases ?? [];
   return declared.filter((db) => {
     const problem = declarationProblem(db);
-    if (problem) context.log(`pgdata: ${serverId}: ${problem}; left out of backups and restores (fix the seed).`);
+    if (problem)
+      context.log(`pgdata: ${serverId}: ${problem}; left out of backups and restores (fix the seed).`);
     return !problem;
   });
 }
