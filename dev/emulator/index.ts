@@ -7,6 +7,7 @@ import { generateCertificate, writeCertificate } from "./core/cert.js";
 import { createControlClient, handleControl, type ControlClient } from "./core/control.js";
 import type { FaultConfig } from "./core/faults.js";
 import { discoverProviders, type ProviderSource } from "./core/providers.js";
+import { stopLocalPostgres } from "./pg/snapshots.js";
 import { createEmulatorCore, DEFAULT_MAX_BODY_BYTES, type EmulatorCore } from "./core/server.js";
 import type { EmulatorSeed } from "./core/state.js";
 import { DEFAULT_THROTTLING, type ThrottlingConfig } from "./core/throttle.js";
@@ -59,6 +60,17 @@ export interface StartEmulatorOptions {
   knownSubscriptionsOnly?: boolean;
   /** Log emulator diagnostics to stderr. */
   verbose?: boolean;
+  /**
+   * Connection string of the local Azurite (`AzuriteHandle.connectionString`): storage accounts'
+   * `primaryEndpoints.blob` point at its blob endpoint and restores write their files there. Without it,
+   * accounts get Azure-style endpoints and restores record their files without writing them.
+   */
+  blobConnectionString?: string;
+  /**
+   * Restores dump seeded databases from a local PostgreSQL where its binaries are installed (default true;
+   * started on first use, stopped with the emulator). False serves the committed archives instead.
+   */
+  localPostgres?: boolean;
 }
 
 export interface RunningEmulator {
@@ -101,7 +113,17 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       },
       throttling: { ...DEFAULT_THROTTLING, ...(options.throttling ?? {}) },
       knownSubscriptionsOnly: options.knownSubscriptionsOnly ?? false,
-      providerOptions: options.providerOptions ?? {},
+      providerOptions: {
+        ...(options.providerOptions ?? {}),
+        storage: {
+          ...((options.providerOptions?.storage as object | undefined) ?? {}),
+          ...(options.blobConnectionString ? { blobConnectionString: options.blobConnectionString } : {}),
+        },
+        pgdata: {
+          ...((options.providerOptions?.pgdata as object | undefined) ?? {}),
+          ...(options.localPostgres === undefined ? {} : { localPostgres: options.localPostgres }),
+        },
+      },
       verbose: options.verbose ?? false,
     },
     certificate,
@@ -123,7 +145,10 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     caCert: certificate.cert,
     control: createControlClient(url, certificate.cert),
     core,
-    stop: () => core.stop(),
+    stop: async () => {
+      await core.stop();
+      await stopLocalPostgres(core.context);
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npm run emulator`: the ARM emulator alone, with the demo seed, on https://127.0.0.1:8443.
- * Options: --port, --host, --seed <file|none>, --time-scale, --provisioning-delay-ms, --cert-path, --verbose.
+ * Options: --port, --host, --seed <file|none>, --time-scale, --provisioning-delay-ms, --cert-path, --verbose,
+ * --blob-connection-string (a running Azurite's), --no-local-postgres.
  */
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -33,6 +34,11 @@ const program = new Command()
     join(tmpdir(), "pgflex-autoprotect-emulator.pem"),
   )
   .option("--verbose", "log emulator diagnostics", false)
+  .option(
+    "--blob-connection-string <string>",
+    "connection string of a running Azurite (restores write there)",
+  )
+  .option("--no-local-postgres", "serve the committed pg_dump archives instead of a local PostgreSQL")
   .parse();
 
 const options = program.opts<{
@@ -43,6 +49,8 @@ const options = program.opts<{
   provisioningDelayMs: number;
   certPath: string;
   verbose: boolean;
+  blobConnectionString?: string;
+  localPostgres: boolean;
 }>();
 
 const emulator = await startEmulator({
@@ -52,6 +60,8 @@ const emulator = await startEmulator({
   provisioningDelayInMs: options.provisioningDelayMs,
   certPath: options.certPath,
   verbose: options.verbose,
+  localPostgres: options.localPostgres,
+  ...(options.blobConnectionString ? { blobConnectionString: options.blobConnectionString } : {}),
   ...(options.seed === "none" ? {} : { seed: options.seed }),
 });
 

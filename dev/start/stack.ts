@@ -93,6 +93,8 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         timeScale,
         // A demo server "created" by the story is Ready in a few seconds of real time.
         provisioningDelayInMs: 240_000,
+        // Restores write their files into this Azurite's blob containers.
+        blobConnectionString: azurite.connectionString,
       });
       stops.push(() => emulator?.stop() ?? Promise.resolve());
       trustEmulatorCertificate(emulator.caCert);

@@ -9,6 +9,8 @@ import { useStarted } from "./suite.js";
 /**
  * The whole ARM emulator for one suite, its CA trusted by this process's HTTPS clients: started in
  * `beforeAll` (options are built then, e.g. a seed dated `Date.now()`), stopped in `afterAll`.
+ * Restores write their files into Azurite when given its connection string; declare `useAzurite()` first
+ * (hooks run in order): `useEmulator(() => ({ blobConnectionString: azurite.connectionString }))`.
  */
 export function useEmulator(options: () => StartEmulatorOptions = () => ({})): RunningEmulator {
   return useStarted(

@@ -2,6 +2,7 @@ import { isObject } from "../../core/json.js";
 import type { EmulatorRequest, ProviderContext, RouteDefinition } from "../../core/provider.js";
 import { advance, sliceOf } from "./engine.js";
 import { jobResource, vaultResource } from "./render.js";
+import { restoreJobs } from "./restore.js";
 import { API_VERSIONS, JOB_OUTCOME_STATUSES, key, vaultIdOf } from "./state.js";
 import type { DataProtectionSettings, JobOutcome, VaultRecord } from "./state.js";
 
@@ -14,6 +15,7 @@ import type { DataProtectionSettings, JobOutcome, VaultRecord } from "./state.js
  * - `PUT /_emulator/dataprotection/settings` `Partial<DataProtectionSettings>` → the overrides
  * - `POST /_emulator/dataprotection/jobs/finish` `{ jobId, status? }` → the job resource
  * - `GET /_emulator/dataprotection/jobs` → every job (all vaults), newest first
+ * - `GET /_emulator/dataprotection/restores` → every restore job's files, source and pg_dump version, newest first
  */
 
 export interface VaultSpec {
@@ -157,6 +159,10 @@ export function controlRoutes(): RouteDefinition[] {
     action("POST", "/jobs/finish", 200, (c, r) => {
       const b = body(r);
       return c.finishJob(String(b.jobId), b.status as JobOutcome["status"] | undefined);
+    }),
+    action("GET", "/restores", 200, (_c, _r, context) => {
+      advance(context);
+      return restoreJobs(context);
     }),
     action("GET", "/jobs", 200, (_c, _r, context) => {
       advance(context);

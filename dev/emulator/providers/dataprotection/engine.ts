@@ -1,6 +1,7 @@
 import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { checkResourceLocations, refuseReplica, tooLargeOutcome } from "./serverLimits.js";
+import { onJobEnded } from "./recoveryPoints.js";
 import {
   defaultSettings,
   emptySlice,
@@ -307,6 +308,8 @@ export function advance(context: ProviderContext): void {
     if (!job || job.status !== "InProgress") {
       jobs.delete(k);
     } else if (now >= job.endMs) {
+      // Restores hold their job until the files are written; completed backups are dumped for restores.
+      if (onJobEnded(context, job)) continue;
       job.status = job.outcome.status;
       job.dataTransferredInBytes = job.outcome.status.startsWith("Complete") ? 69_088 : 0;
       jobs.delete(k);

@@ -32,6 +32,7 @@ import { controlRoutes } from "./control.js";
 import { softDeletedConflict, undeleteInstance } from "./deleted.js";
 import { checkPolicyShape } from "./policy.js";
 import { routeBuilder } from "../routes.js";
+import { getRecoveryPoint, listRecoveryPoints, triggerRestore, validateRestore } from "./restore.js";
 
 /**
  * Microsoft.DataProtection (api-version 2024-04-01, and 2023-11-01 which the recorded Azure CLI uses):
@@ -578,6 +579,38 @@ export function createDataProtectionProvider(): EmulatorProvider {
           },
         });
       }),
+    ),
+
+    // ---------- recovery points and restore (restore.ts) ----------
+    instanceRoute(
+      "GET",
+      `${INSTANCE}/recoveryPoints`,
+      "RecoveryPoints_List",
+      (request, context, _vault, instance) => listRecoveryPoints(request, context, instance),
+    ),
+    instanceRoute(
+      "GET",
+      `${INSTANCE}/recoveryPoints/{recoveryPointId}`,
+      "RecoveryPoints_Get",
+      getRecoveryPoint,
+    ),
+    instanceRoute(
+      "POST",
+      `${INSTANCE}/validateRestore`,
+      "BackupInstances_ValidateForRestore",
+      (request, context, vault, instance) =>
+        validateRestore(request, context, vault, instance, (durationInMs, complete) =>
+          accepted(context, vault, request, durationInMs, { complete }),
+        ),
+    ),
+    instanceRoute(
+      "POST",
+      `${INSTANCE}/restore`,
+      "BackupInstances_TriggerRestore",
+      (request, context, vault, instance) =>
+        triggerRestore(request, context, vault, instance, (durationInMs, complete) =>
+          accepted(context, vault, request, durationInMs, { complete }),
+        ),
     ),
 
     // ---------- deleted instances ----------

@@ -1,5 +1,6 @@
 import type { ProviderContext } from "../../core/provider.js";
-import { sliceOf } from "./engine.js";
+import { settingsOf, sliceOf } from "./engine.js";
+import { restoreJobProperties } from "./restoreJob.js";
 import { isoDuration } from "./state.js";
 import type { DeletedInstanceRecord, InstanceRecord, JobRecord, PolicyRecord, VaultRecord } from "./state.js";
 
@@ -99,7 +100,7 @@ export function jobResource(context: ProviderContext, job: JobRecord): Record<st
   const iso = (ms: number): string => context.clock.reportedIso(ms).replace(/\.(\d{3})Z$/, ".$10000Z");
   const failed = job.status === "Failed";
   const warnings = job.status === "CompletedWithWarnings";
-  return {
+  const resource = {
     properties: {
       activityID: job.activityId,
       subscriptionId: vault?.subscriptionId ?? job.sourceSubscriptionId,
@@ -178,4 +179,10 @@ export function jobResource(context: ProviderContext, job: JobRecord): Record<st
     name: job.name,
     type: "Microsoft.DataProtection/backupVaults/backupJobs",
   };
+  return job.restore
+    ? {
+        ...resource,
+        properties: restoreJobProperties(job, job.restore, resource.properties, iso, settingsOf(context)),
+      }
+    : resource;
 }

@@ -117,6 +117,8 @@ export interface JobRecord {
   status: "InProgress" | JobOutcomeStatus;
   outcome: JobOutcome;
   dataTransferredInBytes: number;
+  /** Restore jobs only (`operation: "Restore"`): what is restored where (restore.ts). */
+  restore?: RestoreJobDetails;
 }
 
 export interface DataProtectionSettings {
@@ -225,4 +227,28 @@ export function isoDuration(ms: number): string {
   const m = Math.floor((total % 3600) / 60);
   const s = Math.round((total % 60) * 1000) / 1000;
   return `PT${h ? `${h}H` : ""}${m ? `${m}M` : ""}${s || (!h && !m) ? `${s}S` : ""}`;
+}
+
+/** A restore job's own facts (`JobRecord.restore`). */
+export interface RestoreJobDetails {
+  recoveryPointId: string;
+  /** Emulator ms of the recovery point. */
+  recoveryPointMs: number;
+  /** `targetDetails.url` as sent. */
+  url: string;
+  filePrefix: string;
+  /** Lower-cased container id the files go to. */
+  containerKey: string;
+  containerName: string;
+  /** The GUID every file name of this restore starts with. */
+  fileGuid: string;
+  /** `pending` while the files are being written (the job stays InProgress). */
+  writeState: "pending" | "written" | "failed";
+  /** Emulator ms when writing ended. */
+  writtenAtMs?: number;
+  files?: Array<{ name: string; sizeInBytes: number }>;
+  /** `local-postgres` or `committed-archives`; `none` when the emulator has no Azurite. */
+  source?: string;
+  pgDumpVersion?: string;
+  writeError?: string;
 }
