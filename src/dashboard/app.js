@@ -1,4 +1,4 @@
-/* global document, location, history, sessionStorage, atob, URLSearchParams, Chart */
+/* global document, location, history, sessionStorage, atob, URLSearchParams, Chart, confirm */
 // The dashboard's browser code: plain DOM and Chart.js, data from the app's own /api (function key from
 // the page URL, bearer token from sign-in). Everything user-visible is set with textContent, never HTML.
 "use strict";
@@ -63,6 +63,7 @@
       this.status = status;
       this.code = body && body.error && body.error.code;
       this.fix = body && body.error && body.error.fix;
+      this.error = (body && body.error) || {};
     }
   }
   const api = async (path, init = {}) => {
@@ -386,15 +387,32 @@
   async function backupNow(server, button) {
     button.disabled = true;
     button.textContent = "Starting…";
+    const path = `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/backups`;
+    const post = (force) =>
+      api(path, {
+        method: "POST",
+        body: JSON.stringify({ reason: "Back up now (dashboard)", ...(force ? { force: true } : {}) }),
+      });
     try {
-      const started = await api(
-        `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/backups`,
-        {
-          method: "POST",
-          body: JSON.stringify({ reason: "Back up now (dashboard)" }),
-        },
-      );
-      tracked.set(started.jobId, { server: server.name, status: started.status || "InProgress" });
+      let started;
+      try {
+        started = await post(false);
+      } catch (e) {
+        // One vaulted backup a week: say when this week's ran (or is due) and what forcing costs, then ask.
+        if (!(e instanceof ApiError) || e.code !== "WeeklyBackupLimit") throw e;
+        const at = e.error.thisWeeksBackupAt;
+        const question = e.error.scheduled
+          ? `This week's backup of ${server.name} is its policy's scheduled backup, due ${at}. Azure Backup takes one vaulted backup a week: backing up now makes that scheduled backup fail.`
+          : `${server.name} already had this week's vaulted backup at ${at}. Azure Backup takes one vaulted backup a week: it is expected to fail this one.`;
+        const next = `The next backup is possible from ${e.error.nextBackupPossibleAt}.`;
+        if (!confirm(`${question} ${next}\n\nBack up anyway?`)) return;
+        started = await post(true);
+      }
+      tracked.set(started.jobId, {
+        server: server.name,
+        status: started.status || "InProgress",
+        ...(started.warning ? { message: started.warning } : {}),
+      });
       renderActivity();
       schedule(500);
     } catch (e) {
@@ -411,7 +429,7 @@
       try {
         const job = await api(`jobs/${jobId}`);
         t.status = job.status;
-        t.message = job.error && job.error.message;
+        t.message = (job.error && job.error.message) || t.message;
       } catch (e) {
         if (e.status !== 404) throw e; // not yet in the history: the poller records it shortly
       }
