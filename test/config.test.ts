@@ -31,6 +31,21 @@ describe("configuration", () => {
     }
   });
 
+  it("refuses a scheduled backup more frequent than weekly, naming the entry, the limit and a weekly example", () => {
+    const value = JSON.stringify([
+      { name: "nightly-gold", tag: "tier", value: "gold", schedule: "0 0 1 * * *" },
+    ]);
+    expect(() => loadConfig({ ...base, PGFLEX_SCHEDULED_BACKUPS: value })).toThrow(
+      `PGFLEX_SCHEDULED_BACKUPS=${JSON.stringify(value)}: entry "nightly-gold": schedule "0 0 1 * * *" runs more often than weekly (runs as close as 1 day(s) apart); Azure Backup takes one vaulted backup a week of a PostgreSQL flexible server; later ones in the same week fail. Use a weekly schedule such as "0 0 1 * * 6" (Saturdays 01:00 UTC). Example: PGFLEX_SCHEDULED_BACKUPS=[{"name":"weekly-gold","tag":"tier","value":"gold","schedule":"0 0 1 * * 6"}]`,
+    );
+    const weekly = JSON.stringify([
+      { name: "weekly-gold", tag: "tier", value: "gold", schedule: "0 0 1 * * 6" },
+    ]);
+    expect(loadConfig({ ...base, PGFLEX_SCHEDULED_BACKUPS: weekly }).scheduledBackups).toEqual([
+      { name: "weekly-gold", tag: "tier", value: "gold", schedule: "0 0 1 * * 6" },
+    ]);
+  });
+
   it("parses the policy map from pairs and from JSON, lower-casing tag values", () => {
     expect(loadConfig({ ...base, PGFLEX_POLICY_MAP: "Gold=pg-gold, weekly-3m=pg-weekly" }).policyMap).toEqual(
       {

@@ -10,6 +10,8 @@ export class ApiCallError extends Error {
     message: string,
     readonly statusCode: number,
     readonly code: string | undefined,
+    /** The answer's `error` object (message, fix and any fields of its own), when it had one. */
+    readonly error: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -42,6 +44,7 @@ export function createApiClient(options: { baseUrl: string; functionKey: string;
         `${method} /api/${path}: ${res.status} ${error?.message ?? (typeof json === "string" ? json : "")}`.trim(),
         res.status,
         error?.code,
+        error ?? {},
       );
     }
     return json as T;

@@ -7,7 +7,7 @@ import type { Estate } from "./estate.js";
 import type { JobRecord } from "../emulator/providers/dataprotection/state.js";
 
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
+const WEEK = 7 * 24 * HOUR;
 
 /** A finished scheduled backup job, stored as the emulator's Data Protection provider stores any job. */
 export type DemoJob = JobRecord & {
@@ -18,10 +18,13 @@ export type DemoJob = JobRecord & {
 };
 
 /**
- * Seven days of scheduled backups in the vaults, for the servers the app will protect, so the first sweep and
- * the dashboard see a history as in a real estate: daily for `gold`, weekly for `weekly`, and one failure on
- * catalog-db. They live in the emulator like any job; the app's job poller imports them into its history.
- * The backup instance names are the ones the app will use (deterministic), so the jobs line up.
+ * Past weeks of scheduled backups in the vaults, for the servers the app will protect, so the first sweep and
+ * the dashboard see a history as in a real estate: one vaulted backup a week (Azure's limit for PG Flexible),
+ * four weeks of it for `gold` (the long-term-retention policy), two for `weekly`, and one failure on
+ * catalog-db. The newest is a week (and a few hours) old, so this week's backup is still to come and the
+ * story's on-demand backup is the week's first. They live in the emulator like any job; the app's job poller
+ * imports them into its history. The backup instance names are the ones the app will use (deterministic),
+ * so the jobs line up.
  */
 export function demoJobHistory(estate: Estate, now: Date = new Date()): DemoJob[] {
   const jobs: DemoJob[] = [];
@@ -39,11 +42,11 @@ export function demoJobHistory(estate: Estate, now: Date = new Date()): DemoJob[
     const serverId = `/subscriptions/${server.subscriptionId.toLowerCase()}/resourceGroups/${server.resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server.name}`;
     const instanceName = backupInstanceName(serverId);
     const policyName = tag === "gold" ? "pgflex-gold" : "pgflex-weekly";
-    const days = tag === "gold" ? [6, 5, 4, 3, 2, 1] : [1 + (index % 6)];
-    for (const day of days) {
-      const startMs = now.getTime() - day * DAY - (2 + (index % 5)) * HOUR;
-      const durationInMs = (8 + ((index * 7 + day * 3) % 13)) * 60_000;
-      const failed = server.name === "catalog-db" && day === 1;
+    const weeks = tag === "gold" ? [4, 3, 2, 1] : [2, 1];
+    for (const week of weeks) {
+      const startMs = now.getTime() - week * WEEK - (2 + (index % 5)) * HOUR;
+      const durationInMs = (8 + ((index * 7 + week * 3) % 13)) * 60_000;
+      const failed = server.name === "catalog-db" && week === 1;
       const guid = randomUUID();
       jobs.push({
         id: `${vaultId}/backupJobs/${guid}`,

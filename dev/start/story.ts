@@ -63,7 +63,8 @@ function capability<T>(what: string, call: Promise<T>): Promise<T> {
 
 /**
  * What `npm start` shows: the estate is swept and the tagged servers get protected, a new tagged server is
- * created and protected through Event Grid, an on-demand backup runs to completion, a server's fix-it
+ * created and protected through Event Grid, an on-demand backup runs to completion and a second one that week
+ * is refused (Azure's one vaulted backup a week, with its time and the `force` option), a server's fix-it
  * message, and a second sweep reports. A step whose capability is missing is skipped and says so.
  */
 export async function tellStory(
@@ -183,12 +184,14 @@ export async function tellStory(
     return server.state;
   });
 
+  let backedUp: ServerView | undefined;
   await run("On-demand backup", async () => {
     const servers = await listServers(api);
     const target =
       servers.find((s) => s.name === "orders-db" && s.state === "Protected") ??
       servers.find((s) => s.state === "Protected");
     if (!target) throw new Error("no server is Protected, so there is nothing to back up");
+    backedUp = target;
     const started = await capability(
       "The backups API",
       api.post<{ jobId: string; status: string }>(
@@ -216,6 +219,24 @@ export async function tellStory(
       (j) => `Backup of ${target.name}: ${j.status}${j.error?.message ? ` (${j.error.message})` : ""}`,
     );
     return job.status;
+  });
+
+  await run("Weekly backup limit", async () => {
+    // Azure Backup takes one vaulted backup a week: a second one this week is refused, with its time and `force`.
+    const target = backedUp;
+    if (!target) throw new Error("no on-demand backup ran, so this week has no backup to meet");
+    const path = `servers/${target.subscriptionId}/${target.resourceGroup}/${target.name}/backups`;
+    const refused = await api.post(path, { reason: "npm start demo: a second backup this week" }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (e instanceof ApiCallError && e.code === "WeeklyBackupLimit") return e.error;
+        throw e;
+      },
+    );
+    if (!refused) throw new Error(`a second backup of ${target.name} this week was accepted`);
+    narrator.line(`! Second backup of ${target.name} refused: ${String(refused["message"])}`);
+    narrator.line(`  Fix: ${String(refused["fix"])}`);
+    return `refused; this week's backup at ${String(refused["thisWeeksBackupAt"])}`;
   });
 
   await run("Fix-it message", async () => {

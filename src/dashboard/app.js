@@ -1,4 +1,4 @@
-/* global document, location, history, sessionStorage, atob, URLSearchParams, Chart */
+/* global document, location, history, sessionStorage, atob, URLSearchParams, Chart, confirm */
 // The dashboard's browser code: plain DOM and Chart.js, data from the app's own /api (function key from
 // the page URL, bearer token from sign-in). Everything user-visible is set with textContent, never HTML.
 "use strict";
@@ -6,6 +6,8 @@
   const $ = (id) => document.getElementById(id);
   const DAY = 86_400_000;
   const STALE_AFTER_MS = 8 * DAY; // weekly policy + 24 h grace (PGFLEX_STALE_GRACE_HOURS default)
+  // Azure Backup takes one vaulted backup a week of a server: two weeks show its last two.
+  const JOB_WINDOW_MS = 14 * DAY;
   // The server's own state sets (src/lib/domain/protectionStates.ts), inlined by page.ts.
   const states = JSON.parse($("states").textContent);
   const BUSY = new Set(states.inProgress);
@@ -63,6 +65,7 @@
       this.status = status;
       this.code = body && body.error && body.error.code;
       this.fix = body && body.error && body.error.fix;
+      this.error = (body && body.error) || {};
     }
   }
   const api = async (path, init = {}) => {
@@ -173,7 +176,7 @@
 
   // The jobs API's default page is 50: ask for its largest.
   const loadJobs = () =>
-    listAll(`jobs?since=${encodeURIComponent(new Date(Date.now() - 7 * DAY).toISOString())}&top=1000`);
+    listAll(`jobs?since=${encodeURIComponent(new Date(Date.now() - JOB_WINDOW_MS).toISOString())}&top=1000`);
 
   function renderCompliance(sweeps) {
     const latest = sweeps[sweeps.length - 1];
@@ -295,7 +298,7 @@
   function renderJobs(jobs) {
     const running = jobs.filter((j) => j.status === "InProgress");
     $("kpi-running").textContent = String(running.length);
-    $("kpi-jobs").textContent = `${jobs.length} jobs in 7 days`;
+    $("kpi-jobs").textContent = `${jobs.length} jobs in 14 days`;
     const now = Date.now();
     $("running").replaceChildren(
       ...(running.length
@@ -337,7 +340,7 @@
         scales: {
           x: {
             type: "linear",
-            min: now - 7 * DAY,
+            min: now - JOB_WINDOW_MS,
             max: now,
             ticks: {
               callback: (v) => new Date(v).toLocaleDateString(undefined, { month: "short", day: "numeric" }),
@@ -361,7 +364,7 @@
     if (!timelineChart) timelineChart = new Chart($("timeline"), config);
     else {
       timelineChart.data = config.data;
-      timelineChart.options.scales.x.min = now - 7 * DAY;
+      timelineChart.options.scales.x.min = now - JOB_WINDOW_MS;
       timelineChart.options.scales.x.max = now;
       timelineChart.update();
     }
@@ -386,15 +389,32 @@
   async function backupNow(server, button) {
     button.disabled = true;
     button.textContent = "Starting…";
+    const path = `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/backups`;
+    const post = (force) =>
+      api(path, {
+        method: "POST",
+        body: JSON.stringify({ reason: "Back up now (dashboard)", ...(force ? { force: true } : {}) }),
+      });
     try {
-      const started = await api(
-        `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/backups`,
-        {
-          method: "POST",
-          body: JSON.stringify({ reason: "Back up now (dashboard)" }),
-        },
-      );
-      tracked.set(started.jobId, { server: server.name, status: started.status || "InProgress" });
+      let started;
+      try {
+        started = await post(false);
+      } catch (e) {
+        // One vaulted backup a week: say when this week's ran (or is due) and what forcing costs, then ask.
+        if (!(e instanceof ApiError) || e.code !== "WeeklyBackupLimit") throw e;
+        const at = e.error.thisWeeksBackupAt;
+        const question = e.error.scheduled
+          ? `This week's backup of ${server.name} is its policy's scheduled backup, due ${at}. Azure Backup takes one vaulted backup a week: backing up now makes that scheduled backup fail.`
+          : `${server.name} already had this week's vaulted backup at ${at}. Azure Backup takes one vaulted backup a week: it is expected to fail this one.`;
+        const next = `The next backup is possible from ${e.error.nextBackupPossibleAt}.`;
+        if (!confirm(`${question} ${next}\n\nBack up anyway?`)) return;
+        started = await post(true);
+      }
+      tracked.set(started.jobId, {
+        server: server.name,
+        status: started.status || "InProgress",
+        ...(started.warning ? { message: started.warning } : {}),
+      });
       renderActivity();
       schedule(500);
     } catch (e) {
@@ -411,7 +431,7 @@
       try {
         const job = await api(`jobs/${jobId}`);
         t.status = job.status;
-        t.message = job.error && job.error.message;
+        t.message = (job.error && job.error.message) || t.message;
       } catch (e) {
         if (e.status !== 404) throw e; // not yet in the history: the poller records it shortly
       }

@@ -44,10 +44,16 @@ const host = useLocalHost(() => ({
     PGFLEX_ARM_ENDPOINT: world.emulator.url,
     PGFLEX_ARM_CREDENTIAL: "emulator",
     PGFLEX_SCHEDULED_BACKUPS: JSON.stringify([
-      { name: "every-second-gold", tag: "backup", value: "gold", schedule: "* * * * * *" },
+      { name: "weekly-gold", tag: "backup", value: "gold", schedule: weeklyDueNow() },
     ]),
   },
 }));
+
+/** A weekly NCRONTAB whose last slot was a minute ago: due on the timer's first run (it looks 5 minutes back). */
+function weeklyDueNow(): string {
+  const at = new Date(Date.now() - 60_000);
+  return `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * ${at.getUTCDay()}`;
+}
 
 async function protect(name: string, tagValue: string): Promise<void> {
   const serverId = await world.protectServer(name);
@@ -109,6 +115,66 @@ describe("backups end to end through the local host and the emulator", () => {
     expect(server.body).toMatchObject({ state: "Protected", lastBackup: { jobId, status: "Completed" } });
   });
 
+  it("refuses a second backup in the week with this week's backup time, and starts it when forced, with a warning", async () => {
+    const operator = await keySet.mint({ roles: ["Backup.Operator"] });
+    const reader = await keySet.mint({ roles: ["Backup.Reader"] });
+    const first = (
+      await call(`jobs?server=${encodeURIComponent(aServer("pg-e2e").resourceId)}`, { token: reader })
+    ).body.value as Array<{ jobId: string; startTime: string }>;
+    const done = first[0]!;
+    const weekStart = new Date(Date.parse(done.startTime));
+    weekStart.setUTCHours(0, 0, 0, 0);
+    weekStart.setUTCDate(weekStart.getUTCDate() - weekStart.getUTCDay());
+    const next = new Date(weekStart.getTime() + 7 * 86_400_000).toISOString();
+    const at = new Date(done.startTime).toISOString();
+
+    const refused = await call(`servers/${sub}/rg-db/pg-e2e/backups`, { method: "POST", token: operator });
+    expect(refused).toEqual({
+      status: 409,
+      body: {
+        error: {
+          code: "WeeklyBackupLimit",
+          message: `pg-e2e already had this week's vaulted backup at ${at} (job ${done.jobId}, Completed): Azure Backup takes one vaulted backup a week of a PostgreSQL flexible server; later ones in the same week fail (weeks counted from Sunday 00:00 UTC). The next backup is possible from ${next}.`,
+          target: aServer("pg-e2e").resourceId,
+          fix: `Wait until ${next}, or send {"force": true} to start it anyway; Azure is expected to fail it.`,
+          thisWeeksBackupAt: at,
+          thisWeeksBackupJobId: done.jobId,
+          scheduled: false,
+          nextBackupPossibleAt: next,
+        },
+      },
+    });
+
+    const forced = await call(`servers/${sub}/rg-db/pg-e2e/backups`, {
+      method: "POST",
+      token: operator,
+      body: '{"force":true}',
+    });
+    expect(forced.status).toBe(202);
+    expect(forced.body.warning).toBe(
+      `Started despite the weekly limit: pg-e2e already had this week's vaulted backup at ${at} (job ${done.jobId}), so Azure is expected to fail this one. The next backup is possible from ${next}.`,
+    );
+    // Azure (here the emulator) runs the first vaulted backup of the week only.
+    const jobId = String(forced.body.jobId);
+    let job = (await call(`jobs/${jobId}`, { token: reader })).body;
+    for (let i = 0; i < 100 && job.status !== "Failed"; i++) {
+      await host.invoke("pollJobs");
+      job = (await call(`jobs/${jobId}`, { token: reader })).body;
+    }
+    expect(job).toMatchObject({ status: "Failed", error: { code: "UserErrorWeeklyBackupLimitReached" } });
+  });
+
+  it("refuses force that is not a boolean, naming the field", async () => {
+    const operator = await keySet.mint({ roles: ["Backup.Operator"] });
+    const res = await call(`servers/${sub}/rg-db/pg-e2e/backups`, {
+      method: "POST",
+      token: operator,
+      body: '{"force":"yes"}',
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toContain("force");
+  });
+
   it("starts the servers a schedule selects when the scheduledBackups timer runs", async () => {
     await protect("pg-gold", "gold");
     await host.invoke("scheduledBackups");
@@ -117,7 +183,7 @@ describe("backups end to end through the local host and the emulator", () => {
       token: reader,
     });
     expect(list.body.value).toEqual([
-      expect.objectContaining({ origin: "schedule", schedule: "every-second-gold", serverName: "pg-gold" }),
+      expect.objectContaining({ origin: "schedule", schedule: "weekly-gold", serverName: "pg-gold" }),
     ]);
   });
 });

@@ -174,14 +174,42 @@ describe("pgflex-autoprotect CLI", () => {
     ]);
   });
 
+  it("refuses a second backup of the week naming this week's backup and --force, exit 3; --force warns and Azure fails it", async () => {
+    const done = JSON.parse(
+      (await cli("--json", "jobs", "--server", "orders-db", "--since", "1d")).stdout,
+    ) as Array<{
+      jobId: string;
+      startTime: string;
+    }>;
+    const first = done[0]!;
+    const at = new Date(first.startTime).toISOString();
+    const refused = await cli("backup", "orders-db");
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^orders-db already had this week's vaulted backup at ${at.replace(/\./g, "\\.")} \\(job ${first.jobId}, Completed\\): Azure Backup takes one vaulted backup a week of a PostgreSQL flexible server; later ones in the same week fail \\(weeks counted from Sunday 00:00 UTC\\)\\. The next backup is possible from (\\S+)\\.\nFix: Wait until \\1, or start it anyway: pgflex-autoprotect backup orders-db --force\n$`,
+      ),
+    );
+    const forced = await cli("backup", "orders-db", "--force", "--wait", "--timeout", "60");
+    expect(forced.stderr).toContain(
+      `Warning: Started despite the weekly limit: orders-db already had this week's vaulted backup at ${at} (job ${first.jobId}), so Azure is expected to fail this one. The next backup is possible from`,
+    );
+    expect(forced.stdout).toMatch(
+      /^Backup of orders-db \(job [0-9a-f-]{36}\): Failed in \d+s\n {2}Only one vaulted backup a week is supported/,
+    );
+    expect(forced.code).toBe(4);
+  });
+
   it("stops waiting when the job ends Canceled and says so, exit 4", async () => {
     await emulator.control.invoke("PUT", "/dataprotection/outcomes", {
       target: "*",
       outcome: { status: "Canceled" },
     });
     try {
-      const res = await cli("backup", "orders-db", "--wait", "--timeout", "60");
-      expect(res.stdout).toMatch(/^Backup of orders-db \(job [0-9a-f-]{36}\): Canceled in \d+m\n$/);
+      // orders-db had this week's backup: another server (one backup a week each).
+      expect((await cli("protect", "dev-api-db")).code).toBe(0);
+      const res = await cli("backup", "dev-api-db", "--wait", "--timeout", "60");
+      expect(res.stdout).toMatch(/^Backup of dev-api-db \(job [0-9a-f-]{36}\): Canceled in \d+m\n$/);
       expect(res.code).toBe(4);
     } finally {
       await emulator.control.invoke("PUT", "/dataprotection/outcomes", { target: "*", outcome: null });
@@ -226,7 +254,7 @@ describe("pgflex-autoprotect CLI", () => {
       "payments-db": "Protected",
       "catalog-db": "Protected",
       "customers-db": "Protected",
-      "dev-api-db": "Protected",
+      // dev-api-db: protected by the Canceled backup test above.
       "analytics-db": "MissingPermissions",
       "search-db": "WaitingForServer",
     });

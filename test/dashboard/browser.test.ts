@@ -86,6 +86,10 @@ describe("npm start", () => {
     );
     expect(out).toContain("✔ shipping-db is Protected with policy pgflex-weekly in bv-pgflex-eastus");
     expect(out).toContain("✔ Backup of orders-db: Completed");
+    // Azure's one vaulted backup a week: the second backup of orders-db is refused with its time and `force`.
+    expect(out).toMatch(
+      /^! Second backup of orders-db refused: orders-db already had this week's vaulted backup at \d{4}-\d\d-\d\dT[\d:.]+Z \(job [0-9a-f-]{36}, Completed\): Azure Backup takes one vaulted backup a week of a PostgreSQL flexible server; later ones in the same week fail \(weeks counted from Sunday 00:00 UTC\)\. The next backup is possible from (\S+)\.\n {2}Fix: Wait until \1, or send \{"force": true\} to start it anyway; Azure is expected to fail it\.$/m,
+    );
     expect(out).toContain(
       '  Fix: az role assignment create --assignee-object-id 0e1d5c3a-7b2f-4c61-9a8e-3f4b5c6d7e02 --assignee-principal-type ServicePrincipal --role "PostgreSQL Flexible Server Long Term Retention Backup Role"',
     );
@@ -167,9 +171,24 @@ describe("npm start", () => {
         expect(await page.textContent("#activity li[data-job]")).toMatch(
           /^Backup of customers-db \(job [0-9a-f]{8}\): Completed$/,
         );
+        // One vaulted backup a week: a second click asks first, naming this week's backup; accepted, Azure fails it.
+        const asked = new Promise<string>((resolve) =>
+          page.once("dialog", (dialog) => {
+            resolve(dialog.message());
+            void dialog.accept();
+          }),
+        );
+        await page.click('button[data-backup="customers-db"]');
+        expect(await asked).toMatch(
+          /^customers-db already had this week's vaulted backup at \d{4}-\d\d-\d\dT[\d:.]+Z\. Azure Backup takes one vaulted backup a week: it is expected to fail this one\. The next backup is possible from \d{4}-\d\d-\d\dT00:00:00\.000Z\.\n\nBack up anyway\?$/,
+        );
+        await page.waitForSelector("#activity li[data-job] .status.Failed", { timeout: 60_000 });
         await mkdir(join(REPO_ROOT, "test-results"), { recursive: true });
         await page.screenshot({ path: join(REPO_ROOT, "test-results", "dashboard.png"), fullPage: true });
-        expect(errors).toEqual([]);
+        // The browser logs the weekly-limit refusal (the 409 the confirm above came from) as a failed resource.
+        expect(errors).toEqual([
+          "Failed to load resource: the server responded with a status of 409 (Conflict)",
+        ]);
       } finally {
         await browser.close();
         await rm(profile, { recursive: true, force: true });

@@ -105,22 +105,31 @@ describe("demo estate", () => {
     expect(vaultMapSetting({ eastus: "/v/a", westeurope: "/v/c" })).toBe("eastus=/v/a,westeurope=/v/c");
   });
 
-  it("gives a week of history: daily for gold, one weekly backup, one failure on catalog-db", async () => {
+  it("gives past weeks of history, one backup a week: four for gold, two for weekly, one failure on catalog-db", async () => {
     const estate = await loadEstate();
     const now = new Date("2026-11-25T12:00:00.000Z");
     const jobs = demoJobHistory(estate, now);
     const byServer = new Map<string, number>();
     for (const j of jobs) byServer.set(j.datasourceName, (byServer.get(j.datasourceName) ?? 0) + 1);
     expect(Object.fromEntries(byServer)).toEqual({
-      "orders-db": 1,
-      "billing-db": 6,
-      "payments-db": 6,
-      "catalog-db": 6,
-      "customers-db": 1,
-      "dev-api-db": 1,
+      "orders-db": 2,
+      "billing-db": 4,
+      "payments-db": 4,
+      "catalog-db": 4,
+      "customers-db": 2,
+      "dev-api-db": 2,
     });
     expect(jobs.filter((j) => j.status === "Failed").map((j) => j.datasourceName)).toEqual(["catalog-db"]);
-    expect(jobs.every((j) => j.startMs > now.getTime() - 7 * 86_400_000)).toBe(true);
+    // One a week per server, none in the current week (Sunday 00:00 UTC on): the week's backup is still to come.
+    const weekStart = Date.parse("2026-11-22T00:00:00.000Z");
+    expect(jobs.every((j) => j.startMs < weekStart && j.startMs > now.getTime() - 5 * 7 * 86_400_000)).toBe(
+      true,
+    );
+    for (const server of byServer.keys()) {
+      const starts = jobs.filter((j) => j.datasourceName === server).map((j) => j.startMs);
+      const weeks = new Set(starts.map((ms) => Math.floor((ms - weekStart) / (7 * 86_400_000))));
+      expect(weeks.size).toBe(starts.length);
+    }
   });
 });
 

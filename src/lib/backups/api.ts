@@ -14,7 +14,8 @@ import { GUID_REGEX, isGuid } from "../domain/guid.js";
 import { ProtectionStates } from "../domain/protectionStates.js";
 import { formatServerId, isResourceGroupName, isServerName, parseServerId } from "../domain/serverId.js";
 import { createListServerPager, type ServerPager } from "../store/serverPages.js";
-import type { BackupService, ServerRef } from "./service.js";
+import type { BackupService, ServerRef, StartedBackup } from "./service.js";
+import { WeeklyBackupLimitError } from "./weeklyLimit.js";
 
 export interface BackupApiDeps {
   backups: BackupService;
@@ -58,6 +59,7 @@ const startBody = z
       .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a policy retention tag name (letters, digits, '-' and '_')")
       .optional(),
     reason: z.string().max(500, "must be at most 500 characters").optional(),
+    force: z.boolean({ message: "must be true or false" }).optional(),
   })
   .strict();
 
@@ -145,16 +147,28 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
         const ref = serverRefFromParams(request.params);
         parseQuery(request, {});
         const body = await readJsonBody(request, startBody, { optional: true });
-        const job = await deps.backups.start(ref, {
-          origin: "api",
-          requestedBy: principal,
-          ...(body.retentionTag ? { retentionTag: body.retentionTag } : {}),
-          ...(body.reason ? { reason: body.reason } : {}),
-        });
+        let job: StartedBackup;
+        try {
+          job = await deps.backups.start(ref, {
+            origin: "api",
+            requestedBy: principal,
+            ...(body.retentionTag ? { retentionTag: body.retentionTag } : {}),
+            ...(body.reason ? { reason: body.reason } : {}),
+            ...(body.force ? { force: true } : {}),
+          });
+        } catch (e) {
+          // The refusal carries this week's backup time and the next possible one besides message and fix.
+          if (e instanceof WeeklyBackupLimitError) return jsonResponse(409, e.body(), requestId);
+          throw e;
+        }
         const statusUrl = `${baseUrl(request)}/api/jobs/${job.jobId}`;
-        return jsonResponse(202, { jobId: job.jobId, status: job.status, statusUrl }, requestId, {
-          location: statusUrl,
-        });
+        const answer = {
+          jobId: job.jobId,
+          status: job.status,
+          statusUrl,
+          ...(job.warning ? { warning: job.warning } : {}),
+        };
+        return jsonResponse(202, answer, requestId, { location: statusUrl });
       }),
 
     getJob: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>

@@ -8,6 +8,7 @@ import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { formatServerId, type ServerRef as DomainServerRef } from "../domain/serverId.js";
 import type { BackupGateway } from "./gateway.js";
+import { conflictOf, forcedWarning, readWeek, WeeklyBackupLimitError } from "./weeklyLimit.js";
 import type { OperationOptions } from "../util/options.js";
 
 /** The server a backup request names, as the API's path gives it. */
@@ -19,7 +20,12 @@ export interface StartBackupRequest {
   origin: Extract<JobOrigin, "api" | "schedule">;
   requestedBy?: Pick<Principal, "id">;
   schedule?: string;
+  /** Start even when this week already has (or is due) its one vaulted backup; the answer then warns. */
+  force?: boolean;
 }
+
+/** The job recorded for a started backup, and what a forced start warns about. */
+export type StartedBackup = JobRecord & { warning?: string };
 
 export interface BackupServiceDeps {
   servers: Pick<ServerStore, "get">;
@@ -37,9 +43,10 @@ export interface BackupServiceDeps {
 export interface BackupService {
   /**
    * Starts an on-demand backup once every check passed, records the job and follows it. Throws
-   * ApiError 403 (out of scope), 409 NotProtected / BackupAlreadyRunning, 502 when Azure refuses.
+   * ApiError 403 (out of scope), 409 NotProtected / BackupAlreadyRunning, 409 WeeklyBackupLimit
+   * ({@link WeeklyBackupLimitError}, unless `force`), 502 when Azure refuses.
    */
-  start(ref: ServerRef, request: StartBackupRequest, options?: OperationOptions): Promise<JobRecord>;
+  start(ref: ServerRef, request: StartBackupRequest, options?: OperationOptions): Promise<StartedBackup>;
 }
 
 const FIX_BY_STATE: Partial<Record<string, string>> = {
@@ -101,6 +108,9 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
         );
       }
       await refuseIfRunning(serverId, server.vaultId, ref, options);
+      // One vaulted backup a week: refused unless forced, and a forced start says what it will cost.
+      const conflict = conflictOf(await readWeek(deps.jobs, serverId, now(), options), ref.serverName);
+      if (conflict && !request.force) throw new WeeklyBackupLimitError(conflict, serverId);
 
       // One start per server at a time: a concurrent request sees the claim and gets the same 409.
       const claimOptions = {
@@ -119,13 +129,17 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
         );
       }
       try {
-        return await startClaimed(
+        const started = await startClaimed(
           { ...server, vaultId: server.vaultId, instanceName: server.instanceName },
           serverId,
           ref,
           request,
           options,
         );
+        if (!conflict) return started;
+        const warning = forcedWarning(conflict);
+        logger.warn(`${serverId}: ${warning}`);
+        return { ...started, warning };
       } finally {
         await deps.activeJobs.releaseServer(server.vaultId, serverId).catch((e: unknown) => {
           logger.warn(`Could not release the start claim of ${serverId}; it expires by itself: ${String(e)}`);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GUID_REGEX, isGuid } from "../domain/guid.js";
 import { normalizeRegion } from "../domain/region.js";
+import { shortestGapInMs, WEEK_IN_MS, WEEKLY_BACKUP_LIMIT } from "../domain/weeklyBackups.js";
 
 /**
  * Every environment variable the app reads, in one list. The config loader, the README table,
@@ -137,13 +138,35 @@ const scheduledBackups = z
           }),
         )
         .safeParse(parsed);
-      if (result.success) return result.data;
+      if (result.success) {
+        const tooOften = result.data.map(moreOftenThanWeekly).find(Boolean);
+        if (!tooOften) return result.data;
+        ctx.addIssue({ code: "custom", message: tooOften });
+        return z.NEVER;
+      }
       ctx.addIssue({ code: "custom", message: result.error.issues[0]?.message ?? "invalid" });
     } catch {
       ctx.addIssue({ code: "custom", message: "must be a JSON array" });
     }
     return z.NEVER;
   });
+
+/** Why a scheduled backup's NCRONTAB runs more often than weekly, or undefined when it does not. */
+function moreOftenThanWeekly(entry: { name: string; schedule: string }): string | undefined {
+  let gap: number | undefined;
+  try {
+    gap = shortestGapInMs(entry.schedule);
+  } catch (e) {
+    return `entry "${entry.name}": schedule "${entry.schedule}" is not a valid NCRONTAB expression (${e instanceof Error ? e.message : String(e)})`;
+  }
+  if (gap === undefined || gap >= WEEK_IN_MS) return undefined;
+  const every =
+    gap >= 86_400_000 ? `${Math.round(gap / 86_400_000)} day(s)` : `${Math.round(gap / 60_000)} minute(s)`;
+  return (
+    `entry "${entry.name}": schedule "${entry.schedule}" runs more often than weekly (runs as close as ${every} apart); ` +
+    `${WEEKLY_BACKUP_LIMIT}. Use a weekly schedule such as "0 0 1 * * 6" (Saturdays 01:00 UTC)`
+  );
+}
 
 function parseMap(v: string): Array<[string, string]> | undefined {
   if (v === "") return [];
@@ -350,8 +373,8 @@ export const settings = {
   scheduledBackups: setting({
     name: "PGFLEX_SCHEDULED_BACKUPS",
     description:
-      "JSON array of scheduled on-demand backups: {name, tag, value, schedule (NCRONTAB), retentionTag?}.",
-    example: '[{"name":"nightly-gold","tag":"tier","value":"gold","schedule":"0 0 1 * * *"}]',
+      "JSON array of scheduled on-demand backups: {name, tag, value, schedule (NCRONTAB, at most weekly: Azure Backup takes one vaulted backup a week of a server), retentionTag?}.",
+    example: '[{"name":"weekly-gold","tag":"tier","value":"gold","schedule":"0 0 1 * * 6"}]',
     defaultValue: "[]",
     requiredInAzure: false,
     schema: scheduledBackups,

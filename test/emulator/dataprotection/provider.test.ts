@@ -129,6 +129,19 @@ describe("Data Protection provider", () => {
         "UserErrorInvalidRequestParameter: PostgreSQL Flexible Server policies support weekly backups only ('.../P1W'), not 'R/2024-01-07T02:00:00+00:00/P1D'.",
       );
     });
+
+    it("rejects a PostgreSQL Flexible Server policy tagging backups with a tag the service does not support", async () => {
+      const policy = aPgFlexPolicy();
+      const rule = policy.properties!.policyRules[0] as {
+        trigger: { taggingCriteria: Array<{ tagInfo: { tagName: string } }> };
+      };
+      rule.trigger.taggingCriteria[0]!.tagInfo.tagName = "Daily";
+      expect(
+        await failure(world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "daily-tag", policy)),
+      ).toBe(
+        "UserErrorInvalidRequestParameter: PostgreSQL Flexible Server policies support the retention tags Default, Weekly, Monthly, Yearly, not 'Daily'.",
+      );
+    });
   });
 
   describe("fails validation like Azure", () => {
@@ -375,6 +388,56 @@ describe("Data Protection provider", () => {
       expect(page.items.map((j) => j.name)).toEqual(all.slice(0, page.items.length).map((j) => j.name));
       const starts = all.map((j) => Date.parse(j.properties?.startTime ?? ""));
       expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    });
+
+    it("fails a second vaulted backup of an instance in the same week, as the support matrix says", async () => {
+      await protect("pg-twice");
+      await protect("pg-once");
+      const first = await backupAndWait("pg-twice-bi");
+      const second = await backupAndWait("pg-twice-bi");
+      const other = await backupAndWait("pg-once-bi");
+      expect([first, second, other].map((j) => j.properties?.status)).toEqual([
+        "Completed",
+        "Failed",
+        "Completed",
+      ]);
+      expect(second.properties?.errorDetails?.[0]).toMatchObject({
+        code: "UserErrorWeeklyBackupLimitReached",
+        message: expect.stringMatching(
+          new RegExp(
+            `^Only one vaulted backup a week is supported for Azure Database for PostgreSQL flexible servers\\. Backup instance 'pg-twice-bi' already has this week's vaulted backup \\(job '${first.name}', started ${new Date(first.properties?.startTime ?? "").toISOString().replace(/\./g, "\\.")}\\)\\. Retry after \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, when the next week starts\\.$`,
+          ),
+        ) as unknown,
+      });
+    });
+
+    it("fails an ad hoc backup after the week's scheduled backup", async () => {
+      const policy = aPgFlexPolicy();
+      const start = new Date(world.emulator.core.context.clock.now() + 10 * 60_000).toISOString();
+      (
+        policy.properties!.policyRules[0] as { trigger: { schedule: { repeatingTimeIntervals: string[] } } }
+      ).trigger.schedule.repeatingTimeIntervals = [`R/${start}/P1W`];
+      await world.client.backupPolicies.createOrUpdate(vaultRg, vaultName, "soon-week", policy);
+      const serverId = await world.addServer("pg-weekly");
+      world.grantBoth(serverId);
+      await world.client.backupInstances.beginCreateOrUpdateAndWait(
+        vaultRg,
+        vaultName,
+        "pg-weekly-bi",
+        anInstanceFor(serverId, `${vaultId}/backupPolicies/soon-week`),
+      );
+      let scheduled: AzureBackupJobResource[] = [];
+      for (let i = 0; i < 400 && scheduled.length === 0; i++) {
+        await sleep(10);
+        scheduled = (await toArray(world.client.jobs.list(vaultRg, vaultName))).filter(
+          (j) =>
+            j.properties?.backupInstanceFriendlyName === "pg-weekly" &&
+            j.properties.isUserTriggered === false,
+        );
+      }
+      expect(scheduled).toHaveLength(1);
+      const adhoc = await backupAndWait("pg-weekly-bi");
+      expect(adhoc.properties?.errorDetails?.[0]?.code).toBe("UserErrorWeeklyBackupLimitReached");
     });
   });
 

@@ -3,6 +3,7 @@ import {
   durationInMs,
   isoDuration,
   nextOccurrence,
+  weekStartMs,
 } from "../../../dev/emulator/providers/dataprotection/state.js";
 
 const week = 7 * 86_400_000;
@@ -28,5 +29,16 @@ describe("schedule arithmetic", () => {
     expect(durationInMs("12 weeks")).toBeUndefined();
     expect(isoDuration(735_822)).toBe("PT12M15.822S");
     expect(isoDuration(0)).toBe("PT0S");
+  });
+});
+
+describe("weeks of the one-vaulted-backup-a-week limit", () => {
+  it("starts weeks at 00:00 UTC on Sunday by default, or on the configured weekday", () => {
+    const saturdayNight = Date.parse("2026-12-05T23:59:59Z");
+    expect(new Date(weekStartMs(saturdayNight, 0)).toISOString()).toBe("2026-11-29T00:00:00.000Z");
+    expect(new Date(weekStartMs(Date.parse("2026-12-06T00:00:00Z"), 0)).toISOString()).toBe(
+      "2026-12-06T00:00:00.000Z",
+    );
+    expect(new Date(weekStartMs(saturdayNight, 1)).toISOString()).toBe("2026-11-30T00:00:00.000Z");
   });
 });

@@ -88,6 +88,12 @@ export function createDataProtectionControl(context: ProviderContext): DataProte
       }
     },
     configure(settings) {
+      const day = settings.weekStartsOn;
+      if (day !== undefined && !(Number.isInteger(day) && day >= 0 && day <= 6)) {
+        throw new TypeError(
+          `weekStartsOn must be a weekday number, 0 (Sunday) to 6 (Saturday), not '${String(day)}'.`,
+        );
+      }
       Object.assign(sliceOf(context).settings, settings);
       return { ...(sliceOf(context).settings as DataProtectionSettings) };
     },

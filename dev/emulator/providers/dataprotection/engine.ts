@@ -10,6 +10,7 @@ import {
   PG_FLEX,
   PROVIDER_NAME,
   resourceGroupOf,
+  weekStartMs,
   ROLE_LTR_BACKUP,
   ROLE_NAMES,
   ROLE_READER,
@@ -34,6 +35,8 @@ export const codes = {
   policyNotFound: "UserErrorPolicyNotFound",
   notProtected: "UserErrorBackupInstanceNotProtected",
   backupFailed: "UserErrorBackupFailed",
+  /** Azure publishes the limit (one vaulted backup a week), not its code: this name is the emulator's. */
+  weeklyBackupLimit: "UserErrorWeeklyBackupLimitReached",
 } as const;
 
 export interface Failure {
@@ -230,9 +233,12 @@ export function createJob(
   const ds = (instance.properties.dataSourceInfo ?? {}) as Record<string, unknown>;
   const datasourceId = String(ds.resourceID ?? "");
   const policyId = String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
+  const earlier = vaultedBackupOfWeek(context, key(instance.id), options.startMs, settings);
   const outcome =
     tooLargeOutcome(context.servers.get(datasourceId)) ??
-    outcomeFor(context, instance.vaultKey, instance.datasourceKey);
+    (earlier
+      ? weeklyLimitOutcome(context, instance, earlier, settings)
+      : outcomeFor(context, instance.vaultKey, instance.datasourceKey));
   const guid = context.newGuid();
   const vaultId = vault?.id ?? instance.vaultKey;
   const m = /\/resourceGroups\/([^/]+)/i.exec(datasourceId);
@@ -263,7 +269,72 @@ export function createJob(
   };
   slice.jobs[key(job.id)] = job;
   runningJobs(slice).add(key(job.id));
+  jobsOfInstance(slice, job.instanceKey).push(job);
   return job;
+}
+
+const WEEK_IN_MS = 7 * 86_400_000;
+/** How long a job refused by the weekly limit runs before it fails (emulator time). */
+const WEEKLY_LIMIT_FAILURE_IN_MS = 30_000;
+
+/**
+ * The support matrix: one vaulted backup a week; when several run in one week the first runs and the later
+ * ones fail. "Runs" = a backup job of the instance started earlier that week that is running or completed
+ * (a failed or cancelled one did not use the week's backup). Week boundary: `settings.weekStartsOn`, UTC.
+ */
+function vaultedBackupOfWeek(
+  context: ProviderContext,
+  instanceKey: string,
+  startMs: number,
+  settings: DataProtectionSettings,
+): JobRecord | undefined {
+  const weekStart = weekStartMs(startMs, settings.weekStartsOn);
+  let first: JobRecord | undefined;
+  for (const job of jobsOfInstance(sliceOf(context), instanceKey)) {
+    if (job.startMs < weekStart || job.startMs > startMs) continue;
+    if (job.status !== "InProgress" && !job.status.startsWith("Completed")) continue;
+    if (!first || job.startMs < first.startMs) first = job;
+  }
+  return first;
+}
+
+function weeklyLimitOutcome(
+  context: ProviderContext,
+  instance: InstanceRecord,
+  earlier: JobRecord,
+  settings: DataProtectionSettings,
+): JobOutcome {
+  const next = weekStartMs(earlier.startMs, settings.weekStartsOn) + WEEK_IN_MS;
+  return {
+    status: "Failed",
+    durationInMs: WEEKLY_LIMIT_FAILURE_IN_MS,
+    errorCode: codes.weeklyBackupLimit,
+    errorMessage:
+      `Only one vaulted backup a week is supported for Azure Database for PostgreSQL flexible servers. ` +
+      `Backup instance '${instance.name}' already has this week's vaulted backup (job '${earlier.name}', started ` +
+      `${context.clock.reportedIso(earlier.startMs)}). Retry after ${context.clock.reportedIso(next)}, when the next week starts.`,
+  };
+}
+
+/** Jobs by instance key, so the weekly limit does not walk the whole history; rebuilt after a seed import. */
+const byInstance = new WeakMap<object, Map<string, JobRecord[]>>();
+function jobsOfInstance(slice: DataProtectionSlice, instanceKey: string): JobRecord[] {
+  let index = byInstance.get(slice.jobs);
+  if (!index) {
+    index = new Map();
+    for (const job of Object.values(slice.jobs)) {
+      const list = index.get(job.instanceKey) ?? [];
+      list.push(job);
+      index.set(job.instanceKey, list);
+    }
+    byInstance.set(slice.jobs, index);
+  }
+  let list = index.get(instanceKey);
+  if (!list) {
+    list = [];
+    index.set(instanceKey, list);
+  }
+  return list;
 }
 
 /**

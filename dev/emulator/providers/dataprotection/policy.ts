@@ -5,6 +5,12 @@ import { durationInMs, nextOccurrence, PG_FLEX } from "./state.js";
 
 const invalid = (message: string): Failure => ({ status: 400, code: codes.invalidParameter, message });
 
+/**
+ * Retention tags a PG Flexible policy may tag backups with: the default rule plus the manifests'
+ * `supportedRetentionTags` (az CLI and Az PowerShell `dataprotection`: Weekly, Monthly, Yearly).
+ */
+const PG_FLEX_RETENTION_TAGS = ["Default", "Weekly", "Monthly", "Yearly"];
+
 /** Shape checks of a BaseBackupPolicyResource; returns its `properties` as stored. */
 export function checkPolicyShape(body: unknown): Record<string, unknown> | Failure {
   if (!isObject(body) || !isObject(body.properties)) return invalid("'properties' is required.");
@@ -55,6 +61,16 @@ export function checkPolicyShape(body: unknown): Record<string, unknown> | Failu
         }
         if (!Array.isArray(trigger.taggingCriteria) || trigger.taggingCriteria.length === 0)
           return invalid(`'${at}.trigger.taggingCriteria' is required.`);
+        if (pgFlex) {
+          for (const criterion of trigger.taggingCriteria) {
+            const tag =
+              isObject(criterion) && isObject(criterion.tagInfo) ? criterion.tagInfo.tagName : undefined;
+            if (!PG_FLEX_RETENTION_TAGS.some((t) => t.toLowerCase() === String(tag).toLowerCase()))
+              return invalid(
+                `PostgreSQL Flexible Server policies support the retention tags ${PG_FLEX_RETENTION_TAGS.join(", ")}, not '${String(tag)}'.`,
+              );
+          }
+        }
       } else if (trigger.objectType !== "AdhocBasedTriggerContext") {
         return invalid(
           `'${at}.trigger.objectType' must be 'ScheduleBasedTriggerContext' or 'AdhocBasedTriggerContext'.`,

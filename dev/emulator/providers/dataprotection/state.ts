@@ -134,6 +134,11 @@ export interface DataProtectionSettings {
   scheduledBackups: boolean;
   /** Cap on scheduled occurrences materialised per instance in one catch-up. */
   maxScheduledCatchUp: number;
+  /**
+   * First day of the week for the one-vaulted-backup-a-week limit, 0 = Sunday … 6 = Saturday, weeks starting
+   * 00:00 UTC. Azure does not publish its week boundary; Sunday matches the policies' `R/<Sunday>/P1W` anchor.
+   */
+  weekStartsOn: number;
 }
 
 export const defaultSettings: DataProtectionSettings = {
@@ -148,6 +153,7 @@ export const defaultSettings: DataProtectionSettings = {
   jobIdForm: "alternate",
   scheduledBackups: true,
   maxScheduledCatchUp: 20,
+  weekStartsOn: 0,
 };
 
 export interface DataProtectionSlice {
@@ -218,6 +224,16 @@ export function durationInMs(iso: string): number | undefined {
     (mi ?? 0) * 60_000 +
     (s ?? 0) * 1000
   );
+}
+
+const DAY_IN_MS = 86_400_000;
+
+/** Start (UTC midnight) of the week holding `ms`, weeks starting on `weekStartsOn` (0 = Sunday). */
+export function weekStartMs(ms: number, weekStartsOn: number): number {
+  const midnight = Math.floor(ms / DAY_IN_MS) * DAY_IN_MS;
+  const weekday = new Date(midnight).getUTCDay();
+  const daysIntoWeek = (((weekday - weekStartsOn) % 7) + 7) % 7;
+  return midnight - daysIntoWeek * DAY_IN_MS;
 }
 
 /** `PT12M15.8223345S` style, as jobs report `duration`. */
