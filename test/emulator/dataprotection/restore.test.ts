@@ -8,6 +8,7 @@ import { startAzurite, type AzuriteHandle } from "../../../dev/azurite/index.js"
 import { findPostgresBinaries } from "../../../dev/emulator/pg/local.js";
 import { ARCHIVES_DIR, readManifest } from "../../../dev/emulator/pg/snapshots.js";
 import { createDataProtectionProvider } from "../../../dev/emulator/providers/dataprotection/index.js";
+import { emptySlice, PROVIDER_NAME } from "../../../dev/emulator/providers/dataprotection/state.js";
 import createStorageProvider from "../../../dev/emulator/providers/storage/index.js";
 import { armCall } from "./http.js";
 import type { RawResponse } from "./http.js";
@@ -241,7 +242,16 @@ describe("Data Protection restore as files", () => {
 
   it("lists one recovery point per completed backup, with the policy's retention tag and expiry, paged", async () => {
     expect((await w.call("GET", `${w.instancePath}/recoveryPoints`)).body).toEqual({ value: [] });
+    const idOf = (job: Record<string, unknown>) =>
+      (job.extendedInfo as { targetRecoverPoint: { recoveryPointID: string } }).targetRecoverPoint
+        .recoveryPointID;
     const first = await w.backup();
+    // Azure runs one vaulted backup a week: the first is moved a week back, as if taken last week.
+    const jobs = w.world.emulator.core.context.state.slice(PROVIDER_NAME, emptySlice).jobs;
+    const firstRecord = Object.values(jobs).find((j) => j.name.replace(/-/g, "") === idOf(first));
+    if (!firstRecord) throw new Error("the first backup job is not in the emulator's state");
+    firstRecord.startMs -= 7 * 86_400_000;
+    firstRecord.endMs -= 7 * 86_400_000;
     const second = await w.backup();
     const page1 = (await w.call("GET", `${w.instancePath}/recoveryPoints`)).body as {
       value: Array<{ name: string; properties: Record<string, unknown> }>;
@@ -250,9 +260,6 @@ describe("Data Protection restore as files", () => {
     expect(page1.nextLink).toBeDefined();
     const page2 = (await w.call("GET", page1.nextLink as string)).body as typeof page1;
     const points = [...page1.value, ...page2.value];
-    const idOf = (job: Record<string, unknown>) =>
-      (job.extendedInfo as { targetRecoverPoint: { recoveryPointID: string } }).targetRecoverPoint
-        .recoveryPointID;
     // Newest first.
     expect(points.map((p) => p.name)).toEqual([idOf(second), idOf(first)]);
     const p = points[0]?.properties ?? {};
