@@ -125,7 +125,7 @@ describe.skipIf(reason !== undefined)(
     });
 
     describe("Function App", () => {
-      it("runs on Flex Consumption with Node 20 and a user-assigned identity", () => {
+      it("runs on Flex Consumption with Node 22 and a user-assigned identity", () => {
         const resources = resourcesOf(infra.template("app/function-app"));
         const plan = only(resources, "Microsoft.Web/serverfarms");
         expect(plan.sku).toEqual({ name: "FC1", tier: "FlexConsumption" });
@@ -136,7 +136,7 @@ describe.skipIf(reason !== undefined)(
           runtime: unknown;
           deployment: { storage: { authentication: { type: string } } };
         };
-        expect(config.runtime).toEqual({ name: "node", version: "20" });
+        expect(config.runtime).toEqual({ name: "node", version: "22" });
         expect(config.deployment.storage.authentication.type).toBe("UserAssignedIdentity");
       });
 
