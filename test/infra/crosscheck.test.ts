@@ -23,6 +23,7 @@ const reason = skipReason(bicep);
 /** Settings the Functions platform reads, not the app: they are not in the app's schema. */
 const PLATFORM_SETTINGS = [
   "AzureWebJobsStorage__credential",
+  "AzureWebJobsStorage__blobServiceUri",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 ];
@@ -318,7 +319,11 @@ describe.skipIf(reason !== undefined)(
           "Microsoft.EventGrid/systemTopics",
         );
         expect(topic.properties?.topicType).toBe("Microsoft.Resources.Subscriptions");
-        expect(topic.identity).toEqual({ type: "SystemAssigned" });
+        // System-assigned for a new topic; a reused one keeps its user-assigned identities too.
+        expect(topic.identity).toBe("[variables('identity')]");
+        expect(infra.template("app/event-topic").variables?.identity).toContain(
+          "createObject('type', 'SystemAssigned'))",
+        );
       });
     });
 
