@@ -354,8 +354,14 @@ describe.skipIf(reason !== undefined)(
           "PGFLEX_EVENTS_RETRY_SECONDS",
         ];
         const outputs = Object.keys(infra.template("main").outputs ?? {});
-        for (const script of ["scripts/predown.sh", "scripts/postdeploy.sh"]) {
-          const used = [...read(script).matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? "");
+        for (const script of [
+          "scripts/predown.sh",
+          "scripts/postdeploy.sh",
+          "scripts/predown.ps1",
+          "scripts/postdeploy.ps1",
+        ]) {
+          const pattern = script.endsWith(".ps1") ? /\$env:([A-Z][A-Z0-9_]+)/g : /\$\{?([A-Z][A-Z0-9_]+)/g;
+          const used = [...read(script).matchAll(pattern)].map((m) => m[1] ?? "");
           expect(
             [...new Set(used)].filter((name) => !notOutputs.includes(name) && !outputs.includes(name)),
           ).toEqual([]);
