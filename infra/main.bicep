@@ -243,6 +243,8 @@ var appSettings = {
   PGFLEX_AUTH_TENANT_ID: authTenantId
   PGFLEX_AUTH_AUDIENCE: empty(authAudience) ? 'api://pgflex-autoprotect-${environmentName}' : authAudience
   PGFLEX_ARM_CREDENTIAL: 'managedIdentity'
+  // The cloud's own Resource Manager (sovereign clouds); the app's default is the public cloud's.
+  PGFLEX_ARM_ENDPOINT: environment().resourceManager
   PGFLEX_ALERT_EVENTGRID_ENDPOINT: alertTopic ? alertTopicModule!.outputs.endpoint : ''
 }
 

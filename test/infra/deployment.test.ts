@@ -180,6 +180,7 @@ describe.skipIf(reason !== undefined)(
           );
         }
         expect(bicepSources(infraDir).filter((source) => source.includes("core.windows.net"))).toEqual([]);
+        expect(settings.PGFLEX_ARM_ENDPOINT).toBe("[environment().resourceManager]");
       });
     });
   },
