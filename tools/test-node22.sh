@@ -27,5 +27,5 @@ exec node node_modules/vitest/vitest.mjs run \
   --exclude 'test/bench/**' \
   --exclude 'test/**/host-*.test.ts' \
   --exclude 'test/dashboard/browser.test.ts' \
-  --exclude 'test/infra/{bicep,crosscheck,hooks}.test.ts' \
+  --exclude 'test/infra/{bicep,crosscheck,deployment,hooks}.test.ts' \
   "$@"
