@@ -23,6 +23,9 @@ param backupRegions string = ''
 @description('Comma-separated subscription ids in scope (PGFLEX_SCOPES). Empty: the subscription deployed to.')
 param scopes string = ''
 
+@description('Comma-separated resource ids of existing Microsoft.Resources.Subscriptions system topics to reuse, at most one per subscription in scope (Azure allows one per subscription). Empty: a topic is created in each.')
+param existingSystemTopics string = ''
+
 @description('Server tag that asks for protection (PGFLEX_BACKUP_TAG).')
 param backupTagName string = 'backup'
 
@@ -74,6 +77,13 @@ param functionAppName string = ''
 @description('Storage account name; empty: derived from the subscription, environment and region.')
 param storageAccountName string = ''
 
+// Segment n of a resource id split on '/', never out of range (a malformed id reaches the checks below).
+func idSegment(id string, n int) string => last(take(split(id, '/'), n + 1)) ?? ''
+
+// /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.EventGrid/systemTopics/<name>, in any case.
+func isSystemTopicId(id string) bool =>
+  length(split(id, '/')) == 9 && empty(idSegment(id, 0)) && toLower('${idSegment(id, 1)}/${idSegment(id, 3)}/${idSegment(id, 5)}/${idSegment(id, 6)}/${idSegment(id, 7)}') == 'subscriptions/resourcegroups/providers/microsoft.eventgrid/systemtopics'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -91,9 +101,36 @@ var regions = empty(regionList) ? [toLower(replace(location, ' ', ''))] : region
 var vaultNames = map(regions, r => '${abbrs.dataProtectionBackupVaults}${resourceToken}-${r}')
 var scopeList = filter(map(split(scopes, ','), s => toLower(trim(s))), s => !empty(s))
 var scopeIds = empty(scopeList) ? [subscription().subscriptionId] : scopeList
-// One system topic per subscription in scope; outside the app's own subscription it gets a resource group.
+// One system topic per subscription in scope: the subscription's existing one when existingSystemTopics names
+// it, else a new one (outside the app's own subscription in a resource group of its own).
+var existingTopicIds = filter(map(split(existingSystemTopics, ','), t => trim(t)), t => !empty(t))
+var topicIdProblems = filter(existingTopicIds, t => !isSystemTopicId(t))
+var topicScopeProblems = filter(existingTopicIds, t => !contains(scopeIds, toLower(idSegment(t, 2))))
+var existingTopicSubscriptions = map(existingTopicIds, t => toLower(idSegment(t, 2)))
+var topicDuplicateSubscriptions = map(
+  filter(
+    range(0, length(existingTopicSubscriptions)),
+    i => indexOf(existingTopicSubscriptions, existingTopicSubscriptions[i]) != i
+  ),
+  i => existingTopicSubscriptions[i]
+)
+var existingTopicsChecked = !empty(topicIdProblems)
+  ? fail('existingSystemTopics (PGFLEX_EXISTING_SYSTEM_TOPICS): ${join(topicIdProblems, ', ')} is not a system topic resource id. Use /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.EventGrid/systemTopics/<name>, as az eventgrid system-topic list --query "[?topicType==\'Microsoft.Resources.Subscriptions\'].id" prints them')
+  : !empty(topicScopeProblems)
+      ? fail('existingSystemTopics (PGFLEX_EXISTING_SYSTEM_TOPICS): ${join(topicScopeProblems, ', ')} is in a subscription that is not in scope (PGFLEX_SCOPES). Add its subscription to PGFLEX_SCOPES or remove the topic from PGFLEX_EXISTING_SYSTEM_TOPICS.')
+      : !empty(topicDuplicateSubscriptions)
+          ? fail('existingSystemTopics (PGFLEX_EXISTING_SYSTEM_TOPICS) names two topics in subscription ${join(topicDuplicateSubscriptions, ', ')}; a subscription has one Microsoft.Resources.Subscriptions system topic: keep that one.')
+          : toObject(existingTopicIds, t => toLower(idSegment(t, 2)), t => t)
+var reusedTopicIds = map(scopeIds, s => existingTopicsChecked[?s] ?? '')
 var topicName = '${abbrs.eventGridSystemTopics}${resourceToken}'
-var topicResourceGroupNames = map(scopeIds, s => s == subscription().subscriptionId ? rgName : '${rgName}-events')
+var topicNames = map(reusedTopicIds, t => empty(t) ? topicName : idSegment(t, 8))
+var topicResourceGroupNames = map(
+  range(0, length(scopeIds)),
+  i =>
+    !empty(reusedTopicIds[i])
+      ? idSegment(reusedTopicIds[i], 4)
+      : scopeIds[i] == subscription().subscriptionId ? rgName : '${rgName}-events'
+)
 var identityName = '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
 var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 
@@ -179,6 +216,11 @@ module vaults 'app/backup-vault.bicep' = [
 // Every setting the app reads in Azure (src/lib/config/settings.ts, requiredInAzure); test/infra checks it.
 var appSettings = {
   AzureWebJobsStorage__accountName: storage.outputs.name
+  // Service URLs from the cloud's own storage suffix (sovereign clouds): the host and the app prefer them to
+  // the account name, which they would complete with the public cloud's suffix.
+  AzureWebJobsStorage__blobServiceUri: 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
+  AzureWebJobsStorage__queueServiceUri: 'https://${storage.outputs.name}.queue.${environment().suffixes.storage}'
+  AzureWebJobsStorage__tableServiceUri: 'https://${storage.outputs.name}.table.${environment().suffixes.storage}'
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.outputs.clientId
   AZURE_CLIENT_ID: identity.outputs.clientId
@@ -201,6 +243,8 @@ var appSettings = {
   PGFLEX_AUTH_TENANT_ID: authTenantId
   PGFLEX_AUTH_AUDIENCE: empty(authAudience) ? 'api://pgflex-autoprotect-${environmentName}' : authAudience
   PGFLEX_ARM_CREDENTIAL: 'managedIdentity'
+  // The cloud's own Resource Manager (sovereign clouds); the app's default is the public cloud's.
+  PGFLEX_ARM_ENDPOINT: environment().resourceManager
   PGFLEX_ALERT_EVENTGRID_ENDPOINT: alertTopic ? alertTopicModule!.outputs.endpoint : ''
 }
 
@@ -265,8 +309,9 @@ module scopeDeployments 'app/scope.bicep' = [
       vaultPrincipalIds: [for (region, j) in regions: vaults[j].outputs.principalId]
       autoGrantRoles: autoGrantRoles
       topicResourceGroupName: topicResourceGroupNames[i]
-      createTopicResourceGroup: scopeId != subscription().subscriptionId
-      topicName: topicName
+      createTopicResourceGroup: scopeId != subscription().subscriptionId && empty(reusedTopicIds[i])
+      topicName: topicNames[i]
+      reuseTopic: !empty(reusedTopicIds[i])
       location: location
       tags: tags
     }
@@ -277,6 +322,22 @@ module scopeDeployments 'app/scope.bicep' = [
   }
 ]
 
+// The Backup vaults live in the app's resource group: the app reads them (sweeps and `doctor` find them by
+// their marker tag) even when PGFLEX_SCOPES leaves their subscription out.
+var vaultSubscriptionInScope = contains(scopeIds, subscription().subscriptionId)
+
+module vaultSubscriptionReader 'app/reader.bicep' = if (!vaultSubscriptionInScope) {
+  name: 'vault-reader-${resourceToken}'
+  params: {
+    appSubscriptionId: subscription().subscriptionId
+    appResourceGroupName: rgName
+    identityName: identityName
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
 module deadLetterRbac 'app/deadletter-rbac.bicep' = [
   for (scopeId, i) in scopeIds: {
     name: 'deadletter-rbac-${i}'
@@ -284,7 +345,7 @@ module deadLetterRbac 'app/deadletter-rbac.bicep' = [
     params: {
       topicSubscriptionId: scopeId
       topicResourceGroupName: topicResourceGroupNames[i]
-      topicName: topicName
+      topicName: topicNames[i]
       storageAccountName: stName
       containerName: deadLetterContainerName
     }
@@ -314,6 +375,12 @@ output EVENT_GRID_TOPICS object[] = [
     name: scopeDeployments[i].outputs.topicName
   }
 ]
+// For the predown hook: reused topics keep their resource group (only the app's event subscription goes), and
+// the app's role assignments are removed from every subscription listed here.
+output EVENT_GRID_REUSED_TOPIC_IDS string[] = filter(reusedTopicIds, t => !empty(t))
+output ROLE_SUBSCRIPTION_IDS string[] = vaultSubscriptionInScope
+  ? scopeIds
+  : concat(scopeIds, [subscription().subscriptionId])
 output EVENT_GRID_DEADLETTER_CONTAINER string = deadLetterContainerName
 output ALERT_TOPIC_ID string = alertTopic ? alertTopicModule!.outputs.id : ''
 output APP_URL string = appUrl

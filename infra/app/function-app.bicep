@@ -1,6 +1,7 @@
-// Function App on the Flex Consumption plan (Node 20) running as the user-assigned identity. Runtime and
-// worker are set in functionAppConfig: Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME and
-// FUNCTIONS_EXTENSION_VERSION as app settings.
+// Function App on the Flex Consumption plan running as the user-assigned identity, on Node 22 (Azure
+// Functions supports it until 2027-04-30; Node 20 support ended on 2026-04-30). Runtime and worker are set
+// in functionAppConfig: Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION
+// as app settings.
 @description('Function App name.')
 param name string
 
@@ -90,7 +91,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

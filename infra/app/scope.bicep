@@ -1,6 +1,7 @@
 // Everything one subscription in scope needs: read access for the app, the vault identities' two roles
 // (granted here, or granted later by the app under an ABAC condition when auto-grant is on), and the
-// Event Grid system topic that reports its resource writes and deletes.
+// Event Grid system topic that reports its resource writes and deletes (created, or the subscription's
+// existing one reused: a subscription has at most one).
 targetScope = 'subscription'
 
 @description('Subscription of the app\'s resource group.')
@@ -29,6 +30,9 @@ param createTopicResourceGroup bool
 
 @description('System topic name.')
 param topicName string
+
+@description('Reuse the subscription\'s existing Microsoft.Resources.Subscriptions system topic (topicResourceGroupName/topicName) instead of creating one.')
+param reuseTopic bool = false
 
 @description('Region of a resource group created here.')
 param location string
@@ -106,13 +110,21 @@ resource topicResourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = if
   tags: tags
 }
 
+// A reused topic keeps its location, tags and identities (event-topic.bicep adds a system-assigned one).
+resource existingTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = if (reuseTopic) {
+  name: topicName
+  scope: resourceGroup(topicResourceGroupName)
+}
+
 module topic 'event-topic.bicep' = {
   name: 'event-topic-${uniqueString(subscription().id, topicName)}'
   scope: resourceGroup(topicResourceGroupName)
   params: {
     name: topicName
     subscriptionId: subscription().subscriptionId
-    tags: tags
+    location: reuseTopic ? existingTopic!.location : 'global'
+    tags: reuseTopic ? (existingTopic!.tags ?? {}) : tags
+    existingIdentity: reuseTopic ? (existingTopic!.identity ?? {}) : {}
   }
   dependsOn: [
     topicResourceGroup
@@ -124,3 +136,4 @@ output topicResourceGroupName string = topicResourceGroupName
 output topicName string = topic.outputs.name
 output topicId string = topic.outputs.id
 output topicPrincipalId string = topic.outputs.principalId
+output topicReused bool = reuseTopic

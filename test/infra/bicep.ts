@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync } from "node:fs";
+import { accessSync, constants, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,4 +138,50 @@ export function moduleParameter(template: ArmTemplate, deployment: ArmResource, 
   const value = parameters[parameter]?.value;
   const variable = typeof value === "string" ? /^\[variables\('(\w+)'\)\]$/.exec(value)?.[1] : undefined;
   return variable === undefined ? value : template.variables?.[variable];
+}
+
+export interface PredictedResource {
+  id: string;
+  type: string;
+  name: string;
+  location?: unknown;
+  tags?: unknown;
+  identity?: unknown;
+  properties?: Record<string, unknown>;
+}
+
+export type Snapshot =
+  | {
+      ok: true;
+      resources: PredictedResource[];
+      outputs: Record<string, unknown>;
+    }
+  | { ok: false; output: string };
+
+/**
+ * What deploying `infra/main.bicep` with these parameters would create, as `bicep snapshot` predicts it offline
+ * (expressions that need a deployed resource stay unevaluated). A failed evaluation, such as a `fail()` in the
+ * template, comes back as `{ ok: false, output }`.
+ */
+export async function snapshotMain(
+  bicep: string,
+  params: Record<string, string>,
+  subscriptionId: string,
+): Promise<Snapshot> {
+  const dir = mkdtempSync(join(tmpdir(), "pgflex-snapshot-"));
+  cpSync(infraDir, dir, { recursive: true });
+  const lines = ["using 'main.bicep'", ...Object.entries(params).map(([k, v]) => `param ${k} = '${v}'`)];
+  writeFileSync(join(dir, "test.bicepparam"), `${lines.join("\n")}\n`);
+  const run = await runBicep(
+    bicep,
+    ["snapshot", "test.bicepparam", "--subscription-id", subscriptionId, "--location", "westeurope"],
+    dir,
+  );
+  const file = join(dir, "test.snapshot.json");
+  if (run.exitCode !== 0 || !existsSync(file)) return { ok: false, output: run.output };
+  const snapshot = JSON.parse(readFileSync(file, "utf8")) as {
+    predictedResources: PredictedResource[];
+    outputs?: Record<string, unknown>;
+  };
+  return { ok: true, resources: snapshot.predictedResources, outputs: snapshot.outputs ?? {} };
 }

@@ -23,6 +23,7 @@ const reason = skipReason(bicep);
 /** Settings the Functions platform reads, not the app: they are not in the app's schema. */
 const PLATFORM_SETTINGS = [
   "AzureWebJobsStorage__credential",
+  "AzureWebJobsStorage__blobServiceUri",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 ];
@@ -125,7 +126,7 @@ describe.skipIf(reason !== undefined)(
     });
 
     describe("Function App", () => {
-      it("runs on Flex Consumption with Node 20 and a user-assigned identity", () => {
+      it("runs on Flex Consumption with Node 22 and a user-assigned identity", () => {
         const resources = resourcesOf(infra.template("app/function-app"));
         const plan = only(resources, "Microsoft.Web/serverfarms");
         expect(plan.sku).toEqual({ name: "FC1", tier: "FlexConsumption" });
@@ -136,7 +137,7 @@ describe.skipIf(reason !== undefined)(
           runtime: unknown;
           deployment: { storage: { authentication: { type: string } } };
         };
-        expect(config.runtime).toEqual({ name: "node", version: "20" });
+        expect(config.runtime).toEqual({ name: "node", version: "22" });
         expect(config.deployment.storage.authentication.type).toBe("UserAssignedIdentity");
       });
 
@@ -319,7 +320,11 @@ describe.skipIf(reason !== undefined)(
           "Microsoft.EventGrid/systemTopics",
         );
         expect(topic.properties?.topicType).toBe("Microsoft.Resources.Subscriptions");
-        expect(topic.identity).toEqual({ type: "SystemAssigned" });
+        // System-assigned for a new topic; a reused one keeps its user-assigned identities too.
+        expect(topic.identity).toBe("[variables('identity')]");
+        expect(infra.template("app/event-topic").variables?.identity).toContain(
+          "createObject('type', 'SystemAssigned'))",
+        );
       });
     });
 
@@ -350,8 +355,14 @@ describe.skipIf(reason !== undefined)(
           "PGFLEX_EVENTS_RETRY_SECONDS",
         ];
         const outputs = Object.keys(infra.template("main").outputs ?? {});
-        for (const script of ["scripts/predown.sh", "scripts/postdeploy.sh"]) {
-          const used = [...read(script).matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? "");
+        for (const script of [
+          "scripts/predown.sh",
+          "scripts/postdeploy.sh",
+          "scripts/predown.ps1",
+          "scripts/postdeploy.ps1",
+        ]) {
+          const pattern = script.endsWith(".ps1") ? /\$env:([A-Z][A-Z0-9_]+)/g : /\$\{?([A-Z][A-Z0-9_]+)/g;
+          const used = [...read(script).matchAll(pattern)].map((m) => m[1] ?? "");
           expect(
             [...new Set(used)].filter((name) => !notOutputs.includes(name) && !outputs.includes(name)),
           ).toEqual([]);

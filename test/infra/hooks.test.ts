@@ -136,9 +136,99 @@ describe("predown hook", () => {
     ]);
   });
 
+  const APP = "aaaaaaaa-0000-0000-0000-000000000001";
+  const listed = (sub: string, principal: string) =>
+    `role assignment list --subscription ${sub} --scope /subscriptions/${sub} --query [?principalId=='${principal}' && scope=='/subscriptions/${sub}'].id --output tsv --only-show-errors`;
+  const deleted = (sub: string) =>
+    `role assignment delete --subscription ${sub} --ids /subscriptions/x/providers/Microsoft.Authorization/roleAssignments/ra-1 --yes --only-show-errors`;
+
+  it("keeps a reused system topic and its resource group, removing only the app's event subscription from it", async () => {
+    const shared = [{ subscriptionId: OTHER, resourceGroupName: "rg-shared", name: "shared-topic" }];
+    const run = await runHook("scripts/predown.sh", {
+      ...outputs,
+      EVENT_GRID_TOPICS: JSON.stringify(shared),
+      EVENT_GRID_REUSED_TOPIC_IDS: JSON.stringify([
+        `/subscriptions/${OTHER}/resourceGroups/RG-Shared/providers/Microsoft.EventGrid/systemTopics/shared-topic`,
+      ]),
+      ROLE_SUBSCRIPTION_IDS: JSON.stringify([OTHER]),
+      APP_PRINCIPAL_ID: APP,
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.azCalls).toEqual([
+      listed(OTHER, APP),
+      deleted(OTHER),
+      `eventgrid system-topic event-subscription delete --subscription ${OTHER} --resource-group rg-shared --system-topic-name shared-topic --name pgflex-autoprotect-onResourceEvent --yes --only-show-errors`,
+    ]);
+    expect(run.azCalls.filter((call) => call.startsWith("group delete"))).toEqual([]);
+  });
+
+  it("removes the app's Reader from the vaults' subscription when it was not in scope", async () => {
+    const run = await runHook("scripts/predown.sh", {
+      ...outputs,
+      EVENT_GRID_TOPICS: JSON.stringify([
+        { subscriptionId: OTHER, resourceGroupName: "rg-dev-events", name: "evgst-abc" },
+      ]),
+      ROLE_SUBSCRIPTION_IDS: JSON.stringify([OTHER, SUB]),
+      APP_PRINCIPAL_ID: APP,
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.azCalls).toEqual([
+      listed(OTHER, APP),
+      deleted(OTHER),
+      listed(SUB, APP),
+      deleted(SUB),
+      `group delete --subscription ${OTHER} --name rg-dev-events --yes --no-wait --only-show-errors`,
+    ]);
+  });
+
   it("does nothing in an environment that was never provisioned", async () => {
     const run = await runHook("scripts/predown.sh", { AZURE_ENV_NAME: "dev" });
     expect(run.exitCode).toBe(0);
     expect(run.azCalls).toEqual([]);
+  });
+});
+
+describe("azure.yaml hooks", () => {
+  /** Each hook's `run:` per platform, e.g. { predown: { posix: "./scripts/predown.sh", windows: ... } }. */
+  function hooks(): Record<string, Record<string, string>> {
+    const yaml = readFileSync(join(repoRoot, "azure.yaml"), "utf8");
+    const section = yaml.slice(yaml.indexOf("\nhooks:\n"));
+    const out: Record<string, Record<string, string>> = {};
+    let hook = "";
+    let platform = "";
+    for (const line of section.split("\n")) {
+      const h = /^ {2}(\w+):$/.exec(line)?.[1];
+      const p = /^ {4}(posix|windows):$/.exec(line)?.[1];
+      const run = /^ {6}run: (\S+)$/.exec(line)?.[1];
+      if (h) hook = h;
+      if (p) platform = p;
+      if (run) (out[hook] ??= {})[platform] = run;
+    }
+    return out;
+  }
+
+  /** Environment variables a hook script reads: `$NAME`/`${NAME}` in sh, `$env:NAME` in PowerShell. */
+  function variablesRead(script: string): string[] {
+    const source = readFileSync(join(repoRoot, script), "utf8");
+    const pattern = script.endsWith(".ps1") ? /\$env:([A-Z][A-Z0-9_]+)/g : /\$\{?([A-Z][A-Z0-9_]+)/g;
+    return [...new Set([...source.matchAll(pattern)].map((m) => m[1] ?? ""))].sort();
+  }
+
+  it("runs every hook on Windows as well as on Linux and macOS, with a script that exists", () => {
+    const all = hooks();
+    expect(Object.keys(all).sort()).toEqual(["postdeploy", "predown"]);
+    for (const [name, platforms] of Object.entries(all)) {
+      expect({ name, platforms: Object.keys(platforms).sort() }).toEqual({
+        name,
+        platforms: ["posix", "windows"],
+      });
+      for (const run of Object.values(platforms)) expect(existsSync(join(repoRoot, run))).toBe(true);
+    }
+  });
+
+  it("has the Windows predown hook read the same azd outputs as the sh one", () => {
+    const { posix, windows } = hooks().predown ?? {};
+    expect(windows).toBe("./scripts/predown.ps1");
+    expect(variablesRead(windows ?? "")).toEqual(variablesRead(posix ?? ""));
   });
 });

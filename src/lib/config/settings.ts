@@ -218,6 +218,22 @@ export const settings = {
       .trim()
       .regex(/^[a-z0-9]{3,24}$/, "must be 3-24 lower-case letters and digits"),
   }),
+  storageTableServiceUri: setting({
+    name: "AzureWebJobsStorage__tableServiceUri",
+    description:
+      "Table service URL for identity-based connections, as the Functions host reads it; infra/ sets it from the cloud's storage suffix so sovereign clouds work. Unset: https://<accountName>.table.core.windows.net (Azure public cloud).",
+    example: "https://stpgflexprod001.table.core.usgovcloudapi.net",
+    requiredInAzure: false,
+    schema: httpsUrl,
+  }),
+  storageQueueServiceUri: setting({
+    name: "AzureWebJobsStorage__queueServiceUri",
+    description:
+      "Queue service URL for identity-based connections, as the Functions host reads it; infra/ sets it from the cloud's storage suffix so sovereign clouds work. Unset: https://<accountName>.queue.core.windows.net (Azure public cloud).",
+    example: "https://stpgflexprod001.queue.core.usgovcloudapi.net",
+    requiredInAzure: false,
+    schema: httpsUrl,
+  }),
   storageClientId: setting({
     name: "AzureWebJobsStorage__clientId",
     description: "Client id of the user-assigned managed identity used for Storage (Azure).",

@@ -6,7 +6,8 @@ import { isRestError } from "../errors.js";
 
 /**
  * The only place that turns configuration into Storage clients. Locally a connection string
- * (Azurite); in Azure the identity-based `AzureWebJobsStorage__*` settings.
+ * (Azurite); in Azure the identity-based `AzureWebJobsStorage__*` settings: the service URLs infra/ sets
+ * (the cloud's own storage suffix), else the account name in the public cloud.
  */
 export interface StorageConnection {
   tableClient(tableName: string): TableClient;
@@ -40,10 +41,20 @@ export function createStorageConnection(
       "Storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__accountName.",
     );
   }
+  const tableServiceUri = serviceUri(config.storageTableServiceUri, account, "table");
+  const queueServiceUri = serviceUri(config.storageQueueServiceUri, account, "queue");
   return {
-    tableClient: (name) => new TableClient(`https://${account}.table.core.windows.net`, name, credential),
-    queueClient: (name) => new QueueClient(`https://${account}.queue.core.windows.net/${name}`, credential),
+    tableClient: (name) => new TableClient(tableServiceUri, name, credential),
+    queueClient: (name) => new QueueClient(`${queueServiceUri}/${name}`, credential),
   };
+}
+
+/** Storage suffix of the Azure public cloud, used only when no service URL is configured (as the Functions host does). */
+const PUBLIC_CLOUD_STORAGE_SUFFIX = "core.windows.net";
+
+/** The configured `AzureWebJobsStorage__<service>ServiceUri` without a trailing slash, else the public-cloud URL. */
+function serviceUri(configured: string | undefined, account: string, service: "table" | "queue"): string {
+  return (configured ?? `https://${account}.${service}.${PUBLIC_CLOUD_STORAGE_SUFFIX}`).replace(/\/+$/, "");
 }
 
 /** Creates the table if missing; 409 TableAlreadyExists is success. */
