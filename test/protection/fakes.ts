@@ -76,6 +76,8 @@ export class FakeAzure {
   mayGrant = true;
   /** Reads of an instance still answer ConfiguringProtection this many times after the PUT. */
   configuringReads = 0;
+  /** Datasource ids (lower case) whose validation Azure refuses with this error. */
+  validateRefusals = new Map<string, Error>();
   /** Hook run inside createBackupInstance before it takes effect (crash injection). */
   beforeCreate?: () => void;
   /** Async delay of every call (lets concurrent workers interleave). */
@@ -217,6 +219,8 @@ export class FakeAzure {
           return { done: false, operationState: JSON.stringify({ ...op, polls: op.polls + 1 }) };
         }
         const ds = op.ds;
+        const refusal = this.validateRefusals.get(ds);
+        if (refusal) throw refusal;
         if (this.protectedElsewhere.has(ds)) {
           throw anArmError(
             409,

@@ -414,6 +414,27 @@ describe("protection worker", () => {
     expect(t.azure.count("validateForBackup")).toBe(0);
   });
 
+  it("settles Unsupported, without an alert or a retry, when Azure refuses a server ARM did not report as a replica", async () => {
+    const alerter = recordingAlerter();
+    const worker = t.workerWith({ alerter });
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-new-replica" }));
+    t.azure.validateRefusals.set(
+      s.id.toLowerCase(),
+      anArmError(400, "UserErrorReadReplicaNotSupported", "Read replicas cannot be protected."),
+    );
+
+    expect(await t.drain(event("e1", s.id), worker)).toEqual({ kind: "settled", state: "Unsupported" });
+
+    expect(await t.store.get(s.id)).toMatchObject({
+      state: "Unsupported",
+      lastErrorCode: "UserErrorReadReplicaNotSupported",
+      lastErrorMessage: expect.stringContaining("Azure said: Read replicas cannot be protected.") as unknown,
+      fix: expect.stringContaining("Protect its primary server instead") as unknown,
+    });
+    expect(alerter.raised).toEqual([]);
+    expect(t.azure.count("createBackupInstance")).toBe(0);
+  });
+
   it("alerts again when a server that was fixed and protected falls into a stop again", async () => {
     const alerter = recordingAlerter();
     const worker = t.workerWith({ alerter });

@@ -6,6 +6,8 @@ const ALREADY_PROTECTED = /DatasourceAlreadyProtected|AlreadyProtected/i;
 /** The vault identity lacks roles on the datasource (not the app: its 403s are `AuthorizationFailed`). */
 const MISSING_PERMISSIONS = /MissingRequiredPermissions|MissingPermission/i;
 const NOT_READY = /NotReady/i;
+/** Azure Backup refuses the server itself: a read replica (primaries only). */
+const REPLICA_NOT_SUPPORTED = /ReadReplicaNotSupported|ReplicaNotSupported/i;
 
 /** True when `text` names `word` as a whole name (not as part of a longer name such as `bv-weu-2`). */
 function mentions(text: string, word: string): boolean {
@@ -52,6 +54,8 @@ export type ProtectFailure =
   /** The app's own identity may not act on the vault. */
   | { kind: "appForbidden"; code: string; message: string }
   | { kind: "serverNotReady"; code: string }
+  /** Azure Backup cannot protect this server (a read replica ARM did not report as one). */
+  | { kind: "replicaNotSupported"; code: string; message: string }
   | { kind: "rejected"; code: string; message: string }
   /** Transient, or not an answer from Azure at all: rethrow it. */
   | { kind: "unexpected" };
@@ -73,6 +77,7 @@ export function classifyProtectFailure(
   if (MISSING_PERMISSIONS.test(code)) return { kind: "vaultIdentityLacksRoles", code, message };
   if (statusOf(e) === 403) return { kind: "appForbidden", code: code || "AuthorizationFailed", message };
   if (NOT_READY.test(code)) return { kind: "serverNotReady", code };
+  if (REPLICA_NOT_SUPPORTED.test(code)) return { kind: "replicaNotSupported", code, message };
   if (!isRejection(e)) return { kind: "unexpected" };
   return { kind: "rejected", code: code || `HTTP${statusOf(e) ?? ""}`, message };
 }

@@ -1,5 +1,6 @@
 /** What Azure's refusal of validateForBackup or of the instance PUT means for the server. */
 import { classifyProtectFailure } from "./armErrors.js";
+import { unsupportedServer } from "./decide.js";
 import {
   appMayNotActOnVault,
   protectedByAnotherInstanceInVault,
@@ -42,6 +43,16 @@ export async function onProtectError(
         "Failed",
         appMayNotActOnVault(failure.code, step, vault.name, vault.id, failure.message),
       );
+    case "replicaNotSupported": {
+      // ARM may not have said it is a replica (a role read before replication was set up): Azure's word settles it.
+      const rules = run.ctx.settings;
+      const unsupported = unsupportedServer({ name: server.name, replicationRole: "Replica" }, rules);
+      return settle(run, "Unsupported", {
+        ...unsupported,
+        lastErrorCode: failure.code,
+        lastErrorMessage: `${unsupported?.lastErrorMessage ?? ""} Azure said: ${failure.message}`.trim(),
+      });
+    }
     case "serverNotReady":
       return waitForServer(run, `not ready for backup (${failure.code})`, {});
     case "rejected":
