@@ -29,6 +29,7 @@ import type { RestoreApi } from "./restore/api.js";
 import type { RestoreService } from "./restore/service.js";
 import type { AuditLog } from "./store/audit.js";
 import type { StorageConnection } from "./store/connection.js";
+import type { RestoreStore } from "./store/restores.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
 import type { OperationOptions } from "./util/options.js";
@@ -51,6 +52,7 @@ export interface AppStores {
   sweeps?: SweepStore;
   /** Where protection requests go instead of the `protect-requests` queue. */
   protectionQueue?: ProtectionQueue;
+  restores?: RestoreStore;
 }
 
 export interface AppOverrides {
@@ -356,7 +358,7 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
 
 /** Restores as files: the service over the Data Protection and Storage operations, its table and its API. */
 async function wireRestore(shared: Shared): Promise<App["restore"]> {
-  const { config, logger, azure, connection, servers } = shared;
+  const { config, overrides, logger, azure, connection, servers } = shared;
   const [
     { createRestoreStore },
     { createRestoreOperations },
@@ -370,7 +372,7 @@ async function wireRestore(shared: Shared): Promise<App["restore"]> {
     import("./restore/service.js"),
     import("./restore/api.js"),
   ]);
-  const restores = createRestoreStore(connection);
+  const restores = overrides.stores?.restores ?? createRestoreStore(connection);
   const service = createRestoreService({
     servers,
     restores,

@@ -328,3 +328,54 @@ export function createRestoreStore(
     },
   };
 }
+
+/** In-memory {@link RestoreStore} with the same claim and ETag rules (the CLI, which keeps nothing in Storage). */
+export function createInMemoryRestoreStore(): RestoreStore {
+  const rows = new Map<string, RestoreRecord>();
+  const claims = new Map<string, string>();
+  let n = 0;
+  const put = (r: RestoreRecord): RestoreRecord => {
+    const stored = structuredClone({ ...r, etag: `W/"${++n}"` });
+    rows.set(stored.restoreId, stored);
+    return structuredClone(stored);
+  };
+  const active = (r: RestoreRecord | undefined) =>
+    r !== undefined && !endedRestoreStatuses.includes(r.status);
+  return {
+    async claim(restore, now) {
+      const key = claimKey(restore.serverId, restore.recoveryPointId);
+      const holder = rows.get(claims.get(key) ?? "");
+      if (holder && active(holder)) return { created: false, existing: structuredClone(holder) };
+      const record = put({
+        ...restore,
+        serverId: restore.serverId.toLowerCase(),
+        restoreId: newRestoreId(now),
+        status: "Starting",
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+      });
+      claims.set(key, record.restoreId);
+      return { created: true, record };
+    },
+    async get(restoreId) {
+      const r = rows.get(restoreId);
+      return r && structuredClone(r);
+    },
+    async update(record, now) {
+      const current = rows.get(record.restoreId);
+      if (record.etag && current?.etag !== record.etag)
+        throw new ConflictError(`Restore ${record.restoreId} changed concurrently.`);
+      return put({ ...record, updatedAt: now.toISOString() });
+    },
+    async listPage(options = {}) {
+      const items = [...rows.values()]
+        .filter((r) => !options.serverId || r.serverId === options.serverId.toLowerCase())
+        .sort((a, b) => a.restoreId.localeCompare(b.restoreId))
+        .map((r) => structuredClone(r));
+      return { items };
+    },
+    async listActive() {
+      return [...rows.values()].filter(active).map((r) => structuredClone(r));
+    },
+  };
+}
