@@ -211,6 +211,36 @@ describe("restore: auto-grant and Azure's own refusals", () => {
   });
 });
 
+describe("restore: an unconfirmed start", () => {
+  it("holds the server and point when Azure did not confirm the restore, so a retry cannot start a second job", async () => {
+    const w = await aRestoreWorld(azurite.connectionString);
+    const original = w.azure.operations.startRestore;
+    w.azure.operations.startRestore = async () => {
+      throw Object.assign(new Error("socket hang up"), { name: "RestError", statusCode: 503 });
+    };
+    const first = await refusal(w.service.start(ref, { targetContainerId: CONTAINER_ID }));
+    expect(first.status).toBe(503);
+    expect(first.code).toBe("RestoreStartUnconfirmed");
+    expect(first.details.fix).toContain("Check the vault's Restore jobs before retrying");
+
+    w.azure.operations.startRestore = original;
+    const retry = await refusal(w.service.start(ref, { targetContainerId: CONTAINER_ID }));
+    expect(retry.code).toBe("RestoreAlreadyRunning");
+    expect(w.azure.state.restores).toEqual([]);
+
+    // After the hold, the unconfirmed start is given up and a retry starts the restore.
+    w.advance(15 * 60_000);
+    await expect(w.service.start(ref, { targetContainerId: CONTAINER_ID })).resolves.toMatchObject({
+      status: "InProgress",
+    });
+    const page = await w.restores.listPage();
+    expect(page.items.map((r) => [r.status, r.errorCode ?? ""])).toEqual([
+      ["InProgress", ""],
+      ["Failed", "RestoreStartAbandoned"],
+    ]);
+  });
+});
+
 describe("restore: following the job to the files and the commands", () => {
   it("on completion records this restore's files by pattern and the rebuild commands, and frees the point", async () => {
     const w = await aRestoreWorld(azurite.connectionString);

@@ -13,7 +13,12 @@ import { parseStorageTargetId, type StorageOperations, type StorageTargetId } fr
 import { formatServerId, type ServerRef } from "../domain/serverId.js";
 import { isSuccessJobStatus, isTerminalJobStatus } from "../domain/jobStatuses.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
-import { endedRestoreStatuses, type RestoreRecord, type RestoreStore } from "../store/restores.js";
+import {
+  DEFAULT_RESTORE_CLAIM_STALE_AFTER_IN_MS,
+  endedRestoreStatuses,
+  type RestoreRecord,
+  type RestoreStore,
+} from "../store/restores.js";
 import type { OperationOptions } from "../util/options.js";
 import { decodePageToken, encodePageToken, InvalidContinuationTokenError } from "../util/pageToken.js";
 import { rebuildCommands, restoredFiles } from "./files.js";
@@ -62,6 +67,8 @@ export interface RestoreServiceDeps {
   autoGrantRoles: boolean;
   /** Subscriptions in scope; empty means all. */
   scopes: readonly string[];
+  /** A claim whose start was never confirmed is taken over after this long (default 15 minutes). */
+  claimStaleAfterInMs?: number;
   now?: () => Date;
   logger?: Logger;
 }
@@ -95,6 +102,7 @@ const POINTS_PK = "recoveryPoints";
 export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silentLogger;
+  const claimStaleAfterInMs = deps.claimStaleAfterInMs ?? DEFAULT_RESTORE_CLAIM_STALE_AFTER_IN_MS;
 
   function checkScope(ref: RestoreServerRef): void {
     if (deps.scopes.length && !deps.scopes.includes(ref.subscriptionId.toLowerCase())) {
@@ -436,7 +444,7 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
           ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
         },
         now(),
-        options,
+        { ...options, staleAfterInMs: claimStaleAfterInMs },
       );
       if (!claim.created) {
         const running = claim.existing;
@@ -458,10 +466,12 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
         location: vault.location,
       };
       const instance = { vaultId: server.vaultId, instanceName: server.instanceName };
+      let sent = false;
       try {
         await deps.operations.validateRestore(instance, restoreTarget, options).catch((e: unknown) => {
           throw refusal(e, "validateRestore", restoreTarget, vault.principalId ?? "");
         });
+        sent = true;
         const started = await deps.operations
           .startRestore(instance, restoreTarget, options)
           .catch((e: unknown) => {
@@ -474,6 +484,27 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
         );
         return record;
       } catch (e) {
+        if (record.status === "Starting" && sent && !(e instanceof ApiError)) {
+          // The restore request may have reached Azure and started a job: keep the claim (a retry is refused
+          // until it goes stale) rather than risk a second job; the record says what happened.
+          await deps.restores
+            .update(
+              { ...record, errorCode: "RestoreStartUnconfirmed", errorMessage: (e as Error).message },
+              now(),
+            )
+            .catch((err: unknown) =>
+              logger.warn(`Could not note restore ${record.restoreId}: ${String(err)}`),
+            );
+          throw new ApiError(
+            503,
+            "RestoreStartUnconfirmed",
+            `Azure did not confirm the restore of ${server.serverName} (${(e as Error).message}); it may have started.`,
+            {
+              target: record.restoreId,
+              fix: `Check the vault's Restore jobs before retrying; this server and recovery point are held for ${Math.round(claimStaleAfterInMs / 60_000)} minutes.`,
+            },
+          );
+        }
         if (record.status === "Starting") {
           const code = e instanceof ApiError ? e.code : "RestoreStartFailed";
           await deps.restores
