@@ -67,6 +67,7 @@ describe("restore targets in Azure Storage", () => {
     expect(new URL(urls[0] ?? "").pathname).toBe(
       "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-restore/providers/Microsoft.Storage/storageAccounts/strestore",
     );
+    expect(new URL(urls[0] ?? "").searchParams.get("api-version")).toBe("2025-06-01");
     expect(clients.pacing.stats().sent).toBe(1);
   });
 });

@@ -139,6 +139,8 @@ export function createArmClients(
         const { StorageManagementClient } = await import("@azure/arm-storage");
         return new StorageManagementClient(await credential(), subscriptionId, {
           ...pipelineOptions,
+          // Pinned: the SDK's default follows its newest preview-era version; 2025-06-01 is GA everywhere.
+          apiVersion: storageApiVersion,
           credentials: { scopes: pipelineOptions.credentialScopes },
         });
       }),
@@ -155,6 +157,9 @@ export function createArmClients(
     },
   };
 }
+
+/** The Microsoft.Storage api-version of account reads (GA; the local emulator serves it too). */
+const storageApiVersion = "2025-06-01";
 
 /** Azurite's well-known development account (documented by Microsoft; not a secret). */
 const devAccount = {

@@ -329,7 +329,7 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
     const fix =
       code === "UserErrorContainerNotAccessible"
         ? `Give the vault's identity access (role assignments take a few minutes to apply): ${grantBlobRoleCommand(principalId, target.containerId)}; check the account allows cross-tenant replication and public network access.`
-        : /targetResourceArmId|InvalidRestoreTarget|InvalidParameter/i.test(`${code} ${e.message}`)
+        : /targetResourceArmId/i.test(e.message)
           ? containerIdFix()
           : "Check the target container and the recovery point, then retry.";
     return new ApiError(
