@@ -447,6 +447,7 @@
       renderCompliance(sweeps);
       renderServers(servers, jobs);
       renderJobs(jobs);
+      renderRestoreServers(servers);
       showError(null);
       busy =
         jobs.some((j) => j.status === "InProgress") ||
@@ -569,19 +570,23 @@
     );
   }
 
+  // The servers with a backup instance, from the page's own server listing (read once per refresh).
   let restoreServers = [];
+  function renderRestoreServers(servers) {
+    $("restore-target-label").hidden = !canRestore();
+    const select = $("restore-server");
+    restoreServers = servers.filter((s) => s.instanceName);
+    const chosen = select.value;
+    select.replaceChildren(
+      el("option", { value: "", text: "—" }),
+      ...restoreServers.map((s) => el("option", { value: s.id, text: s.name })),
+    );
+    select.value = restoreServers.some((s) => s.id === chosen) ? chosen : "";
+  }
+
   async function refreshRestores() {
     if (!token) return scheduleRestores(10_000);
     try {
-      $("restore-target-label").hidden = !canRestore();
-      const select = $("restore-server");
-      restoreServers = (await loadServers()).filter((s) => s.instanceName);
-      const chosen = select.value;
-      select.replaceChildren(
-        el("option", { value: "", text: "—" }),
-        ...restoreServers.map((s) => el("option", { value: s.id, text: s.name })),
-      );
-      select.value = restoreServers.some((s) => s.id === chosen) ? chosen : "";
       await loadRestores();
     } catch (e) {
       if (e.status !== 404) showError(e);
