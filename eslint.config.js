@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 
 // ---------- layers and boundaries (docs/architecture.md, "Layers and boundaries") ----------
 
-const capabilities = ["protection", "backups", "jobs", "compliance", "events", "alerts"];
+const capabilities = ["protection", "backups", "jobs", "compliance", "events", "alerts", "restore"];
 const entryPoints = ["functions", "cli", "dashboard"];
 
 /**
@@ -23,6 +23,10 @@ const tablesAndQueues = {
 const armSdks = {
   group: ["@azure/arm-*", "@azure-rest/core-client", "@azure/core-lro"],
   message: "Only src/lib/azure calls ARM.",
+};
+const restoreBlobs = {
+  group: ["@azure/storage-blob"],
+  message: "Only src/lib/azure reads restore targets' blobs (azure/storage.ts).",
 };
 
 const baseOnly = libImports(
@@ -56,7 +60,7 @@ const boundary = (files, ...patterns) => ({
   rules: { "no-restricted-imports": ["error", { patterns: patterns.filter(Boolean) }] },
 });
 
-const srcRules = [notTooling, tablesAndQueues, armSdks];
+const srcRules = [notTooling, tablesAndQueues, armSdks, restoreBlobs];
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "coverage/", "bench/results/", "**/*.min.js"] },
@@ -90,13 +94,20 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-explicit-any": "error" },
   },
   boundary(["src/**/*.ts"], ...srcRules),
-  boundary(["src/lib/{config,domain,util}/**/*.ts"], notTooling, tablesAndQueues, armSdks, baseOnly),
-  boundary(["src/lib/errors.ts", "src/lib/logger.ts"], notTooling, tablesAndQueues, armSdks, {
+  boundary(
+    ["src/lib/{config,domain,util}/**/*.ts"],
+    notTooling,
+    tablesAndQueues,
+    armSdks,
+    restoreBlobs,
+    baseOnly,
+  ),
+  boundary(["src/lib/errors.ts", "src/lib/logger.ts"], notTooling, tablesAndQueues, armSdks, restoreBlobs, {
     regex: "^\\./(?!(config|domain|util)/|errors\\.js$|logger\\.js$)",
     message: baseOnly.message,
   }),
   boundary(["src/lib/azure/**/*.ts"], notTooling, tablesAndQueues, azureOnly),
-  boundary(["src/lib/store/**/*.ts"], notTooling, armSdks, storeOnly),
+  boundary(["src/lib/store/**/*.ts"], notTooling, armSdks, restoreBlobs, storeOnly),
   boundary(["src/lib/http/**/*.ts"], ...srcRules, httpOnly),
   boundary(["src/lib/auth/**/*.ts"], ...srcRules, authOnly),
   boundary([`src/lib/{${capabilities.join(",")}}/**/*.ts`], ...srcRules, capabilityOnly),

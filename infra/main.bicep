@@ -150,6 +150,7 @@ var tableNames = [
   'alerts'
   'sweeps'
   'sweepRows'
+  'restores'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

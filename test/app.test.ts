@@ -17,7 +17,17 @@ describe("the app's composition root", () => {
 
     expect(app.azure.clients).toBe(clients);
     expect(Object.keys(app).sort()).toEqual(
-      ["alerts", "azure", "backups", "compliance", "config", "events", "jobs", "protection"].sort(),
+      [
+        "alerts",
+        "azure",
+        "backups",
+        "compliance",
+        "config",
+        "events",
+        "jobs",
+        "protection",
+        "restore",
+      ].sort(),
     );
     expect(app.protection.settings).toBeDefined();
   });

@@ -5,6 +5,8 @@ import { addBackupCommand } from "./commands/backup.js";
 import { addDoctorCommand } from "./commands/doctor.js";
 import { addJobsCommand } from "./commands/jobs.js";
 import { addProtectCommand } from "./commands/protect.js";
+import { addRecoveryPointsCommand } from "./commands/recoveryPoints.js";
+import { addRestoreCommand } from "./commands/restore.js";
 import { addServersCommand } from "./commands/servers.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addSweepCommand } from "./commands/sweep.js";
@@ -78,6 +80,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     addJobsCommand,
     addSweepCommand,
     addDoctorCommand,
+    addRecoveryPointsCommand,
+    addRestoreCommand,
   ])
     addCommand(program, cli);
 

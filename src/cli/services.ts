@@ -11,6 +11,9 @@ import type { ProtectionMessage } from "../lib/protection/queueMessages.js";
 import { createInMemoryServerStore, type ServerRecord } from "../lib/store/servers.js";
 import { createInMemoryAuditLog } from "../lib/store/audit.js";
 import { createInMemorySweepStore } from "../lib/store/sweeps.js";
+import { createInMemoryRestoreStore } from "../lib/store/restores.js";
+import type { RestoreService } from "../lib/restore/service.js";
+import { parseServerId } from "../lib/domain/serverId.js";
 import type { OperationOptions } from "../lib/util/options.js";
 
 /**
@@ -38,6 +41,15 @@ export interface CliServices {
   readonly roles: RolesPort;
   readonly servers: ServersPort;
   readonly clients: ArmClients;
+  /**
+   * The app's restore service for one protected server (its backup instance as the sweep found it), over
+   * in-memory stores: the CLI starts and follows the restore itself.
+   */
+  restoreService(server: {
+    serverId: string;
+    vaultId: string;
+    instanceName: string;
+  }): Promise<RestoreService>;
 }
 
 /** The CLI reports failures in its own output; it raises no alerts. */
@@ -71,6 +83,31 @@ export function createCliServices(config: Config, options: { clients?: ArmClient
         cause: "cli",
         ...(abortSignal ? { abortSignal } : {}),
       });
+    },
+    async restoreService(server) {
+      const ref = parseServerId(server.serverId);
+      if (!ref) throw new TypeError(`"${server.serverId}" is not a server id.`);
+      const servers = createInMemoryServerStore();
+      await servers.create({
+        resourceId: ref.resourceId,
+        subscriptionId: ref.subscriptionId,
+        resourceGroup: ref.resourceGroup,
+        serverName: ref.serverName,
+        vaultId: server.vaultId,
+        instanceName: server.instanceName,
+        state: "Protected",
+        attempts: 0,
+        updatedAt: new Date().toISOString(),
+      });
+      const app = await inMemoryApp({
+        stores: {
+          servers,
+          audit: createInMemoryAuditLog(),
+          sweeps: createInMemorySweepStore(),
+          restores: createInMemoryRestoreStore(),
+        },
+      });
+      return app.restore.service;
     },
     protectionWorker() {
       const servers = createInMemoryServerStore();

@@ -469,6 +469,7 @@
       renderCompliance(sweeps);
       renderServers(servers, jobs);
       renderJobs(jobs);
+      renderRestoreServers(servers);
       showError(null);
       busy =
         jobs.some((j) => j.status === "InProgress") ||
@@ -486,6 +487,144 @@
     clearTimeout(timer);
     timer = setTimeout(() => void refresh(), ms);
   }
+
+  // Recovery points and restores, apart from the rest of the page: per server its recovery points (time,
+  // retention tag, expiry); for Backup.Restore, a Restore action to an allow-listed container that follows the
+  // restore and then shows the files and the commands that rebuild the server.
+  const canRestore = () => (claims(token).roles || []).includes("Backup.Restore");
+  const restoresShown = new Set(); // restore ids started from this page: followed until they end
+  let restoreTimer;
+
+  function renderRestore(r) {
+    const item = el(
+      "li",
+      { "data-restore": r.restoreId },
+      el("span", { className: `status ${r.status}`, text: r.status }),
+      el("span", {
+        text: ` ${r.serverName} at ${when(r.recoveryPointTime)}${r.jobId ? ` (job ${r.jobId})` : ""}`,
+      }),
+    );
+    if (r.error)
+      item.append(el("div", { className: "fix", text: `${r.error.code}: ${r.error.message || ""}` }));
+    if (r.files && r.files.length) {
+      const files = el("ul");
+      for (const f of r.files) files.append(el("li", { text: `${f.name} (${f.sizeInBytes} bytes)` }));
+      item.append(files);
+    }
+    if (r.commands && r.commands.length) item.append(el("pre", { text: r.commands.join("\n") }));
+    return item;
+  }
+
+  async function loadRestores() {
+    const restores = (await api("restores?top=20")).value || [];
+    for (const r of restores)
+      if (r.status === "Completed" || r.status === "Failed") restoresShown.delete(r.restoreId);
+    $("restores").replaceChildren(
+      ...(restores.length
+        ? restores.map(renderRestore)
+        : [el("li", { className: "empty", text: "No restores yet." })]),
+    );
+    return restores;
+  }
+
+  async function startRestore(server, point, button) {
+    const target = $("restore-target").value.trim();
+    if (!target) {
+      showError({
+        message: "Give the target container's resource id.",
+        fix: "It must be in PGFLEX_RESTORE_TARGETS.",
+      });
+      return;
+    }
+    button.disabled = true;
+    button.textContent = "Starting…";
+    try {
+      const started = await api(
+        `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/restores`,
+        {
+          method: "POST",
+          body: JSON.stringify({ recoveryPointId: point.recoveryPointId, targetContainerId: target }),
+        },
+      );
+      restoresShown.add(started.restoreId);
+      showError(null);
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Restore";
+    }
+    scheduleRestores(500);
+  }
+
+  async function loadPoints(servers) {
+    const key = $("restore-server").value;
+    const server = servers.find((s) => s.id === key);
+    if (!server) {
+      $("points-body").replaceChildren();
+      return;
+    }
+    const points = await listAll(
+      `servers/${server.subscriptionId}/${server.resourceGroup}/${server.name}/recoveryPoints`,
+    );
+    $("points-body").replaceChildren(
+      ...points.map((p) => {
+        const action = el("td");
+        if (canRestore()) {
+          const button = el("button", {
+            type: "button",
+            text: "Restore",
+            "data-restore-point": p.recoveryPointId,
+          });
+          button.addEventListener("click", () => void startRestore(server, p, button));
+          action.append(button);
+        }
+        return el(
+          "tr",
+          { "data-point": p.recoveryPointId },
+          el("td", { text: p.recoveryPointId }),
+          el("td", { text: when(p.time) }),
+          el("td", { text: p.retentionTag || "" }),
+          el("td", { text: p.expiryTime ? when(p.expiryTime, Infinity) : "" }),
+          action,
+        );
+      }),
+    );
+  }
+
+  // The servers with a backup instance, from the page's own server listing (read once per refresh).
+  let restoreServers = [];
+  function renderRestoreServers(servers) {
+    $("restore-target-label").hidden = !canRestore();
+    const select = $("restore-server");
+    restoreServers = servers.filter((s) => s.instanceName);
+    const chosen = select.value;
+    select.replaceChildren(
+      el("option", { value: "", text: "—" }),
+      ...restoreServers.map((s) => el("option", { value: s.id, text: s.name })),
+    );
+    select.value = restoreServers.some((s) => s.id === chosen) ? chosen : "";
+  }
+
+  async function refreshRestores() {
+    if (!token) return scheduleRestores(10_000);
+    try {
+      await loadRestores();
+    } catch (e) {
+      if (e.status !== 404) showError(e);
+    }
+    scheduleRestores(restoresShown.size ? 2000 : 30_000);
+  }
+
+  function scheduleRestores(ms) {
+    clearTimeout(restoreTimer);
+    restoreTimer = setTimeout(() => void refreshRestores(), ms);
+  }
+
+  $("restore-server").addEventListener("change", () => {
+    loadPoints(restoreServers).catch(showError);
+  });
+  scheduleRestores(0);
 
   void refresh();
 })();

@@ -15,3 +15,5 @@ import "./sweepTimer.js";
 import "./sweepScope.js";
 import "./apiSweeps.js";
 import "./dashboard.js";
+import "./apiRestores.js";
+import "./trackRestores.js";

@@ -25,8 +25,11 @@ import type { JobPoller } from "./jobs/poller.js";
 import type { ProtectionQueue } from "./protection/queueMessages.js";
 import type { ProtectionSettings } from "./protection/settings.js";
 import type { ProtectionWorker } from "./protection/worker.js";
+import type { RestoreApi } from "./restore/api.js";
+import type { RestoreService } from "./restore/service.js";
 import type { AuditLog } from "./store/audit.js";
 import type { StorageConnection } from "./store/connection.js";
+import type { RestoreStore } from "./store/restores.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
 import type { OperationOptions } from "./util/options.js";
@@ -49,6 +52,7 @@ export interface AppStores {
   sweeps?: SweepStore;
   /** Where protection requests go instead of the `protect-requests` queue. */
   protectionQueue?: ProtectionQueue;
+  restores?: RestoreStore;
 }
 
 export interface AppOverrides {
@@ -97,6 +101,8 @@ export interface App {
     purgeSweeps(now?: Date): Promise<string[]>;
   };
   readonly alerts: Alerter;
+  /** Restores as files: recovery points, restores and their tracker. */
+  readonly restore: { service: RestoreService; api: RestoreApi };
 }
 
 /** The Azure operations alone, for callers that need no Storage (the CLI's ARM-only commands). */
@@ -152,12 +158,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     protectionQueue: overrides.stores?.protectionQueue ?? createProtectionQueue(connection),
     alerts,
   };
-  const [protection, backups, compliance] = await Promise.all([
+  const [protection, backups, compliance, restore] = await Promise.all([
     wireProtection(shared),
     wireBackups(shared),
     wireCompliance(shared),
+    wireRestore(shared),
   ]);
-  return { config, azure, ...protection, ...backups, compliance, alerts };
+  return { config, azure, ...protection, ...backups, compliance, alerts, restore };
 }
 
 /** The protection worker and the events that request its work. */
@@ -346,6 +353,41 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
     store,
     purgeSweeps: (now = new Date()) =>
       store.deleteSweepsStartedBefore(new Date(now.getTime() - config.historyRetentionDays * DAY_IN_MS)),
+  };
+}
+
+/** Restores as files: the service over the Data Protection and Storage operations, its table and its API. */
+async function wireRestore(shared: Shared): Promise<App["restore"]> {
+  const { config, overrides, logger, azure, connection, servers } = shared;
+  const [
+    { createRestoreStore },
+    { createRestoreOperations },
+    { createStorageOperations },
+    { createRestoreService },
+    { createRestoreApi },
+  ] = await Promise.all([
+    import("./store/restores.js"),
+    import("./azure/restoreOperations.js"),
+    import("./azure/storage.js"),
+    import("./restore/service.js"),
+    import("./restore/api.js"),
+  ]);
+  const restores = overrides.stores?.restores ?? createRestoreStore(connection);
+  const service = createRestoreService({
+    servers,
+    restores,
+    operations: createRestoreOperations(azure.clients),
+    storage: createStorageOperations(azure.clients),
+    roles: azure.roles,
+    vaults: azure.protection,
+    allowedTargets: config.restoreTargets,
+    autoGrantRoles: config.autoGrantRoles,
+    scopes: config.scopes,
+    logger,
+  });
+  return {
+    service,
+    api: createRestoreApi({ restore: service, restores, scopes: config.scopes }, { logger }),
   };
 }
 

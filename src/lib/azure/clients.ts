@@ -2,6 +2,8 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { PostgreSQLManagementFlexibleServerClient } from "@azure/arm-postgresql-flexible";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import type { StorageManagementClient } from "@azure/arm-storage";
+import type { ContainerClient } from "@azure/storage-blob";
 import type { Config } from "../config/index.js";
 import { createCredential } from "./credential.js";
 import { createPacer, createPacingPolicy } from "./pacing.js";
@@ -27,6 +29,14 @@ export interface ArmClients {
   resourceGraph(): Promise<ResourceGraphClient>;
   /** Without `subscriptionId` only id-independent calls work; pass the vault's subscription. */
   dataProtection(subscriptionId?: string): Promise<DataProtectionClient>;
+  /** Storage accounts (ARM), on the shared pacer. */
+  storage(subscriptionId: string): Promise<StorageManagementClient>;
+  /**
+   * The Blob service's client for the container at `containerUrl` (data plane, not ARM: no pacing). In Azure
+   * it authenticates with the shared credential; a loopback endpoint (the local Azurite) with the account key
+   * of the configured local Storage connection string.
+   */
+  blobContainer(containerUrl: string): Promise<ContainerClient>;
 }
 
 export interface CreateArmClientsOptions {
@@ -44,7 +54,7 @@ export interface CreateArmClientsOptions {
 
 export function createArmClients(
   config: Pick<Config, "armEndpoint" | "armCredential" | "azureClientId"> &
-    Partial<Pick<Config, "timeScale">>,
+    Partial<Pick<Config, "timeScale" | "storageConnection">>,
   options: CreateArmClientsOptions = {},
 ): ArmClients {
   const endpoint = config.armEndpoint.replace(/\/+$/, "");
@@ -124,7 +134,59 @@ export function createArmClients(
           updateIntervalInMs,
         });
       }),
+    storage: (subscriptionId) =>
+      once(`storage/${subscriptionId.toLowerCase()}`, async () => {
+        const { StorageManagementClient } = await import("@azure/arm-storage");
+        return new StorageManagementClient(await credential(), subscriptionId, {
+          ...pipelineOptions,
+          // Pinned: the SDK's default follows its newest preview-era version; 2025-06-01 is GA everywhere.
+          apiVersion: storageApiVersion,
+          credentials: { scopes: pipelineOptions.credentialScopes },
+        });
+      }),
+    blobContainer: async (containerUrl) => {
+      const { ContainerClient, StorageSharedKeyCredential } = await import("@azure/storage-blob");
+      const local = localAccountKey(containerUrl, config.storageConnection);
+      if (local) {
+        return new ContainerClient(containerUrl, new StorageSharedKeyCredential(local.name, local.key), {
+          allowInsecureConnection: true,
+          ...(options.tlsOptions ? { tlsOptions: options.tlsOptions } : {}),
+        } as ConstructorParameters<typeof ContainerClient>[2]);
+      }
+      return new ContainerClient(containerUrl, await credential());
+    },
   };
+}
+
+/** The Microsoft.Storage api-version of account reads (GA; the local emulator serves it too). */
+const storageApiVersion = "2025-06-01";
+
+/** Azurite's well-known development account (documented by Microsoft; not a secret). */
+const devAccount = {
+  name: "devstoreaccount1",
+  key: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+};
+
+/**
+ * The account name and key for a loopback blob endpoint (the local Azurite), from the local Storage
+ * connection string; undefined for any other endpoint or when no key is configured.
+ */
+function localAccountKey(
+  containerUrl: string,
+  connection: string | undefined,
+): { name: string; key: string } | undefined {
+  let host: string;
+  try {
+    host = new URL(containerUrl).hostname;
+  } catch {
+    return undefined;
+  }
+  if (host !== "localhost" && !host.startsWith("127.") && host !== "[::1]") return undefined;
+  if (!connection) return undefined;
+  if (/UseDevelopmentStorage=true/i.test(connection)) return devAccount;
+  const name = /AccountName=([^;]+)/i.exec(connection)?.[1];
+  const key = /AccountKey=([^;]+)/i.exec(connection)?.[1];
+  return name && key ? { name, key } : undefined;
 }
 
 /**

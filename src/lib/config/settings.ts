@@ -72,6 +72,26 @@ const subscriptionList = z
   )
   .refine((ids) => ids.every(isGuid), "must be a comma-separated list of subscription GUIDs");
 
+/** Storage account or blob container ids, comma-separated (the restore capability parses them again). */
+const restoreTargets = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(/[,;\s]+/)
+      .map((s) => s.trim().replace(/\/+$/, ""))
+      .filter(Boolean),
+  )
+  .refine(
+    (ids) =>
+      ids.every((id) =>
+        /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}(\/blobServices\/default\/containers\/[a-z0-9-]{3,63})?$/i.test(
+          id,
+        ),
+      ),
+    "must be a comma-separated list of storage account or blob container resource ids",
+  );
+
 /** `value=policyName` pairs separated by commas, or a JSON object. Tag values compare case-insensitively. */
 const policyMap = z
   .string()
@@ -508,6 +528,16 @@ export const settings = {
     defaultValue: "1",
     requiredInAzure: false,
     schema: positiveInt,
+  }),
+  restoreTargets: setting({
+    name: "PGFLEX_RESTORE_TARGETS",
+    description:
+      "Blob container or storage account resource ids a restore may write to, comma-separated (a restore copies a whole server's data). Empty: no restores.",
+    example:
+      "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-restore/providers/Microsoft.Storage/storageAccounts/strestore/blobServices/default/containers/restores",
+    defaultValue: "",
+    requiredInAzure: false,
+    schema: restoreTargets,
   }),
 } as const;
 

@@ -16,6 +16,8 @@ import { dataProtectionApiVersion } from "./models.js";
 import type {
   AdhocBackupResult,
   AzureBackupJobResource,
+  AzureBackupRecoveryPointBasedRestoreRequest,
+  AzureBackupRecoveryPointResource,
   BackupInstanceResource,
   BackupVaultResource,
   BaseBackupPolicyResource,
@@ -23,7 +25,9 @@ import type {
   OperationJobExtendedInfo,
   OperationResource,
   TriggerBackupRequest,
+  TriggerRestoreResult,
   ValidateForBackupRequest,
+  ValidateRestoreRequestObject,
 } from "./models.js";
 
 /**
@@ -44,6 +48,11 @@ export type OperationOptions = RequestOptions;
 export type LroOperationOptions = LroOptions;
 export type DataProtectionPoller<T> = PollerLike<OperationState<T>, T>;
 
+export interface RecoveryPointsListOptions extends OperationOptions {
+  /** OData filter sent as `$filter`, e.g. `startDate eq '2024-04-01T00:00:00Z'` (see the spec). */
+  filter?: string;
+}
+
 const provider = "providers/Microsoft.DataProtection";
 
 export class DataProtectionClient {
@@ -53,6 +62,7 @@ export class DataProtectionClient {
   readonly backupInstances: BackupInstances;
   readonly deletedBackupInstances: DeletedBackupInstances;
   readonly jobs: Jobs;
+  readonly recoveryPoints: RecoveryPoints;
   /** The transport, for calls this client does not model. */
   readonly rest: ArmRestClient;
 
@@ -80,6 +90,7 @@ export class DataProtectionClient {
     this.backupInstances = new BackupInstances(ctx);
     this.deletedBackupInstances = new DeletedBackupInstances(ctx);
     this.jobs = new Jobs(ctx);
+    this.recoveryPoints = new RecoveryPoints(ctx);
   }
 }
 
@@ -272,12 +283,7 @@ export class BackupInstances {
     options?: LroOperationOptions,
   ): DataProtectionPoller<AdhocBackupResult> {
     const ref = { subscriptionId: this.ctx.subscriptionId(), resourceGroupName, vaultName };
-    const toResult = (body: unknown): AdhocBackupResult => {
-      const info = toJobInfo(body);
-      if (!info.jobId) throw new TypeError("The ad hoc backup finished without a jobId.");
-      const jobId = normalizeJobId(info.jobId);
-      return { ...info, jobId, rawJobId: info.jobId, jobResourceId: backupJobId(ref, jobId) };
-    };
+    const toResult = (body: unknown): AdhocBackupResult => withJobIds(body, ref, "ad hoc backup");
     const path = this.path(resourceGroupName, vaultName, backupInstanceName, "backup");
     return begin(this.ctx, { method: "POST", path, body: parameters, toResult }, options);
   }
@@ -314,6 +320,61 @@ export class BackupInstances {
   ): Promise<void> {
     return andWait(
       this.beginResumeProtection(resourceGroupName, vaultName, backupInstanceName, options),
+      options,
+    );
+  }
+
+  /**
+   * Checks a restore before it is started (target reachable, the vault identity's role on it, the recovery
+   * point); fails with the ARM code, e.g. UserErrorContainerNotAccessible.
+   */
+  beginValidateForRestore(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    parameters: ValidateRestoreRequestObject,
+    options?: LroOperationOptions,
+  ): DataProtectionPoller<OperationJobExtendedInfo> {
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName, "validateRestore");
+    return begin(this.ctx, { method: "POST", path, body: parameters, toResult: toJobInfo }, options);
+  }
+
+  async beginValidateForRestoreAndWait(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    parameters: ValidateRestoreRequestObject,
+    options?: LroOperationOptions,
+  ): Promise<OperationJobExtendedInfo> {
+    return andWait(
+      this.beginValidateForRestore(resourceGroupName, vaultName, backupInstanceName, parameters, options),
+      options,
+    );
+  }
+
+  /** Starts a restore; the result carries the restore job's normalised GUID and full resource id. */
+  beginTriggerRestore(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    parameters: AzureBackupRecoveryPointBasedRestoreRequest,
+    options?: LroOperationOptions,
+  ): DataProtectionPoller<TriggerRestoreResult> {
+    const ref = { subscriptionId: this.ctx.subscriptionId(), resourceGroupName, vaultName };
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName, "restore");
+    const toResult = (body: unknown) => withJobIds(body, ref, "restore");
+    return begin(this.ctx, { method: "POST", path, body: parameters, toResult }, options);
+  }
+
+  async beginTriggerRestoreAndWait(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    parameters: AzureBackupRecoveryPointBasedRestoreRequest,
+    options?: LroOperationOptions,
+  ): Promise<TriggerRestoreResult> {
+    return andWait(
+      this.beginTriggerRestore(resourceGroupName, vaultName, backupInstanceName, parameters, options),
       options,
     );
   }
@@ -432,6 +493,59 @@ export class Jobs {
     const path = vaultPath(this.ctx, resourceGroupName, vaultName, "backupJobs");
     return list(this.ctx, path, options);
   }
+}
+
+export class RecoveryPoints {
+  constructor(private readonly ctx: Ctx) {}
+
+  private path(resourceGroupName: string, vaultName: string, backupInstanceName: string, ...rest: string[]) {
+    return vaultPath(
+      this.ctx,
+      resourceGroupName,
+      vaultName,
+      "backupInstances",
+      backupInstanceName,
+      "recoveryPoints",
+      ...rest,
+    );
+  }
+
+  /** The instance's recovery points, page by page (`nextLink`). */
+  list(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    options?: RecoveryPointsListOptions,
+  ): PagedAsyncIterableIterator<AzureBackupRecoveryPointResource> {
+    const path = this.path(resourceGroupName, vaultName, backupInstanceName);
+    return list(this.ctx, path, options, { $filter: options?.filter });
+  }
+
+  async get(
+    resourceGroupName: string,
+    vaultName: string,
+    backupInstanceName: string,
+    recoveryPointId: string,
+    options?: OperationOptions,
+  ): Promise<AzureBackupRecoveryPointResource> {
+    return get(
+      this.ctx,
+      this.path(resourceGroupName, vaultName, backupInstanceName, recoveryPointId),
+      options,
+    );
+  }
+}
+
+/** A finished operation's job id (full id or GUID, as the service answered) with both normalised forms. */
+function withJobIds(
+  body: unknown,
+  ref: { subscriptionId: string; resourceGroupName: string; vaultName: string },
+  what: string,
+): AdhocBackupResult {
+  const info = toJobInfo(body);
+  if (!info.jobId) throw new TypeError(`The ${what} finished without a jobId.`);
+  const jobId = normalizeJobId(info.jobId);
+  return { ...info, jobId, rawJobId: info.jobId, jobResourceId: backupJobId(ref, jobId) };
 }
 
 /** The final body is OperationJobExtendedInfo (from Location) or, without Location, the operation status resource. */

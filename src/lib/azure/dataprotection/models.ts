@@ -271,8 +271,10 @@ export interface JobSubTask {
 export interface JobExtendedInfo {
   additionalDetails?: Record<string, string>;
   readonly backupInstanceState?: string;
-  readonly dataTransferredInBytes?: number;
-  readonly recoveryDestination?: string;
+  readonly dataTransferredInBytes?: number | null;
+  /** Azure's own misspelling, seen in some restore job answers: read both. */
+  readonly dataTransferedInBytes?: number | null;
+  readonly recoveryDestination?: string | null;
   readonly sourceRecoverPoint?: { recoveryPointID?: string; recoveryPointTime?: string };
   readonly subTasks?: JobSubTask[];
   readonly targetRecoverPoint?: { recoveryPointID?: string; recoveryPointTime?: string };
@@ -327,3 +329,71 @@ export interface AdhocBackupResult extends OperationJobExtendedInfo {
   /** `jobId` exactly as the service returned it. */
   rawJobId: string;
 }
+
+/** Where a recovery point's data lives (e.g. VaultStore) and when it expires there. */
+export interface RecoveryPointDataStoreDetails {
+  creationTime?: string;
+  expiryTime?: string | null;
+  id?: string;
+  metaData?: string | null;
+  state?: string;
+  type?: string;
+  visible?: boolean;
+  readonly rehydrationExpiryTime?: string | null;
+  readonly rehydrationStatus?: string | null;
+}
+
+/** `AzureBackupDiscreteRecoveryPoint`: the only recovery point kind of PG Flexible vaulted backups. */
+export interface AzureBackupDiscreteRecoveryPoint {
+  objectType: "AzureBackupDiscreteRecoveryPoint" | (string & {});
+  friendlyName?: string;
+  recoveryPointDataStoresDetails?: RecoveryPointDataStoreDetails[];
+  recoveryPointTime: string;
+  policyName?: string;
+  policyVersion?: string | null;
+  recoveryPointId?: string;
+  recoveryPointType?: string;
+  retentionTagName?: string;
+  retentionTagVersion?: string;
+  readonly expiryTime?: string | null;
+  /** "Completed" or "Partial". */
+  recoveryPointState?: string;
+}
+
+export interface AzureBackupRecoveryPointResource extends ProxyResource {
+  properties?: AzureBackupDiscreteRecoveryPoint;
+}
+
+/** Destination of a restore as files: the container's URL and ARM id. */
+export interface TargetDetails {
+  /** Ignored for PG Flexible (the service names the files itself). */
+  filePrefix: string;
+  restoreTargetLocationType: "AzureBlobs" | "AzureFiles" | (string & {});
+  /** The container URL, e.g. `https://acct.blob.core.windows.net/restores`. */
+  url: string;
+  /** The container's ARM id (`…/blobServices/default/containers/{name}`), not the account's. */
+  targetResourceArmId?: string;
+}
+
+export interface RestoreFilesTargetInfo {
+  objectType: "RestoreFilesTargetInfo";
+  recoveryOption: "FailIfExists";
+  restoreLocation?: string;
+  targetDetails: TargetDetails;
+}
+
+/** The only restore PG Flexible allows: a recovery point restored as files to a blob container. */
+export interface AzureBackupRecoveryPointBasedRestoreRequest {
+  objectType: "AzureBackupRecoveryPointBasedRestoreRequest";
+  recoveryPointId: string;
+  restoreTargetInfo: RestoreFilesTargetInfo;
+  sourceDataStoreType: "VaultStore" | "ArchiveStore" | "OperationalStore" | "SnapshotStore";
+  sourceResourceId?: string;
+}
+
+export interface ValidateRestoreRequestObject {
+  restoreRequestObject: AzureBackupRecoveryPointBasedRestoreRequest;
+}
+
+/** The result the client returns for a restore: the service's answer plus the normalised job ids. */
+export type TriggerRestoreResult = AdhocBackupResult;
