@@ -244,6 +244,9 @@ var appSettings = {
   PGFLEX_AUTH_TENANT_ID: authTenantId
   PGFLEX_AUTH_AUDIENCE: empty(authAudience) ? 'api://pgflex-autoprotect-${environmentName}' : authAudience
   PGFLEX_ARM_CREDENTIAL: 'managedIdentity'
+  // One Resource Graph query per sweep and per poll for every subscription and vault: Data Protection's job list
+  // takes no $filter, so without it each poll reads every vault's whole job history.
+  PGFLEX_USE_RESOURCE_GRAPH: 'true'
   // The cloud's own Resource Manager (sovereign clouds); the app's default is the public cloud's.
   PGFLEX_ARM_ENDPOINT: environment().resourceManager
   PGFLEX_ALERT_EVENTGRID_ENDPOINT: alertTopic ? alertTopicModule!.outputs.endpoint : ''

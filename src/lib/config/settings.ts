@@ -514,7 +514,7 @@ export const settings = {
   useResourceGraph: setting({
     name: "PGFLEX_USE_RESOURCE_GRAPH",
     description:
-      "Read servers, backup instances and backup jobs with Azure Resource Graph (one query for all subscriptions): the sweeps' inventory and the job poller's recent jobs.",
+      "Read servers, backup instances and backup jobs with Azure Resource Graph (one query for all subscriptions): the sweeps' inventory and the job poller's recent jobs. infra/ deploys true; without it each poll reads every vault's whole job list (it takes no $filter).",
     example: "true",
     defaultValue: "false",
     requiredInAzure: false,
