@@ -2,6 +2,7 @@ import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { checkResourceLocations, refuseReplica, tooLargeOutcome } from "./serverLimits.js";
 import { onJobEnded } from "./recoveryPoints.js";
+import { scheduledRetentionTag } from "./retentionTags.js";
 import {
   defaultSettings,
   emptySlice,
@@ -407,7 +408,10 @@ function scheduleDue(
   let from = instance.lastScheduledMs ?? now;
   let next = nextOf(intervals, from);
   for (let n = 0; n < settings.maxScheduledCatchUp && next <= now; n++) {
-    createJob(context, instance, { startMs: next, userTriggered: false, retentionTag: "Default" });
+    const policy = sliceOf(context).policies[key(policyIdOf(instance))];
+    const earlier = jobsOfInstance(sliceOf(context), key(instance.id));
+    const retentionTag = scheduledRetentionTag(policy, earlier, next, settings.weekStartsOn);
+    createJob(context, instance, { startMs: next, userTriggered: false, retentionTag });
     from = next;
     next = nextOf(intervals, from);
   }
@@ -423,9 +427,12 @@ function nextOf(intervals: string[], from: number): number {
   return best;
 }
 
+function policyIdOf(instance: InstanceRecord): string {
+  return String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
+}
+
 function scheduleOf(context: ProviderContext, instance: InstanceRecord): string[] {
-  const policyId = String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? "");
-  const policy = sliceOf(context).policies[key(policyId)];
+  const policy = sliceOf(context).policies[key(policyIdOf(instance))];
   const intervals: string[] = [];
   for (const rule of (policy?.properties.policyRules as unknown[] | undefined) ?? []) {
     if (!isObject(rule) || rule.objectType !== "AzureBackupRule" || !isObject(rule.trigger)) continue;
