@@ -46,6 +46,18 @@ describe("KQL subset", () => {
     expect(runQuery(parseQuery(q), rows).map((r) => r.id)).toEqual(["/b"]);
   });
 
+  it("takes an element of what split answers, as Az PowerShell's backup instance query extends vaultName", () => {
+    const q =
+      "RecoveryServicesResources | extend vaultName = split(split(id, '/Microsoft.DataProtection/backupVaults/')[1],'/')[0]" +
+      " | project vaultName, missing = split(name, '/')[3]";
+    expect(runQuery(parseQuery(q), [{ id: `${vault}/backupInstances/pg-0-bi`, name: "pg-0-bi" }])).toEqual([
+      { vaultName: "bv-weu", missing: null },
+    ]);
+    expect(() => parseQuery("resources | project x = split(name, '/')['a']")).toThrow(
+      "Expected an array index in 'split(name, '/')['a']'.",
+    );
+  });
+
   it("rejects what it does not understand, naming it", () => {
     expect(() => parseQuery("resources | summarize count() by type")).toThrow(
       "Unsupported operator 'summarize'.",
