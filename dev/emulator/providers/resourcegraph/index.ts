@@ -140,7 +140,7 @@ const RECOVERY_SERVICES_TYPES: ReadonlySet<string> = new Set([POLICY_TYPE, INSTA
 type Table = "resources" | "recoveryservicesresources";
 
 /** The one table Azure publishes rows of a (lower-cased) resource type in. */
-export function tableOf(type: string): Table {
+function tableOf(type: string): Table {
   return RECOVERY_SERVICES_TYPES.has(type) ? "recoveryservicesresources" : "resources";
 }
 
