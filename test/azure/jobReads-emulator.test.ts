@@ -191,6 +191,39 @@ describe("Resource Graph's backup jobs", () => {
   });
 });
 
+describe("Resource Graph's backup instances", () => {
+  it("answers Az PowerShell's Search-AzDataProtectionBackupInstanceInAzGraph query from RecoveryServicesResources, each row as ARM's GET shows it", async () => {
+    const query = createResourceGraphQuery(clients());
+    const type = "microsoft.dataprotection/backupvaults/backupinstances";
+    // The cmdlet's query (az CLI's list-from-resourcegraph adds `datasourceId`), its datasource-type and vault filters.
+    const kql =
+      `RecoveryServicesResources | where type =~ '${type}'` +
+      "| extend vaultName = split(split(id, '/Microsoft.DataProtection/backupVaults/')[1],'/')[0]" +
+      "| extend protectionState = properties.currentProtectionState" +
+      " | where properties.dataSourceInfo.datasourceType in~ ('Microsoft.DBforPostgreSQL/flexibleServers')" +
+      ` | where vaultName in~ ('${vaultName}')`;
+    const page = await query({ query: kql, subscriptions: [sub], top: 1000 });
+    const armInstance = await world.client.backupInstances.get(vaultRg, vaultName, "pg-jobs-bi");
+    expect(page.data).toEqual([
+      expect.objectContaining({
+        id: armInstance.id,
+        name: "pg-jobs-bi",
+        type,
+        subscriptionId: sub,
+        resourceGroup: vaultRg,
+        vaultName,
+        protectionState: "ProtectionConfigured",
+        properties: armInstance.properties,
+      }),
+    ]);
+    // Not a row of `resources`, where the vault is.
+    const resources = async (t: string) =>
+      (await query({ query: `resources | where type =~ '${t}' | project id`, subscriptions: [sub] })).data;
+    expect(await resources(type)).toEqual([]);
+    expect(await resources("microsoft.dataprotection/backupvaults")).toEqual([{ id: vaultId }]);
+  });
+});
+
 describe("client-side cutoff", () => {
   it("drops jobs started before the cutoff and gives a job met on two pages once", async () => {
     const job = (name: string, startTime: string) => ({

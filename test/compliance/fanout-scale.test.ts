@@ -122,7 +122,10 @@ function countingReaders() {
         ? VAULTS.map((id, i) => ({ id, location: REGIONS[i], tags: { "pgflex-autoprotect": "" } }))
         : /backupjobs'/.test(request.query)
           ? e.jobs
-          : e.instances;
+          : // As Azure: backup instances are rows of RecoveryServicesResources only.
+            /^RecoveryServicesResources \|.*backupinstances'/i.test(request.query)
+            ? e.instances
+            : [];
     const start = Number(request.skipToken ?? 0);
     const next = start + (request.top ?? 1000);
     return { data: rows.slice(start, next), ...(next < rows.length ? { skipToken: String(next) } : {}) };

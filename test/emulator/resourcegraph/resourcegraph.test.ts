@@ -46,6 +46,18 @@ describe("KQL subset", () => {
     expect(runQuery(parseQuery(q), rows).map((r) => r.id)).toEqual(["/b"]);
   });
 
+  it("takes an element of what split answers, as Az PowerShell's backup instance query extends vaultName", () => {
+    const q =
+      "RecoveryServicesResources | extend vaultName = split(split(id, '/Microsoft.DataProtection/backupVaults/')[1],'/')[0]" +
+      " | project vaultName, missing = split(name, '/')[3]";
+    expect(runQuery(parseQuery(q), [{ id: `${vault}/backupInstances/pg-0-bi`, name: "pg-0-bi" }])).toEqual([
+      { vaultName: "bv-weu", missing: null },
+    ]);
+    expect(() => parseQuery("resources | project x = split(name, '/')['a']")).toThrow(
+      "Expected an array index in 'split(name, '/')['a']'.",
+    );
+  });
+
   it("rejects what it does not understand, naming it", () => {
     expect(() => parseQuery("resources | summarize count() by type")).toThrow(
       "Unsupported operator 'summarize'.",
@@ -81,7 +93,17 @@ describe("Resource Graph provider", () => {
           // The Data Protection provider's own record layout: status fields beside `properties`.
           dataprotection: {
             vaults: {},
-            policies: {},
+            policies: {
+              [`${vaultB.toLowerCase()}/backuppolicies/pgflex-gold`]: {
+                id: `${vaultB}/backupPolicies/pgflex-gold`,
+                vaultKey: vaultB.toLowerCase(),
+                name: "pgflex-gold",
+                properties: {
+                  objectType: "BackupPolicy",
+                  datasourceTypes: ["Microsoft.DBforPostgreSQL/flexibleServers"],
+                },
+              },
+            },
             jobs: {},
             instances: {
               [`${vaultB.toLowerCase()}/backupinstances/pg-4-bi`]: {
@@ -165,8 +187,42 @@ describe("Resource Graph provider", () => {
     });
   });
 
-  it("lists backup instances of other providers' state as resources rows", async () => {
+  it("publishes backup instances and policies in RecoveryServicesResources only, vaults and servers in resources only", async () => {
     const query = createResourceGraphQuery(clients());
+    const rows = async (kql: string) =>
+      (await query({ query: kql, subscriptions: [SUB_A, SUB_B] })).data.map((r) => {
+        const row = r as { id: string; type: string; subscriptionId: string };
+        return [row.type, row.id.slice(row.id.lastIndexOf("/") + 1), row.subscriptionId];
+      });
+    const instance = "microsoft.dataprotection/backupvaults/backupinstances";
+    const policy = "microsoft.dataprotection/backupvaults/backuppolicies";
+    const backupVault = "microsoft.dataprotection/backupvaults";
+    const server = "microsoft.dbforpostgresql/flexibleservers";
+    // Wherever the emulator keeps them (the Data Protection provider's records or another slice's ARM bodies).
+    expect(await rows(`RecoveryServicesResources | where type =~ '${instance}'`)).toEqual([
+      [instance, "pg-0-bi", SUB_A],
+      [instance, "pg-4-bi", SUB_B],
+    ]);
+    expect(await rows(`RecoveryServicesResources | where type =~ '${policy}'`)).toEqual([
+      [policy, "pgflex-gold", SUB_B],
+    ]);
+    expect(await rows(`resources | where type =~ '${instance}'`)).toEqual([]);
+    expect(await rows(`resources | where type =~ '${policy}'`)).toEqual([]);
+    expect(await rows(`resources | where type =~ '${backupVault}'`)).toEqual([
+      [backupVault, "bv-weu", SUB_A],
+    ]);
+    expect(await rows(`RecoveryServicesResources | where type in~ ('${backupVault}', '${server}')`)).toEqual(
+      [],
+    );
+    expect(await rows("resources | where type startswith 'microsoft.dataprotection/'")).toEqual([
+      [backupVault, "bv-weu", SUB_A],
+    ]);
+  });
+
+  it("answers the inventory's instance queries from RecoveryServicesResources", async () => {
+    const query = createResourceGraphQuery(clients());
+    expect(ResourceGraphQueries.instances).toMatch(/^RecoveryServicesResources \| /);
+    expect(ResourceGraphQueries.instancesOf(SUB_A)).toMatch(/^RecoveryServicesResources \| /);
     const page = await query({ query: ResourceGraphQueries.instances, subscriptions: [SUB_A] });
     expect(page.data).toEqual([
       expect.objectContaining({

@@ -12,16 +12,24 @@ import { KqlError, leadingType, parseQuery, runQuery } from "./kql.js";
 
 /**
  * Azure Resource Graph over the emulator's shared state: `POST /providers/Microsoft.ResourceGraph/resources`
- * with the KQL subset of ./kql.ts, the `subscriptions` scope and `$top`/`$skipToken` paging. The `resources`
- * table holds the PostgreSQL servers and every ARM resource found in other providers' state slices (Backup
- * vaults, backup instances, policies…), as in Azure where `microsoft.dataprotection/backupvaults/backupinstances`
- * are rows of `resources`. The Data Protection provider's slice is read through its own record layout (and its
- * lazy transitions applied first, as its own routes do); other slices are scanned for ARM-shaped objects.
+ * with the KQL subset of ./kql.ts, the `subscriptions` scope and `$top`/`$skipToken` paging. Every ARM resource
+ * the emulator holds is a row of exactly one table, the one Azure publishes its type in ({@link tableOf}):
  *
- * The `recoveryservicesresources` table holds what Azure Backup publishes there: Data Protection backup
- * instances and backup jobs (`microsoft.dataprotection/backupvaults/backupjobs`), each row's `properties` the
- * job's `AzureBackupJob` as `GET …/backupJobs/{id}` answers it (Az PowerShell's
- * `Search-AzDataProtectionJobInAzGraph` reads its rows back as `AzureBackupJobResource`s).
+ * - `resources`: tracked resources, the PostgreSQL servers and Backup vaults (az CLI's
+ *   `az dataprotection backup-vault list-from-resourcegraph` reads vaults from `resources`), and every other
+ *   ARM-shaped resource found in other providers' state slices.
+ * - `recoveryservicesresources`: what Azure Backup publishes there and only there (Microsoft's "Query your
+ *   backups using Azure Resource Graph": the `RecoveryServicesResources` table holds backup instances, jobs and
+ *   policies; `Resources` the top-level resources): Data Protection backup instances (Az PowerShell's
+ *   `Search-AzDataProtectionBackupInstanceInAzGraph` and az CLI's `backup-instance list-from-resourcegraph`
+ *   query `RecoveryServicesResources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances'`
+ *   and read `properties.currentProtectionState`, `properties.dataSourceInfo.resourceID`), backup policies and
+ *   backup jobs (`Search-AzDataProtectionJobInAzGraph`). Each row's `properties` is the resource's properties as
+ *   its `GET` answers them (an instance's `protectionStatus`, `currentProtectionState`, `dataSourceInfo`,
+ *   `policyInfo`; a job's `AzureBackupJob`), which those cmdlets read back as the resources' own models.
+ *
+ * The Data Protection provider's slice is read through its own record layout (and its lazy transitions applied
+ * first, as its own routes do); other slices are scanned for ARM-shaped objects.
  */
 export const RESOURCE_GRAPH_API_VERSIONS = [
   "2021-03-01",
@@ -120,6 +128,22 @@ function collectSliceResources(slices: Iterable<[string, object]>, skip: string)
 
 const DATA_PROTECTION = "dataprotection";
 
+const VAULT_TYPE = "microsoft.dataprotection/backupvaults";
+const POLICY_TYPE = "microsoft.dataprotection/backupvaults/backuppolicies";
+const INSTANCE_TYPE = "microsoft.dataprotection/backupvaults/backupinstances";
+const JOB_TYPE = "microsoft.dataprotection/backupvaults/backupjobs";
+const SERVER_TYPE = "microsoft.dbforpostgresql/flexibleservers";
+
+/** Resource types Azure Backup publishes in `RecoveryServicesResources` (and not in `resources`). */
+const RECOVERY_SERVICES_TYPES: ReadonlySet<string> = new Set([POLICY_TYPE, INSTANCE_TYPE, JOB_TYPE]);
+
+type Table = "resources" | "recoveryservicesresources";
+
+/** The one table Azure publishes rows of a (lower-cased) resource type in. */
+function tableOf(type: string): Table {
+  return RECOVERY_SERVICES_TYPES.has(type) ? "recoveryservicesresources" : "resources";
+}
+
 function liveSlices(context: ProviderContext): Array<[string, object]> {
   const state = context.state as unknown as {
     providerSlices?: () => Map<string, object>;
@@ -140,29 +164,31 @@ function liveSlices(context: ProviderContext): Array<[string, object]> {
   return [...live.entries()];
 }
 
-/** Vaults, policies and backup instances of the Data Protection provider, rendered as its own routes serve them. */
+/** Vaults, policies, backup instances and jobs of the Data Protection provider, rendered as its own routes serve them. */
 function dataProtectionRows(
+  context: ProviderContext,
   slice: DataProtectionSlice,
   rows: Map<string, Row>,
-  type: string | undefined,
+  want: (type: string) => boolean,
 ): void {
-  const want = (t: string): boolean => type === undefined || type === t;
-  if (want("microsoft.dataprotection/backupvaults"))
+  if (want(VAULT_TYPE))
     for (const v of Object.values(slice.vaults ?? {})) rows.set(key(v.id), toRow(vaultResource(v), v.id));
-  if (want("microsoft.dataprotection/backupvaults/backuppolicies"))
+  if (want(POLICY_TYPE))
     for (const p of Object.values(slice.policies ?? {})) rows.set(key(p.id), toRow(policyResource(p), p.id));
-  if (want("microsoft.dataprotection/backupvaults/backupinstances"))
+  if (want(INSTANCE_TYPE))
     for (const i of Object.values(slice.instances ?? {}))
       rows.set(key(i.id), toRow(instanceResource(i), i.id));
+  if (want(JOB_TYPE))
+    for (const j of Object.values(slice.jobs ?? {}))
+      rows.set(key(j.id), toRow(jobResource(context, j), j.id));
 }
 
-const SERVER_TYPE = "microsoft.dbforpostgresql/flexibleservers";
-
 /**
- * The `resources` table, sorted by id. `type` (from a leading `where type =~ '...'`) skips rendering rows the
+ * The rows of one table, sorted by id. `type` (from a leading `where type =~ '...'`) skips rendering rows the
  * query would drop anyway: a 10,000-server estate is rendered once per query, not per kind of resource.
  */
-function allRows(context: ProviderContext, type: string | undefined): Row[] {
+function tableRows(context: ProviderContext, table: Table, type: string | undefined): Row[] {
+  const want = (t: string): boolean => (type === undefined || type === t) && tableOf(t) === table;
   const slices = liveSlices(context);
   const dp = slices.find(([name]) => name === DATA_PROTECTION);
   // Its transitions are applied lazily on each of its requests; the graph sees the same moment.
@@ -172,30 +198,11 @@ function allRows(context: ProviderContext, type: string | undefined): Row[] {
     slices.filter(([name]) => name !== DATA_PROTECTION),
     "resourcegraph",
   ))
-    if (type === undefined || row.type === type) rows.set(id, row);
+    if (want(String(row.type))) rows.set(id, row);
   if (dp && (type === undefined || type.startsWith("microsoft.dataprotection/")))
-    dataProtectionRows(dp[1] as DataProtectionSlice, rows, type);
-  if (type === undefined || type === SERVER_TYPE)
+    dataProtectionRows(context, dp[1] as DataProtectionSlice, rows, want);
+  if (want(SERVER_TYPE))
     for (const server of context.servers.list()) rows.set(server.id.toLowerCase(), serverRow(server));
-  return [...rows.keys()].sort().map((k) => rows.get(k) as Row);
-}
-
-const JOB_TYPE = "microsoft.dataprotection/backupvaults/backupjobs";
-const INSTANCE_TYPE = "microsoft.dataprotection/backupvaults/backupinstances";
-
-/** The `recoveryservicesresources` table (Data Protection instances and jobs), sorted by id. */
-function recoveryServicesRows(context: ProviderContext, type: string | undefined): Row[] {
-  const dp = liveSlices(context).find(([name]) => name === DATA_PROTECTION);
-  if (!dp) return [];
-  advance(context);
-  const slice = dp[1] as DataProtectionSlice;
-  const rows = new Map<string, Row>();
-  if (type === undefined || type === INSTANCE_TYPE)
-    for (const i of Object.values(slice.instances ?? {}))
-      rows.set(key(i.id), toRow(instanceResource(i), i.id));
-  if (type === undefined || type === JOB_TYPE)
-    for (const j of Object.values(slice.jobs ?? {}))
-      rows.set(key(j.id), toRow(jobResource(context, j), j.id));
   return [...rows.keys()].sort().map((k) => rows.get(k) as Row);
 }
 
@@ -278,10 +285,11 @@ function handleQuery(request: EmulatorRequest, context: ProviderContext, snapsho
   let result = snapshotId ? snapshots.get(snapshotId)?.rows : undefined;
   if (!result) {
     const type = leadingType(parsed);
-    const table =
-      parsed.table === "recoveryservicesresources"
-        ? recoveryServicesRows(context, type)
-        : allRows(context, type);
+    const table = tableRows(
+      context,
+      parsed.table === "recoveryservicesresources" ? "recoveryservicesresources" : "resources",
+      type,
+    );
     const scoped = table.filter((r) => !subs || subs.has(String(r.subscriptionId)));
     result = runQuery(parsed, scoped);
     snapshotId = context.newGuid();

@@ -1,8 +1,12 @@
 /**
  * The KQL subset the emulator's Resource Graph answers — what pgflex-autoprotect sends, what Az PowerShell's
- * `Search-AzDataProtectionJobInAzGraph` sends, plus a little:
+ * `Search-AzDataProtectionJobInAzGraph` and `Search-AzDataProtectionBackupInstanceInAzGraph` (and az CLI's
+ * `dataprotection … list-from-resourcegraph`) send, plus a little:
  *
  *   resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project id, name, tags
+ *   RecoveryServicesResources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances'
+ *     | extend vaultName = split(split(id, '/Microsoft.DataProtection/backupVaults/')[1],'/')[0]
+ *     | extend protectionState = properties.currentProtectionState
  *   RecoveryServicesResources | where type =~ 'microsoft.dataprotection/backupvaults/backupjobs'
  *     | extend vaultName = properties.vaultName | extend operation = case(tolower(...) startswith 'backup'
  *     and properties.isUserTriggered == 'true', strcat('OnDemand', properties.operationCategory), ..., 'Invalid')
@@ -13,8 +17,8 @@
  * (comparisons `==`, `=~`, `!=`, `!~`, `>`, `>=`, `<`, `<=`, `in~ (...)`, `in (...)`, `startswith`,
  * `contains`, `has`, joined by `and`/`or`, parentheses), `extend alias = expression`, `project` (columns or
  * `alias = expression`), `order by col [asc|desc]`, `take`/`limit n`. Expressions: columns and property paths,
- * string literals, `true`/`false`, numbers, `datetime(...)`, `tolower`, `toupper`, `tostring`, `strcat`, `case`
- * and `iff`. A value compared with a `datetime` is read as a time. Anything else is a {@link KqlError}, as ARG
+ * string literals, `true`/`false`, numbers, `datetime(...)`, `tolower`, `toupper`, `tostring`, `strcat`, `case`,
+ * `iff` and `split` with an element index (`split(split(id, '/backupVaults/')[1], '/')[0]`). A value compared with a `datetime` is read as a time. Anything else is a {@link KqlError}, as ARG
  * answers `InvalidQuery` for a query it cannot parse.
  */
 export class KqlError extends Error {
@@ -28,6 +32,7 @@ export type Expr =
   | { kind: "datetime"; ms: number }
   | { kind: "path"; path: string[] }
   | { kind: "call"; name: string; args: Expr[] }
+  | { kind: "index"; target: Expr; index: number }
   | { kind: "binary"; op: string; left: Expr; right: Expr }
   | { kind: "in"; op: "in" | "in~"; left: Expr; values: Expr[] };
 
@@ -130,7 +135,7 @@ function tokenize(text: string): Token[] {
 
 const WORD_OPERATORS = new Set(["startswith", "contains", "has"]);
 const COMPARISONS = new Set(["==", "=~", "!=", "!~", ">", ">=", "<", "<="]);
-const FUNCTIONS = new Set(["tolower", "toupper", "tostring", "strcat", "case", "iff"]);
+const FUNCTIONS = new Set(["tolower", "toupper", "tostring", "strcat", "case", "iff", "split"]);
 
 function parseExpression(text: string): Expr {
   const tokens = tokenize(text);
@@ -187,7 +192,18 @@ function parseExpression(text: string): Expr {
         }
       }
       expect(")");
-      return { kind: "call", name, args };
+      // `split(...)[1]`: an element of the array a call answers.
+      let call: Expr = { kind: "call", name, args };
+      while (isOp("[")) {
+        pos++;
+        const index = peek();
+        if (index?.t !== "num" || !Number.isInteger(index.v))
+          throw new KqlError(`Expected an array index in '${text.trim()}'.`);
+        pos++;
+        expect("]");
+        call = { kind: "index", target: call, index: index.v };
+      }
+      return call;
     }
     const path = [t.v];
     for (;;) {
@@ -433,6 +449,10 @@ function evaluate(e: Expr, row: Row): Value {
       return new KqlTime(e.ms);
     case "path":
       return get(row, e.path);
+    case "index": {
+      const target = evaluate(e.target, row);
+      return Array.isArray(target) ? target[e.index] : undefined;
+    }
     case "in": {
       const v = text(evaluate(e.left, row));
       const values = e.values.map((x) => text(evaluate(x, row)));
@@ -455,6 +475,8 @@ function evaluate(e: Expr, row: Row): Value {
           return args.map(text).join("");
         case "iff":
           return args[0] === true ? args[1] : args[2];
+        case "split":
+          return text(args[0]).split(text(args[1]));
         case "case": {
           for (let i = 0; i + 1 < args.length; i += 2) if (args[i] === true) return args[i + 1];
           return args.length % 2 === 1 ? args[args.length - 1] : undefined;

@@ -28,7 +28,16 @@ import type {
 
 /** The inventory from Azure Resource Graph queries (one paged query covers every subscription). */
 
-/** KQL sent to Resource Graph; the emulator's provider supports exactly this subset. */
+/** Resource Graph type of Data Protection backup instances. */
+const BACKUP_INSTANCE_TYPE = "microsoft.dataprotection/backupvaults/backupinstances";
+
+/**
+ * KQL sent to Resource Graph; the emulator's provider supports exactly this subset. Servers and Backup vaults are
+ * tracked resources, rows of `resources`; Azure Backup publishes backup instances in `RecoveryServicesResources`
+ * only (as Az PowerShell's `Search-AzDataProtectionBackupInstanceInAzGraph` and az CLI's `dataprotection
+ * backup-instance list-from-resourcegraph` read them), each row's `properties` as `GET …/backupInstances/{name}`
+ * answers them (`dataSourceInfo`, `policyInfo`, `protectionStatus`, `currentProtectionState`).
+ */
 export const ResourceGraphQueries = {
   // Only the server properties the sweep reads (state, and what Azure Backup supports): a page of 1,000 full
   // server bodies is ten times larger.
@@ -36,11 +45,10 @@ export const ResourceGraphQueries = {
     "resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project id, name, type, location, subscriptionId, resourceGroup, tags, state = properties.state, replicationRole = properties.replicationRole, storageSizeGB = properties.storage.storageSizeGB",
   vaults:
     "resources | where type =~ 'microsoft.dataprotection/backupvaults' | project id, name, type, location, subscriptionId, resourceGroup, tags",
-  instances:
-    "resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' | project id, name, type, subscriptionId, properties",
+  instances: `RecoveryServicesResources | where type =~ '${BACKUP_INSTANCE_TYPE}' | project id, name, type, subscriptionId, properties`,
   /** Instances protecting servers of one subscription (a fanned-out unit). */
   instancesOf: (subscriptionId: string): string =>
-    `resources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' and properties.dataSourceInfo.resourceID startswith '/subscriptions/${subscriptionId.replace(/[^0-9a-f-]/gi, "")}/' | project id, name, type, subscriptionId, properties`,
+    `RecoveryServicesResources | where type =~ '${BACKUP_INSTANCE_TYPE}' and properties.dataSourceInfo.resourceID startswith '/subscriptions/${subscriptionId.replace(/[^0-9a-f-]/gi, "")}/' | project id, name, type, subscriptionId, properties`,
 };
 
 /** Rows per Resource Graph page (the service's maximum). */
