@@ -77,12 +77,26 @@ param functionAppName string = ''
 @description('Storage account name; empty: derived from the subscription, environment and region.')
 param storageAccountName string = ''
 
+@description('Create a storage account and container that restores write their files to (PGFLEX_RESTORE_TARGETS). Ignored when restoreContainerId is set.')
+param restoreStorage bool = true
+
+@description('Days restored files stay in the created restore container before a lifecycle rule deletes them.')
+@minValue(1)
+param restoreRetentionDays int = 7
+
+@description('Resource id of an existing blob container to restore to instead of a created one: it only gets role assignments.')
+param restoreContainerId string = ''
+
 // Segment n of a resource id split on '/', never out of range (a malformed id reaches the checks below).
 func idSegment(id string, n int) string => last(take(split(id, '/'), n + 1)) ?? ''
 
 // /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.EventGrid/systemTopics/<name>, in any case.
 func isSystemTopicId(id string) bool =>
   length(split(id, '/')) == 9 && empty(idSegment(id, 0)) && toLower('${idSegment(id, 1)}/${idSegment(id, 3)}/${idSegment(id, 5)}/${idSegment(id, 6)}/${idSegment(id, 7)}') == 'subscriptions/resourcegroups/providers/microsoft.eventgrid/systemtopics'
+
+// /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>/blobServices/default/containers/<name>.
+func isContainerId(id string) bool =>
+  length(split(id, '/')) == 13 && empty(idSegment(id, 0)) && toLower('${idSegment(id, 1)}/${idSegment(id, 3)}/${idSegment(id, 5)}/${idSegment(id, 6)}/${idSegment(id, 7)}/${idSegment(id, 9)}/${idSegment(id, 10)}/${idSegment(id, 11)}') == 'subscriptions/resourcegroups/providers/microsoft.storage/storageaccounts/blobservices/default/containers'
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -132,6 +146,13 @@ var topicResourceGroupNames = map(
       : scopeIds[i] == subscription().subscriptionId ? rgName : '${rgName}-events'
 )
 var identityName = '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+// The restore target (app/restore.bicep): the existing container named, else the account created for restores.
+var restoreExisting = !empty(trim(restoreContainerId))
+var restoreTarget = !restoreExisting
+  ? '${rg.id}/providers/Microsoft.Storage/storageAccounts/${abbrs.storageStorageAccounts}rs${resourceToken}/blobServices/default/containers/restores'
+  : isContainerId(trim(restoreContainerId))
+      ? trim(restoreContainerId)
+      : fail('restoreContainerId (PGFLEX_RESTORE_CONTAINER_ID): ${restoreContainerId} is not a blob container resource id; Azure Backup restores into a container, not an account. Use /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<account>/blobServices/default/containers/<container>.')
 var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 
 // Must match src/lib/store: QueueNames and its *_TABLE constants (test/infra checks both).
@@ -250,6 +271,7 @@ var appSettings = {
   // The cloud's own Resource Manager (sovereign clouds); the app's default is the public cloud's.
   PGFLEX_ARM_ENDPOINT: environment().resourceManager
   PGFLEX_ALERT_EVENTGRID_ENDPOINT: alertTopic ? alertTopicModule!.outputs.endpoint : ''
+  PGFLEX_RESTORE_TARGETS: restoreStorage || restoreExisting ? restoreTarget : ''
 }
 
 module alertTopicModule 'app/alert-topic.bicep' = if (alertTopic) {
@@ -326,6 +348,28 @@ module scopeDeployments 'app/scope.bicep' = [
   }
 ]
 
+module restore 'app/restore.bicep' = if (restoreStorage || restoreExisting) {
+  name: 'restore-${resourceToken}'
+  scope: resourceGroup(idSegment(restoreTarget, 2), idSegment(restoreTarget, 4))
+  params: {
+    accountName: idSegment(restoreTarget, 8)
+    containerName: idSegment(restoreTarget, 12)
+    createAccount: !restoreExisting
+    location: location
+    tags: tags
+    retentionDays: restoreRetentionDays
+    appSubscriptionId: subscription().subscriptionId
+    appResourceGroupName: rgName
+    identityName: identityName
+    vaultNames: vaultNames
+    vaultPrincipalIds: [for (region, j) in regions: vaults[j].outputs.principalId]
+    autoGrantRoles: autoGrantRoles
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
 // The Backup vaults live in the app's resource group: the app reads them (sweeps and `doctor` find them by
 // their marker tag) even when PGFLEX_SCOPES leaves their subscription out.
 var vaultSubscriptionInScope = contains(scopeIds, subscription().subscriptionId)
@@ -387,6 +431,7 @@ output ROLE_SUBSCRIPTION_IDS string[] = vaultSubscriptionInScope
   : concat(scopeIds, [subscription().subscriptionId])
 output EVENT_GRID_DEADLETTER_CONTAINER string = deadLetterContainerName
 output ALERT_TOPIC_ID string = alertTopic ? alertTopicModule!.outputs.id : ''
+output RESTORE_CONTAINER_ID string = restoreStorage || restoreExisting ? restoreTarget : ''
 output APP_URL string = appUrl
 output API_URL string = '${appUrl}/api'
 output DASHBOARD_URL string = '${appUrl}/api/dashboard'

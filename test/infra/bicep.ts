@@ -165,12 +165,15 @@ export type Snapshot =
  */
 export async function snapshotMain(
   bicep: string,
-  params: Record<string, string>,
+  params: Record<string, string | boolean | number>,
   subscriptionId: string,
 ): Promise<Snapshot> {
   const dir = mkdtempSync(join(tmpdir(), "pgflex-snapshot-"));
   cpSync(infraDir, dir, { recursive: true });
-  const lines = ["using 'main.bicep'", ...Object.entries(params).map(([k, v]) => `param ${k} = '${v}'`)];
+  const lines = [
+    "using 'main.bicep'",
+    ...Object.entries(params).map(([k, v]) => `param ${k} = ${typeof v === "string" ? `'${v}'` : String(v)}`),
+  ];
   writeFileSync(join(dir, "test.bicepparam"), `${lines.join("\n")}\n`);
   const run = await runBicep(
     bicep,

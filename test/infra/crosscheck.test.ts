@@ -1,8 +1,9 @@
 import { accessSync, constants, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { allSettings } from "../../src/lib/config/settings.js";
+import { allSettings, settings } from "../../src/lib/config/settings.js";
 import { BackupRoles } from "../../src/lib/azure/roles.js";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../src/lib/restore/guidance.js";
 import { ResourceEventTypes } from "../../src/lib/events/resourceEvents.js";
 import { QueueNames } from "../../src/lib/store/queues.js";
 import {
@@ -215,6 +216,78 @@ describe.skipIf(reason !== undefined)(
         );
         expect(condition).toContain("join(variables('vaultRoles'), ', ')");
         expect(condition).toContain("ActionMatches{{''Microsoft.Authorization/roleAssignments/delete''}}");
+      });
+    });
+
+    describe("restore target", () => {
+      function restoreRoles(): Record<string, string> {
+        return infra.template("app/restore").variables?.roles as Record<string, string>;
+      }
+
+      function restoreAssignments(): ArmResource[] {
+        return byType(resourcesOf(infra.template("app/restore")), "Microsoft.Authorization/roleAssignments");
+      }
+
+      it("points PGFLEX_RESTORE_TARGETS at the restore container when there is one", () => {
+        const main = infra.template("main");
+        const appSettings = moduleParameter(
+          main,
+          moduleDeployment(main, "function-app"),
+          "appSettings",
+        ) as Record<string, unknown>;
+        expect(appSettings[settings.restoreTargets.name]).toBe(
+          "[if(or(parameters('restoreStorage'), variables('restoreExisting')), variables('restoreTarget'), '')]",
+        );
+        expect(moduleDeployment(main, /^\[format\('restore-\{0\}'/).condition).toBe(
+          "[or(parameters('restoreStorage'), variables('restoreExisting'))]",
+        );
+        expect(main.parameters?.restoreStorage).toMatchObject({ type: "bool", defaultValue: true });
+        expect(main.parameters?.restoreRetentionDays).toMatchObject({
+          type: "int",
+          defaultValue: 7,
+          minValue: 1,
+        });
+      });
+
+      it("gives each vault identity on the container the role restores check, and the app Storage Blob Data Reader", () => {
+        const roles = restoreRoles();
+        expect(roles.storageBlobDataContributor).toBe(STORAGE_BLOB_DATA_CONTRIBUTOR.id);
+        expect(roles.storageBlobDataReader).toBe("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1");
+        const writers = restoreAssignments().find((r) => JSON.stringify(r.copy ?? "").includes("vaultNames"));
+        expect(writers?.scope).toMatch(/containers/);
+        expect(JSON.stringify(writers?.properties)).toContain(
+          "variables('roles').storageBlobDataContributor",
+        );
+        const reader = restoreAssignments().find((r) =>
+          JSON.stringify(r.properties).includes("variables('roles').storageBlobDataReader"),
+        );
+        expect(reader?.scope).toMatch(/containers/);
+      });
+
+      it("lets the app grant that role only as src/lib/restore asks for it: at the container, to a vault's service principal", () => {
+        // The app's request: roles.ts createAssignment(scope, role, principalId) with principalType ServicePrincipal,
+        // called by the restore service at the container's id.
+        expect(read("src/lib/azure/roles.ts")).toMatch(/principalType: "ServicePrincipal"/);
+        expect(read("src/lib/restore/service.ts")).toMatch(
+          /createAssignment\(containerId, STORAGE_BLOB_DATA_CONTRIBUTOR\.id, principalId/,
+        );
+        const grant = restoreAssignments().find((r) =>
+          r.name.includes("variables('roles').rbacAdministrator"),
+        );
+        expect(grant?.condition).toBe("[parameters('autoGrantRoles')]");
+        expect(grant?.scope).toMatch(/containers/);
+        expect(grant?.properties?.condition).toBe("[variables('grantCondition')]");
+        const condition = infra.template("app/restore").variables?.grantCondition as string;
+        expect(condition).toContain(
+          "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{0}}} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {{{1}}} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {{''ServicePrincipal''}}",
+        );
+        expect(condition).toContain(
+          "variables('roles').storageBlobDataContributor, join(parameters('vaultPrincipalIds'), ', ')",
+        );
+        // The subscription-wide condition (ABAC cannot test a scope) never lets the app hand out the storage role.
+        expect(JSON.stringify(infra.template("app/scope").variables)).not.toContain(
+          STORAGE_BLOB_DATA_CONTRIBUTOR.id,
+        );
       });
     });
 
