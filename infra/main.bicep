@@ -68,6 +68,17 @@ param vaultMarkerTag string = 'pgflex-autoprotect'
 @description('Create an Event Grid custom topic for the app\'s alerts (CloudEvents, identity only) and point PGFLEX_ALERT_EVENTGRID_ENDPOINT at it.')
 param alertTopic bool = true
 
+@description('Comma-separated e-mail addresses the Azure Monitor alert rules notify (docs/monitoring.md). Empty, with no webhook either: no action group.')
+param monitorAlertEmails string = ''
+
+@description('HTTPS webhook the Azure Monitor alert rules post to (common alert schema). Empty, with no e-mail either: no action group.')
+param monitorAlertWebhookUrl string = ''
+
+@description('Hours a tagged server may stay unprotected before its Azure Monitor alert fires; more than the sweep interval (daily).')
+@minValue(1)
+@maxValue(47)
+param monitorUnprotectedHours int = 25
+
 @description('Resource group name; empty: rg-<environmentName>.')
 param resourceGroupName string = ''
 
@@ -198,6 +209,21 @@ module monitoring 'app/monitoring.bicep' = {
     applicationInsightsName: applicationInsightsName
     location: location
     tags: tags
+  }
+}
+
+// The workbook and alert rules over the app's metrics (docs/monitoring.md).
+module monitor 'app/monitor.bicep' = {
+  name: 'monitor'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.logAnalyticsId
+    namePrefix: 'pgflex-${resourceToken}'
+    alertEmails: monitorAlertEmails
+    alertWebhookUrl: monitorAlertWebhookUrl
+    unprotectedHours: monitorUnprotectedHours
   }
 }
 
@@ -435,3 +461,4 @@ output RESTORE_CONTAINER_ID string = restoreStorage || restoreExisting ? restore
 output APP_URL string = appUrl
 output API_URL string = '${appUrl}/api'
 output DASHBOARD_URL string = '${appUrl}/api/dashboard'
+output MONITOR_WORKBOOK_ID string = monitor.outputs.workbookId

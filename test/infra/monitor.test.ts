@@ -1,0 +1,418 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type PredictedResource,
+  type Snapshot,
+  locateBicep,
+  repoRoot,
+  skipReason,
+  snapshotMain,
+} from "./bicep.js";
+
+const bicep = locateBicep();
+const reason = skipReason(bicep);
+
+/**
+ * What the app emits through OpenTelemetry (issue #20's telemetry contract), each metric with its attributes.
+ * The single list the infra checks read until the app's own list (src/lib/telemetry) lands; then read that.
+ */
+const EMITTED_METRICS: Readonly<Record<string, readonly string[]>> = {
+  "pgflex.servers": ["subscription", "region", "vault", "policy", "state", "sweep_class"],
+  "pgflex.compliance.percent": ["scope"],
+  "pgflex.backup.jobs": ["outcome", "origin", "subscription", "vault", "policy"],
+  "pgflex.backup.job.duration": ["outcome", "origin"],
+  "pgflex.backup.last_success.age": ["server", "subscription", "region", "vault", "policy"],
+  "pgflex.protection.duration": ["subscription", "region", "vault", "policy"],
+  "pgflex.arm.requests": ["operation", "status_class", "throttled"],
+  "pgflex.arm.retries": ["operation", "reason"],
+  "pgflex.restore.jobs": ["outcome"],
+  "pgflex.restore.duration": ["outcome"],
+};
+const EMITTED_SPANS = [
+  "protection.read_server",
+  "protection.validate",
+  "protection.create_instance",
+  "protection.configure_wait",
+];
+/** Named by an alert rule before the app emits it: arrives with restore tests (docs/monitoring.md says so). */
+const ANNOUNCED_METRICS: Readonly<Record<string, readonly string[]>> = {
+  "pgflex.restore_tests": ["outcome"],
+};
+
+const APP_SUB = "11111111-1111-1111-1111-111111111111";
+const base = { environmentName: "dev", location: "westeurope" };
+
+function read(path: string): string {
+  return readFileSync(join(repoRoot, path), "utf8");
+}
+
+function deployed(result: Snapshot): PredictedResource[] {
+  if (!result.ok) throw new Error(`bicep snapshot failed:\n${result.output}`);
+  return result.resources;
+}
+
+function ofType(resources: PredictedResource[], type: string): PredictedResource[] {
+  return resources.filter((r) => r.type === type);
+}
+
+interface MonitorQuery {
+  /** Where the query lives, for failure messages: `workbook <item>` or `rule <name>`. */
+  where: string;
+  query: string;
+}
+
+interface WorkbookItem {
+  type: number;
+  name?: string;
+  content?: { query?: string; items?: WorkbookItem[] };
+}
+
+function workbookQueries(workbook: PredictedResource): MonitorQuery[] {
+  const data = JSON.parse(String(workbook.properties?.serializedData)) as { items: WorkbookItem[] };
+  const walk = (items: WorkbookItem[]): MonitorQuery[] =>
+    items.flatMap((item) => [
+      ...(item.type === 3 && item.content?.query
+        ? [{ where: `workbook ${item.name ?? "?"}`, query: item.content.query }]
+        : []),
+      ...walk(item.content?.items ?? []),
+    ]);
+  return walk(data.items);
+}
+
+function ruleQueries(rules: PredictedResource[]): MonitorQuery[] {
+  return rules.flatMap((rule) =>
+    ((rule.properties?.criteria as { allOf: { query: string }[] }).allOf ?? []).map((c) => ({
+      where: `rule ${rule.name}`,
+      query: c.query,
+    })),
+  );
+}
+
+/** The names a query filters on: `Name == "x"` and `Name in ("x", "y")`. */
+function namesIn(query: string): string[] {
+  const equal = [...query.matchAll(/\bName\s*==\s*"([^"]+)"/g)].map((m) => m[1] ?? "");
+  const lists = [...query.matchAll(/\bName\s+in\s*\(([^)]*)\)/g)].flatMap((m) =>
+    [...(m[1] ?? "").matchAll(/"([^"]+)"/g)].map((n) => n[1] ?? ""),
+  );
+  return [...equal, ...lists];
+}
+
+function attributesIn(query: string): string[] {
+  return [...query.matchAll(/\bProperties\["([^"]+)"\]/g)].map((m) => m[1] ?? "");
+}
+
+describe.skipIf(reason !== undefined)(
+  `Azure Monitor workbook and alert rules${reason ? ` (skipped: ${reason})` : ""}`,
+  () => {
+    let quiet: PredictedResource[];
+    let notified: PredictedResource[];
+
+    beforeAll(async () => {
+      const path = bicep.found ? bicep.path : "";
+      const [a, b] = await Promise.all([
+        snapshotMain(path, base, APP_SUB),
+        snapshotMain(
+          path,
+          {
+            ...base,
+            monitorAlertEmails: " oncall@example.com, dba@example.com ",
+            monitorAlertWebhookUrl: "https://hooks.example.com/pgflex",
+          },
+          APP_SUB,
+        ),
+      ]);
+      quiet = deployed(a);
+      notified = deployed(b);
+    }, 240_000);
+
+    function workspaceId(resources: PredictedResource[]): string {
+      const [workspace] = ofType(resources, "Microsoft.OperationalInsights/workspaces");
+      if (!workspace) throw new Error("no Log Analytics workspace");
+      return workspace.id;
+    }
+
+    function allQueries(resources: PredictedResource[]): MonitorQuery[] {
+      const [workbook] = ofType(resources, "Microsoft.Insights/workbooks");
+      if (!workbook) throw new Error("no workbook");
+      return [
+        ...workbookQueries(workbook),
+        ...ruleQueries(ofType(resources, "Microsoft.Insights/scheduledQueryRules")),
+      ];
+    }
+
+    it("deploys one workbook over the app's Log Analytics workspace", () => {
+      const workbooks = ofType(quiet, "Microsoft.Insights/workbooks");
+      expect(workbooks).toHaveLength(1);
+      const workbook = workbooks[0] as PredictedResource;
+      expect(workbook.properties?.sourceId).toBe(workspaceId(quiet));
+      const data = JSON.parse(String(workbook.properties?.serializedData)) as {
+        version: string;
+        fallbackResourceIds: string[];
+      };
+      expect(data.version).toBe("Notebook/1.0");
+      expect(data.fallbackResourceIds).toEqual([workspaceId(quiet)]);
+      expect(
+        workbookQueries(workbook)
+          .map((q) => q.where)
+          .sort(),
+      ).toEqual(
+        [
+          "compliance",
+          "servers-by-class",
+          "attention",
+          "stale",
+          "jobs",
+          "jobs-by-origin",
+          "protection-duration",
+          "protection-steps",
+          "arm",
+        ]
+          .map((name) => `workbook ${name}`)
+          .sort(),
+      );
+    });
+
+    it("deploys the four alert rules, each a log query over the workspace", () => {
+      const rules = ofType(quiet, "Microsoft.Insights/scheduledQueryRules");
+      expect(rules.map((r) => r.name.replace(/^pgflex-[a-z0-9]+-/, "")).sort()).toEqual(
+        ["backup-job-failed", "backup-stale", "restore-test-failed", "unprotected"].sort(),
+      );
+      for (const rule of rules) {
+        expect(rule.properties?.scopes, rule.name).toEqual([workspaceId(quiet)]);
+        expect(rule.properties?.enabled, rule.name).toBe(true);
+      }
+    });
+
+    it("names in every query only metrics and spans the app emits, and their attributes", () => {
+      const problems: string[] = [];
+      const used = new Set<string>();
+      for (const { where, query } of allQueries(quiet)) {
+        const names = namesIn(query);
+        if (names.length === 0) problems.push(`${where}: names no metric or span`);
+        const attributes = new Set<string>();
+        for (const name of names) {
+          used.add(name);
+          const known = EMITTED_METRICS[name] ?? ANNOUNCED_METRICS[name];
+          if (known) known.forEach((a) => attributes.add(a));
+          else if (!EMITTED_SPANS.includes(name))
+            problems.push(`${where}: "${name}" is not emitted by the app`);
+        }
+        for (const attribute of attributesIn(query)) {
+          if (!attributes.has(attribute))
+            problems.push(`${where}: attribute "${attribute}" is not one of ${names.join(", ")}'s`);
+        }
+      }
+      expect(problems).toEqual([]);
+      // The figures the issue asks for are all on screen.
+      expect([...used].sort()).toEqual(
+        expect.arrayContaining([
+          "pgflex.servers",
+          "pgflex.compliance.percent",
+          "pgflex.backup.jobs",
+          "pgflex.backup.last_success.age",
+          "pgflex.protection.duration",
+          "pgflex.restore_tests",
+        ]),
+      );
+    });
+
+    it("queries the workspace's tables and columns, never the Application Insights resource's", () => {
+      // A rule scoped to the workspace finds nothing in customMetrics: AppMetrics has Name, Sum, ItemCount, Properties.
+      const classic = /\b(customMetrics|customDimensions|valueSum|valueCount|valueMax|timestamp)\b/;
+      const wrong = allQueries(quiet)
+        .filter((q) => classic.test(q.query))
+        .map((q) => q.where);
+      expect(wrong).toEqual([]);
+    });
+
+    it("fires the stale-backup rule when a server's last successful backup is older than 8 days", () => {
+      const stale = ofType(quiet, "Microsoft.Insights/scheduledQueryRules").find((r) =>
+        r.name.endsWith("-backup-stale"),
+      );
+      const [criterion] = (stale?.properties?.criteria as { allOf: Record<string, unknown>[] }).allOf;
+      expect(criterion).toMatchObject({
+        metricMeasureColumn: "AgeHours",
+        operator: "GreaterThan",
+        threshold: 192,
+        dimensions: expect.arrayContaining([{ name: "Server", operator: "Include", values: ["*"] }]),
+      });
+      expect(String(criterion?.query)).toContain('Name == "pgflex.backup.last_success.age"');
+    });
+
+    it("looks back monitorUnprotectedHours (25 by default) for a tagged server without protection", () => {
+      const rule = ofType(quiet, "Microsoft.Insights/scheduledQueryRules").find((r) =>
+        r.name.endsWith("-unprotected"),
+      );
+      const query = String((rule?.properties?.criteria as { allOf: { query: string }[] }).allOf[0]?.query);
+      expect(query.startsWith("let window = 25h;\n")).toBe(true);
+      expect(query).toContain('SweepClass in ("TaggedUnprotected", "ProtectionFailed")');
+    });
+
+    it("creates no action group when neither e-mail nor webhook is given", () => {
+      expect(ofType(quiet, "Microsoft.Insights/actionGroups")).toEqual([]);
+      for (const rule of ofType(quiet, "Microsoft.Insights/scheduledQueryRules")) {
+        expect(rule.properties?.actions, rule.name).toEqual({ actionGroups: [] });
+      }
+    });
+
+    it("sends every alert to one action group with each e-mail address and the webhook given", () => {
+      const groups = ofType(notified, "Microsoft.Insights/actionGroups");
+      expect(groups).toHaveLength(1);
+      const group = groups[0] as PredictedResource;
+      expect(group.properties?.emailReceivers).toEqual([
+        { name: "email-0", emailAddress: "oncall@example.com", useCommonAlertSchema: true },
+        { name: "email-1", emailAddress: "dba@example.com", useCommonAlertSchema: true },
+      ]);
+      expect(group.properties?.webhookReceivers).toEqual([
+        { name: "webhook", serviceUri: "https://hooks.example.com/pgflex", useCommonAlertSchema: true },
+      ]);
+      const rules = ofType(notified, "Microsoft.Insights/scheduledQueryRules");
+      expect(rules).toHaveLength(4);
+      for (const rule of rules) {
+        expect(rule.properties?.actions, rule.name).toEqual({ actionGroups: [group.id] });
+      }
+    });
+  },
+);
+
+describe("the metrics the monitor names", () => {
+  it("announces only metrics the app does not emit yet; once it does, move them to EMITTED_METRICS", () => {
+    expect(Object.keys(ANNOUNCED_METRICS).filter((name) => name in EMITTED_METRICS)).toEqual([]);
+    expect(read("docs/monitoring.md")).toContain("`pgflex.restore_tests`");
+  });
+});
+
+/**
+ * Ingestion per 1,000 servers per day, from the instrument list, the export interval and the app's schedules:
+ * every metric series is one AppMetrics row per export while it has a value (gauges: always; counters and
+ * histograms, exported as deltas: only in a minute with a measurement). docs/monitoring.md shows this table;
+ * re-measure in a real workspace with the query it gives.
+ */
+const ESTATE = {
+  servers: 1000,
+  subscriptions: 10,
+  regions: 3,
+  policies: 2,
+  /** Classes (with their state) that have servers in one subscription, region and policy: Protected and one more. */
+  classesPerGroup: 2,
+  /** Azure Backup takes one vaulted backup a week of each server (the weekly policy). */
+  jobsPerDay: 1000 / 7,
+  newProtectionsPerDay: 20,
+  /** pollJobs runs every minute: one Resource Graph query with PGFLEX_USE_RESOURCE_GRAPH=true. */
+  armSeriesPerMinute: 1,
+  /** Distinct ARM operations of one protection (read server, roles, validate, create, read instance, policy). */
+  armOperationsPerProtection: 6,
+  /** Instances that hold the gauges' values and report them. */
+  reportingInstances: 1,
+};
+const DEFAULT_EXPORT_SECONDS = 60; // @azure/monitor-opentelemetry's default; OTEL_METRIC_EXPORT_INTERVAL (ms) changes it
+
+const GUID = "00000000-0000-0000-0000-000000000000";
+const SAMPLE_ATTRIBUTES: Readonly<Record<string, string>> = {
+  subscription: GUID,
+  region: "westeurope",
+  vault: `/subscriptions/${GUID}/resourceGroups/rg-pgflex-prod/providers/Microsoft.DataProtection/backupVaults/bvault-abcdefghijklm-westeurope`,
+  policy: "pgflex-weekly",
+  state: "Protected",
+  sweep_class: "Protected",
+  scope: "all",
+  outcome: "Completed",
+  origin: "scheduled",
+  server: `/subscriptions/${GUID}/resourceGroups/rg-databases-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-orders-prod-weu`,
+  operation: "POST /providers/Microsoft.ResourceGraph/resources",
+  status_class: "2xx",
+  throttled: "false",
+  reason: "429",
+};
+
+/**
+ * Billed size of one AppMetrics row: the string form of its columns less _ResourceId, _SubscriptionId, _ItemId,
+ * _IsBillable, _BilledSize and Type. As JSON, column names included: an upper bound.
+ */
+function sampleRowBytes(name: string, histogram: boolean): number {
+  const attributes = EMITTED_METRICS[name] ?? [];
+  const row = {
+    TenantId: GUID,
+    TimeGenerated: "2026-12-05T03:00:00.0000000Z",
+    Name: name,
+    ItemCount: 1,
+    Sum: 123.456789,
+    ...(histogram ? { Min: 12.345678, Max: 123.456789 } : {}),
+    Properties: Object.fromEntries(attributes.map((a) => [a, SAMPLE_ATTRIBUTES[a] ?? "x"])),
+    AppRoleName: "func-abcdefghijklm",
+    AppRoleInstance: "a".repeat(64),
+    SDKVersion: "nodejs22.12.0:otel2.0.1:dst1.21.0:ext1.0.0-beta.47",
+    IKey: GUID,
+    ResourceGUID: GUID,
+    ClientIP: "0.0.0.0",
+    ClientType: "PC",
+    ClientCity: "Amsterdam",
+    ClientStateOrProvince: "North Holland",
+    ClientCountryOrRegion: "Netherlands",
+  };
+  return JSON.stringify(row).length;
+}
+
+interface CostLine {
+  name: string;
+  series: string;
+  rowsPerDay: number;
+  bytesPerRow: number;
+}
+
+function costLines(exportSeconds: number): CostLine[] {
+  const exportsPerDay = (86_400 / exportSeconds) * ESTATE.reportingInstances;
+  const groups = ESTATE.subscriptions * ESTATE.regions * ESTATE.policies;
+  const gauge = (name: string, series: number, what?: string): CostLine => ({
+    name,
+    series: what ? `${series.toLocaleString("en-US")} (${what})` : series.toLocaleString("en-US"),
+    rowsPerDay: series * exportsPerDay,
+    bytesPerRow: sampleRowBytes(name, false),
+  });
+  const perEvent = (name: string, rows: number, what: string, histogram: boolean): CostLine => ({
+    name,
+    series: what,
+    rowsPerDay: rows,
+    bytesPerRow: sampleRowBytes(name, histogram),
+  });
+  const protectionArm = ESTATE.newProtectionsPerDay * ESTATE.armOperationsPerProtection;
+  return [
+    gauge("pgflex.backup.last_success.age", ESTATE.servers, "one per protected server"),
+    gauge("pgflex.servers", groups * ESTATE.classesPerGroup, "subscription × region × policy × class"),
+    gauge("pgflex.compliance.percent", 1),
+    perEvent("pgflex.backup.jobs", ESTATE.jobsPerDay, "a row per job that ends", false),
+    perEvent("pgflex.backup.job.duration", ESTATE.jobsPerDay, "a row per job that ends", true),
+    perEvent("pgflex.protection.duration", ESTATE.newProtectionsPerDay, "a row per new protection", true),
+    perEvent(
+      "pgflex.arm.requests",
+      ESTATE.armSeriesPerMinute * 1440 + protectionArm,
+      "the poller's query each minute, and each protection's calls",
+      false,
+    ),
+  ];
+}
+
+function costTable(): string {
+  const lines = costLines(DEFAULT_EXPORT_SECONDS);
+  const mb = (l: CostLine) => (l.rowsPerDay * l.bytesPerRow) / 1e6;
+  const total = (ls: CostLine[]) => ls.reduce((sum, l) => sum + mb(l), 0);
+  const slow = total(costLines(900));
+  return [
+    "| metric | series | rows a day | bytes a row | MB a day |",
+    "|---|---|---|---|---|",
+    ...lines.map(
+      (l) =>
+        `| \`${l.name}\` | ${l.series} | ${Math.round(l.rowsPerDay).toLocaleString("en-US")} | ${l.bytesPerRow} | ${mb(l).toFixed(1)} |`,
+    ),
+    `| **total** (export every 60 s) | | ${Math.round(lines.reduce((s, l) => s + l.rowsPerDay, 0)).toLocaleString("en-US")} | | **${total(lines).toFixed(0)}** (${((total(lines) * 30) / 1000).toFixed(1)} GB a month) |`,
+    `| total with \`OTEL_METRIC_EXPORT_INTERVAL=900000\` (15 min) | | | | **${slow.toFixed(0)}** (${((slow * 30) / 1000).toFixed(1)} GB a month) |`,
+  ].join("\n");
+}
+
+describe("what the telemetry costs", () => {
+  it("states in docs/monitoring.md the ingestion per 1,000 servers a day that the instrument list and schedules give", () => {
+    const table = costTable();
+    expect(read("docs/monitoring.md"), `docs/monitoring.md should contain:\n${table}`).toContain(table);
+  });
+});
