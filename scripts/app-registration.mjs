@@ -138,7 +138,6 @@ function registrationChanges(app, audience) {
   const wanted = APP_ROLES.map((role) => {
     const existing = roles.find((r) => r.value === role.value);
     return {
-      ...existing,
       id: existing?.id ?? role.id,
       value: role.value,
       displayName: role.displayName,
@@ -199,7 +198,15 @@ function preprovision() {
             "azd env set PGFLEX_AUTH_CLIENT_ID <its application (client) id>, then azd up.",
         );
       }
-      throw new HookError(`Creating the app registration failed: ${result.stderr}`);
+      if (/identifierUris|HostNameNotOnVerifiedDomain/i.test(result.stderr)) {
+        throw new HookError(
+          `Microsoft Entra ID refused the application ID URI ${audience} (${result.stderr.replace(/^ERROR:\s*/, "")}). ` +
+            `Set one your tenant allows, e.g. azd env set PGFLEX_AUTH_AUDIENCE api://<verified domain>/pgflex-autoprotect-${env}, and run azd up again.`,
+        );
+      }
+      throw new HookError(
+        `Creating the app registration failed: ${result.stderr}. Fix what it names and run azd up again.`,
+      );
     }
     created = true;
     app = JSON.parse(result.stdout);

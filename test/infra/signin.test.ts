@@ -151,6 +151,40 @@ describe("preprovision hook: the API's app registration", () => {
     ]);
   });
 
+  it("completes a registration someone made by hand: keeps its role ids, adds what is missing, never tags it as ours", async () => {
+    const handMade = {
+      id: "0b0b0b0b-0000-4000-8000-000000000011",
+      appId: "0a0a0a0a-0000-4000-8000-000000000012",
+      displayName: "pgflex by hand",
+      identifierUris: ["api://pgflex-autoprotect-dev"],
+      tags: [],
+      appRoles: [
+        {
+          id: "3c3c3c3c-0000-4000-8000-000000000013",
+          value: "Backup.Reader",
+          description: "read",
+          allowedMemberTypes: ["User"],
+          isEnabled: true,
+        },
+      ],
+      api: { oauth2PermissionScopes: [] },
+      web: { redirectUris: [], implicitGrantSettings: { enableIdTokenIssuance: false } },
+      federatedIdentityCredentials: [],
+    };
+    const run = await runHook("scripts/preprovision.sh", aTenant({ applications: [handMade] }));
+    expect(run.exitCode).toBe(0);
+    const [app] = run.tenant.applications;
+    expect(app?.appRoles.find((r) => r.value === Roles.reader)).toEqual(
+      expect.objectContaining({
+        id: "3c3c3c3c-0000-4000-8000-000000000013",
+        allowedMemberTypes: ["User", "Application"],
+      }),
+    );
+    expect(app?.appRoles.map((r) => r.value).sort()).toEqual(Object.values(Roles).sort());
+    expect(app?.tags).toEqual([]);
+    expect(run.calls.filter((c) => c.startsWith("ad app create"))).toEqual([]);
+  });
+
   it("stops with the Entra role to ask for and how to pass an existing registration when the deployer may not create one", async () => {
     const run = await runHook("scripts/preprovision.sh", aTenant({ mayCreateApps: false }));
     expect(run.exitCode).toBe(1);
