@@ -167,14 +167,21 @@ function preprovision() {
   if (!env)
     throw new HookError("AZURE_ENV_NAME is not set; run this hook through azd (azd provision or azd up).");
   const preset = process.env.PGFLEX_AUTH_CLIENT_ID;
-  if (preset) return usePreset(preset);
-  const audience = process.env.PGFLEX_AUTH_AUDIENCE || `api://pgflex-autoprotect-${env}`;
+  let app;
+  let audience = process.env.PGFLEX_AUTH_AUDIENCE || `api://pgflex-autoprotect-${env}`;
+  if (preset) {
+    app = readPreset(preset);
+    // Someone else's registration is used as it is; one this hook made is kept up to date like any other run.
+    if (!(app.tags ?? []).includes(TAG)) return usePreset(preset, app);
+    audience = process.env.PGFLEX_AUTH_AUDIENCE || app.identifierUris?.[0] || audience;
+  } else {
+    app = (az(
+      ["ad", "app", "list", "--filter", `identifierUris/any(x:x eq '${audience}')`, "--output", "json"],
+      `Looking up the app registration for ${audience}`,
+    ) ?? [])[0];
+  }
 
   let created = false;
-  let app = (az(
-    ["ad", "app", "list", "--filter", `identifierUris/any(x:x eq '${audience}')`, "--output", "json"],
-    `Looking up the app registration for ${audience}`,
-  ) ?? [])[0];
   if (!app) {
     const result = run("az", [
       "ad",
@@ -271,7 +278,7 @@ function assignDeployer(sp, roleId) {
   }
 }
 
-function usePreset(clientId) {
+function readPreset(clientId) {
   const app = run("az", ["ad", "app", "show", "--id", clientId, "--output", "json"]);
   if (!app.ok) {
     throw new HookError(
@@ -280,7 +287,10 @@ function usePreset(clientId) {
         "or remove it to have this hook create one: azd env set PGFLEX_AUTH_CLIENT_ID ''.",
     );
   }
-  const registration = JSON.parse(app.stdout);
+  return JSON.parse(app.stdout);
+}
+
+function usePreset(clientId, registration) {
   const uris = registration.identifierUris ?? [];
   const audience = process.env.PGFLEX_AUTH_AUDIENCE || uris[0];
   if (!audience || (audience !== clientId && !uris.includes(audience))) {

@@ -140,6 +140,19 @@ describe("preprovision hook: the API's app registration", () => {
     expect(second.tenant).toEqual(first.tenant);
   });
 
+  it("brings a registration it made up to date on a later run, e.g. a role added since", async () => {
+    const first = await runHook("scripts/preprovision.sh", aTenant());
+    const older = structuredClone(first.tenant);
+    const app = older.applications[0];
+    if (app) app.appRoles = app.appRoles.filter((r) => r.value !== Roles.restore);
+    const run = await runHook("scripts/preprovision.sh", older, first.tenant.azdEnv);
+    expect(run.exitCode).toBe(0);
+    expect(run.tenant.applications[0]?.appRoles.map((r) => r.value).sort()).toEqual(
+      Object.values(Roles).sort(),
+    );
+    expect(run.calls[0]).toBe(`ad app show --id ${app?.appId} --output json`);
+  });
+
   it("finds the registration by its application ID URI when the azd environment lost the client id", async () => {
     const first = await runHook("scripts/preprovision.sh", aTenant());
     const second = await runHook("scripts/preprovision.sh", { ...first.tenant, azdEnv: {} });
