@@ -53,6 +53,9 @@ param authTenantId string = tenant().tenantId
 @description('Audience API tokens must carry: the application ID URI or client id of the API\'s app registration. Empty: api://pgflex-autoprotect-<environmentName>.')
 param authAudience string = ''
 
+@description('Application (client) id of the API\'s app registration (PGFLEX_AUTH_CLIENT_ID, set by the preprovision hook). Set: Microsoft sign-in (Easy Auth) in front of the app. Empty: none.')
+param authClientId string = ''
+
 @description('Redundancy of the Backup vaults\' store.')
 @allowed(['LocallyRedundant', 'GeoRedundant', 'ZoneRedundant'])
 param vaultStorageRedundancy string = 'LocallyRedundant'
@@ -298,6 +301,8 @@ var appSettings = {
   PGFLEX_ARM_ENDPOINT: environment().resourceManager
   PGFLEX_ALERT_EVENTGRID_ENDPOINT: alertTopic ? alertTopicModule!.outputs.endpoint : ''
   PGFLEX_RESTORE_TARGETS: restoreStorage || restoreExisting ? restoreTarget : ''
+  // Easy Auth's credential for the app registration: this identity's token (infra/app/auth.bicep), no secret.
+  OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: identity.outputs.clientId
 }
 
 module alertTopicModule 'app/alert-topic.bicep' = if (alertTopic) {
@@ -330,6 +335,21 @@ module functionApp 'app/function-app.bicep' = {
     deploymentContainerName: deploymentContainerName
     appSettings: appSettings
   }
+}
+
+// Microsoft sign-in in front of the dashboard, with the registration the preprovision hook made or was given.
+module signIn 'app/auth.bicep' = if (!empty(authClientId)) {
+  name: 'sign-in'
+  scope: rg
+  params: {
+    appName: appName
+    clientId: authClientId
+    audience: appSettings.PGFLEX_AUTH_AUDIENCE
+    tenantId: authTenantId
+  }
+  dependsOn: [
+    functionApp
+  ]
 }
 
 module rbac 'app/rbac.bicep' = {

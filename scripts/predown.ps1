@@ -8,6 +8,11 @@ $ErrorActionPreference = 'Stop'
 if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
   Write-Error 'predown: the Azure CLI (az) is required to remove subscription-scope role assignments.'
 }
+# The API's app registration stays unless PGFLEX_DELETE_APP_REGISTRATION=true (scripts/app-registration.mjs).
+node (Join-Path $PSScriptRoot 'app-registration.mjs') predown
+if ($LASTEXITCODE -ne 0) {
+  Write-Warning 'predown: the app registration could not be removed; the message above says how to remove it by hand.'
+}
 if (-not $env:EVENT_GRID_TOPICS -or -not $env:APP_PRINCIPAL_ID) {
   Write-Warning 'predown: nothing provisioned in this environment; skipping.'
   exit 0

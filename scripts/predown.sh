@@ -11,6 +11,9 @@ if ! command -v az >/dev/null 2>&1; then
   echo "predown: the Azure CLI (az) is required to remove subscription-scope role assignments." >&2
   exit 1
 fi
+# The API's app registration stays unless PGFLEX_DELETE_APP_REGISTRATION=true (scripts/app-registration.mjs).
+node "$(cd "$(dirname "$0")" && pwd)/app-registration.mjs" predown ||
+  echo "predown: the app registration could not be removed; the message above says how to remove it by hand." >&2
 if [ -z "${EVENT_GRID_TOPICS:-}" ] || [ -z "${APP_PRINCIPAL_ID:-}" ]; then
   echo "predown: nothing provisioned in this environment; skipping." >&2
   exit 0

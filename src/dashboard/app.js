@@ -58,6 +58,18 @@
   };
   // Only decides which buttons to show; the API checks the role on every call.
   const isOperator = () => (claims(token).roles || []).includes("Backup.Operator");
+  // A token with none of the app's roles reads nothing: the page says which role to ask for instead.
+  const hasRole = () => (claims(token).roles || []).length > 0;
+  const showNoRole = () => {
+    const c = claims(token);
+    const who = c.preferred_username || c.name || c.oid || "this account";
+    $("no-role-who").textContent =
+      `You are signed in as ${who}, but you have no role in pgflex-autoprotect yet, so there is nothing to show.`;
+    $("no-role-app").textContent = c.aud ? `the application for ${c.aud}` : "pgflex-autoprotect";
+    $("no-role").hidden = false;
+    document.body.dataset.noRole = "true";
+    $("updated").textContent = "Ask for Backup.Reader to see the estate.";
+  };
 
   class ApiError extends Error {
     constructor(status, body) {
@@ -90,6 +102,8 @@
       box.hidden = true;
       return;
     }
+    // A read refused for want of a role: the token has none the API reads with.
+    if (e.status === 403 && e.code === "MissingRole" && /Backup\.Reader/.test(e.message)) return showNoRole();
     box.hidden = false;
     box.textContent = e.fix ? `${e.message} ${e.fix}` : e.message;
     if (e.status === 401) showSignIn();
@@ -462,6 +476,9 @@
     const c = claims(token);
     $("who").textContent =
       `${c.preferred_username || c.name || c.oid || "signed in"} (${(c.roles || []).join(", ") || "no role"})`;
+    if (!hasRole()) return showNoRole();
+    $("no-role").hidden = true;
+    delete document.body.dataset.noRole;
     let busy = false;
     try {
       const [servers, jobs, sweeps] = await Promise.all([loadServers(), loadJobs(), loadSweeps()]);
@@ -607,7 +624,7 @@
   }
 
   async function refreshRestores() {
-    if (!token) return scheduleRestores(10_000);
+    if (!token || !hasRole()) return scheduleRestores(10_000);
     try {
       await loadRestores();
     } catch (e) {

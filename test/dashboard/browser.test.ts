@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, spawnStart, type StartedProcess } from "../start/spawnStart.js";
+import { renderDashboard } from "../../src/dashboard/page.js";
 
 /**
  * The product as a user meets it: `npm start` in a child process tells the story and prints the dashboard
@@ -280,4 +281,79 @@ describe("npm start", () => {
     expect(await start.exited).toBe(0);
     expect(start.output()).toMatch(/SIGINT: stopping the host, the emulator and Azurite…\nStopped\.\n$/);
   }, 30_000);
+});
+
+/** A JWT's shape with these claims (unsigned: the page only reads the claims; the API checks signatures). */
+function aToken(claims: Record<string, unknown>): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${part({ alg: "RS256", typ: "JWT" })}.${part(claims)}.signature`;
+}
+
+describe("the dashboard behind Microsoft sign-in (Easy Auth)", () => {
+  it.skipIf(!hasChromium)(
+    "shows a signed-in user without a role which role to ask for, not an empty table",
+    async () => {
+      const origin = "https://func-pgflex.azurewebsites.net";
+      const token = aToken({
+        aud: "api://pgflex-autoprotect-dev",
+        preferred_username: "grace@contoso.example",
+        oid: "5f0e8c1a-0000-4000-8000-00000000ad02",
+      });
+      const { browser, profile } = await launch();
+      try {
+        const page = await browser.newPage();
+        const apiCalls: string[] = [];
+        // The platform in front of the app: the page itself, and the signed-in user's token store at /.auth/me.
+        await page.route(`${origin}/**`, async (route) => {
+          const url = new URL(route.request().url());
+          if (url.pathname === "/api/dashboard") {
+            const { body, headers } = await renderDashboard("bm9uY2U=");
+            return route.fulfill({ status: 200, headers, body });
+          }
+          if (url.pathname === "/.auth/me") {
+            return route.fulfill({
+              status: 200,
+              contentType: "application/json",
+              body: JSON.stringify([
+                { provider_name: "aad", access_token: token, user_id: "grace@contoso.example" },
+              ]),
+            });
+          }
+          // The API refuses a token without a role (src/lib/auth/authorize.ts); the page should not even ask.
+          apiCalls.push(url.pathname);
+          return route.fulfill({
+            status: 403,
+            contentType: "application/json",
+            body: JSON.stringify({
+              error: {
+                code: "MissingRole",
+                message: "The caller does not have the app role Backup.Reader.",
+                fix: "Assign the app role Backup.Reader to the caller in the API's enterprise application (Microsoft Entra ID).",
+              },
+            }),
+          });
+        });
+        await page.goto(`${origin}/api/dashboard?code=function-key`);
+        await page.waitForSelector("body[data-no-role=true]", { timeout: 30_000 });
+        expect(await page.isVisible("#no-role")).toBe(true);
+        expect(await page.textContent("#no-role-who")).toBe(
+          "You are signed in as grace@contoso.example, but you have no role in pgflex-autoprotect yet, so there is nothing to show.",
+        );
+        expect(await page.textContent("#no-role")).toContain("Ask for Backup.Reader to see the servers");
+        expect(await page.textContent("#no-role-app")).toBe(
+          "the application for api://pgflex-autoprotect-dev",
+        );
+        expect(await page.textContent("#who")).toBe("grace@contoso.example (no role)");
+        // No empty table, no sign-in box, no error: only the page that says what to do.
+        expect(await page.isVisible("#servers")).toBe(false);
+        expect(await page.isVisible("#signin")).toBe(false);
+        expect(await page.isVisible("#error")).toBe(false);
+        expect(apiCalls).toEqual([]);
+      } finally {
+        await browser.close();
+        await rm(profile, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

@@ -27,6 +27,8 @@ const PLATFORM_SETTINGS = [
   "AzureWebJobsStorage__blobServiceUri",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+  // Easy Auth's credential for the app registration (infra/app/auth.bicep).
+  "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID",
 ];
 
 function read(path: string): string {

@@ -216,7 +216,7 @@ describe("azure.yaml hooks", () => {
 
   it("runs every hook on Windows as well as on Linux and macOS, with a script that exists", () => {
     const all = hooks();
-    expect(Object.keys(all).sort()).toEqual(["postdeploy", "predown"]);
+    expect(Object.keys(all).sort()).toEqual(["postdeploy", "postprovision", "predown", "preprovision"]);
     for (const [name, platforms] of Object.entries(all)) {
       expect({ name, platforms: Object.keys(platforms).sort() }).toEqual({
         name,
