@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
 import { DEMO_ESTATE_PATH, DEMO_POLICY_MAP, loadEstate, vaultMapSetting } from "../../dev/start/estate.js";
-import { runCli } from "../../src/cli/program.js";
+import { runCliCaptured } from "../support/cli.js";
 import { REPO_ROOT } from "../start/spawnStart.js";
 
 /** The CLI against the ARM emulator holding the demo estate (time ×120), in process and through bin/. */
@@ -28,26 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.stop());
 
-function sink() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function cli(...argv: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runCli(argv, {
-    env,
-    io: { stdout: stdout.stream, stderr: stderr.stream },
-    pollIntervalInMs: 50,
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  return runCliCaptured(argv, { env, pollIntervalInMs: 50 });
 }
 
 function bin(args: string[], extraEnv: Record<string, string> = {}) {

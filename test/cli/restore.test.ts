@@ -1,6 +1,5 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
+import { runCliCaptured } from "../support/cli.js";
 import type { CliServices } from "../../src/cli/services.js";
 import type { loadConfig } from "../../src/lib/config/index.js";
 import type { SweepReport } from "../../src/lib/compliance/sweeper.js";
@@ -9,17 +8,6 @@ import { ACCOUNT_ID, CONTAINER_ID, VAULT, aRestoreWorld } from "../restore/world
 import { serverId } from "../fixtures/jobs/stores.js";
 
 const azurite = useAzurite();
-
-function sink() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
 
 /** The CLI over the restore service of a scripted Azure (no emulator: it has no restores yet). */
 async function aCli() {
@@ -40,9 +28,7 @@ async function aCli() {
       restoreService: async () => world.service,
     }) as unknown as CliServices;
   const run = async (...argv: string[]) => {
-    const stdout = sink();
-    const stderr = sink();
-    const code = await runCli(argv, {
+    return runCliCaptured(argv, {
       env: {
         AzureWebJobsStorage: "UseDevelopmentStorage=true",
         PGFLEX_ARM_ENDPOINT: "https://127.0.0.1:1",
@@ -50,11 +36,9 @@ async function aCli() {
         PGFLEX_AUTH_TENANT_ID: "33333333-3333-3333-3333-333333333333",
         PGFLEX_AUTH_AUDIENCE: "api://pgflex-autoprotect",
       },
-      io: { stdout: stdout.stream, stderr: stderr.stream },
       services,
       pollIntervalInMs: 1,
     });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
   };
   return { world, run };
 }

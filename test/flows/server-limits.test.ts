@@ -5,10 +5,9 @@
  * and the fix, without touching Data Protection; the sweep gives them their own class, outside compliance.
  */
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
-import { runCli } from "../../src/cli/program.js";
+import { runCliCaptured } from "../support/cli.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 
 const SUB = "11111111-1111-4111-8111-111111111111";
@@ -99,26 +98,8 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.stop());
 
-function sink() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function cli(...argv: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runCli(argv, {
-    env,
-    io: { stdout: stdout.stream, stderr: stderr.stream },
-    pollIntervalInMs: 20,
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  return runCliCaptured(argv, { env, pollIntervalInMs: 20 });
 }
 
 /** Data Protection calls beyond the sweep's reads (the CLI resolves the server name with a dry-run sweep). */

@@ -12,7 +12,7 @@ import type { JobRecord, JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { GUID_REGEX, isGuid } from "../domain/guid.js";
 import { ProtectionStates } from "../domain/protectionStates.js";
-import { formatServerId, isResourceGroupName, isServerName, parseServerId } from "../domain/serverId.js";
+import { formatServerId, isResourceGroupName, isServerName } from "../domain/serverId.js";
 import { createListServerPager, type ServerPager } from "../store/serverPages.js";
 import type { BackupService, ServerRef, StartedBackup } from "./service.js";
 import { WeeklyBackupLimitError } from "./weeklyLimit.js";
@@ -201,11 +201,7 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
     listJobs: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
       run(request, context, Roles.reader, async ({ requestId }) => {
         const q = parseQuery(request, {
-          server: queryParameters.string(
-            /^\/subscriptions\/[^']+$/i,
-            "a PostgreSQL Flexible Server resource id",
-            400,
-          ),
+          server: queryParameters.serverId(),
           status: queryParameters.oneOf([
             "InProgress",
             "Completed",
@@ -220,15 +216,7 @@ export function createBackupApi(deps: BackupApiDeps, options: BackupApiOptions =
           top: queryParameters.integer(1, 1000),
           continuationToken: queryParameters.continuationToken(),
         });
-        const server = q.server === undefined ? undefined : parseServerId(q.server);
-        if (q.server !== undefined && !server) {
-          throw new ApiError(
-            400,
-            "InvalidQueryParameter",
-            'Query parameter "server": must be a PostgreSQL Flexible Server resource id.',
-            { target: "server" },
-          );
-        }
+        const server = q.server;
         if (q.since && q.until && q.since.getTime() >= q.until.getTime()) {
           throw new ApiError(
             400,

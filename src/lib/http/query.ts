@@ -1,3 +1,4 @@
+import { parseServerId, type ServerRef } from "../domain/serverId.js";
 import { decodePageToken, InvalidContinuationTokenError } from "../util/pageToken.js";
 import { ApiError } from "./errors.js";
 import type { ApiRequest } from "./types.js";
@@ -65,6 +66,16 @@ export const queryParameters = {
       parse(value) {
         if (value.length > maxLength || !pattern.test(value)) throw new Error(`must be ${description}`);
         return value;
+      },
+    };
+  },
+  /** A PostgreSQL Flexible Server resource id, parsed into its parts. */
+  serverId(): QueryParameter<ServerRef> {
+    return {
+      parse(value) {
+        const server = value.length <= 512 ? parseServerId(value) : undefined;
+        if (!server) throw new Error("must be a PostgreSQL Flexible Server resource id");
+        return server;
       },
     };
   },

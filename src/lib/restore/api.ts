@@ -8,7 +8,6 @@ import { parseQuery, queryParameters } from "../http/query.js";
 import type { ApiRequest, ApiResponse } from "../http/types.js";
 import type { ContextLike } from "../logger.js";
 import { serverRefFromParams } from "../backups/api.js";
-import { parseServerId } from "../domain/serverId.js";
 import type { RecoveryPointInfo } from "../azure/restoreOperations.js";
 import { isRestoreId, type RestoreRecord, type RestoreStore } from "../store/restores.js";
 import type { RestoreService } from "./service.js";
@@ -129,25 +128,11 @@ export function createRestoreApi(deps: RestoreApiDeps, options: RestoreApiOption
     listRestores: (request: ApiRequest, context?: ContextLike): Promise<ApiResponse> =>
       run(request, context, Roles.reader, async ({ requestId }) => {
         const q = parseQuery(request, {
-          server: queryParameters.string(
-            /^\/subscriptions\/[^']+$/i,
-            "a PostgreSQL Flexible Server resource id",
-            400,
-          ),
+          server: queryParameters.serverId(),
           top: queryParameters.integer(1, 1000),
           continuationToken: queryParameters.continuationToken(),
         });
-        const server = q.server === undefined ? undefined : parseServerId(q.server);
-        if (q.server !== undefined && !server) {
-          throw new ApiError(
-            400,
-            "InvalidQueryParameter",
-            'Query parameter "server": must be a PostgreSQL Flexible Server resource id.',
-            {
-              target: "server",
-            },
-          );
-        }
+        const server = q.server;
         const page = await deps.restores.listPage({
           ...(server ? { serverId: server.resourceId } : {}),
           top: q.top ?? 50,
