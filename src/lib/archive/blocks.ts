@@ -1,0 +1,110 @@
+import { createInflate } from "node:zlib";
+import type { ArchiveCursor } from "./cursor.js";
+import { ArchiveError } from "./errors.js";
+import type { ArchiveCompression } from "./header.js";
+
+/**
+ * Inflates one zlib stream (a data block or a large object) as its chunks arrive, handing the output to
+ * `sink` as zlib produces it; waits when zlib's input buffer is full, so memory stays bounded.
+ */
+class Inflater {
+  private readonly zlib = createInflate();
+  private failure: Error | undefined;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private readonly finished: Promise<void>;
+  private chunkOffset = 0;
+
+  constructor(
+    sink: (slice: Buffer) => void,
+    private readonly label: string,
+  ) {
+    this.zlib.on("data", sink);
+    this.zlib.on("drain", () => this.resume());
+    this.finished = new Promise((resolve) => {
+      this.zlib.once("end", () => {
+        this.ended = true;
+        resolve();
+      });
+      this.zlib.once("error", (error) => {
+        this.failure = error;
+        this.resume();
+        resolve();
+      });
+    });
+  }
+
+  private resume(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  write(slice: Buffer, chunkOffset: number): Promise<void> | void {
+    this.check();
+    this.chunkOffset = chunkOffset;
+    if (this.zlib.write(slice)) return;
+    return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.check());
+  }
+
+  async end(): Promise<void> {
+    this.check();
+    this.zlib.end();
+    await this.finished;
+    this.check();
+    if (!this.ended) throw this.error("the gzip stream did not finish");
+  }
+
+  private check(): void {
+    if (this.failure) throw this.error(this.failure.message);
+  }
+
+  private error(message: string): ArchiveError {
+    return new ArchiveError("corrupt", this.chunkOffset, `${this.label}: gzip data does not inflate (${message})`);
+  }
+}
+
+export interface ChunkTotals {
+  /** Bytes of the chunks as stored. */
+  stored: number;
+  /** Bytes after inflating (equal to `stored` without compression; 0 when not inspected). */
+  bytes: number;
+}
+
+/**
+ * Reads one stream of length-prefixed chunks ending with a zero length: a data block's or a large object's.
+ * `sink` gets the inflated bytes; lz4 and zstd chunks are checked for framing and skipped.
+ */
+export async function readChunks(
+  cursor: ArchiveCursor,
+  compression: ArchiveCompression,
+  label: string,
+  sink: (slice: Buffer) => void,
+): Promise<ChunkTotals> {
+  const totals: ChunkTotals = { stored: 0, bytes: 0 };
+  const count = (slice: Buffer): void => {
+    totals.bytes += slice.length;
+    sink(slice);
+  };
+  const inflater = compression === "gzip" ? new Inflater(count, label) : undefined;
+  for (let n = 1; ; n++) {
+    const at = cursor.offset;
+    const length = await cursor.int(`${label}: chunk ${n} length`);
+    if (length === 0) break;
+    const left = cursor.archiveEnd - cursor.offset;
+    if (length < 0) throw new ArchiveError("corrupt", at, `${label}: chunk ${n} length ${length} is negative`);
+    if (length > left)
+      throw new ArchiveError(
+        "truncated",
+        at,
+        `${label}: chunk ${n} length ${length} exceeds the ${left} byte(s) that remain`,
+      );
+    totals.stored += length;
+    const what = `${label}: chunk ${n}`;
+    if (inflater) await cursor.pipe(length, what, (slice) => inflater.write(slice, at));
+    else if (compression === "none") await cursor.pipe(length, what, count);
+    else await cursor.pipe(length, what, () => undefined);
+  }
+  await inflater?.end();
+  return totals;
+}
