@@ -50,7 +50,20 @@ const authOnly = libImports(
   "src/lib/auth imports only the base (http renders its AuthError, never the other way round).",
 );
 const archiveOnly = libImports(
-  ["config", "domain", "util", "errors", "logger", "azure", "store", "http", "auth", ...capabilities, "app", ...entryPoints],
+  [
+    "config",
+    "domain",
+    "util",
+    "errors",
+    "logger",
+    "azure",
+    "store",
+    "http",
+    "auth",
+    ...capabilities,
+    "app",
+    ...entryPoints,
+  ],
   "src/lib/archive is pure: it imports only node built-ins (stream, zlib) and itself.",
 );
 const noAzure = { group: ["@azure/*"], message: "src/lib/archive is pure: no @azure packages." };

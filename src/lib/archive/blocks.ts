@@ -13,7 +13,10 @@ class Inflater {
   private ended = false;
   private wake: (() => void) | undefined;
   private readonly finished: Promise<void>;
-  private chunkOffset = 0;
+  /** Where each chunk's input starts in the zlib stream and in the archive, from the oldest zlib may still hold. */
+  private readonly marks: { input: number; offset: number }[] = [];
+  private first = 0;
+  private input = 0;
 
   constructor(
     sink: (slice: Buffer) => void,
@@ -42,7 +45,17 @@ class Inflater {
 
   write(slice: Buffer, chunkOffset: number): Promise<void> | void {
     this.check();
-    this.chunkOffset = chunkOffset;
+    if (this.marks[this.marks.length - 1]?.offset !== chunkOffset) {
+      this.marks.push({ input: this.input, offset: chunkOffset });
+      const consumed = this.zlib.bytesWritten;
+      while (this.first + 1 < this.marks.length && this.marks[this.first + 1]!.input <= consumed)
+        this.first++;
+      if (this.first > 1024) {
+        this.marks.splice(0, this.first);
+        this.first = 0;
+      }
+    }
+    this.input += slice.length;
     if (this.zlib.write(slice)) return;
     return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.check());
   }
@@ -59,8 +72,17 @@ class Inflater {
     if (this.failure) throw this.error(this.failure.message);
   }
 
+  /** The chunk holding the first byte zlib had not consumed when it failed. */
   private error(message: string): ArchiveError {
-    return new ArchiveError("corrupt", this.chunkOffset, `${this.label}: gzip data does not inflate (${message})`);
+    const consumed = this.zlib.bytesWritten;
+    let mark = this.marks[this.first];
+    for (let i = this.first; i < this.marks.length && this.marks[i]!.input <= consumed; i++)
+      mark = this.marks[i];
+    return new ArchiveError(
+      "corrupt",
+      mark?.offset ?? 0,
+      `${this.label}: gzip data does not inflate (${message})`,
+    );
   }
 }
 
@@ -92,7 +114,8 @@ export async function readChunks(
     const length = await cursor.int(`${label}: chunk ${n} length`);
     if (length === 0) break;
     const left = cursor.archiveEnd - cursor.offset;
-    if (length < 0) throw new ArchiveError("corrupt", at, `${label}: chunk ${n} length ${length} is negative`);
+    if (length < 0)
+      throw new ArchiveError("corrupt", at, `${label}: chunk ${n} length ${length} is negative`);
     if (length > left)
       throw new ArchiveError(
         "truncated",

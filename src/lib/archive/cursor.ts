@@ -96,8 +96,7 @@ export class ArchiveCursor {
     const size = this.intSize + 1;
     if (!this.has(size)) await this.fill(size, what);
     const sign = this.buffer[this.position]!;
-    if (sign > 1)
-      throw new ArchiveError("corrupt", at, `${what}: sign byte is ${sign}, expected 0 or 1`);
+    if (sign > 1) throw new ArchiveError("corrupt", at, `${what}: sign byte is ${sign}, expected 0 or 1`);
     let value = 0;
     for (let i = this.intSize; i >= 1; i--) value = value * 256 + this.buffer[this.position + i]!;
     this.position += size;
@@ -112,9 +111,17 @@ export class ArchiveCursor {
     if (length < 0) throw new ArchiveError("corrupt", at, `${what}: length ${length} is negative`);
     const left = this.archiveEnd - this.offset;
     if (length > MAX_STRING_BYTES)
-      throw new ArchiveError("corrupt", at, `${what}: length ${length} is implausible (over ${MAX_STRING_BYTES} bytes)`);
+      throw new ArchiveError(
+        "corrupt",
+        at,
+        `${what}: length ${length} is implausible (over ${MAX_STRING_BYTES} bytes)`,
+      );
     if (length > left)
-      throw new ArchiveError("truncated", at, `${what}: length ${length} exceeds the ${left} byte(s) that remain`);
+      throw new ArchiveError(
+        "truncated",
+        at,
+        `${what}: length ${length} exceeds the ${left} byte(s) that remain`,
+      );
     return (await this.bytes(length, what)).toString("utf8");
   }
 

@@ -15,7 +15,9 @@ export class ArchiveError extends Error {
     readonly reason: string,
     readonly fix: string = defaultFix(kind),
   ) {
-    super(`${kind === "unsupported" ? "Unsupported archive" : `Archive ${kind}`} at byte ${offset}: ${reason}`);
+    super(
+      `${kind === "unsupported" ? "Unsupported archive" : `Archive ${kind}`} at byte ${offset}: ${reason}`,
+    );
   }
 }
 

@@ -28,7 +28,8 @@ const FORMATS: Record<number, string> = { 1: "custom", 2: "files", 3: "tar", 4: 
 const ALGORITHMS: ArchiveCompression[] = ["none", "gzip", "lz4", "zstd"];
 
 /** Numeric archive version, comparable: 1.15.0 → 0x010f00. */
-export const archiveVersion = (major: number, minor: number, rev = 0): number => (major * 256 + minor) * 256 + rev;
+export const archiveVersion = (major: number, minor: number, rev = 0): number =>
+  (major * 256 + minor) * 256 + rev;
 
 export interface ParsedHeader {
   header: ArchiveHeader;

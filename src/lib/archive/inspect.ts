@@ -80,7 +80,7 @@ export async function inspectArchive(
   };
   const ranges = async function* (): AsyncIterable<Buffer> {
     const end = Math.min(source.size, HEADER_BUDGET_BYTES);
-    for (let at = 0; at < end; ) {
+    for (let at = 0; at < end;) {
       const chunk = await source.read(at, Math.min(RANGE_BYTES, end - at));
       if (chunk.length === 0) return;
       at += chunk.length;
@@ -181,12 +181,18 @@ async function readData(
       );
     const dumpId = await cursor.int("data block dump id");
     const entry = entries.get(dumpId);
-    if (!entry) throw new ArchiveError("corrupt", at, `data block for dump id ${dumpId}: no TOC entry has that id`);
+    if (!entry)
+      throw new ArchiveError("corrupt", at, `data block for dump id ${dumpId}: no TOC entry has that id`);
     const label = `${entry.desc} ${entry.namespace ? `${entry.namespace}.` : ""}${entry.tag} (dump id ${dumpId})`;
-    if (!entry.hasData) throw new ArchiveError("corrupt", at, `data block for ${label}: the TOC says it has no data`);
+    if (!entry.hasData)
+      throw new ArchiveError("corrupt", at, `data block for ${label}: the TOC says it has no data`);
     if (found.has(dumpId)) throw new ArchiveError("corrupt", at, `second data block for ${label}`);
     if (entry.dataOffset !== undefined && entry.dataOffset !== at)
-      throw new ArchiveError("corrupt", at, `data block for ${label}: the TOC places it at byte ${entry.dataOffset}`);
+      throw new ArchiveError(
+        "corrupt",
+        at,
+        `data block for ${label}: the TOC places it at byte ${entry.dataOffset}`,
+      );
     if (type === BLOCK_LARGE_OBJECTS) {
       const largeObjects = (found.largeObjects ??= { count: 0, bytes: 0 });
       found.set(dumpId, {});
@@ -194,8 +200,14 @@ async function readData(
         const oidAt = cursor.offset;
         const oid = await cursor.int(`${label}: large object oid`);
         if (oid === 0) break;
-        if (oid < 0) throw new ArchiveError("corrupt", oidAt, `${label}: large object oid ${oid} is negative`);
-        const totals = await readChunks(cursor, header.compression, `${label}: large object ${oid}`, () => undefined);
+        if (oid < 0)
+          throw new ArchiveError("corrupt", oidAt, `${label}: large object oid ${oid} is negative`);
+        const totals = await readChunks(
+          cursor,
+          header.compression,
+          `${label}: large object ${oid}`,
+          () => undefined,
+        );
         largeObjects.count++;
         largeObjects.bytes += totals.bytes;
       }

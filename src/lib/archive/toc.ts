@@ -82,13 +82,21 @@ export async function readToc(
     at = cursor.offset;
     const withOids = await cursor.str(`${label}: with-oids flag`);
     if (withOids !== "false" && withOids !== "true")
-      throw new ArchiveError("corrupt", at, `${label}: with-oids flag is ${JSON.stringify(withOids)}, expected "false"`);
+      throw new ArchiveError(
+        "corrupt",
+        at,
+        `${label}: with-oids flag is ${JSON.stringify(withOids)}, expected "false"`,
+      );
     for (let d = 0; ; d++) {
       at = cursor.offset;
       const dependency = await cursor.str(`${label}: dependency ${d + 1}`);
       if (dependency === null) break;
       if (!/^\d+$/.test(dependency))
-        throw new ArchiveError("corrupt", at, `${label}: dependency ${JSON.stringify(dependency.slice(0, 40))} is not a dump id`);
+        throw new ArchiveError(
+          "corrupt",
+          at,
+          `${label}: dependency ${JSON.stringify(dependency.slice(0, 40))} is not a dump id`,
+        );
     }
     at = cursor.offset;
     const data = await cursor.offsetField(`${label}: data offset`);
