@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findPostgresBinaries, startLocalPostgres, type LocalPostgres } from "../../dev/emulator/pg/local.js";
 import { inspectArchive } from "../../src/lib/archive/inspect.js";
 import { bufferSource } from "../../src/lib/archive/source.js";
-import { dumpShape, restoreAndCount, SHAPES, type TableCount } from "./shapes.js";
+import { dumpShape, restoreAndCount, SHAPES } from "./shapes.js";
 
 const binaries = findPostgresBinaries();
 const reason = !binaries
