@@ -3,12 +3,17 @@ import type { ArchiveCursor } from "./cursor.js";
 import { ArchiveError } from "./errors.js";
 import type { ArchiveCompression } from "./header.js";
 
+const BATCH_BYTES = 64 * 1024;
+
 /**
  * Inflates one zlib stream (a data block or a large object) as its chunks arrive, handing the output to
  * `sink` as zlib produces it; waits when zlib's input buffer is full, so memory stays bounded.
  */
 class Inflater {
-  private readonly zlib = createInflate();
+  private readonly zlib = createInflate({ chunkSize: BATCH_BYTES });
+  /** Input gathered into one zlib write (pg_dump's chunks are 4 KiB; each write is a round trip to zlib's thread). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private failure: Error | undefined;
   private ended = false;
   private wake: (() => void) | undefined;
@@ -56,11 +61,23 @@ class Inflater {
       }
     }
     this.input += slice.length;
-    if (this.zlib.write(slice)) return;
+    this.pending.push(slice);
+    this.pendingBytes += slice.length;
+    if (this.pendingBytes < BATCH_BYTES) return;
+    return this.flush();
+  }
+
+  private flush(): Promise<void> | void {
+    const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.zlib.write(batch)) return;
     return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.check());
   }
 
   async end(): Promise<void> {
+    this.check();
+    if (this.pendingBytes > 0) await this.flush();
     this.check();
     this.zlib.end();
     await this.finished;
