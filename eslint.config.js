@@ -66,7 +66,11 @@ const archiveOnly = libImports(
   ],
   "src/lib/archive is pure: it imports only node built-ins (stream, zlib) and itself.",
 );
-const noAzure = { group: ["@azure/*"], message: "src/lib/archive is pure: no @azure packages." };
+const archivePackages = {
+  regex: "^(?!node:(stream|zlib|buffer)|\\.)",
+  message:
+    "src/lib/archive is pure: only node:stream, node:zlib and node:buffer (no @azure or other packages).",
+};
 const capabilityOnly = libImports(
   ["app", ...entryPoints],
   "Capabilities never import the composition root (src/lib/app.ts) or the trigger adapters.",
@@ -129,5 +133,5 @@ export default tseslint.config(
   boundary(["src/lib/http/**/*.ts"], ...srcRules, httpOnly),
   boundary(["src/lib/auth/**/*.ts"], ...srcRules, authOnly),
   boundary([`src/lib/{${capabilities.join(",")}}/**/*.ts`], ...srcRules, capabilityOnly),
-  boundary(["src/lib/archive/**/*.ts"], notTooling, noAzure, archiveOnly),
+  boundary(["src/lib/archive/**/*.ts"], notTooling, archivePackages, archiveOnly),
 );
