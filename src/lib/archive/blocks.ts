@@ -68,7 +68,8 @@ class Inflater {
   }
 
   private flush(): Promise<void> | void {
-    const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const batch =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     if (this.zlib.write(batch)) return;
