@@ -49,6 +49,28 @@ const authOnly = libImports(
   ["http", "azure", "store", ...capabilities, "app", ...entryPoints],
   "src/lib/auth imports only the base (http renders its AuthError, never the other way round).",
 );
+const archiveOnly = libImports(
+  [
+    "config",
+    "domain",
+    "util",
+    "errors",
+    "logger",
+    "azure",
+    "store",
+    "http",
+    "auth",
+    ...capabilities,
+    "app",
+    ...entryPoints,
+  ],
+  "src/lib/archive is pure: it imports only node built-ins (stream, zlib) and itself.",
+);
+const archivePackages = {
+  regex: "^(?!node:(stream|zlib|buffer)|\\.)",
+  message:
+    "src/lib/archive is pure: only node:stream, node:zlib and node:buffer (no @azure or other packages).",
+};
 const capabilityOnly = libImports(
   ["app", ...entryPoints],
   "Capabilities never import the composition root (src/lib/app.ts) or the trigger adapters.",
@@ -111,4 +133,5 @@ export default tseslint.config(
   boundary(["src/lib/http/**/*.ts"], ...srcRules, httpOnly),
   boundary(["src/lib/auth/**/*.ts"], ...srcRules, authOnly),
   boundary([`src/lib/{${capabilities.join(",")}}/**/*.ts`], ...srcRules, capabilityOnly),
+  boundary(["src/lib/archive/**/*.ts"], notTooling, archivePackages, archiveOnly),
 );

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from "../lib/config/index.js";
 import { ensureError, isRestError } from "../lib/errors.js";
 import { addBackupCommand } from "./commands/backup.js";
 import { addDoctorCommand } from "./commands/doctor.js";
+import { addInspectCommand } from "./commands/inspect.js";
 import { addJobsCommand } from "./commands/jobs.js";
 import { addProtectCommand } from "./commands/protect.js";
 import { addRecoveryPointsCommand } from "./commands/recoveryPoints.js";
@@ -82,6 +83,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     addDoctorCommand,
     addRecoveryPointsCommand,
     addRestoreCommand,
+    addInspectCommand,
   ])
     addCommand(program, cli);
 
