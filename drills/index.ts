@@ -4,6 +4,7 @@ import { chaos } from "./chaos.js";
 import { races } from "./races.js";
 import { storageOutage } from "./storageOutage.js";
 import { crash } from "./crash.js";
+import { restoreChaos } from "./restoreChaos.js";
 
 /** Every fault drill, in report order. */
-export const drills: readonly Runnable[] = [chaos, crash, storageOutage, duplicates, races];
+export const drills: readonly Runnable[] = [chaos, crash, storageOutage, duplicates, races, restoreChaos];
