@@ -5,6 +5,15 @@ import { races } from "./races.js";
 import { storageOutage } from "./storageOutage.js";
 import { crash } from "./crash.js";
 import { archiveFuzz } from "./archiveFuzz.js";
+import { restoreChaos } from "./restoreChaos.js";
 
 /** Every fault drill, in report order. */
-export const drills: readonly Runnable[] = [chaos, crash, storageOutage, duplicates, races, archiveFuzz];
+export const drills: readonly Runnable[] = [
+  chaos,
+  crash,
+  storageOutage,
+  duplicates,
+  races,
+  restoreChaos,
+  archiveFuzz,
+];

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from "jose";
 
 /** The app roles a development token can carry (see src/lib/auth/roles.ts). */
-export type DevRole = "Backup.Reader" | "Backup.Operator";
+export type DevRole = "Backup.Reader" | "Backup.Operator" | "Backup.Restore";
 
 export interface DevAuth {
   readonly tenantId: string;

@@ -30,6 +30,15 @@ export interface Estate {
   /** Region → id of the vault carrying the marker tag (what `PGFLEX_VAULT_MAP` becomes). */
   vaultMap: Record<string, string>;
   serverCount: number;
+  /** Ids of the seeded blob containers (what `PGFLEX_RESTORE_TARGETS` becomes): the demo's restore targets. */
+  restoreTargets: string[];
+}
+
+interface SeedStorageAccount {
+  subscriptionId: string;
+  resourceGroupName: string;
+  name: string;
+  containers?: string[];
 }
 
 export async function loadEstate(path: string = DEMO_ESTATE_PATH): Promise<Estate> {
@@ -52,7 +61,21 @@ export function describeEstate(seed: EmulatorSeed): Estate {
     const marked = Object.keys(vault.tags ?? {}).some((t) => t.toLowerCase() === DEMO_MARKER_TAG);
     if (marked) vaultMap[normalizeRegion(vault.location)] = vault.id;
   }
-  return { seed, subscriptionIds, regions, vaultMap, serverCount: (seed.servers ?? []).length };
+  const storage = (seed.providers?.["storage"] ?? {}) as { accounts?: Record<string, SeedStorageAccount> };
+  const restoreTargets = Object.values(storage.accounts ?? {}).flatMap((a) =>
+    (a.containers ?? []).map(
+      (c) =>
+        `/subscriptions/${a.subscriptionId}/resourceGroups/${a.resourceGroupName}/providers/Microsoft.Storage/storageAccounts/${a.name}/blobServices/default/containers/${c}`,
+    ),
+  );
+  return {
+    seed,
+    subscriptionIds,
+    regions,
+    vaultMap,
+    serverCount: (seed.servers ?? []).length,
+    restoreTargets,
+  };
 }
 
 /** `region=id` pairs as PGFLEX_VAULT_MAP reads them. */

@@ -40,12 +40,13 @@ export interface Stack {
   readonly emulator?: RunningEmulator;
   /** Absent with `target: "azure"`. */
   readonly estate?: Estate;
-  readonly tokens: { reader: string; operator: string };
+  /** Development tokens: Backup.Reader, Backup.Operator and Backup.Restore (a restore needs its own role). */
+  readonly tokens: { reader: string; operator: string; restorer: string };
   /** The settings the app runs with. */
   readonly settings: Record<string, string>;
   readonly logFile?: string;
   /** `…/api/dashboard?code=<function key>#token=<token>`: opens signed in, as operator unless `reader`. */
-  dashboardUrl(role?: "reader" | "operator"): string;
+  dashboardUrl(role?: "reader" | "operator" | "restorer"): string;
   /** Stops host, emulator, Azurite and the key server, in that order; idempotent. */
   stop(): Promise<void>;
 }
@@ -107,6 +108,8 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         PGFLEX_VAULT_MARKER_TAG: DEMO_MARKER_TAG,
         PGFLEX_TIME_SCALE: String(timeScale),
         PGFLEX_POLL_SCHEDULE: options.pollSchedule ?? "*/2 * * * * *",
+        // The demo container (account pgflexrestoresdemo, container pgflex-restores): restores go nowhere else.
+        ...(estate.restoreTargets.length ? { PGFLEX_RESTORE_TARGETS: estate.restoreTargets.join(",") } : {}),
       };
     } else {
       // Real Azure: the settings of local.settings.json, tokens from DefaultAzureCredential (az login).
@@ -156,7 +159,11 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       }
     }
 
-    const tokens = { reader: await auth.mint("Backup.Reader"), operator: await auth.mint("Backup.Operator") };
+    const tokens = {
+      reader: await auth.mint("Backup.Reader"),
+      operator: await auth.mint("Backup.Operator"),
+      restorer: await auth.mint("Backup.Restore"),
+    };
     let stopped: Promise<void> | undefined;
     return {
       target,

@@ -33,6 +33,26 @@ interface JobView {
   error?: { code?: string; message?: string };
 }
 
+/** The restores API's view (src/lib/restore/api.ts restoreView). */
+interface RestoreView {
+  restoreId: string;
+  serverName: string;
+  status: string;
+  recoveryPointId: string;
+  recoveryPointTime: string;
+  targetContainerId: string;
+  jobId?: string;
+  error?: { code?: string; message?: string };
+  files?: Array<{ name: string; sizeInBytes: number; kind: string; database?: string }>;
+  commands?: string[];
+}
+
+interface RecoveryPointView {
+  recoveryPointId: string;
+  time: string;
+  retentionTag?: string;
+}
+
 export interface StoryStep {
   name: string;
   outcome: "done" | "skipped" | "failed";
@@ -65,7 +85,8 @@ function capability<T>(what: string, call: Promise<T>): Promise<T> {
  * What `npm start` shows: the estate is swept and the tagged servers get protected, a new tagged server is
  * created and protected through Event Grid, an on-demand backup runs to completion and a second one that week
  * is refused (Azure's one vaulted backup a week, with its time and the `force` option), a server's fix-it
- * message, and a second sweep reports. A step whose capability is missing is skipped and says so.
+ * message, `orders-db` is restored as files to the demo container (the files and the commands that rebuild the
+ * server), and a second sweep reports. A step whose capability is missing is skipped and says so.
  */
 export async function tellStory(
   stack: Stack,
@@ -237,6 +258,57 @@ export async function tellStory(
     narrator.line(`! Second backup of ${target.name} refused: ${String(refused["message"])}`);
     narrator.line(`  Fix: ${String(refused["fix"])}`);
     return `refused; this week's backup at ${String(refused["thisWeeksBackupAt"])}`;
+  });
+
+  await run("Restore as files", async () => {
+    // The backup just taken is a recovery point: restore it to the demo container, as an operator would.
+    const target = backedUp;
+    const container = stack.estate?.restoreTargets[0];
+    if (!container) throw new MissingCapability("the estate has no restore container");
+    if (!target) throw new Error("no on-demand backup ran, so there is no recovery point to restore");
+    const server = `servers/${target.subscriptionId}/${target.resourceGroup}/${target.name}`;
+    const points = await capability(
+      "The restores API",
+      listAll<RecoveryPointView>(api, `${server}/recoveryPoints`),
+    );
+    const latest = points[0];
+    if (!latest) throw new Error(`${target.name} has no recovery point yet`);
+    narrator.line(
+      `  ${target.name}: ${points.length} recovery point${points.length === 1 ? "" : "s"}, the latest ${latest.time}${latest.retentionTag ? ` (${latest.retentionTag})` : ""}`,
+    );
+    const restorer = createApiClient({
+      baseUrl: stack.host.url,
+      functionKey: stack.host.functionKey,
+      token: stack.tokens.restorer,
+    });
+    const started = await capability(
+      "The restores API",
+      restorer.post<RestoreView>(`${server}/restores`, {
+        recoveryPointId: latest.recoveryPointId,
+        targetContainerId: container,
+      }),
+    );
+    const ended = await narrator.step(
+      `Restore of ${target.name} as files to container ${lastSegment(container)} (job ${started.jobId ?? "?"})`,
+      (update) =>
+        poll(
+          async () => {
+            const current = await api.get<RestoreView>(`restores/${started.restoreId}`);
+            update(current.status);
+            return current.status === "InProgress" || current.status === "Starting" ? undefined : current;
+          },
+          `restore ${started.restoreId} to finish`,
+          wait,
+        ),
+      (r) => `Restore of ${target.name}: ${r.status}${r.error?.message ? ` (${r.error.message})` : ""}`,
+    );
+    if (ended.status !== "Completed") throw new Error(`the restore ended ${ended.status}`);
+    const databases = (ended.files ?? []).filter((f) => f.kind === "database");
+    for (const f of ended.files ?? [])
+      narrator.line(`  ${f.name} (${f.sizeInBytes} bytes${f.database ? `, database ${f.database}` : ""})`);
+    narrator.line("  Rebuild the server from them:");
+    for (const c of ended.commands ?? []) narrator.line(`    ${c}`);
+    return `${databases.length} database files and ${(ended.commands ?? []).length} commands`;
   });
 
   await run("Fix-it message", async () => {

@@ -363,7 +363,7 @@ async function wireRestore(shared: Shared): Promise<App["restore"]> {
     { createRestoreStore },
     { createRestoreOperations },
     { createStorageOperations },
-    { createRestoreService },
+    { createRestoreService, unconfirmedRestoreRetryAfterInMs },
     { createRestoreApi },
   ] = await Promise.all([
     import("./store/restores.js"),
@@ -383,6 +383,7 @@ async function wireRestore(shared: Shared): Promise<App["restore"]> {
     allowedTargets: config.restoreTargets,
     autoGrantRoles: config.autoGrantRoles,
     scopes: config.scopes,
+    unconfirmedRetryAfterInMs: unconfirmedRestoreRetryAfterInMs(config.timeScale),
     logger,
   });
   return {

@@ -221,7 +221,7 @@ describe("restore: an unconfirmed start", () => {
     const first = await refusal(w.service.start(ref, { targetContainerId: CONTAINER_ID }));
     expect(first.status).toBe(503);
     expect(first.code).toBe("RestoreStartUnconfirmed");
-    expect(first.details.fix).toContain("Check the vault's Restore jobs before retrying");
+    expect(first.details.fix).toContain(`GET /api/restores/${first.details.target}`);
 
     w.azure.operations.startRestore = original;
     const retry = await refusal(w.service.start(ref, { targetContainerId: CONTAINER_ID }));
@@ -238,6 +238,51 @@ describe("restore: an unconfirmed start", () => {
       ["InProgress", ""],
       ["Failed", "RestoreStartAbandoned"],
     ]);
+  });
+});
+
+describe("restore: the tracker settles an unconfirmed start", () => {
+  it("adopts the job Azure started when only its answer was lost: one job, followed to its end", async () => {
+    const w = await aRestoreWorld(azurite.connectionString);
+    const original = w.azure.operations.startRestore;
+    w.azure.operations.startRestore = async (instance, target) => {
+      await original(instance, target);
+      throw Object.assign(new Error("socket hang up"), { name: "RestError", statusCode: 503 });
+    };
+    const e = await refusal(w.service.start(ref, { targetContainerId: CONTAINER_ID }));
+    expect(e.code).toBe("RestoreStartUnconfirmed");
+
+    const restoreId = String(e.details.target);
+    await expect(w.service.get(restoreId)).resolves.toMatchObject({
+      status: "InProgress",
+      jobId: "00000000-0000-0000-0000-000000000001",
+    });
+    expect((await w.restores.get(restoreId))?.errorCode).toBeUndefined();
+    expect(w.azure.state.restores).toHaveLength(1);
+  });
+
+  it("sends the restore again when the vault lists no job after the wait, then follows it", async () => {
+    const w = await aRestoreWorld(azurite.connectionString);
+    const original = w.azure.operations.startRestore;
+    w.azure.operations.startRestore = async () => {
+      throw Object.assign(new Error("socket hang up"), { name: "RestError", statusCode: 503 });
+    };
+    const e = await refusal(w.service.start(ref, { targetContainerId: CONTAINER_ID }));
+    const restoreId = String(e.details.target);
+    w.azure.operations.startRestore = original;
+
+    // Within the wait the job may still appear: nothing is sent.
+    await expect(w.service.trackActive()).resolves.toBe(0);
+    expect(w.azure.state.restores).toEqual([]);
+    expect(await w.restores.get(restoreId)).toMatchObject({ status: "Starting" });
+
+    w.advance(2 * 60_000);
+    await w.service.trackActive();
+    expect(w.azure.state.restores).toHaveLength(1);
+    expect(await w.restores.get(restoreId)).toMatchObject({
+      status: "InProgress",
+      jobId: "00000000-0000-0000-0000-000000000001",
+    });
   });
 });
 

@@ -80,6 +80,12 @@ export function aFakeAzure() {
     async getRestoreJob(_vaultId, jobId) {
       return state.jobs.get(jobId);
     },
+    async findRestoreJob(_instance, recoveryPointId) {
+      const i = state.restores.map((r) => r.recoveryPointId).lastIndexOf(recoveryPointId);
+      if (i < 0) return undefined;
+      const jobId = `00000000-0000-0000-0000-${String(i + 1).padStart(12, "0")}`;
+      return { jobId, jobResourceId: `${VAULT}/backupJobs/${jobId}` };
+    },
   };
   const storage: StorageOperations = {
     async getAccount() {

@@ -69,6 +69,16 @@ export interface RestoreOperations {
   ): Promise<{ jobId: string; jobResourceId: string }>;
   /** The job, or undefined when the service answers 404. */
   getRestoreJob(vaultId: string, jobId: string, options?: OperationOptions): Promise<RestoreJob | undefined>;
+  /**
+   * The instance's Restore job from `recoveryPointId` started at or after `since`, from the vault's job list
+   * (every page): how a restore whose start Azure did not confirm finds the job it may have started.
+   */
+  findRestoreJob(
+    instance: ProtectedInstance,
+    recoveryPointId: string,
+    since: Date,
+    options?: OperationOptions,
+  ): Promise<{ jobId: string; jobResourceId: string } | undefined>;
 }
 
 export interface RestoreOperationsOptions {
@@ -169,6 +179,24 @@ export function createRestoreOperations(
         lro(startOptions.abortSignal),
       );
       return { jobId: result.jobId, jobResourceId: result.jobResourceId };
+    },
+    async findRestoreJob(instance, recoveryPointId, since, findOptions = {}) {
+      const { v, client } = await open(instance.vaultId);
+      const instanceName = instance.instanceName.toLowerCase();
+      for await (const job of client.jobs.list(v.resourceGroupName, v.vaultName, {
+        abortSignal: findOptions.abortSignal,
+      })) {
+        const p = job.properties;
+        if (!p || !job.name || p.operationCategory?.toLowerCase() !== "restore") continue;
+        const ofInstance =
+          p.backupInstanceId?.split("/").pop()?.toLowerCase() === instanceName ||
+          p.backupInstanceFriendlyName?.toLowerCase() === instanceName;
+        const point = p.extendedInfo?.sourceRecoverPoint?.recoveryPointID;
+        if (!ofInstance || (point && point !== recoveryPointId)) continue;
+        if (!p.startTime || Date.parse(p.startTime) < since.getTime()) continue;
+        return { jobId: job.name, jobResourceId: job.id ?? `${instance.vaultId}/backupJobs/${job.name}` };
+      }
+      return undefined;
     },
     async getRestoreJob(vaultId, jobId, getOptions = {}) {
       const { v, client } = await open(vaultId);

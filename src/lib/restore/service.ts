@@ -69,6 +69,11 @@ export interface RestoreServiceDeps {
   scopes: readonly string[];
   /** A claim whose start was never confirmed is taken over after this long (default 15 minutes). */
   claimStaleAfterInMs?: number;
+  /**
+   * A restore whose start Azure did not confirm, and whose job the vault still does not list after this long,
+   * is sent again (default 2 minutes; see {@link unconfirmedRestoreRetryAfterInMs}).
+   */
+  unconfirmedRetryAfterInMs?: number;
   now?: () => Date;
   logger?: Logger;
 }
@@ -94,6 +99,18 @@ export interface RestoreService {
   trackActive(options?: OperationOptions): Promise<number>;
 }
 
+const UNCONFIRMED = "RestoreStartUnconfirmed";
+const DEFAULT_UNCONFIRMED_RETRY_AFTER_IN_MS = 2 * 60_000;
+/** Clock skew allowed between this app and Azure when matching a job's start time. */
+const JOB_SKEW_IN_MS = 5 * 60_000;
+
+/** How long an unconfirmed restore start waits for its job before it is sent again, on a scaled clock. */
+export function unconfirmedRestoreRetryAfterInMs(timeScale = 1): number {
+  return timeScale <= 1
+    ? DEFAULT_UNCONFIRMED_RETRY_AFTER_IN_MS
+    : Math.round(DEFAULT_UNCONFIRMED_RETRY_AFTER_IN_MS / timeScale);
+}
+
 const MAX_TIME = 9_999_999_999_999;
 const pointKey = (p: RecoveryPointInfo): string =>
   `${String(MAX_TIME - Date.parse(p.time)).padStart(13, "0")}-${p.id.replace(/[^A-Za-z0-9_-]/g, "")}`;
@@ -103,6 +120,7 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silentLogger;
   const claimStaleAfterInMs = deps.claimStaleAfterInMs ?? DEFAULT_RESTORE_CLAIM_STALE_AFTER_IN_MS;
+  const retryAfterInMs = deps.unconfirmedRetryAfterInMs ?? DEFAULT_UNCONFIRMED_RETRY_AFTER_IN_MS;
 
   function checkScope(ref: RestoreServerRef): void {
     if (deps.scopes.length && !deps.scopes.includes(ref.subscriptionId.toLowerCase())) {
@@ -343,8 +361,70 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
     );
   }
 
+  /**
+   * A restore whose start Azure did not confirm: adopt the job it started when the vault lists one; after
+   * `retryAfterInMs` without one, the call never reached Azure, so send it again (the claim still holds the
+   * server and point, so no other request races it). A refusal then ends the restore Failed, with the fix.
+   */
+  async function confirmStart(record: RestoreRecord, options: OperationOptions): Promise<RestoreRecord> {
+    const instance = { vaultId: record.vaultId, instanceName: record.instanceName };
+    const since = new Date(Date.parse(record.createdAt) - JOB_SKEW_IN_MS);
+    const unconfirmed = ({ errorCode: _c, errorMessage: _m, ...rest }: RestoreRecord) => rest;
+    const found = await deps.operations.findRestoreJob(instance, record.recoveryPointId, since, options);
+    if (found) {
+      logger.info(`Restore ${record.restoreId}: its unconfirmed start did start job ${found.jobId}.`);
+      return deps.restores.update({ ...unconfirmed(record), status: "InProgress", ...found }, now(), options);
+    }
+    if (now().getTime() - Date.parse(record.createdAt) >= claimStaleAfterInMs) {
+      // The claim may be another request's by now: sending it again could start a second job.
+      return deps.restores.update(
+        {
+          ...record,
+          status: "Failed",
+          errorCode: "RestoreNeverStarted",
+          errorMessage: `Azure never confirmed the restore, and the vault lists no Restore job of ${record.instanceName} from recovery point ${record.recoveryPointId}: ${record.errorMessage ?? "no answer"}. Start it again (POST …/restores).`,
+        },
+        now(),
+        options,
+      );
+    }
+    if (now().getTime() - Date.parse(record.updatedAt) < retryAfterInMs) return record;
+    const vault = await deps.vaults.getVault(record.vaultId, options);
+    const target: RestoreTarget = {
+      recoveryPointId: record.recoveryPointId,
+      containerId: record.targetContainerId,
+      containerUrl: record.containerUrl,
+      location: vault?.location ?? "",
+    };
+    try {
+      await deps.operations.validateRestore(instance, target, options);
+      const started = await deps.operations.startRestore(instance, target, options);
+      logger.info(`Restore ${record.restoreId}: sent again, job ${started.jobId}.`);
+      return deps.restores.update(
+        { ...unconfirmed(record), status: "InProgress", ...started },
+        now(),
+        options,
+      );
+    } catch (e) {
+      const error = refusal(e, "restore", target, vault?.principalId ?? "");
+      if (error instanceof ApiError) {
+        return deps.restores.update(
+          { ...record, status: "Failed", errorCode: error.code, errorMessage: error.message },
+          now(),
+          options,
+        );
+      }
+      // Still no answer: the next cycle looks for the job again before sending it once more.
+      return deps.restores.update({ ...record, errorMessage: error.message }, now(), options);
+    }
+  }
+
   /** Brings one running restore up to date with its job; on success records the files and commands. */
-  async function refresh(record: RestoreRecord, options: OperationOptions): Promise<RestoreRecord> {
+  async function refresh(current: RestoreRecord, options: OperationOptions): Promise<RestoreRecord> {
+    const record =
+      current.status === "Starting" && !current.jobId && current.errorCode === UNCONFIRMED
+        ? await confirmStart(current, options)
+        : current;
     if (endedRestoreStatuses.includes(record.status) || !record.jobId) return record;
     const job = await deps.operations.getRestoreJob(record.vaultId, record.jobId, options);
     if (!job || !isTerminalJobStatus(job.status)) return record;
@@ -488,20 +568,17 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
           // The restore request may have reached Azure and started a job: keep the claim (a retry is refused
           // until it goes stale) rather than risk a second job; the record says what happened.
           await deps.restores
-            .update(
-              { ...record, errorCode: "RestoreStartUnconfirmed", errorMessage: (e as Error).message },
-              now(),
-            )
+            .update({ ...record, errorCode: UNCONFIRMED, errorMessage: (e as Error).message }, now())
             .catch((err: unknown) =>
               logger.warn(`Could not note restore ${record.restoreId}: ${String(err)}`),
             );
           throw new ApiError(
             503,
-            "RestoreStartUnconfirmed",
+            UNCONFIRMED,
             `Azure did not confirm the restore of ${server.serverName} (${(e as Error).message}); it may have started.`,
             {
               target: record.restoreId,
-              fix: `Check the vault's Restore jobs before retrying; this server and recovery point are held for ${Math.round(claimStaleAfterInMs / 60_000)} minutes.`,
+              fix: `Follow it with GET /api/restores/${record.restoreId}: the app adopts the job if Azure started one, and sends the restore again if Azure never received it (this server and recovery point are held meanwhile, up to ${Math.round(claimStaleAfterInMs / 60_000)} minutes).`,
             },
           );
         }

@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { loadEstate } from "../../dev/start/estate.js";
+import { spawnStart, type StartedProcess } from "./spawnStart.js";
+
+const DEMO_CONTAINER =
+  "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-backup/providers/Microsoft.Storage/storageAccounts/pgflexrestoresdemo/blobServices/default/containers/pgflex-restores";
+
+describe("npm start's story restores orders-db as files", () => {
+  let start: StartedProcess | undefined;
+  afterAll(async () => {
+    if (!start || start.child.exitCode !== null) return;
+    start.child.kill("SIGTERM");
+    await start.exited;
+  });
+
+  it("allow-lists the demo container, and only it", async () => {
+    expect((await loadEstate()).restoreTargets).toEqual([DEMO_CONTAINER]);
+  });
+
+  it("restores the backup it took to the demo container, then prints each file and the rebuild commands", async () => {
+    start = spawnStart(["--port", "0", "--emulator-port", "0"]);
+    await start.waitFor(/Story (complete|finished with problems)/, 240_000);
+    const out = start.output();
+    expect(out, out).toContain("Story complete");
+    expect(out).toMatch(/orders-db: \d+ recovery points?, the latest /);
+    expect(out).toMatch(/Restore of orders-db as files to container pgflex-restores \(job [0-9a-f-]{36}\)/);
+    expect(out).toContain("✔ Restore of orders-db: Completed");
+    for (const db of ["orders", "billing"]) {
+      expect(out).toMatch(new RegExp(`[0-9a-f-]{36}_database_${db}\\.sql \\(\\d+ bytes, database ${db}\\)`));
+      expect(out).toContain(`psql --dbname postgres --command 'CREATE DATABASE "${db}"'`);
+      expect(out).toMatch(
+        new RegExp(
+          `az storage blob download --auth-mode login --account-name pgflexrestoresdemo --container-name pgflex-restores --name "[0-9a-f-]{36}_database_${db}\\.sql" .*\\| pg_restore --no-owner`,
+        ),
+      );
+    }
+    expect(out).toMatch(/_roles\.sql" .*grep -Evw 'azure_superuser/);
+  }, 300_000);
+});
