@@ -33,6 +33,8 @@ import type { RestoreStore } from "./store/restores.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
 import type { OperationOptions } from "./util/options.js";
+import { ensureError } from "./errors.js";
+import { useTelemetry, type Telemetry } from "./telemetry/index.js";
 
 const DAY_IN_MS = 86_400_000;
 
@@ -70,6 +72,8 @@ export interface AppOverrides {
   enqueueProtection?: EnqueueProtection;
   /** Parallel protection enqueues of a sweep (the sweeper's default otherwise). */
   remediationConcurrency?: number;
+  /** Installed for the process instead of the configured telemetry (tests pass an in-memory one). */
+  telemetry?: Telemetry;
 }
 
 export interface App {
@@ -131,6 +135,7 @@ interface Shared {
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createConsoleLogger("pgflex-autoprotect");
   const azure = createAzureOperations(config, overrides.clients);
+  await installTelemetry(config, overrides, azure, logger);
   const [{ createStorageConnection }, { createServerStore }, { createProtectionQueue }] = await Promise.all([
     import("./store/connection.js"),
     import("./store/servers.js"),
@@ -165,6 +170,33 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     wireRestore(shared),
   ]);
   return { config, azure, ...protection, ...backups, compliance, alerts, restore };
+}
+
+/**
+ * Telemetry for the process: the override, else OpenTelemetry when APPLICATIONINSIGHTS_CONNECTION_STRING
+ * or PGFLEX_TELEMETRY_CONSOLE asks for it (its SDKs load only then), else none. A failure to start is
+ * logged and the app runs without telemetry: metrics are not worth a stopped protection.
+ */
+async function installTelemetry(
+  config: Config,
+  overrides: AppOverrides,
+  azure: AzureOperations,
+  logger: Logger,
+): Promise<void> {
+  if (overrides.telemetry) {
+    useTelemetry(overrides.telemetry);
+    return;
+  }
+  if (!config.telemetryConnectionString && !config.telemetryConsole) return;
+  try {
+    const { startTelemetry } = await import("./telemetry/start.js");
+    const started = await startTelemetry(config, () => azure.clients.credential());
+    if (started) useTelemetry(started);
+  } catch (e) {
+    logger.warn(
+      `Telemetry is off: it could not start (${ensureError(e).message}). Check APPLICATIONINSIGHTS_CONNECTION_STRING and the app identity's Monitoring Metrics Publisher role on Application Insights, or unset it.`,
+    );
+  }
 }
 
 /** The protection worker and the events that request its work. */
