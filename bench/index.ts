@@ -4,6 +4,14 @@ import { protectionRequests } from "./protectionRequests.js";
 import { burst } from "./burst.js";
 import { sweep } from "./sweep.js";
 import { poller } from "./poller.js";
+import { telemetryCost } from "./telemetry.js";
 
 /** Every benchmark, in report order. */
-export const benchmarks: readonly Runnable[] = [coldStart, protectionRequests, burst, sweep, poller];
+export const benchmarks: readonly Runnable[] = [
+  coldStart,
+  protectionRequests,
+  burst,
+  sweep,
+  poller,
+  telemetryCost,
+];
