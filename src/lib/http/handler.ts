@@ -54,7 +54,7 @@ export async function handleApi(
  * The request's route with its parameters named, not valued (`servers/{subscriptionId}/…/backups`): span
  * names stay few enough to group by.
  */
-export function routeOf(request: Pick<ApiRequest, "url" | "params">): string {
+function routeOf(request: Pick<ApiRequest, "url" | "params">): string {
   let path: string;
   try {
     path = decodeURIComponent(new URL(request.url).pathname).replace(/^\/(api\/)?/, "");
