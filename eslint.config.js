@@ -24,6 +24,11 @@ const armSdks = {
   group: ["@azure/arm-*", "@azure-rest/core-client", "@azure/core-lro"],
   message: "Only src/lib/azure calls ARM.",
 };
+const openTelemetry = {
+  group: ["@opentelemetry/*", "@azure/monitor-opentelemetry"],
+  message:
+    "Only src/lib/telemetry uses OpenTelemetry; elsewhere call the port (telemetry() in src/lib/telemetry/index.ts).",
+};
 const restoreBlobs = {
   group: ["@azure/storage-blob"],
   message: "Only src/lib/azure reads restore targets' blobs (azure/storage.ts).",
@@ -82,7 +87,7 @@ const boundary = (files, ...patterns) => ({
   rules: { "no-restricted-imports": ["error", { patterns: patterns.filter(Boolean) }] },
 });
 
-const srcRules = [notTooling, tablesAndQueues, armSdks, restoreBlobs];
+const srcRules = [notTooling, tablesAndQueues, armSdks, restoreBlobs, openTelemetry];
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "coverage/", "bench/results/", "**/*.min.js"] },
@@ -122,14 +127,25 @@ export default tseslint.config(
     tablesAndQueues,
     armSdks,
     restoreBlobs,
+    openTelemetry,
     baseOnly,
   ),
-  boundary(["src/lib/errors.ts", "src/lib/logger.ts"], notTooling, tablesAndQueues, armSdks, restoreBlobs, {
-    regex: "^\\./(?!(config|domain|util)/|errors\\.js$|logger\\.js$)",
-    message: baseOnly.message,
-  }),
-  boundary(["src/lib/azure/**/*.ts"], notTooling, tablesAndQueues, azureOnly),
-  boundary(["src/lib/store/**/*.ts"], notTooling, armSdks, restoreBlobs, storeOnly),
+  // The telemetry port is base too (everyone may count and trace); only it loads OpenTelemetry.
+  boundary(["src/lib/telemetry/**/*.ts"], notTooling, tablesAndQueues, armSdks, restoreBlobs, baseOnly),
+  boundary(
+    ["src/lib/errors.ts", "src/lib/logger.ts"],
+    notTooling,
+    tablesAndQueues,
+    armSdks,
+    restoreBlobs,
+    openTelemetry,
+    {
+      regex: "^\\./(?!(config|domain|util)/|errors\\.js$|logger\\.js$)",
+      message: baseOnly.message,
+    },
+  ),
+  boundary(["src/lib/azure/**/*.ts"], notTooling, tablesAndQueues, openTelemetry, azureOnly),
+  boundary(["src/lib/store/**/*.ts"], notTooling, armSdks, restoreBlobs, openTelemetry, storeOnly),
   boundary(["src/lib/http/**/*.ts"], ...srcRules, httpOnly),
   boundary(["src/lib/auth/**/*.ts"], ...srcRules, authOnly),
   boundary([`src/lib/{${capabilities.join(",")}}/**/*.ts`], ...srcRules, capabilityOnly),

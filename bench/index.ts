@@ -5,6 +5,7 @@ import { burst } from "./burst.js";
 import { sweep } from "./sweep.js";
 import { poller } from "./poller.js";
 import { inspector } from "./inspector.js";
+import { telemetryCost } from "./telemetry.js";
 
 /** Every benchmark, in report order. */
 export const benchmarks: readonly Runnable[] = [
@@ -14,4 +15,5 @@ export const benchmarks: readonly Runnable[] = [
   sweep,
   poller,
   inspector,
+  telemetryCost,
 ];

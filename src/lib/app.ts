@@ -33,6 +33,8 @@ import type { RestoreStore } from "./store/restores.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
 import type { OperationOptions } from "./util/options.js";
+import { ensureError } from "./errors.js";
+import { useTelemetry, type Telemetry } from "./telemetry/index.js";
 
 const DAY_IN_MS = 86_400_000;
 
@@ -70,6 +72,8 @@ export interface AppOverrides {
   enqueueProtection?: EnqueueProtection;
   /** Parallel protection enqueues of a sweep (the sweeper's default otherwise). */
   remediationConcurrency?: number;
+  /** Installed for the process instead of the configured telemetry (tests pass an in-memory one). */
+  telemetry?: Telemetry;
 }
 
 export interface App {
@@ -131,6 +135,7 @@ interface Shared {
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createConsoleLogger("pgflex-autoprotect");
   const azure = createAzureOperations(config, overrides.clients);
+  const startTelemetry = await installTelemetry(config, overrides, azure, logger);
   const [{ createStorageConnection }, { createServerStore }, { createProtectionQueue }] = await Promise.all([
     import("./store/connection.js"),
     import("./store/servers.js"),
@@ -164,7 +169,42 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     wireCompliance(shared),
     wireRestore(shared),
   ]);
+  startTelemetry?.();
   return { config, azure, ...protection, ...backups, compliance, alerts, restore };
+}
+
+/**
+ * Telemetry for the process: the override, else OpenTelemetry when APPLICATIONINSIGHTS_CONNECTION_STRING
+ * or PGFLEX_TELEMETRY_CONSOLE asks for it, else none. The SDKs load in the background once the app is
+ * built (the returned start; see telemetry/deferred.ts): a cold start does not wait for them, nor do the
+ * app's own modules load behind them. A failure to start is logged and the app runs without telemetry:
+ * metrics are not worth a stopped protection.
+ */
+async function installTelemetry(
+  config: Config,
+  overrides: AppOverrides,
+  azure: AzureOperations,
+  logger: Logger,
+): Promise<(() => void) | undefined> {
+  if (overrides.telemetry) {
+    useTelemetry(overrides.telemetry);
+    return undefined;
+  }
+  if (!config.telemetryConnectionString && !config.telemetryConsole) return undefined;
+  const { createDeferredTelemetry } = await import("./telemetry/deferred.js");
+  let start!: () => void;
+  const built = new Promise<void>((resolve) => (start = resolve));
+  const started = built
+    .then(() => import("./telemetry/start.js"))
+    .then(({ startTelemetry }) => startTelemetry(config, () => azure.clients.credential()))
+    .catch((e: unknown) => {
+      logger.warn(
+        `Telemetry is off: it could not start (${ensureError(e).message}). Check APPLICATIONINSIGHTS_CONNECTION_STRING and the app identity's Monitoring Metrics Publisher role on Application Insights, or unset it.`,
+      );
+      return undefined;
+    });
+  useTelemetry(createDeferredTelemetry(started));
+  return start;
 }
 
 /** The protection worker and the events that request its work. */

@@ -7,6 +7,7 @@ import type {
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
+import { Metrics, telemetry } from "../telemetry/index.js";
 
 /**
  * Client-side pacing for ARM. ARM throttles each subscription (per region of the ARM instance) with token
@@ -267,6 +268,8 @@ export function createPacer(options: PacingOptions = {}): Pacer {
       const isRead = method === "GET" || method === "HEAD";
       const idempotent = idempotentMethods.has(method);
       const b = bucketsFor(subscriptionOf(url));
+      const operation = armOperationOf(method, url);
+      const retried = (reason: string) => telemetry().count(Metrics.armRetries.name, { operation, reason });
       const bucket = isRead ? b.reads : b.writes;
       let throttles = 0;
       let transients = 0;
@@ -285,16 +288,23 @@ export function createPacer(options: PacingOptions = {}): Pacer {
           if (!retryable || transients >= maxTransientRetries) throw e;
           transients += 1;
           stats.transientRetries += 1;
+          retried("reset");
           const delay = backoff(transients);
           logger.debug(`${method} ${url} failed with ${code}; retry ${transients} in ${delay} ms`);
           await wait(delay, abortSignal);
           continue;
         }
         resync(response, b);
+        telemetry().count(Metrics.armRequests.name, {
+          operation,
+          status_class: `${Math.floor(response.status / 100)}xx`,
+          throttled: response.status === 429,
+        });
         if (response.status === 429) {
           stats.throttled += 1;
           if (throttles >= maxThrottleRetries) return response;
           throttles += 1;
+          retried("429");
           const delay = serviceDelay(response) ?? Math.min(maxRetryDelayInMs, defaultRetryAfterInMs);
           // Everyone using this subscription's bucket waits too, instead of collecting more 429s.
           bucket.drainFor(delay);
@@ -304,6 +314,7 @@ export function createPacer(options: PacingOptions = {}): Pacer {
         if (idempotent && transientStatuses.has(response.status) && transients < maxTransientRetries) {
           transients += 1;
           stats.transientRetries += 1;
+          retried("5xx");
           const delay = serviceDelay(response) ?? backoff(transients);
           logger.debug(`${method} ${url} answered ${response.status}; retry ${transients} in ${delay} ms`);
           await wait(delay, abortSignal);
@@ -313,6 +324,30 @@ export function createPacer(options: PacingOptions = {}): Pacer {
       }
     },
   };
+}
+
+/**
+ * A request's ARM operation for telemetry, without names or ids: the method and the provider's resource
+ * types, e.g. `GET Microsoft.DataProtection/backupVaults/backupInstances` (`GET resourceGroups` outside a
+ * provider, `POST Microsoft.ResourceGraph/resources` for Resource Graph).
+ */
+export function armOperationOf(method: string, url: string): string {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return `${method} (unreadable URL)`;
+  }
+  const segments = path.split("/").filter(Boolean);
+  const providers = segments.map((x) => x.toLowerCase()).lastIndexOf("providers");
+  if (providers < 0 || providers + 1 >= segments.length) {
+    // Outside a provider: the collection names (subscriptions, resourceGroups), never their values.
+    const names = segments.filter((_, i) => i % 2 === 0).slice(-1);
+    return `${method} ${names.join("/") || "/"}`;
+  }
+  const [namespace = "", ...rest] = segments.slice(providers + 1);
+  const types = rest.filter((_, i) => i % 2 === 0);
+  return `${method} ${[namespace, ...types].join("/")}`;
 }
 
 /**

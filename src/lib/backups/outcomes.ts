@@ -4,6 +4,7 @@ import { jobFailedAlert, staleBackupAlert, type Alerter } from "../alerts/alerts
 import { isSuccessJobStatus as isSuccessStatus } from "../domain/jobStatuses.js";
 import type { JobRecord, JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
+import { observeLastSuccess } from "../telemetry/backupAge.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import type { OperationOptions } from "../util/options.js";
 
@@ -58,6 +59,7 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
             lastJobId: job.jobId,
             updatedAt: new Date().toISOString(),
           });
+          if (isSuccessStatus(job.status)) observeLastSuccess(job.serverId, endOf(job), whereOf(server));
           return;
         } catch (e) {
           if (!(e instanceof ConflictError)) {
@@ -69,6 +71,16 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
       }
     });
   };
+}
+
+function whereOf(server: ServerRecord): {
+  subscription: string;
+  region: string;
+  vault: string;
+  policy: string;
+} {
+  const { subscriptionId: subscription, region = "", vaultId: vault = "", policyName: policy = "" } = server;
+  return { subscription, region, vault, policy };
 }
 
 function endOf(job: JobRecord): string {

@@ -25,6 +25,7 @@ import { parseServerId } from "../domain/serverId.js";
 import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from "./report.js";
 import { serverWait, waitingForReady } from "./serverWait.js";
 import type { OperationOptions } from "../util/options.js";
+import { observeCompliance, observeSweepRows } from "./telemetry.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
 export interface SweepConfig {
@@ -472,6 +473,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
 
     abortSignal?.throwIfAborted();
     await deps.store.writeRows(summary.id, rows, { abortSignal });
+    observeSweepRows(rows, records, unit);
     return {
       rows,
       result: {
@@ -513,6 +515,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     if (!summary.scopeUnits.every((u) => done.has(u))) return;
     try {
       const final = await deps.store.updateSweep(finalizeSummary(summary, results, now()), { abortSignal });
+      observeCompliance(final.compliancePercent);
       log.info(
         `Sweep ${sweepId} ${final.status}: ${final.total} servers, ${final.compliancePercent}% compliant.`,
       );
@@ -529,6 +532,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       try {
         const { result, rows } = await processUnit(summary, "all", options.abortSignal);
         const final = await deps.store.updateSweep(finalizeSummary(summary, [result], now()));
+        observeCompliance(final.compliancePercent);
         log.info(
           `Sweep ${final.id} ${final.status}: ${final.total} servers, ${final.compliancePercent}% compliant.`,
         );

@@ -520,6 +520,24 @@ export const settings = {
     requiredInAzure: false,
     schema: bool,
   }),
+  telemetryConnectionString: setting({
+    name: "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    description:
+      "Application Insights to send the app's OpenTelemetry metrics and spans to (Entra authentication with the app's identity; infra/ sets it). Empty: telemetry off.",
+    example: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://...",
+    defaultValue: "",
+    requiredInAzure: false,
+    schema: z.string(),
+  }),
+  telemetryConsole: setting({
+    name: "PGFLEX_TELEMETRY_CONSOLE",
+    description:
+      "Print the app's OpenTelemetry metrics and spans to the console (local work); ignored when APPLICATIONINSIGHTS_CONNECTION_STRING is set.",
+    example: "true",
+    defaultValue: "false",
+    requiredInAzure: false,
+    schema: bool,
+  }),
   timeScale: setting({
     name: "PGFLEX_TIME_SCALE",
     description:

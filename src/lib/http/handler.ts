@@ -2,6 +2,7 @@ import { authorize as defaultAuthorize, type Authorize } from "../auth/authorize
 import type { Principal } from "../auth/tokens.js";
 import type { Role } from "../auth/roles.js";
 import { loggerFromContext, type ContextLike, type Logger } from "../logger.js";
+import { telemetry } from "../telemetry/index.js";
 import { errorResponse, HARDENING_HEADERS } from "./errors.js";
 import { requestIdOf } from "./requestId.js";
 import type { ApiRequest, ApiResponse } from "./types.js";
@@ -33,14 +34,44 @@ export async function handleApi(
   invocation?: ContextLike,
 ): Promise<ApiResponse> {
   const requestId = requestIdOf(request);
-  let response: ApiResponse;
+  return telemetry().span(
+    `api ${request.method.toUpperCase()} ${routeOf(request)}`,
+    { request_id: requestId },
+    async () => {
+      let response: ApiResponse;
+      try {
+        const principal = await (options.authorize ?? defaultAuthorize)(request, options.role);
+        response = await operation({ requestId, principal });
+      } catch (e) {
+        response = errorResponse(e, requestId, invocation ? loggerFromContext(invocation) : options.logger);
+      }
+      return { ...response, headers: { ...response.headers, ...HARDENING_HEADERS } };
+    },
+  );
+}
+
+/**
+ * The request's route with its parameters named, not valued (`servers/{subscriptionId}/…/backups`): span
+ * names stay few enough to group by.
+ */
+function routeOf(request: Pick<ApiRequest, "url" | "params">): string {
+  let path: string;
   try {
-    const principal = await (options.authorize ?? defaultAuthorize)(request, options.role);
-    response = await operation({ requestId, principal });
-  } catch (e) {
-    response = errorResponse(e, requestId, invocation ? loggerFromContext(invocation) : options.logger);
+    path = decodeURIComponent(new URL(request.url).pathname).replace(/^\/(api\/)?/, "");
+  } catch {
+    return "(unreadable URL)";
   }
-  return { ...response, headers: { ...response.headers, ...HARDENING_HEADERS } };
+  const params = Object.entries(request.params).filter((p): p is [string, string] => !!p[1]);
+  for (const [name, value] of params.filter(([, v]) => v.includes("/"))) {
+    path = path.replace(value.replace(/^\//, ""), `{${name}}`);
+  }
+  return path
+    .split("/")
+    .map((segment) => {
+      const named = params.find(([, v]) => v === segment);
+      return named ? `{${named[0]}}` : segment;
+    })
+    .join("/");
 }
 
 /** An operation's runner for one API: {@link handleApi} with the API's options, a role and the invocation. */

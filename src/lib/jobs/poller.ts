@@ -11,6 +11,7 @@ import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { isServerBackupJob, observeJob, originOf } from "./mapping.js";
 import { mergeJob } from "./merge.js";
+import { recordFinishedJobs } from "./telemetry.js";
 import type { JobsGateway } from "./model.js";
 import type { OperationOptions } from "../util/options.js";
 import type { BackupJob } from "../azure/backupOperations.js";
@@ -303,6 +304,7 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     if (stillRunning.length) await deps.activeJobs.upsertAll(stillRunning, options);
     if (ended.length) await deps.activeJobs.deleteAll(ended, options);
     result.finished += finished.length;
+    recordFinishedJobs(finished);
     if (finished.length) {
       try {
         await deps.onFinished?.(finished);

@@ -59,7 +59,7 @@ export async function protect(
       : undefined;
     if (operation) return operation;
     // The PUT was accepted earlier: read the instance; put it again only if it has gone.
-    const existing = await getInstance(run, vault, target.instanceName);
+    const existing = await run.span("configure_wait", () => getInstance(run, vault, target.instanceName));
     if (existing) return checkConfigured(run, vault, existing, row.operationState ? server : undefined);
     return createWithPolicy(run, server, vault, target);
   }
@@ -88,10 +88,10 @@ async function beginValidation(
 ): Promise<StepOutcome> {
   let operationState: string;
   try {
-    operationState = await run.ctx.arm.dataProtection.beginValidateForBackup(
-      vault.id,
-      instanceProperties(server, policyId),
-      { abortSignal: run.signal },
+    operationState = await run.span("validate", () =>
+      run.ctx.arm.dataProtection.beginValidateForBackup(vault.id, instanceProperties(server, policyId), {
+        abortSignal: run.signal,
+      }),
     );
   } catch (e) {
     return onProtectError(run, e, server, vault, "validateForBackup");
@@ -116,9 +116,9 @@ async function pollValidation(
 ): Promise<StepOutcome> {
   let status: { done: boolean; operationState: string };
   try {
-    status = await run.ctx.arm.dataProtection.pollValidateForBackup(vault.id, operationState, {
-      abortSignal: run.signal,
-    });
+    status = await run.span("validate", () =>
+      run.ctx.arm.dataProtection.pollValidateForBackup(vault.id, operationState, { abortSignal: run.signal }),
+    );
   } catch (e) {
     return onProtectError(run, e, server, vault, "validateForBackup");
   }
@@ -180,11 +180,13 @@ async function create(
   if (deleted) return undelete(run, server, vault, target, deleted);
   let instance: BackupInstanceInfo | undefined;
   try {
-    instance = await run.ctx.arm.dataProtection.createBackupInstance(
-      vault.id,
-      target.instanceName,
-      instanceProperties(server, policyId),
-      { abortSignal: run.signal },
+    instance = await run.span("create_instance", () =>
+      run.ctx.arm.dataProtection.createBackupInstance(
+        vault.id,
+        target.instanceName,
+        instanceProperties(server, policyId),
+        { abortSignal: run.signal },
+      ),
     );
   } catch (e) {
     return onProtectError(run, e, server, vault, "createBackupInstance");

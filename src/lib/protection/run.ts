@@ -11,6 +11,7 @@ import { causeToString } from "./queueMessages.js";
 import type { ProtectionSettings } from "./settings.js";
 import type { VaultResolver } from "./vaults.js";
 import type { OperationOptions } from "../util/options.js";
+import { telemetry } from "../telemetry/index.js";
 
 export interface ProcessOptions extends OperationOptions {
   /** Delivery count of the queue message (host `dequeueCount`); 1 on first delivery. */
@@ -90,6 +91,12 @@ export class Run {
 
   get settings(): ProtectionSettings {
     return this.ctx.settings;
+  }
+
+  /** Runs one protection step (`read_server`, `validate`, …) in its span `protection.<step>`. */
+  span<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    const attributes = { server: this.message.resourceId, request_id: this.message.requestId };
+    return telemetry().span(`protection.${step}`, attributes, fn);
   }
 
   nowIso(): string {

@@ -2,6 +2,7 @@
 import type { ProtectionState } from "../domain/protectionStates.js";
 import { RunEndedStates } from "../domain/protectionStates.js";
 import type { ServerRecord } from "../store/servers.js";
+import { Metrics, secondsBetween, telemetry } from "../telemetry/index.js";
 import { attentionKey, raiseAlert } from "./alerting.js";
 import { backoffInMs } from "./decide.js";
 import type { Guidance } from "./guidance.js";
@@ -26,6 +27,7 @@ export type StopFields = Partial<ServerRecord> & Partial<Guidance>;
 export async function settle(run: Run, state: ProtectionState, extra: StopFields = {}): Promise<Settled> {
   const alertedFor = attentionKey(state, extra.lastErrorCode);
   const alert = !!alertedFor && run.row.alertedFor !== alertedFor;
+  const firstProtected = state === "Protected" && !run.row.protectedAt;
   await writeRow(run, {
     state,
     alertedFor,
@@ -42,9 +44,23 @@ export async function settle(run: Run, state: ProtectionState, extra: StopFields
     ...extra,
   });
   run.log.info(`${run.row.resourceId}: ${state}${extra.lastErrorCode ? ` (${extra.lastErrorCode})` : ""}`);
+  if (firstProtected) recordProtectionTime(run);
   if (alert) await raiseAlert(run.ctx, run.row, run.cause, run.log);
   await sendRecheck(run, run.replaced?.recheckCause);
   return { kind: "settled", state };
+}
+
+/** `pgflex.protection.duration`: from the request's first event (its first message) to `Protected`. */
+function recordProtectionTime(run: Run): void {
+  const seconds = secondsBetween(run.message.enqueuedAt, run.ctx.now().getTime());
+  if (seconds === undefined) return;
+  const { subscriptionId, region = "", vaultId = "", policyName = "" } = run.row;
+  telemetry().record(Metrics.protectionDuration.name, seconds, {
+    subscription: subscriptionId,
+    region,
+    vault: vaultId.toLowerCase(),
+    policy: policyName,
+  });
 }
 
 /**

@@ -102,7 +102,9 @@ async function evaluate(run: Run): Promise<ProcessOutcome> {
   const id = run.row.resourceId;
   let server: FlexibleServerInfo | undefined;
   try {
-    server = await run.ctx.arm.servers.getServer(id, { abortSignal: run.signal });
+    server = await run.span("read_server", () =>
+      run.ctx.arm.servers.getServer(id, { abortSignal: run.signal }),
+    );
   } catch (e) {
     if (statusOf(e) !== 403) throw e;
     const code = errorCode(e) ?? "AuthorizationFailed";

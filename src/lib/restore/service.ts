@@ -29,6 +29,7 @@ import {
   grantBlobRoleCommand,
   STORAGE_BLOB_DATA_CONTRIBUTOR,
 } from "./guidance.js";
+import { Metrics, secondsBetween, telemetry } from "../telemetry/index.js";
 
 export type RestoreServerRef = Omit<ServerRef, "resourceId">;
 
@@ -431,16 +432,18 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
     const at = now();
     if (!isSuccessJobStatus(job.status)) {
       const error = job.errorDetails?.[0];
-      return deps.restores.update(
-        {
-          ...record,
-          status: "Failed",
-          endTime: job.endTime ?? at.toISOString(),
-          errorCode: error?.code ?? job.status,
-          errorMessage: error?.message ?? `The restore job ended ${job.status}.`,
-        },
-        at,
-        options,
+      return ended(
+        await deps.restores.update(
+          {
+            ...record,
+            status: "Failed",
+            endTime: job.endTime ?? at.toISOString(),
+            errorCode: error?.code ?? job.status,
+            errorMessage: error?.message ?? `The restore job ended ${job.status}.`,
+          },
+          at,
+          options,
+        ),
       );
     }
     const blobs = [];
@@ -455,23 +458,34 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
       accountName: target?.accountName ?? "",
       containerName: target?.containerName ?? "",
     });
-    return deps.restores.update(
-      {
-        ...record,
-        status: "Completed",
-        endTime: job.endTime ?? at.toISOString(),
-        files,
-        commands,
-        ...(files.some((f) => f.kind === "database")
-          ? {}
-          : {
-              errorCode: "NoDatabaseFiles",
-              errorMessage: "The job completed but no database file was found in the container.",
-            }),
-      },
-      at,
-      options,
+    return ended(
+      await deps.restores.update(
+        {
+          ...record,
+          status: "Completed",
+          endTime: job.endTime ?? at.toISOString(),
+          files,
+          commands,
+          ...(files.some((f) => f.kind === "database")
+            ? {}
+            : {
+                errorCode: "NoDatabaseFiles",
+                errorMessage: "The job completed but no database file was found in the container.",
+              }),
+        },
+        at,
+        options,
+      ),
     );
+  }
+
+  /** `pgflex.restore.jobs` and `pgflex.restore.duration` for a restore this refresh ended (once: the update is ETag-guarded). */
+  function ended(record: RestoreRecord): RestoreRecord {
+    const outcome = record.status;
+    telemetry().count(Metrics.restoreJobs.name, { outcome });
+    const seconds = record.endTime ? secondsBetween(record.createdAt, record.endTime) : undefined;
+    if (seconds !== undefined) telemetry().record(Metrics.restoreDuration.name, seconds, { outcome });
+    return record;
   }
 
   return {
