@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Metrics, ProtectionSpanSteps } from "../../src/lib/telemetry/index.js";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,28 +14,11 @@ import {
 const bicep = locateBicep();
 const reason = skipReason(bicep);
 
-/**
- * What the app emits through OpenTelemetry (issue #20's telemetry contract), each metric with its attributes.
- * The single list the infra checks read until the app's own list (src/lib/telemetry) lands; then read that.
- */
-const EMITTED_METRICS: Readonly<Record<string, readonly string[]>> = {
-  "pgflex.servers": ["subscription", "region", "vault", "policy", "state", "sweep_class"],
-  "pgflex.compliance.percent": ["scope"],
-  "pgflex.backup.jobs": ["outcome", "origin", "subscription", "vault", "policy"],
-  "pgflex.backup.job.duration": ["outcome", "origin"],
-  "pgflex.backup.last_success.age": ["server", "subscription", "region", "vault", "policy"],
-  "pgflex.protection.duration": ["subscription", "region", "vault", "policy"],
-  "pgflex.arm.requests": ["operation", "status_class", "throttled"],
-  "pgflex.arm.retries": ["operation", "reason"],
-  "pgflex.restore.jobs": ["outcome"],
-  "pgflex.restore.duration": ["outcome"],
-};
-const EMITTED_SPANS = [
-  "protection.read_server",
-  "protection.validate",
-  "protection.create_instance",
-  "protection.configure_wait",
-];
+/** What the app emits through OpenTelemetry, each metric with its attributes: the app's own list. */
+const EMITTED_METRICS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.values(Metrics).map((m) => [m.name, m.attributes]),
+);
+const EMITTED_SPANS = ProtectionSpanSteps.map((step) => `protection.${step}`);
 /** Named by an alert rule before the app emits it: arrives with restore tests (docs/monitoring.md says so). */
 const ANNOUNCED_METRICS: Readonly<Record<string, readonly string[]>> = {
   "pgflex.restore_tests": ["outcome"],

@@ -11,7 +11,7 @@ import { causeToString } from "./queueMessages.js";
 import type { ProtectionSettings } from "./settings.js";
 import type { VaultResolver } from "./vaults.js";
 import type { OperationOptions } from "../util/options.js";
-import { telemetry } from "../telemetry/index.js";
+import { telemetry, type ProtectionSpanStep } from "../telemetry/index.js";
 
 export interface ProcessOptions extends OperationOptions {
   /** Delivery count of the queue message (host `dequeueCount`); 1 on first delivery. */
@@ -94,7 +94,7 @@ export class Run {
   }
 
   /** Runs one protection step (`read_server`, `validate`, …) in its span `protection.<step>`. */
-  span<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  span<T>(step: ProtectionSpanStep, fn: () => Promise<T>): Promise<T> {
     const attributes = { server: this.message.resourceId, request_id: this.message.requestId };
     return telemetry().span(`protection.${step}`, attributes, fn);
   }

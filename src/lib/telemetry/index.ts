@@ -12,10 +12,14 @@
  */
 export type Attributes = Readonly<Record<string, string | number | boolean>>;
 
-/** The instruments the app emits: name → kind, unit and what it means (docs/operations.md lists them). */
+/**
+ * The instruments the app emits: name, kind, unit, the attributes a team filters by, and what it means
+ * (docs/operations.md lists them; infra/app/monitor.bicep's queries are checked against this list).
+ */
 export const Metrics = {
   servers: {
     name: "pgflex.servers",
+    attributes: ["subscription", "region", "vault", "policy", "state", "sweep_class"],
     kind: "gauge",
     unit: "{server}",
     description:
@@ -23,59 +27,72 @@ export const Metrics = {
   },
   compliancePercent: {
     name: "pgflex.compliance.percent",
+    attributes: ["scope"],
     kind: "gauge",
     unit: "%",
     description: "Compliance percentage of the latest sweep.",
   },
   backupJobs: {
     name: "pgflex.backup.jobs",
+    attributes: ["outcome", "origin", "subscription", "vault", "policy"],
     kind: "counter",
     unit: "{job}",
     description: "Backup jobs that reached a terminal status, once per job.",
   },
   backupJobDuration: {
     name: "pgflex.backup.job.duration",
+    attributes: ["outcome", "origin"],
     kind: "histogram",
     unit: "s",
     description: "Duration of the backup jobs that reached a terminal status.",
   },
   lastSuccessAge: {
     name: "pgflex.backup.last_success.age",
+    attributes: ["server", "subscription", "region", "vault", "policy"],
     kind: "gauge",
     unit: "h",
     description: "Age of each protected server's last successful backup.",
   },
   protectionDuration: {
     name: "pgflex.protection.duration",
+    attributes: ["subscription", "region", "vault", "policy"],
     kind: "histogram",
     unit: "s",
     description: "Time from the first event of a protection request to Protected.",
   },
   armRequests: {
     name: "pgflex.arm.requests",
+    attributes: ["operation", "status_class", "throttled"],
     kind: "counter",
     unit: "{request}",
     description: "ARM requests sent, by operation, status class and whether ARM throttled them (429).",
   },
   armRetries: {
     name: "pgflex.arm.retries",
+    attributes: ["operation", "reason"],
     kind: "counter",
     unit: "{retry}",
     description: "ARM requests sent again, by operation and reason (429, 5xx, reset).",
   },
   restoreJobs: {
     name: "pgflex.restore.jobs",
+    attributes: ["outcome"],
     kind: "counter",
     unit: "{job}",
     description: "Restores that reached a terminal status, by outcome.",
   },
   restoreDuration: {
     name: "pgflex.restore.duration",
+    attributes: ["outcome"],
     kind: "histogram",
     unit: "s",
     description: "Time from a restore's start to its terminal status.",
   },
 } as const;
+
+/** The protection steps traced as spans `protection.<step>` (one per ARM step of a protection). */
+export const ProtectionSpanSteps = ["read_server", "validate", "create_instance", "configure_wait"] as const;
+export type ProtectionSpanStep = (typeof ProtectionSpanSteps)[number];
 
 type MetricOf<K extends string> = Extract<(typeof Metrics)[keyof typeof Metrics], { kind: K }>["name"];
 export type CounterName = MetricOf<"counter">;
