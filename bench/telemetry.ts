@@ -13,12 +13,14 @@ import { repoRoot } from "./lib/cli.js";
 import { median } from "./lib/stats.js";
 import { compared, round, type Runnable } from "./lib/types.js";
 import { silentLogger, startWorld } from "./lib/world.js";
+import { measureIngestion, perDay } from "./lib/ingestion.js";
 
 /**
  * What telemetry costs: a cold start (a fresh process imports the entry module and builds the app, as the
  * first invocation does) with telemetry off and on (Azure Monitor's distro, loaded lazily, pointed at an
  * unreachable endpoint: nothing is sent), and the CPU of a protection with the telemetry port off and on
- * (OpenTelemetry's SDK with in-memory readers: the instruments' cost without the network).
+ * (OpenTelemetry's SDK with in-memory readers: the instruments' cost without the network), and what it ingests
+ * per 1,000 servers a day (`measureIngestion`: data points the app exports over an emulated estate, counted).
  */
 
 const OFF_ENV = {
@@ -162,6 +164,31 @@ export const telemetryCost: Runnable = {
       await world.stop();
     }
 
+    const estateServers = size === "tiny" ? 50 : 1000;
+    const ingestion = await measureIngestion({
+      servers: estateServers,
+      // A day's share of weekly backups, and a day's new protections.
+      finishedJobs: Math.round(estateServers / 7),
+      protections: size === "tiny" ? 2 : 20,
+      log,
+    });
+    const per1000 = 1000 / estateServers;
+    const dayAt = (seconds: number) => {
+      const lines = ingestion.metrics.map((m) => ({ name: m.name, ...perDay(m, seconds) }));
+      const rows = lines.reduce((sum, l) => sum + l.rows, 0) * per1000;
+      const mb = (lines.reduce((sum, l) => sum + l.bytes, 0) * per1000) / 1e6;
+      return { lines, rows, mb };
+    };
+    const minute = dayAt(60);
+    const quarter = dayAt(900);
+    for (const l of minute.lines) {
+      const m = ingestion.metrics.find((x) => x.name === l.name);
+      log(
+        `ingestion: ${l.name}: ${m?.repeating} points an idle interval, ${m?.routinePoints} a routine one, ${m?.eventPoints} for the day's events; ` +
+          `${Math.round(l.rows * per1000).toLocaleString("en-US")} rows, ${round((l.bytes * per1000) / 1e6, 1)} MB a day per 1,000 servers at 60 s`,
+      );
+    }
+
     return {
       outcome: "ok",
       metrics: [
@@ -190,11 +217,44 @@ export const telemetryCost: Runnable = {
           baseline: round(cpu.off, 1),
           baselineLabel: "telemetry off",
         }),
+        ...ingestion.metrics.map((m) => ({
+          name: `Ingestion a day per 1,000 servers at 60 s: \`${m.name}\` (${m.routinePoints} points a routine interval, ${m.eventPoints} for a day's events, measured at ${estateServers} servers)`,
+          value: round((perDay(m, 60).bytes * per1000) / 1e6, 1),
+          unit: "MB",
+          note: `${Math.round(perDay(m, 60).rows * per1000).toLocaleString("en-US")} rows`,
+        })),
+        {
+          name: "Ingestion rows a day per 1,000 servers, export every 60 s",
+          value: Math.round(minute.rows),
+          unit: "rows",
+        },
+        {
+          name: "Ingestion a day per 1,000 servers, export every 60 s",
+          value: round(minute.mb, 1),
+          unit: "MB",
+        },
+        {
+          name: "Ingestion rows a day per 1,000 servers, OTEL_METRIC_EXPORT_INTERVAL=900000",
+          value: Math.round(quarter.rows),
+          unit: "rows",
+        },
+        {
+          name: "Ingestion a day per 1,000 servers, OTEL_METRIC_EXPORT_INTERVAL=900000",
+          value: round(quarter.mb, 1),
+          unit: "MB",
+        },
       ],
-      parameters: { processesPerSide: runs, protectionsPerSide: protections },
+      parameters: {
+        processesPerSide: runs,
+        protectionsPerSide: protections,
+        ingestionServers: estateServers,
+        ingestionFinishedJobs: ingestion.finishedJobs,
+        ingestionProtections: ingestion.protections,
+      },
       notes: [
         "Cold start: a fresh `node` process imports src/functions/index.js (transpiled per file) and builds the app; on = APPLICATIONINSIGHTS_CONNECTION_STRING set (Azure Monitor's distro, exporting to an unreachable endpoint, loads in the background: the first invocation runs while it loads, and shares the CPU with it).",
         "CPU: the emulator runs in the same process, so both sides include its share; on = the OpenTelemetry SDK with in-memory readers.",
+        "Ingestion: the app over an emulated estate (10 subscriptions, 3 regions with a vault each, every server protected and with its row, the poller on Resource Graph as deployed) with the OpenTelemetry SDK collecting on demand with Azure Monitor's temporality (delta: a gauge exports at every collection, a counter or histogram series only when it changed). After one sweep: a collection after an idle interval (what repeats), one after a poll cycle with nothing new (a routine interval), then a day's events one interval each: a day's share of weekly backups (servers ÷ 7) started one a poll cycle and collected after each cycle, and a day's new protections collected after each; the points beyond the routine are the events'. A day = routine points × collections a day + the events' points (at 15 min some events would share an interval and a point: an upper bound there). A row's size is the JSON of each point (metric name, attributes, value, start and end time), a stand-in for an AppMetrics row, which adds its own columns (role, instance, SDK version, client fields: a few hundred bytes more). Scaled linearly to 1,000 servers from the measured size.",
       ],
     };
   },
