@@ -143,7 +143,10 @@ export async function measureIngestion(options: {
   protections: number;
   log: (line: string) => void;
 }): Promise<IngestionSample> {
-  const { servers, finishedJobs, protections, log } = options;
+  const { servers, finishedJobs, protections } = options;
+  const started = performance.now();
+  const log = (line: string) =>
+    options.log(`ingestion (${Math.round((performance.now() - started) / 1000)} s): ${line}`);
   const estate = largeEstate({ servers, subscriptions: 10, regions: 3, now: Date.now(), protectedShare: 1 });
   const vaultMap = Object.entries(estate.vaultByRegion)
     .map(([region, id]) => `${region}=${id.toLowerCase()}`)
@@ -217,10 +220,10 @@ export async function measureIngestion(options: {
         updatedAt: new Date().toISOString(),
       });
     });
-    log(`ingestion: ${servers} server rows written`);
+    log(`${servers} server rows written`);
 
     const report = await app.compliance.sweeper.runSweep({ dryRun: true, cause: "bench" });
-    log(`ingestion: sweep ${report.summary.status}, ${report.summary.total} servers`);
+    log(`sweep ${report.summary.status}, ${report.summary.total} servers`);
 
     await app.jobs.poller.pollOnce(); // sets each vault's cursor
     const collect = async () => pointsOf((await reader.collect()).resourceMetrics);
@@ -267,14 +270,14 @@ export async function measureIngestion(options: {
       await sleep(200);
       await pollAndCollect();
     }
-    log(`ingestion: ${ended} jobs ended, ${await following()} still followed`);
+    log(`${ended} jobs ended, ${await following()} still followed`);
 
     for (let i = 0; i < protections; i++) {
       const id = await world.addServer(`pg-new-${i}`, { tags: { backup: "weekly" } });
       await protect((m) => app.protection.worker.process(m), sent, id);
       addEvents(await collect(), idle);
     }
-    log(`ingestion: ${protections} protections`);
+    log(`${protections} protections`);
     await meters.shutdown();
 
     const names = new Set([...routine.keys(), ...events.keys()]);
