@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { useEmulator } from "../support/emulator.js";
+import { armCall, assignEmulatorRole, useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { deliverEventGrid, useLocalHost, waitFor } from "../support/localHost.js";
@@ -40,17 +40,8 @@ const VAULT = vaultIdOf("rg-backup", "bv-weu");
 
 let principalId: string;
 
-async function arm(method: string, path: string, body?: unknown): Promise<unknown> {
-  const url = new URL(path, emulator.url);
-  if (!url.searchParams.has("api-version")) url.searchParams.set("api-version", "2024-04-01");
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: "Bearer emulator-token", "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as unknown) : undefined;
+function arm(method: string, path: string, body?: unknown): Promise<unknown> {
+  return armCall(emulator, method, path, body);
 }
 
 /** Adds a Backup vault in SUB and westeurope unless `options` say otherwise; returns its identity's principal id. */
@@ -63,18 +54,8 @@ function addVault(
   return addEmulatorVault(emulator, { subscriptionId, resourceGroupName: rg, name, location, tags });
 }
 
-async function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
-  await arm(
-    "PUT",
-    `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`,
-    {
-      properties: {
-        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`,
-        principalId: principal,
-        principalType: "ServicePrincipal",
-      },
-    },
-  );
+function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
+  return assignEmulatorRole(emulator, SUB, scope, roleGuid, principal);
 }
 
 async function setTags(serverId: string, tags: Record<string, string>): Promise<void> {

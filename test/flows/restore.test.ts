@@ -6,7 +6,6 @@
  * rebuild the server. Targets Azure would refuse are refused before any Restore job starts, with the fix.
  */
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findPostgresBinaries } from "../../dev/emulator/pg/local.js";
 import { startDevAuth, type DevAuth } from "../../dev/start/devAuth.js";
 import { useAzurite } from "../support/azurite.js";
-import { useEmulator } from "../support/emulator.js";
+import { armCall, assignEmulatorRole, useEmulator } from "../support/emulator.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
 
@@ -114,31 +113,12 @@ const host = useLocalHost(() => ({
   queuePollIntervalInMs: 100,
 }));
 
-async function arm(method: string, path: string, body?: unknown): Promise<unknown> {
-  const url = new URL(path, emulator.url);
-  if (!url.searchParams.has("api-version")) url.searchParams.set("api-version", "2024-04-01");
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: "Bearer emulator-token", "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as unknown) : undefined;
+function arm(method: string, path: string, body?: unknown): Promise<unknown> {
+  return armCall(emulator, method, path, body);
 }
 
-async function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
-  await arm(
-    "PUT",
-    `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`,
-    {
-      properties: {
-        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`,
-        principalId: principal,
-        principalType: "ServicePrincipal",
-      },
-    },
-  );
+function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
+  return assignEmulatorRole(emulator, SUB, scope, roleGuid, principal);
 }
 
 /** The vault's Restore jobs, as ARM lists them. */

@@ -4,10 +4,10 @@
  * in every Data Protection body; a read replica and a server over 1 TB settle `Unsupported` with the reason
  * and the fix, without touching Data Protection; the sweep gives them their own class, outside compliance.
  */
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, trustEmulatorCertificate, type RunningEmulator } from "../../dev/emulator/index.js";
 import { runCliCaptured } from "../support/cli.js";
+import { armCall, assignEmulatorRole } from "../support/emulator.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 
 const SUB = "11111111-1111-4111-8111-111111111111";
@@ -21,30 +21,12 @@ const serverId = (name: string) =>
 let emulator: RunningEmulator;
 let env: Record<string, string>;
 
-async function arm(method: string, path: string, body?: unknown): Promise<unknown> {
-  const url = new URL(path, emulator.url);
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: "Bearer emulator-token", "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as unknown) : undefined;
+function arm(method: string, path: string, body?: unknown): Promise<unknown> {
+  return armCall(emulator, method, path, body);
 }
 
-async function grant(scope: string, role: string, principalId: string): Promise<void> {
-  await arm(
-    "PUT",
-    `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`,
-    {
-      properties: {
-        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
-        principalId,
-        principalType: "ServicePrincipal",
-      },
-    },
-  );
+function grant(scope: string, role: string, principalId: string): Promise<void> {
+  return assignEmulatorRole(emulator, SUB, scope, role, principalId);
 }
 
 beforeAll(async () => {

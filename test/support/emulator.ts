@@ -23,3 +23,44 @@ export function useEmulator(options: () => StartEmulatorOptions = () => ({})): R
     "The emulator is not running: use it inside tests or hooks, after beforeAll.",
   );
 }
+
+/** One raw ARM call to the emulator (api-version 2024-04-01 unless the path has one); the JSON answer, or throws. */
+export async function armCall(
+  emulator: Pick<RunningEmulator, "url">,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const url = new URL(path, emulator.url);
+  if (!url.searchParams.has("api-version")) url.searchParams.set("api-version", "2024-04-01");
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: "Bearer emulator-token", "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+/** Assigns a built-in role (by its GUID) to a service principal at `scope`, through the emulator's ARM API. */
+export async function assignEmulatorRole(
+  emulator: Pick<RunningEmulator, "url">,
+  subscriptionId: string,
+  scope: string,
+  roleGuid: string,
+  principalId: string,
+): Promise<void> {
+  await armCall(
+    emulator,
+    "PUT",
+    `${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`,
+    {
+      properties: {
+        roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`,
+        principalId,
+        principalType: "ServicePrincipal",
+      },
+    },
+  );
+}
