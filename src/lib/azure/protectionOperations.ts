@@ -15,6 +15,15 @@ import { parseVaultId } from "./ids.js";
 import { isNotFound } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
 
+/** Waits until ARM accepted the operation; its serialized state lets a later call resume polling it. */
+async function submittedState(poller: {
+  submitted(): Promise<void>;
+  serialize(): Promise<string>;
+}): Promise<string> {
+  await poller.submitted();
+  return poller.serialize();
+}
+
 export type ProtectionOperationOptions = OperationOptions;
 
 export interface VaultInfo {
@@ -239,8 +248,7 @@ export function createProtectionOperations(
         { backupInstance: properties },
         { abortSignal: options.abortSignal },
       );
-      await poller.submitted();
-      return poller.serialize();
+      return submittedState(poller);
     },
     async pollValidateForBackup(vaultId, operationState, options = {}) {
       const { ref, client } = await forVault(vaultId);
@@ -292,8 +300,7 @@ export function createProtectionOperations(
         instanceName,
         { abortSignal: options.abortSignal },
       );
-      await poller.submitted();
-      return poller.serialize();
+      return submittedState(poller);
     },
     async beginResumeProtection(vaultId, instanceName, options = {}) {
       const { ref, client } = await forVault(vaultId);
@@ -303,8 +310,7 @@ export function createProtectionOperations(
         instanceName,
         { abortSignal: options.abortSignal },
       );
-      await poller.submitted();
-      return poller.serialize();
+      return submittedState(poller);
     },
     async pollInstanceOperation(vaultId, operationState, options = {}) {
       const { ref, client } = await forVault(vaultId);
