@@ -128,7 +128,17 @@ describe("backups end to end through the local host and the emulator", () => {
     const next = new Date(weekStart.getTime() + 7 * 86_400_000).toISOString();
     const at = new Date(done.startTime).toISOString();
 
-    const refused = await call(`servers/${sub}/rg-db/pg-e2e/backups`, { method: "POST", token: operator });
+    // The poller writes the job's final row, then releases its running claim: until then the answer is
+    // BackupAlreadyRunning (a different refusal), so wait for the release before asking for this week's limit.
+    let refused = await call(`servers/${sub}/rg-db/pg-e2e/backups`, { method: "POST", token: operator });
+    for (
+      let i = 0;
+      i < 100 && (refused.body.error as { code?: string } | undefined)?.code === "BackupAlreadyRunning";
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      refused = await call(`servers/${sub}/rg-db/pg-e2e/backups`, { method: "POST", token: operator });
+    }
     expect(refused).toEqual({
       status: 409,
       body: {
