@@ -16,8 +16,8 @@ import { isObject } from "../core/json.js";
  * pg_dump at each backup; elsewhere it serves the archives `make-archives.ts` made from the same declarations.
  *
  * A server's data can change (`control.ts`): the declarations it replaced stay in `history`, each with the
- * emulator time it was replaced at, so a recovery point restores the data of the backup it came from
- * ({@link databasesOf} with the backup's start time). `variants` lists changed data `make-archives.ts` also
+ * emulator time it was replaced at, and each recovery point is pinned in `points` to the data as declared
+ * when its backup started ({@link pinPoint}), so it restores the data of the backup it came from. `variants` lists changed data `make-archives.ts` also
  * commits archives for (machines without PostgreSQL), e.g. `{ "serverId": "…/orders-db", "database":
  * "orders", "emptyTables": ["orders"] }`.
  */
