@@ -28,6 +28,8 @@ export interface HostsBurstOptions {
   timeScale: number;
   /** Called once the burst's servers are all created (the drill kills hosts from here on). */
   during?: (world: World, done: () => boolean) => Promise<void>;
+  /** Called once every server settled, before the world stops (the drill reads the end state here). */
+  afterSettled?: (world: World, names: readonly string[]) => Promise<void>;
   world?: Partial<WorldOptions>;
 }
 
@@ -130,6 +132,7 @@ export async function runHostsBurst(
       onResourceEvent: h.invocations.onResourceEvent ?? 0,
       starts: h.starts,
     }));
+    await options.afterSettled?.(world, names);
     return { elapsedInMs, states, counters, throttledWrites, throttled, duplicated, perHost, names };
   } finally {
     finished = true;
