@@ -2,6 +2,7 @@ import type { Runnable } from "./lib/types.js";
 import { coldStart } from "./coldStart.js";
 import { protectionRequests } from "./protectionRequests.js";
 import { burst } from "./burst.js";
+import { burstCentral, burstHosts } from "./burstHosts.js";
 import { sweep } from "./sweep.js";
 import { poller } from "./poller.js";
 import { inspector } from "./inspector.js";
@@ -12,6 +13,8 @@ export const benchmarks: readonly Runnable[] = [
   coldStart,
   protectionRequests,
   burst,
+  burstHosts,
+  burstCentral,
   sweep,
   poller,
   inspector,

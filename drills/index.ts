@@ -4,6 +4,7 @@ import { chaos } from "./chaos.js";
 import { races } from "./races.js";
 import { storageOutage } from "./storageOutage.js";
 import { crash } from "./crash.js";
+import { hostKill } from "./hostKill.js";
 import { archiveFuzz } from "./archiveFuzz.js";
 import { restoreChaos } from "./restoreChaos.js";
 
@@ -11,6 +12,7 @@ import { restoreChaos } from "./restoreChaos.js";
 export const drills: readonly Runnable[] = [
   chaos,
   crash,
+  hostKill,
   storageOutage,
   duplicates,
   races,

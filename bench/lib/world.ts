@@ -8,6 +8,7 @@ import { createDataProtectionControl } from "../../dev/emulator/providers/datapr
 import { ROLE_LTR_BACKUP, ROLE_READER } from "../../dev/emulator/providers/dataprotection/state.js";
 import { startAzurite, type AzuriteHandle } from "../../dev/azurite/index.js";
 import { startLocalHost, type HostJson, type LocalHost } from "../../dev/host/index.js";
+import { startLocalHosts, type LocalHosts } from "../../dev/host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
 import { resetApp } from "../../src/lib/app.js";
 import { AUDIENCE, TENANT, startTokenIssuer, type TokenIssuer } from "./tokens.js";
@@ -47,6 +48,13 @@ export interface WorldOptions {
   storage?: AzuriteHandle;
   /** host.json for the local host (default: the repo's). */
   hostJson?: HostJson;
+  /**
+   * Local host instances: 1 (default) runs the host in this process (`world.host`); more run that many
+   * processes on the same Azurite behind a round-robin front end (`world.hosts`), as Azure scales out.
+   */
+  hosts?: number;
+  /** The vault lives in this subscription instead of the first one (a central backup subscription). */
+  vaultSubscription?: string;
 }
 
 export interface World {
@@ -54,6 +62,8 @@ export interface World {
   azurite: AzuriteHandle;
   tokens: TokenIssuer;
   host?: LocalHost;
+  /** The instances when `hosts` > 1 (then `host` is undefined). */
+  hosts?: LocalHosts;
   timeScale: number;
   subscriptions: string[];
   /** App settings the app runs with (also usable to build in-process runtimes). */
@@ -83,7 +93,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     const dp = createDataProtectionControl(emulator.core.context);
     // One vault (first subscription) serves the region; its identity holds both roles on every subscription.
     dp.addVault({
-      subscriptionId: subscriptions[0] ?? SUBSCRIPTION,
+      subscriptionId: options.vaultSubscription ?? subscriptions[0] ?? SUBSCRIPTION,
       resourceGroupName: VAULT_RG,
       name: VAULT_NAME,
       location: REGION,
@@ -113,7 +123,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     const env: Record<string, string> = {
       AzureWebJobsStorage: azurite.connectionString,
       PGFLEX_SCOPES: subscriptions.join(","),
-      PGFLEX_VAULT_MAP: `${REGION}=${vaultIdOf(subscriptions[0])}`,
+      PGFLEX_VAULT_MAP: `${REGION}=${vaultIdOf(options.vaultSubscription ?? subscriptions[0])}`,
       PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
       PGFLEX_AUTH_TENANT_ID: TENANT,
       PGFLEX_AUTH_AUDIENCE: AUDIENCE,
@@ -127,7 +137,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     let host: LocalHost | undefined;
     // The app is kept per process; a new world (new emulator, new Azurite) needs a fresh one.
     resetApp();
-    if (options.host ?? true) {
+    if ((options.host ?? true) && (options.hosts ?? 1) <= 1) {
       host = await startLocalHost({
         port: 0,
         timers: "off",
@@ -154,11 +164,38 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         }
       }
     }
+    let hosts: LocalHosts | undefined;
+    if ((options.host ?? true) && (options.hosts ?? 1) > 1) {
+      hosts = await startLocalHosts({
+        count: options.hosts ?? 1,
+        env: { ...env, NODE_EXTRA_CA_CERTS: emulator.caCertPath },
+        ...(options.hostJson ? { hostJson: options.hostJson } : {}),
+        queuePollIntervalInMs: options.queuePollIntervalInMs ?? 100,
+        visibilityTimeoutInMs: options.visibilityTimeoutInMs ?? Math.max(1, Math.round(10_000 / timeScale)),
+      });
+      const running = hosts;
+      stops.push(() => running.stop());
+      if (options.subscribeEvents ?? true) {
+        // Event Grid posts to the front end, which spreads deliveries over the instances.
+        const endpoint = new URL("/runtime/webhooks/EventGrid", hosts.url);
+        endpoint.searchParams.set("functionName", "onResourceEvent");
+        endpoint.searchParams.set("code", hosts.keys.eventGridKey);
+        for (const subscriptionId of subscriptions) {
+          await emulator.control.addEventSubscriber({
+            endpointUrl: endpoint.href,
+            topic: `/subscriptions/${subscriptionId}`,
+            skipValidation: true,
+            ...options.eventSubscriber,
+          });
+        }
+      }
+    }
     return {
       emulator,
       azurite,
       tokens,
       host,
+      ...(hosts ? { hosts } : {}),
       timeScale,
       subscriptions,
       env,

@@ -7,3 +7,5 @@ export { readLocalSettings, LOCAL_SETTINGS, LOCAL_SETTINGS_SAMPLE } from "./loca
 export type { LocalSettings } from "./localSettings.js";
 export { startFromLocalSettings } from "./fromLocalSettings.js";
 export type { StartFromLocalSettingsOptions } from "./fromLocalSettings.js";
+export { startLocalHosts } from "./hosts.js";
+export type { HostInstance, LocalHosts, StartLocalHostsOptions } from "./hosts.js";

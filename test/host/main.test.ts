@@ -37,4 +37,52 @@ describe("npm run host", () => {
       child.kill("SIGKILL");
     }
   });
+
+  it("--instances 2 serves through a front end over two host processes", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "dev/host/main.ts",
+        "--port",
+        "0",
+        "--azurite",
+        "--timers",
+        "off",
+        "--instances",
+        "2",
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, PGFLEX_LOG_LEVEL: "warn" },
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const url = await waitFor(
+        () =>
+          /Local Functions front end listening on (http:\/\/\S+) \(round robin over 2 instances\)/.exec(
+            out,
+          )?.[1],
+        `the front end to listen; output so far: ${out}`,
+        { timeoutInMs: 90_000 },
+      );
+      const pids = [...out.matchAll(/instance \d: \S+ \(pid (\d+)\)/g)].map((m) => m[1]);
+      expect(new Set(pids).size, out).toBe(2);
+      const key = /Generated functionKey for this run: (\S+)/.exec(out)?.[1] ?? "";
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${url}/api/health`, { headers: { "x-functions-key": key } });
+        expect(res.status).toBe(200);
+      }
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 120_000);
 });
