@@ -398,6 +398,7 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
       }),
     scopeQueue: createQueueSender(connection, QueueNames.sweepScopes),
     listServerRecords: createRecordedServers(servers),
+    ...(overrides.restoreTestReader ? { restoreTests: overrides.restoreTestReader } : {}),
     logger,
     ...(overrides.remediationConcurrency ? { remediationConcurrency: overrides.remediationConcurrency } : {}),
   });
