@@ -82,6 +82,7 @@ function records() {
 }
 
 let sweep: Record<string, unknown> | undefined;
+let tested = true;
 const requested: string[] = [];
 
 function answer(url: URL): [number, unknown] {
@@ -92,8 +93,8 @@ function answer(url: URL): [number, unknown] {
     return sweep ? [200, sweep] : [404, { error: { code: "NotFound", message: "No sweep has run yet." } }];
   if (path === "/api/restoreTestSummaries") {
     // Two pages: the page follows the nextLink.
-    const all = summaries();
-    if (!url.searchParams.get("continuationToken")) {
+    const all = tested ? summaries() : [];
+    if (all.length && !url.searchParams.get("continuationToken")) {
       const next = new URL(url);
       next.searchParams.set("continuationToken", "p2");
       return [200, { value: all.slice(0, 2), continuationToken: "p2", nextLink: next.toString() }];
@@ -220,7 +221,8 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard: restore tests", () => {
     });
   }, 60_000);
 
-  it("says once that restore tests are off when the latest sweep says so", async () => {
+  it("says once that restore tests are off when the latest sweep says so, and reads no history when no server was tested", async () => {
+    tested = false;
     sweep = sweepWith({
       enabled: false,
       maxAgeDays: 35,
@@ -231,6 +233,8 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard: restore tests", () => {
       const text = await page.textContent("#restore-tests-panel");
       expect(text?.split("Restore tests are off")).toHaveLength(2);
       expect(await page.isVisible("#restore-tests-signal")).toBe(true);
+      expect(await page.textContent("#restore-tests-body")).toContain("No restore test yet.");
+      expect(requested.filter((p) => /^\/api\/restoreTests(\?|$)/.test(p))).toEqual([]);
     });
   }, 60_000);
 });

@@ -1,5 +1,4 @@
 import { Roles } from "../auth/roles.js";
-import { ApiError } from "../http/errors.js";
 import { createApiRunner, type HandleApiOptions } from "../http/handler.js";
 import { pagedResponse } from "../http/paging.js";
 import { parseQuery, queryParameters } from "../http/query.js";
@@ -9,7 +8,7 @@ import { decodePageToken, encodePageToken, InvalidContinuationTokenError } from 
 import type { RestoreTestReader, ServerRestoreTestSummary } from "./model.js";
 
 export interface RestoreTestSummariesApiDeps {
-  /** Where restore test results are read; absent when this deployment records none. */
+  /** Where restore test results are read; absent when this deployment records none (an empty list). */
   reader: Pick<RestoreTestReader, "summaries"> | undefined;
   /** Subscriptions in scope; empty means all. */
   scopes: readonly string[];
@@ -67,11 +66,8 @@ export function createRestoreTestSummariesApi(
         });
         const after = q.continuationToken ? decodePageToken(q.continuationToken) : undefined;
         if (after && after.partitionKey !== PAGE_PARTITION) throw new InvalidContinuationTokenError();
-        if (!deps.reader) {
-          throw new ApiError(404, "RestoreTestsNotAvailable", "This deployment records no restore tests.", {
-            fix: "Deploy a version of pgflex-autoprotect with restore tests and set PGFLEX_RESTORE_TESTS.",
-          });
-        }
+        // A deployment that records no restore tests has tested no server.
+        if (!deps.reader) return pagedResponse(request, [], undefined, requestId);
         const wanted = q.server?.resourceId.toLowerCase();
         const matching: Array<{ key: string; summary: ServerRestoreTestSummary }> = [];
         for await (const summary of deps.reader.summaries()) {
