@@ -3,7 +3,16 @@ import tseslint from "typescript-eslint";
 
 // ---------- layers and boundaries (docs/architecture.md, "Layers and boundaries") ----------
 
-const capabilities = ["protection", "backups", "jobs", "compliance", "events", "alerts", "restore"];
+const capabilities = [
+  "protection",
+  "backups",
+  "jobs",
+  "compliance",
+  "events",
+  "alerts",
+  "restore",
+  "restoreTests",
+];
 const entryPoints = ["functions", "cli", "dashboard"];
 
 /**

@@ -140,6 +140,7 @@
 
   let trendChart;
   let timelineChart;
+  let ttrChart;
   const tracked = new Map(); // jobId -> { server, status } started from this page
   let timer;
 
@@ -453,6 +454,180 @@
     renderActivity();
   }
 
+  // Restore tests: per server the last test (age, outcome, time to restore, the reason when it did not pass)
+  // and its last pass, from /api/restoreTestSummaries; time to restore over time from /api/restoreTests
+  // (newest first, read back to RESTORE_TEST_WINDOW_MS); the latest sweep's RestoreUntested signal above.
+  const RESTORE_TEST_WINDOW_MS = 90 * DAY;
+  const RESTORE_TEST_MAX_AGE_DAYS = 35; // PGFLEX_RESTORE_TEST_MAX_AGE_DAYS default, when no sweep says
+  const SERIES_COLORS = ["#0969da", "#8250df", "#bf3989", "#1a7f37", "#9a6700", "#cf222e", "#57606a"];
+
+  // A newest-first list's pages until one reaches back past `since` (or the list ends).
+  async function listSince(path, since, timeOf) {
+    const items = [];
+    const seen = new Set();
+    for (let next = path; next;) {
+      const page = await api(next);
+      const value = page.value || [];
+      items.push(...value);
+      const oldest = value[value.length - 1];
+      if (oldest && Date.parse(timeOf(oldest)) < since) break;
+      next = nextPage(path, page);
+      if (next && seen.has(next)) throw new Error(`The API returned the same next page twice for ${path}.`);
+      seen.add(next);
+    }
+    return items.filter((item) => Date.parse(timeOf(item)) >= since);
+  }
+
+  function renderRestoreTestSignal(latest) {
+    const box = $("restore-tests-signal");
+    const signal = latest && latest.restoreTests;
+    box.hidden = !signal;
+    box.className = "signal";
+    if (!signal) return;
+    if (signal.note) {
+      box.textContent = signal.note;
+    } else if (signal.untested > 0) {
+      box.className = "signal untested";
+      box.textContent =
+        `RestoreUntested: ${signal.untested} protected server${signal.untested === 1 ? " has" : "s have"} not passed a restore test in ${signal.maxAgeDays} days ` +
+        `(sweep ${when(latest.finishedAt || latest.startedAt)}; not counted in the compliance percentage).`;
+    } else {
+      box.textContent = `Every protected server passed a restore test in the last ${signal.maxAgeDays} days.`;
+    }
+  }
+
+  function renderRestoreTests(summaries, records, latest) {
+    const now = Date.now();
+    const maxAgeDays =
+      (latest && latest.restoreTests && latest.restoreTests.maxAgeDays) || RESTORE_TEST_MAX_AGE_DAYS;
+    const rows = [...summaries]
+      .sort((a, b) => a.serverName.localeCompare(b.serverName))
+      .map((s) => {
+        const last = s.last;
+        const passedLongAgo = !s.lastPassedAt || now - Date.parse(s.lastPassedAt) > maxAgeDays * DAY;
+        const tested = el("td");
+        if (last) {
+          tested.append(el("span", { text: when(last.startedAt, now) }));
+          tested.append(el("span", { className: "sub", text: ago(now - Date.parse(last.startedAt)) }));
+        } else tested.append(el("span", { className: "sub", text: "none yet" }));
+        const outcome = el("td");
+        if (last) {
+          outcome.append(el("span", { className: `outcome ${last.outcome}`, text: last.outcome }));
+          if (last.outcome !== "Passed" && last.reason)
+            outcome.append(el("div", { className: "fix", text: last.reason }));
+        }
+        const ttr =
+          last && last.timeToRestoreInSeconds !== undefined
+            ? duration(last.timeToRestoreInSeconds * 1000)
+            : "—";
+        const passed = el("td");
+        if (s.lastPassedAt) {
+          passed.append(el("span", { text: when(s.lastPassedAt, now) }));
+          passed.append(
+            el("span", {
+              className: `sub age ${passedLongAgo ? "stale" : ""}`,
+              text: ago(now - Date.parse(s.lastPassedAt)),
+            }),
+          );
+        } else passed.append(el("span", { className: "sub age stale", text: "never" }));
+        const failed = last && last.outcome === "Failed";
+        return el(
+          "tr",
+          {
+            className: failed
+              ? "failed"
+              : passedLongAgo || (last && last.outcome === "Suspicious")
+                ? "stale"
+                : "",
+            "data-server": s.serverName,
+            "data-outcome": last ? last.outcome : "",
+          },
+          el("td", {}, el("strong", { text: s.serverName })),
+          tested,
+          outcome,
+          el("td", { text: ttr }),
+          passed,
+        );
+      });
+    $("restore-tests-body").replaceChildren(
+      ...(rows.length
+        ? rows
+        : [el("tr", { className: "empty" }, el("td", { colSpan: 5, text: "No restore test yet." }))]),
+    );
+
+    // Time to restore (minutes) per server over the window, one line each, oldest to newest.
+    const byServer = new Map();
+    for (const r of records) {
+      if (r.timeToRestoreInSeconds === undefined) continue;
+      const points = byServer.get(r.serverName) || [];
+      points.push({ x: atMost(r.endedAt || r.startedAt, now), y: r.timeToRestoreInSeconds / 60, test: r });
+      byServer.set(r.serverName, points);
+    }
+    const datasets = [...byServer.keys()].sort().map((server, i) => ({
+      label: server,
+      data: byServer.get(server).sort((a, b) => a.x - b.x),
+      borderColor: SERIES_COLORS[i % SERIES_COLORS.length],
+      backgroundColor: SERIES_COLORS[i % SERIES_COLORS.length],
+      tension: 0.2,
+    }));
+    const config = {
+      type: "line",
+      data: { datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: {
+          x: {
+            type: "linear",
+            min: now - RESTORE_TEST_WINDOW_MS,
+            max: now,
+            ticks: {
+              callback: (v) => new Date(v).toLocaleDateString(undefined, { month: "short", day: "numeric" }),
+            },
+          },
+          y: { min: 0, title: { display: true, text: "time to restore (min)" } },
+        },
+        plugins: {
+          tooltip: {
+            callbacks: {
+              label: (ctx) => {
+                const t = ctx.raw.test;
+                return `${t.serverName}: ${t.outcome}, ${duration(t.timeToRestoreInSeconds * 1000)} to restore, ${when(t.startedAt, now)}`;
+              },
+            },
+          },
+        },
+      },
+    };
+    if (!ttrChart) ttrChart = new Chart($("ttr"), config);
+    else {
+      ttrChart.data = config.data;
+      ttrChart.options.scales.x.min = now - RESTORE_TEST_WINDOW_MS;
+      ttrChart.options.scales.x.max = now;
+      ttrChart.update();
+    }
+  }
+
+  // Apart from the rest of the page: a failed read says so here, not in the page's error box.
+  async function refreshRestoreTests(sweeps) {
+    const latest = sweeps[sweeps.length - 1];
+    renderRestoreTestSignal(latest);
+    try {
+      const summaries = await listAll("restoreTestSummaries");
+      // No server tested yet (or restore tests not part of this deployment): no history to chart.
+      const records = summaries.length
+        ? await listSince("restoreTests?top=200", Date.now() - RESTORE_TEST_WINDOW_MS, (r) => r.startedAt)
+        : [];
+      renderRestoreTests(summaries, records, latest);
+    } catch (e) {
+      if (e.status === 401) throw e;
+      const box = $("restore-tests-signal");
+      box.hidden = false;
+      box.className = "signal";
+      box.textContent = e.fix ? `${e.message} ${e.fix}` : e.message;
+    }
+  }
+
   // Behind App Service Authentication the platform holds the signed-in user's Entra ID token: use it when the
   // token store has one (its audience must be PGFLEX_AUTH_AUDIENCE, or the API refuses it as usual).
   async function easyAuthToken() {
@@ -487,6 +662,7 @@
       renderServers(servers, jobs);
       renderJobs(jobs);
       renderRestoreServers(servers);
+      await refreshRestoreTests(sweeps);
       showError(null);
       busy =
         jobs.some((j) => j.status === "InProgress") ||

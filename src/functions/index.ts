@@ -17,3 +17,4 @@ import "./apiSweeps.js";
 import "./dashboard.js";
 import "./apiRestores.js";
 import "./trackRestores.js";
+import "./apiRestoreTestSummaries.js";

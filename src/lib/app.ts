@@ -27,6 +27,8 @@ import type { ProtectionSettings } from "./protection/settings.js";
 import type { ProtectionWorker } from "./protection/worker.js";
 import type { RestoreApi } from "./restore/api.js";
 import type { RestoreService } from "./restore/service.js";
+import type { RestoreTestReader } from "./restoreTests/model.js";
+import type { RestoreTestSummariesApi } from "./restoreTests/summariesApi.js";
 import type { AuditLog } from "./store/audit.js";
 import type { StorageConnection } from "./store/connection.js";
 import type { RestoreStore } from "./store/restores.js";
@@ -74,6 +76,11 @@ export interface AppOverrides {
   remediationConcurrency?: number;
   /** Installed for the process instead of the configured telemetry (tests pass an in-memory one). */
   telemetry?: Telemetry;
+  /**
+   * Where restore test results are read (the sweep's RestoreUntested signal, GET /api/restoreTestSummaries);
+   * none by default until the restore-test store is wired here.
+   */
+  restoreTestReader?: RestoreTestReader;
 }
 
 export interface App {
@@ -107,6 +114,8 @@ export interface App {
   readonly alerts: Alerter;
   /** Restores as files: recovery points, restores and their tracker. */
   readonly restore: { service: RestoreService; api: RestoreApi };
+  /** GET /api/restoreTestSummaries: each server's latest restore test, for the dashboard. */
+  readonly restoreTestSummaries: RestoreTestSummariesApi;
 }
 
 /** The Azure operations alone, for callers that need no Storage (the CLI's ARM-only commands). */
@@ -163,14 +172,19 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     protectionQueue: overrides.stores?.protectionQueue ?? createProtectionQueue(connection),
     alerts,
   };
-  const [protection, backups, compliance, restore] = await Promise.all([
+  const [protection, backups, compliance, restore, { createRestoreTestSummariesApi }] = await Promise.all([
     wireProtection(shared),
     wireBackups(shared),
     wireCompliance(shared),
     wireRestore(shared),
+    import("./restoreTests/summariesApi.js"),
   ]);
+  const restoreTestSummaries = createRestoreTestSummariesApi(
+    { reader: overrides.restoreTestReader, scopes: config.scopes },
+    { logger },
+  );
   startTelemetry?.();
-  return { config, azure, ...protection, ...backups, compliance, alerts, restore };
+  return { config, azure, ...protection, ...backups, compliance, alerts, restore, restoreTestSummaries };
 }
 
 /**
@@ -384,6 +398,7 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
       }),
     scopeQueue: createQueueSender(connection, QueueNames.sweepScopes),
     listServerRecords: createRecordedServers(servers),
+    ...(overrides.restoreTestReader ? { restoreTests: overrides.restoreTestReader } : {}),
     logger,
     ...(overrides.remediationConcurrency ? { remediationConcurrency: overrides.remediationConcurrency } : {}),
   });

@@ -109,6 +109,24 @@ describe("sweep store", () => {
     expect(new Set(read.map((r) => `${r.class}: ${r.reason}`))).toEqual(new Set(["WrongPolicy: redone"]));
   });
 
+  it("keeps the RestoreUntested signal: the row's flag and last pass, the summary's count and note", async () => {
+    const store = createSweepStore(undefined, tables("untested"));
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "rt1");
+    const restoreTests = { enabled: true, maxAgeDays: 35, untested: 1, note: "one note" };
+    await store.createSweep(aSummary(id, { restoreTests }));
+    const [flagged, fine] = rows(2);
+    await store.writeRows(id, [
+      { ...flagged!, restoreUntested: true, lastRestoreTestPassedAt: "2026-10-16T02:00:00.000Z" },
+      fine!,
+    ]);
+    expect((await store.getSweep(id))?.restoreTests).toEqual(restoreTests);
+    const page = await store.listRowsPage(id);
+    expect(page.rows.map((r) => [r.restoreUntested, r.lastRestoreTestPassedAt])).toEqual([
+      [true, "2026-10-16T02:00:00.000Z"],
+      [undefined, undefined],
+    ]);
+  });
+
   it("guards summary updates with the etag read and lists newest first", async () => {
     const store = createSweepStore(undefined, tables("etag"));
     const a = await store.createSweep(aSummary(newSweepId(new Date("2026-11-24T03:00:00Z"), "a1")));

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { NonCompliantClasses } from "../../lib/domain/compliance.js";
+import type { SweepReport } from "../../lib/compliance/sweeper.js";
 import type { CliContext } from "../context.js";
 import { ExitCodes } from "../exitCodes.js";
 import { indentedFix, lastSegment, progress, summaryForJson, table } from "../format.js";
@@ -60,6 +61,7 @@ export function addSweepCommand(program: Command, cli: CliContext): void {
               owed.map((row) => [lastSegment(row.serverId), row.class, row.reason]),
             ),
           );
+        writeRestoreUntested(cli, report);
         if (opts.dryRun && summary.remediation.wouldEnqueue)
           cli.write(
             `${summary.remediation.wouldEnqueue} servers would be protected; run without --dry-run to do it.\n`,
@@ -72,4 +74,22 @@ export function addSweepCommand(program: Command, cli: CliContext): void {
         spin.done();
       }
     });
+}
+
+/** The RestoreUntested signal, apart from the classes: the servers, or once why none was checked. */
+function writeRestoreUntested(cli: CliContext, report: SweepReport): void {
+  const signal = report.summary.restoreTests;
+  if (!signal) return;
+  if (signal.note) cli.write(`${signal.note}\n`);
+  const untested = report.rows.filter((row) => row.restoreUntested);
+  if (!untested.length) return;
+  cli.write(
+    `RestoreUntested: ${untested.length} protected server${untested.length === 1 ? "" : "s"} without a passed restore test in ${signal.maxAgeDays} days (not in the compliance percentage)\n`,
+  );
+  cli.write(
+    table(
+      ["SERVER", "CLASS", "LAST PASSED TEST"],
+      untested.map((row) => [lastSegment(row.serverId), row.class, row.lastRestoreTestPassedAt ?? "never"]),
+    ),
+  );
 }

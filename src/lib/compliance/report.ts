@@ -3,6 +3,7 @@ import { MAX_LISTED_ITEMS } from "../store/sweeps.js";
 import type { ComplianceClass, SweepFailure } from "../domain/compliance.js";
 import { CompliantClasses, NonCompliantClasses } from "../domain/compliance.js";
 import type { SweepRow } from "../store/sweeps.js";
+import { mergeRestoreTestSignals } from "./restoreUntested.js";
 
 /** Pure report arithmetic: counts, compliance percentage, diff against the previous sweep, merging scopes. */
 
@@ -118,8 +119,10 @@ export function finalizeSummary(
     for (const [k, n] of Object.entries(r.counts) as Array<[ComplianceClass, number]>)
       counts[k] = (counts[k] ?? 0) + n;
   }
+  const restoreTests = mergeRestoreTestSignals(results.map((r) => r.restoreTests));
   return {
     ...summary,
+    ...(restoreTests ? { restoreTests } : {}),
     status: failureCount > 0 ? "Partial" : "Complete",
     finishedAt: finishedAt.toISOString(),
     total,

@@ -26,6 +26,8 @@ import { countClasses, diffRows, emptyDiff, finalizeSummary, presentSweep } from
 import { serverWait, waitingForReady } from "./serverWait.js";
 import type { OperationOptions } from "../util/options.js";
 import { observeCompliance, observeSweepRows } from "./telemetry.js";
+import type { RestoreTestReader } from "../restoreTests/model.js";
+import { flagRestoreUntested, readRestoreTestSummaries, restoreTestsEnabled } from "./restoreUntested.js";
 
 /** What the sweep needs from configuration (see {@link sweepConfigFrom}). */
 export interface SweepConfig {
@@ -40,6 +42,10 @@ export interface SweepConfig {
   /** Tag marking vaults this app may use; empty disables discovery. */
   vaultMarkerTag: string;
   staleGraceInMs: number;
+  /** PGFLEX_RESTORE_TESTS is set (restore tests run); off when absent. */
+  restoreTestsEnabled?: boolean;
+  /** PGFLEX_RESTORE_TEST_MAX_AGE_DAYS (default 35). */
+  restoreTestMaxAgeDays?: number;
 }
 
 export function sweepConfigFrom(config: Config): SweepConfig {
@@ -52,6 +58,8 @@ export function sweepConfigFrom(config: Config): SweepConfig {
     vaultMap: config.vaultMap,
     vaultMarkerTag: config.vaultMarkerTag,
     staleGraceInMs: config.staleGraceHours * 3_600_000,
+    restoreTestsEnabled: restoreTestsEnabled(config),
+    restoreTestMaxAgeDays: config.restoreTestMaxAgeDays,
   };
 }
 
@@ -112,6 +120,11 @@ export interface SweeperDeps {
   fanOutMinSubscriptions?: number;
   /** Parallel protection enqueues. Default 16. */
   remediationConcurrency?: number;
+  /**
+   * Restore test results: protected servers with no passed test within `config.restoreTestMaxAgeDays` are
+   * flagged `restoreUntested` (a signal beside the class). Absent: the sweep reports no such signal.
+   */
+  restoreTests?: Pick<RestoreTestReader, "summaries">;
 }
 
 export interface ListSweepRowsOptions extends OperationOptions {
@@ -332,6 +345,18 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     // they run while ARM pages arrive.
     const recordsRead = awaitedLater(readRecords(inScope, abortSignal));
     const previousRead = awaitedLater(readPreviousRows(summary, unit, inScope, abortSignal));
+    const restoreTestsOn = config.restoreTestsEnabled === true;
+    const restoreTestsRead = deps.restoreTests
+      ? awaitedLater(
+          readRestoreTestSummaries({
+            enabled: restoreTestsOn,
+            maxAgeDays: config.restoreTestMaxAgeDays ?? 35,
+            reader: deps.restoreTests,
+            inScope,
+            ...(abortSignal ? { abortSignal } : {}),
+          }),
+        )
+      : undefined;
     const vaults = await storedVaultInventory(summary, unit, abortSignal);
     const snap: InventorySnapshot = await deps.inventory.collect(scope, {
       abortSignal,
@@ -471,6 +496,18 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       snap.completeSubscriptionIds.has(r.subscriptionId),
     );
 
+    const tested = restoreTestsRead && (await restoreTestsRead);
+    if (tested?.failure) failures.push(tested.failure);
+    const restoreTests =
+      tested &&
+      flagRestoreUntested(rows, {
+        enabled: restoreTestsOn,
+        maxAgeDays: config.restoreTestMaxAgeDays ?? 35,
+        summaries: tested.summaries,
+        protectedAt: (serverId) => records.get(serverId.toLowerCase())?.protectedAt,
+        now: at,
+      });
+
     abortSignal?.throwIfAborted();
     await deps.store.writeRows(summary.id, rows, { abortSignal });
     observeSweepRows(rows, records, unit);
@@ -485,6 +522,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         failures: failures.slice(0, MAX_LISTED_ITEMS),
         diff,
         armRequests: snap.armRequests + orphans.length,
+        ...(restoreTests ? { restoreTests } : {}),
         finishedAt: now().toISOString(),
       },
     };

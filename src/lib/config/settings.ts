@@ -439,6 +439,15 @@ export const settings = {
     requiredInAzure: false,
     schema: positiveInt,
   }),
+  restoreTestMaxAgeDays: setting({
+    name: "PGFLEX_RESTORE_TEST_MAX_AGE_DAYS",
+    description:
+      "Compliance sweeps flag a protected server RestoreUntested when it has not passed a restore test for this many days (a separate signal, outside the compliance percentage).",
+    example: "35",
+    defaultValue: "35",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
   alertEventGridEndpoint: setting({
     name: "PGFLEX_ALERT_EVENTGRID_ENDPOINT",
     description:

@@ -60,6 +60,24 @@ export interface SweepRow extends Classification {
   previousClass?: ComplianceClass;
   /** `enqueued` when enforce mode asked the protection worker to act, `wouldEnqueue` in report mode / dry run. */
   remediation?: "enqueued" | "wouldEnqueue" | "failed";
+  /**
+   * Set on a protected server with no passed restore test within PGFLEX_RESTORE_TEST_MAX_AGE_DAYS: a
+   * signal apart from the class (not in the compliance percentage, never remediated by the sweep).
+   */
+  restoreUntested?: boolean;
+  /** When the server last passed a restore test (absent: never). */
+  lastRestoreTestPassedAt?: string;
+}
+
+/** The sweep's restore-test signal (`RestoreUntested`), reported beside the classes. */
+export interface RestoreTestSignal {
+  /** False when PGFLEX_RESTORE_TESTS is empty: no server was checked, `note` says so once. */
+  enabled: boolean;
+  maxAgeDays: number;
+  /** Protected servers flagged `restoreUntested`. */
+  untested: number;
+  /** Said once for the whole sweep: restore tests are off, or their results could not be read. */
+  note?: string;
 }
 
 export type SweepStatus = "Running" | "Complete" | "Partial" | "Incomplete";
@@ -109,6 +127,8 @@ export interface SweepSummary {
   diff: SweepDiff;
   /** ARM requests the inventory made (benchmarks and "grows with pages, not servers"). */
   armRequests: number;
+  /** The `RestoreUntested` signal; absent when the sweep had no restore test results to read. */
+  restoreTests?: RestoreTestSignal;
   etag?: string;
 }
 
@@ -122,6 +142,7 @@ export interface ScopeResult {
   failures: SweepFailure[];
   diff: SweepDiff;
   armRequests: number;
+  restoreTests?: RestoreTestSignal;
   finishedAt: string;
 }
 
@@ -199,7 +220,15 @@ export function sweepRowKey(id: string): string {
   return `${invertedTimestamp(start)}_${id}`;
 }
 
-const JSON_FIELDS = ["counts", "remediation", "failures", "diff", "subscriptionIds", "scopeUnits"] as const;
+const JSON_FIELDS = [
+  "counts",
+  "remediation",
+  "failures",
+  "diff",
+  "subscriptionIds",
+  "scopeUnits",
+  "restoreTests",
+] as const;
 
 function toSummaryEntity(s: SweepSummary): TableEntity<Record<string, unknown>> {
   const { etag: _etag, ...rest } = s;
@@ -239,6 +268,8 @@ const ROW_FIELDS = [
   "lastBackupAt",
   "previousClass",
   "remediation",
+  "restoreUntested",
+  "lastRestoreTestPassedAt",
 ] as const;
 
 function toRowEntity(sweepId: string, row: SweepRow): TableEntity<Record<string, unknown>> {
