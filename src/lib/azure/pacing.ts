@@ -59,7 +59,10 @@ export interface PacingOptions {
   retryAfterScale?: number;
   /** The fleet's shared buckets; absent: this process's own buckets (one instance, the CLI). */
   sharedBudget?: SharedBudget;
-  /** Tokens leased from the shared budget at once. Default reads 20, writes 10. */
+  /**
+   * Tokens leased from the shared budget at once. Default reads 20, writes 10 at ARM's rates; at faster
+   * (time-scaled) rates enough for 25 ms, at most a quarter of the burst.
+   */
   budgetBlock?: { reads: number; writes: number };
   /** Instances that may run at once (infra's maximumInstanceCount): the fallback's share. Default 40. */
   fleetSize?: number;
@@ -122,6 +125,11 @@ function abortError(): Error {
   const e = new Error("The operation was aborted.");
   e.name = "AbortError";
   return e;
+}
+
+/** A lease of `base` tokens, or enough for 25 ms when the rate is time-scaled, and never over a quarter of the burst. */
+function defaultBlock(rate: BucketRate, base: number): number {
+  return Math.max(1, Math.min(Math.floor(rate.burst / 4), Math.max(base, Math.ceil(rate.perSecond / 40))));
 }
 
 /**
@@ -244,7 +252,7 @@ export function createPacer(options: PacingOptions = {}): Pacer {
     waitedInMs: 0,
     budgetFallbacks: 0,
   };
-  const block = options.budgetBlock ?? { reads: 20, writes: 10 };
+  const block = options.budgetBlock ?? { reads: defaultBlock(reads, 20), writes: defaultBlock(writes, 10) };
   const fleetSize = options.fleetSize ?? 40;
   const budgetRetryInMs = options.budgetRetryInMs ?? 10_000;
   const budgetTimeoutInMs = options.budgetTimeoutInMs ?? 5_000;
