@@ -5,6 +5,11 @@ import type { Config } from "../../src/lib/config/index.js";
 import { createArmBudget, type ArmBudget } from "../../src/lib/store/armBudget.js";
 import { createPacer } from "../../src/lib/azure/pacing.js";
 import { aVirtualClock, worstExcess } from "../azure/fleetFakes.js";
+import { createHttpHeaders, createPipelineRequest } from "@azure/core-rest-pipeline";
+import { createApp } from "../../src/lib/app.js";
+import { loadConfig } from "../../src/lib/config/index.js";
+import { silentLogger } from "../../src/lib/logger.js";
+import { encodeKey } from "../../src/lib/store/keys.js";
 
 const sub = "22222222-2222-2222-2222-222222222222";
 const shape = { capacity: 100, perSecond: 10 };
@@ -120,5 +125,39 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     expect(pacers.map((p) => p.stats().budgetFallbacks)).toEqual([0, 0, 0]);
     const tableRequests = stores.reduce((sum, s) => sum + s.requestCount(), 0);
     expect(tableRequests).toBeLessThan(90);
+  });
+
+  it("puts an app built from its settings alone on the shared budget, and PGFLEX_ARM_BUDGET=local off it", async () => {
+    const subscription = "44444444-4444-4444-4444-444444444444";
+    const url = `https://management.azure.com/subscriptions/${subscription}/resourceGroups/rg?api-version=2021-04-01`;
+    const env = { AzureWebJobsStorage: azurite.connectionString, PGFLEX_LOG_LEVEL: "error" };
+    const connection = createStorageConnection({ storageConnection: azurite.connectionString } as Config);
+    const sendThrough = async (settings: Record<string, string>) => {
+      const app = await createApp(loadConfig({ ...env, ...settings }), { logger: silentLogger });
+      await app.azure.clients.pacing.sendRequest(
+        createPipelineRequest({ url, method: "PUT" }),
+        async (request) => ({
+          request,
+          status: 200,
+          headers: createHttpHeaders(),
+        }),
+      );
+    };
+    const writesRow = () =>
+      connection
+        .tableClient("armBudget")
+        .getEntity(encodeKey(subscription), "writes")
+        .then(
+          () => true,
+          () => false,
+        );
+
+    await sendThrough({ PGFLEX_ARM_BUDGET: "local" });
+    const afterLocal = await writesRow();
+    await sendThrough({});
+    const afterShared = await writesRow();
+
+    expect(afterLocal).toBe(false);
+    expect(afterShared).toBe(true);
   });
 });
