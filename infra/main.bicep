@@ -186,6 +186,7 @@ var tableNames = [
   'sweeps'
   'sweepRows'
   'restores'
+  'armBudget'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

@@ -157,6 +157,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       config,
       config.storageConnection ? {} : { credential: await azure.clients.credential() },
     );
+  // The fleet's ARM budget (PGFLEX_ARM_BUDGET): the app's own clients draw from the armBudget table; clients
+  // passed in keep the pacing they were built with.
+  if (!overrides.clients && config.armBudget === "shared") {
+    const { createArmBudget } = await import("./store/armBudget.js");
+    azure.clients.useSharedBudget(createArmBudget(connection));
+  }
   const alerts =
     overrides.alerter ??
     (await (

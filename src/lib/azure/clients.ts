@@ -8,6 +8,7 @@ import type { Config } from "../config/index.js";
 import { createCredential } from "./credential.js";
 import { createPacer, createPacingPolicy } from "./pacing.js";
 import type { Pacer, PacingOptions, PacingPolicy } from "./pacing.js";
+import type { SharedBudget } from "./fleetBudget.js";
 import type { DataProtectionClient } from "./dataprotection/client.js";
 import type { ArmRestClientOptions } from "./arm-rest.js";
 import type { AbortSignalLike } from "@azure/abort-controller";
@@ -23,6 +24,11 @@ export interface ArmClients {
   readonly endpoint: string;
   /** Shared pacing (stats for logs and tests). */
   readonly pacing: PacingPolicy;
+  /**
+   * Draws every ARM call from the fleet's shared buckets from now on (`PGFLEX_ARM_BUDGET=shared`: the
+   * composition root passes the `armBudget` table once Storage is connected).
+   */
+  useSharedBudget(budget: SharedBudget): void;
   credential(): Promise<TokenCredential>;
   postgres(subscriptionId: string): Promise<PostgreSQLManagementFlexibleServerClient>;
   authorization(subscriptionId: string): Promise<AuthorizationManagementClient>;
@@ -99,6 +105,7 @@ export function createArmClients(
   return {
     endpoint,
     pacing,
+    useSharedBudget: (budget) => pacer.useSharedBudget(budget),
     credential,
     postgres: (subscriptionId) =>
       once(`postgres/${subscriptionId.toLowerCase()}`, async () => {

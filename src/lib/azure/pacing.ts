@@ -8,6 +8,7 @@ import type { AbortSignalLike } from "@azure/abort-controller";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import { Metrics, telemetry } from "../telemetry/index.js";
+import { FleetBucket, type BudgetKind, type SharedBudget } from "./fleetBudget.js";
 
 /**
  * Client-side pacing for ARM. ARM throttles each subscription (per region of the ARM instance) with token
@@ -18,6 +19,11 @@ import { Metrics, telemetry } from "../telemetry/index.js";
  *
  * One policy instance is shared by every ARM client of the process (see `clients.ts`), so all of them draw
  * from the same local buckets. It also owns retries: give the SDK clients `retryOptions: { maxRetries: 0 }`.
+ *
+ * With a {@link SharedBudget} (the app's default: `PGFLEX_ARM_BUDGET=shared`) the buckets are the fleet's:
+ * every instance leases tokens in blocks from one row per subscription and kind (see `fleetBudget.ts`), and a
+ * 429 drains that row so every instance backs off. When the shared budget cannot be reached the pacer falls
+ * back to local buckets at 1/`fleetSize` of ARM's rates for `budgetRetryInMs`, then tries the table again.
  */
 
 export const pacingPolicyName = "pgflexArmPacing";
@@ -51,6 +57,25 @@ export interface PacingOptions {
   defaultRetryAfterInMs?: number;
   /** Scales waits derived from service headers (Retry-After) for time-scaled tests; local buckets use the rates. Default 1. */
   retryAfterScale?: number;
+  /** The fleet's shared buckets; absent: this process's own buckets (one instance, the CLI). */
+  sharedBudget?: SharedBudget;
+  /**
+   * Tokens leased from the shared budget at once. Default reads 20, writes 10 at ARM's rates; at faster
+   * (time-scaled) rates enough for 25 ms, at most a quarter of the burst.
+   */
+  budgetBlock?: { reads: number; writes: number };
+  /** Instances that may run at once (infra's maximumInstanceCount): the fallback's share. Default 40. */
+  fleetSize?: number;
+  /** How long to pace from the fallback buckets before trying the shared budget again. Default 10000. */
+  budgetRetryInMs?: number;
+  /** Bound on one shared-budget request. Default 5000. */
+  budgetTimeoutInMs?: number;
+  /**
+   * Least time a lease stays spendable after it arrives, however slow the Table was. Default 5; 0 keeps the
+   * fleet strictly within burst + rate × window (tests); above 0 trades a few tokens for progress when the
+   * time scale makes a lease shorter than a Table round trip.
+   */
+  budgetMinSpendInMs?: number;
   clock?: PacingClock;
   /** For jitter; injectable so tests are deterministic. */
   random?: () => number;
@@ -64,6 +89,8 @@ export interface PacingStats {
   transientRetries: number;
   /** Total time requests waited for a token or a retry. */
   waitedInMs: number;
+  /** Requests paced from the fallback buckets because the shared budget was unreachable. */
+  budgetFallbacks: number;
 }
 
 export interface PacingPolicy extends PipelinePolicy {
@@ -98,6 +125,11 @@ function abortError(): Error {
   const e = new Error("The operation was aborted.");
   e.name = "AbortError";
   return e;
+}
+
+/** A lease of `base` tokens, or enough for 25 ms when the rate is time-scaled, and never over a quarter of the burst. */
+function defaultBlock(rate: BucketRate, base: number): number {
+  return Math.max(1, Math.min(Math.floor(rate.burst / 4), Math.max(base, Math.ceil(rate.perSecond / 40))));
 }
 
 /**
@@ -196,6 +228,8 @@ export interface Pacer {
     send: () => Promise<R>,
   ): Promise<R>;
   stats(): PacingStats;
+  /** From now on, draw from the fleet's shared buckets (the composition root calls this once Storage is up). */
+  useSharedBudget(budget: SharedBudget): void;
 }
 
 export function createPacer(options: PacingOptions = {}): Pacer {
@@ -211,7 +245,88 @@ export function createPacer(options: PacingOptions = {}): Pacer {
   const random = options.random ?? Math.random;
   const logger = options.logger ?? silentLogger;
   const buckets = new Map<string, { reads: TokenBucket; writes: TokenBucket }>();
-  const stats: PacingStats = { sent: 0, throttled: 0, transientRetries: 0, waitedInMs: 0 };
+  const stats: PacingStats = {
+    sent: 0,
+    throttled: 0,
+    transientRetries: 0,
+    waitedInMs: 0,
+    budgetFallbacks: 0,
+  };
+  const block = options.budgetBlock ?? { reads: defaultBlock(reads, 20), writes: defaultBlock(writes, 10) };
+  const fleetSize = options.fleetSize ?? 40;
+  const budgetRetryInMs = options.budgetRetryInMs ?? 10_000;
+  const budgetTimeoutInMs = options.budgetTimeoutInMs ?? 5_000;
+  let sharedBudget = options.sharedBudget;
+  /** Until when the shared budget is skipped after a failure (real clock of the pacer). */
+  let budgetDownUntil = 0;
+  const fleets = new Map<string, FleetBucket>();
+  const fallbacks = new Map<string, TokenBucket>();
+
+  function fleetFor(subscription: string, kind: BudgetKind): FleetBucket | undefined {
+    if (!sharedBudget || clock.now() < budgetDownUntil) return undefined;
+    const id = `${subscription}/${kind}`;
+    let f = fleets.get(id);
+    if (!f) {
+      f = new FleetBucket({
+        budget: sharedBudget,
+        key: subscription,
+        kind,
+        rate: kind === "reads" ? reads : writes,
+        block: block[kind],
+        clock,
+        requestTimeoutInMs: budgetTimeoutInMs,
+        minSpendInMs: options.budgetMinSpendInMs ?? 5,
+        onUnreachable: (e) => {
+          if (clock.now() >= budgetDownUntil) {
+            logger.warn(
+              `The fleet's ARM budget (Storage table) is unreachable: ${String((e as Error | undefined)?.message ?? e)}; ` +
+                `pacing at 1/${fleetSize} of ARM's rates for ${budgetRetryInMs} ms, then trying it again.`,
+            );
+          }
+          budgetDownUntil = clock.now() + budgetRetryInMs;
+        },
+      });
+      fleets.set(id, f);
+    }
+    return f;
+  }
+
+  /** While the shared budget is down: this process's 1/fleetSize share of ARM's bucket, so the fleet stays within it. */
+  function fallbackFor(subscription: string, kind: BudgetKind): TokenBucket {
+    const id = `${subscription}/${kind}`;
+    let b = fallbacks.get(id);
+    if (!b) {
+      const rate = kind === "reads" ? reads : writes;
+      b = new TokenBucket(
+        { burst: Math.max(1, Math.floor(rate.burst / fleetSize)), perSecond: rate.perSecond / fleetSize },
+        clock,
+      );
+      fallbacks.set(id, b);
+    }
+    return b;
+  }
+
+  /** Waits until a request to `subscription` may be sent: a leased fleet token, else a local one. */
+  async function acquire(
+    subscription: string,
+    kind: BudgetKind,
+    local: TokenBucket,
+    signal: AbortSignalLike | undefined,
+  ): Promise<void> {
+    const fleet = fleetFor(subscription, kind);
+    if (!fleet) {
+      if (!sharedBudget) return wait(local.reserve(), signal);
+      stats.budgetFallbacks += 1;
+      return wait(fallbackFor(subscription, kind).reserve(), signal);
+    }
+    const started = clock.now();
+    const viaFleet = await fleet.acquire(signal);
+    stats.waitedInMs += Math.max(0, clock.now() - started);
+    if (!viaFleet) {
+      stats.budgetFallbacks += 1;
+      await wait(fallbackFor(subscription, kind).reserve(), signal);
+    }
+  }
 
   function bucketsFor(subscription: string): { reads: TokenBucket; writes: TokenBucket } {
     let b = buckets.get(subscription);
@@ -232,7 +347,11 @@ export function createPacer(options: PacingOptions = {}): Pacer {
     return response.headers.get(name) ?? undefined;
   }
 
-  function resync(response: PacedResponse, b: { reads: TokenBucket; writes: TokenBucket }): void {
+  function resync(
+    response: PacedResponse,
+    subscription: string,
+    b: { reads: TokenBucket; writes: TokenBucket },
+  ): void {
     // The regional bucket's header, or the newer global one; both count down the same budget.
     for (const [kind, bucket] of [
       ["reads", b.reads],
@@ -241,7 +360,10 @@ export function createPacer(options: PacingOptions = {}): Pacer {
       const v =
         header(response, `x-ms-ratelimit-remaining-subscription-${kind}`) ??
         header(response, `x-ms-ratelimit-remaining-subscription-global-${kind}`);
-      if (v !== undefined && /^\d+$/.test(v)) bucket.sync(Number(v));
+      if (v !== undefined && /^\d+$/.test(v)) {
+        bucket.sync(Number(v));
+        fleetFor(subscription, kind)?.sync(Number(v));
+      }
     }
   }
 
@@ -258,6 +380,10 @@ export function createPacer(options: PacingOptions = {}): Pacer {
 
   return {
     stats: () => ({ ...stats }),
+    useSharedBudget(budget) {
+      sharedBudget = budget;
+      fleets.clear();
+    },
     async pace<R extends PacedResponse>(
       rawMethod: string,
       url: string,
@@ -267,14 +393,16 @@ export function createPacer(options: PacingOptions = {}): Pacer {
       const method = rawMethod.toUpperCase();
       const isRead = method === "GET" || method === "HEAD";
       const idempotent = idempotentMethods.has(method);
-      const b = bucketsFor(subscriptionOf(url));
+      const subscription = subscriptionOf(url);
+      const kind: BudgetKind = isRead ? "reads" : "writes";
+      const b = bucketsFor(subscription);
       const operation = armOperationOf(method, url);
       const retried = (reason: string) => telemetry().count(Metrics.armRetries.name, { operation, reason });
       const bucket = isRead ? b.reads : b.writes;
       let throttles = 0;
       let transients = 0;
       for (;;) {
-        await wait(bucket.reserve(), abortSignal);
+        await acquire(subscription, kind, bucket, abortSignal);
         stats.sent += 1;
         let response: R;
         try {
@@ -294,7 +422,7 @@ export function createPacer(options: PacingOptions = {}): Pacer {
           await wait(delay, abortSignal);
           continue;
         }
-        resync(response, b);
+        resync(response, subscription, b);
         telemetry().count(Metrics.armRequests.name, {
           operation,
           status_class: `${Math.floor(response.status / 100)}xx`,
@@ -308,6 +436,8 @@ export function createPacer(options: PacingOptions = {}): Pacer {
           const delay = serviceDelay(response) ?? Math.min(maxRetryDelayInMs, defaultRetryAfterInMs);
           // Everyone using this subscription's bucket waits too, instead of collecting more 429s.
           bucket.drainFor(delay);
+          fleetFor(subscription, kind)?.drain(delay);
+          if (sharedBudget) fallbackFor(subscription, kind).drainFor(delay);
           logger.warn(`${method} ${url} throttled (429); retry ${throttles} in ${delay} ms`);
           continue; // the next reserve() waits out the drained bucket
         }

@@ -520,6 +520,15 @@ export const settings = {
     requiredInAzure: false,
     schema: z.enum(["debug", "info", "warn", "error"]),
   }),
+  armBudget: setting({
+    name: "PGFLEX_ARM_BUDGET",
+    description:
+      "Whose token buckets pace ARM calls: shared (every instance draws from one bucket per subscription in the armBudget table, so the fleet stays within ARM's limits however far it scales out) or local (each process its own buckets: one instance only). Processes without Storage (the CLI) always pace locally.",
+    example: "local",
+    defaultValue: "shared",
+    requiredInAzure: false,
+    schema: z.enum(["shared", "local"]),
+  }),
   useResourceGraph: setting({
     name: "PGFLEX_USE_RESOURCE_GRAPH",
     description:

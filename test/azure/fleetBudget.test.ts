@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { createPacer, type Pacer, type PacedResponse } from "../../src/lib/azure/pacing.js";
+import type { SharedBudget } from "../../src/lib/azure/fleetBudget.js";
+import { anInMemoryBudget, aVirtualClock, worstExcess } from "./fleetFakes.js";
+
+const sub = "11111111-1111-1111-1111-111111111111";
+const writeUrl = `https://management.azure.com/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/v/backupInstances/i?api-version=2024-04-01`;
+const writes = { burst: 40, perSecond: 10 };
+
+function aResponse(status: number, headers: Record<string, string> = {}): PacedResponse {
+  return { status, headers: { get: (name) => headers[name.toLowerCase()] } };
+}
+
+/** `count` writes through `pacer` from `callers` concurrent callers; each send's time goes into `times`. */
+async function writeMany(
+  pacer: Pacer,
+  clock: { now(): number },
+  count: number,
+  callers: number,
+  times: number[],
+): Promise<void> {
+  let left = count;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (left > 0) {
+        left -= 1;
+        await pacer.pace("PUT", writeUrl, undefined, async () => {
+          times.push(clock.now());
+          return aResponse(200);
+        });
+      }
+    }),
+  );
+}
+
+describe("fleet-wide ARM budget (pacers of separate instances)", () => {
+  it("keeps four instances together within ARM's write bucket: burst + rate × window in every window", async () => {
+    const clock = aVirtualClock();
+    const budget = anInMemoryBudget();
+    const pacers = Array.from({ length: 4 }, () =>
+      createPacer({ writes, sharedBudget: budget, clock, budgetMinSpendInMs: 0 }),
+    );
+    const times: number[] = [];
+
+    await Promise.all(pacers.map((p) => writeMany(p, clock, 50, 10, times)));
+
+    expect(times).toHaveLength(200);
+    expect(worstExcess(times, writes)).toBeLessThanOrEqual(0);
+    // Every instance got a share, and leases kept the Table far below one request per ARM call.
+    expect(pacers.map((p) => p.stats().sent)).toEqual([50, 50, 50, 50]);
+    expect(budget.requests).toBeLessThanOrEqual(200 / 2);
+  });
+
+  it("makes every instance wait out a 429's Retry-After, not only the one that got it", async () => {
+    const clock = aVirtualClock();
+    const budget = anInMemoryBudget();
+    const a = createPacer({ writes, sharedBudget: budget, clock, budgetMinSpendInMs: 0 });
+    const b = createPacer({ writes, sharedBudget: budget, clock, budgetMinSpendInMs: 0 });
+    let throttledAt = 0;
+    let answered429 = false;
+    let onThrottled = (): void => undefined;
+    const throttled = new Promise<void>((resolve) => (onThrottled = resolve));
+
+    const aDone = a.pace("PUT", writeUrl, undefined, async () => {
+      if (answered429) return aResponse(200);
+      answered429 = true;
+      throttledAt = clock.now();
+      onThrottled();
+      return aResponse(429, { "retry-after": "30" });
+    });
+    // B writes while A waits out its 429.
+    await throttled;
+    await new Promise((resolve) => setImmediate(resolve));
+    let bSentAt = 0;
+    await b.pace("PUT", writeUrl, undefined, async () => {
+      bSentAt = clock.now();
+      return aResponse(200);
+    });
+    await aDone;
+
+    expect(a.stats().throttled).toBe(1);
+    expect(bSentAt - throttledAt).toBeGreaterThanOrEqual(30_000);
+  });
+
+  it("paces each instance at 1/fleetSize of ARM's rate while the shared budget is unreachable, and says so", async () => {
+    const clock = aVirtualClock();
+    const unreachable: SharedBudget = {
+      take: () =>
+        Promise.reject(
+          Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:10002"), { code: "ECONNREFUSED" }),
+        ),
+      lower: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:10002")),
+    };
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const pacer = createPacer({ writes, sharedBudget: unreachable, clock, fleetSize: 4, logger });
+    const times: number[] = [];
+
+    await writeMany(pacer, clock, 30, 5, times);
+
+    // Four such instances together stay within the bucket: each keeps to a quarter of it.
+    expect(
+      worstExcess(times, { burst: writes.burst / 4, perSecond: writes.perSecond / 4 }),
+    ).toBeLessThanOrEqual(0);
+    expect(pacer.stats().budgetFallbacks).toBe(30);
+    expect(warnings[0]).toBe(
+      "The fleet's ARM budget (Storage table) is unreachable: connect ECONNREFUSED 127.0.0.1:10002; pacing at 1/4 of ARM's rates for 10000 ms, then trying it again.",
+    );
+  });
+
+  it("draws from the shared budget again once it is back", async () => {
+    const clock = aVirtualClock();
+    const budget = anInMemoryBudget();
+    let down = true;
+    const flaky: SharedBudget = {
+      take: (...args) => (down ? Promise.reject(new Error("Storage down")) : budget.take(...args)),
+      lower: (...args) => budget.lower(...args),
+    };
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    const pacer = createPacer({ writes, sharedBudget: flaky, clock, budgetRetryInMs: 1_000, logger });
+
+    await writeMany(pacer, clock, 3, 1, []);
+    down = false;
+    await clock.sleep(1_000);
+    await writeMany(pacer, clock, 3, 1, []);
+
+    expect(pacer.stats().budgetFallbacks).toBe(3);
+    expect(budget.requests).toBeGreaterThan(0);
+  });
+});

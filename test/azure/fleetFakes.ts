@@ -1,0 +1,76 @@
+import type { PacingClock } from "../../src/lib/azure/pacing.js";
+import type { BudgetKind, SharedBudget } from "../../src/lib/azure/fleetBudget.js";
+import { lowerRow, reserveFromRow, type BucketRow } from "../../src/lib/domain/tokenBucket.js";
+
+/**
+ * Virtual time shared by several pacers: sleeps queue on a timeline and, once the process is otherwise idle
+ * (a setImmediate later), the clock jumps to the earliest deadline.
+ */
+export function aVirtualClock(): PacingClock & { elapsed(): number } {
+  const start = 1_700_000_000_000;
+  let t = start;
+  const timers: Array<{ at: number; resolve: () => void }> = [];
+  let scheduled = false;
+  const advance = (): void => {
+    scheduled = false;
+    timers.sort((a, b) => a.at - b.at);
+    const next = timers.shift();
+    if (!next) return;
+    t = Math.max(t, next.at);
+    next.resolve();
+    if (timers.length > 0) schedule();
+  };
+  const schedule = (): void => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(advance);
+    }
+  };
+  return {
+    now: () => t,
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        timers.push({ at: t + ms, resolve });
+        schedule();
+      }),
+    elapsed: () => t - start,
+  };
+}
+
+/** The shared buckets in memory (the armBudget table's arithmetic without Storage); counts its requests. */
+export function anInMemoryBudget(): SharedBudget & { requests: number } {
+  const rows = new Map<string, BucketRow>();
+  const budget = {
+    requests: 0,
+    async take(key: string, kind: BudgetKind, wanted: number, o: Parameters<SharedBudget["take"]>[3]) {
+      await Promise.resolve();
+      budget.requests += 1;
+      const next = reserveFromRow(rows.get(`${key}/${kind}`), wanted, o, o.nowInMs);
+      rows.set(`${key}/${kind}`, next.row);
+      return { waitInMs: next.waitInMs, left: next.row.tokens };
+    },
+    async lower(key: string, kind: BudgetKind, tokens: number, o: Parameters<SharedBudget["lower"]>[3]) {
+      await Promise.resolve();
+      budget.requests += 1;
+      const next = lowerRow(rows.get(`${key}/${kind}`), tokens, o, o.nowInMs);
+      if (next) rows.set(`${key}/${kind}`, next);
+    },
+  };
+  return budget;
+}
+
+/**
+ * The most sends any window admitted beyond what ARM's bucket allows (burst + rate × window): 0 or less
+ * when the fleet kept within the bucket. `times` are the sends' times in ms.
+ */
+export function worstExcess(times: number[], rate: { burst: number; perSecond: number }): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let worst = -Infinity;
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i; j < sorted.length; j++) {
+      const window = (sorted[j]! - sorted[i]!) / 1000;
+      worst = Math.max(worst, j - i + 1 - (rate.burst + rate.perSecond * window));
+    }
+  }
+  return worst;
+}
