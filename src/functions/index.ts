@@ -17,3 +17,5 @@ import "./apiSweeps.js";
 import "./dashboard.js";
 import "./apiRestores.js";
 import "./trackRestores.js";
+import "./apiRestoreTests.js";
+import "./restoreTests.js";

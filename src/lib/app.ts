@@ -27,9 +27,12 @@ import type { ProtectionSettings } from "./protection/settings.js";
 import type { ProtectionWorker } from "./protection/worker.js";
 import type { RestoreApi } from "./restore/api.js";
 import type { RestoreService } from "./restore/service.js";
+import type { RestoreTestApi } from "./restoreTests/api.js";
+import type { RestoreTestReader, RestoreTestService } from "./restoreTests/model.js";
 import type { AuditLog } from "./store/audit.js";
 import type { StorageConnection } from "./store/connection.js";
 import type { RestoreStore } from "./store/restores.js";
+import type { RestoreTestStore } from "./store/restoreTests.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
 import type { OperationOptions } from "./util/options.js";
@@ -55,6 +58,7 @@ export interface AppStores {
   /** Where protection requests go instead of the `protect-requests` queue. */
   protectionQueue?: ProtectionQueue;
   restores?: RestoreStore;
+  restoreTests?: RestoreTestStore;
 }
 
 export interface AppOverrides {
@@ -107,6 +111,8 @@ export interface App {
   readonly alerts: Alerter;
   /** Restores as files: recovery points, restores and their tracker. */
   readonly restore: { service: RestoreService; api: RestoreApi };
+  /** Restore tests: the plan, the advance, their API and the reader the dashboard and sweeps use. */
+  readonly restoreTests: { service: RestoreTestService; api: RestoreTestApi; reader: RestoreTestReader };
 }
 
 /** The Azure operations alone, for callers that need no Storage (the CLI's ARM-only commands). */
@@ -169,8 +175,18 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     wireCompliance(shared),
     wireRestore(shared),
   ]);
+  const restoreTests = await wireRestoreTests(shared, restore);
   startTelemetry?.();
-  return { config, azure, ...protection, ...backups, compliance, alerts, restore };
+  return {
+    config,
+    azure,
+    ...protection,
+    ...backups,
+    compliance,
+    alerts,
+    restore: { service: restore.service, api: restore.api },
+    restoreTests,
+  };
 }
 
 /**
@@ -397,7 +413,7 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
 }
 
 /** Restores as files: the service over the Data Protection and Storage operations, its table and its API. */
-async function wireRestore(shared: Shared): Promise<App["restore"]> {
+async function wireRestore(shared: Shared): Promise<App["restore"] & { restores: RestoreStore }> {
   const { config, overrides, logger, azure, connection, servers } = shared;
   const [
     { createRestoreStore },
@@ -429,6 +445,51 @@ async function wireRestore(shared: Shared): Promise<App["restore"]> {
   return {
     service,
     api: createRestoreApi({ restore: service, restores, scopes: config.scopes }, { logger }),
+    restores,
+  };
+}
+
+/** Restore tests over the restore capability, the restored blobs and the `restoreTests` table. */
+async function wireRestoreTests(
+  shared: Shared,
+  restore: Awaited<ReturnType<typeof wireRestore>>,
+): Promise<App["restoreTests"]> {
+  const { config, overrides, logger, azure, connection, servers, alerts } = shared;
+  const [
+    { createRestoreTestStore },
+    { createStorageOperations },
+    { createRestoreTestService },
+    { createRestoreTestApi },
+  ] = await Promise.all([
+    import("./store/restoreTests.js"),
+    import("./azure/storage.js"),
+    import("./restoreTests/service.js"),
+    import("./restoreTests/api.js"),
+  ]);
+  const store = overrides.stores?.restoreTests ?? createRestoreTestStore(connection);
+  const service = createRestoreTestService({
+    store,
+    servers,
+    restore: restore.service,
+    restores: restore.restores,
+    blobs: createStorageOperations(azure.clients),
+    alerter: alerts,
+    settings: {
+      targetContainerId: config.restoreTestTarget,
+      point: config.restoreTestPoint,
+      everyDays: config.restoreTestEveryDays,
+      concurrency: config.restoreTestConcurrency,
+      rowsMaxBytes: config.restoreTestRowsMaxGb * 1024 ** 3,
+      keepHours: config.restoreTestKeepHours,
+      dropPercent: config.restoreTestDropPercent,
+    },
+    scopes: config.scopes,
+    logger,
+  });
+  return {
+    service,
+    api: createRestoreTestApi({ service, scopes: config.scopes }, { logger }),
+    reader: service,
   };
 }
 
