@@ -6,7 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trustEmulatorCertificate } from "../../dev/emulator/index.js";
 import { startDevAuth, type DevAuth } from "../../dev/start/devAuth.js";
+import { runCliCaptured } from "../support/cli.js";
 import { useAzurite } from "../support/azurite.js";
 import { assignEmulatorRole, useEmulator } from "../support/emulator.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
@@ -240,6 +242,35 @@ describe("restore tests through the emulator", () => {
     expect((list.body["value"] as Array<Record<string, unknown>>).map((t) => t["testId"])).toEqual([
       started["testId"],
     ]);
+  }, 180_000);
+
+  it("the CLI tests orders-db again with --wait, prints its tables and rows, and lists both tests", async () => {
+    trustEmulatorCertificate(emulator.caCert);
+    const env = {
+      AzureWebJobsStorage: azurite.connectionString,
+      PGFLEX_ARM_ENDPOINT: emulator.url,
+      PGFLEX_ARM_CREDENTIAL: "emulator",
+      PGFLEX_SCOPES: SUB,
+      PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
+      PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
+      PGFLEX_TIME_SCALE: String(TIME_SCALE),
+      PGFLEX_RESTORE_TARGETS: TARGET,
+      PGFLEX_RESTORE_TEST_TARGET: TARGET,
+      ...auth.settings,
+    };
+    const run = await runCliCaptured(["restore-test", SERVER, "--wait"], { env, pollIntervalInMs: 100 });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Restore test \d{13}-[0-9a-f]{8} of orders-db: Passed, time to restore \d+s/m,
+    );
+    expect(run.stdout).toMatch(
+      /Database orders .*\n {4}public\.customers {2}3 rows\n {4}public\.orders {2}4 rows/,
+    );
+    expect(run.stdout).toMatch(/Database billing .*\n {4}public\.invoices {2}2 rows/);
+
+    const list = await runCliCaptured(["restore-tests", "--server", SERVER_ID], { env });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.match(/ orders-db {2}Passed /g)).toHaveLength(2);
   }, 180_000);
 
   it("refuses to start tests without Backup.Restore, and names a bad server id", async () => {
