@@ -1,5 +1,9 @@
 import type { Command } from "commander";
-import type { RestoreTestRecord } from "../../lib/restoreTests/model.js";
+import {
+  RESTORE_TEST_OUTCOMES,
+  type RestoreTestOutcome,
+  type RestoreTestRecord,
+} from "../../lib/restoreTests/model.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCodes } from "../exitCodes.js";
 import { age, indentedFix, progress, shortDuration, table } from "../format.js";
@@ -96,6 +100,20 @@ export function addRestoreTestCommands(program: Command, cli: CliContext): void 
     .description("List recorded restore tests, newest first (the app's restoreTests table).")
     .option("--server <server>", "only this server (resource id)")
     .option(
+      "--outcome <outcome>",
+      `only tests with this outcome (${RESTORE_TEST_OUTCOMES.join(", ")})`,
+      (v): RestoreTestOutcome => {
+        const outcome = RESTORE_TEST_OUTCOMES.find((o) => o.toLowerCase() === v.toLowerCase());
+        if (!outcome)
+          throw new CliError(
+            `--outcome "${v}" is not an outcome.`,
+            ExitCodes.usage,
+            `Use one of ${RESTORE_TEST_OUTCOMES.join(", ")}.`,
+          );
+        return outcome;
+      },
+    )
+    .option(
       "--top <n>",
       "at most this many",
       (v) => {
@@ -110,18 +128,19 @@ export function addRestoreTestCommands(program: Command, cli: CliContext): void 
       },
       50,
     )
-    .action(async (opts: { server?: string; top: number }) => {
+    .action(async (opts: { server?: string; outcome?: RestoreTestOutcome; top: number }) => {
       const service = await cli.services().restoreTests();
       const page = await service.listPage({
         ...(opts.server ? { serverId: opts.server } : {}),
         top: opts.top,
       });
-      if (cli.json()) return cli.write(`${JSON.stringify(page.items, null, 2)}\n`);
-      if (!page.items.length) return cli.write("No restore tests recorded.\n");
+      const items = page.items.filter((t) => !opts.outcome || t.outcome === opts.outcome);
+      if (cli.json()) return cli.write(`${JSON.stringify(items, null, 2)}\n`);
+      if (!items.length) return cli.write("No restore tests recorded.\n");
       cli.write(
         table(
           ["TEST", "SERVER", "OUTCOME", "STARTED", "TIME TO RESTORE", "REASON"],
-          page.items.map((t) => [
+          items.map((t) => [
             t.testId,
             t.serverName,
             t.outcome,

@@ -83,7 +83,11 @@ export interface BlobOperations {
    * The blob as an archive source: its size, ranged reads and a stream from an offset (each a ranged
    * download, so a `header` inspection reads only the prefix it needs). Undefined when the blob is absent.
    */
-  openBlob(containerUrl: string, blobName: string, options?: OperationOptions): Promise<ArchiveSource | undefined>;
+  openBlob(
+    containerUrl: string,
+    blobName: string,
+    options?: OperationOptions,
+  ): Promise<ArchiveSource | undefined>;
   /** Deletes the blob; succeeds when it is already gone. */
   deleteBlob(containerUrl: string, blobName: string, options?: OperationOptions): Promise<void>;
 }
@@ -141,7 +145,7 @@ export function createStorageOperations(
         read,
         // Ranged downloads one after another: memory stays one range whatever the blob's size.
         async *stream(offset) {
-          for (let at = offset; at < size; ) {
+          for (let at = offset; at < size;) {
             const chunk = await read(at, STREAM_RANGE_BYTES);
             if (chunk.length === 0) return;
             at += chunk.length;

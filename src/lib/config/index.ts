@@ -114,7 +114,9 @@ function restoreTestProblems(config: Config, env: Record<string, string | undefi
           variable: settings.restoreTestTarget.name,
           value: env[settings.restoreTestTarget.name],
           reason: `the container is not in ${settings.restoreTargets.name} (${config.restoreTargets.join(", ") || "empty"}): add it (or its storage account) there, or pick one of those`,
-          example: config.restoreTargets.find((t) => t.includes("/containers/")) ?? settings.restoreTestTarget.example,
+          example:
+            config.restoreTargets.find((t) => t.includes("/containers/")) ??
+            settings.restoreTestTarget.example,
         },
       ];
 }

@@ -18,7 +18,15 @@ import type { ServerStore } from "../store/servers.js";
 import type { RestoreTestStore } from "../store/restoreTests.js";
 import { Metrics, secondsBetween, telemetry } from "../telemetry/index.js";
 import type { OperationOptions } from "../util/options.js";
-import type { RestoredDatabase, RestoreTestRecord, RestoreTestRun, RestoreTestService } from "./model.js";
+import type {
+  RestoredDatabase,
+  RestoredTable,
+  RestoreTestListOptions,
+  RestoreTestRecord,
+  RestoreTestRun,
+  RestoreTestService,
+  ServerRestoreTestSummary,
+} from "./model.js";
 import { planTests, type PlanServer } from "./plan.js";
 import { judge, SERVER_FILES } from "./verdict.js";
 
@@ -291,7 +299,7 @@ export function createRestoreTestService(deps: RestoreTestServiceDeps): RestoreT
         out.push({
           ...base,
           archiveBytes: inspection.archiveBytes,
-          tables: inspection.tables.map((t) => ({
+          tables: inspection.tables.map((t): RestoredTable => ({
             name: t.schema ? `${t.schema}.${t.name}` : t.name,
             ...(t.rows !== undefined ? { rows: t.rows } : {}),
             ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
@@ -426,8 +434,8 @@ export function createRestoreTestService(deps: RestoreTestServiceDeps): RestoreT
 
   return {
     get: (testId, options) => deps.store.get(testId, options),
-    listPage: (options) => deps.store.listPage(options),
-    summaries: (options) => deps.store.summaries(options),
+    listPage: (options?: RestoreTestListOptions) => deps.store.listPage(options),
+    summaries: (options): AsyncIterable<ServerRestoreTestSummary> => deps.store.summaries(options),
 
     async run(request, options = {}) {
       requireTarget();
