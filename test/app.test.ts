@@ -27,6 +27,7 @@ describe("the app's composition root", () => {
         "jobs",
         "protection",
         "restore",
+        "restoreTests",
       ].sort(),
     );
     expect(app.protection.settings).toBeDefined();
