@@ -248,9 +248,7 @@ export function createRestoreTestService(deps: RestoreTestServiceDeps): RestoreT
     options: OperationOptions,
   ): Promise<RestoreTestRecord> {
     const at = now();
-    const state = (await deps.store.serverStates(options)).find(
-      (s) => s.serverId.toLowerCase() === test.serverId.toLowerCase(),
-    );
+    const state = await deps.store.serverState(test.serverId, options);
     const previousPass = state?.lastPassedTestId;
     const saved = await deps.store.update(
       {
@@ -385,9 +383,7 @@ export function createRestoreTestService(deps: RestoreTestServiceDeps): RestoreT
     const inspected = now();
     const kinds = new Set((restore.files ?? []).map((f) => f.kind));
     const missingFiles = SERVER_FILES.filter((f) => !kinds.has(f.replace(/\.sql$/, "") as "roles"));
-    const state = (await deps.store.serverStates(options)).find(
-      (s) => s.serverId.toLowerCase() === current.serverId.toLowerCase(),
-    );
+    const state = await deps.store.serverState(current.serverId, options);
     const previous = state?.lastPassedTestId
       ? await deps.store.get(state.lastPassedTestId, options)
       : undefined;

@@ -153,6 +153,8 @@ export interface RestoreTestStore extends RestoreTestReader {
   listRunning(options?: OperationOptions): Promise<RestoreTestRecord[]>;
   /** Judged tests whose restored blobs are due for deletion at `now`. */
   listCleanupDue(now: Date, options?: OperationOptions): Promise<RestoreTestRecord[]>;
+  /** One server's row. */
+  serverState(serverId: string, options?: OperationOptions): Promise<ServerRestoreTestState | undefined>;
   /** Every server's row (the plan orders servers by their last test). */
   serverStates(options?: OperationOptions): Promise<ServerRestoreTestState[]>;
 }
@@ -468,6 +470,13 @@ export function createRestoreTestStore(
     },
 
     serverStates,
+
+    async serverState(serverId, options = {}) {
+      const state = await readState(serverId, options);
+      if (!state) return undefined;
+      const { etag: _e, ...rest } = state;
+      return rest;
+    },
 
     listRunning: (options = {}) =>
       list(odata`PartitionKey eq ${TEST_PK} and outcome eq ${"Running"}`, options),
