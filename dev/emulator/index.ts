@@ -7,8 +7,14 @@ import { generateCertificate, writeCertificate } from "./core/cert.js";
 import { createControlClient, handleControl, type ControlClient } from "./core/control.js";
 import type { FaultConfig } from "./core/faults.js";
 import { discoverProviders, type ProviderSource } from "./core/providers.js";
+import { createPgDataControl, handlePgDataControl, type PgDataControl } from "./pg/control.js";
 import { stopLocalPostgres } from "./pg/snapshots.js";
-import { createEmulatorCore, DEFAULT_MAX_BODY_BYTES, type EmulatorCore } from "./core/server.js";
+import {
+  createEmulatorCore,
+  DEFAULT_MAX_BODY_BYTES,
+  type ControlHandler,
+  type EmulatorCore,
+} from "./core/server.js";
 import type { EmulatorSeed } from "./core/state.js";
 import { DEFAULT_THROTTLING, type ThrottlingConfig } from "./core/throttle.js";
 
@@ -24,6 +30,8 @@ export type { FaultConfig, FaultRule } from "./core/faults.js";
 export type { EmulatorSeed, SeedServer, SeedRoleAssignment } from "./core/state.js";
 export type { RequestLogEntry, OperationCounter } from "./core/server.js";
 export type { ThrottlingConfig } from "./core/throttle.js";
+export type { PgDataControl } from "./pg/control.js";
+export type { DatabaseDeclaration, TableDeclaration } from "./pg/databases.js";
 export { EMULATOR_ADMIN_PRINCIPAL_ID } from "./core/server.js";
 export { BUILT_IN_ROLES } from "./core/rbac.js";
 
@@ -80,6 +88,11 @@ export interface RunningEmulator {
   caCertPath: string;
   caCert: string;
   control: ControlClient;
+  /**
+   * Changes a server's data (`emptyTable`, `setServerDatabases`): backups started from now on restore the
+   * new data, earlier recovery points the old. Over HTTP: `control.invoke("PUT", "/pgdata/servers", …)`.
+   */
+  pgdata: PgDataControl;
   /** In-process access for tests of the emulator itself. */
   core: EmulatorCore;
   stop(): Promise<void>;
@@ -127,7 +140,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       verbose: options.verbose ?? false,
     },
     certificate,
-    handleControl,
+    withPgDataControl,
     options.faultSeed,
   );
   const port = await core.listen(options.port ?? 0);
@@ -144,6 +157,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     caCertPath,
     caCert: certificate.cert,
     control: createControlClient(url, certificate.cert),
+    pgdata: createPgDataControl(core.context),
     core,
     stop: async () => {
       await core.stop();
@@ -151,6 +165,10 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     },
   };
 }
+
+/** The core's control API with the servers' data controls (`/_emulator/pgdata/...`, pg/control.ts) ahead of it. */
+const withPgDataControl: ControlHandler = async (request, core) =>
+  handlePgDataControl(request, core.context) ?? handleControl(request, core);
 
 const trusted = new Set<string>();
 

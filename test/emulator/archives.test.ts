@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { declarationProblem, declarationsIn, fingerprint } from "../../dev/emulator/pg/databases.js";
+import {
+  declarationProblem,
+  declarationsIn,
+  fingerprint,
+  variantsIn,
+  withTablesEmptied,
+} from "../../dev/emulator/pg/databases.js";
 import { ARCHIVES_DIR, readManifest } from "../../dev/emulator/pg/snapshots.js";
 
 const seeds = ["dev/emulator/seeds/demo-estate.json", "dev/emulator/seeds/demo.json"];
@@ -26,6 +32,29 @@ describe("committed pg_dump archives (served where PostgreSQL is not installed)"
         }
       }
     }
+    expect(stale).toEqual([]);
+  });
+
+  it("cover the changed data the seeds list as variants (orders-db with its orders emptied)", () => {
+    const stale: string[] = [];
+    let count = 0;
+    for (const seed of seeds) {
+      const parsed = JSON.parse(readFileSync(seed, "utf8")) as { providers?: Record<string, unknown> };
+      const servers = declarationsIn(parsed.providers?.pgdata);
+      for (const variant of variantsIn(parsed.providers?.pgdata)) {
+        count += 1;
+        const db = servers
+          .find((s) => s.serverId === variant.serverId)
+          ?.databases.find((d) => d.name === variant.database);
+        expect(db, `${seed}: variant of an undeclared database '${variant.database}'`).toBeDefined();
+        const changed = withTablesEmptied(db ?? { name: variant.database }, variant.emptyTables);
+        if (!manifest?.databases[fingerprint(changed)])
+          stale.push(
+            `${seed}: ${variant.database} without ${variant.emptyTables.join(", ")} (run 'npm run emulator:archives')`,
+          );
+      }
+    }
+    expect(count).toBeGreaterThan(0);
     expect(stale).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProviderContext } from "../core/provider.js";
-import { databasesOf, databaseSql, fingerprint, PGDATA_SLICE } from "./databases.js";
+import { databasesAt, databaseSql, fingerprint, PGDATA_SLICE, pinPoint } from "./databases.js";
 import type { DatabaseDeclaration } from "./databases.js";
 import { findPostgresBinaries, startLocalPostgres } from "./local.js";
 import type { LocalPostgres } from "./local.js";
@@ -52,9 +52,10 @@ interface PgDataOptions {
 
 interface Manager {
   pg?: Promise<LocalPostgres>;
-  /** Local database name by declaration fingerprint. */
-  loaded: Map<string, Promise<string>>;
-  names: Set<string>;
+  /** Fingerprint of the declaration loaded under each database name of the local PostgreSQL. */
+  loaded: Map<string, string>;
+  /** Loads and dumps one at a time: a changed database is dropped and recreated under its name. */
+  queue: Promise<unknown>;
   snapshots: Map<string, Promise<RestoreFileSet>>;
 }
 
@@ -63,7 +64,7 @@ const managers = new WeakMap<object, Manager>();
 function managerOf(context: ProviderContext): Manager {
   let m = managers.get(context.state);
   if (!m) {
-    m = { loaded: new Map(), names: new Set(), snapshots: new Map() };
+    m = { loaded: new Map(), queue: Promise.resolve(), snapshots: new Map() };
     managers.set(context.state, m);
   }
   return m;
@@ -86,21 +87,16 @@ function postgresOf(context: ProviderContext): Promise<LocalPostgres> {
   return m.pg;
 }
 
-/** Loads a declared database into the local PostgreSQL once; returns its local name. */
-function ensureLoaded(m: Manager, pg: LocalPostgres, db: DatabaseDeclaration): Promise<string> {
+/** Has `db` loaded under its own name, dropping and recreating it when another declaration was loaded there. */
+async function ensureLoaded(m: Manager, pg: LocalPostgres, db: DatabaseDeclaration): Promise<string> {
   const fp = fingerprint(db);
-  let loading = m.loaded.get(fp);
-  if (!loading) {
-    const local = m.names.has(db.name) ? `${db.name}_${fp.slice(0, 8)}` : db.name;
-    m.names.add(local);
-    loading = (async () => {
-      await pg.sql("postgres", `CREATE DATABASE ${local};`);
-      await pg.sql(local, databaseSql(db));
-      return local;
-    })();
-    m.loaded.set(fp, loading);
-  }
-  return loading;
+  if (m.loaded.get(db.name) === fp) return db.name;
+  m.loaded.delete(db.name);
+  await pg.sql("postgres", `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE);`);
+  await pg.sql("postgres", `CREATE DATABASE ${db.name};`);
+  await pg.sql(db.name, databaseSql(db));
+  m.loaded.set(db.name, fp);
+  return db.name;
 }
 
 /** Dumps `databases` (and `postgres`, and the globals) from the local PostgreSQL into `dir`. */
@@ -137,27 +133,37 @@ export async function dumpFromLocal(
 
 function snapshotNow(
   context: ProviderContext,
-  serverId: string,
+  databases: DatabaseDeclaration[],
   recoveryPointId: string,
 ): Promise<RestoreFileSet> {
   const m = managerOf(context);
-  const databases = databasesOf(context, serverId);
-  return (async () => {
+  const taking = m.queue.then(async () => {
     const pg = await postgresOf(context);
     return dumpFromLocal(pg, databases, join(pg.dir, "archives", recoveryPointId), (db) =>
       ensureLoaded(m, pg, db),
     );
-  })();
+  });
+  m.queue = taking.catch(() => undefined);
+  return taking;
 }
 
 /**
- * Called when a backup completes: with a local PostgreSQL, dumps the server's declared databases now and
- * keeps the archives for `recoveryPointId`. Servers that declare none are not dumped (their restore serves
- * the committed empty `postgres` archive). Never throws; a failed dump is logged and the restore falls back.
+ * Called when a backup completes: pins the server's databases as declared when the backup started
+ * (`startedAtMs`, emulator ms) to `recoveryPointId` and, with a local PostgreSQL, dumps them now and keeps
+ * the archives for it. Servers that
+ * declare none are not dumped (their restore serves the committed empty `postgres` archive). Never throws;
+ * a failed dump is logged and the restore tries again.
  */
-export function snapshotAtBackup(context: ProviderContext, serverId: string, recoveryPointId: string): void {
-  if (!usesLocalPostgres(context) || databasesOf(context, serverId).length === 0) return;
-  const taking = snapshotNow(context, serverId, recoveryPointId);
+export function snapshotAtBackup(
+  context: ProviderContext,
+  serverId: string,
+  recoveryPointId: string,
+  startedAtMs: number,
+): void {
+  pinPoint(context, serverId, recoveryPointId, startedAtMs);
+  const databases = databasesAt(context, serverId, recoveryPointId, startedAtMs);
+  if (!usesLocalPostgres(context) || databases.length === 0) return;
+  const taking = snapshotNow(context, databases, recoveryPointId);
   taking.catch((error: unknown) =>
     context.log(`pg: dump for recovery point ${recoveryPointId} failed: ${String(error)}`),
   );
@@ -194,17 +200,31 @@ export function committedFiles(databases: DatabaseDeclaration[], dir = ARCHIVES_
   };
 }
 
+/** How {@link missingArchivesMessage} starts. */
+export const NO_ARCHIVE = "No pg_dump archive";
+
 /**
- * The files a restore of `recoveryPointId` writes: the dumps taken at that backup, else a dump taken now
- * (local PostgreSQL, declared databases), else the committed archives.
+ * What a restore says when the committed archives lack some of the databases it must write: which, and
+ * how to get them.
+ */
+export function missingArchivesMessage(missing: string[]): string {
+  const names = missing.map((n) => `'${n}'`).join(", ");
+  return `${NO_ARCHIVE} of database(s) ${names} as this recovery point holds them: the committed archives in dev/emulator/seeds/archives were made from other data. Install PostgreSQL 15+ (or set PGFLEX_PG_BIN) so the emulator dumps the data itself, or list the changed data in a seed's providers.pgdata.variants and run 'npm run emulator:archives'`;
+}
+
+/**
+ * The files a restore of `recoveryPointId` (from a backup started at `startedAtMs`, emulator ms) writes:
+ * the dumps taken at that backup, else a dump taken now of the data it holds (pinned at the backup, else as
+ * declared then; local PostgreSQL), else the committed archives of that data. `missing` names the databases no committed archive holds.
  */
 export async function restoreFilesFor(
   context: ProviderContext,
   serverId: string,
   recoveryPointId: string,
+  startedAtMs: number,
 ): Promise<RestoreFileSet> {
   const m = managerOf(context);
-  const databases = databasesOf(context, serverId);
+  const databases = databasesAt(context, serverId, recoveryPointId, startedAtMs);
   const taken = m.snapshots.get(recoveryPointId);
   if (taken) {
     try {
@@ -215,7 +235,7 @@ export async function restoreFilesFor(
   }
   if (usesLocalPostgres(context) && databases.length > 0) {
     try {
-      const now = snapshotNow(context, serverId, recoveryPointId);
+      const now = snapshotNow(context, databases, recoveryPointId);
       m.snapshots.set(recoveryPointId, now);
       return await now;
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
-import { snapshotAtBackup } from "../../pg/snapshots.js";
+import { NO_ARCHIVE, snapshotAtBackup } from "../../pg/snapshots.js";
 import { writing } from "./restoreJob.js";
 import { durationInMs, emptySlice, key, PROVIDER_NAME } from "./state.js";
 import type { DataProtectionSlice, InstanceRecord, JobRecord } from "./state.js";
@@ -131,8 +131,8 @@ export function recoveryPointResource(
 
 /**
  * Called by the engine when a job reaches its end time; returns true to keep it InProgress a while longer
- * (a restore whose files are still being written). A completed backup job's databases are dumped for
- * its recovery point (local PostgreSQL only; see pg/snapshots.ts).
+ * (a restore whose files are still being written). A completed backup job's databases, as declared when
+ * it started, are dumped for its recovery point (local PostgreSQL only; see pg/snapshots.ts).
  */
 export function onJobEnded(context: ProviderContext, job: JobRecord): boolean {
   const restore = job.restore;
@@ -144,15 +144,21 @@ export function onJobEnded(context: ProviderContext, job: JobRecord): boolean {
       restore.writeError = "the emulator's state was reloaded while the files were being written";
     }
     if (restore.writtenAtMs !== undefined) job.endMs = Math.max(job.endMs, restore.writtenAtMs);
-    if (restore.writeState === "failed")
+    if (restore.writeState === "failed") {
+      const error = restore.writeError ?? "unknown error";
+      // A missing archive says its own fix; anything else is the container's.
+      const next = error.startsWith(NO_ARCHIVE)
+        ? ""
+        : " Check the container exists and is reachable, then restore again.";
       job.outcome = {
         status: "Failed",
         errorCode: "UserErrorRestoreTargetWriteFailed",
-        errorMessage: `The restored files could not be written to '${restore.url}': ${restore.writeError ?? "unknown error"}. Check the container exists and is reachable, then restore again.`,
+        errorMessage: `The restored files could not be written to '${restore.url}': ${error}.${next}`,
       };
+    }
     return false;
   }
   if (job.outcome.status === "Completed" || job.outcome.status === "CompletedWithWarnings")
-    snapshotAtBackup(context, job.datasourceId, recoveryPointIdOf(job));
+    snapshotAtBackup(context, job.datasourceId, recoveryPointIdOf(job), job.startMs);
   return false;
 }

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { BlobServiceClient } from "@azure/storage-blob";
 import type { EmulatorRequest, EmulatorResponse, LroOutcome, ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
-import { restoreFilesFor } from "../../pg/snapshots.js";
+import { missingArchivesMessage, restoreFilesFor } from "../../pg/snapshots.js";
 import {
   classifyStorageId,
   containersAtUrl,
@@ -357,7 +357,9 @@ async function writeFiles(context: ProviderContext, job: JobRecord, point: Recov
   if (!restore) return;
   writing.add(restore);
   try {
-    const files = await restoreFilesFor(context, point.job.datasourceId, point.name);
+    const files = await restoreFilesFor(context, point.job.datasourceId, point.name, point.job.startMs);
+    // Never an older archive in place of the data this point holds: the restore fails, saying how to get it.
+    if (files.missing.length > 0) throw new Error(missingArchivesMessage(files.missing));
     const g = restore.fileGuid;
     const blobs: Array<[string, Buffer]> = [];
     for (const db of files.databases) blobs.push([`${g}_database_${db.name}.sql`, await readFile(db.file)]);
@@ -372,10 +374,6 @@ async function writeFiles(context: ProviderContext, job: JobRecord, point: Recov
       await containerClient.createIfNotExists();
       for (const [name, data] of blobs) await containerClient.getBlockBlobClient(name).uploadData(data);
     }
-    if (files.missing.length > 0)
-      context.log(
-        `restore ${job.name}: no archive for database(s) ${files.missing.join(", ")} (committed archives are from another seed).`,
-      );
     restore.files = blobs.map(([name, data]) => ({ name, sizeInBytes: data.length }));
     restore.source = connection ? files.source : "none";
     restore.pgDumpVersion = files.pgDumpVersion;
