@@ -7,13 +7,13 @@ const ACCOUNT =
 const CONTAINER = `${ACCOUNT}/blobServices/default/containers/restore-tests`;
 
 describe("restore test settings", () => {
-  it("are off by default, testing the latest point weekly, two at once", () => {
+  it("are off by default, testing the latest point weekly, one at a time", () => {
     const config = loadConfig(base);
     expect(config.restoreTests).toBe("");
     expect(config.restoreTestPoint).toEqual({ kind: "latest" });
     expect(config).toMatchObject({
       restoreTestEveryDays: 7,
-      restoreTestConcurrency: 2,
+      restoreTestConcurrency: 1,
       restoreTestKeepHours: 24,
       restoreTestDropPercent: 50,
       restoreTestRowsMaxGb: 10,

@@ -305,10 +305,7 @@ describe("restore tests through the emulator", () => {
     expect(list.stdout.match(/ orders-db {2}Passed /g)).toHaveLength(2);
   }, 180_000);
 
-  // Skipped: with a local PostgreSQL, the emulator (s5-rtemu) restores the new backup's point with the old rows
-  // once any restore ran before the emptyTable call (run alone, without the earlier tests, it restores 0 rows and
-  // the service's verdict logic is covered in test/restoreTests/service.test.ts). Enable once the emulator is fixed.
-  it.skip("an emptied table in a later backup makes the next test Suspicious naming it, with exactly one alert; a further test stays Suspicious without a second", async () => {
+  it("an emptied table in a later backup makes the next test Suspicious naming it, with exactly one alert; a further test stays Suspicious without a second", async () => {
     await emulator.pgdata.emptyTable(SERVER_ID, "orders", "orders");
     const pointsBefore = await recoveryPoints();
     // The poller records the first backup's end (and frees its running claim).

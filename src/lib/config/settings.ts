@@ -635,9 +635,9 @@ export const settings = {
   restoreTestConcurrency: setting({
     name: "PGFLEX_RESTORE_TEST_CONCURRENCY",
     description:
-      "Restore tests running at once. Default 2: each inspection streams whole archives through zlib on the app's instance (about a core each), and each restore copies a whole server through the vault; 2 tests of about an hour, started hourly, cover some 48 servers a day (336 a 7-day cycle). Raise it for larger estates.",
-    example: "4",
-    defaultValue: "2",
+      "Restore tests running at once. Default 1: all tests restore into one container, and Azure names a restore's files with a GUID of its own, so restores that write there at the same time cannot be told apart by time alone (the app takes the files first written after the restore's job started); one test also keeps the inspection (zlib, about a core) off the protection work. Tests of under an hour, started hourly, cover some 24 servers a day (168 a 7-day cycle); raise it only with that in mind.",
+    example: "2",
+    defaultValue: "1",
     requiredInAzure: false,
     schema: positiveInt,
   }),
