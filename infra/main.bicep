@@ -186,6 +186,7 @@ var tableNames = [
   'sweeps'
   'sweepRows'
   'restores'
+  'restoreTests'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
