@@ -187,6 +187,7 @@ var tableNames = [
   'sweepRows'
   'restores'
   'armBudget'
+  'restoreTests'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

@@ -27,6 +27,7 @@ describe("the app's composition root", () => {
         "jobs",
         "protection",
         "restore",
+        "restoreTests",
         "restoreTestSummaries",
       ].sort(),
     );

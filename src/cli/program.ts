@@ -8,6 +8,7 @@ import { addJobsCommand } from "./commands/jobs.js";
 import { addProtectCommand } from "./commands/protect.js";
 import { addRecoveryPointsCommand } from "./commands/recoveryPoints.js";
 import { addRestoreCommand } from "./commands/restore.js";
+import { addRestoreTestCommands } from "./commands/restoreTests.js";
 import { addServersCommand } from "./commands/servers.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addSweepCommand } from "./commands/sweep.js";
@@ -83,6 +84,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     addDoctorCommand,
     addRecoveryPointsCommand,
     addRestoreCommand,
+    addRestoreTestCommands,
     addInspectCommand,
   ])
     addCommand(program, cli);

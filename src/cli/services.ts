@@ -13,6 +13,7 @@ import { createInMemoryAuditLog } from "../lib/store/audit.js";
 import { createInMemorySweepStore } from "../lib/store/sweeps.js";
 import { createInMemoryRestoreStore } from "../lib/store/restores.js";
 import type { RestoreService } from "../lib/restore/service.js";
+import type { RestoreTestService } from "../lib/restoreTests/model.js";
 import { parseServerId } from "../lib/domain/serverId.js";
 import type { OperationOptions } from "../lib/util/options.js";
 
@@ -50,6 +51,11 @@ export interface CliServices {
     vaultId: string;
     instanceName: string;
   }): Promise<RestoreService>;
+  /**
+   * The app's restore tests over its own tables (the configured Storage): a test the CLI runs is recorded
+   * and compared like the app's, and the app's timers may move it on too.
+   */
+  restoreTests(): Promise<RestoreTestService>;
 }
 
 /** The CLI reports failures in its own output; it raises no alerts. */
@@ -108,6 +114,9 @@ export function createCliServices(config: Config, options: { clients?: ArmClient
         },
       });
       return app.restore.service;
+    },
+    async restoreTests() {
+      return (await createApp(config, { clients: azure.clients, logger: silentLogger })).restoreTests.service;
     },
     protectionWorker() {
       const servers = createInMemoryServerStore();

@@ -18,3 +18,5 @@ import "./dashboard.js";
 import "./apiRestores.js";
 import "./trackRestores.js";
 import "./apiRestoreTestSummaries.js";
+import "./apiRestoreTests.js";
+import "./restoreTests.js";

@@ -27,11 +27,13 @@ import type { ProtectionSettings } from "./protection/settings.js";
 import type { ProtectionWorker } from "./protection/worker.js";
 import type { RestoreApi } from "./restore/api.js";
 import type { RestoreService } from "./restore/service.js";
-import type { RestoreTestReader } from "./restoreTests/model.js";
+import type { RestoreTestApi } from "./restoreTests/api.js";
+import type { RestoreTestReader, RestoreTestService } from "./restoreTests/model.js";
 import type { RestoreTestSummariesApi } from "./restoreTests/summariesApi.js";
 import type { AuditLog } from "./store/audit.js";
 import type { StorageConnection } from "./store/connection.js";
 import type { RestoreStore } from "./store/restores.js";
+import type { RestoreTestStore } from "./store/restoreTests.js";
 import type { ServerStore } from "./store/servers.js";
 import type { SweepStore } from "./store/sweeps.js";
 import type { OperationOptions } from "./util/options.js";
@@ -57,6 +59,7 @@ export interface AppStores {
   /** Where protection requests go instead of the `protect-requests` queue. */
   protectionQueue?: ProtectionQueue;
   restores?: RestoreStore;
+  restoreTests?: RestoreTestStore;
 }
 
 export interface AppOverrides {
@@ -114,6 +117,8 @@ export interface App {
   readonly alerts: Alerter;
   /** Restores as files: recovery points, restores and their tracker. */
   readonly restore: { service: RestoreService; api: RestoreApi };
+  /** Restore tests: the plan, the advance, their API and the reader the dashboard and sweeps use. */
+  readonly restoreTests: { service: RestoreTestService; api: RestoreTestApi; reader: RestoreTestReader };
   /** GET /api/restoreTestSummaries: each server's latest restore test, for the dashboard. */
   readonly restoreTestSummaries: RestoreTestSummariesApi;
 }
@@ -139,16 +144,24 @@ interface Shared {
   servers: ServerStore;
   protectionQueue: ProtectionQueue;
   alerts: Alerter;
+  /** Restore test results: written by the restore tests, read by sweeps and the summaries API. */
+  restoreTestStore: RestoreTestStore;
 }
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createConsoleLogger("pgflex-autoprotect");
   const azure = createAzureOperations(config, overrides.clients);
   const startTelemetry = await installTelemetry(config, overrides, azure, logger);
-  const [{ createStorageConnection }, { createServerStore }, { createProtectionQueue }] = await Promise.all([
+  const [
+    { createStorageConnection },
+    { createServerStore },
+    { createProtectionQueue },
+    { createRestoreTestStore },
+  ] = await Promise.all([
     import("./store/connection.js"),
     import("./store/servers.js"),
     import("./protection/queueMessages.js"),
+    import("./store/restoreTests.js"),
   ]);
   // In Azure, Storage is identity-based and shares the ARM credential.
   const connection =
@@ -177,6 +190,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     servers: overrides.stores?.servers ?? createServerStore(connection),
     protectionQueue: overrides.stores?.protectionQueue ?? createProtectionQueue(connection),
     alerts,
+    restoreTestStore: overrides.stores?.restoreTests ?? createRestoreTestStore(connection),
   };
   const [protection, backups, compliance, restore, { createRestoreTestSummariesApi }] = await Promise.all([
     wireProtection(shared),
@@ -185,12 +199,23 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     wireRestore(shared),
     import("./restoreTests/summariesApi.js"),
   ]);
+  const restoreTests = await wireRestoreTests(shared, restore);
   const restoreTestSummaries = createRestoreTestSummariesApi(
-    { reader: overrides.restoreTestReader, scopes: config.scopes },
+    { reader: overrides.restoreTestReader ?? restoreTests.reader, scopes: config.scopes },
     { logger },
   );
   startTelemetry?.();
-  return { config, azure, ...protection, ...backups, compliance, alerts, restore, restoreTestSummaries };
+  return {
+    config,
+    azure,
+    ...protection,
+    ...backups,
+    compliance,
+    alerts,
+    restore: { service: restore.service, api: restore.api },
+    restoreTests,
+    restoreTestSummaries,
+  };
 }
 
 /**
@@ -404,7 +429,7 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
       }),
     scopeQueue: createQueueSender(connection, QueueNames.sweepScopes),
     listServerRecords: createRecordedServers(servers),
-    ...(overrides.restoreTestReader ? { restoreTests: overrides.restoreTestReader } : {}),
+    restoreTests: overrides.restoreTestReader ?? shared.restoreTestStore,
     logger,
     ...(overrides.remediationConcurrency ? { remediationConcurrency: overrides.remediationConcurrency } : {}),
   });
@@ -418,7 +443,7 @@ async function wireCompliance(shared: Shared): Promise<App["compliance"]> {
 }
 
 /** Restores as files: the service over the Data Protection and Storage operations, its table and its API. */
-async function wireRestore(shared: Shared): Promise<App["restore"]> {
+async function wireRestore(shared: Shared): Promise<App["restore"] & { restores: RestoreStore }> {
   const { config, overrides, logger, azure, connection, servers } = shared;
   const [
     { createRestoreStore },
@@ -450,6 +475,46 @@ async function wireRestore(shared: Shared): Promise<App["restore"]> {
   return {
     service,
     api: createRestoreApi({ restore: service, restores, scopes: config.scopes }, { logger }),
+    restores,
+  };
+}
+
+/** Restore tests over the restore capability, the restored blobs and the `restoreTests` table. */
+async function wireRestoreTests(
+  shared: Shared,
+  restore: Awaited<ReturnType<typeof wireRestore>>,
+): Promise<App["restoreTests"]> {
+  const { config, logger, azure, servers, alerts } = shared;
+  const [{ createStorageOperations }, { createRestoreTestService }, { createRestoreTestApi }] =
+    await Promise.all([
+      import("./azure/storage.js"),
+      import("./restoreTests/service.js"),
+      import("./restoreTests/api.js"),
+    ]);
+  const store = shared.restoreTestStore;
+  const service = createRestoreTestService({
+    store,
+    servers,
+    restore: restore.service,
+    restores: restore.restores,
+    blobs: createStorageOperations(azure.clients),
+    alerter: alerts,
+    settings: {
+      targetContainerId: config.restoreTestTarget,
+      point: config.restoreTestPoint,
+      everyDays: config.restoreTestEveryDays,
+      concurrency: config.restoreTestConcurrency,
+      rowsMaxBytes: config.restoreTestRowsMaxGb * 1024 ** 3,
+      keepHours: config.restoreTestKeepHours,
+      dropPercent: config.restoreTestDropPercent,
+    },
+    scopes: config.scopes,
+    logger,
+  });
+  return {
+    service,
+    api: createRestoreTestApi({ service, scopes: config.scopes }, { logger }),
+    reader: service,
   };
 }
 

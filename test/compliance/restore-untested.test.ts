@@ -208,9 +208,14 @@ describe("sweep: RestoreUntested", () => {
     );
   });
 
-  // PGFLEX_RESTORE_TESTS belongs to the restore-test timer; this runs once that setting exists.
-  it.runIf(schedule !== undefined)("reads restore tests as on when PGFLEX_RESTORE_TESTS is set", () => {
-    const on = loadConfig({ ...env, PGFLEX_RESTORE_TESTS: schedule?.example ?? "" });
+  it("reads restore tests as on when PGFLEX_RESTORE_TESTS is set", () => {
+    const target = allSettings.find((s) => s.name === "PGFLEX_RESTORE_TEST_TARGET")?.example ?? "";
+    const on = loadConfig({
+      ...env,
+      PGFLEX_RESTORE_TESTS: schedule?.example ?? "",
+      PGFLEX_RESTORE_TEST_TARGET: target,
+      PGFLEX_RESTORE_TARGETS: target,
+    });
     expect(sweepConfigFrom(on).restoreTestsEnabled).toBe(true);
   });
 });

@@ -4,6 +4,7 @@
  * service, through `@azure/storage-blob`). The restore capability sees only {@link StorageOperations}.
  */
 import type { ArmClients } from "./clients.js";
+import type { ArchiveSource } from "../archive/source.js";
 import { getOrUndefined } from "../util/notFound.js";
 import type { OperationOptions } from "../util/options.js";
 
@@ -76,9 +77,26 @@ export interface StorageOperations {
   listBlobs(containerUrl: string, options?: OperationOptions): AsyncIterable<BlobInfo>;
 }
 
+/** Reading and deleting a restore's blobs (restore tests inspect them, then delete them). */
+export interface BlobOperations {
+  /**
+   * The blob as an archive source: its size, ranged reads and a stream from an offset (each a ranged
+   * download, so a `header` inspection reads only the prefix it needs). Undefined when the blob is absent.
+   */
+  openBlob(
+    containerUrl: string,
+    blobName: string,
+    options?: OperationOptions,
+  ): Promise<ArchiveSource | undefined>;
+  /** Deletes the blob; succeeds when it is already gone. */
+  deleteBlob(containerUrl: string, blobName: string, options?: OperationOptions): Promise<void>;
+}
+
+const STREAM_RANGE_BYTES = 4 * 1024 * 1024;
+
 export function createStorageOperations(
   clients: Pick<ArmClients, "storage" | "blobContainer">,
-): StorageOperations {
+): StorageOperations & BlobOperations {
   return {
     async getAccount(accountId, options = {}) {
       const t = parseStorageTargetId(accountId);
@@ -111,6 +129,34 @@ export function createStorageOperations(
           ...(b.properties.createdOn ? { createdOn: b.properties.createdOn.toISOString() } : {}),
         };
       }
+    },
+    async openBlob(containerUrl, blobName, options = {}) {
+      const blob = (await clients.blobContainer(containerUrl)).getBlobClient(blobName);
+      const properties = await getOrUndefined(() => blob.getProperties({ abortSignal: options.abortSignal }));
+      if (!properties) return undefined;
+      const size = properties.contentLength ?? 0;
+      const read = async (offset: number, length: number): Promise<Buffer> => {
+        if (offset >= size || length <= 0) return Buffer.alloc(0);
+        const count = Math.min(length, size - offset);
+        return blob.downloadToBuffer(offset, count, { abortSignal: options.abortSignal });
+      };
+      return {
+        size,
+        read,
+        // Ranged downloads one after another: memory stays one range whatever the blob's size.
+        async *stream(offset) {
+          for (let at = offset; at < size;) {
+            const chunk = await read(at, STREAM_RANGE_BYTES);
+            if (chunk.length === 0) return;
+            at += chunk.length;
+            yield chunk;
+          }
+        },
+      };
+    },
+    async deleteBlob(containerUrl, blobName, options = {}) {
+      const blob = (await clients.blobContainer(containerUrl)).getBlobClient(blobName);
+      await blob.deleteIfExists({ deleteSnapshots: "include", abortSignal: options.abortSignal });
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { Config } from "../config/index.js";
-import { settings } from "../config/settings.js";
 import type { ComplianceClass, SweepFailure } from "../domain/compliance.js";
 import type { RestoreTestReader, ServerRestoreTestSummary } from "../restoreTests/model.js";
 import type { RestoreTestSignal, SweepRow } from "../store/sweeps.js";
@@ -21,18 +20,9 @@ export const RestoreTestedClasses: ReadonlySet<ComplianceClass> = new Set<Compli
   "ProtectedUntagged",
 ]);
 
-const SCHEDULE_SETTING = "PGFLEX_RESTORE_TESTS";
-
-/**
- * Whether restore tests are on: PGFLEX_RESTORE_TESTS (the restore-test timer's schedule) is set. Read by the
- * setting's name, so a configuration without that setting reads as off.
- */
-export function restoreTestsEnabled(config: Config): boolean {
-  const key = Object.entries(settings).find(([, s]) => s.name === SCHEDULE_SETTING)?.[0];
-  const value: unknown = key === undefined ? undefined : (config as Record<string, unknown>)[key];
-  if (typeof value === "string") return value.trim() !== "";
-  if (typeof value === "boolean") return value;
-  return value !== undefined && value !== null;
+/** Whether restore tests are on: PGFLEX_RESTORE_TESTS (the restore-test timer's schedule) is set. */
+export function restoreTestsEnabled(config: Pick<Config, "restoreTests">): boolean {
+  return config.restoreTests.trim() !== "";
 }
 
 export const RESTORE_TESTS_OFF_NOTE =

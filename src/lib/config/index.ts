@@ -83,7 +83,42 @@ function crossCheck(config: Config, env: Record<string, string | undefined>): Co
       example: settings.storageConnection.example,
     });
   }
+  problems.push(...restoreTestProblems(config, env));
   return problems;
+}
+
+/** Restore tests write into PGFLEX_RESTORE_TEST_TARGET, which must be a target restores may write to. */
+function restoreTestProblems(config: Config, env: Record<string, string | undefined>): ConfigProblem[] {
+  const target = config.restoreTestTarget.replace(/\/+$/, "");
+  if (!target) {
+    return config.restoreTests
+      ? [
+          {
+            variable: settings.restoreTestTarget.name,
+            value: env[settings.restoreTestTarget.name],
+            reason: `${settings.restoreTests.name} schedules restore tests: name the container they restore into (one of ${settings.restoreTargets.name})`,
+            example: settings.restoreTestTarget.example,
+          },
+        ]
+      : [];
+  }
+  const lower = target.toLowerCase();
+  const allowed = config.restoreTargets.some((entry) => {
+    const e = entry.toLowerCase();
+    return e === lower || lower.startsWith(`${e}/blobservices/default/containers/`);
+  });
+  return allowed
+    ? []
+    : [
+        {
+          variable: settings.restoreTestTarget.name,
+          value: env[settings.restoreTestTarget.name],
+          reason: `the container is not in ${settings.restoreTargets.name} (${config.restoreTargets.join(", ") || "empty"}): add it (or its storage account) there, or pick one of those`,
+          example:
+            config.restoreTargets.find((t) => t.includes("/containers/")) ??
+            settings.restoreTestTarget.example,
+        },
+      ];
 }
 
 let cached: Config | undefined;

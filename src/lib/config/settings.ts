@@ -92,6 +92,36 @@ const restoreTargets = z
     "must be a comma-separated list of storage account or blob container resource ids",
   );
 
+const positiveNumber = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?$/, "must be a number, e.g. 10 or 0.5")
+  .transform(Number)
+  .refine((n) => n > 0, "must be greater than zero");
+
+const percent = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, "must be a whole number of percent")
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 100, "must be between 1 and 100");
+
+/** `latest`, or `random:<days>`: a random recovery point of the last <days> days. */
+const restoreTestPoint = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((v, ctx) => {
+    if (v === "latest") return { kind: "latest" as const };
+    const m = /^random:(\d+)$/.exec(v);
+    const days = m ? Number(m[1]) : 0;
+    if (!m || days < 1) {
+      ctx.addIssue({ code: "custom", message: "must be latest or random:<days> with days of 1 or more" });
+      return z.NEVER;
+    }
+    return { kind: "random" as const, days };
+  });
+
 /** `value=policyName` pairs separated by commas, or a JSON object. Tag values compare case-insensitively. */
 const policyMap = z
   .string()
@@ -574,6 +604,87 @@ export const settings = {
     defaultValue: "",
     requiredInAzure: false,
     schema: restoreTargets,
+  }),
+  restoreTests: setting({
+    name: "PGFLEX_RESTORE_TESTS",
+    description:
+      "NCRONTAB schedule of the restore test plan: each run starts the tests that are due (every protected server once per PGFLEX_RESTORE_TEST_EVERY_DAYS, oldest test first). Empty: no scheduled restore tests.",
+    example: "0 0 * * * *",
+    defaultValue: "",
+    requiredInAzure: false,
+    schema: z.union([z.literal(""), ncrontab]),
+  }),
+  restoreTestTarget: setting({
+    name: "PGFLEX_RESTORE_TEST_TARGET",
+    description:
+      "Blob container id restore tests restore into; must be one of PGFLEX_RESTORE_TARGETS (or in an account listed there). Required when PGFLEX_RESTORE_TESTS is set.",
+    example:
+      "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-restore/providers/Microsoft.Storage/storageAccounts/strestore/blobServices/default/containers/restore-tests",
+    defaultValue: "",
+    requiredInAzure: false,
+    schema: z.union([
+      z.literal(""),
+      z
+        .string()
+        .trim()
+        .regex(
+          /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}\/blobServices\/default\/containers\/[a-z0-9-]{3,63}\/?$/i,
+          "must be a blob container resource id",
+        ),
+    ]),
+  }),
+  restoreTestPoint: setting({
+    name: "PGFLEX_RESTORE_TEST_POINT",
+    description:
+      "Which recovery point a restore test restores: latest, or random:<days> (a random point of the last <days> days).",
+    example: "random:30",
+    defaultValue: "latest",
+    requiredInAzure: false,
+    schema: restoreTestPoint,
+  }),
+  restoreTestEveryDays: setting({
+    name: "PGFLEX_RESTORE_TEST_EVERY_DAYS",
+    description: "Every protected server is tested at least once in this many days (the plan's cycle).",
+    example: "7",
+    defaultValue: "7",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  restoreTestConcurrency: setting({
+    name: "PGFLEX_RESTORE_TEST_CONCURRENCY",
+    description:
+      "Restore tests running at once. Default 1: all tests restore into one container, and Azure names a restore's files with a GUID of its own, so restores that write there at the same time cannot be told apart by time alone (the app takes the files first written after the restore's job started); one test also keeps the inspection (zlib, about a core) off the protection work. Tests of under an hour, started hourly, cover some 24 servers a day (168 a 7-day cycle); raise it only with that in mind.",
+    example: "2",
+    defaultValue: "1",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  restoreTestRowsMaxGb: setting({
+    name: "PGFLEX_RESTORE_TEST_ROWS_MAX_GB",
+    description:
+      "Database archives up to this size (GB) are read whole and their rows counted; larger ones are inspected at the header level (header and table list, at most 1 MiB read).",
+    example: "10",
+    defaultValue: "10",
+    requiredInAzure: false,
+    schema: positiveNumber,
+  }),
+  restoreTestKeepHours: setting({
+    name: "PGFLEX_RESTORE_TEST_KEEP_HOURS",
+    description:
+      "Hours the restored blobs of a test are kept after its verdict before the app deletes them (the infra lifecycle rule is the safety net).",
+    example: "24",
+    defaultValue: "24",
+    requiredInAzure: false,
+    schema: positiveInt,
+  }),
+  restoreTestDropPercent: setting({
+    name: "PGFLEX_RESTORE_TEST_DROP_PERCENT",
+    description:
+      "A table whose rows dropped by more than this percentage since the server's previous passed test makes the test Suspicious.",
+    example: "50",
+    defaultValue: "50",
+    requiredInAzure: false,
+    schema: percent,
   }),
 } as const;
 

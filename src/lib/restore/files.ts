@@ -35,7 +35,9 @@ const SKEW_IN_MS = 5 * 60_000;
 
 /**
  * The files of the restore that started at `startedAt`: blobs matching the restore patterns, created since
- * then, of one restore GUID (the earliest written after the start, when several restores wrote since).
+ * then, of one restore GUID: the earliest first written at or after the start, else (clock skew) the latest
+ * first written in the few minutes before it. An earlier restore into the same container minutes before is
+ * never taken for this one.
  */
 export function restoredFiles(blobs: readonly BlobInfo[], startedAt: Date): RestoreFile[] {
   const since = startedAt.getTime() - SKEW_IN_MS;
@@ -51,7 +53,8 @@ export function restoredFiles(blobs: readonly BlobInfo[], startedAt: Date): Rest
     const seen = firstByGuid.get(f.restoreGuid);
     if (seen === undefined || f.createdAt < seen) firstByGuid.set(f.restoreGuid, f.createdAt);
   }
-  const guid = [...firstByGuid.entries()].sort((a, b) => a[1].localeCompare(b[1]))[0]?.[0];
+  const ordered = [...firstByGuid.entries()].sort((a, b) => a[1].localeCompare(b[1]));
+  const guid = (ordered.find(([, at]) => Date.parse(at) >= startedAt.getTime()) ?? ordered.at(-1))?.[0];
   if (!guid) return [];
   return fresh
     .filter((f) => f.restoreGuid === guid || (!f.restoreGuid && f.kind === "timestamp"))

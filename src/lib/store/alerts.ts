@@ -10,13 +10,14 @@ import { definedFields, replaceEntity, storedFields, type Entity } from "./entit
 /** One row per raised alert (PK kind, RK encoded dedup key); creating it is the dedup. */
 export const ALERTS_TABLE = "alerts";
 
-export type AlertKind = "JobFailed" | "BackupStale" | "ProtectionFailed";
+export type AlertKind = "JobFailed" | "BackupStale" | "ProtectionFailed" | "RestoreTestFailed";
 
 export interface AlertRecord {
   kind: AlertKind;
   /**
    * Identity of the incident: job id for failures, `server|last success` for staleness, `server|state|code|
-   * since` for a protection that needs attention.
+   * since` for a protection that needs attention, `server|last passed test` for a restore test that failed or
+   * was suspicious (so once per server until a test passes).
    */
   dedupKey: string;
   serverId: string;

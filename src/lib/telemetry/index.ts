@@ -88,6 +88,13 @@ export const Metrics = {
     unit: "s",
     description: "Time from a restore's start to its terminal status.",
   },
+  restoreTests: {
+    name: "pgflex.restore_tests",
+    attributes: ["outcome"],
+    kind: "counter",
+    unit: "{test}",
+    description: "Restore tests that reached a verdict, by outcome (Passed, Failed, Suspicious).",
+  },
 } as const;
 
 /** The protection steps traced as spans `protection.<step>` (one per ARM step of a protection). */
