@@ -156,6 +156,34 @@ describe("sweep store", () => {
     expect(left).toBe(0);
   });
 
+  it("records a sweep whose failures name 500 subscriptions: long targets are cut and the list fits the summary", async () => {
+    const store = createSweepStore(undefined, tables("longfail"));
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "long1");
+    const created = await store.createSweep(aSummary(id));
+    const subs = Array.from(
+      { length: 500 },
+      (_, i) => `${String(i).padStart(8, "0")}-0000-4000-8000-000000000000`,
+    );
+    const failure = {
+      scope: "subscription" as const,
+      target: subs.join(","),
+      code: "HTTP429",
+      message: "Too many requests.",
+    };
+    const updated = await store.updateSweep({
+      ...created,
+      status: "Incomplete",
+      failureCount: 3,
+      failures: [failure, failure, failure],
+    });
+    const read = await store.getSweep(id);
+    expect(read?.status).toBe("Incomplete");
+    expect(read?.failureCount).toBe(3);
+    expect(read?.failures).toHaveLength(3);
+    expect(read?.failures[0]?.target).toMatch(/^0{8}-0000-4000-8000-0{12},.*… \(\d+ more characters\)$/);
+    expect(updated.etag).toBeDefined();
+  });
+
   it("replaces the rows of a redone unit: a batch that finds its rows already there is written again as upserts", async () => {
     const store = createSweepStore(undefined, tables("redo"));
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "redo1");

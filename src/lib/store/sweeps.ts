@@ -212,9 +212,35 @@ function toSummaryEntity(s: SweepSummary): TableEntity<Record<string, unknown>> 
   };
   for (const [k, v] of Object.entries(rest)) {
     if (v === undefined) continue;
-    e[k] = (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : v;
+    e[k] =
+      k === "failures"
+        ? fittedFailures(v as SweepFailure[])
+        : (JSON_FIELDS as readonly string[]).includes(k)
+          ? JSON.stringify(v)
+          : v;
   }
   return e;
+}
+
+const MAX_FAILURE_FIELD_CHARS = 500;
+
+/**
+ * The listed failures as JSON within `budget` characters of a string property: a target or message
+ * longer than 500 characters (a query over 500 subscriptions names them all) is cut, saying how much was
+ * cut, and failures that still do not fit are left off the list (the summary's `failureCount` keeps them).
+ */
+function fittedFailures(failures: readonly SweepFailure[], budget = MAX_CHUNK_CHARS): string {
+  const cut = (text: string) =>
+    text.length <= MAX_FAILURE_FIELD_CHARS
+      ? text
+      : `${text.slice(0, MAX_FAILURE_FIELD_CHARS)}… (${text.length - MAX_FAILURE_FIELD_CHARS} more characters)`;
+  const list = failures.map((f) => ({ ...f, target: cut(f.target), message: cut(f.message) }));
+  let json = JSON.stringify(list);
+  while (json.length > budget && list.length > 0) {
+    list.pop();
+    json = JSON.stringify(list);
+  }
+  return json;
 }
 
 function fromSummaryEntity(e: TableEntityResult<Record<string, unknown>>): SweepSummary {
@@ -474,7 +500,11 @@ export function createSweepStore(
         {
           partitionKey: `scopes-${sweepId}`,
           rowKey: result.unit,
-          result: JSON.stringify(result),
+          // Its failures get a third of the property; the diff's lists of servers take the rest.
+          result: JSON.stringify({
+            ...result,
+            failures: JSON.parse(fittedFailures(result.failures, MAX_CHUNK_CHARS / 3)) as SweepFailure[],
+          }),
         },
         "Replace",
         { abortSignal: options.abortSignal },
