@@ -3,7 +3,10 @@ import { coldStart } from "./coldStart.js";
 import { protectionRequests } from "./protectionRequests.js";
 import { burst } from "./burst.js";
 import { sweep } from "./sweep.js";
+import { sweep100k } from "./sweep100k.js";
 import { poller } from "./poller.js";
+import { poller5k } from "./poller5k.js";
+import { intake } from "./intake.js";
 import { inspector } from "./inspector.js";
 import { telemetryCost } from "./telemetry.js";
 
@@ -13,7 +16,10 @@ export const benchmarks: readonly Runnable[] = [
   protectionRequests,
   burst,
   sweep,
+  sweep100k,
   poller,
+  poller5k,
+  intake,
   inspector,
   telemetryCost,
 ];
