@@ -434,8 +434,10 @@ export function createSweepStore(
       await ensure(rowsClient);
       const before = requests;
       const batches = rowBatches(sweepId, rows);
-      await mapWithConcurrency(batches, concurrency, async (batch) => {
+      // Entities are built per transaction, as it is sent: 100,000 of them at once would double the rows' memory.
+      await mapWithConcurrency(batches, concurrency, async (rowsOfBatch) => {
         options.abortSignal?.throwIfAborted();
+        const batch = rowsOfBatch.map((r) => toRowEntity(sweepId, r));
         requests++;
         try {
           // A sweep's partition is new, so rows are inserted: Azurite's upserts cost ~2.5× its inserts.
@@ -621,25 +623,22 @@ export function createSweepStore(
  * A sweep's rows as transactions (≤ 100 rows of one partition each), taken round-robin across partitions so
  * the transactions in flight at once write different partitions.
  */
-function rowBatches(
-  sweepId: string,
-  rows: readonly SweepRow[],
-): Array<Array<TableEntity<Record<string, unknown>>>> {
-  const byPartition = new Map<string, Array<TableEntity<Record<string, unknown>>>>();
+function rowBatches(sweepId: string, rows: readonly SweepRow[]): SweepRow[][] {
+  const byPartition = new Map<string, SweepRow[]>();
   for (const r of rows) {
-    const e = toRowEntity(sweepId, r);
-    const list = byPartition.get(e.partitionKey);
-    if (list) list.push(e);
-    else byPartition.set(e.partitionKey, [e]);
+    const partition = rowsPartitionKey(sweepId, r.subscriptionId);
+    const list = byPartition.get(partition);
+    if (list) list.push(r);
+    else byPartition.set(partition, [r]);
   }
-  const perPartition = [...byPartition.values()].map((entities) => {
-    const out: Array<Array<TableEntity<Record<string, unknown>>>> = [];
-    for (let i = 0; i < entities.length; i += MAX_BATCH_OPERATIONS)
-      out.push(entities.slice(i, i + MAX_BATCH_OPERATIONS));
+  const perPartition = [...byPartition.values()].map((partitionRows) => {
+    const out: SweepRow[][] = [];
+    for (let i = 0; i < partitionRows.length; i += MAX_BATCH_OPERATIONS)
+      out.push(partitionRows.slice(i, i + MAX_BATCH_OPERATIONS));
     return out;
   });
   const rounds = perPartition.reduce((n, p) => Math.max(n, p.length), 0);
-  const batches: Array<Array<TableEntity<Record<string, unknown>>>> = [];
+  const batches: SweepRow[][] = [];
   for (let round = 0; round < rounds; round++) {
     for (const p of perPartition) {
       const batch = p[round];
