@@ -18,7 +18,16 @@ export interface SweepProcessResult {
   /** The child's resident memory just before the sweep, and its peak over its life (bytes). */
   rssBefore: number;
   rssPeak: number;
+  /** The V8 heap in use at its highest (sampled every 50 ms): the live data, without what the collector has not freed yet. */
+  heapUsedPeak: number;
 }
+
+/**
+ * V8's old space for the sweep's process, in MiB. Left alone, V8 grows its heap towards its default limit (a
+ * quarter of the machine's memory) before collecting hard, so resident memory measures its laziness; a
+ * Functions instance with 2 GiB gives Node its own bound the same way.
+ */
+export const SWEEP_PROCESS_HEAP_IN_MIB = 768;
 
 const MARK = "@@";
 const self = fileURLToPath(import.meta.url);
@@ -29,11 +38,15 @@ export function runSweepInProcess(
   cwd: string,
 ): Promise<SweepProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", self], {
-      cwd,
-      env: { ...process.env, PGFLEX_SWEEP_CHILD: "1" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [`--max-old-space-size=${SWEEP_PROCESS_HEAP_IN_MIB}`, "--import", "tsx", self],
+      {
+        cwd,
+        env: { ...process.env, PGFLEX_SWEEP_CHILD: "1" },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
@@ -61,10 +74,15 @@ async function child(): Promise<void> {
   resetApp();
   const { compliance: app } = await createApp(loadConfig(env), { logger: silentLogger });
   const rssBefore = process.memoryUsage.rss();
+  let heapUsedPeak = process.memoryUsage().heapUsed;
+  const sampler = setInterval(() => {
+    heapUsedPeak = Math.max(heapUsedPeak, process.memoryUsage().heapUsed);
+  }, 50);
   const before = app.store.requestCount;
   const started = performance.now();
   const report = await app.sweeper.runSweep({ dryRun: true, cause: "bench" });
   const sweepInMs = performance.now() - started;
+  clearInterval(sampler);
   const result: SweepProcessResult = {
     summary: report.summary,
     sweepInMs,
@@ -72,6 +90,7 @@ async function child(): Promise<void> {
     rssBefore,
     // maxRSS is in KiB: the peak over the child's life, sampled by the kernel.
     rssPeak: process.resourceUsage().maxRSS * 1024,
+    heapUsedPeak,
   };
   process.stdout.write(`${MARK}${JSON.stringify(result)}\n`);
 }
