@@ -19,7 +19,7 @@ const MAX_ATTEMPTS = 5;
  * Event Grid's output batching: at most `maxEvents` a delivery, and no event added once the batch would pass
  * the preferred size (an event larger than it goes alone). Deliveries are always JSON arrays.
  */
-export function eventGridBatches(
+function eventGridBatches(
   events: ReadonlyArray<Record<string, unknown>>,
   maxEvents: number,
   preferredKilobytes: number,

@@ -271,7 +271,7 @@ const ROW_FIELDS = [
 ] as const;
 
 /** The partition of a sweep's row: one per subscription (ids and subscription ids hold no `_`). */
-export function rowsPartitionKey(sweepId: string, subscriptionId: string): string {
+function rowsPartitionKey(sweepId: string, subscriptionId: string): string {
   return `${sweepId}_${subscriptionId.toLowerCase()}`;
 }
 
