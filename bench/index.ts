@@ -4,7 +4,10 @@ import { protectionRequests } from "./protectionRequests.js";
 import { burst } from "./burst.js";
 import { burstCentral, burstHosts } from "./burstHosts.js";
 import { sweep } from "./sweep.js";
+import { sweep100k } from "./sweep100k.js";
 import { poller } from "./poller.js";
+import { poller5k } from "./poller5k.js";
+import { intake } from "./intake.js";
 import { inspector } from "./inspector.js";
 import { telemetryCost } from "./telemetry.js";
 
@@ -16,7 +19,10 @@ export const benchmarks: readonly Runnable[] = [
   burstHosts,
   burstCentral,
   sweep,
+  sweep100k,
   poller,
+  poller5k,
+  intake,
   inspector,
   telemetryCost,
 ];

@@ -11,7 +11,7 @@ import {
   type SweepSummary,
 } from "../../src/lib/store/sweeps.js";
 import { useAzurite } from "../support/azurite.js";
-import { SUB_A, serverIdOf } from "../fixtures/compliance/estate.js";
+import { SUB_A, SUB_B, serverIdOf } from "../fixtures/compliance/estate.js";
 
 const azurite = useAzurite();
 
@@ -91,6 +91,97 @@ describe("sweep store", () => {
     expect(read.size).toBe(2_500);
     expect(read.get(serverIdOf("pg-00000"))).toBe("TaggedUnprotected");
     expect(read.get(serverIdOf("pg-02499"))).toBe("Protected");
+  });
+
+  it("writes each subscription's rows in its own partition, so transactions go side by side, and reads them all back", async () => {
+    const t = tables("parts");
+    const store = createSweepStore(undefined, t);
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "parts1");
+    await store.createSweep(aSummary(id, { subscriptionIds: [SUB_A, SUB_B] }));
+    const inB = rows(120).map((r) => ({
+      ...r,
+      serverId: r.serverId.replace(SUB_A, SUB_B),
+      subscriptionId: SUB_B,
+    }));
+    // 150 rows of A (2 transactions) and 120 of B (2): a transaction never mixes partitions.
+    expect(await store.writeRows(id, [...rows(150), ...inB])).toBe(4);
+
+    const partitions = new Map<string, number>();
+    for await (const e of t.rows.listEntities({ queryOptions: { select: ["PartitionKey"] } }))
+      partitions.set(String(e.partitionKey), (partitions.get(String(e.partitionKey)) ?? 0) + 1);
+    expect(partitions).toEqual(
+      new Map([
+        [`${id}_${SUB_A}`, 150],
+        [`${id}_${SUB_B}`, 120],
+      ]),
+    );
+    let all = 0;
+    for await (const _ of store.listRows(id)) all++;
+    expect(all).toBe(270);
+    const onlyB = [];
+    for await (const r of store.listRows(id, { subscriptionId: SUB_B })) onlyB.push(r.subscriptionId);
+    expect(onlyB).toEqual(Array(120).fill(SUB_B));
+    const paged = [];
+    let token: string | undefined;
+    do {
+      const page = await store.listRowsPage(id, { top: 100, ...(token ? { continuationToken: token } : {}) });
+      paged.push(...page.rows);
+      token = page.continuationToken;
+    } while (token);
+    expect(new Set(paged.map((r) => r.serverId)).size).toBe(270);
+  });
+
+  it("still reads and removes the rows of a sweep written in one partition (before rows were per subscription)", async () => {
+    const t = tables("legacy");
+    const store = createSweepStore(undefined, t);
+    const old = newSweepId(new Date("2026-08-01T03:00:00Z"), "legacy1");
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "legacy2");
+    await store.createSweep(aSummary(old, { startedAt: "2026-08-01T03:00:00.000Z" }));
+    await store.createSweep(aSummary(id));
+    await t.rows.createTable();
+    for (const r of rows(3))
+      await t.rows.createEntity({
+        partitionKey: old,
+        rowKey: Buffer.from(r.serverId.toLowerCase()).toString("base64url"),
+        ...r,
+      });
+    const read = [];
+    for await (const r of store.listRows(old, { subscriptionId: SUB_A })) read.push(r.serverId);
+    expect(read).toHaveLength(3);
+    expect((await store.listRowsPage(old, { top: 2 })).rows).toHaveLength(2);
+
+    expect(await store.deleteSweepsStartedBefore(new Date("2026-09-01T00:00:00Z"))).toEqual([old]);
+    let left = 0;
+    for await (const _ of t.rows.listEntities()) left++;
+    expect(left).toBe(0);
+  });
+
+  it("records a sweep whose failures name 500 subscriptions: long targets are cut and the list fits the summary", async () => {
+    const store = createSweepStore(undefined, tables("longfail"));
+    const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "long1");
+    const created = await store.createSweep(aSummary(id));
+    const subs = Array.from(
+      { length: 500 },
+      (_, i) => `${String(i).padStart(8, "0")}-0000-4000-8000-000000000000`,
+    );
+    const failure = {
+      scope: "subscription" as const,
+      target: subs.join(","),
+      code: "HTTP429",
+      message: "Too many requests.",
+    };
+    const updated = await store.updateSweep({
+      ...created,
+      status: "Incomplete",
+      failureCount: 3,
+      failures: [failure, failure, failure],
+    });
+    const read = await store.getSweep(id);
+    expect(read?.status).toBe("Incomplete");
+    expect(read?.failureCount).toBe(3);
+    expect(read?.failures).toHaveLength(3);
+    expect(read?.failures[0]?.target).toMatch(/^0{8}-0000-4000-8000-0{12},.*… \(\d+ more characters\)$/);
+    expect(updated.etag).toBeDefined();
   });
 
   it("replaces the rows of a redone unit: a batch that finds its rows already there is written again as upserts", async () => {

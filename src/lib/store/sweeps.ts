@@ -19,8 +19,11 @@ import {
  * Sweep reports (DESIGN): `sweeps` holds one summary per sweep (PartitionKey `sweep`, RowKey inverted
  * start time + id, newest first) plus, for fanned-out sweeps, one progress row per scope (PartitionKey
  * `scopes-{sweepId}`) and its vault-wide inventory in chunks (PartitionKey `vaults-{sweepId}`, see
- * {@link SweepStore.putVaultParts}); `sweepRows` holds one row per server (PartitionKey sweep id, RowKey
- * encoded server id).
+ * {@link SweepStore.putVaultParts}); `sweepRows` holds one row per server (PartitionKey
+ * `{sweepId}_{subscriptionId}`, RowKey encoded server id): one partition per subscription, so a sweep's rows
+ * are written by parallel transactions that Tables (and Azurite) serve side by side, where one partition
+ * serialises them; a fanned-out unit writes exactly its own partition. Sweeps written before that kept all
+ * their rows in one partition named by the sweep id; reads take both ({@link rowsPartitionFilter}).
  */
 export const SWEEPS_TABLE = "sweeps";
 export const SWEEP_ROWS_TABLE = "sweepRows";
@@ -238,9 +241,35 @@ function toSummaryEntity(s: SweepSummary): TableEntity<Record<string, unknown>> 
   };
   for (const [k, v] of Object.entries(rest)) {
     if (v === undefined) continue;
-    e[k] = (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : v;
+    e[k] =
+      k === "failures"
+        ? fittedFailures(v as SweepFailure[])
+        : (JSON_FIELDS as readonly string[]).includes(k)
+          ? JSON.stringify(v)
+          : v;
   }
   return e;
+}
+
+const MAX_FAILURE_FIELD_CHARS = 500;
+
+/**
+ * The listed failures as JSON within `budget` characters of a string property: a target or message
+ * longer than 500 characters (a query over 500 subscriptions names them all) is cut, saying how much was
+ * cut, and failures that still do not fit are left off the list (the summary's `failureCount` keeps them).
+ */
+function fittedFailures(failures: readonly SweepFailure[], budget = MAX_CHUNK_CHARS): string {
+  const cut = (text: string) =>
+    text.length <= MAX_FAILURE_FIELD_CHARS
+      ? text
+      : `${text.slice(0, MAX_FAILURE_FIELD_CHARS)}… (${text.length - MAX_FAILURE_FIELD_CHARS} more characters)`;
+  const list = failures.map((f) => ({ ...f, target: cut(f.target), message: cut(f.message) }));
+  let json = JSON.stringify(list);
+  while (json.length > budget && list.length > 0) {
+    list.pop();
+    json = JSON.stringify(list);
+  }
+  return json;
 }
 
 function fromSummaryEntity(e: TableEntityResult<Record<string, unknown>>): SweepSummary {
@@ -272,8 +301,33 @@ const ROW_FIELDS = [
   "lastRestoreTestPassedAt",
 ] as const;
 
+/** The partition of a sweep's row: one per subscription (ids and subscription ids hold no `_`). */
+function rowsPartitionKey(sweepId: string, subscriptionId: string): string {
+  return `${sweepId}_${subscriptionId.toLowerCase()}`;
+}
+
+/**
+ * Every row partition of a sweep: `{sweepId}_{subscription}` (`~` sorts after any subscription id), and the
+ * single partition `{sweepId}` of sweeps written before rows were partitioned by subscription.
+ */
+function rowsPartitionFilter(sweepId: string, subscriptionId?: string): string {
+  if (subscriptionId) {
+    const sub = subscriptionId.toLowerCase();
+    return `(PartitionKey eq ${quote(rowsPartitionKey(sweepId, sub))} or (PartitionKey eq ${quote(sweepId)} and subscriptionId eq ${quote(sub)}))`;
+  }
+  return `(PartitionKey eq ${quote(sweepId)} or (PartitionKey gt ${quote(`${sweepId}_`)} and PartitionKey lt ${quote(`${sweepId}_~`)}))`;
+}
+
+/** Whether a partition key holds rows of the sweep (either layout). */
+function isRowsPartitionOf(sweepId: string, partitionKey: string): boolean {
+  return partitionKey === sweepId || partitionKey.startsWith(`${sweepId}_`);
+}
+
 function toRowEntity(sweepId: string, row: SweepRow): TableEntity<Record<string, unknown>> {
-  const e: TableEntity<Record<string, unknown>> = { partitionKey: sweepId, rowKey: encodeKey(row.serverId) };
+  const e: TableEntity<Record<string, unknown>> = {
+    partitionKey: rowsPartitionKey(sweepId, row.subscriptionId),
+    rowKey: encodeKey(row.serverId),
+  };
   for (const f of ROW_FIELDS) if (row[f] !== undefined) e[f] = row[f];
   return e;
 }
@@ -292,7 +346,7 @@ function rowsPageSize(options: ListRowsPageOptions): number {
 function rowsPagePosition(sweepId: string, token: string | undefined): PagePosition | undefined {
   if (token === undefined) return undefined;
   const position = decodePageToken(token);
-  if (position.partitionKey !== sweepId) throw new InvalidContinuationTokenError();
+  if (!isRowsPartitionOf(sweepId, position.partitionKey)) throw new InvalidContinuationTokenError();
   return position;
 }
 
@@ -303,7 +357,7 @@ function quote(v: string): string {
 export interface SweepStoreDeps {
   summaries?: TableClient;
   rows?: TableClient;
-  /** Parallel batch transactions when writing rows (default 4; Azurite and Tables serialise per partition anyway). */
+  /** Parallel batch transactions when writing rows (default 8), spread over the rows' partitions. */
   writeConcurrency?: number;
 }
 
@@ -315,7 +369,7 @@ export function createSweepStore(
   const rowsClient = deps.rows ?? connection?.tableClient(SWEEP_ROWS_TABLE);
   if (!summaries || !rowsClient)
     throw new TypeError("createSweepStore needs a storage connection or both table clients.");
-  const concurrency = deps.writeConcurrency ?? 4;
+  const concurrency = deps.writeConcurrency ?? 8;
   let requests = 0;
   const ready = new Map<TableClient, Promise<void>>();
   const ensure = (client: TableClient): Promise<void> => {
@@ -410,12 +464,11 @@ export function createSweepStore(
     async writeRows(sweepId, rows, options = {}) {
       await ensure(rowsClient);
       const before = requests;
-      const batches: Array<Array<TableEntity<Record<string, unknown>>>> = [];
-      for (let i = 0; i < rows.length; i += MAX_BATCH_OPERATIONS) {
-        batches.push(rows.slice(i, i + MAX_BATCH_OPERATIONS).map((r) => toRowEntity(sweepId, r)));
-      }
-      await mapWithConcurrency(batches, concurrency, async (batch) => {
+      const batches = rowBatches(sweepId, rows);
+      // Entities are built per transaction, as it is sent: 100,000 of them at once would double the rows' memory.
+      await mapWithConcurrency(batches, concurrency, async (rowsOfBatch) => {
         options.abortSignal?.throwIfAborted();
+        const batch = rowsOfBatch.map((r) => toRowEntity(sweepId, r));
         requests++;
         try {
           // A sweep's partition is new, so rows are inserted: Azurite's upserts cost ~2.5× its inserts.
@@ -437,9 +490,7 @@ export function createSweepStore(
     },
     async *listRows(sweepId, options = {}) {
       await ensure(rowsClient);
-      const filters = [`PartitionKey eq ${quote(sweepId)}`];
-      if (options.subscriptionId)
-        filters.push(`subscriptionId eq ${quote(options.subscriptionId.toLowerCase())}`);
+      const filters = [rowsPartitionFilter(sweepId, options.subscriptionId)];
       const pages = rowsClient
         .listEntities<Record<string, unknown>>({
           queryOptions: {
@@ -458,7 +509,7 @@ export function createSweepStore(
       await ensure(rowsClient);
       const top = rowsPageSize(options);
       const after = rowsPagePosition(sweepId, options.continuationToken);
-      const filters = [`PartitionKey eq ${quote(sweepId)}`];
+      const filters = [rowsPartitionFilter(sweepId)];
       if (options.class) filters.push(`class eq ${quote(options.class)}`);
       const page = await readKeysetPage(
         rowsClient,
@@ -482,7 +533,11 @@ export function createSweepStore(
         {
           partitionKey: `scopes-${sweepId}`,
           rowKey: result.unit,
-          result: JSON.stringify(result),
+          // Its failures get a third of the property; the diff's lists of servers take the rest.
+          result: JSON.stringify({
+            ...result,
+            failures: JSON.parse(fittedFailures(result.failures, MAX_CHUNK_CHARS / 3)) as SweepFailure[],
+          }),
         },
         "Replace",
         { abortSignal: options.abortSignal },
@@ -548,7 +603,7 @@ export function createSweepStore(
       for (const e of old) {
         const id = String(e.id ?? "");
         if (!id || id === newest) continue;
-        await deletePartition(rowsClient, id, options);
+        await deleteEntities(rowsClient, rowsPartitionFilter(id), options);
         await deletePartition(summaries, `scopes-${id}`, options);
         await deletePartition(summaries, `vaults-${id}`, options);
         requests++;
@@ -563,25 +618,65 @@ export function createSweepStore(
     },
   };
 
-  async function deletePartition(
+  function deletePartition(client: TableClient, partitionKey: string, options: SweepStoreOptions) {
+    return deleteEntities(client, `PartitionKey eq ${quote(partitionKey)}`, options);
+  }
+
+  /** Deletes every entity the filter matches, in transactions of one partition each. */
+  async function deleteEntities(
     client: TableClient,
-    partitionKey: string,
+    filter: string,
     options: SweepStoreOptions,
   ): Promise<void> {
-    const keys = await listEntities(client, `PartitionKey eq ${quote(partitionKey)}`, {
-      ...options,
-      select: ["PartitionKey", "RowKey"],
-    });
-    for (let i = 0; i < keys.length; i += MAX_BATCH_OPERATIONS) {
-      requests++;
-      await client.submitTransaction(
-        keys
-          .slice(i, i + MAX_BATCH_OPERATIONS)
-          .map((k): TransactionAction => ["delete", { partitionKey, rowKey: String(k.rowKey) }]),
-        { abortSignal: options.abortSignal },
-      );
+    const keys = await listEntities(client, filter, { ...options, select: ["PartitionKey", "RowKey"] });
+    const byPartition = new Map<string, string[]>();
+    for (const k of keys) {
+      const pk = String(k.partitionKey);
+      const list = byPartition.get(pk) ?? [];
+      list.push(String(k.rowKey));
+      byPartition.set(pk, list);
+    }
+    for (const [partitionKey, rowKeys] of byPartition) {
+      for (let i = 0; i < rowKeys.length; i += MAX_BATCH_OPERATIONS) {
+        requests++;
+        await client.submitTransaction(
+          rowKeys
+            .slice(i, i + MAX_BATCH_OPERATIONS)
+            .map((rowKey): TransactionAction => ["delete", { partitionKey, rowKey }]),
+          { abortSignal: options.abortSignal },
+        );
+      }
     }
   }
+}
+
+/**
+ * A sweep's rows as transactions (≤ 100 rows of one partition each), taken round-robin across partitions so
+ * the transactions in flight at once write different partitions.
+ */
+function rowBatches(sweepId: string, rows: readonly SweepRow[]): SweepRow[][] {
+  const byPartition = new Map<string, SweepRow[]>();
+  for (const r of rows) {
+    const partition = rowsPartitionKey(sweepId, r.subscriptionId);
+    const list = byPartition.get(partition);
+    if (list) list.push(r);
+    else byPartition.set(partition, [r]);
+  }
+  const perPartition = [...byPartition.values()].map((partitionRows) => {
+    const out: SweepRow[][] = [];
+    for (let i = 0; i < partitionRows.length; i += MAX_BATCH_OPERATIONS)
+      out.push(partitionRows.slice(i, i + MAX_BATCH_OPERATIONS));
+    return out;
+  });
+  const rounds = perPartition.reduce((n, p) => Math.max(n, p.length), 0);
+  const batches: SweepRow[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const p of perPartition) {
+      const batch = p[round];
+      if (batch) batches.push(batch);
+    }
+  }
+  return batches;
 }
 
 function chunkKey(part: string, i: number): string {

@@ -104,8 +104,44 @@ export function createArmListReaders(clients: ArmClients, options: ArmReadersOpt
 }
 
 /** One Resource Graph `resources` call through `@azure/arm-resourcegraph` (objectArray rows). */
-export function createResourceGraphQuery(clients: Pick<ArmClients, "resourceGraph">): ResourceGraphQuery {
+/** Connection failures after which a read-only query is simply sent again. */
+const CONNECTION_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED"]);
+
+function isConnectionFailure(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  return (
+    (typeof err?.code === "string" && CONNECTION_CODES.has(err.code)) ||
+    (typeof err?.message === "string" && /socket hang up|ECONNRESET/i.test(err.message))
+  );
+}
+
+/**
+ * Resource Graph queries are POSTs that only read, so a connection closed under them (a keep-alive connection
+ * the far end dropped as the request went out: "socket hang up") is sent again, up to 3 times, 0.5, 1 then 2 s
+ * apart. The pacer retries only POSTs that never left the machine, since a POST may write.
+ */
+const QUERY_ATTEMPTS = 4;
+
+export function createResourceGraphQuery(
+  clients: Pick<ArmClients, "resourceGraph">,
+  options: { retryDelayInMs?: number } = {},
+): ResourceGraphQuery {
+  const delay = options.retryDelayInMs ?? 500;
   return async (request, o = {}) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await queryOnce(request, o);
+      } catch (e) {
+        if (attempt >= QUERY_ATTEMPTS || o.abortSignal?.aborted || !isConnectionFailure(e)) throw e;
+        await new Promise((resolve) => setTimeout(resolve, delay * 2 ** (attempt - 1)));
+      }
+    }
+  };
+
+  async function queryOnce(
+    request: Parameters<ResourceGraphQuery>[0],
+    o: NonNullable<Parameters<ResourceGraphQuery>[1]>,
+  ): ReturnType<ResourceGraphQuery> {
     const rg = await clients.resourceGraph();
     const response = await rg.resources(
       {
@@ -123,7 +159,7 @@ export function createResourceGraphQuery(clients: Pick<ArmClients, "resourceGrap
       data: Array.isArray(response.data) ? (response.data as unknown[]) : [],
       ...(response.skipToken ? { skipToken: response.skipToken } : {}),
     };
-  };
+  }
 }
 
 /** The configured inventory: Resource Graph when PGFLEX_USE_RESOURCE_GRAPH is true, ARM lists otherwise. */

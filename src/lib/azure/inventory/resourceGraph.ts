@@ -63,15 +63,20 @@ export function createResourceGraphInventory(
   const jobLookbackInMs = options.jobLookbackInMs ?? 35 * 86_400_000;
   const now = options.now ?? (() => new Date());
 
-  /** Every page of one query; undefined (failure listed) when any page fails. */
-  async function all(
+  /**
+   * Every page of one query, each row mapped as its page arrives (so a page's raw rows are dropped before the
+   * next: at 100,000 servers the raw rows would double the inventory's memory); rows mapped to undefined are
+   * left out. Undefined (failure listed) when any page fails.
+   */
+  async function all<T>(
     kql: string,
     subscriptions: readonly string[],
     requests: Counter,
     failures: SweepFailure[],
     o: CollectInventoryOptions,
-  ): Promise<RawResource[] | undefined> {
-    const out: RawResource[] = [];
+    map: (raw: RawResource) => T | undefined,
+  ): Promise<T[] | undefined> {
+    const out: T[] = [];
     let skipToken: string | undefined;
     try {
       do {
@@ -86,7 +91,10 @@ export function createResourceGraphInventory(
           },
           o,
         );
-        out.push(...(page.data as RawResource[]));
+        for (const raw of page.data as RawResource[]) {
+          const item = map(raw);
+          if (item !== undefined) out.push(item);
+        }
         skipToken = page.skipToken || undefined;
       } while (skipToken);
       return out;
@@ -104,11 +112,13 @@ export function createResourceGraphInventory(
     o: CollectInventoryOptions,
   ): Promise<{ servers: InventoryServer[]; completeSubscriptionIds: Set<string> }> {
     const subs = [...scope.subscriptionIds];
-    const raw = subs.length ? await all(ResourceGraphQueries.servers, subs, requests, failures, o) : [];
+    const servers = subs.length
+      ? await all(ResourceGraphQueries.servers, subs, requests, failures, o, toInventoryServer)
+      : [];
     return {
-      servers: (raw ?? []).map(toInventoryServer).filter((s): s is InventoryServer => !!s),
+      servers: servers ?? [],
       // Resource Graph answers for all requested subscriptions at once, or fails as a whole.
-      completeSubscriptionIds: new Set(raw ? subs : []),
+      completeSubscriptionIds: new Set(servers ? subs : []),
     };
   }
 
@@ -123,18 +133,15 @@ export function createResourceGraphInventory(
       ? ResourceGraphQueries.instancesOf(scope.datasourceSubscriptionId)
       : ResourceGraphQueries.instances;
     const [rawVaults, rawInstances] = await Promise.all([
-      vaultSubs.length ? all(ResourceGraphQueries.vaults, vaultSubs, requests, failures, o) : [],
-      vaultSubs.length ? all(instancesQuery, vaultSubs, requests, failures, o) : [],
+      vaultSubs.length
+        ? all(ResourceGraphQueries.vaults, vaultSubs, requests, failures, o, toInventoryVault)
+        : [],
+      vaultSubs.length ? all(instancesQuery, vaultSubs, requests, failures, o, toInventoryInstance) : [],
     ]);
     const vaults = new Map<string, InventoryVault>();
-    for (const raw of rawVaults ?? []) {
-      const v = toInventoryVault(raw);
-      if (v) vaults.set(v.id, v);
-    }
+    for (const v of rawVaults ?? []) vaults.set(v.id, v);
     addMappedVaults(vaults, scope);
-    const instances = (rawInstances ?? [])
-      .map(toInventoryInstance)
-      .filter((i): i is InventoryInstance => !!i);
+    const instances: InventoryInstance[] = rawInstances ?? [];
 
     // Every vault's recent jobs in one paged query (the job list itself takes no time filter).
     const since = new Date(now().getTime() - jobLookbackInMs);
