@@ -70,7 +70,7 @@ export const hostKill: Runnable = {
     );
     metrics.unshift({ name: "SIGKILLs", value: kills.length, unit: "kills" });
     notes.push(
-      "A message a killed process held comes back after the host's processing visibility (max(functionTimeout, 1 min) + 1 min, as in Azure): a killed run takes at least 2 min of wall time more than a clean one. Time is reported, not checked.",
+      "A message a killed process held comes back after the host's processing visibility (functionTimeout plus itself up to 1 min, with functionTimeout scaled like the run): a killed run takes that much longer than a clean one. Time is reported, not checked.",
     );
     return {
       outcome: outcomeOf(checks),

@@ -391,7 +391,10 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
           queue: service.getQueueClient(queueName),
           poison: service.getQueueClient(`${queueName}-poison`),
           settings: settings.queues,
-          processingVisibilityInMs: Math.max(settings.functionTimeoutInMs, 60_000) + 60_000,
+          // Longer than any run can last (functionTimeout), so a live run's message never reappears; a killed
+          // process's messages come back after it. A time-scaled host.json scales this too.
+          processingVisibilityInMs:
+            settings.functionTimeoutInMs + Math.min(settings.functionTimeoutInMs, 60_000),
           logger,
           invoke: (input, triggerMetadata) =>
             invoker.invoke({
