@@ -113,6 +113,40 @@ describe("job poller", () => {
     });
   });
 
+  it("keeps a finished job followed when its server row could not be written, and writes it next cycle", async () => {
+    const { azure, poller, storage, active, deps } = setup();
+    await storage.servers.create(aServer("pg-one"));
+    let failNext = true;
+    const servers = {
+      get: storage.servers.get.bind(storage.servers),
+      list: storage.servers.list.bind(storage.servers),
+      update: async (...args: Parameters<typeof storage.servers.update>) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error("Storage is unavailable");
+        }
+        return storage.servers.update(...args);
+      },
+    };
+    const alerter = createAlerter({ store: storage.alerts, publishers: [] });
+    const flaky = createJobPoller({ ...deps, onFinished: createJobOutcomeHandler({ servers, alerter }) });
+    const id = azure.add(aJob({ server: "pg-one" })).name ?? "";
+    await poller.pollOnce();
+    azure.update(id, { status: "Completed", endTime: "2026-11-25T10:05:00Z" });
+
+    await flaky.pollOnce();
+    expect((await storage.servers.get(serverId("pg-one")))?.lastJobId).toBeUndefined();
+    expect((await active()).map((r) => r.jobId)).toEqual([id]);
+
+    await flaky.pollOnce();
+    expect(await storage.servers.get(serverId("pg-one"))).toMatchObject({
+      lastJobId: id,
+      lastBackupStatus: "Completed",
+      lastBackupAt: "2026-11-25T10:05:00.000Z",
+    });
+    expect(await active()).toEqual([]);
+  });
+
   it("records CompletedWithWarnings as finished", async () => {
     const { azure, poller, storage, active } = setup();
     const id = azure.add(aJob({ server: "pg-two" })).name ?? "";

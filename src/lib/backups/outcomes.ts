@@ -46,6 +46,7 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
     if (newest.size > (deps.listThreshold ?? 20)) {
       for await (const s of deps.servers.list()) if (newest.has(s.resourceId)) snapshot.set(s.resourceId, s);
     }
+    const unrecorded: string[] = [];
     await mapWithConcurrency([...newest.values()], concurrency, async (job) => {
       let server = snapshot.get(job.serverId);
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -63,13 +64,19 @@ export function createJobOutcomeHandler(deps: JobOutcomeDeps): (jobs: readonly J
           return;
         } catch (e) {
           if (!(e instanceof ConflictError)) {
-            logger.warn(`Could not record the last backup of ${job.serverId}: ${ensureError(e).message}`);
+            unrecorded.push(`${job.serverId} (${ensureError(e).message})`);
             return;
           }
           server = undefined;
         }
       }
+      unrecorded.push(`${job.serverId} (its row kept changing under five attempts)`);
     });
+    // The caller keeps the jobs followed and calls again: a lost last-backup would read as a stale backup.
+    if (unrecorded.length)
+      throw new Error(
+        `Could not record the last backup of ${unrecorded.length} server(s): ${unrecorded.slice(0, 3).join("; ")}`,
+      );
   };
 }
 

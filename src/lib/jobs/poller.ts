@@ -276,6 +276,9 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
     const stillRunning: ActiveJobRecord[] = [];
     const ended: ActiveJobRecord[] = [];
     const finished: JobRecord[] = [];
+    // Jobs whose follow-up (server row, alert) is due: those that finished now, and those still followed, whose
+    // follow-up failed in an earlier cycle or another poller's did (it is idempotent, so repeating it is safe).
+    const followUp: JobRecord[] = [];
     const savedById = new Map(saved.map((c) => [c.record.jobId, c]));
     for (const change of changes) {
       const savedChange = savedById.get(change.record.jobId);
@@ -291,27 +294,33 @@ export function createJobPoller(deps: JobPollerDeps): JobPoller {
       if (isTerminalStatus(record.status)) {
         if (followed.has(record.jobId)) ended.push(row);
         // A vanished job has no outcome to act on (no last backup, no failure alert).
-        if (
-          savedChange &&
-          record.status !== UNKNOWN_JOB_STATUS &&
-          (savedChange.previousStatus === undefined || !isTerminalStatus(savedChange.previousStatus))
-        )
-          finished.push(record);
+        const finishedNow =
+          savedChange !== undefined &&
+          (savedChange.previousStatus === undefined || !isTerminalStatus(savedChange.previousStatus));
+        if (record.status !== UNKNOWN_JOB_STATUS) {
+          if (finishedNow) finished.push(record);
+          if (finishedNow || followed.has(record.jobId)) followUp.push(record);
+        }
       } else if (!followed.has(record.jobId) || followed.get(record.jobId)?.status !== record.status) {
         stillRunning.push(row);
       }
     }
     if (stillRunning.length) await deps.activeJobs.upsertAll(stillRunning, options);
-    if (ended.length) await deps.activeJobs.deleteAll(ended, options);
     result.finished += finished.length;
     recordFinishedJobs(finished);
-    if (finished.length) {
+    let followedUp = true;
+    if (followUp.length) {
       try {
-        await deps.onFinished?.(finished);
+        await deps.onFinished?.(followUp);
       } catch (e) {
-        logger.warn(`Follow-up of ${finished.length} finished job(s) failed: ${ensureError(e).message}`);
+        followedUp = false;
+        logger.warn(
+          `Follow-up of ${followUp.length} finished job(s) failed: ${ensureError(e).message}. They stay followed and the next poll cycle tries again.`,
+        );
       }
     }
+    // Stop following only once the follow-up is done, so a failed one is not lost.
+    if (ended.length && followedUp) await deps.activeJobs.deleteAll(ended, options);
 
     if (Number.isFinite(newest) && (!cursor || newest > new Date(cursor.value).getTime())) {
       await advanceCursor(vaultId, new Date(newest).toISOString(), options);
