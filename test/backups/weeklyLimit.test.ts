@@ -34,7 +34,7 @@ async function setup() {
     scopes: [SUB],
     now: () => now,
   });
-  return { azure, backups };
+  return { azure, backups, storage };
 }
 
 describe("one vaulted backup a week, before the week's scheduled backup", () => {
@@ -64,5 +64,22 @@ describe("one vaulted backup a week, before the week's scheduled backup", () => 
     expect(started.warning).toBe(
       "Started despite the weekly limit: this week's scheduled backup of pg-one, due at 2026-12-04T02:00:00.000Z, will fail (Azure runs only the first vaulted backup of a week).",
     );
+  });
+
+  it("names the weekly limit, not a running backup, while the poller still follows a job it recorded as ended", async () => {
+    const { backups, storage } = await setup();
+    // The poller writes the job's final row, then its follow-up, and only then stops following it.
+    await storage.activeJobs.upsertAll([
+      {
+        vaultId: VAULT.toLowerCase(),
+        jobId: "0f0f0f0f-0000-4000-8000-000000000001",
+        serverId: serverId("pg-one"),
+        startTime: "2026-11-27T02:00:00.000Z",
+        status: "InProgress",
+        origin: "policy",
+      },
+    ]);
+    const refused = await backups.start(ref, { origin: "api" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WeeklyBackupLimitError);
   });
 });

@@ -3,7 +3,12 @@ import { ConflictError, TransientError, isRestError, isTransientStatus } from ".
 import { ApiError } from "../http/errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { observeJob } from "../jobs/mapping.js";
-import { DEFAULT_CLAIM_STALE_AFTER_IN_MS, type ActiveJobStore } from "../store/activeJobs.js";
+import {
+  DEFAULT_CLAIM_STALE_AFTER_IN_MS,
+  type ActiveJobRecord,
+  type ActiveJobStore,
+} from "../store/activeJobs.js";
+import { isTerminalJobStatus } from "../domain/jobStatuses.js";
 import { jobKeys, type JobOrigin, type JobRecord, type JobStore } from "../store/jobs.js";
 import type { ServerRecord, ServerStore } from "../store/servers.js";
 import { formatServerId, type ServerRef as DomainServerRef } from "../domain/serverId.js";
@@ -155,7 +160,14 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     ref: ServerRef,
     options: OperationOptions,
   ): Promise<void> {
-    const running = (await deps.activeJobs.listForServer(serverId, { vaultId, ...options }))[0];
+    let running: ActiveJobRecord | undefined;
+    for (const row of await deps.activeJobs.listForServer(serverId, { vaultId, ...options })) {
+      // The poller stops following a job only after its follow-up: a job already recorded as ended is not running.
+      const job = await deps.jobs.getById(row.jobId, options);
+      if (job && isTerminalJobStatus(job.status)) continue;
+      running = row;
+      break;
+    }
     if (running) {
       throw new ApiError(
         409,
