@@ -6,6 +6,7 @@ import { scheduledRetentionTag } from "./retentionTags.js";
 import {
   defaultSettings,
   emptySlice,
+  isBackupJob,
   key,
   nextOccurrence,
   PG_FLEX,
@@ -280,8 +281,11 @@ const WEEKLY_LIMIT_FAILURE_IN_MS = 30_000;
 
 /**
  * The support matrix: one vaulted backup a week; when several run in one week the first runs and the later
- * ones fail. "Runs" = a backup job of the instance started earlier that week that is running or completed
- * (a failed or cancelled one did not use the week's backup). Week boundary: `settings.weekStartsOn`, UTC.
+ * ones fail. "Runs" = a backup job (ad hoc or scheduled) of the instance started earlier that week that is
+ * running or completed. The limit is about backups: a Restore job never uses the week's backup. Azure does not
+ * say whether a failed or cancelled backup does; here it does not (it made no recovery point, and counting it
+ * would leave a server unprotected for the rest of the week after one transient failure).
+ * Week boundary: `settings.weekStartsOn`, UTC.
  */
 function vaultedBackupOfWeek(
   context: ProviderContext,
@@ -293,6 +297,7 @@ function vaultedBackupOfWeek(
   let first: JobRecord | undefined;
   for (const job of jobsOfInstance(sliceOf(context), instanceKey)) {
     if (job.startMs < weekStart || job.startMs > startMs) continue;
+    if (!isBackupJob(job)) continue;
     if (job.status !== "InProgress" && !job.status.startsWith("Completed")) continue;
     if (!first || job.startMs < first.startMs) first = job;
   }
