@@ -2,6 +2,7 @@ import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { checkResourceLocations, refuseReplica, tooLargeOutcome } from "./serverLimits.js";
 import { onJobEnded } from "./recoveryPoints.js";
+import { allInstances, instancesOfDatasource } from "./instanceIndex.js";
 import { scheduledRetentionTag } from "./retentionTags.js";
 import {
   defaultSettings,
@@ -158,9 +159,7 @@ export function checkProtectable(
   options: { allowInstance?: string } = {},
 ): Failure | undefined {
   const slice = sliceOf(context);
-  const dsKey = key(datasourceId);
-  for (const instance of Object.values(slice.instances)) {
-    if (instance.datasourceKey !== dsKey) continue;
+  for (const instance of instancesOfDatasource(slice, key(datasourceId))) {
     if (options.allowInstance && key(instance.id) === key(options.allowInstance)) continue;
     const owner = slice.vaults[instance.vaultKey];
     return {
@@ -366,7 +365,7 @@ export function advance(context: ProviderContext): void {
   const slice = sliceOf(context);
   const settings = settingsOf(context);
   const now = context.clock.now();
-  for (const instance of Object.values(slice.instances)) {
+  for (const instance of allInstances(slice)) {
     if (
       instance.protectionStatus === "ConfiguringProtection" &&
       instance.configuredAtMs !== undefined &&
@@ -451,7 +450,7 @@ function scheduleOf(context: ProviderContext, instance: InstanceRecord): string[
 
 /** Forget cached schedules (after a policy or an instance's policy changes, or protection resumes). */
 export function resetSchedules(context: ProviderContext, policyKey?: string): void {
-  for (const instance of Object.values(sliceOf(context).instances)) {
+  for (const instance of allInstances(sliceOf(context))) {
     const pk = key(
       String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? ""),
     );

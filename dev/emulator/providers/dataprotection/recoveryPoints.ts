@@ -29,8 +29,7 @@ export interface RecoveryPoint {
 }
 
 const isBackup = (job: JobRecord): boolean =>
-  isBackupJob(job) &&
-  (job.status === "Completed" || job.status === "CompletedWithWarnings");
+  isBackupJob(job) && (job.status === "Completed" || job.status === "CompletedWithWarnings");
 
 export const recoveryPointIdOf = (job: JobRecord): string => job.name.replace(/-/g, "");
 export const recoveryPointMsOf = (job: JobRecord): number => job.endMs - 60_000;
