@@ -318,9 +318,9 @@ describe("restore tests through the emulator", () => {
       "the first backup to be recorded Completed",
       { timeoutInMs: 60_000, intervalInMs: 250 },
     );
-    // One vaulted backup a week (the emulator fails a second): the jobs so far are moved a week back in the
-    // emulator's state, as the emulator's own data-change test does, and the app's weekly check is forced past.
-    // (Restore jobs too: the emulator counts a completed Restore job as the week's backup, which Azure does not.)
+    // One vaulted backup a week (the emulator fails a second): this is the server's second backup this week,
+    // so the jobs so far are moved a week back in the emulator's state, as the emulator's own data-change test
+    // does, and the app's weekly check is forced past. (The restores in between do not count: only backups do.)
     const jobs = emulator.core.context.state.slice(PROVIDER_NAME, emptySlice).jobs;
     for (const job of Object.values(jobs)) {
       job.startMs -= 7 * 86_400_000;

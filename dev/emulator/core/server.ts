@@ -11,6 +11,7 @@ import type {
   OperationKind,
   ProviderContext,
   ProviderFactoryOptions,
+  ServerRecord,
   RouteDefinition,
 } from "./provider.js";
 import { createClock, createScheduler } from "./clock.js";
@@ -137,13 +138,19 @@ export async function createEmulatorCore(
     rbac: createRoleChecker(() => state.roleAssignments.values(), clock),
     servers: {
       get: (id) => state.servers.get(lower(id.replace(/\/+$/u, ""))),
-      list: (filter = {}) =>
-        [...state.servers.values()].filter(
-          (server) =>
-            (!filter.subscriptionId || lower(server.subscriptionId) === lower(filter.subscriptionId)) &&
-            (!filter.resourceGroupName ||
-              lower(server.resourceGroupName) === lower(filter.resourceGroupName)),
-        ),
+      list: (filter = {}) => {
+        // The filter is lower-cased once, not once per server (100,000 servers are listed page by page).
+        const subscriptionId = filter.subscriptionId ? lower(filter.subscriptionId) : undefined;
+        const resourceGroupName = filter.resourceGroupName ? lower(filter.resourceGroupName) : undefined;
+        const out: ServerRecord[] = [];
+        for (const server of state.servers.values()) {
+          if (subscriptionId !== undefined && lower(server.subscriptionId) !== subscriptionId) continue;
+          if (resourceGroupName !== undefined && lower(server.resourceGroupName) !== resourceGroupName)
+            continue;
+          out.push(server);
+        }
+        return out;
+      },
     },
     pager: {
       page(request, items, pageOptions = {}) {

@@ -6,6 +6,7 @@ import type {
   SharedState,
   SubscriptionRecord,
 } from "./provider.js";
+import { types } from "node:util";
 import { isGuid, lower, normalizeScope, parseResourceId, resourceGroupKey } from "./ids.js";
 
 export const DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -228,7 +229,7 @@ export function createState(): EmulatorState {
     clear,
     export(): EmulatorSeed {
       const providers: Record<string, unknown> = { ...pendingSlices };
-      for (const [name, slice] of slices) providers[name] = slice;
+      for (const [name, slice] of slices) providers[name] = withoutProxies(slice);
       return structuredClone({
         subscriptions: [...subscriptions.values()],
         resourceGroups: [...resourceGroups.values()],
@@ -291,4 +292,15 @@ export function createState(): EmulatorState {
     },
   };
   return state;
+}
+
+/**
+ * A slice whose top-level collections a provider watches through a Proxy (the Data Protection instances'
+ * index) exports as plain objects: `structuredClone` cannot copy a Proxy.
+ */
+function withoutProxies(slice: object): object {
+  if (!Object.values(slice).some((v) => types.isProxy(v))) return slice;
+  return Object.fromEntries(
+    Object.entries(slice).map(([k, v]) => [k, types.isProxy(v) ? { ...(v as object) } : v]),
+  );
 }

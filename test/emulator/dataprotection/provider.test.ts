@@ -411,6 +411,21 @@ describe("Data Protection provider", () => {
       });
     });
 
+    it("does not count a failed or cancelled backup as the week's backup: the next one that week runs", async () => {
+      const serverId = await protect("pg-retry");
+      world.control.setJobOutcome(serverId, { status: "Failed", errorCode: "UserErrorBackupFailed" });
+      const failed = await backupAndWait("pg-retry-bi");
+      world.control.setJobOutcome(serverId, { status: "Cancelled" });
+      const cancelled = await backupAndWait("pg-retry-bi");
+      world.control.setJobOutcome(serverId, null);
+      const retried = await backupAndWait("pg-retry-bi");
+      expect([failed, cancelled, retried].map((j) => j.properties?.status)).toEqual([
+        "Failed",
+        "Cancelled",
+        "Completed",
+      ]);
+    });
+
     it("fails an ad hoc backup after the week's scheduled backup", async () => {
       const policy = aPgFlexPolicy();
       const start = new Date(world.emulator.core.context.clock.now() + 10 * 60_000).toISOString();

@@ -406,6 +406,28 @@ describe("Data Protection restore as files", () => {
     expect(list).toContain("TABLE DATA public orders");
   });
 
+  it("a restore does not use the week's vaulted backup: the next backup of that week completes", async () => {
+    await addAccount(w, "pgflexweek", "restores-week");
+    w.world.grant(BLOB_CONTRIBUTOR, containerId("pgflexweek", "restores-week"));
+    // The backups so far were taken last week: this week has no vaulted backup yet.
+    const jobs = w.world.emulator.core.context.state.slice(PROVIDER_NAME, emptySlice).jobs;
+    for (const job of Object.values(jobs)) {
+      job.startMs -= 7 * 86_400_000;
+      job.endMs -= 7 * 86_400_000;
+    }
+    const points = (await w.call("GET", `${w.instancePath}/recoveryPoints`)).body as {
+      value: Array<{ name: string }>;
+    };
+    const restored = await restoreAndWait(w, {
+      ...w.restoreBody({ account: "pgflexweek", container: "restores-week" }),
+      recoveryPointId: points.value[0]?.name,
+    });
+    expect(restored.status).toBe("Completed");
+    const backup = await w.backup();
+    expect(backup.errorDetails ?? null, JSON.stringify(backup.errorDetails)).toBeNull();
+    expect(backup.status).toBe("Completed");
+  });
+
   it("serves the committed archives where no local PostgreSQL is used", async () => {
     const fallback = await startRestoreWorld(azurite, { localPostgres: false });
     try {

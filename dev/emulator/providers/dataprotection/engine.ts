@@ -2,10 +2,12 @@ import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { checkResourceLocations, refuseReplica, tooLargeOutcome } from "./serverLimits.js";
 import { onJobEnded } from "./recoveryPoints.js";
+import { allInstances, instancesOfDatasource } from "./instanceIndex.js";
 import { scheduledRetentionTag } from "./retentionTags.js";
 import {
   defaultSettings,
   emptySlice,
+  isBackupJob,
   key,
   nextOccurrence,
   PG_FLEX,
@@ -157,9 +159,7 @@ export function checkProtectable(
   options: { allowInstance?: string } = {},
 ): Failure | undefined {
   const slice = sliceOf(context);
-  const dsKey = key(datasourceId);
-  for (const instance of Object.values(slice.instances)) {
-    if (instance.datasourceKey !== dsKey) continue;
+  for (const instance of instancesOfDatasource(slice, key(datasourceId))) {
     if (options.allowInstance && key(instance.id) === key(options.allowInstance)) continue;
     const owner = slice.vaults[instance.vaultKey];
     return {
@@ -280,8 +280,11 @@ const WEEKLY_LIMIT_FAILURE_IN_MS = 30_000;
 
 /**
  * The support matrix: one vaulted backup a week; when several run in one week the first runs and the later
- * ones fail. "Runs" = a backup job of the instance started earlier that week that is running or completed
- * (a failed or cancelled one did not use the week's backup). Week boundary: `settings.weekStartsOn`, UTC.
+ * ones fail. "Runs" = a backup job (ad hoc or scheduled) of the instance started earlier that week that is
+ * running or completed. The limit is about backups: a Restore job never uses the week's backup. Azure does not
+ * say whether a failed or cancelled backup does; here it does not (it made no recovery point, and counting it
+ * would leave a server unprotected for the rest of the week after one transient failure).
+ * Week boundary: `settings.weekStartsOn`, UTC.
  */
 function vaultedBackupOfWeek(
   context: ProviderContext,
@@ -293,6 +296,7 @@ function vaultedBackupOfWeek(
   let first: JobRecord | undefined;
   for (const job of jobsOfInstance(sliceOf(context), instanceKey)) {
     if (job.startMs < weekStart || job.startMs > startMs) continue;
+    if (!isBackupJob(job)) continue;
     if (job.status !== "InProgress" && !job.status.startsWith("Completed")) continue;
     if (!first || job.startMs < first.startMs) first = job;
   }
@@ -361,7 +365,7 @@ export function advance(context: ProviderContext): void {
   const slice = sliceOf(context);
   const settings = settingsOf(context);
   const now = context.clock.now();
-  for (const instance of Object.values(slice.instances)) {
+  for (const instance of allInstances(slice)) {
     if (
       instance.protectionStatus === "ConfiguringProtection" &&
       instance.configuredAtMs !== undefined &&
@@ -446,7 +450,7 @@ function scheduleOf(context: ProviderContext, instance: InstanceRecord): string[
 
 /** Forget cached schedules (after a policy or an instance's policy changes, or protection resumes). */
 export function resetSchedules(context: ProviderContext, policyKey?: string): void {
-  for (const instance of Object.values(sliceOf(context).instances)) {
+  for (const instance of allInstances(sliceOf(context))) {
     const pk = key(
       String(((instance.properties.policyInfo ?? {}) as Record<string, unknown>).policyId ?? ""),
     );

@@ -30,6 +30,7 @@ import { API_VERSIONS, key, PROVIDER_NAME, vaultIdOf } from "./state.js";
 import type { InstanceRecord, VaultRecord } from "./state.js";
 import { controlRoutes } from "./control.js";
 import { softDeletedConflict, undeleteInstance } from "./deleted.js";
+import { allInstances, instancesOfDatasource, instancesOfVault } from "./instanceIndex.js";
 import { checkPolicyShape } from "./policy.js";
 import { routeBuilder } from "../routes.js";
 import { getRecoveryPoint, listRecoveryPoints, triggerRestore, validateRestore } from "./restore.js";
@@ -298,7 +299,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
         const k = key(`${vault.id}/backupPolicies/${request.params.backupPolicyName ?? ""}`);
         const slice = sliceOf(context);
         if (!slice.policies[k]) return context.respond.empty(204);
-        const users = Object.values(slice.instances).filter(
+        const users = [...allInstances(slice)].filter(
           (i) => key(String((i.properties.policyInfo as { policyId?: string }).policyId ?? "")) === k,
         );
         if (users.length > 0) {
@@ -341,7 +342,7 @@ export function createDataProtectionProvider(): EmulatorProvider {
 
     // ---------- backup instances ----------
     vaultRoute("GET", `${VAULT}/backupInstances`, "BackupInstances_List", (request, context, vault) =>
-      listInVault(request, context, vault, sliceOf(context).instances, instanceResource),
+      renderedPage(request, context, instancesOfVault(sliceOf(context), key(vault.id)), instanceResource),
     ),
     instanceRoute("GET", INSTANCE, "BackupInstances_Get", (_request, context, _vault, instance) =>
       context.respond.json(200, instanceResource(instance)),
@@ -362,8 +363,8 @@ export function createDataProtectionProvider(): EmulatorProvider {
           `Backup instance '${name}' protects another datasource; its datasource cannot change.`,
         );
       }
-      const elsewhere = Object.values(slice.instances).find(
-        (i) => i.datasourceKey === key(shape.datasourceId) && key(i.id) !== key(id),
+      const elsewhere = instancesOfDatasource(slice, key(shape.datasourceId)).find(
+        (i) => key(i.id) !== key(id),
       );
       if (elsewhere) {
         return context.respond.error(

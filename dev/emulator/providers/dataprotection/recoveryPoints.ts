@@ -2,7 +2,7 @@ import type { ProviderContext } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { NO_ARCHIVE, snapshotAtBackup } from "../../pg/snapshots.js";
 import { writing } from "./restoreJob.js";
-import { durationInMs, emptySlice, key, PROVIDER_NAME } from "./state.js";
+import { durationInMs, emptySlice, isBackupJob, key, PROVIDER_NAME } from "./state.js";
 import type { DataProtectionSlice, InstanceRecord, JobRecord } from "./state.js";
 
 /**
@@ -29,8 +29,7 @@ export interface RecoveryPoint {
 }
 
 const isBackup = (job: JobRecord): boolean =>
-  (job.operation === "Backup" || job.operation === "ScheduledBackup") &&
-  (job.status === "Completed" || job.status === "CompletedWithWarnings");
+  isBackupJob(job) && (job.status === "Completed" || job.status === "CompletedWithWarnings");
 
 export const recoveryPointIdOf = (job: JobRecord): string => job.name.replace(/-/g, "");
 export const recoveryPointMsOf = (job: JobRecord): number => job.endMs - 60_000;

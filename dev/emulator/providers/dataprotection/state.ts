@@ -121,6 +121,10 @@ export interface JobRecord {
   restore?: RestoreJobDetails;
 }
 
+/** A backup job (ad hoc or scheduled), not a Restore job: what makes recovery points and the week's backup. */
+export const isBackupJob = (job: Pick<JobRecord, "operation">): boolean =>
+  job.operation === "Backup" || job.operation === "ScheduledBackup";
+
 export interface DataProtectionSettings {
   validateDurationInMs: number;
   putDurationInMs: number;

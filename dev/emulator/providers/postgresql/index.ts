@@ -44,6 +44,12 @@ function toResource(server: ServerRecord): Record<string, unknown> {
   };
 }
 
+/** One page of `servers`, rendering only that page's servers (a large subscription's list stays linear in pages). */
+function renderedPage(request: EmulatorRequest, context: ProviderContext, servers: ServerRecord[]) {
+  const page = context.pager.page(request, servers);
+  return { ...page, value: page.value.map(toResource) };
+}
+
 function stripSecrets(properties: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...properties };
   for (const key of WRITE_ONLY) delete copy[key];
@@ -230,7 +236,7 @@ export function createPostgresProvider(): EmulatorProvider {
         "Servers_ListBySubscription",
         (request) => {
           const servers = context.servers.list({ subscriptionId: request.params.subscriptionId ?? "" });
-          return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
+          return context.respond.json(200, renderedPage(request, context, servers));
         },
       ),
       route(
@@ -243,7 +249,7 @@ export function createPostgresProvider(): EmulatorProvider {
             return resourceGroupNotFound(resourceGroupName);
           }
           const servers = context.servers.list({ subscriptionId, resourceGroupName });
-          return context.respond.json(200, context.pager.page(request, servers.map(toResource)));
+          return context.respond.json(200, renderedPage(request, context, servers));
         },
       ),
       route("GET", SERVER_PATH, "Servers_Get", (request) => {

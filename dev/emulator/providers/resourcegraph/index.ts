@@ -6,6 +6,7 @@ import type {
 } from "../../core/provider.js";
 import { isObject } from "../../core/json.js";
 import { advance } from "../dataprotection/engine.js";
+import { allInstances } from "../dataprotection/instanceIndex.js";
 import { instanceResource, jobResource, policyResource, vaultResource } from "../dataprotection/render.js";
 import { key, type DataProtectionSlice } from "../dataprotection/state.js";
 import { KqlError, leadingType, parseQuery, runQuery } from "./kql.js";
@@ -176,7 +177,7 @@ function dataProtectionRows(
   if (want(POLICY_TYPE))
     for (const p of Object.values(slice.policies ?? {})) rows.set(key(p.id), toRow(policyResource(p), p.id));
   if (want(INSTANCE_TYPE))
-    for (const i of Object.values(slice.instances ?? {}))
+    for (const i of slice.instances ? allInstances(slice) : [])
       rows.set(key(i.id), toRow(instanceResource(i), i.id));
   if (want(JOB_TYPE))
     for (const j of Object.values(slice.jobs ?? {}))
