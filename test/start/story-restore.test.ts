@@ -5,7 +5,7 @@ import { spawnStart, type StartedProcess } from "./spawnStart.js";
 const DEMO_CONTAINER =
   "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-backup/providers/Microsoft.Storage/storageAccounts/pgflexrestoresdemo/blobServices/default/containers/pgflex-restores";
 
-describe("npm start's story restores orders-db as files", () => {
+describe("npm start's story restores orders-db as files, then tests a restore of it", () => {
   let start: StartedProcess | undefined;
   afterAll(async () => {
     if (!start || start.child.exitCode !== null) return;
@@ -36,4 +36,18 @@ describe("npm start's story restores orders-db as files", () => {
     }
     expect(out).toMatch(/_roles\.sql" .*grep -Evw 'azure_superuser/);
   }, 300_000);
+
+  it("then runs a restore test of orders-db and prints its outcome, time to restore, and each database's tables and rows", () => {
+    const out = start?.output() ?? "";
+    expect(out).toContain(
+      "… Restore test of orders-db: its latest backup restored again, every archive opened and counted",
+    );
+    expect(out).toMatch(
+      /✔ Restore test of orders-db: Passed, time to restore [\d.]+ s \(restore [\d.]+ s, inspection [\d.]+ s\)\n {2}The emulator runs 120× faster than Azure: that restore is about \d+ min \d+ s in Azure\./,
+    );
+    // The restored archives' own tables and rows (the demo estate's seed), and the empty `postgres` database.
+    expect(out).toContain("  Database orders: public.customers 3 rows, public.orders 4 rows\n");
+    expect(out).toContain("  Database billing: public.invoices 2 rows\n");
+    expect(out).toContain("  Database postgres: no tables\n");
+  });
 });
