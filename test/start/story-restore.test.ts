@@ -7,6 +7,14 @@ const DEMO_CONTAINER =
 
 describe("npm start's story restores orders-db as files, then tests a restore of it", () => {
   let start: StartedProcess | undefined;
+  let story: Promise<string> | undefined;
+  /** One npm start for the file: its output once the story has ended. */
+  const storyOutput = (): Promise<string> =>
+    (story ??= (async () => {
+      start = spawnStart(["--port", "0", "--emulator-port", "0"]);
+      await start.waitFor(/Story (complete|finished with problems)/, 240_000);
+      return start.output();
+    })());
   afterAll(async () => {
     if (!start || start.child.exitCode !== null) return;
     start.child.kill("SIGTERM");
@@ -18,9 +26,7 @@ describe("npm start's story restores orders-db as files, then tests a restore of
   });
 
   it("restores the backup it took to the demo container, then prints each file and the rebuild commands", async () => {
-    start = spawnStart(["--port", "0", "--emulator-port", "0"]);
-    await start.waitFor(/Story (complete|finished with problems)/, 240_000);
-    const out = start.output();
+    const out = await storyOutput();
     expect(out, out).toContain("Story complete");
     expect(out).toMatch(/orders-db: \d+ recovery points?, the latest /);
     expect(out).toMatch(/Restore of orders-db as files to container pgflex-restores \(job [0-9a-f-]{36}\)/);
@@ -37,8 +43,8 @@ describe("npm start's story restores orders-db as files, then tests a restore of
     expect(out).toMatch(/_roles\.sql" .*grep -Evw 'azure_superuser/);
   }, 300_000);
 
-  it("then runs a restore test of orders-db and prints its outcome, time to restore, and each database's tables and rows", () => {
-    const out = start?.output() ?? "";
+  it("then runs a restore test of orders-db and prints its outcome, time to restore, and each database's tables and rows", async () => {
+    const out = await storyOutput();
     expect(out).toContain(
       "… Restore test of orders-db: its latest backup restored again, every archive opened and counted",
     );
@@ -49,5 +55,5 @@ describe("npm start's story restores orders-db as files, then tests a restore of
     expect(out).toContain("  Database orders: public.customers 3 rows, public.orders 4 rows\n");
     expect(out).toContain("  Database billing: public.invoices 2 rows\n");
     expect(out).toContain("  Database postgres: no tables\n");
-  });
+  }, 300_000);
 });
