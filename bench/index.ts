@@ -9,6 +9,7 @@ import { poller } from "./poller.js";
 import { poller5k } from "./poller5k.js";
 import { intake } from "./intake.js";
 import { inspector } from "./inspector.js";
+import { restoreTest } from "./restoreTest.js";
 import { telemetryCost } from "./telemetry.js";
 
 /** Every benchmark, in report order. */
@@ -24,5 +25,6 @@ export const benchmarks: readonly Runnable[] = [
   poller5k,
   intake,
   inspector,
+  restoreTest,
   telemetryCost,
 ];

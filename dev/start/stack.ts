@@ -110,6 +110,8 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         PGFLEX_POLL_SCHEDULE: options.pollSchedule ?? "*/2 * * * * *",
         // The demo container (account pgflexrestoresdemo, container pgflex-restores): restores go nowhere else.
         ...(estate.restoreTargets.length ? { PGFLEX_RESTORE_TARGETS: estate.restoreTargets.join(",") } : {}),
+        // Restore tests (POST /api/restoreTests) restore into the same demo container.
+        ...(estate.restoreTargets[0] ? { PGFLEX_RESTORE_TEST_TARGET: estate.restoreTargets[0] } : {}),
       };
     } else {
       // Real Azure: the settings of local.settings.json, tokens from DefaultAzureCredential (az login).

@@ -47,6 +47,25 @@ interface RestoreView {
   commands?: string[];
 }
 
+/** The restore tests API's view (src/lib/restoreTests/api.ts restoreTestView), the fields the story shows. */
+interface RestoreTestView {
+  testId: string;
+  serverName: string;
+  outcome: "Running" | "Passed" | "Failed" | "Suspicious";
+  restoreDurationInSeconds?: number;
+  inspectionDurationInSeconds?: number;
+  timeToRestoreInSeconds?: number;
+  databases?: Array<{
+    database: string;
+    level: "header" | "rows";
+    error?: string;
+    tables: Array<{ name: string; rows?: number }>;
+  }>;
+  findings?: Array<{ message: string }>;
+  reason?: string;
+  fix?: string;
+}
+
 interface RecoveryPointView {
   recoveryPointId: string;
   time: string;
@@ -86,7 +105,8 @@ function capability<T>(what: string, call: Promise<T>): Promise<T> {
  * created and protected through Event Grid, an on-demand backup runs to completion and a second one that week
  * is refused (Azure's one vaulted backup a week, with its time and the `force` option), a server's fix-it
  * message, `orders-db` is restored as files to the demo container (the files and the commands that rebuild the
- * server), and a second sweep reports. A step whose capability is missing is skipped and says so.
+ * server), a restore test of `orders-db` restores its latest backup again and counts the tables and rows in every
+ * archive it wrote, and a second sweep reports. A step whose capability is missing is skipped and says so.
  */
 export async function tellStory(
   stack: Stack,
@@ -311,6 +331,66 @@ export async function tellStory(
     return `${databases.length} database files and ${(ended.commands ?? []).length} commands`;
   });
 
+  await run("Restore test", async () => {
+    // The app's own restore test: restore the latest backup, open every archive, count tables and rows.
+    const target = backedUp;
+    if (!stack.settings["PGFLEX_RESTORE_TEST_TARGET"])
+      throw new MissingCapability("restore tests need PGFLEX_RESTORE_TEST_TARGET");
+    if (!target) throw new Error("no on-demand backup ran, so there is no recovery point to test");
+    const restorer = createApiClient({
+      baseUrl: stack.host.url,
+      functionKey: stack.host.functionKey,
+      token: stack.tokens.restorer,
+    });
+    const run = await capability(
+      "The restore tests API",
+      restorer.post<{ started: RestoreTestView[]; skipped: Array<{ reason: string }> }>("restoreTests", {
+        serverId: target.id,
+      }),
+    );
+    const started = run.started[0];
+    if (!started)
+      throw new Error(
+        `the restore test of ${target.name} did not start: ${run.skipped[0]?.reason ?? "no reason given"}`,
+      );
+    const test = await narrator.step(
+      `Restore test of ${target.name}: its latest backup restored again, every archive opened and counted`,
+      (update) =>
+        poll(
+          async () => {
+            const current = await api.get<RestoreTestView>(`restoreTests/${started.testId}`);
+            update(current.outcome);
+            return current.outcome === "Running" ? undefined : current;
+          },
+          `restore test ${started.testId} to reach a verdict`,
+          wait,
+        ),
+      (t) =>
+        `Restore test of ${target.name}: ${t.outcome}` +
+        (t.timeToRestoreInSeconds === undefined
+          ? ""
+          : `, time to restore ${seconds(t.timeToRestoreInSeconds)} (restore ${seconds(t.restoreDurationInSeconds)}, inspection ${seconds(t.inspectionDurationInSeconds)})`),
+    );
+    const scale = Number(stack.settings["PGFLEX_TIME_SCALE"] ?? "1");
+    if (scale > 1 && test.restoreDurationInSeconds !== undefined)
+      narrator.line(
+        `  The emulator runs ${scale}× faster than Azure: that restore is about ${seconds(test.restoreDurationInSeconds * scale)} in Azure.`,
+      );
+    for (const d of test.databases ?? []) {
+      const tables = d.tables.map(
+        (t) => `${t.name} ${t.rows === undefined ? "(rows not counted)" : `${t.rows} rows`}`,
+      );
+      narrator.line(
+        `  Database ${d.database}: ${d.error ? d.error : tables.length ? tables.join(", ") : "no tables"}`,
+      );
+    }
+    for (const f of test.findings ?? []) narrator.line(`  ! ${f.message}`);
+    if (test.reason) narrator.line(`  ${test.reason}`);
+    if (test.fix) narrator.line(`  Fix: ${test.fix}`);
+    if (test.outcome !== "Passed") throw new Error(`the restore test ended ${test.outcome}`);
+    return `${test.outcome}: ${(test.databases ?? []).length} databases`;
+  });
+
   await run("Fix-it message", async () => {
     const servers = await listServers(api);
     const broken =
@@ -431,6 +511,15 @@ export function summarize(servers: readonly ServerView[]): string {
     .sort((a, b) => b[1] - a[1])
     .map(([state, n]) => `${n} ${state}`)
     .join(", ");
+}
+
+/** Seconds as a user reads them: `0.05 s`, `3.6 s`, `2 min 48 s`. */
+function seconds(s: number | undefined): string {
+  if (s === undefined) return "? s";
+  if (s < 1) return `${Math.round(s * 100) / 100} s`;
+  if (s < 60) return `${Math.round(s * 10) / 10} s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 const lastSegment = (id: string): string => id.split("/").pop() ?? id;

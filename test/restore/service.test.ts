@@ -349,3 +349,32 @@ describe("restore: following the job to the files and the commands", () => {
     });
   });
 });
+
+describe("restore: a read racing the tracker", () => {
+  it("answers the row the tracker just wrote when both bring an ended restore up to date, without a warning", async () => {
+    const warnings: string[] = [];
+    const w = await aRestoreWorld(azurite.connectionString, {
+      logger: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} },
+    });
+    const started = await w.service.start(ref, { targetContainerId: CONTAINER_ID });
+    w.azure.state.jobs.set(started.jobId!, {
+      status: "Completed",
+      startTime: "2026-11-20T10:00:00.000Z",
+      endTime: "2026-11-20T10:02:10.000Z",
+    });
+    // The tracker (another timer, another instance) records the end between this read and its write.
+    const update = w.restores.update.bind(w.restores);
+    let raced = false;
+    w.restores.update = async (record, at, options) => {
+      if (!raced) {
+        raced = true;
+        await w.service.trackActive();
+      }
+      return update(record, at, options);
+    };
+    const answer = await w.service.get(started.restoreId);
+    expect(raced).toBe(true);
+    expect(answer).toMatchObject({ status: "Completed", endTime: "2026-11-20T10:02:10.000Z" });
+    expect(warnings).toEqual([]);
+  });
+});

@@ -169,6 +169,39 @@ describe("restore tests", () => {
   });
 });
 
+describe("restore tests racing the advance", () => {
+  it("start once when the advance adopts the test's restore before the start records it: started, with its recovery point, then Passed", async () => {
+    const w = await aRestoreTestWorld(azurite.connectionString);
+    // The advance timer fires while the start is between its restore and its own write of the test.
+    const startRestore = w.azure.operations.startRestore.bind(w.azure.operations);
+    let adopted = 0;
+    w.azure.operations.startRestore = async (instance, target, options) => {
+      const started = await startRestore(instance, target, options);
+      await w.service.advance();
+      adopted = (await w.store.listRunning()).filter((t) => t.restoreId).length;
+      return started;
+    };
+    const run = await w.service.run({ serverId: ONE, requestedBy: "ops@example.com" });
+    expect(adopted).toBe(1);
+    expect(run.skipped).toEqual([]);
+    expect(run.started).toHaveLength(1);
+    const started = run.started[0] as RestoreTestRecord;
+    expect(await w.service.get(started.testId)).toMatchObject({
+      outcome: "Running",
+      recoveryPointId: "ccc333",
+      recoveryPointAgeInHours: 128,
+      restoreId: started.restoreId,
+    });
+    w.advance(40 * 60_000);
+    w.finishJobs();
+    expect(await w.service.advance()).toBe(1);
+    expect(await w.service.get(started.testId)).toMatchObject({
+      outcome: "Passed",
+      recoveryPointId: "ccc333",
+    });
+  });
+});
+
 describe("the restore test plan", () => {
   it("starts at most the concurrency, never-tested servers first, once per server a day, and duplicate runs start nothing more", async () => {
     const w = await aRestoreTestWorld(azurite.connectionString, ["pg-a", "pg-b", "pg-c"], { concurrency: 2 });

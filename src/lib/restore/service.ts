@@ -3,7 +3,7 @@
  * account's settings, the vault identity's role), validate, restore, and follow the Restore job to its end,
  * then record the files it wrote and the commands that rebuild the server from them.
  */
-import { isRestError, isTransientStatus, TransientError } from "../errors.js";
+import { ConflictError, isRestError, isTransientStatus, TransientError } from "../errors.js";
 import { ApiError } from "../http/errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { RecoveryPointInfo, RestoreOperations, RestoreTarget } from "../azure/restoreOperations.js";
@@ -617,6 +617,8 @@ export function createRestoreService(deps: RestoreServiceDeps): RestoreService {
       try {
         return await refresh(record, options);
       } catch (e) {
+        // The tracker (or another caller) brought it up to date first: its row is the answer.
+        if (e instanceof ConflictError) return (await deps.restores.get(restoreId, options)) ?? record;
         logger.warn(`Restore ${restoreId} could not be brought up to date: ${String(e)}`);
         return record;
       }

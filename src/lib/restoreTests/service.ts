@@ -238,7 +238,25 @@ export function createRestoreTestService(deps: RestoreTestServiceDeps): RestoreT
         return test;
       }
     }
-    return deps.store.update(test, now(), options);
+    try {
+      return await deps.store.update(test, now(), options);
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+      // The advance found this test's restore first and recorded it: keep its row, add what only the start knows.
+      const stored = await deps.store.get(test.testId, options);
+      if (!stored || stored.restoreId !== test.restoreId) throw e;
+      return deps.store.update(
+        {
+          ...stored,
+          recoveryPointId: stored.recoveryPointId ?? point.id,
+          recoveryPointTime: stored.recoveryPointTime ?? point.time,
+          recoveryPointAgeInHours: stored.recoveryPointAgeInHours ?? test.recoveryPointAgeInHours,
+          ...(test.restoreJobId && !stored.restoreJobId ? { restoreJobId: test.restoreJobId } : {}),
+        },
+        now(),
+        options,
+      );
+    }
   }
 
   /** Records the verdict (ETag-guarded: one instance wins), then counts it and alerts. */
