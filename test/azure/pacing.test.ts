@@ -2,42 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import type { PipelineRequest, PipelineResponse } from "@azure/core-rest-pipeline";
 import { createPacingPolicy, retryAfterInMs, TokenBucket } from "../../src/lib/azure/pacing.js";
-import type { PacingClock } from "../../src/lib/azure/pacing.js";
-
-/**
- * Virtual time: sleeps queue on a timeline and, once the process is otherwise idle, the clock jumps to the
- * earliest deadline — minutes of pacing run instantly and concurrent sleeps overlap as real ones would.
- */
-function aVirtualClock(): PacingClock & { elapsed(): number } {
-  const start = 1_700_000_000_000;
-  let t = start;
-  const timers: Array<{ at: number; resolve: () => void }> = [];
-  let scheduled = false;
-  const advance = (): void => {
-    scheduled = false;
-    timers.sort((a, b) => a.at - b.at);
-    const next = timers.shift();
-    if (!next) return;
-    t = Math.max(t, next.at);
-    next.resolve();
-    if (timers.length > 0) schedule();
-  };
-  const schedule = (): void => {
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(advance);
-    }
-  };
-  return {
-    now: () => t,
-    sleep: (ms) =>
-      new Promise<void>((resolve) => {
-        timers.push({ at: t + ms, resolve });
-        schedule();
-      }),
-    elapsed: () => t - start,
-  };
-}
+import { aVirtualClock } from "./fleetFakes.js";
 
 const sub = "11111111-1111-1111-1111-111111111111";
 const url = (s = sub, tail = "/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/v") =>
