@@ -3,7 +3,7 @@
  * emulator), checking the per-server ARM budget: exactly two writes and at most eight requests per server.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { useEmulator } from "../support/emulator.js";
+import { emulatorAppSettings, useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
@@ -42,13 +42,13 @@ beforeAll(async () => {
 describe("a burst of tagged servers", () => {
   const host = useLocalHost(() => ({
     env: {
-      AzureWebJobsStorage: azurite.connectionString,
-      PGFLEX_ARM_ENDPOINT: emulator.url,
-      PGFLEX_ARM_CREDENTIAL: "emulator",
-      PGFLEX_SCOPES: SUB,
-      PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
-      PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
-      PGFLEX_TIME_SCALE: String(TIME_SCALE),
+      ...emulatorAppSettings({
+        storage: azurite.connectionString,
+        emulatorUrl: emulator.url,
+        subscriptionId: SUB,
+        vault: VAULT,
+        timeScale: TIME_SCALE,
+      }),
     },
     visibilityTimeoutInMs: 0,
     queuePollIntervalInMs: 100,

@@ -6,108 +6,48 @@
  * rebuild the server. Targets Azure would refuse are refused before any Restore job starts, with the fix.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { findPostgresBinaries } from "../../dev/emulator/pg/local.js";
-import { startDevAuth, type DevAuth } from "../../dev/start/devAuth.js";
 import { useAzurite } from "../support/azurite.js";
-import { armCall, assignEmulatorRole, useEmulator } from "../support/emulator.js";
-import { addEmulatorVault } from "../support/emulatorVaults.js";
+import { armCall, useEmulator } from "../support/emulator.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
+import {
+  accountId,
+  containerId,
+  estateSettings,
+  hostApi,
+  protectOrdersDb,
+  restoreEstate,
+  serverPath,
+  SUB,
+  TARGET,
+  useDevTokens,
+  VAULT,
+} from "../support/restoreEstate.js";
 
-const SUB = "11111111-1111-4111-8111-111111111111";
-const RG = "rg-data";
-const SERVER = "orders-db";
-const SERVER_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${SERVER}`;
-const VAULT = `/subscriptions/${SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu`;
-const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-const LTR = "c088a766-074b-43ba-90d4-1fb21feae531";
-const BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
-const TIME_SCALE = 200;
-const accountId = (name: string) =>
-  `/subscriptions/${SUB}/resourceGroups/rg-restore/providers/Microsoft.Storage/storageAccounts/${name}`;
-const containerId = (account: string, container: string) =>
-  `${accountId(account)}/blobServices/default/containers/${container}`;
-/** The vault identity may write here. */
-const TARGET = containerId("pgflexrestores", "restores");
 /** Allow-listed, but the vault identity has no role on it. */
 const NO_ROLE = containerId("pgflexrestores", "restores-norole");
 /** Allow-listed, in an account that disallows cross-tenant replication. */
 const LOCKED = containerId("pgflexlocked", "restores-locked");
 
-/** orders-db's databases in the demo estate (`orders` and `billing`, a few tables and rows each). */
-const ordersDatabases = (
-  JSON.parse(readFileSync("dev/emulator/seeds/demo-estate.json", "utf8")) as {
-    providers: { pgdata: { servers: Array<{ databases: Array<{ name: string }> }> } };
-  }
-).providers.pgdata.servers[0]?.databases;
-
 const pgRestore = findPostgresBinaries()?.pgRestore;
 
 const azurite = useAzurite();
-const emulator = useEmulator(() => ({
-  timeScale: TIME_SCALE,
-  blobConnectionString: azurite.connectionString,
-  seed: {
-    subscriptions: [{ subscriptionId: SUB, displayName: "Production" }],
-    providers: {
-      pgdata: { servers: [{ serverId: SERVER_ID, databases: ordersDatabases }] },
-      storage: {
-        accounts: {
-          restores: {
-            subscriptionId: SUB,
-            resourceGroupName: "rg-restore",
-            name: "pgflexrestores",
-            location: "westeurope",
-            allowCrossTenantReplication: true,
-            publicNetworkAccess: "Enabled",
-            containers: ["restores", "restores-norole"],
-          },
-          locked: {
-            subscriptionId: SUB,
-            resourceGroupName: "rg-restore",
-            name: "pgflexlocked",
-            location: "westeurope",
-            allowCrossTenantReplication: false,
-            publicNetworkAccess: "Enabled",
-            containers: ["restores-locked"],
-          },
-        },
-      },
-    },
-  },
-}));
-let auth: DevAuth;
-let tokens: { operator: string; restorer: string; reader: string };
-
-beforeAll(async () => {
-  auth = await startDevAuth();
-  tokens = {
-    operator: await auth.mint("Backup.Operator"),
-    restorer: await auth.mint("Backup.Restore"),
-    reader: await auth.mint("Backup.Reader"),
-  };
-});
-afterAll(() => auth.stop());
+const emulator = useEmulator(() => restoreEstate(azurite.connectionString));
+const dev = useDevTokens();
 
 const host = useLocalHost(() => ({
   env: {
-    AzureWebJobsStorage: azurite.connectionString,
-    PGFLEX_ARM_ENDPOINT: emulator.url,
-    PGFLEX_ARM_CREDENTIAL: "emulator",
-    PGFLEX_SCOPES: SUB,
-    PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
-    PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
-    PGFLEX_TIME_SCALE: String(TIME_SCALE),
+    ...estateSettings(azurite.connectionString, emulator.url),
     PGFLEX_MODE: "enforce",
     PGFLEX_AUTO_GRANT_ROLES: "false",
     PGFLEX_RESTORE_TARGETS: [TARGET, NO_ROLE, accountId("pgflexlocked")].join(","),
-    ...auth.settings,
+    ...dev.auth.settings,
   },
   visibilityTimeoutInMs: 0,
   queuePollIntervalInMs: 100,
@@ -115,10 +55,6 @@ const host = useLocalHost(() => ({
 
 function arm(method: string, path: string, body?: unknown): Promise<unknown> {
   return armCall(emulator, method, path, body);
-}
-
-function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
-  return assignEmulatorRole(emulator, SUB, scope, roleGuid, principal);
 }
 
 /** The vault's Restore jobs, as ARM lists them. */
@@ -129,31 +65,7 @@ async function restoreJobs(): Promise<unknown[]> {
   return list.value.filter((j) => j.properties.operationCategory === "Restore");
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function api(method: "GET" | "POST", path: string, token: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(new URL(`/api/${path}`, host.url), {
-    method,
-    headers: {
-      "x-functions-key": host.functionKey,
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
-
-const serverPath = `servers/${SUB}/${RG}/${SERVER}`;
+const api = hostApi(() => host);
 
 const restoresContainer = () =>
   BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("restores");
@@ -165,49 +77,18 @@ describe("restore as files through the emulator", () => {
   const archives: Array<{ name: string; bytes: Buffer }> = [];
 
   beforeAll(async () => {
-    principalId = await addEmulatorVault(emulator, {
-      subscriptionId: SUB,
-      resourceGroupName: "rg-backup",
-      name: "bv-weu",
-      location: "westeurope",
+    principalId = await protectOrdersDb(emulator, host, async () => {
+      const s = await api("GET", serverPath, dev.tokens.reader);
+      return s.body["state"] === "Protected";
     });
-    await assignRole(`/subscriptions/${SUB}/resourceGroups/${RG}`, READER, principalId);
-    await assignRole(`/subscriptions/${SUB}/resourceGroups/${RG}`, LTR, principalId);
-    await assignRole(TARGET, BLOB_CONTRIBUTOR, principalId);
-    const url = new URL("/runtime/webhooks/EventGrid", host.url);
-    url.searchParams.set("functionName", "onResourceEvent");
-    url.searchParams.set("code", host.eventGridKey);
-    await emulator.control.addEventSubscriber({
-      endpointUrl: url.toString(),
-      schema: "EventGridSchema",
-      topic: `/subscriptions/${SUB}`,
-      skipValidation: true,
-    });
-    await emulator.control.createServer({
-      subscriptionId: SUB,
-      resourceGroupName: RG,
-      name: SERVER,
-      location: "westeurope",
-      state: "Ready",
-      tags: { backup: "weekly" },
-      publishEvent: true,
-    });
-    await waitFor(
-      async () => {
-        const s = await api("GET", serverPath, tokens.reader);
-        return s.body["state"] === "Protected" ? s : undefined;
-      },
-      `${SERVER} to be Protected`,
-      { timeoutInMs: 60_000, intervalInMs: 200 },
-    );
   }, 90_000);
 
   it("restores a completed backup's recovery point to the container: a pg_dump archive per database, with the commands", async () => {
-    const backup = await api("POST", `${serverPath}/backups`, tokens.operator, { reason: "restore flow" });
+    const backup = await api("POST", `${serverPath}/backups`, dev.tokens.operator, { reason: "restore flow" });
     expect(backup.status, JSON.stringify(backup.body)).toBe(202);
     const points = await waitFor(
       async () => {
-        const page = await api("GET", `${serverPath}/recoveryPoints`, tokens.reader);
+        const page = await api("GET", `${serverPath}/recoveryPoints`, dev.tokens.reader);
         expect(page.status, JSON.stringify(page.body)).toBe(200);
         const value = page.body["value"] as Array<Record<string, unknown>>;
         return value.length ? value : undefined;
@@ -219,7 +100,7 @@ describe("restore as files through the emulator", () => {
     expect(points[0]).toMatchObject({ retentionTag: expect.any(String), time: expect.any(String) });
     const recoveryPointId = String(points[0]?.["recoveryPointId"]);
 
-    const started = await api("POST", `${serverPath}/restores`, tokens.restorer, {
+    const started = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, {
       targetContainerId: TARGET,
     });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
@@ -229,7 +110,7 @@ describe("restore as files through the emulator", () => {
     expect(started.headers.get("location")).toBe(`${host.url}/api/restores/${restoreId}`);
 
     // The same server and point again: no second job, the caller is told the first restore's id.
-    const again = await api("POST", `${serverPath}/restores`, tokens.restorer, { targetContainerId: TARGET });
+    const again = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, { targetContainerId: TARGET });
     expect(again.status).toBe(409);
     expect(again.body["error"]).toMatchObject({ code: "RestoreAlreadyRunning", target: restoreId });
     expect(await restoreJobs()).toHaveLength(1);
@@ -237,7 +118,7 @@ describe("restore as files through the emulator", () => {
     const done = await waitFor(
       async () => {
         await host.invoke("trackRestores");
-        const r = await api("GET", `restores/${restoreId}`, tokens.reader);
+        const r = await api("GET", `restores/${restoreId}`, dev.tokens.reader);
         return r.body["status"] === "InProgress" ? undefined : r.body;
       },
       `restore ${restoreId} to end`,
@@ -301,7 +182,7 @@ describe("restore as files through the emulator", () => {
 
   it("refuses a container the vault identity may not write to (auto-grant off), before any Restore job, with the command", async () => {
     const before = (await restoreJobs()).length;
-    const r = await api("POST", `${serverPath}/restores`, tokens.restorer, { targetContainerId: NO_ROLE });
+    const r = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, { targetContainerId: NO_ROLE });
     expect(r.status).toBe(409);
     expect(r.body["error"]).toMatchObject({ code: "VaultRoleMissing", target: NO_ROLE });
     const fix = String((r.body["error"] as { fix: string }).fix);
@@ -313,7 +194,7 @@ describe("restore as files through the emulator", () => {
 
   it("refuses an account that disallows cross-tenant replication, before any Restore job, with the update command", async () => {
     const before = (await restoreJobs()).length;
-    const r = await api("POST", `${serverPath}/restores`, tokens.restorer, { targetContainerId: LOCKED });
+    const r = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, { targetContainerId: LOCKED });
     expect(r.status).toBe(409);
     expect(r.body["error"]).toMatchObject({ code: "TargetAccountSettings" });
     expect(String((r.body["error"] as { message: string }).message)).toContain("allowCrossTenantReplication");
@@ -325,7 +206,7 @@ describe("restore as files through the emulator", () => {
 
   it("refuses an account id given instead of a container id, before any Restore job, naming the container form", async () => {
     const before = (await restoreJobs()).length;
-    const r = await api("POST", `${serverPath}/restores`, tokens.restorer, {
+    const r = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, {
       targetContainerId: accountId("pgflexrestores"),
     });
     expect(r.status).toBe(400);

@@ -4,135 +4,43 @@
  * test container through the restore capability, the advance timer follows the restore, inspects each
  * restored pg_dump archive straight from the blob, and the test passes with the seed's tables and rows.
  */
-import { readFileSync } from "node:fs";
 import { TableClient } from "@azure/data-tables";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { trustEmulatorCertificate } from "../../dev/emulator/index.js";
 import { emptySlice, PROVIDER_NAME } from "../../dev/emulator/providers/dataprotection/state.js";
-import { startDevAuth, type DevAuth } from "../../dev/start/devAuth.js";
 import { runCliCaptured } from "../support/cli.js";
 import { useAzurite } from "../support/azurite.js";
-import { assignEmulatorRole, useEmulator } from "../support/emulator.js";
-import { addEmulatorVault } from "../support/emulatorVaults.js";
+import { useEmulator } from "../support/emulator.js";
 import { useLocalHost, waitFor } from "../support/localHost.js";
-
-const SUB = "11111111-1111-4111-8111-111111111111";
-const RG = "rg-data";
-const SERVER = "orders-db";
-const SERVER_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${SERVER}`;
-const VAULT = `/subscriptions/${SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-weu`;
-const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-const LTR = "c088a766-074b-43ba-90d4-1fb21feae531";
-const BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
-const TIME_SCALE = 200;
-const accountId = (name: string) =>
-  `/subscriptions/${SUB}/resourceGroups/rg-restore/providers/Microsoft.Storage/storageAccounts/${name}`;
-const containerId = (account: string, container: string) =>
-  `${accountId(account)}/blobServices/default/containers/${container}`;
-/** The vault identity may write here. */
-const TARGET = containerId("pgflexrestores", "restores");
-
-/** orders-db's databases in the demo estate (`orders` and `billing`, a few tables and rows each). */
-const ordersDatabases = (
-  JSON.parse(readFileSync("dev/emulator/seeds/demo-estate.json", "utf8")) as {
-    providers: { pgdata: { servers: Array<{ databases: Array<{ name: string }> }> } };
-  }
-).providers.pgdata.servers[0]?.databases;
+import {
+  estateSettings,
+  hostApi,
+  protectOrdersDb,
+  restoreEstate,
+  SERVER,
+  SERVER_ID,
+  serverPath,
+  TARGET,
+  useDevTokens,
+} from "../support/restoreEstate.js";
 
 const azurite = useAzurite();
-const emulator = useEmulator(() => ({
-  timeScale: TIME_SCALE,
-  blobConnectionString: azurite.connectionString,
-  seed: {
-    subscriptions: [{ subscriptionId: SUB, displayName: "Production" }],
-    providers: {
-      pgdata: { servers: [{ serverId: SERVER_ID, databases: ordersDatabases }] },
-      storage: {
-        accounts: {
-          restores: {
-            subscriptionId: SUB,
-            resourceGroupName: "rg-restore",
-            name: "pgflexrestores",
-            location: "westeurope",
-            allowCrossTenantReplication: true,
-            publicNetworkAccess: "Enabled",
-            containers: ["restores", "restores-norole"],
-          },
-          locked: {
-            subscriptionId: SUB,
-            resourceGroupName: "rg-restore",
-            name: "pgflexlocked",
-            location: "westeurope",
-            allowCrossTenantReplication: false,
-            publicNetworkAccess: "Enabled",
-            containers: ["restores-locked"],
-          },
-        },
-      },
-    },
-  },
-}));
-let auth: DevAuth;
-let tokens: { operator: string; restorer: string; reader: string };
-
-beforeAll(async () => {
-  auth = await startDevAuth();
-  tokens = {
-    operator: await auth.mint("Backup.Operator"),
-    restorer: await auth.mint("Backup.Restore"),
-    reader: await auth.mint("Backup.Reader"),
-  };
-});
-afterAll(() => auth.stop());
+const emulator = useEmulator(() => restoreEstate(azurite.connectionString));
+const dev = useDevTokens();
 
 const host = useLocalHost(() => ({
   env: {
-    AzureWebJobsStorage: azurite.connectionString,
-    PGFLEX_ARM_ENDPOINT: emulator.url,
-    PGFLEX_ARM_CREDENTIAL: "emulator",
-    PGFLEX_SCOPES: SUB,
-    PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
-    PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
-    PGFLEX_TIME_SCALE: String(TIME_SCALE),
+    ...estateSettings(azurite.connectionString, emulator.url),
     PGFLEX_MODE: "enforce",
     PGFLEX_AUTO_GRANT_ROLES: "false",
     PGFLEX_RESTORE_TARGETS: TARGET,
     PGFLEX_RESTORE_TEST_TARGET: TARGET,
-    ...auth.settings,
+    ...dev.auth.settings,
   },
   visibilityTimeoutInMs: 0,
   queuePollIntervalInMs: 100,
 }));
-
-function assignRole(scope: string, roleGuid: string, principal: string): Promise<void> {
-  return assignEmulatorRole(emulator, SUB, scope, roleGuid, principal);
-}
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function api(method: "GET" | "POST", path: string, token: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(new URL(`/api/${path}`, host.url), {
-    method,
-    headers: {
-      "x-functions-key": host.functionKey,
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
-
-const serverPath = `servers/${SUB}/${RG}/${SERVER}`;
+const api = hostApi(() => host);
 
 /** Runs the advance timer (and the restore tracker) until the test has a verdict. */
 async function verdictOf(testId: string): Promise<Record<string, unknown>> {
@@ -140,7 +48,7 @@ async function verdictOf(testId: string): Promise<Record<string, unknown>> {
     async () => {
       await host.invoke("trackRestores");
       await host.invoke("advanceRestoreTests");
-      const t = await api("GET", `restoreTests/${testId}`, tokens.reader);
+      const t = await api("GET", `restoreTests/${testId}`, dev.tokens.reader);
       expect(t.status, JSON.stringify(t.body)).toBe(200);
       return t.body["outcome"] === "Running" ? undefined : t.body;
     },
@@ -162,13 +70,13 @@ function rowsOf(test: Record<string, unknown>): Record<string, Record<string, nu
 
 /** The server's recovery points, as the API lists them. */
 async function recoveryPoints(): Promise<number> {
-  const page = await api("GET", `${serverPath}/recoveryPoints`, tokens.reader);
+  const page = await api("GET", `${serverPath}/recoveryPoints`, dev.tokens.reader);
   return (page.body["value"] as unknown[] | undefined)?.length ?? 0;
 }
 
 /** A restore test of orders-db now, to its verdict. */
 async function testNow(): Promise<Record<string, unknown>> {
-  const run = await api("POST", "restoreTests", tokens.restorer, { serverId: SERVER_ID });
+  const run = await api("POST", "restoreTests", dev.tokens.restorer, { serverId: SERVER_ID });
   expect(run.status, JSON.stringify(run.body)).toBe(202);
   const started = (run.body["started"] as Array<Record<string, unknown>>)[0];
   expect(started, JSON.stringify(run.body)).toBeDefined();
@@ -191,49 +99,18 @@ async function restoreTestAlerts(): Promise<Array<Record<string, unknown>>> {
 describe("restore tests through the emulator", () => {
   let firstBackupJob = "";
   beforeAll(async () => {
-    const principalId = await addEmulatorVault(emulator, {
-      subscriptionId: SUB,
-      resourceGroupName: "rg-backup",
-      name: "bv-weu",
-      location: "westeurope",
+    await protectOrdersDb(emulator, host, async () => {
+      const s = await api("GET", serverPath, dev.tokens.reader);
+      return s.body["state"] === "Protected";
     });
-    await assignRole(`/subscriptions/${SUB}/resourceGroups/${RG}`, READER, principalId);
-    await assignRole(`/subscriptions/${SUB}/resourceGroups/${RG}`, LTR, principalId);
-    await assignRole(TARGET, BLOB_CONTRIBUTOR, principalId);
-    const url = new URL("/runtime/webhooks/EventGrid", host.url);
-    url.searchParams.set("functionName", "onResourceEvent");
-    url.searchParams.set("code", host.eventGridKey);
-    await emulator.control.addEventSubscriber({
-      endpointUrl: url.toString(),
-      schema: "EventGridSchema",
-      topic: `/subscriptions/${SUB}`,
-      skipValidation: true,
-    });
-    await emulator.control.createServer({
-      subscriptionId: SUB,
-      resourceGroupName: RG,
-      name: SERVER,
-      location: "westeurope",
-      state: "Ready",
-      tags: { backup: "weekly" },
-      publishEvent: true,
-    });
-    await waitFor(
-      async () => {
-        const s = await api("GET", serverPath, tokens.reader);
-        return s.body["state"] === "Protected" ? s : undefined;
-      },
-      `${SERVER} to be Protected`,
-      { timeoutInMs: 60_000, intervalInMs: 200 },
-    );
-    const backup = await api("POST", `${serverPath}/backups`, tokens.operator, {
+    const backup = await api("POST", `${serverPath}/backups`, dev.tokens.operator, {
       reason: "restore test flow",
     });
     expect(backup.status, JSON.stringify(backup.body)).toBe(202);
     firstBackupJob = String(backup.body["jobId"]);
     await waitFor(
       async () => {
-        const page = await api("GET", `${serverPath}/recoveryPoints`, tokens.reader);
+        const page = await api("GET", `${serverPath}/recoveryPoints`, dev.tokens.reader);
         return (page.body["value"] as unknown[] | undefined)?.length ? page : undefined;
       },
       "the backup's recovery point",
@@ -242,7 +119,7 @@ describe("restore tests through the emulator", () => {
   }, 120_000);
 
   it("passes for orders-db and reports the seed's tables and rows, the outcome and the time to restore", async () => {
-    const run = await api("POST", "restoreTests", tokens.restorer, { serverId: SERVER_ID });
+    const run = await api("POST", "restoreTests", dev.tokens.restorer, { serverId: SERVER_ID });
     expect(run.status, JSON.stringify(run.body)).toBe(202);
     expect(run.body["skipped"]).toEqual([]);
     const started = (run.body["started"] as Array<Record<string, unknown>>)[0] ?? {};
@@ -250,7 +127,7 @@ describe("restore tests through the emulator", () => {
     expect(started["statusUrl"]).toBe(`${host.url}/api/restoreTests/${String(started["testId"])}`);
 
     // A second request while it runs starts nothing, and says why.
-    const again = await api("POST", "restoreTests", tokens.restorer, { serverId: SERVER_ID });
+    const again = await api("POST", "restoreTests", dev.tokens.restorer, { serverId: SERVER_ID });
     expect(again.body).toMatchObject({
       started: [],
       skipped: [{ serverId: SERVER_ID.toLowerCase(), reason: expect.stringContaining("is running") }],
@@ -269,7 +146,7 @@ describe("restore tests through the emulator", () => {
     expect(test["restoreDurationInSeconds"]).toEqual(expect.any(Number));
     expect(test["missingFiles"]).toBeUndefined();
 
-    const list = await api("GET", `restoreTests?server=${encodeURIComponent(SERVER_ID)}`, tokens.reader);
+    const list = await api("GET", `restoreTests?server=${encodeURIComponent(SERVER_ID)}`, dev.tokens.reader);
     expect(list.status).toBe(200);
     expect((list.body["value"] as Array<Record<string, unknown>>).map((t) => t["testId"])).toEqual([
       started["testId"],
@@ -279,16 +156,10 @@ describe("restore tests through the emulator", () => {
   it("the CLI tests orders-db again with --wait, prints its tables and rows, and lists both tests", async () => {
     trustEmulatorCertificate(emulator.caCert);
     const env = {
-      AzureWebJobsStorage: azurite.connectionString,
-      PGFLEX_ARM_ENDPOINT: emulator.url,
-      PGFLEX_ARM_CREDENTIAL: "emulator",
-      PGFLEX_SCOPES: SUB,
-      PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
-      PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
-      PGFLEX_TIME_SCALE: String(TIME_SCALE),
+      ...estateSettings(azurite.connectionString, emulator.url),
       PGFLEX_RESTORE_TARGETS: TARGET,
       PGFLEX_RESTORE_TEST_TARGET: TARGET,
-      ...auth.settings,
+      ...dev.auth.settings,
     };
     const run = await runCliCaptured(["restore-test", SERVER, "--wait"], { env, pollIntervalInMs: 100 });
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -312,7 +183,7 @@ describe("restore tests through the emulator", () => {
     await waitFor(
       async () => {
         await host.invoke("pollJobs");
-        const job = await api("GET", `jobs/${firstBackupJob}`, tokens.reader);
+        const job = await api("GET", `jobs/${firstBackupJob}`, dev.tokens.reader);
         return job.body["status"] === "Completed" ? job : undefined;
       },
       "the first backup to be recorded Completed",
@@ -326,7 +197,7 @@ describe("restore tests through the emulator", () => {
       job.startMs -= 7 * 86_400_000;
       job.endMs -= 7 * 86_400_000;
     }
-    const backup = await api("POST", `${serverPath}/backups`, tokens.operator, {
+    const backup = await api("POST", `${serverPath}/backups`, dev.tokens.operator, {
       reason: "after emptying a table",
       force: true,
     });
@@ -358,12 +229,12 @@ describe("restore tests through the emulator", () => {
   }, 240_000);
 
   it("refuses to start tests without Backup.Restore, and names a bad server id", async () => {
-    const denied = await api("POST", "restoreTests", tokens.reader, {});
+    const denied = await api("POST", "restoreTests", dev.tokens.reader, {});
     expect(denied.status).toBe(403);
-    const bad = await api("POST", "restoreTests", tokens.restorer, { serverId: "orders-db" });
+    const bad = await api("POST", "restoreTests", dev.tokens.restorer, { serverId: "orders-db" });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("serverId");
-    const unknown = await api("GET", "restoreTests/nope", tokens.reader);
+    const unknown = await api("GET", "restoreTests/nope", dev.tokens.reader);
     expect(unknown.status).toBe(400);
     expect(unknown.body["error"]).toMatchObject({ code: "InvalidTestId", target: "testId" });
   });

@@ -64,3 +64,25 @@ export async function assignEmulatorRole(
     },
   );
 }
+
+/**
+ * The app settings of a host or CLI run over the emulator: `storage` as AzureWebJobsStorage, the emulator as ARM
+ * (its emulator credential), one subscription in scope, a westeurope vault and the `weekly` policy.
+ */
+export function emulatorAppSettings(options: {
+  storage: string;
+  emulatorUrl: string;
+  subscriptionId: string;
+  vault: string;
+  timeScale: number;
+}): Record<string, string> {
+  return {
+    AzureWebJobsStorage: options.storage,
+    PGFLEX_ARM_ENDPOINT: options.emulatorUrl,
+    PGFLEX_ARM_CREDENTIAL: "emulator",
+    PGFLEX_SCOPES: options.subscriptionId,
+    PGFLEX_VAULT_MAP: `westeurope=${options.vault}`,
+    PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
+    PGFLEX_TIME_SCALE: String(options.timeScale),
+  };
+}

@@ -16,7 +16,7 @@ import {
 } from "../../src/lib/protection/queueMessages.js";
 import { noTelemetry, useTelemetry } from "../../src/lib/telemetry/index.js";
 import { useAzurite } from "../support/azurite.js";
-import { useEmulator } from "../support/emulator.js";
+import { emulatorAppSettings, useEmulator } from "../support/emulator.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
 import { anInMemoryTelemetry, type InMemoryTelemetry } from "./inMemory.js";
 
@@ -107,13 +107,13 @@ describe("the app's telemetry", () => {
     });
     serverId = server.id.toLowerCase();
     const config = loadConfig({
-      AzureWebJobsStorage: azurite.connectionString,
-      PGFLEX_ARM_ENDPOINT: emulator.url,
-      PGFLEX_ARM_CREDENTIAL: "emulator",
-      PGFLEX_SCOPES: SUB,
-      PGFLEX_VAULT_MAP: `westeurope=${VAULT}`,
-      PGFLEX_POLICY_MAP: "weekly=pgflex-weekly",
-      PGFLEX_TIME_SCALE: String(TIME_SCALE),
+      ...emulatorAppSettings({
+        storage: azurite.connectionString,
+        emulatorUrl: emulator.url,
+        subscriptionId: SUB,
+        vault: VAULT,
+        timeScale: TIME_SCALE,
+      }),
       PGFLEX_MODE: "enforce",
       PGFLEX_AUTO_GRANT_ROLES: "false",
     });
