@@ -1,6 +1,3 @@
-import { randomBytes } from "node:crypto";
-import { TableClient } from "@azure/data-tables";
-import type { StorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
 import { createRestoreStore } from "../../src/lib/store/restores.js";
 import { createRestoreService, type RestoreServiceDeps } from "../../src/lib/restore/service.js";
@@ -13,6 +10,7 @@ import type {
 import type { BlobInfo, StorageAccountInfo, StorageOperations } from "../../src/lib/azure/storage.js";
 import type { RoleAssignmentInfo, RolesClient } from "../../src/lib/azure/roles.js";
 import { SUB, VAULT, aServer } from "../fixtures/jobs/stores.js";
+import { privateTablesAt } from "../support/tables.js";
 
 export { SUB, VAULT, aServer };
 
@@ -113,16 +111,7 @@ export function aFakeAzure() {
 
 /** The restore service over Azurite tables (its own per call) and a scripted Azure. */
 export async function aRestoreWorld(connectionString: string, overrides: Partial<RestoreServiceDeps> = {}) {
-  const prefix = `t${randomBytes(5).toString("hex")}`;
-  const connection: StorageConnection = {
-    tableClient: (name) =>
-      TableClient.fromConnectionString(connectionString, `${prefix}${name}`, {
-        allowInsecureConnection: true,
-      }),
-    queueClient: () => {
-      throw new Error("queues are not used here");
-    },
-  };
+  const connection = privateTablesAt(connectionString);
   const servers = createServerStore(connection);
   await servers.create(aServer("pg-one"));
   const restores = createRestoreStore(connection);

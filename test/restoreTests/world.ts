@@ -1,16 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { TableClient } from "@azure/data-tables";
 import type { AlertInput, Alerter } from "../../src/lib/alerts/alerts.js";
 import { bufferSource } from "../../src/lib/archive/source.js";
 import type { BlobOperations } from "../../src/lib/azure/storage.js";
 import { createRestoreService } from "../../src/lib/restore/service.js";
 import { createRestoreTestService, type RestoreTestSettings } from "../../src/lib/restoreTests/service.js";
-import type { StorageConnection } from "../../src/lib/store/connection.js";
 import { createRestoreStore } from "../../src/lib/store/restores.js";
 import { createRestoreTestStore } from "../../src/lib/store/restoreTests.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
 import { copyText, writeArchive, type WrittenEntry } from "../archive/writer.js";
 import { aFakeAzure, aServer, CONTAINER_ID, SUB } from "../restore/world.js";
+import { privateTablesAt } from "../support/tables.js";
 
 export { aServer, SUB };
 
@@ -58,16 +57,7 @@ export async function aRestoreTestWorld(
   servers: string[] = ["pg-one"],
   settings: Partial<RestoreTestSettings> = {},
 ) {
-  const prefix = `t${randomBytes(5).toString("hex")}`;
-  const connection: StorageConnection = {
-    tableClient: (name) =>
-      TableClient.fromConnectionString(connectionString, `${prefix}${name}`, {
-        allowInsecureConnection: true,
-      }),
-    queueClient: () => {
-      throw new Error("queues are not used here");
-    },
-  };
+  const connection = privateTablesAt(connectionString);
   const serverStore = createServerStore(connection);
   for (const name of servers) await serverStore.create(aServer(name));
   const restores = createRestoreStore(connection);
