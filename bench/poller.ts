@@ -3,7 +3,7 @@ import { loadConfig } from "../src/lib/config/index.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { largeEstate } from "../test/fixtures/compliance/emulatorEstate.js";
-import { appView } from "./lib/app.js";
+import { aProtectedRow, appView, measurePollCycles } from "./lib/app.js";
 import { median } from "./lib/stats.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
 import { silentLogger, startWorld } from "./lib/world.js";
@@ -44,47 +44,20 @@ export const poller: Runnable = {
       const gateway = app.azure.backups;
       await mapWithConcurrency(estate.serverIds, 16, async (id) => {
         const [, , sub = "", , rg = "", , , , name = ""] = id.split("/");
-        await servers.create({
-          resourceId: id.toLowerCase(),
-          subscriptionId: sub,
-          resourceGroup: rg,
-          serverName: name,
-          region: "westeurope",
-          tagValue: "weekly",
-          policyName: "pgflex-weekly",
-          vaultId,
-          instanceName: `${name}-bi`,
-          state: "Protected",
-          attempts: 0,
-          updatedAt: new Date().toISOString(),
-        });
+        await servers.create(aProtectedRow(id, vaultId, new Date().toISOString()));
         await backups.start({ subscriptionId: sub, resourceGroup: rg, serverName: name }, { origin: "api" });
       });
       log(`started ${inFlight} on-demand backups`);
       // The vault map and every row name the one vault: the app's poller lists only it.
       const control = world.emulator.control;
-      const measureCycles = async (poll: typeof app.jobs.poller) => {
-        await poll.pollOnce(); // first cycle sets the vault's cursor (and copies day rows, once)
-        const calls: number[] = [];
-        const times: number[] = [];
-        let listed = 0;
-        for (let i = 0; i < cycles; i++) {
-          await control.resetCounters();
-          const t0 = performance.now();
-          const result = await poll.pollOnce();
-          times.push(performance.now() - t0);
-          calls.push((await control.getCounters()).totals.count);
-          listed = result.listed;
-        }
-        return { calls, times, listed };
-      };
       // The job list takes no $filter: without Resource Graph a cycle reads the vault's whole history.
-      const { calls, times, listed } = await measureCycles(app.jobs.poller);
+      const { calls, times, last } = await measurePollCycles(control, app.jobs.poller, cycles);
+      const listed = last.listed;
       // As deployed (infra sets PGFLEX_USE_RESOURCE_GRAPH=true): one Resource Graph query for every vault.
       const graphApp = await createApp(loadConfig({ ...world.env, PGFLEX_USE_RESOURCE_GRAPH: "true" }), {
         logger: silentLogger,
       });
-      const graph = await measureCycles(graphApp.jobs.poller);
+      const graph = await measurePollCycles(control, graphApp.jobs.poller, cycles);
       const followed: Array<{ jobId: string }> = [];
       for await (const row of activeJobs.list()) followed.push(row);
       // Baseline: one GET per followed job, 8 at a time (the poller's own concurrency).

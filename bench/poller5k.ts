@@ -3,7 +3,7 @@ import { loadConfig } from "../src/lib/config/index.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
-import { appView } from "./lib/app.js";
+import { aProtectedRow, appView, measurePollCycles } from "./lib/app.js";
 import { median } from "./lib/stats.js";
 import { compared, round, type Metric, type RunSize, type Runnable } from "./lib/types.js";
 import { vaultsEstate } from "./lib/vaultsEstate.js";
@@ -54,24 +54,11 @@ export const poller5k: Runnable = {
       // The backups were started before the benchmark: each server's row, its running job in the emulator
       // (seeded) and the job's history and activeJobs rows as the backup service writes them after its POST.
       await mapWithConcurrency(estate.inFlight, 32, async (job) => {
-        const [, , sub = "", , rg = "", , , , name = ""] = job.serverId.split("/");
+        const name = job.serverId.split("/")[8] ?? "";
         const vaultId = job.vaultId.toLowerCase();
         const at = new Date().toISOString();
         const startTime = new Date(job.startMs).toISOString();
-        await servers.create({
-          resourceId: job.serverId.toLowerCase(),
-          subscriptionId: sub,
-          resourceGroup: rg,
-          serverName: name,
-          region: "westeurope",
-          tagValue: "weekly",
-          policyName: "pgflex-weekly",
-          vaultId,
-          instanceName: `${name}-bi`,
-          state: "Protected",
-          attempts: 0,
-          updatedAt: at,
-        });
+        await servers.create(aProtectedRow(job.serverId, vaultId, at));
         await jobs.saveAll([
           {
             jobId: job.jobId,
@@ -101,25 +88,12 @@ export const poller5k: Runnable = {
       const setupInMs = performance.now() - setupStarted;
       log(`recorded ${inFlight} running backups in ${vaults} vaults in ${round(setupInMs / 1000, 1)} s`);
       const control = world.emulator.control;
-      const measureCycles = async (poll: typeof app.jobs.poller) => {
-        await poll.pollOnce(); // first cycle sets each vault's cursor (and copies day rows, once)
-        const calls: number[] = [];
-        const times: number[] = [];
-        let last = await poll.pollOnce();
-        for (let i = 0; i < cycles; i++) {
-          await control.resetCounters();
-          const t0 = performance.now();
-          last = await poll.pollOnce();
-          times.push(performance.now() - t0);
-          calls.push((await control.getCounters()).totals.count);
-        }
-        return { calls, times, last };
-      };
-      const arm = await measureCycles(app.jobs.poller);
+      // Two unmeasured cycles: the first sets each vault's cursor (and copies day rows, once).
+      const arm = await measurePollCycles(control, app.jobs.poller, cycles, 2);
       const graphApp = await createApp(loadConfig({ ...world.env, PGFLEX_USE_RESOURCE_GRAPH: "true" }), {
         logger: silentLogger,
       });
-      const graph = await measureCycles(graphApp.jobs.poller);
+      const graph = await measurePollCycles(control, graphApp.jobs.poller, cycles, 2);
       const followed: Array<{ jobId: string; vaultId: string }> = [];
       for await (const row of activeJobs.list()) followed.push(row);
       await control.resetCounters();

@@ -1,10 +1,9 @@
-import { createArmClients } from "../src/lib/azure/clients.js";
 import { createApp } from "../src/lib/app.js";
-import { createArmPerServerBaselineDeps, runPerServerBaseline } from "./lib/perServerBaseline.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { largeEstate } from "../test/fixtures/compliance/emulatorEstate.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
-import { silentLogger, startWorld } from "./lib/world.js";
+import { classifiedMetric, runEstateBaseline, startEstateWorld, sweepCountNotes } from "./lib/sweepBench.js";
+import { silentLogger } from "./lib/world.js";
 
 /**
  * Issue 6: a compliance sweep of 10,000 servers in 50 subscriptions, 5 regions and 5 vaults (dry run:
@@ -25,17 +24,8 @@ export const sweep: Runnable = {
     const latencyInMs = size === "tiny" ? 0 : 20;
     const baselineConcurrency = 1;
     const estate = largeEstate({ servers, subscriptions, regions, now: Date.now() });
-    const world = await startWorld({
-      timeScale: 1,
-      host: false,
-      subscriptions: estate.subscriptionIds,
-      // Added by the emulator to every ARM request, the sweep's and the baseline's alike.
-      emulator: { latencyInMs },
-      hostEnv: { PGFLEX_VAULT_MAP: "", PGFLEX_SCOPES: estate.subscriptionIds.join(",") },
-    });
+    const world = await startEstateWorld(estate, latencyInMs);
     try {
-      world.emulator.core.state.import(estate.seed, { merge: true });
-      world.emulator.core.notifyStateLoaded();
       const config = loadConfig(world.env);
       const control = world.emulator.control;
 
@@ -56,16 +46,13 @@ export const sweep: Runnable = {
         `sweep: ${report.summary.status}, ${report.summary.total} servers, ${sweepCalls} ARM calls, ${tableRequests} Table requests, ${round(sweepInMs / 1000, 2)} s`,
       );
 
-      const baselineClients = createArmClients(config);
-      await control.resetCounters();
-      const baseline = await runPerServerBaseline(
-        createArmPerServerBaselineDeps(baselineClients, estate.serverIds, {
-          vaultForRegion: (region) => estate.vaultByRegion[region],
-          instanceName: (id) => `${id.split("/").pop() ?? ""}-bi`,
-        }),
-        { concurrency: baselineConcurrency },
+      const { baseline, calls: baselineCalls } = await runEstateBaseline(
+        config,
+        control,
+        estate,
+        estate.serverIds,
+        baselineConcurrency,
       );
-      const baselineCalls = (await control.getCounters()).totals.count;
       log(
         `baseline: ${baseline.servers} servers, ${baselineCalls} ARM calls, ${round(baseline.durationInMs / 1000, 2)} s`,
       );
@@ -114,13 +101,7 @@ export const sweep: Runnable = {
           unit: "s",
           note: "the rest of the sweep time is setup, classification and the Table writes of the rows",
         },
-        {
-          name: "Servers classified by the sweep",
-          value: report.summary.total,
-          unit: `of ${servers}`,
-          met: report.summary.total === servers && report.summary.status === "Complete",
-          target: `${servers}, sweep Complete`,
-        },
+        classifiedMetric(report.summary, servers),
         {
           name: "Servers the baseline found protected",
           value: baseline.withInstance,
@@ -144,12 +125,7 @@ export const sweep: Runnable = {
         notes: [
           `Ratios here are speed-ups (baseline ÷ sweep). Both ran against the same emulated estate in real time (time scale 1), with the emulator adding ${latencyInMs} ms to every ARM request, each with the app's ARM pacing (250 reads burst + 25/s per subscription, as ARM).`,
           "The baseline's instance reads all go to the vaults' subscription, so ARM's read bucket would bind it at 25 requests/s after the burst; at concurrency 1 its two round trips per server bind it first. The sweep reads pages (servers per subscription; vaults, instances, jobs and policies per vault) instead.",
-          `The sweep's ARM calls by operation: ${Object.entries(counters.operations)
-            .map(([k, v]) => `${k} ${v.count}`)
-            .join(", ")} (emulator pages of 100).`,
-          `Sweep classes: ${Object.entries(report.summary.counts)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(", ")}.`,
+          ...sweepCountNotes(counters, report.summary.counts, "emulator pages of 100"),
         ],
       };
     } finally {

@@ -1,9 +1,7 @@
-import { createArmClients } from "../src/lib/azure/clients.js";
-import { createArmPerServerBaselineDeps, runPerServerBaseline } from "./lib/perServerBaseline.js";
 import { loadConfig } from "../src/lib/config/index.js";
 import { largeEstate } from "../test/fixtures/compliance/emulatorEstate.js";
 import { compared, round, type Metric, type RunSize, type Runnable } from "./lib/types.js";
-import { startWorld } from "./lib/world.js";
+import { classifiedMetric, runEstateBaseline, startEstateWorld, sweepCountNotes } from "./lib/sweepBench.js";
 import { repoRoot } from "./lib/cli.js";
 import { runSweepInProcess, SWEEP_PROCESS_HEAP_IN_MIB } from "./lib/sweepProcess.js";
 
@@ -37,20 +35,8 @@ export const sweep100k: Runnable = {
   async run({ size, log }) {
     const { servers, subscriptions, regions, baselineSample, latencyInMs } = SCALES[size];
     const estate = largeEstate({ servers, subscriptions, regions, now: Date.now() });
-    const world = await startWorld({
-      timeScale: 1,
-      host: false,
-      subscriptions: estate.subscriptionIds,
-      emulator: { latencyInMs },
-      hostEnv: {
-        PGFLEX_VAULT_MAP: "",
-        PGFLEX_SCOPES: estate.subscriptionIds.join(","),
-        PGFLEX_USE_RESOURCE_GRAPH: "true",
-      },
-    });
+    const world = await startEstateWorld(estate, latencyInMs, { PGFLEX_USE_RESOURCE_GRAPH: "true" });
     try {
-      world.emulator.core.state.import(estate.seed, { merge: true });
-      world.emulator.core.notifyStateLoaded();
       const config = loadConfig(world.env);
       const control = world.emulator.control;
 
@@ -69,16 +55,7 @@ export const sweep100k: Runnable = {
       for (const f of report.summary.failures.slice(0, 5))
         log(`sweep failure: ${f.scope} ${f.target}: ${f.code} ${f.message}`);
       const sample = estate.serverIds.slice(0, baselineSample);
-      const baselineClients = createArmClients(config);
-      await control.resetCounters();
-      const baseline = await runPerServerBaseline(
-        createArmPerServerBaselineDeps(baselineClients, sample, {
-          vaultForRegion: (region) => estate.vaultByRegion[region],
-          instanceName: (id) => `${id.split("/").pop() ?? ""}-bi`,
-        }),
-        { concurrency: 1 },
-      );
-      const sampleCalls = (await control.getCounters()).totals.count;
+      const { baseline, calls: sampleCalls } = await runEstateBaseline(config, control, estate, sample, 1);
       const factor = servers / sample.length;
       const baselineInMs = baseline.durationInMs * factor;
       const baselineCalls = Math.round(sampleCalls * factor);
@@ -130,13 +107,7 @@ export const sweep100k: Runnable = {
           unit: "requests",
           note: `${report.summary.total} rows in ${writeBatches} transactions of 100`,
         },
-        {
-          name: "Servers classified by the sweep",
-          value: report.summary.total,
-          unit: `of ${servers}`,
-          met: report.summary.total === servers && report.summary.status === "Complete",
-          target: `${servers}, sweep Complete`,
-        },
+        classifiedMetric(report.summary, servers),
       ];
       return {
         outcome: "ok",
@@ -155,12 +126,7 @@ export const sweep100k: Runnable = {
         notes: [
           `The baseline (GET each server, then its backup instance; two round trips per server at ${latencyInMs} ms each) ran on the first ${sample.length} servers and is scaled by ${factor}: its cost is linear in servers. Ratios are speed-ups and savings (baseline ÷ sweep).`,
           `Resident memory: the sweep runs in a child process of its own (the app as deployed: settings, createApp, runSweep), so its peak (the kernel's maxRSS) is the app's alone; the emulator, holding and serving the whole estate, stays in the benchmark's process. The child runs under tsx, which adds its transpiler to the figure, with V8's old space capped at ${SWEEP_PROCESS_HEAP_IN_MIB} MiB: uncapped, V8 grows its heap towards a quarter of the machine's memory before collecting hard, and resident memory then measures that laziness rather than what the sweep holds (the heap in use is given beside it).`,
-          `The sweep's ARM calls by operation: ${Object.entries(counters.operations)
-            .map(([k, v]) => `${k} ${v.count}`)
-            .join(", ")} (Resource Graph pages of 1,000).`,
-          `Sweep classes: ${Object.entries(report.summary.counts)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(", ")}.`,
+          ...sweepCountNotes(counters, report.summary.counts, "Resource Graph pages of 1,000"),
         ],
       };
     } finally {

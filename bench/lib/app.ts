@@ -1,7 +1,10 @@
 import { loadConfig, type Config } from "../../src/lib/config/index.js";
 import { createStorageConnection, type StorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore, type ServerRecord, type ServerStore } from "../../src/lib/store/servers.js";
+import type { ControlClient } from "../../dev/emulator/index.js";
 import type { LocalHost } from "../../dev/host/index.js";
+import type { App } from "../../src/lib/app.js";
+import type { PollResult } from "../../src/lib/jobs/poller.js";
 import type { World } from "./world.js";
 
 /** Protection states that are still moving. */
@@ -88,4 +91,47 @@ export async function callApi(
     // plain-text refusal
   }
   return { status: res.status, body };
+}
+
+/** A server's row as protection leaves it: Protected by `vaultId` with the `weekly` policy, its instance `<name>-bi`. */
+export function aProtectedRow(serverId: string, vaultId: string, updatedAt: string): ServerRecord {
+  const [, , subscriptionId = "", , resourceGroup = "", , , , serverName = ""] = serverId.split("/");
+  return {
+    resourceId: serverId.toLowerCase(),
+    subscriptionId,
+    resourceGroup,
+    serverName,
+    region: "westeurope",
+    tagValue: "weekly",
+    policyName: "pgflex-weekly",
+    vaultId,
+    instanceName: `${serverName}-bi`,
+    state: "Protected",
+    attempts: 0,
+    updatedAt,
+  };
+}
+
+/**
+ * Runs `warmUp` (at least one) unmeasured poll cycles (the first sets each vault's cursor and copies day rows, once), then
+ * `cycles` measured ones: each cycle's ARM calls (the emulator's counters) and time, and the last cycle's result.
+ */
+export async function measurePollCycles(
+  control: Pick<ControlClient, "resetCounters" | "getCounters">,
+  poller: Pick<App["jobs"]["poller"], "pollOnce">,
+  cycles: number,
+  warmUp = 1,
+): Promise<{ calls: number[]; times: number[]; last: PollResult }> {
+  let last = await poller.pollOnce();
+  for (let i = 1; i < warmUp; i++) last = await poller.pollOnce();
+  const calls: number[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < cycles; i++) {
+    await control.resetCounters();
+    const t0 = performance.now();
+    last = await poller.pollOnce();
+    times.push(performance.now() - t0);
+    calls.push((await control.getCounters()).totals.count);
+  }
+  return { calls, times, last };
 }

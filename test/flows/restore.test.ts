@@ -84,7 +84,9 @@ describe("restore as files through the emulator", () => {
   }, 90_000);
 
   it("restores a completed backup's recovery point to the container: a pg_dump archive per database, with the commands", async () => {
-    const backup = await api("POST", `${serverPath}/backups`, dev.tokens.operator, { reason: "restore flow" });
+    const backup = await api("POST", `${serverPath}/backups`, dev.tokens.operator, {
+      reason: "restore flow",
+    });
     expect(backup.status, JSON.stringify(backup.body)).toBe(202);
     const points = await waitFor(
       async () => {
@@ -110,7 +112,9 @@ describe("restore as files through the emulator", () => {
     expect(started.headers.get("location")).toBe(`${host.url}/api/restores/${restoreId}`);
 
     // The same server and point again: no second job, the caller is told the first restore's id.
-    const again = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, { targetContainerId: TARGET });
+    const again = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, {
+      targetContainerId: TARGET,
+    });
     expect(again.status).toBe(409);
     expect(again.body["error"]).toMatchObject({ code: "RestoreAlreadyRunning", target: restoreId });
     expect(await restoreJobs()).toHaveLength(1);
@@ -182,7 +186,9 @@ describe("restore as files through the emulator", () => {
 
   it("refuses a container the vault identity may not write to (auto-grant off), before any Restore job, with the command", async () => {
     const before = (await restoreJobs()).length;
-    const r = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, { targetContainerId: NO_ROLE });
+    const r = await api("POST", `${serverPath}/restores`, dev.tokens.restorer, {
+      targetContainerId: NO_ROLE,
+    });
     expect(r.status).toBe(409);
     expect(r.body["error"]).toMatchObject({ code: "VaultRoleMissing", target: NO_ROLE });
     const fix = String((r.body["error"] as { fix: string }).fix);

@@ -167,7 +167,8 @@ export function useDevTokens(): {
 } {
   let auth: DevAuth | undefined;
   let tokens: { operator: string; restorer: string; reader: string } | undefined;
-  const notYet = () => new Error("Development auth is not running: use it inside tests or hooks, after beforeAll.");
+  const notYet = () =>
+    new Error("Development auth is not running: use it inside tests or hooks, after beforeAll.");
   beforeAll(async () => {
     auth = await startDevAuth();
     tokens = {
