@@ -1,25 +1,19 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderDashboard } from "../../src/dashboard/page.js";
+import { CHROMIUM, launchChromium, tokenWithRoles } from "./chromium.js";
 
 /**
  * The dashboard's recovery points and Restore action in headless Chromium, against a stub of the app's API
  * (the emulator has no restores yet): what a Backup.Restore user and a reader see and can do.
  */
-const CHROMIUM = "/usr/bin/chromium";
 const SUB = "11111111-1111-1111-1111-111111111111";
 const SERVER_ID = `/subscriptions/${SUB}/resourcegroups/rg-db/providers/microsoft.dbforpostgresql/flexibleservers/orders-db`;
 const CONTAINER = `/subscriptions/${SUB}/resourceGroups/rg-restore/providers/Microsoft.Storage/storageAccounts/strestore/blobServices/default/containers/restores`;
 
-const token = (roles: string[]) =>
-  ["{}", JSON.stringify({ roles, name: "t" }), "sig"]
-    .map((p) => Buffer.from(p).toString("base64url"))
-    .join(".");
+const token = tokenWithRoles;
 
 let server: Server;
 let base = "";
@@ -103,19 +97,7 @@ afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resol
 
 describe.skipIf(!existsSync(CHROMIUM))("dashboard: recovery points and restores", () => {
   it("shows a server's recovery points; a Backup.Restore user restores one and sees the files and commands; a reader cannot", async () => {
-    const { chromium } = await import("playwright-core");
-    const profile = await mkdtemp(join(tmpdir(), "pgflex-chromium-"));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    const { browser, close } = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${base}/api/dashboard?code=k#token=${token(["Backup.Restore"])}`);
@@ -138,8 +120,7 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard: recovery points and restores"
       expect(await reader.$('[data-restore-point="rp1"]')).toBeNull();
       expect(await reader.isHidden("#restore-target-label")).toBe(true);
     } finally {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
+      await close();
     }
   }, 60_000);
 });

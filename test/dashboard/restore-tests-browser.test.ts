@@ -1,29 +1,23 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { renderDashboard } from "../../src/dashboard/page.js";
+import { CHROMIUM, launchChromium, tokenWithRoles } from "./chromium.js";
 
 /**
  * The dashboard's restore tests in headless Chromium, against a stub of the app's API shaped as the API
  * answers (`{ value, continuationToken, nextLink }` pages, records newest first): per server the last
  * test and its last pass, the time-to-restore chart, and the latest sweep's RestoreUntested signal.
  */
-const CHROMIUM = "/usr/bin/chromium";
 const SUB = "11111111-1111-1111-1111-111111111111";
 const serverId = (name: string) =>
   `/subscriptions/${SUB}/resourcegroups/rg-db/providers/microsoft.dbforpostgresql/flexibleservers/${name}`;
 const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY).toISOString();
 
-const token = (roles: string[]) =>
-  ["{}", JSON.stringify({ roles, name: "t" }), "sig"]
-    .map((p) => Buffer.from(p).toString("base64url"))
-    .join(".");
+const token = tokenWithRoles;
 
 function summaries() {
   return [
@@ -140,27 +134,14 @@ beforeEach(() => {
 });
 
 async function withPage(check: (page: Page) => Promise<void>) {
-  const { chromium } = await import("playwright-core");
-  const profile = await mkdtemp(join(tmpdir(), "pgflex-chromium-"));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-    ],
-  });
+  const { browser, close } = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${base}/api/dashboard?code=k#token=${token(["Backup.Reader"])}`);
     await page.waitForSelector('body[data-loaded="true"]');
     await check(page);
   } finally {
-    await browser.close();
-    await rm(profile, { recursive: true, force: true });
+    await close();
   }
 }
 

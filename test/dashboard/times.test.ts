@@ -1,16 +1,13 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { renderDashboard } from "../../src/dashboard/page.js";
+import { CHROMIUM, launchChromium } from "./chromium.js";
 
 /**
  * The dashboard page on its own, in headless Chromium, against canned API answers: how it shows times that
  * other clocks (Azure's, a time-scaled emulator's) put after this browser's now. Needs Debian's chromium.
  */
-const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 const ORIGIN = "http://127.0.0.1:9"; // never contacted: every request is answered by the route below
 
@@ -50,8 +47,7 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("
 const token = `${b64url({ alg: "none" })}.${b64url({ oid: "reader", roles: ["Backup.Reader"] })}.sig`;
 
 describe.skipIf(!hasChromium)("dashboard times", () => {
-  let browser: BrowserContext;
-  let profile: string;
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
   let page: Page;
   const errors: string[] = [];
 
@@ -73,19 +69,8 @@ describe.skipIf(!hasChromium)("dashboard times", () => {
     ];
     const html = await renderDashboard("bm9uY2UtdGltZXM=");
 
-    const { chromium } = await import("playwright-core");
-    profile = await mkdtemp(join(tmpdir(), "pgflex-chromium-"));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    chrome = await launchChromium();
+    const { browser } = chrome;
     await browser.route(`${ORIGIN}/**`, (route) => {
       const path = new URL(route.request().url()).pathname;
       const json = (status: number, body: unknown) =>
@@ -105,8 +90,7 @@ describe.skipIf(!hasChromium)("dashboard times", () => {
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await chrome?.close();
   });
 
   it("shows a last backup that ended after now as just now, not as a time in the future", async () => {
