@@ -2,31 +2,16 @@ import { createServer, type Server } from "node:http";
 import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
+import { runCliCaptured } from "../support/cli.js";
 import { copyText, writeArchive } from "./writer.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
-function sink() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 /** The CLI needs no settings for `inspect`: it calls no Azure service. */
 async function run(...argv: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runCli(argv, { env: {}, io: { stdout: stdout.stream, stderr: stderr.stream } });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  return runCliCaptured(argv, { env: {} });
 }
 
 describe("CLI: inspect <file | blob URL>", () => {

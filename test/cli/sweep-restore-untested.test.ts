@@ -1,22 +1,10 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import type { CliServices } from "../../src/cli/services.js";
 import type { SweepReport } from "../../src/lib/compliance/sweeper.js";
 import type { RestoreTestSignal, SweepRow } from "../../src/lib/store/sweeps.js";
 import { RESTORE_TESTS_OFF_NOTE } from "../../src/lib/compliance/restoreUntested.js";
-import { serverIdOf } from "../fixtures/compliance/estate.js";
-
-function aStream() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
+import { aSweepSummary, serverIdOf } from "../fixtures/compliance/estate.js";
+import { runCliCaptured } from "../support/cli.js";
 
 const row = (name: string, extra: Partial<SweepRow> = {}): SweepRow => ({
   serverId: serverIdOf(name),
@@ -30,47 +18,27 @@ const row = (name: string, extra: Partial<SweepRow> = {}): SweepRow => ({
 function aReport(rows: SweepRow[], restoreTests?: RestoreTestSignal): SweepReport {
   return {
     rows,
-    summary: {
-      id: "20261125T120000000Z-abcd1234",
+    summary: aSweepSummary("20261125T120000000Z-abcd1234", {
       status: "Complete",
-      mode: "enforce",
       dryRun: true,
       cause: "cli",
-      inventory: "arm",
       startedAt: "2026-11-25T12:00:00.000Z",
       deadlineAt: "2026-11-25T14:00:00.000Z",
       subscriptionIds: [],
-      scopeUnits: ["all"],
       total: rows.length,
       counts: { Protected: rows.length },
       compliancePercent: 100,
-      remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
-      failureCount: 0,
-      failures: [],
-      diff: {
-        becameCompliant: 0,
-        drifted: 0,
-        changed: 0,
-        added: 0,
-        removed: 0,
-        becameCompliantServers: [],
-        driftedServers: [],
-      },
-      armRequests: 0,
       ...(restoreTests ? { restoreTests } : {}),
-    },
+    }),
   };
 }
 
 async function sweep(report: SweepReport) {
-  const stdout = aStream();
-  const stderr = aStream();
-  const code = await runCli(["sweep", "--dry-run"], {
+  const { code, stdout } = await runCliCaptured(["sweep", "--dry-run"], {
     env: { AzureWebJobsStorage: "UseDevelopmentStorage=true" },
-    io: { stdout: stdout.stream, stderr: stderr.stream },
     services: () => ({ sweep: async () => report }) as unknown as CliServices,
   });
-  return { code, out: stdout.text() };
+  return { code, out: stdout };
 }
 
 describe("pgflex-autoprotect sweep: RestoreUntested", () => {

@@ -8,10 +8,9 @@ import {
   newSweepId,
   sweepRowKey,
   sweepStartFromId,
-  type SweepSummary,
 } from "../../src/lib/store/sweeps.js";
 import { useAzurite } from "../support/azurite.js";
-import { SUB_A, SUB_B, serverIdOf } from "../fixtures/compliance/estate.js";
+import { aSweepSummary, SUB_A, SUB_B, serverIdOf } from "../fixtures/compliance/estate.js";
 
 const azurite = useAzurite();
 
@@ -20,38 +19,6 @@ function tables(suffix: string) {
   return {
     summaries: TableClient.fromConnectionString(azurite.connectionString, `sweeps${suffix}`, opts),
     rows: TableClient.fromConnectionString(azurite.connectionString, `sweepRows${suffix}`, opts),
-  };
-}
-
-function aSummary(id: string, overrides: Partial<SweepSummary> = {}): SweepSummary {
-  return {
-    id,
-    status: "Running",
-    mode: "enforce",
-    dryRun: false,
-    cause: "test",
-    inventory: "arm",
-    startedAt: "2026-11-25T03:00:00.000Z",
-    deadlineAt: "2026-11-25T05:00:00.000Z",
-    subscriptionIds: [SUB_A],
-    scopeUnits: ["all"],
-    total: 0,
-    counts: {},
-    compliancePercent: 0,
-    remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
-    failureCount: 0,
-    failures: [],
-    diff: {
-      becameCompliant: 0,
-      drifted: 0,
-      changed: 0,
-      added: 0,
-      removed: 0,
-      becameCompliantServers: [],
-      driftedServers: [],
-    },
-    armRequests: 0,
-    ...overrides,
   };
 }
 
@@ -79,7 +46,7 @@ describe("sweep store", () => {
   it("writes rows in transactions of 100 (10,000 rows: 100 requests), all readable back", async () => {
     const store = createSweepStore(undefined, tables("big"));
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "big1");
-    await store.createSweep(aSummary(id));
+    await store.createSweep(aSweepSummary(id));
     const before = store.requestCount;
     // 2,500 keeps the suite fast on Azurite; the arithmetic is the same for 10,000 (100 batches).
     expect(await store.writeRows(id, rows(2_500))).toBe(25);
@@ -97,7 +64,7 @@ describe("sweep store", () => {
     const t = tables("parts");
     const store = createSweepStore(undefined, t);
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "parts1");
-    await store.createSweep(aSummary(id, { subscriptionIds: [SUB_A, SUB_B] }));
+    await store.createSweep(aSweepSummary(id, { subscriptionIds: [SUB_A, SUB_B] }));
     const inB = rows(120).map((r) => ({
       ...r,
       serverId: r.serverId.replace(SUB_A, SUB_B),
@@ -136,8 +103,8 @@ describe("sweep store", () => {
     const store = createSweepStore(undefined, t);
     const old = newSweepId(new Date("2026-08-01T03:00:00Z"), "legacy1");
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "legacy2");
-    await store.createSweep(aSummary(old, { startedAt: "2026-08-01T03:00:00.000Z" }));
-    await store.createSweep(aSummary(id));
+    await store.createSweep(aSweepSummary(old, { startedAt: "2026-08-01T03:00:00.000Z" }));
+    await store.createSweep(aSweepSummary(id));
     await t.rows.createTable();
     for (const r of rows(3))
       await t.rows.createEntity({
@@ -159,7 +126,7 @@ describe("sweep store", () => {
   it("records a sweep whose failures name 500 subscriptions: long targets are cut and the list fits the summary", async () => {
     const store = createSweepStore(undefined, tables("longfail"));
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "long1");
-    const created = await store.createSweep(aSummary(id));
+    const created = await store.createSweep(aSweepSummary(id));
     const subs = Array.from(
       { length: 500 },
       (_, i) => `${String(i).padStart(8, "0")}-0000-4000-8000-000000000000`,
@@ -187,7 +154,7 @@ describe("sweep store", () => {
   it("replaces the rows of a redone unit: a batch that finds its rows already there is written again as upserts", async () => {
     const store = createSweepStore(undefined, tables("redo"));
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "redo1");
-    await store.createSweep(aSummary(id));
+    await store.createSweep(aSweepSummary(id));
     expect(await store.writeRows(id, rows(150))).toBe(2);
 
     const redone = rows(150).map((r) => ({ ...r, class: "WrongPolicy" as const, reason: "redone" }));
@@ -204,7 +171,7 @@ describe("sweep store", () => {
     const store = createSweepStore(undefined, tables("untested"));
     const id = newSweepId(new Date("2026-11-25T03:00:00Z"), "rt1");
     const restoreTests = { enabled: true, maxAgeDays: 35, untested: 1, note: "one note" };
-    await store.createSweep(aSummary(id, { restoreTests }));
+    await store.createSweep(aSweepSummary(id, { restoreTests }));
     const [flagged, fine] = rows(2);
     await store.writeRows(id, [
       { ...flagged!, restoreUntested: true, lastRestoreTestPassedAt: "2026-10-16T02:00:00.000Z" },
@@ -220,8 +187,8 @@ describe("sweep store", () => {
 
   it("guards summary updates with the etag read and lists newest first", async () => {
     const store = createSweepStore(undefined, tables("etag"));
-    const a = await store.createSweep(aSummary(newSweepId(new Date("2026-11-24T03:00:00Z"), "a1")));
-    const b = await store.createSweep(aSummary(newSweepId(new Date("2026-11-25T03:00:00Z"), "b1")));
+    const a = await store.createSweep(aSweepSummary(newSweepId(new Date("2026-11-24T03:00:00Z"), "a1")));
+    const b = await store.createSweep(aSweepSummary(newSweepId(new Date("2026-11-25T03:00:00Z"), "b1")));
     await store.updateSweep({ ...a, status: "Complete" });
     await expect(store.updateSweep({ ...a, status: "Incomplete" })).rejects.toBeInstanceOf(ConflictError);
     expect((await store.listSweeps({ top: 5 })).map((s) => [s.id, s.status])).toEqual([
@@ -241,7 +208,7 @@ describe("sweep store", () => {
       remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
       failureCount: 0,
       failures: [],
-      diff: aSummary(id).diff,
+      diff: aSweepSummary(id).diff,
       armRequests: 3,
       finishedAt: "2026-11-25T03:01:00.000Z",
     };
@@ -299,7 +266,7 @@ describe.each([
       newSweepId(new Date(t), `ret${n}`),
     );
     for (const id of ids) {
-      await store.createSweep(aSummary(id, { startedAt: sweepStartFromId(id)?.toISOString() ?? "" }));
+      await store.createSweep(aSweepSummary(id, { startedAt: sweepStartFromId(id)?.toISOString() ?? "" }));
       await store.writeRows(id, rows(3));
       await store.putVaultParts(id, { vaults: { n: 1 } });
       await store.putScopeResult(id, {
@@ -309,7 +276,7 @@ describe.each([
         remediation: { enqueued: 0, wouldEnqueue: 0, failed: 0 },
         failureCount: 0,
         failures: [],
-        diff: aSummary(id).diff,
+        diff: aSweepSummary(id).diff,
         armRequests: 1,
         finishedAt: "2026-11-25T03:01:00.000Z",
       });
@@ -332,7 +299,7 @@ describe.each([
   it("keeps the newest sweep even when it is older than the cutoff", async () => {
     const store = aStore();
     const id = newSweepId(new Date("2026-01-01T03:00:00Z"), "only");
-    await store.createSweep(aSummary(id));
+    await store.createSweep(aSweepSummary(id));
     await store.writeRows(id, rows(2));
     expect(await store.deleteSweepsStartedBefore(new Date("2026-11-01T00:00:00Z"))).toEqual([]);
     expect((await store.listRowsPage(id)).rows).toHaveLength(2);
