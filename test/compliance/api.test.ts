@@ -6,7 +6,7 @@ import { createSweeper, type SweepScopeMessage } from "../../src/lib/compliance/
 import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
 import { aRequest } from "../fixtures/jobs/requests.js";
 import { AUDIENCE, TENANT, aKeySet } from "../fixtures/jobs/tokens.js";
-import { DAY, NOW, SUB_A, aServer } from "../fixtures/compliance/estate.js";
+import { NOW, aServer, aSweepConfig } from "../fixtures/compliance/estate.js";
 import { createFakeInventory, defaultVaults } from "../fixtures/compliance/fakes.js";
 
 async function anApi() {
@@ -15,16 +15,7 @@ async function anApi() {
   const sweeper = createSweeper({
     inventory: createFakeInventory({ servers: [aServer()], vaults: defaultVaults(), instances: [] }),
     store: createInMemorySweepStore(),
-    config: {
-      mode: "enforce",
-      scopes: [SUB_A],
-      backupTag: "backup",
-      policyMap: { weekly: "pgflex-weekly" },
-      optOutValues: ["none"],
-      vaultMap: {},
-      vaultMarkerTag: "pgflex-autoprotect",
-      staleGraceInMs: DAY,
-    },
+    config: aSweepConfig(),
     enqueueProtection: async () => {},
     scopeQueue: { send: async (m) => void queue.push(m) },
     now: () => NOW,

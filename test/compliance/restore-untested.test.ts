@@ -13,24 +13,22 @@ import { loadConfig } from "../../src/lib/config/index.js";
 import { allSettings } from "../../src/lib/config/settings.js";
 import type { ServerRestoreTestSummary } from "../../src/lib/restoreTests/model.js";
 import { createInMemorySweepStore } from "../../src/lib/store/sweeps.js";
-import { DAY, NOW, SUB_A, SUB_B, aServer, anInstance, serverIdOf } from "../fixtures/compliance/estate.js";
+import {
+  DAY,
+  NOW,
+  SUB_A,
+  SUB_B,
+  aServer,
+  aSweepConfig,
+  anInstance,
+  serverIdOf,
+} from "../fixtures/compliance/estate.js";
 import { createFakeInventory, defaultVaults, type FakeEstate } from "../fixtures/compliance/fakes.js";
 import { aRequest } from "../fixtures/jobs/requests.js";
 import { AUDIENCE, TENANT, aKeySet } from "../fixtures/jobs/tokens.js";
 import { aFakeReader } from "../restoreTests/fakeReader.js";
 
-const config: SweepConfig = {
-  mode: "enforce",
-  scopes: [SUB_A],
-  backupTag: "backup",
-  policyMap: { weekly: "pgflex-weekly" },
-  optOutValues: ["none"],
-  vaultMap: {},
-  vaultMarkerTag: "pgflex-autoprotect",
-  staleGraceInMs: DAY,
-  restoreTestsEnabled: true,
-  restoreTestMaxAgeDays: 35,
-};
+const config = aSweepConfig({ restoreTestsEnabled: true, restoreTestMaxAgeDays: 35 });
 
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * DAY).toISOString();
 
