@@ -10,16 +10,19 @@ import { OTHER_SUB, SUB, aFakeReader, aSummary, serverIdOf } from "./fakeReader.
 
 const URL_BASE = "http://localhost:7071/api/restoreTestSummaries";
 
+/** orders-db's last test: suspicious, with its time to restore and the reason. */
+const ordersLast = {
+  testId: "t3",
+  outcome: "Suspicious",
+  startedAt: "2026-11-20T02:00:00Z",
+  endedAt: "2026-11-20T02:40:00Z",
+  timeToRestoreInSeconds: 2400,
+  reason: "Table public.orders lost 90% of its rows.",
+} as const;
+
 const summaries = [
   aSummary("orders-db", {
-    last: {
-      testId: "t3",
-      outcome: "Suspicious",
-      startedAt: "2026-11-20T02:00:00Z",
-      endedAt: "2026-11-20T02:40:00Z",
-      timeToRestoreInSeconds: 2400,
-      reason: "Table public.orders lost 90% of its rows.",
-    },
+    last: ordersLast,
     lastPassedAt: "2026-11-13T02:40:00Z",
   }),
   aSummary("billing-db", {
@@ -59,14 +62,7 @@ describe("GET /api/restoreTestSummaries", () => {
     expect(page.value.find((s) => s.serverName === "orders-db")).toEqual({
       serverId: serverIdOf("orders-db"),
       serverName: "orders-db",
-      last: {
-        testId: "t3",
-        outcome: "Suspicious",
-        startedAt: "2026-11-20T02:00:00Z",
-        endedAt: "2026-11-20T02:40:00Z",
-        timeToRestoreInSeconds: 2400,
-        reason: "Table public.orders lost 90% of its rows.",
-      },
+      last: ordersLast,
       lastPassedAt: "2026-11-13T02:40:00Z",
     });
     expect(page.nextLink).toBeUndefined();
