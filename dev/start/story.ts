@@ -118,6 +118,12 @@ export async function tellStory(
     functionKey: stack.host.functionKey,
     token: stack.tokens.operator,
   });
+  /** As a Backup.Restore user: restores and restore tests. */
+  const restorer = createApiClient({
+    baseUrl: stack.host.url,
+    functionKey: stack.host.functionKey,
+    token: stack.tokens.restorer,
+  });
   const timeoutInMs = options.stepTimeoutInMs ?? 45_000;
   const wait = {
     timeoutInMs,
@@ -296,11 +302,6 @@ export async function tellStory(
     narrator.line(
       `  ${target.name}: ${points.length} recovery point${points.length === 1 ? "" : "s"}, the latest ${latest.time}${latest.retentionTag ? ` (${latest.retentionTag})` : ""}`,
     );
-    const restorer = createApiClient({
-      baseUrl: stack.host.url,
-      functionKey: stack.host.functionKey,
-      token: stack.tokens.restorer,
-    });
     const started = await capability(
       "The restores API",
       restorer.post<RestoreView>(`${server}/restores`, {
@@ -337,11 +338,6 @@ export async function tellStory(
     if (!stack.settings["PGFLEX_RESTORE_TEST_TARGET"])
       throw new MissingCapability("restore tests need PGFLEX_RESTORE_TEST_TARGET");
     if (!target) throw new Error("no on-demand backup ran, so there is no recovery point to test");
-    const restorer = createApiClient({
-      baseUrl: stack.host.url,
-      functionKey: stack.host.functionKey,
-      token: stack.tokens.restorer,
-    });
     const run = await capability(
       "The restore tests API",
       restorer.post<{ started: RestoreTestView[]; skipped: Array<{ reason: string }> }>("restoreTests", {
