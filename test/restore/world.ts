@@ -109,6 +109,30 @@ export function aFakeAzure() {
   return { state, operations, storage, roles, vaults };
 }
 
+/**
+ * The restore service over `stores` and a scripted Azure: SUB in scope, CONTAINER_ID the one allowed target,
+ * roles never granted by the app.
+ */
+export function aRestoreServiceOver(
+  stores: Pick<RestoreServiceDeps, "servers" | "restores">,
+  azure: ReturnType<typeof aFakeAzure>,
+  now: () => Date,
+  overrides: Partial<RestoreServiceDeps> = {},
+) {
+  return createRestoreService({
+    ...stores,
+    operations: azure.operations,
+    storage: azure.storage,
+    roles: azure.roles,
+    vaults: azure.vaults,
+    allowedTargets: [CONTAINER_ID],
+    autoGrantRoles: false,
+    scopes: [SUB],
+    now,
+    ...overrides,
+  });
+}
+
 /** The restore service over Azurite tables (its own per call) and a scripted Azure. */
 export async function aRestoreWorld(connectionString: string, overrides: Partial<RestoreServiceDeps> = {}) {
   const connection = privateTablesAt(connectionString);
@@ -117,19 +141,7 @@ export async function aRestoreWorld(connectionString: string, overrides: Partial
   const restores = createRestoreStore(connection);
   const azure = aFakeAzure();
   let clock = new Date("2026-11-20T10:00:00.000Z");
-  const service = createRestoreService({
-    servers,
-    restores,
-    operations: azure.operations,
-    storage: azure.storage,
-    roles: azure.roles,
-    vaults: azure.vaults,
-    allowedTargets: [CONTAINER_ID],
-    autoGrantRoles: false,
-    scopes: [SUB],
-    now: () => clock,
-    ...overrides,
-  });
+  const service = aRestoreServiceOver({ servers, restores }, azure, () => clock, overrides);
   return {
     service,
     restores,

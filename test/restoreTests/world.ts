@@ -2,13 +2,12 @@ import { randomBytes } from "node:crypto";
 import type { AlertInput, Alerter } from "../../src/lib/alerts/alerts.js";
 import { bufferSource } from "../../src/lib/archive/source.js";
 import type { BlobOperations } from "../../src/lib/azure/storage.js";
-import { createRestoreService } from "../../src/lib/restore/service.js";
 import { createRestoreTestService, type RestoreTestSettings } from "../../src/lib/restoreTests/service.js";
 import { createRestoreStore } from "../../src/lib/store/restores.js";
 import { createRestoreTestStore } from "../../src/lib/store/restoreTests.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
 import { copyText, writeArchive, type WrittenEntry } from "../archive/writer.js";
-import { aFakeAzure, aServer, CONTAINER_ID, SUB } from "../restore/world.js";
+import { aFakeAzure, aRestoreServiceOver, aServer, CONTAINER_ID, SUB } from "../restore/world.js";
 import { privateTablesAt } from "../support/tables.js";
 
 export { aServer, SUB };
@@ -72,18 +71,7 @@ export async function aRestoreTestWorld(
     azure.state.jobs.set(started.jobId, { status: "InProgress", startTime: clock.toISOString() });
     return started;
   };
-  const restore = createRestoreService({
-    servers: serverStore,
-    restores,
-    operations: azure.operations,
-    storage: azure.storage,
-    roles: azure.roles,
-    vaults: azure.vaults,
-    allowedTargets: [CONTAINER_ID],
-    autoGrantRoles: false,
-    scopes: [SUB],
-    now,
-  });
+  const restore = aRestoreServiceOver({ servers: serverStore, restores }, azure, now);
   const data = new Map<string, Buffer>();
   const deleted: string[] = [];
   const blobs: BlobOperations = {
