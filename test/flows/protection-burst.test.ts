@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { emulatorAppSettings, useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
-import { useLocalHost, waitFor } from "../support/localHost.js";
+import { subscribeHostToEvents, useLocalHost, waitFor } from "../support/localHost.js";
 import { createStorageConnection } from "../../src/lib/store/connection.js";
 import { createServerStore } from "../../src/lib/store/servers.js";
 import type { Config } from "../../src/lib/config/index.js";
@@ -55,15 +55,7 @@ describe("a burst of tagged servers", () => {
   }));
 
   it("protects every server once with two writes and at most eight requests each", async () => {
-    const url = new URL("/runtime/webhooks/EventGrid", host.url);
-    url.searchParams.set("functionName", "onResourceEvent");
-    url.searchParams.set("code", host.eventGridKey);
-    await emulator.control.addEventSubscriber({
-      endpointUrl: url.toString(),
-      schema: "EventGridSchema",
-      topic: `/subscriptions/${SUB}`,
-      skipValidation: true,
-    });
+    await subscribeHostToEvents(emulator, host, SUB);
     await emulator.control.clearRequests();
 
     await Promise.all(

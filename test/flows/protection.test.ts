@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { armCall, assignEmulatorRole, useEmulator } from "../support/emulator.js";
 import { useAzurite } from "../support/azurite.js";
 import { addEmulatorVault } from "../support/emulatorVaults.js";
-import { deliverEventGrid, useLocalHost, waitFor } from "../support/localHost.js";
+import { deliverEventGrid, subscribeHostToEvents, useLocalHost, waitFor } from "../support/localHost.js";
 import { createStorageConnection } from "../../src/lib/store/connection.js";
 import type { ProtectionState } from "../../src/lib/domain/protectionStates.js";
 import { createServerStore, type ServerRecord } from "../../src/lib/store/servers.js";
@@ -183,15 +183,7 @@ async function subscribe(
   host: { url: string; eventGridKey: string },
   schema: "EventGridSchema" | "CloudEventSchemaV1_0",
 ) {
-  const url = new URL("/runtime/webhooks/EventGrid", host.url);
-  url.searchParams.set("functionName", "onResourceEvent");
-  url.searchParams.set("code", host.eventGridKey);
-  return emulator.control.addEventSubscriber({
-    endpointUrl: url.toString(),
-    schema,
-    topic: `/subscriptions/${SUB}`,
-    skipValidation: true,
-  });
+  return subscribeHostToEvents(emulator, host, SUB, schema);
 }
 
 describe("auto-protection in enforce mode", () => {

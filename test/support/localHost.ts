@@ -1,5 +1,6 @@
 import { startLocalHost, type LocalHost, type StartLocalHostOptions } from "../../dev/host/index.js";
 import type { Logger } from "../../src/lib/logger.js";
+import type { RunningEmulator } from "../../dev/emulator/index.js";
 import { useStarted } from "./suite.js";
 
 /**
@@ -60,6 +61,24 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
     await new Promise((resolve) => setTimeout(resolve, intervalInMs));
   }
+}
+
+/** Subscribes the host's onResourceEvent webhook to the emulator's events of one subscription (no validation handshake). */
+export function subscribeHostToEvents(
+  emulator: Pick<RunningEmulator, "control">,
+  host: Pick<LocalHost, "url" | "eventGridKey">,
+  subscriptionId: string,
+  schema: "EventGridSchema" | "CloudEventSchemaV1_0" = "EventGridSchema",
+) {
+  const url = new URL("/runtime/webhooks/EventGrid", host.url);
+  url.searchParams.set("functionName", "onResourceEvent");
+  url.searchParams.set("code", host.eventGridKey);
+  return emulator.control.addEventSubscriber({
+    endpointUrl: url.toString(),
+    schema,
+    topic: `/subscriptions/${subscriptionId}`,
+    skipValidation: true,
+  });
 }
 
 /** POSTs a delivery to the Event Grid webhook as Event Grid does. */

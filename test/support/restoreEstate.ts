@@ -10,7 +10,7 @@ import type { LocalHost } from "../../dev/host/index.js";
 import { startDevAuth, type DevAuth } from "../../dev/start/devAuth.js";
 import { assignEmulatorRole, emulatorAppSettings } from "./emulator.js";
 import { addEmulatorVault } from "./emulatorVaults.js";
-import { waitFor } from "./localHost.js";
+import { subscribeHostToEvents, waitFor } from "./localHost.js";
 
 export const SUB = "11111111-1111-4111-8111-111111111111";
 export const RG = "rg-data";
@@ -132,15 +132,7 @@ export async function protectOrdersDb(
   await assignEmulatorRole(emulator, SUB, group, READER, principalId);
   await assignEmulatorRole(emulator, SUB, group, LTR, principalId);
   await assignEmulatorRole(emulator, SUB, TARGET, BLOB_CONTRIBUTOR, principalId);
-  const url = new URL("/runtime/webhooks/EventGrid", host.url);
-  url.searchParams.set("functionName", "onResourceEvent");
-  url.searchParams.set("code", host.eventGridKey);
-  await emulator.control.addEventSubscriber({
-    endpointUrl: url.toString(),
-    schema: "EventGridSchema",
-    topic: `/subscriptions/${SUB}`,
-    skipValidation: true,
-  });
+  await subscribeHostToEvents(emulator, host, SUB);
   await emulator.control.createServer({
     subscriptionId: SUB,
     resourceGroupName: RG,
