@@ -74,3 +74,21 @@ export function worstExcess(times: number[], rate: { burst: number; perSecond: n
   }
   return worst;
 }
+
+/** `budget` behind a Table that takes `roundTripInMs` of `clock`'s time to answer each request. */
+export function behindASlowTable(
+  budget: SharedBudget,
+  clock: Pick<PacingClock, "sleep">,
+  roundTripInMs: number,
+): SharedBudget {
+  return {
+    take: async (...args) => {
+      await clock.sleep(roundTripInMs);
+      return budget.take(...args);
+    },
+    lower: async (...args) => {
+      await clock.sleep(roundTripInMs);
+      return budget.lower(...args);
+    },
+  };
+}
