@@ -14,14 +14,21 @@ export interface SharedBudgetOptions {
   /** Most tokens the shared bucket holds (ARM's burst less one lease: see {@link fleetCapacity}). */
   capacity: number;
   perSecond: number;
-  /** The caller's clock: the shared row is refilled up to this time. */
+  /** The caller's clock when it asked: the shared row is refilled up to this time unless `now` is given. */
   nowInMs: number;
+  /**
+   * The caller's clock, read once the row is (re-)read: the row is refilled up to that time instead, so a
+   * slow read or a lost race does not use up the lease's life before it arrives.
+   */
+  now?: () => number;
   abortSignal?: AbortSignal;
 }
 
 export interface BudgetGrant {
-  /** How long from `nowInMs` the holder waits before spending the tokens (0: at once). */
+  /** How long from `atInMs` the holder waits before spending the tokens (0: at once). */
   waitInMs: number;
+  /** The time the grant is as of (the row's time once refilled); absent: `nowInMs`. */
+  atInMs?: number;
   /** Tokens left in the shared bucket once the grant is taken (negative: reserved ahead of the refill). */
   left: number;
 }
@@ -183,6 +190,7 @@ export class FleetBucket {
       capacity: this.capacity,
       perSecond: this.options.rate.perSecond,
       nowInMs: this.options.clock.now(),
+      now: () => this.options.clock.now(),
       abortSignal: AbortSignal.timeout(this.options.requestTimeoutInMs),
     };
   }
@@ -253,10 +261,11 @@ export class FleetBucket {
         }
         const arrived = clock.now();
         this.roundTripInMs = 0.7 * this.roundTripInMs + 0.3 * Math.max(0, arrived - options.nowInMs);
-        this.lastSeen = { left: grant.left, atInMs: options.nowInMs };
+        const grantedAt = grant.atInMs ?? options.nowInMs;
+        this.lastSeen = { left: grant.left, atInMs: grantedAt };
         // Spendable from the shared row's time of the grant plus its wait, until one block's refill later, and
         // never less than `minSpendInMs` after it arrived (a slow Table round trip must not waste every lease).
-        const from = options.nowInMs + grant.waitInMs;
+        const from = grantedAt + grant.waitInMs;
         this.lastLease = wanted;
         this.lots.push({
           tokens: wanted,

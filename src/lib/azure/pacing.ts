@@ -61,7 +61,7 @@ export interface PacingOptions {
   sharedBudget?: SharedBudget;
   /**
    * Most tokens leased from the shared budget at once. Default reads 25, writes 10 at ARM's rates; at faster
-   * (time-scaled) rates a second's refill, at most a quarter of the burst.
+   * (time-scaled) rates a second's refill, at most half the burst.
    */
   budgetBlock?: { reads: number; writes: number };
   /** Instances that may run at once (infra's maximumInstanceCount): the fallback's share. Default 40. */
@@ -129,10 +129,10 @@ function abortError(): Error {
 
 /**
  * A lease of `base` tokens, or a second's refill when the rate is time-scaled (a lease must outlive a Table
- * round trip, which the time scale does not shorten), and never over a quarter of the burst.
+ * round trip, which the time scale does not shorten), and never over half the burst.
  */
 function defaultBlock(rate: BucketRate, base: number): number {
-  return Math.max(1, Math.min(Math.floor(rate.burst / 4), Math.max(base, Math.ceil(rate.perSecond))));
+  return Math.max(1, Math.min(Math.floor(rate.burst / 2), Math.max(base, Math.ceil(rate.perSecond))));
 }
 
 /**
