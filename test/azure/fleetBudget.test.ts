@@ -72,6 +72,22 @@ describe("fleet-wide ARM budget (pacers of separate instances)", () => {
     expect(budget.requests).toBeLessThanOrEqual(600 / 5);
   });
 
+  it("serves every caller even when a timer fires a millisecond before the lease it waits for is due", async () => {
+    const virtual = aVirtualClock();
+    const early = { now: () => virtual.now(), sleep: (ms: number) => virtual.sleep(ms > 1 ? ms - 1 : ms) };
+    const budget = anInMemoryBudget();
+    const pacers = Array.from({ length: 2 }, () =>
+      createPacer({ writes, sharedBudget: budget, clock: early, budgetMinSpendInMs: 0 }),
+    );
+    const times: number[] = [];
+
+    // Beyond the burst: leases are reserved ahead of the refill and their callers wait for them.
+    await Promise.all(pacers.map((p) => writeMany(p, early, 60, 5, times)));
+
+    expect(times).toHaveLength(120);
+    expect(worstExcess(times, writes)).toBeLessThanOrEqual(0);
+  }, 10_000);
+
   it("makes every instance wait out a 429's Retry-After, not only the one that got it", async () => {
     const clock = aVirtualClock();
     const budget = anInMemoryBudget();

@@ -108,6 +108,8 @@ export class FleetBucket {
   private roundTripInMs = 0;
   /** The last lease's size: doubled while callers still wait for the Table, forgotten when tokens lapse unspent. */
   private lastLease = 0;
+  /** When a wake for a lot reserved ahead of the refill is due (0: none). */
+  private wakeAt = 0;
   private readonly capacity: number;
   private readonly leaseInMs: number;
 
@@ -272,17 +274,29 @@ export class FleetBucket {
           from,
           expiresAt: Math.max(from + this.leaseInMs, Math.max(from, arrived) + this.options.minSpendInMs),
         });
-        if (from > arrived) {
-          // Reserved ahead of the refill: handed out once the wait is over; meanwhile the next lease may be asked.
-          void clock.sleep(from - arrived).then(() => {
-            this.handOut();
-            void this.lease();
-          });
-        }
       }
     } finally {
       this.leasing = false;
     }
+    this.wakeForPendingLots();
+  }
+
+  /**
+   * Callers wait on a lot reserved ahead of the refill: wake when it becomes spendable. Checked again on
+   * waking (a timer may fire a little before the clock reaches the lot), so no caller is left waiting.
+   */
+  private wakeForPendingLots(): void {
+    const { clock } = this.options;
+    const now = clock.now();
+    if (this.waiters.length === 0 || this.wakeAt > now) return;
+    const next = Math.min(...this.lots.filter((l) => l.from > now).map((l) => l.from));
+    if (!Number.isFinite(next)) return;
+    this.wakeAt = next;
+    void clock.sleep(Math.max(1, next - now)).then(() => {
+      this.wakeAt = 0;
+      this.handOut();
+      void this.lease();
+    });
   }
 }
 
