@@ -217,7 +217,7 @@ export function hostsBurstMetrics(
     `Work per host process (protectServer messages / onResourceEvent deliveries / starts): ${r.perHost
       .map((h, i) => `#${i} ${h.protectServer} / ${h.onResourceEvent} / ${h.starts}`)
       .join(", ")}.`,
-    `Each host is its own OS process with its own app and pacer (dev/host/hosts.ts) on one Azurite and one emulator; Event Grid posts to a round-robin front end. Until the pacer keeps ARM's budget as a fleet, N hosts send up to N times the bucket: the 429 share measures that.`,
+    `Each host is its own OS process with its own app and pacer (dev/host/hosts.ts) on one Azurite and one emulator; Event Grid posts to a round-robin front end. Their pacers lease ARM's budget from one shared row per subscription and kind (PGFLEX_ARM_BUDGET=shared, docs/architecture.md "The fleet's ARM budget"): the 429 share measures whether the fleet kept within the bucket, the burst time whether the leases kept it busy.`,
     `Time scale ${timeScale}: real-equivalent time = wall time × ${timeScale}, as bench/burst.ts.`,
     `End states: ${[...r.states].map(([s, n]) => `${s} ${s === "Protected" ? n - 1 : n}`).join(", ")} (warm-up server excluded).`,
   ];

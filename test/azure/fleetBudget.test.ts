@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createPacer, type Pacer, type PacedResponse } from "../../src/lib/azure/pacing.js";
 import type { SharedBudget } from "../../src/lib/azure/fleetBudget.js";
-import { anInMemoryBudget, aVirtualClock, worstExcess } from "./fleetFakes.js";
+import { anInMemoryBudget, aVirtualClock, behindASlowTable, worstExcess } from "./fleetFakes.js";
 
 const sub = "11111111-1111-1111-1111-111111111111";
 const writeUrl = `https://management.azure.com/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/v/backupInstances/i?api-version=2024-04-01`;
@@ -50,6 +50,43 @@ describe("fleet-wide ARM budget (pacers of separate instances)", () => {
     expect(pacers.map((p) => p.stats().sent)).toEqual([50, 50, 50, 50]);
     expect(budget.requests).toBeLessThanOrEqual(200 / 2);
   });
+
+  it("keeps the bucket busy when a Table round trip is long beside the refill: leases run ahead of the callers", async () => {
+    // ARM's write bucket at time scale ×4 (40/s) and a Table answering in 300 ms, as a loaded Azurite does:
+    // four instances with two callers each, 600 writes.
+    const clock = aVirtualClock();
+    const scaled = { burst: 200, perSecond: 40 };
+    const budget = anInMemoryBudget();
+    const slow = behindASlowTable(budget, clock, 300);
+    const pacers = Array.from({ length: 4 }, () =>
+      createPacer({ writes: scaled, sharedBudget: slow, clock }),
+    );
+    const times: number[] = [];
+
+    await Promise.all(pacers.map((p) => writeMany(p, clock, 150, 2, times)));
+
+    // The bucket's own bound is (600 − 200) / 40 = 10 s; waiting a round trip per lease of two took 23 s.
+    const boundInMs = ((600 - scaled.burst) / scaled.perSecond) * 1000;
+    expect(clock.elapsed()).toBeLessThanOrEqual(1.15 * boundInMs);
+    expect(worstExcess(times, scaled)).toBeLessThanOrEqual(0);
+    expect(budget.requests).toBeLessThanOrEqual(600 / 5);
+  });
+
+  it("serves every caller even when a timer fires a millisecond before the lease it waits for is due", async () => {
+    const virtual = aVirtualClock();
+    const early = { now: () => virtual.now(), sleep: (ms: number) => virtual.sleep(ms > 1 ? ms - 1 : ms) };
+    const budget = anInMemoryBudget();
+    const pacers = Array.from({ length: 2 }, () =>
+      createPacer({ writes, sharedBudget: budget, clock: early, budgetMinSpendInMs: 0 }),
+    );
+    const times: number[] = [];
+
+    // Beyond the burst: leases are reserved ahead of the refill and their callers wait for them.
+    await Promise.all(pacers.map((p) => writeMany(p, early, 60, 5, times)));
+
+    expect(times).toHaveLength(120);
+    expect(worstExcess(times, writes)).toBeLessThanOrEqual(0);
+  }, 10_000);
 
   it("makes every instance wait out a 429's Retry-After, not only the one that got it", async () => {
     const clock = aVirtualClock();

@@ -45,14 +45,15 @@ export function anInMemoryBudget(): SharedBudget & { requests: number } {
     async take(key: string, kind: BudgetKind, wanted: number, o: Parameters<SharedBudget["take"]>[3]) {
       await Promise.resolve();
       budget.requests += 1;
-      const next = reserveFromRow(rows.get(`${key}/${kind}`), wanted, o, o.nowInMs);
+      const at = o.now?.() ?? o.nowInMs;
+      const next = reserveFromRow(rows.get(`${key}/${kind}`), wanted, o, at);
       rows.set(`${key}/${kind}`, next.row);
-      return { waitInMs: next.waitInMs, left: next.row.tokens };
+      return { waitInMs: next.waitInMs, left: next.row.tokens, atInMs: at };
     },
     async lower(key: string, kind: BudgetKind, tokens: number, o: Parameters<SharedBudget["lower"]>[3]) {
       await Promise.resolve();
       budget.requests += 1;
-      const next = lowerRow(rows.get(`${key}/${kind}`), tokens, o, o.nowInMs);
+      const next = lowerRow(rows.get(`${key}/${kind}`), tokens, o, o.now?.() ?? o.nowInMs);
       if (next) rows.set(`${key}/${kind}`, next);
     },
   };
@@ -73,4 +74,24 @@ export function worstExcess(times: number[], rate: { burst: number; perSecond: n
     }
   }
   return worst;
+}
+
+/** `budget` behind a Table that takes `roundTripInMs` of `clock`'s time to answer each request (half to read the row, half to write it). */
+export function behindASlowTable(
+  budget: SharedBudget,
+  clock: Pick<PacingClock, "sleep">,
+  roundTripInMs: number,
+): SharedBudget {
+  return {
+    take: async (...args) => {
+      await clock.sleep(roundTripInMs / 2);
+      const grant = await budget.take(...args);
+      await clock.sleep(roundTripInMs / 2);
+      return grant;
+    },
+    lower: async (...args) => {
+      await clock.sleep(roundTripInMs);
+      return budget.lower(...args);
+    },
+  };
 }

@@ -52,9 +52,19 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     const second = await b!.take(sub, "writes", 10, { ...shape, nowInMs: t0 });
     const third = await a!.take(sub, "writes", 10, { ...shape, nowInMs: t0 + 500 });
 
-    expect(first).toEqual({ waitInMs: 0, left: 0 });
-    expect(second).toEqual({ waitInMs: 1_000, left: -10 });
-    expect(third).toEqual({ waitInMs: 1_500, left: -15 });
+    expect(first).toEqual({ waitInMs: 0, left: 0, atInMs: t0 });
+    expect(second).toEqual({ waitInMs: 1_000, left: -10, atInMs: t0 });
+    expect(third).toEqual({ waitInMs: 1_500, left: -15, atInMs: t0 + 500 });
+  });
+
+  it("grants as of the caller's clock once the row is read, so a slow read does not age the lease", async () => {
+    const [a, b] = instances(2).stores;
+    await a!.take(sub, "writes", 100, { ...shape, nowInMs: t0 }); // empties the bucket
+
+    // Asked at t0, but the row answered 2 s later: the refill of those 2 s is granted, as of then.
+    const grant = await b!.take(sub, "writes", 10, { ...shape, nowInMs: t0, now: () => t0 + 2_000 });
+
+    expect(grant).toEqual({ waitInMs: 0, left: 10, atInMs: t0 + 2_000 });
   });
 
   it("loses no more than a crashed holder's block, and refills to the full bucket without it", async () => {
@@ -64,8 +74,8 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     const now = await survivor!.take(sub, "writes", 90, { ...shape, nowInMs: t0 });
     const later = await survivor!.take(sub, "writes", 100, { ...shape, nowInMs: t0 + 10_000 });
 
-    expect(now).toEqual({ waitInMs: 0, left: 0 });
-    expect(later).toEqual({ waitInMs: 0, left: 0 });
+    expect(now).toEqual({ waitInMs: 0, left: 0, atInMs: t0 });
+    expect(later).toEqual({ waitInMs: 0, left: 0, atInMs: t0 + 10_000 });
   });
 
   it("holds every instance back after a 429 drains the row", async () => {
@@ -75,7 +85,7 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     await throttled!.lower(sub, "writes", -50, { ...shape, nowInMs: t0 });
     const grant = await other!.take(sub, "writes", 1, { ...shape, nowInMs: t0 });
 
-    expect(grant).toEqual({ waitInMs: 5_100, left: -51 });
+    expect(grant).toEqual({ waitInMs: 5_100, left: -51, atInMs: t0 });
   });
 
   it("never refills backwards for an instance whose clock runs behind the last writer's", async () => {
@@ -84,7 +94,7 @@ describe("the fleet's ARM budget table (Azurite)", () => {
 
     const grant = await behind!.take(sub, "reads", 10, { ...shape, nowInMs: t0 });
 
-    expect(grant).toEqual({ waitInMs: 1_000, left: -10 });
+    expect(grant).toEqual({ waitInMs: 1_000, left: -10, atInMs: t0 });
   });
 
   it("keeps three instances' pacers over one table within burst + rate × window", async () => {

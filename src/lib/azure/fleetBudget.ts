@@ -14,14 +14,21 @@ export interface SharedBudgetOptions {
   /** Most tokens the shared bucket holds (ARM's burst less one lease: see {@link fleetCapacity}). */
   capacity: number;
   perSecond: number;
-  /** The caller's clock: the shared row is refilled up to this time. */
+  /** The caller's clock when it asked: the shared row is refilled up to this time unless `now` is given. */
   nowInMs: number;
+  /**
+   * The caller's clock, read once the row is (re-)read: the row is refilled up to that time instead, so a
+   * slow read or a lost race does not use up the lease's life before it arrives.
+   */
+  now?: () => number;
   abortSignal?: AbortSignal;
 }
 
 export interface BudgetGrant {
-  /** How long from `nowInMs` the holder waits before spending the tokens (0: at once). */
+  /** How long from `atInMs` the holder waits before spending the tokens (0: at once). */
   waitInMs: number;
+  /** The time the grant is as of (the row's time once refilled); absent: `nowInMs`. */
+  atInMs?: number;
   /** Tokens left in the shared bucket once the grant is taken (negative: reserved ahead of the refill). */
   left: number;
 }
@@ -70,16 +77,24 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
+/** Tokens of one lease: spendable from `from` (the shared row's wait) until `expiresAt`. */
+interface Lot {
+  tokens: number;
+  from: number;
+  expiresAt: number;
+}
+
 /**
- * One process's share of one shared bucket. Callers queue; one lease at a time is asked for, sized to the
- * queue (at most `block`), and handed out in arrival order. A lease is spendable only within `block/rate`
+ * One process's share of one shared bucket. Leases are sized to the demand (the callers queued plus what
+ * this process asked for in the last lease life, over a horizon of two Table round trips, at most `block`)
+ * and the next one is asked for before the stock runs out, so a caller waits for the Table only when the
+ * demand jumps: a round trip is not on every ARM call's path. A lease is spendable only within `block/rate`
  * of the time the shared bucket granted it (the row's time plus the wait it named): together with the
  * shared capacity of burst − block, the fleet never sends more than burst + rate × window in any window,
  * and a lease held by a process that dies is simply never spent (it costs the fleet at most one block).
  */
 export class FleetBucket {
-  private tokens = 0;
-  private expiresAt = 0;
+  private lots: Lot[] = [];
   private readonly waiters: Waiter[] = [];
   private leasing = false;
   /** Sends must not start before this (a 429's Retry-After, known before the shared row is lowered). */
@@ -87,6 +102,14 @@ export class FleetBucket {
   private pendingLower: Promise<void> | undefined;
   /** The shared row's tokens after our last grant, and when: what the service's remaining count is held against. */
   private lastSeen: { left: number; atInMs: number } | undefined;
+  /** When this process's recent callers asked (within one lease life): the demand leases are sized to. */
+  private readonly asked: number[] = [];
+  /** A Table round trip, smoothed (ms of the pacer's clock). */
+  private roundTripInMs = 0;
+  /** The last lease's size: doubled while callers still wait for the Table, forgotten when tokens lapse unspent. */
+  private lastLease = 0;
+  /** When a wake for a lot reserved ahead of the refill is due (0: none). */
+  private wakeAt = 0;
   private readonly capacity: number;
   private readonly leaseInMs: number;
 
@@ -101,8 +124,10 @@ export class FleetBucket {
    */
   acquire(abortSignal?: AbortSignalLike): Promise<boolean> {
     if (abortSignal?.aborted) return Promise.reject(abortError());
-    if (this.waiters.length === 0 && this.tokens >= 1 && this.options.clock.now() < this.expiresAt) {
-      this.tokens -= 1;
+    const now = this.options.clock.now();
+    this.asked.push(now);
+    if (this.waiters.length === 0 && this.takeToken(now)) {
+      void this.lease(); // the next lease, before this one runs out
       return Promise.resolve(true);
     }
     return new Promise<boolean>((resolve, reject) => {
@@ -127,18 +152,22 @@ export class FleetBucket {
   /** After a 429: nothing is sent for `waitInMs`, here at once and fleet-wide once the shared row is lowered. */
   drain(waitInMs: number): void {
     const now = this.options.clock.now();
-    this.tokens = 0;
+    this.lots = [];
     this.notBefore = Math.max(this.notBefore, now + waitInMs);
     this.lowerShared(-(waitInMs / 1000) * this.options.rate.perSecond);
   }
 
   /**
-   * The service says only `remaining` are left. The lease shrinks to it; the shared row is lowered only when
+   * The service says only `remaining` are left. The stock shrinks to it; the shared row is lowered only when
    * the service reports a block fewer than the fleet believes (someone outside the fleet spends this
    * subscription's budget), so a steady state near empty costs no extra Table writes.
    */
   sync(remaining: number): void {
-    this.tokens = Math.min(this.tokens, remaining);
+    let keep = Math.max(0, remaining);
+    for (const lot of this.lots) {
+      lot.tokens = Math.min(lot.tokens, keep);
+      keep -= lot.tokens;
+    }
     const seen = this.lastSeen;
     if (!seen) return;
     const now = this.options.clock.now();
@@ -163,29 +192,66 @@ export class FleetBucket {
       capacity: this.capacity,
       perSecond: this.options.rate.perSecond,
       nowInMs: this.options.clock.now(),
+      now: () => this.options.clock.now(),
       abortSignal: AbortSignal.timeout(this.options.requestTimeoutInMs),
     };
   }
 
+  /** Drops spent and lapsed lots; the tokens held (spendable now or once their wait is over). */
+  private stock(now: number): number {
+    // Tokens lapsed unspent: the leases outgrew the demand, so they are sized to it again.
+    if (this.lots.some((l) => l.expiresAt <= now && l.tokens >= 1)) this.lastLease = 0;
+    this.lots = this.lots.filter((l) => l.expiresAt > now && l.tokens >= 1);
+    return this.lots.reduce((n, l) => n + l.tokens, 0);
+  }
+
+  private takeToken(now: number): boolean {
+    this.stock(now);
+    const lot = this.lots.find((l) => l.from <= now && l.tokens >= 1);
+    if (!lot) return false;
+    lot.tokens -= 1;
+    return true;
+  }
+
   private handOut(): void {
     const now = this.options.clock.now();
-    while (this.waiters.length > 0 && this.tokens >= 1 && now < this.expiresAt) {
-      this.tokens -= 1;
-      this.waiters.shift()?.resolve(true);
+    while (this.waiters.length > 0 && this.takeToken(now)) this.waiters.shift()?.resolve(true);
+  }
+
+  /**
+   * Tokens to lease now (0: none). The demand is what callers asked in the last lease life; the stock aimed
+   * at covers it over two round trips (at least half a lease life, at most one), on top of the callers
+   * queued. With nobody queued a lease is asked for only once the stock is down to half of that.
+   */
+  private wanted(now: number): number {
+    while (this.asked.length > 0 && (this.asked[0] ?? now) <= now - this.leaseInMs) this.asked.shift();
+    const horizon = Math.min(this.leaseInMs, Math.max(2 * this.roundTripInMs, this.leaseInMs / 2));
+    const ahead = Math.ceil((this.asked.length / this.leaseInMs) * horizon);
+    const stock = this.stock(now);
+    if (this.waiters.length === 0 && stock > ahead / 2) return 0;
+    // The fleet queues on the row (our last grant left it in debt): a token leased ahead would only push the
+    // other instances' leases later, and the wait already covers the round trip. Lease what callers wait for.
+    if ((this.lastSeen?.left ?? 0) < 0) {
+      return Math.min(this.options.block, this.waiters.length + Math.ceil(ahead / 2) - stock);
     }
+    const want = this.waiters.length + ahead - stock;
+    // Callers wait for the Table: the demand outgrew the leases, so the next one is at least twice the last.
+    const grown = this.waiters.length > stock ? 2 * this.lastLease : 0;
+    return Math.min(this.options.block, Math.max(want, grown));
   }
 
   private async lease(): Promise<void> {
     if (this.leasing) return;
     this.leasing = true;
-    const { budget, key, kind, clock, block } = this.options;
+    const { budget, key, kind, clock } = this.options;
     try {
-      while (this.waiters.length > 0) {
+      for (;;) {
         this.handOut();
-        if (this.waiters.length === 0) break;
+        if (this.wanted(clock.now()) < 1) break;
         if (this.pendingLower) await this.pendingLower;
         await clock.sleep(this.notBefore - clock.now());
-        const wanted = Math.min(block, this.waiters.length);
+        const wanted = this.wanted(clock.now());
+        if (wanted < 1) continue;
         const options = this.sharedOptions();
         let grant: BudgetGrant;
         try {
@@ -195,22 +261,42 @@ export class FleetBucket {
           for (const w of this.waiters.splice(0)) w.resolve(false);
           break;
         }
-        this.lastSeen = { left: grant.left, atInMs: options.nowInMs };
-        await clock.sleep(grant.waitInMs);
-        const start = clock.now();
-        // Spendable until the shared row's time of the grant plus one block's refill, and never less than
-        // `minSpendInMs` after it arrived (a slow Table round trip must not waste every lease).
-        this.expiresAt = Math.max(
-          options.nowInMs + grant.waitInMs + this.leaseInMs,
-          start + this.options.minSpendInMs,
-        );
-        this.tokens = wanted;
-        this.handOut();
+        const arrived = clock.now();
+        this.roundTripInMs = 0.7 * this.roundTripInMs + 0.3 * Math.max(0, arrived - options.nowInMs);
+        const grantedAt = grant.atInMs ?? options.nowInMs;
+        this.lastSeen = { left: grant.left, atInMs: grantedAt };
+        // Spendable from the shared row's time of the grant plus its wait, until one block's refill later, and
+        // never less than `minSpendInMs` after it arrived (a slow Table round trip must not waste every lease).
+        const from = grantedAt + grant.waitInMs;
+        this.lastLease = wanted;
+        this.lots.push({
+          tokens: wanted,
+          from,
+          expiresAt: Math.max(from + this.leaseInMs, Math.max(from, arrived) + this.options.minSpendInMs),
+        });
       }
     } finally {
       this.leasing = false;
     }
-    if (this.waiters.length > 0) void this.lease();
+    this.wakeForPendingLots();
+  }
+
+  /**
+   * Callers wait on a lot reserved ahead of the refill: wake when it becomes spendable. Checked again on
+   * waking (a timer may fire a little before the clock reaches the lot), so no caller is left waiting.
+   */
+  private wakeForPendingLots(): void {
+    const { clock } = this.options;
+    const now = clock.now();
+    if (this.waiters.length === 0 || this.wakeAt > now) return;
+    const next = Math.min(...this.lots.filter((l) => l.from > now).map((l) => l.from));
+    if (!Number.isFinite(next)) return;
+    this.wakeAt = next;
+    void clock.sleep(Math.max(1, next - now)).then(() => {
+      this.wakeAt = 0;
+      this.handOut();
+      void this.lease();
+    });
   }
 }
 

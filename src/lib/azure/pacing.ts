@@ -60,8 +60,8 @@ export interface PacingOptions {
   /** The fleet's shared buckets; absent: this process's own buckets (one instance, the CLI). */
   sharedBudget?: SharedBudget;
   /**
-   * Tokens leased from the shared budget at once. Default reads 20, writes 10 at ARM's rates; at faster
-   * (time-scaled) rates enough for 25 ms, at most a quarter of the burst.
+   * Most tokens leased from the shared budget at once. Default reads 25, writes 10 at ARM's rates; at faster
+   * (time-scaled) rates a second's refill, at most half the burst.
    */
   budgetBlock?: { reads: number; writes: number };
   /** Instances that may run at once (infra's maximumInstanceCount): the fallback's share. Default 40. */
@@ -127,9 +127,12 @@ function abortError(): Error {
   return e;
 }
 
-/** A lease of `base` tokens, or enough for 25 ms when the rate is time-scaled, and never over a quarter of the burst. */
+/**
+ * A lease of `base` tokens, or a second's refill when the rate is time-scaled (a lease must outlive a Table
+ * round trip, which the time scale does not shorten), and never over half the burst.
+ */
 function defaultBlock(rate: BucketRate, base: number): number {
-  return Math.max(1, Math.min(Math.floor(rate.burst / 4), Math.max(base, Math.ceil(rate.perSecond / 40))));
+  return Math.max(1, Math.min(Math.floor(rate.burst / 2), Math.max(base, Math.ceil(rate.perSecond))));
 }
 
 /**

@@ -18,17 +18,22 @@ export const ARM_BUDGET_TABLE = "armBudget";
 
 export interface ArmBudgetRequestOptions extends BucketShape {
   nowInMs: number;
+  /** The caller's clock, read after each read of the row: the time the row is refilled to (else `nowInMs`). */
+  now?: () => number;
   abortSignal?: AbortSignal;
 }
 
 export interface ArmBudget {
-  /** Reserves `wanted` tokens; `waitInMs` from `nowInMs` until they may be spent, `left` in the row after. */
+  /**
+   * Reserves `wanted` tokens: `waitInMs` from `atInMs` (the row's time once refilled) until they may be
+   * spent, `left` in the row after.
+   */
   take(
     key: string,
     kind: string,
     wanted: number,
     options: ArmBudgetRequestOptions,
-  ): Promise<{ waitInMs: number; left: number }>;
+  ): Promise<{ waitInMs: number; left: number; atInMs: number }>;
   /** The row holds at most `tokens` from now on. */
   lower(key: string, kind: string, tokens: number, options: ArmBudgetRequestOptions): Promise<void>;
   /** Table requests made (benchmarks and tests: round trips per ARM call). */
@@ -99,13 +104,14 @@ export function createArmBudget(connection: StorageConnection, deps: ArmBudgetDe
     key: string,
     kind: string,
     options: ArmBudgetRequestOptions,
-    decide: (row: BucketRow | undefined) => { row: BucketRow | undefined; result: T },
+    decide: (row: BucketRow | undefined, nowInMs: number) => { row: BucketRow | undefined; result: T },
   ): Promise<T> {
     await ensure();
     const pk = encodeKey(key);
     for (let attempt = 1; ; attempt++) {
       const current = await read(pk, kind, options.abortSignal);
-      const { row, result } = decide(current?.row);
+      // Decided as of now, not as of the first attempt: a slow read or a lost race costs the lease no life.
+      const { row, result } = decide(current?.row, options.now?.() ?? options.nowInMs);
       if (!row) return result;
       try {
         await write(pk, kind, row, current?.etag, current !== undefined, options.abortSignal);
@@ -120,13 +126,16 @@ export function createArmBudget(connection: StorageConnection, deps: ArmBudgetDe
   return {
     requestCount: () => requests,
     take: (key, kind, wanted, options) =>
-      update(key, kind, options, (row) => {
-        const next = reserveFromRow(row, wanted, options, options.nowInMs);
-        return { row: next.row, result: { waitInMs: next.waitInMs, left: next.row.tokens } };
+      update(key, kind, options, (row, nowInMs) => {
+        const next = reserveFromRow(row, wanted, options, nowInMs);
+        return {
+          row: next.row,
+          result: { waitInMs: next.waitInMs, left: next.row.tokens, atInMs: nowInMs },
+        };
       }),
     lower: (key, kind, tokens, options) =>
-      update(key, kind, options, (row) => ({
-        row: lowerRow(row, tokens, options, options.nowInMs),
+      update(key, kind, options, (row, nowInMs) => ({
+        row: lowerRow(row, tokens, options, nowInMs),
         result: undefined,
       })),
   };
