@@ -67,6 +67,8 @@ export async function runHostsBurst(
     hosts: options.hosts,
     ...(options.centralVault ? { vaultSubscription: CENTRAL_SUBSCRIPTION } : {}),
     ...options.world,
+    // What these runs measure: the hosts keeping ARM's budget as a fleet (off by default while it is in preview).
+    hostEnv: { PGFLEX_ARM_BUDGET: "shared", ...options.world?.hostEnv },
   });
   let finished = false;
   let during: Promise<void> = Promise.resolve();

@@ -137,7 +137,7 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     expect(tableRequests).toBeLessThan(90);
   });
 
-  it("puts an app built from its settings alone on the shared budget, and PGFLEX_ARM_BUDGET=local off it", async () => {
+  it("puts an app on the shared budget with PGFLEX_ARM_BUDGET=shared, and off it by default or with local", async () => {
     const subscription = "44444444-4444-4444-4444-444444444444";
     const url = `https://management.azure.com/subscriptions/${subscription}/resourceGroups/rg?api-version=2021-04-01`;
     const env = { AzureWebJobsStorage: azurite.connectionString, PGFLEX_LOG_LEVEL: "error" };
@@ -165,9 +165,12 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     await sendThrough({ PGFLEX_ARM_BUDGET: "local" });
     const afterLocal = await writesRow();
     await sendThrough({});
+    const afterDefault = await writesRow();
+    await sendThrough({ PGFLEX_ARM_BUDGET: "shared" });
     const afterShared = await writesRow();
 
     expect(afterLocal).toBe(false);
+    expect(afterDefault).toBe(false);
     expect(afterShared).toBe(true);
   });
 });
