@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { createPacer, type Pacer, type PacedResponse } from "../../src/lib/azure/pacing.js";
 import type { SharedBudget } from "../../src/lib/azure/fleetBudget.js";
-import { anInMemoryBudget, aVirtualClock, behindASlowTable, worstExcess } from "./fleetFakes.js";
+import {
+  anArmWriteBucket,
+  anInMemoryBudget,
+  aVirtualClock,
+  behindASlowTable,
+  worstExcess,
+} from "./fleetFakes.js";
 
 const sub = "11111111-1111-1111-1111-111111111111";
 const writeUrl = `https://management.azure.com/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/v/backupInstances/i?api-version=2024-04-01`;
@@ -18,6 +24,7 @@ async function writeMany(
   count: number,
   callers: number,
   times: number[],
+  answer: () => PacedResponse = () => aResponse(200),
 ): Promise<void> {
   let left = count;
   await Promise.all(
@@ -26,11 +33,17 @@ async function writeMany(
         left -= 1;
         await pacer.pace("PUT", writeUrl, undefined, async () => {
           times.push(clock.now());
-          return aResponse(200);
+          return answer();
         });
       }
     }),
   );
+}
+
+/** A repeatable stream of numbers in [0, 1). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe("fleet-wide ARM budget (pacers of separate instances)", () => {
@@ -163,5 +176,47 @@ describe("fleet-wide ARM budget (pacers of separate instances)", () => {
 
     expect(pacer.stats().budgetFallbacks).toBe(3);
     expect(budget.requests).toBeGreaterThan(0);
+  });
+  it("serves every caller whatever the clock reads from one call to the next and however early timers fire", async () => {
+    // A real clock moves between two readings and setTimeout may fire a little early: a lot coming due in
+    // between once left callers waiting with nothing scheduled to serve them (a 4-host burst stalled).
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const virtual = aVirtualClock();
+      const random = seeded(seed);
+      let last = 0;
+      const jittery = {
+        now: () => (last = Math.max(last, virtual.now() + Math.floor(random() * 3))),
+        sleep: (ms: number) => virtual.sleep(Math.max(0, ms - Math.floor(random() * 3))),
+      };
+      const scaled = { burst: 200, perSecond: 40 };
+      const budget = behindASlowTable(anInMemoryBudget(), virtual, 5 + Math.floor(random() * 40));
+      const pacers = Array.from({ length: 4 }, () =>
+        createPacer({ writes: scaled, sharedBudget: budget, clock: jittery, random }),
+      );
+      const times: number[] = [];
+
+      const outcome = await Promise.race([
+        Promise.all(pacers.map((p) => writeMany(p, jittery, 300, 16, times))).then(() => "done"),
+        new Promise((resolve) => setTimeout(() => resolve("stalled"), 5_000)),
+      ]);
+
+      expect({ seed, outcome, sent: times.length }).toEqual({ seed, outcome: "done", sent: 1200 });
+      expect(virtual.elapsed()).toBeLessThanOrEqual(1.15 * ((1200 - scaled.burst) / scaled.perSecond) * 1000);
+    }
+  }, 60_000);
+
+  it("keeps its leased tokens when ARM reports the bucket near empty because the others spent theirs", async () => {
+    // In a burst ARM's remaining count sits near 0 while every instance holds a lease the fleet paid for;
+    // throwing those away on each response left the bucket idle (1.12× the bound) and the row deeper in debt.
+    const clock = aVirtualClock();
+    const rate = { burst: 200, perSecond: 10 };
+    const arm = anArmWriteBucket(clock, rate);
+    const budget = anInMemoryBudget();
+    const pacers = Array.from({ length: 4 }, () => createPacer({ writes: rate, sharedBudget: budget, clock }));
+
+    await Promise.all(pacers.map((p) => writeMany(p, clock, 200, 16, [], () => arm.answer())));
+
+    expect(arm.throttled).toBe(0);
+    expect(clock.elapsed()).toBeLessThanOrEqual(1.06 * ((800 - rate.burst) / rate.perSecond) * 1000);
   });
 });

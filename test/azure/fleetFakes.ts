@@ -1,4 +1,4 @@
-import type { PacingClock } from "../../src/lib/azure/pacing.js";
+import type { PacedResponse, PacingClock } from "../../src/lib/azure/pacing.js";
 import type { BudgetKind, SharedBudget } from "../../src/lib/azure/fleetBudget.js";
 import { lowerRow, reserveFromRow, type BucketRow } from "../../src/lib/domain/tokenBucket.js";
 
@@ -92,6 +92,42 @@ export function behindASlowTable(
     lower: async (...args) => {
       await clock.sleep(roundTripInMs);
       return budget.lower(...args);
+    },
+  };
+}
+
+/**
+ * ARM's write bucket for one subscription on `clock`: answers 201 with the remaining count as ARM does
+ * (`x-ms-ratelimit-remaining-subscription-writes`), or 429 with Retry-After once it is empty.
+ */
+export function anArmWriteBucket(
+  clock: Pick<PacingClock, "now">,
+  rate: { burst: number; perSecond: number },
+): { answer(): PacedResponse; readonly throttled: number } {
+  let tokens = rate.burst;
+  let at = clock.now();
+  let throttled = 0;
+  const refill = (): void => {
+    const now = clock.now();
+    tokens = Math.min(rate.burst, tokens + ((now - at) / 1000) * rate.perSecond);
+    at = now;
+  };
+  const headers = (values: Record<string, string>) => ({ get: (name: string) => values[name.toLowerCase()] });
+  return {
+    answer() {
+      refill();
+      if (tokens < 1) {
+        throttled += 1;
+        return { status: 429, headers: headers({ "retry-after": "1" }) };
+      }
+      tokens -= 1;
+      return {
+        status: 201,
+        headers: headers({ "x-ms-ratelimit-remaining-subscription-writes": String(Math.floor(tokens)) }),
+      };
+    },
+    get throttled() {
+      return throttled;
     },
   };
 }

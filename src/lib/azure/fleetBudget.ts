@@ -158,16 +158,13 @@ export class FleetBucket {
   }
 
   /**
-   * The service says only `remaining` are left. The stock shrinks to it; the shared row is lowered only when
-   * the service reports a block fewer than the fleet believes (someone outside the fleet spends this
-   * subscription's budget), so a steady state near empty costs no extra Table writes.
+   * The service says only `remaining` are left. Within the fleet that is expected: the others spend what they
+   * leased, and a lot reserved ahead of the refill is paid by tokens the service has not counted yet. Only
+   * when it reports a block fewer than the fleet believes (someone outside the fleet spends this
+   * subscription's budget) does the stock spendable now shrink to it and the shared row go down, so a
+   * steady state near empty neither throws leased tokens away nor costs Table writes.
    */
   sync(remaining: number): void {
-    let keep = Math.max(0, remaining);
-    for (const lot of this.lots) {
-      lot.tokens = Math.min(lot.tokens, keep);
-      keep -= lot.tokens;
-    }
     const seen = this.lastSeen;
     if (!seen) return;
     const now = this.options.clock.now();
@@ -175,7 +172,13 @@ export class FleetBucket {
       this.capacity,
       seen.left + (Math.max(0, now - seen.atInMs) / 1000) * this.options.rate.perSecond,
     );
-    if (remaining < expected - this.options.block) this.lowerShared(remaining);
+    if (remaining >= expected - this.options.block) return;
+    let keep = Math.max(0, remaining);
+    for (const lot of this.lots.filter((l) => l.from <= now)) {
+      lot.tokens = Math.min(lot.tokens, keep);
+      keep -= lot.tokens;
+    }
+    this.lowerShared(remaining);
   }
 
   private lowerShared(tokens: number): void {
@@ -213,8 +216,7 @@ export class FleetBucket {
     return true;
   }
 
-  private handOut(): void {
-    const now = this.options.clock.now();
+  private handOut(now: number): void {
     while (this.waiters.length > 0 && this.takeToken(now)) this.waiters.shift()?.resolve(true);
   }
 
@@ -246,8 +248,11 @@ export class FleetBucket {
     const { budget, key, kind, clock } = this.options;
     try {
       for (;;) {
-        this.handOut();
-        if (this.wanted(clock.now()) < 1) break;
+        // One reading of the clock for both: a lot coming due between them would be counted as stock yet
+        // not handed out, and its callers left waiting.
+        const now = clock.now();
+        this.handOut(now);
+        if (this.wanted(now) < 1) break;
         if (this.pendingLower) await this.pendingLower;
         await clock.sleep(this.notBefore - clock.now());
         const wanted = this.wanted(clock.now());
@@ -282,19 +287,25 @@ export class FleetBucket {
   }
 
   /**
-   * Callers wait on a lot reserved ahead of the refill: wake when it becomes spendable. Checked again on
-   * waking (a timer may fire a little before the clock reaches the lot), so no caller is left waiting.
+   * After a lease round: hand out what came due since it looked, then wake when the next lot reserved ahead
+   * of the refill does, or lease again when none is left. Whatever the clock reads from one call to the next
+   * and however early a timer fires, a caller is never left waiting with nothing scheduled to serve it.
    */
   private wakeForPendingLots(): void {
     const { clock } = this.options;
     const now = clock.now();
-    if (this.waiters.length === 0 || this.wakeAt > now) return;
-    const next = Math.min(...this.lots.filter((l) => l.from > now).map((l) => l.from));
-    if (!Number.isFinite(next)) return;
+    this.handOut(now);
+    if (this.waiters.length === 0) return;
+    // Callers still wait, so every lot left is due later (handOut spent those due now).
+    const next = Math.min(...this.lots.map((l) => l.from));
+    if (!Number.isFinite(next)) {
+      void this.lease();
+      return;
+    }
+    if (this.wakeAt > now && this.wakeAt <= next) return; // an earlier wake will look again
     this.wakeAt = next;
     void clock.sleep(Math.max(1, next - now)).then(() => {
-      this.wakeAt = 0;
-      this.handOut();
+      if (this.wakeAt === next) this.wakeAt = 0;
       void this.lease();
     });
   }
