@@ -141,7 +141,18 @@ export async function runHostsBurst(
     }));
     const admitted = (await control.getRequests()).filter((e) => e.kind === "write" && e.status !== 429);
     const lastOf = (entries: typeof admitted) =>
-      entries.reduce((t, e) => Math.max(t, Date.parse(e.time) - startedAt), Number.NaN);
+      entries.length === 0 ? Number.NaN : Math.max(...entries.map((e) => Date.parse(e.time) - startedAt));
+    const perWindow = new Map<number, number>();
+    for (const e of admitted) {
+      const window = Math.floor((((Date.parse(e.time) - startedAt) / 1000) * timeScale) / 20) * 20;
+      perWindow.set(window, (perWindow.get(window) ?? 0) + 1);
+    }
+    log(
+      `ARM writes admitted per 20 s (real-equivalent): ${[...perWindow]
+        .sort(([a], [b]) => a - b)
+        .map(([w, n]) => `${w}s ${n}`)
+        .join(", ")}`,
+    );
     const lastWriteInMs = lastOf(admitted);
     const lastValidateInMs = lastOf(admitted.filter((e) => /validateForBackup$/i.test(e.path)));
     await options.afterSettled?.(world, names);
