@@ -139,20 +139,23 @@ export async function runHostsBurst(
       onResourceEvent: h.invocations.onResourceEvent ?? 0,
       starts: h.starts,
     }));
-    const admitted = (await control.getRequests()).filter((e) => e.kind === "write" && e.status !== 429);
+    const requests = (await control.getRequests()).filter((e) => e.status !== 429);
+    const admitted = requests.filter((e) => e.kind === "write");
     const lastOf = (entries: typeof admitted) =>
       entries.length === 0 ? Number.NaN : Math.max(...entries.map((e) => Date.parse(e.time) - startedAt));
-    const perWindow = new Map<number, number>();
-    for (const e of admitted) {
-      const window = Math.floor((((Date.parse(e.time) - startedAt) / 1000) * timeScale) / 20) * 20;
-      perWindow.set(window, (perWindow.get(window) ?? 0) + 1);
+    for (const kind of ["write", "read"]) {
+      const perWindow = new Map<number, number>();
+      for (const e of requests.filter((x) => x.kind === kind)) {
+        const window = Math.floor((((Date.parse(e.time) - startedAt) / 1000) * timeScale) / 20) * 20;
+        perWindow.set(window, (perWindow.get(window) ?? 0) + 1);
+      }
+      log(
+        `ARM ${kind}s admitted per 20 s (real-equivalent): ${[...perWindow]
+          .sort(([a], [b]) => a - b)
+          .map(([w, n]) => `${w}s ${n}`)
+          .join(", ")}`,
+      );
     }
-    log(
-      `ARM writes admitted per 20 s (real-equivalent): ${[...perWindow]
-        .sort(([a], [b]) => a - b)
-        .map(([w, n]) => `${w}s ${n}`)
-        .join(", ")}`,
-    );
     const lastWriteInMs = lastOf(admitted);
     const lastValidateInMs = lastOf(admitted.filter((e) => /validateForBackup$/i.test(e.path)));
     await options.afterSettled?.(world, names);

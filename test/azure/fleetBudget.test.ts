@@ -212,11 +212,42 @@ describe("fleet-wide ARM budget (pacers of separate instances)", () => {
     const rate = { burst: 200, perSecond: 10 };
     const arm = anArmWriteBucket(clock, rate);
     const budget = anInMemoryBudget();
-    const pacers = Array.from({ length: 4 }, () => createPacer({ writes: rate, sharedBudget: budget, clock }));
+    const pacers = Array.from({ length: 4 }, () =>
+      createPacer({ writes: rate, sharedBudget: budget, clock }),
+    );
 
     await Promise.all(pacers.map((p) => writeMany(p, clock, 200, 16, [], () => arm.answer())));
 
     expect(arm.throttled).toBe(0);
     expect(clock.elapsed()).toBeLessThanOrEqual(1.06 * ((800 - rate.burst) / rate.perSecond) * 1000);
+  });
+  it("spends what it leases when callers come back slowly (work between their ARM calls)", async () => {
+    // A protection step does Table and read work between its writes: a token leased ahead of such a caller,
+    // while the fleet already queues on the row, lapses unspent. Four instances of 24 callers, each busy for
+    // a second of the pacer's time after every write (ARM's write bucket at time scale ×4).
+    const clock = aVirtualClock();
+    const scaled = { burst: 200, perSecond: 40 };
+    const budget = behindASlowTable(anInMemoryBudget(), clock, 20);
+    const pacers = Array.from({ length: 4 }, () =>
+      createPacer({ writes: scaled, sharedBudget: budget, clock }),
+    );
+    let left = 2000;
+
+    await Promise.all(
+      pacers.map((p) =>
+        Promise.all(
+          Array.from({ length: 24 }, async () => {
+            while (left > 0) {
+              left -= 1;
+              await p.pace("PUT", writeUrl, undefined, async () => aResponse(200));
+              await clock.sleep(1_000);
+            }
+          }),
+        ),
+      ),
+    );
+
+    // Leasing half the recent demand ahead on top of the callers queued took 1.20× the bucket's bound.
+    expect(clock.elapsed()).toBeLessThanOrEqual(1.12 * ((2000 - scaled.burst) / scaled.perSecond) * 1000);
   });
 });

@@ -79,6 +79,12 @@ export interface LroOptions extends RequestOptions {
   updateIntervalInMs?: number;
   /** A string from `poller.serialize()`: resume polling without sending the request again. */
   resumeFrom?: string;
+  /**
+   * Ends at the status resource's `Succeeded` without the final GET of the operation's result (core-lro's
+   * option of the same name): for a caller that needs only the outcome. Applies to the initial request;
+   * a resumed poller keeps what its state says.
+   */
+  skipFinalGet?: boolean;
 }
 
 export interface BeginOperationInputs<TResult> {
@@ -184,6 +190,7 @@ export function createArmRestClient(
           intervalInMs: lro.updateIntervalInMs ?? 2000,
           restoreFrom: lro.resumeFrom,
           resourceLocationConfig: "location",
+          ...(lro.skipFinalGet ? { skipFinalGet: true } : {}),
           processResult: async (result: unknown) => (toResult ? toResult(result) : (result as TResult)),
           // A poll answered non-2xx already threw its own RestError. A status resource reading `Failed` makes
           // core-lro report a plain Error (code and message in its text, no status); callers need ARM's code

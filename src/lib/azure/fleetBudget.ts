@@ -72,6 +72,9 @@ export interface FleetBucketOptions {
   minSpendInMs: number;
 }
 
+/** Lease lives after a lapse during which no token is leased ahead while the fleet queues on the row. */
+const LAPSE_MEMORY_IN_LEASES = 10;
+
 interface Waiter {
   resolve(viaFleet: boolean): void;
   reject(e: unknown): void;
@@ -108,6 +111,8 @@ export class FleetBucket {
   private roundTripInMs = 0;
   /** The last lease's size: doubled while callers still wait for the Table, forgotten when tokens lapse unspent. */
   private lastLease = 0;
+  /** When leased tokens last lapsed unspent (the pacer's clock). */
+  private lapsedAt = Number.NEGATIVE_INFINITY;
   /** When a wake for a lot reserved ahead of the refill is due (0: none). */
   private wakeAt = 0;
   private readonly capacity: number;
@@ -203,7 +208,10 @@ export class FleetBucket {
   /** Drops spent and lapsed lots; the tokens held (spendable now or once their wait is over). */
   private stock(now: number): number {
     // Tokens lapsed unspent: the leases outgrew the demand, so they are sized to it again.
-    if (this.lots.some((l) => l.expiresAt <= now && l.tokens >= 1)) this.lastLease = 0;
+    if (this.lots.some((l) => l.expiresAt <= now && l.tokens >= 1)) {
+      this.lastLease = 0;
+      this.lapsedAt = now;
+    }
     this.lots = this.lots.filter((l) => l.expiresAt > now && l.tokens >= 1);
     return this.lots.reduce((n, l) => n + l.tokens, 0);
   }
@@ -231,10 +239,13 @@ export class FleetBucket {
     const ahead = Math.ceil((this.asked.length / this.leaseInMs) * horizon);
     const stock = this.stock(now);
     if (this.waiters.length === 0 && stock > ahead / 2) return 0;
-    // The fleet queues on the row (our last grant left it in debt): a token leased ahead would only push the
-    // other instances' leases later, and the wait already covers the round trip. Lease what callers wait for.
+    // The fleet queues on the row (our last grant left it in debt): the wait covers the Table round trip, and
+    // half the demand leased ahead keeps callers that come straight back off the Table's path. Callers that
+    // work between their ARM calls (a protection step) come back after the lot lapsed, so once tokens
+    // lapsed unspent only what callers wait for is leased, for a while.
     if ((this.lastSeen?.left ?? 0) < 0) {
-      return Math.min(this.options.block, this.waiters.length + Math.ceil(ahead / 2) - stock);
+      const extra = now - this.lapsedAt > LAPSE_MEMORY_IN_LEASES * this.leaseInMs ? Math.ceil(ahead / 2) : 0;
+      return Math.min(this.options.block, this.waiters.length + extra - stock);
     }
     const want = this.waiters.length + ahead - stock;
     // Callers wait for the Table: the demand outgrew the leases, so the next one is at least twice the last.

@@ -246,7 +246,10 @@ export function createProtectionOperations(
         ref.resourceGroupName,
         ref.vaultName,
         { backupInstance: properties },
-        { abortSignal: options.abortSignal },
+        // Only the outcome counts (the status resource says it, with the error when validation fails): the
+        // final GET of the job reference would be one more ARM read per protection, and in a burst the
+        // read bucket binds as tightly as the write bucket.
+        { abortSignal: options.abortSignal, skipFinalGet: true },
       );
       return submittedState(poller);
     },
