@@ -51,7 +51,7 @@ export async function runBurst({ servers, timeScale }: BurstOptions, log: (line:
     let last = 0;
     await until(
       async () => {
-        const states = await statesOf(view.servers);
+        const states = await statesOf(view);
         const done = (states.get("Protected") ?? 0) - 1;
         if (done >= last + Math.max(1, Math.floor(servers / 10))) {
           last = done;
@@ -67,7 +67,7 @@ export async function runBurst({ servers, timeScale }: BurstOptions, log: (line:
       { timeoutInMs: 30 * 60_000, intervalInMs: 250 },
     );
     const elapsedInMs = performance.now() - started;
-    const states = await statesOf(view.servers);
+    const states = await statesOf(view);
     const counters = await control.getCounters();
     const requests = await control.getRequests();
     const throttled = requests.filter((r) => r.status === 429).length;

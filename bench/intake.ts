@@ -75,7 +75,7 @@ export const intake: Runnable = {
       world.emulator.core.notifyStateLoaded();
       const host = world.host;
       if (!host) throw new Error("The intake benchmark needs the local host.");
-      const { servers, connection } = appView(world);
+      const { connection } = appView(world);
       const webhook = new URL("/runtime/webhooks/EventGrid", host.url);
       webhook.searchParams.set("functionName", "onResourceEvent");
       webhook.searchParams.set("code", host.eventGridKey);
@@ -156,7 +156,7 @@ export const intake: Runnable = {
       for (;;) {
         const depth = await queueLength(connection, "protect-requests");
         depthPeak = Math.max(depthPeak, depth);
-        states = await statesOf(servers);
+        states = await statesOf({ connection });
         const final = [...states].filter(([s]) => s !== "Pending").reduce((n, [, c]) => n + c, 0);
         if (depth === 0 && final >= count) {
           drainedInMs = performance.now() - started;

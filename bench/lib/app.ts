@@ -1,6 +1,11 @@
 import { loadConfig, type Config } from "../../src/lib/config/index.js";
 import { createStorageConnection, type StorageConnection } from "../../src/lib/store/connection.js";
-import { createServerStore, type ServerRecord, type ServerStore } from "../../src/lib/store/servers.js";
+import {
+  createServerStore,
+  SERVERS_TABLE,
+  type ServerRecord,
+  type ServerStore,
+} from "../../src/lib/store/servers.js";
 import type { ControlClient } from "../../dev/emulator/index.js";
 import type { LocalHost } from "../../dev/host/index.js";
 import type { App } from "../../src/lib/app.js";
@@ -53,9 +58,19 @@ export function settled(servers: ServerStore, serverId: string, timeoutInMs = 60
 }
 
 /** Counts rows of the servers table by state. */
-export async function statesOf(servers: ServerStore): Promise<Map<string, number>> {
+/**
+ * Servers by protection state. Only the state column is asked for: at thousands of rows, polling whole rows
+ * several times a second kept Azurite's one thread busy serialising them and starved the hosts under test.
+ */
+export async function statesOf(view: Pick<AppView, "connection">): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for await (const row of servers.list()) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
+  const rows = view.connection
+    .tableClient(SERVERS_TABLE)
+    .listEntities<{ state?: string }>({ queryOptions: { select: ["state"] } });
+  for await (const row of rows) {
+    const state = row.state ?? "";
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
   return counts;
 }
 

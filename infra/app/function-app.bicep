@@ -29,7 +29,7 @@ param deploymentContainerName string
 @description('App settings, by name. Values are plain settings, never secrets.')
 param appSettings object
 
-// 40 is Flex Consumption's floor. ARM's budget is per subscription; with PGFLEX_ARM_BUDGET=shared (preview) the
+// 40 is Flex Consumption's floor. ARM's budget is per subscription; with PGFLEX_ARM_BUDGET=shared (the default) the
 // fleet shares it: 40 instances × 24 queue invocations (host.json) wait at most 960 / 10 writes per s = 96 s for a write in one
 // subscription, well inside functionTimeout; see docs/architecture.md, "The fleet's ARM budget".
 @description('Most instances the app scales out to.')

@@ -263,6 +263,8 @@ describe("auto-protection in enforce mode", () => {
     const writes = requests.filter((r) => r.kind === "write").map((r) => r.operationName);
     expect(writes).toEqual(["BackupInstances_ValidateForBackup", "BackupInstances_CreateOrUpdate"]);
     expect(requests.length).toBeLessThanOrEqual(8);
+    // The validation's status resource says it passed: its job reference (the Location) is never read.
+    expect(requests.filter((r) => r.path.includes("/operationResults/"))).toEqual([]);
   });
 
   it("protects a server when the tag is added later, and keeps protection when it is removed", async () => {

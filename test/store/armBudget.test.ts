@@ -137,40 +137,32 @@ describe("the fleet's ARM budget table (Azurite)", () => {
     expect(tableRequests).toBeLessThan(90);
   });
 
-  it("puts an app on the shared budget with PGFLEX_ARM_BUDGET=shared, and off it by default or with local", async () => {
-    const subscription = "44444444-4444-4444-4444-444444444444";
-    const url = `https://management.azure.com/subscriptions/${subscription}/resourceGroups/rg?api-version=2021-04-01`;
+  it("puts an app on the shared budget by default or with PGFLEX_ARM_BUDGET=shared, and off it with local", async () => {
     const env = { AzureWebJobsStorage: azurite.connectionString, PGFLEX_LOG_LEVEL: "error" };
     const connection = createStorageConnection({ storageConnection: azurite.connectionString } as Config);
-    const sendThrough = async (settings: Record<string, string>) => {
+    /** One write through an app with `settings`, charged to its own subscription; true when the row holds it. */
+    const chargedToTheTable = async (settings: Record<string, string>, subscription: string) => {
+      const url = `https://management.azure.com/subscriptions/${subscription}/resourceGroups/rg?api-version=2021-04-01`;
       const app = await createApp(loadConfig({ ...env, ...settings }), { logger: silentLogger });
       await app.azure.clients.pacing.sendRequest(
         createPipelineRequest({ url, method: "PUT" }),
-        async (request) => ({
-          request,
-          status: 200,
-          headers: createHttpHeaders(),
-        }),
+        async (request) => ({ request, status: 200, headers: createHttpHeaders() }),
       );
-    };
-    const writesRow = () =>
-      connection
+      return connection
         .tableClient("armBudget")
         .getEntity(encodeKey(subscription), "writes")
         .then(
           () => true,
           () => false,
         );
+    };
 
-    await sendThrough({ PGFLEX_ARM_BUDGET: "local" });
-    const afterLocal = await writesRow();
-    await sendThrough({});
-    const afterDefault = await writesRow();
-    await sendThrough({ PGFLEX_ARM_BUDGET: "shared" });
-    const afterShared = await writesRow();
-
-    expect(afterLocal).toBe(false);
-    expect(afterDefault).toBe(false);
-    expect(afterShared).toBe(true);
+    expect(
+      await chargedToTheTable({ PGFLEX_ARM_BUDGET: "local" }, "44444444-4444-4444-4444-444444444441"),
+    ).toBe(false);
+    expect(await chargedToTheTable({}, "44444444-4444-4444-4444-444444444442")).toBe(true);
+    expect(
+      await chargedToTheTable({ PGFLEX_ARM_BUDGET: "shared" }, "44444444-4444-4444-4444-444444444443"),
+    ).toBe(true);
   });
 });

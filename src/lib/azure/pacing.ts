@@ -20,7 +20,7 @@ import { FleetBucket, type BudgetKind, type SharedBudget } from "./fleetBudget.j
  * One policy instance is shared by every ARM client of the process (see `clients.ts`), so all of them draw
  * from the same local buckets. It also owns retries: give the SDK clients `retryOptions: { maxRetries: 0 }`.
  *
- * With a {@link SharedBudget} (the app's default: `PGFLEX_ARM_BUDGET=shared`) the buckets are the fleet's:
+ * With a {@link SharedBudget} (the app's default, `PGFLEX_ARM_BUDGET=shared`) the buckets are the fleet's:
  * every instance leases tokens in blocks from one row per subscription and kind (see `fleetBudget.ts`), and a
  * 429 drains that row so every instance backs off. When the shared budget cannot be reached the pacer falls
  * back to local buckets at 1/`fleetSize` of ARM's rates for `budgetRetryInMs`, then tries the table again.

@@ -553,9 +553,9 @@ export const settings = {
   armBudget: setting({
     name: "PGFLEX_ARM_BUDGET",
     description:
-      "Whose token buckets pace ARM calls: local (each process its own buckets; instances scaled out together can exceed ARM's limits and then wait out its 429s) or shared (every instance draws from one bucket per subscription in the armBudget table: preview — a 4-host benchmark left some calls waiting on a lease, see docs/architecture.md). Processes without Storage (the CLI) always pace locally.",
-    example: "shared",
-    defaultValue: "local",
+      "Whose token buckets pace ARM calls: shared (every instance draws from one bucket per subscription and kind in the armBudget table, so a scaled-out fleet keeps within ARM's limits; docs/architecture.md, \"The fleet's ARM budget\") or local (each process its own buckets: instances scaled out together can exceed ARM's limits and then wait out its 429s). Processes without Storage (the CLI) always pace locally.",
+    example: "local",
+    defaultValue: "shared",
     requiredInAzure: false,
     schema: z.enum(["shared", "local"]),
   }),
