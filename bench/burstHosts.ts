@@ -84,7 +84,8 @@ export async function runHostsBurst(
     await until(
       async () => ((await view.servers.get(warm))?.state === "Protected" ? true : undefined),
       "warm-up",
-      { timeoutInMs: 120_000 },
+      // In real time a protection takes Azure about two minutes (validation, then configuration).
+      { timeoutInMs: 300_000 },
     );
     await sleep((ARM_WRITES.burst / ARM_WRITES.perSecond / timeScale) * 1000); // refill the write bucket
     await control.resetCounters();
