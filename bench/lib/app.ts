@@ -57,7 +57,6 @@ export function settled(servers: ServerStore, serverId: string, timeoutInMs = 60
   );
 }
 
-/** Counts rows of the servers table by state. */
 /**
  * Servers by protection state. Only the state column is asked for: at thousands of rows, polling whole rows
  * several times a second kept Azurite's one thread busy serialising them and starved the hosts under test.
