@@ -1,4 +1,3 @@
-import { defaultSettings as dataProtectionTimings } from "../dev/emulator/providers/dataprotection/state.js";
 import { sliceOf } from "../dev/emulator/providers/dataprotection/engine.js";
 import type { CountersSnapshot } from "../dev/emulator/core/control.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
@@ -6,7 +5,7 @@ import { defaultProtectionSettings } from "../src/lib/protection/settings.js";
 import { appView, sleep, statesOf, until } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable, type RunSize } from "./lib/types.js";
 import { startWorld, SUBSCRIPTION, type World, type WorldOptions } from "./lib/world.js";
-import { ARM_WRITES, bucketLowerBoundInSeconds } from "./burst.js";
+import { ARM_WRITES, burstBound, burstTimeMetrics } from "./burst.js";
 
 /** The central backup subscription of `burst-central`: the vault lives here, no server does. */
 export const CENTRAL_SUBSCRIPTION = "99999999-9999-4999-8999-999999999999";
@@ -187,36 +186,18 @@ export function hostsBurstMetrics(
   { servers, timeScale, bucketLabel }: { servers: number; timeScale: number; bucketLabel: string },
 ): { metrics: Metric[]; notes: string[] } {
   const protectedCount = (r.states.get("Protected") ?? 0) - 1;
-  const writesNeeded = 2 * servers;
-  const writesBoundInSeconds = bucketLowerBoundInSeconds(writesNeeded, ARM_WRITES);
-  const configureInSeconds = dataProtectionTimings.configureDelayInMs / 1000;
+  const bound = burstBound(servers);
+  const { writesNeeded, writesBoundInSeconds, configureInSeconds } = bound;
   const appFirstPollInSeconds = defaultProtectionSettings.configureFirstPollInMs / 1000;
-  const boundInSeconds = writesBoundInSeconds + configureInSeconds;
-  const elapsedInSeconds = (r.elapsedInMs / 1000) * timeScale;
-  const withinBurst = writesBoundInSeconds === 0;
   const writes = r.counters.totals.writes;
   const share = writes > 0 ? (100 * r.throttledWrites) / writes : 0;
   const metrics: Metric[] = [
-    compared(
-      {
-        name: "Burst time (real-equivalent: wall time × time scale)",
-        value: round(elapsedInSeconds, 1),
-        unit: "s",
-        baseline: round(boundInSeconds, 1),
-        baselineLabel: `the single-host burst's bound: ${round(writesBoundInSeconds, 1)} s for ${writesNeeded} writes in ${bucketLabel} (200 burst + 10/s), then ${configureInSeconds} s for Azure to configure the last instance`,
-        target: "≤ 1.15×",
-        ...(withinBurst
-          ? { note: "the writes fit in the bucket's burst: no lower bound to compare with" }
-          : {}),
-      },
-      withinBurst ? {} : { atMost: 1.15 },
-    ),
-    compared({
-      name: "Burst time (wall, under the time scale)",
-      value: round(r.elapsedInMs / 1000, 2),
-      unit: "s",
-      baseline: round(boundInSeconds / timeScale, 2),
-      baselineLabel: "scaled lower bound",
+    ...burstTimeMetrics(bound, {
+      elapsedInMs: r.elapsedInMs,
+      timeScale,
+      boundName: "the single-host burst's bound",
+      writesWhere: ` in ${bucketLabel}`,
+      atMost: 1.15,
     }),
     {
       name: "Servers protected",
@@ -327,8 +308,5 @@ export const burstCentral: Runnable = {
 };
 
 function hostsBoundWall(servers: number, timeScale: number): number {
-  return (
-    (bucketLowerBoundInSeconds(2 * servers, ARM_WRITES) + dataProtectionTimings.configureDelayInMs / 1000) /
-    timeScale
-  );
+  return burstBound(servers).boundInSeconds / timeScale;
 }
