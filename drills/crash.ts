@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { sliceOf } from "../dev/emulator/providers/dataprotection/engine.js";
 import { repoRoot } from "../bench/lib/cli.js";
@@ -13,16 +11,9 @@ import { createActiveJobStore } from "../src/lib/store/activeJobs.js";
 import { createJobStore } from "../src/lib/store/jobs.js";
 import { seededRandom } from "./lib/events.js";
 import { checkEndState, endState, outcomeOf, settleWithin, waitQuiet } from "./lib/state.js";
+import { freePort } from "../dev/net.js";
 
 const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface HostProcess {
   url: string;

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { startBalancer, type Balancer } from "./balancer.js";
 import { REPO_ROOT } from "./host.js";
 import type { HostJson } from "./hostJson.js";
 import type { InstanceConfig, InstanceMessage } from "./instance.js";
 import { resolveKeys, type HostKeys } from "./keys.js";
+import { freePort } from "../net.js";
 
 export interface StartLocalHostsOptions {
   /** Number of instances (separate OS processes), at least 1. */
@@ -194,12 +194,4 @@ class Instance implements HostInstance {
     await exited;
     clearTimeout(timer);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

@@ -1,9 +1,9 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
+import { freePort } from "../../net.js";
 
 /**
  * One local PostgreSQL for the emulator: its own data folder in the temp directory, loopback only, a free
@@ -108,18 +108,6 @@ function userIds(name: string): { uid: number; gid: number } | undefined {
     // No /etc/passwd: not a Unix we can drop privileges on.
   }
   return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface LocalPostgres {
