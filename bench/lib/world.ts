@@ -134,6 +134,20 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       PGFLEX_LOG_LEVEL: "warn",
       ...options.hostEnv,
     };
+    /** Subscribes the host's Event Grid webhook at `url` to every subscription's events. */
+    const subscribeToEvents = async (url: string, eventGridKey: string): Promise<void> => {
+      const endpoint = new URL("/runtime/webhooks/EventGrid", url);
+      endpoint.searchParams.set("functionName", "onResourceEvent");
+      endpoint.searchParams.set("code", eventGridKey);
+      for (const subscriptionId of subscriptions) {
+        await emulator.control.addEventSubscriber({
+          endpointUrl: endpoint.href,
+          topic: `/subscriptions/${subscriptionId}`,
+          skipValidation: true,
+          ...options.eventSubscriber,
+        });
+      }
+    };
     let host: LocalHost | undefined;
     // The app is kept per process; a new world (new emulator, new Azurite) needs a fresh one.
     resetApp();
@@ -150,19 +164,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       });
       const running = host;
       stops.push(() => running.stop());
-      if (options.subscribeEvents ?? true) {
-        const endpoint = new URL("/runtime/webhooks/EventGrid", host.url);
-        endpoint.searchParams.set("functionName", "onResourceEvent");
-        endpoint.searchParams.set("code", host.eventGridKey);
-        for (const subscriptionId of subscriptions) {
-          await emulator.control.addEventSubscriber({
-            endpointUrl: endpoint.href,
-            topic: `/subscriptions/${subscriptionId}`,
-            skipValidation: true,
-            ...options.eventSubscriber,
-          });
-        }
-      }
+      if (options.subscribeEvents ?? true) await subscribeToEvents(host.url, host.eventGridKey);
     }
     let hosts: LocalHosts | undefined;
     if ((options.host ?? true) && (options.hosts ?? 1) > 1) {
@@ -175,20 +177,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       });
       const running = hosts;
       stops.push(() => running.stop());
-      if (options.subscribeEvents ?? true) {
-        // Event Grid posts to the front end, which spreads deliveries over the instances.
-        const endpoint = new URL("/runtime/webhooks/EventGrid", hosts.url);
-        endpoint.searchParams.set("functionName", "onResourceEvent");
-        endpoint.searchParams.set("code", hosts.keys.eventGridKey);
-        for (const subscriptionId of subscriptions) {
-          await emulator.control.addEventSubscriber({
-            endpointUrl: endpoint.href,
-            topic: `/subscriptions/${subscriptionId}`,
-            skipValidation: true,
-            ...options.eventSubscriber,
-          });
-        }
-      }
+      // Event Grid posts to the front end, which spreads deliveries over the instances.
+      if (options.subscribeEvents ?? true) await subscribeToEvents(hosts.url, hosts.keys.eventGridKey);
     }
     return {
       emulator,
