@@ -1,7 +1,7 @@
 import { defaultSettings as dataProtectionTimings } from "../dev/emulator/providers/dataprotection/state.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { defaultProtectionSettings } from "../src/lib/protection/settings.js";
-import { appView, sleep, statesOf, until } from "./lib/app.js";
+import { appView, sleep, statesOf, until, type AppView } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
 import { startWorld } from "./lib/world.js";
 
@@ -75,6 +75,37 @@ export function burstTimeMetrics(
   ];
 }
 
+/** States a burst's server passes through before it settles. */
+const IN_PROGRESS = ["Pending", "WaitingForServer", "Validating", "Configuring"];
+
+/**
+ * Waits until the burst's `servers` have all settled (the warm-up server's row is counted out), logging each
+ * further tenth protected.
+ */
+export async function untilBurstSettled(
+  view: Pick<AppView, "connection">,
+  servers: number,
+  log: (line: string) => void,
+  polling: { timeoutInMs: number; intervalInMs: number },
+): Promise<void> {
+  let last = 0;
+  await until(
+    async () => {
+      const states = await statesOf(view);
+      const done = (states.get("Protected") ?? 0) - 1;
+      if (done >= last + Math.max(1, Math.floor(servers / 10))) {
+        last = done;
+        log(`${done}/${servers} protected (${[...states].map(([k, v]) => `${k} ${v}`).join(", ")})`);
+      }
+      const settledCount =
+        [...states].filter(([s]) => !IN_PROGRESS.includes(s)).reduce((n, [, c]) => n + c, 0) - 1;
+      return settledCount >= servers ? true : undefined;
+    },
+    "every burst server to settle",
+    polling,
+  );
+}
+
 export interface BurstOptions {
   servers: number;
   timeScale: number;
@@ -106,24 +137,7 @@ export async function runBurst({ servers, timeScale }: BurstOptions, log: (line:
       await world.addServer(name, { tags: { backup: "weekly" }, publishEvent: true });
     });
     log(`created ${servers} tagged servers in ${round((performance.now() - started) / 1000, 1)} s`);
-    let last = 0;
-    await until(
-      async () => {
-        const states = await statesOf(view);
-        const done = (states.get("Protected") ?? 0) - 1;
-        if (done >= last + Math.max(1, Math.floor(servers / 10))) {
-          last = done;
-          log(`${done}/${servers} protected (${[...states].map(([k, v]) => `${k} ${v}`).join(", ")})`);
-        }
-        const settledCount =
-          [...states]
-            .filter(([s]) => !["Pending", "WaitingForServer", "Validating", "Configuring"].includes(s))
-            .reduce((n, [, c]) => n + c, 0) - 1;
-        return settledCount >= servers ? states : undefined;
-      },
-      "every burst server to settle",
-      { timeoutInMs: 30 * 60_000, intervalInMs: 250 },
-    );
+    await untilBurstSettled(view, servers, log, { timeoutInMs: 30 * 60_000, intervalInMs: 250 });
     const elapsedInMs = performance.now() - started;
     const states = await statesOf(view);
     const counters = await control.getCounters();

@@ -5,7 +5,7 @@ import { defaultProtectionSettings } from "../src/lib/protection/settings.js";
 import { appView, sleep, statesOf, until } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable, type RunSize } from "./lib/types.js";
 import { startWorld, SUBSCRIPTION, type World, type WorldOptions } from "./lib/world.js";
-import { ARM_WRITES, burstBound, burstTimeMetrics } from "./burst.js";
+import { ARM_WRITES, burstBound, burstTimeMetrics, untilBurstSettled } from "./burst.js";
 
 /** The central backup subscription of `burst-central`: the vault lives here, no server does. */
 export const CENTRAL_SUBSCRIPTION = "99999999-9999-4999-8999-999999999999";
@@ -49,8 +49,6 @@ export interface HostsBurstResult {
   lastValidateInMs: number;
   lastWriteInMs: number;
 }
-
-const SETTLED_OUT = ["Pending", "WaitingForServer", "Validating", "Configuring"];
 
 /**
  * A burst of tagged servers protected by several local host processes at once (`startWorld({ hosts })`):
@@ -100,24 +98,12 @@ export async function runHostsBurst(
       `created ${servers} tagged servers in ${subscriptions.length} subscription(s) in ${round((performance.now() - started) / 1000, 1)} s`,
     );
     if (options.during) during = options.during(world, () => finished);
-    let last = 0;
-    await until(
-      async () => {
-        const states = await statesOf(view);
-        const done = (states.get("Protected") ?? 0) - 1;
-        if (done >= last + Math.max(1, Math.floor(servers / 10))) {
-          last = done;
-          log(`${done}/${servers} protected (${[...states].map(([k, v]) => `${k} ${v}`).join(", ")})`);
-        }
-        const settledCount =
-          [...states].filter(([s]) => !SETTLED_OUT.includes(s)).reduce((n, [, c]) => n + c, 0) - 1;
-        return settledCount >= servers ? states : undefined;
-      },
-      "every burst server to settle",
-      // A look every 250 ms per 1,000 servers: at 5,000, 1.25 s of wall time (5 s real-equivalent at ×4) of error
-      // on runs of minutes, and the bench's own reads stay a small share of Azurite's one thread.
-      { timeoutInMs: 60 * 60_000, intervalInMs: Math.max(250, servers / 4) },
-    );
+    // A look every 250 ms per 1,000 servers: at 5,000, 1.25 s of wall time (5 s real-equivalent at ×4) of error
+    // on runs of minutes, and the bench's own reads stay a small share of Azurite's one thread.
+    await untilBurstSettled(view, servers, log, {
+      timeoutInMs: 60 * 60_000,
+      intervalInMs: Math.max(250, servers / 4),
+    });
     const elapsedInMs = performance.now() - started;
     finished = true;
     await during;
