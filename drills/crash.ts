@@ -188,8 +188,7 @@ export const crash: Runnable = {
         await host.start();
       }
       log(`${kills} kills done`);
-      const quiet = await settleWithin(world, names, 240_000);
-      if (!quiet) log("not every server settled within 240 s");
+      const quiet = await settleWithin(world, names, 240_000, log);
       const jobs = createJobStore(appView(world).connection);
       const activeJobs = createActiveJobStore(appView(world).connection);
       // The vault's on-demand jobs are the truth: a backup whose answer a kill cut off still runs in Azure.

@@ -172,6 +172,7 @@ var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 // Must match src/lib/store: QueueNames and its *_TABLE constants (test/infra checks both).
 var queueNames = [
   'protect-requests'
+  'protect-checks'
   'sweep-scopes'
 ]
 var tableNames = [

@@ -2,8 +2,16 @@ import { sliceOf } from "../../dev/emulator/providers/dataprotection/engine.js";
 import { appView, queueLength, IN_PROGRESS } from "../../bench/lib/app.js";
 import type { World } from "../../bench/lib/world.js";
 import type { Check } from "../../bench/lib/types.js";
+import type { StorageConnection } from "../../src/lib/store/connection.js";
 
-export const QUEUES = ["protect-requests", "protect-requests-poison", "sweep-scopes", "sweep-scopes-poison"];
+export const QUEUES = [
+  "protect-requests",
+  "protect-requests-poison",
+  "protect-checks",
+  "protect-checks-poison",
+  "sweep-scopes",
+  "sweep-scopes-poison",
+];
 
 /** What a drill compares: rows, backup instances per server, leftover queue messages. */
 export interface EndState {
@@ -97,7 +105,16 @@ export function outcomeOf(checks: readonly Check[]): "ok" | "failed" {
   return checks.every((c) => c.passed) ? "ok" : "failed";
 }
 
-/** Waits until every server has a settled row and the protection queue is empty. */
+/** Messages on the protection queues: new requests and configuring instances' follow-ups. */
+async function protectionQueued(connection: StorageConnection): Promise<number> {
+  const [requests, checks] = await Promise.all([
+    queueLength(connection, "protect-requests"),
+    queueLength(connection, "protect-checks"),
+  ]);
+  return requests + checks;
+}
+
+/** Waits until every server has a settled row and the protection queues are empty. */
 export async function waitQuiet(
   world: World,
   servers: readonly string[],
@@ -113,32 +130,37 @@ export async function waitQuiet(
       if (IN_PROGRESS.has(row.state)) stuck.push(`${row.serverName}=${row.state}`);
       else settled++;
     }
-    if (settled === servers.length && (await queueLength(view.connection, "protect-requests")) === 0) {
+    if (settled === servers.length && (await protectionQueued(view.connection)) === 0) {
       await world.host?.idle();
       return;
     }
     if (Date.now() > deadline) {
-      const queued = await queueLength(view.connection, "protect-requests");
+      const queued = await protectionQueued(view.connection);
       throw new Error(
         `Timed out after ${timeoutInMs} ms: ${settled}/${servers.length} servers settled` +
           ` (in progress: ${stuck.slice(0, 5).join(", ") || "none"}${stuck.length > 5 ? ", …" : ""};` +
-          ` ${servers.length - settled - stuck.length} without a row; ${queued} protect-requests queued).`,
+          ` ${servers.length - settled - stuck.length} without a row; ${queued} protection messages queued).`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** Like `waitQuiet`, but reports a timeout instead of throwing, so the invariants can name what is stuck. */
+/**
+ * Like `waitQuiet`, but reports a timeout (to `log`, with what was still in progress) instead of throwing,
+ * so the invariants can name what is stuck.
+ */
 export async function settleWithin(
   world: World,
   servers: readonly string[],
   timeoutInMs: number,
+  log?: (line: string) => void,
 ): Promise<boolean> {
   try {
     await waitQuiet(world, servers, timeoutInMs);
     return true;
-  } catch {
+  } catch (e) {
+    log?.(e instanceof Error ? e.message : String(e));
     return false;
   }
 }

@@ -3,7 +3,10 @@ import { declareStorageQueue } from "./registry.js";
 import { loggerFromContext } from "../lib/logger.js";
 import { QueueNames } from "../lib/store/queues.js";
 
-/** Protection worker: one `protect-requests` message moves one server towards `Protected` or a stop. */
+/**
+ * Protection worker: one message moves one server towards `Protected` or a stop. Serves both
+ * `protect-requests` and `protect-checks` (a configuring instance's reads, on a trigger of their own).
+ */
 export async function protectServer(item: unknown, context: InvocationContext): Promise<void> {
   const [{ getApp }, { parseProtectionMessage }] = await Promise.all([
     import("../lib/app.js"),
@@ -12,7 +15,7 @@ export async function protectServer(item: unknown, context: InvocationContext): 
   const logger = loggerFromContext(context);
   const message = parseProtectionMessage(item);
   if (!message) {
-    logger.warn("Dropped a protect-requests message that is not a protection request.");
+    logger.warn("Dropped a queue message that is not a protection request.");
     return;
   }
   const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
@@ -43,6 +46,16 @@ declareStorageQueue("protectServer", {
 });
 declareStorageQueue("protectServerPoison", {
   queueName: `${QueueNames.protectRequests}-poison`,
+  connection: "",
+  handler: protectServerPoison,
+});
+declareStorageQueue("protectServerChecks", {
+  queueName: QueueNames.protectChecks,
+  connection: "",
+  handler: protectServer,
+});
+declareStorageQueue("protectServerChecksPoison", {
+  queueName: `${QueueNames.protectChecks}-poison`,
   connection: "",
   handler: protectServerPoison,
 });

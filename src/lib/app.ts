@@ -58,6 +58,8 @@ export interface AppStores {
   sweeps?: SweepStore;
   /** Where protection requests go instead of the `protect-requests` queue. */
   protectionQueue?: ProtectionQueue;
+  /** Where a configuring instance's follow-ups go instead of `protect-checks`; default: `protectionQueue` if given. */
+  protectionChecksQueue?: ProtectionQueue;
   restores?: RestoreStore;
   restoreTests?: RestoreTestStore;
 }
@@ -256,12 +258,14 @@ async function installTelemetry(
 async function wireProtection(shared: Shared): Promise<Pick<App, "protection" | "events">> {
   const { config, overrides, logger, azure, connection, servers, protectionQueue } = shared;
   const [
+    { createProtectionChecksQueue },
     { protectionSettingsFromConfig },
     { createProtectionWorker },
     { createResourceEventHandler },
     { createAuditLog },
     { purgeDeletedServers },
   ] = await Promise.all([
+    import("./protection/queueMessages.js"),
     import("./protection/settings.js"),
     import("./protection/worker.js"),
     import("./events/handler.js"),
@@ -270,10 +274,14 @@ async function wireProtection(shared: Shared): Promise<Pick<App, "protection" | 
   ]);
   const settings = protectionSettingsFromConfig(config, overrides.protectionSettings);
   const audit = overrides.stores?.audit ?? createAuditLog(connection);
+  const stores = overrides.stores;
   const worker = createProtectionWorker({
     servers,
     audit,
     queue: protectionQueue,
+    checks:
+      stores?.protectionChecksQueue ??
+      (stores?.protectionQueue ? protectionQueue : createProtectionChecksQueue(connection)),
     arm: { servers: azure.servers, roles: azure.roles, dataProtection: azure.protection },
     settings,
     logger,

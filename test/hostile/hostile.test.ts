@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appView, callApi, queueLength, settled, until, type AppView } from "../../bench/lib/app.js";
 import { InProgressStates } from "../../src/lib/domain/protectionStates.js";
 import { SERVER_RG, SUBSCRIPTION, startWorld, type World } from "../../bench/lib/world.js";
+import { QUEUES } from "../../drills/lib/state.js";
 import {
   expectationOf,
   loadCorpus,
@@ -23,7 +24,6 @@ const placeholders: Placeholders = {
   jobId: "",
   sweepId: "",
 };
-const QUEUES = ["protect-requests", "protect-requests-poison", "sweep-scopes", "sweep-scopes-poison"];
 
 let world: World;
 let view: AppView;

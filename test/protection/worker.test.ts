@@ -44,6 +44,7 @@ function setup(overrides: Partial<ProtectionSettings> = {}) {
       settings: testSettings({ ...overrides, ...change.settings }),
       now: clock.now,
       ...(change.alerter ? { alerter: change.alerter } : {}),
+      ...(change.checks ? { checks: change.checks } : {}),
     });
   const worker = workerWith();
   /** Processes `message`, then every message it re-enqueues (time jumps over each delay), to the end. */
@@ -64,6 +65,8 @@ interface WorkerChange {
   dataProtection?: Partial<DataProtectionPort>;
   settings?: Partial<ProtectionSettings>;
   alerter?: Pick<Alerter, "raise">;
+  /** A queue of its own for configuring instances' follow-ups (default: the one queue). */
+  checks?: FakeQueue;
 }
 
 /** Records raised alerts; `fail` makes raising throw, as a Storage outage would. */
@@ -783,6 +786,49 @@ describe("protection worker", () => {
     expect(row?.lastErrorCode).toBeUndefined();
     expect(row?.lastErrorMessage).toBeUndefined();
     expect(t.azure.instances.size).toBe(1);
+  });
+
+  it("checks a configuring instance through its own queue, so its reads never wait behind new requests", async () => {
+    const s = t.azure.addGrantedServer(aServer({ name: "pg-checked" }));
+    t.azure.configuringReads = 1;
+    let unavailable = 1;
+    const checks = new FakeQueue();
+    const worker = t.workerWith({
+      checks,
+      dataProtection: {
+        getBackupInstance: async (...args) => {
+          if (unavailable-- > 0) throw anArmError(503, "ServiceUnavailable", "The service is unavailable.");
+          return t.azure.dataProtectionPort.getBackupInstance(...args);
+        },
+      },
+    });
+    const next = async (from: FakeQueue, delayInMs: number) => {
+      t.clock.advance(delayInMs);
+      const sent = from.sent.shift();
+      if (!sent) throw new Error("no message on that queue");
+      return worker.process(sent.message);
+    };
+
+    // The new request and its validation's follow-up: both may write, so both use protect-requests.
+    const validating = await worker.process(event("e1", s.id));
+    expect(validating).toMatchObject({ kind: "requeued", state: "Validating" });
+    expect(checks.sent).toEqual([]);
+    const created = await next(t.queue, 45_000);
+
+    // From the PUT on, every follow-up (a transient failure's retry too) is a read on protect-checks.
+    expect(created).toMatchObject({ kind: "requeued", state: "Configuring" });
+    expect(t.queue.sent).toEqual([]);
+    const retried = await next(checks, created.kind === "requeued" ? created.delayInMs : 0);
+    expect(retried).toMatchObject({ kind: "requeued", state: "Configuring" });
+    expect(checks.sent[0]?.message).toMatchObject({ transientFailures: 1 });
+    const stillConfiguring = await next(checks, retried.kind === "requeued" ? retried.delayInMs : 0);
+    expect(stillConfiguring).toMatchObject({ kind: "requeued", state: "Configuring" });
+    const last = await next(checks, stillConfiguring.kind === "requeued" ? stillConfiguring.delayInMs : 0);
+
+    expect(last).toEqual({ kind: "settled", state: "Protected" });
+    expect(t.queue.sent).toEqual([]);
+    expect(checks.sent).toEqual([]);
+    expect(t.azure.writes().map((c) => c.op)).toEqual(["validateForBackup", "createBackupInstance"]);
   });
 
   it("finds the instance a reset PUT had created instead of creating it again", async () => {

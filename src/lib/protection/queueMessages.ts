@@ -11,7 +11,10 @@ export type ProtectionCause =
   | { kind: "sweep"; sweepId: string }
   | { kind: "api"; requestedBy?: string };
 
-/** One message on `protect-requests`. Small (well under 64 KiB) and self-describing. */
+/**
+ * One message on `protect-requests` (or `protect-checks`, for a server whose instance is configuring).
+ * Small (well under 64 KiB) and self-describing.
+ */
 export interface ProtectionMessage {
   v: 1;
   /** Unique per enqueue; a worker holding the server's lease is identified by it (a redelivery resumes). */
@@ -107,6 +110,11 @@ export type ProtectionQueue = QueueSender<ProtectionMessage>;
 
 export function createProtectionQueue(connection: StorageConnection): ProtectionQueue {
   return createQueueSender<ProtectionMessage>(connection, QueueNames.protectRequests);
+}
+
+/** The queue of `Configuring` follow-ups (`followUpQueue` in transitions.ts says why); same messages, its own trigger. */
+export function createProtectionChecksQueue(connection: StorageConnection): ProtectionQueue {
+  return createQueueSender<ProtectionMessage>(connection, QueueNames.protectChecks);
 }
 
 /**

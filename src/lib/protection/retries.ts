@@ -10,6 +10,7 @@ import { durationText, retryingTransient } from "./guidance.js";
 import { holdsLease, leaseUntil, writeRow } from "./lease.js";
 import { recordGaveUp } from "./poison.js";
 import type { ProcessOutcome, Requeued, Run } from "./run.js";
+import { followUpQueue } from "./transitions.js";
 
 export async function onRunError(run: Run, error: Error): Promise<ProcessOutcome> {
   const { message, options, log } = run;
@@ -62,7 +63,7 @@ async function retryTransient(run: Run, error: Error): Promise<Requeued> {
     ...retryingTransient(code, failures, delayInMs, s.transientRetryDeadlineInMs - waited, error.message),
     leaseUntil: leaseUntil(run, delayInMs),
   });
-  await run.ctx.queue.send(
+  await followUpQueue(run.ctx, run.row.state).send(
     { ...run.message, transientFailures: failures, retriedForInMs: waited + delayInMs },
     { visibilityTimeoutInMs: delayInMs, abortSignal: run.signal },
   );

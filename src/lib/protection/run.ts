@@ -40,7 +40,10 @@ export type StepOutcome = Settled | Requeued;
 export interface WorkerContext {
   store: ServerStore;
   audit: AuditLog;
+  /** New requests and follow-ups that may write to ARM (`protect-requests`). */
   queue: ProtectionQueue;
+  /** Follow-ups of a `Configuring` instance (`protect-checks`); see `followUpQueue`. */
+  checks: ProtectionQueue;
   arm: { servers: ServersPort; roles: RolesPort; dataProtection: DataProtectionPort };
   settings: ProtectionSettings;
   vaults: VaultResolver;

@@ -15,7 +15,8 @@ import {
 } from "./guidance.js";
 import { deleteRow, leaseUntil, writeRow } from "./lease.js";
 import { createProtectionMessage, parseCause } from "./queueMessages.js";
-import type { ProtectTarget, Requeued, Run, Settled, StepOutcome } from "./run.js";
+import type { ProtectionQueue } from "./queueMessages.js";
+import type { ProtectTarget, Requeued, Run, Settled, StepOutcome, WorkerContext } from "./run.js";
 
 /** The fields a stop writes: any of the row's, plus the guidance a person reads. */
 export type StopFields = Partial<ServerRecord> & Partial<Guidance>;
@@ -90,6 +91,16 @@ async function sendRecheck(run: Run, recheck: string | undefined): Promise<void>
   }
 }
 
+/**
+ * The queue a run's next message for a row in `state` goes to. A `Configuring` row only reads its instance
+ * until it settles, so its follow-ups have their own queue and trigger: on the one queue they would wait,
+ * in visibility order, behind a burst's new requests that all wait for ARM's write bucket, and the burst
+ * would end with thousands of reads queued behind the last write.
+ */
+export function followUpQueue(ctx: WorkerContext, state: ProtectionState): ProtectionQueue {
+  return state === "Configuring" ? ctx.checks : ctx.queue;
+}
+
 /** Keeps the lease and sends the same request again after `delayInMs`. */
 export async function requeue(
   run: Run,
@@ -111,7 +122,7 @@ export async function requeue(
     leaseUntil: leaseUntil(run, delayInMs),
   });
   const { transientFailures: _failures, retriedForInMs: _waited, ...next } = run.message;
-  await run.ctx.queue.send(
+  await followUpQueue(run.ctx, state).send(
     { ...next, attempt: run.message.attempt + 1 },
     { visibilityTimeoutInMs: delayInMs, abortSignal: run.signal },
   );

@@ -31,6 +31,8 @@ export interface ProtectionWorkerDeps {
   audit: AuditLog;
   /** Where retry-later messages go (`protect-requests`). */
   queue: ProtectionQueue;
+  /** Where a `Configuring` instance's follow-ups go (`protect-checks`); default: `queue`. */
+  checks?: ProtectionQueue;
   arm: { servers: ServersPort; roles: RolesPort; dataProtection: DataProtectionPort };
   settings: ProtectionSettings;
   /** Shared across invocations so caches survive; built from `arm.dataProtection` when absent. */
@@ -60,6 +62,7 @@ export function createProtectionWorker(deps: ProtectionWorkerDeps): ProtectionWo
     store: deps.servers,
     audit: deps.audit,
     queue: deps.queue,
+    checks: deps.checks ?? deps.queue,
     arm: deps.arm,
     settings: s,
     vaults:

@@ -6,6 +6,8 @@ import type { OperationOptions } from "../util/options.js";
 /** Queue names shared by the producers and the queue-triggered functions. */
 export const QueueNames = {
   protectRequests: "protect-requests",
+  /** Follow-ups of instances being configured: reads, kept apart so they never wait behind writes. */
+  protectChecks: "protect-checks",
   sweepScopes: "sweep-scopes",
 } as const;
 
