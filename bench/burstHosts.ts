@@ -42,8 +42,13 @@ export interface HostsBurstResult {
   throttled: number;
   /** Servers of the burst with more than one backup instance in the vault. */
   duplicated: number;
-  /** Queue messages (protectServer) and event deliveries (onResourceEvent) each host process ran. */
-  perHost: Array<{ protectServer: number; onResourceEvent: number; starts: number }>;
+  /** Queue messages (protectServer, protectServerChecks) and event deliveries (onResourceEvent) each host process ran. */
+  perHost: Array<{
+    protectServer: number;
+    protectServerChecks: number;
+    onResourceEvent: number;
+    starts: number;
+  }>;
   names: string[];
   /** Wall ms from the first event to the last validation sent and to the last ARM write admitted. */
   lastValidateInMs: number;
@@ -124,6 +129,7 @@ export async function runHostsBurst(
     const duplicated = names.filter((n) => (perServer.get(n) ?? 0) > 1).length;
     const perHost = (world.hosts?.instances ?? []).map((h) => ({
       protectServer: h.invocations.protectServer ?? 0,
+      protectServerChecks: h.invocations.protectServerChecks ?? 0,
       onResourceEvent: h.invocations.onResourceEvent ?? 0,
       starts: h.starts,
     }));
@@ -230,8 +236,10 @@ export function hostsBurstMetrics(
     },
   ];
   const notes = [
-    `Work per host process (protectServer messages / onResourceEvent deliveries / starts): ${r.perHost
-      .map((h, i) => `#${i} ${h.protectServer} / ${h.onResourceEvent} / ${h.starts}`)
+    `Work per host process (protectServer messages / protectServerChecks messages / onResourceEvent deliveries / starts): ${r.perHost
+      .map(
+        (h, i) => `#${i} ${h.protectServer} / ${h.protectServerChecks} / ${h.onResourceEvent} / ${h.starts}`,
+      )
       .join(", ")}.`,
     `Each host is its own OS process with its own app and pacer (dev/host/hosts.ts) on one Azurite and one emulator; Event Grid posts to a round-robin front end. Their pacers lease ARM's budget from one shared row per subscription and kind (PGFLEX_ARM_BUDGET=shared, docs/architecture.md "The fleet's ARM budget"): the 429 share measures whether the fleet kept within the bucket, the burst time whether the leases kept it busy.`,
     `Time scale ${timeScale}: real-equivalent time = wall time × ${timeScale}, as bench/burst.ts.`,
