@@ -14,6 +14,9 @@ import { checkEndState, endState, outcomeOf, settleWithin, waitQuiet } from "./l
 import { freePort } from "../dev/net.js";
 
 const TERMINAL = new Set(["Completed", "CompletedWithWarnings", "Failed", "Cancelled"]);
+/** How long a (re)started host may take to say it is ready, and a call to it to answer: a hang fails the run. */
+const START_TIMEOUT_IN_MS = 60_000;
+const CALL_TIMEOUT_IN_MS = 30_000;
 
 interface HostProcess {
   url: string;
@@ -56,11 +59,21 @@ function hostProcess(world: World, port: number): HostProcess {
       child = c;
       await new Promise<void>((resolve, reject) => {
         let out = "";
+        const timer = setTimeout(() => {
+          c.kill("SIGKILL");
+          reject(new Error(`host process not ready after ${START_TIMEOUT_IN_MS / 1000} s`));
+        }, START_TIMEOUT_IN_MS);
         c.stdout?.on("data", (d: Buffer) => {
           out += d.toString();
-          if (out.includes("ready ")) resolve();
+          if (out.includes("ready ")) {
+            clearTimeout(timer);
+            resolve();
+          }
         });
-        c.once("exit", (code) => reject(new Error(`host process exited ${code} before it was ready`)));
+        c.once("exit", (code) => {
+          clearTimeout(timer);
+          reject(new Error(`host process exited ${code} before it was ready`));
+        });
       });
       c.stdout?.resume();
       c.stderr?.resume();
@@ -142,11 +155,12 @@ export const crash: Runnable = {
                 method: "POST",
                 token: operator,
                 body: "{}",
+                abortSignal: AbortSignal.timeout(CALL_TIMEOUT_IN_MS),
               });
               if (res.status === 202) accepted.set(name, String((res.body as { jobId?: string }).jobId));
               else refused.set(name, `${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
             } catch {
-              // host down: try again later
+              // host down (or not answering): try again later
             }
           }
           await sleep(100);
@@ -159,6 +173,7 @@ export const crash: Runnable = {
               method: "POST",
               headers: { "x-functions-key": host.keys.masterKey, "content-type": "application/json" },
               body: "{}",
+              signal: AbortSignal.timeout(CALL_TIMEOUT_IN_MS),
             });
           } catch {
             // host down

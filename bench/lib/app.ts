@@ -87,7 +87,7 @@ export async function queueLength(connection: StorageConnection, name: string): 
 export async function callApi(
   host: Pick<LocalHost, "url" | "functionKey">,
   path: string,
-  init: { method?: string; token?: string; body?: string } = {},
+  init: { method?: string; token?: string; body?: string; abortSignal?: AbortSignal } = {},
 ): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { "x-functions-key": host.functionKey };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -96,6 +96,7 @@ export async function callApi(
     method: init.method ?? "GET",
     headers,
     ...(init.body === undefined ? {} : { body: init.body }),
+    ...(init.abortSignal ? { signal: init.abortSignal } : {}),
   });
   const text = await res.text();
   let body: unknown = text;
