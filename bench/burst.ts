@@ -1,7 +1,7 @@
 import { defaultSettings as dataProtectionTimings } from "../dev/emulator/providers/dataprotection/state.js";
 import { mapWithConcurrency } from "../src/lib/util/concurrency.js";
 import { defaultProtectionSettings } from "../src/lib/protection/settings.js";
-import { appView, sleep, statesOf, until, type AppView } from "./lib/app.js";
+import { appView, IN_PROGRESS, sleep, statesOf, until, type AppView } from "./lib/app.js";
 import { compared, round, type Metric, type Runnable } from "./lib/types.js";
 import { startWorld } from "./lib/world.js";
 
@@ -75,9 +75,6 @@ export function burstTimeMetrics(
   ];
 }
 
-/** States a burst's server passes through before it settles. */
-const IN_PROGRESS = ["Pending", "WaitingForServer", "Validating", "Configuring"];
-
 /**
  * Waits until the burst's `servers` have all settled (the warm-up server's row is counted out), logging each
  * further tenth protected.
@@ -98,7 +95,7 @@ export async function untilBurstSettled(
         log(`${done}/${servers} protected (${[...states].map(([k, v]) => `${k} ${v}`).join(", ")})`);
       }
       const settledCount =
-        [...states].filter(([s]) => !IN_PROGRESS.includes(s)).reduce((n, [, c]) => n + c, 0) - 1;
+        [...states].filter(([s]) => !IN_PROGRESS.has(s)).reduce((n, [, c]) => n + c, 0) - 1;
       return settledCount >= servers ? true : undefined;
     },
     "every burst server to settle",

@@ -10,10 +10,11 @@ import type { ControlClient } from "../../dev/emulator/index.js";
 import type { LocalHost } from "../../dev/host/index.js";
 import type { App } from "../../src/lib/app.js";
 import type { PollResult } from "../../src/lib/jobs/poller.js";
+import { InProgressStates } from "../../src/lib/domain/protectionStates.js";
 import type { World } from "./world.js";
 
 /** Protection states that are still moving. */
-export const IN_PROGRESS = new Set(["Pending", "WaitingForServer", "Validating", "Configuring"]);
+export const IN_PROGRESS: ReadonlySet<string> = new Set(InProgressStates);
 
 export interface AppView {
   config: Config;

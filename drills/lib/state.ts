@@ -3,15 +3,10 @@ import { appView, queueLength, IN_PROGRESS } from "../../bench/lib/app.js";
 import type { World } from "../../bench/lib/world.js";
 import type { Check } from "../../bench/lib/types.js";
 import type { StorageConnection } from "../../src/lib/store/connection.js";
+import { QueueNames } from "../../src/lib/store/queues.js";
 
-export const QUEUES = [
-  "protect-requests",
-  "protect-requests-poison",
-  "protect-checks",
-  "protect-checks-poison",
-  "sweep-scopes",
-  "sweep-scopes-poison",
-];
+/** Every queue the app uses, and its poison queue. */
+export const QUEUES = Object.values(QueueNames).flatMap((q) => [q, `${q}-poison`]);
 
 /** What a drill compares: rows, backup instances per server, leftover queue messages. */
 export interface EndState {
@@ -108,8 +103,8 @@ export function outcomeOf(checks: readonly Check[]): "ok" | "failed" {
 /** Messages on the protection queues: new requests and configuring instances' follow-ups. */
 async function protectionQueued(connection: StorageConnection): Promise<number> {
   const [requests, checks] = await Promise.all([
-    queueLength(connection, "protect-requests"),
-    queueLength(connection, "protect-checks"),
+    queueLength(connection, QueueNames.protectRequests),
+    queueLength(connection, QueueNames.protectChecks),
   ]);
   return requests + checks;
 }
